@@ -1,0 +1,95 @@
+"""Read the local mirror of the open data (layout of ``../shared/data``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from cpts_geo.errors import DataError
+from cpts_geo.sources import AGE_BANDS, SourceTables
+
+IRIS_FILES = ("iris/contours_iris_2020_fxx.parquet", "iris/contours_iris_2020_fxx.gpkg")
+COMMUNES_FILE = "population/communes_population.csv"
+IRIS_POPULATION_FILE = "population/iris_population.csv"
+POSTAL_FILE = "postal/codes_postaux.csv"
+QPV_FILE = "reference/qpv.csv"
+ACI_FILE = "reference/aci_cpts.csv"
+
+IRIS_COLUMNS = {"CODE_IRIS": "code_iris", "INSEE_COM": "code_insee", "NOM_COM": "nom_commune",
+                "NOM_IRIS": "nom_iris", "TYP_IRIS": "typ_iris"}
+
+
+def is_mirror(folder: Path) -> bool:
+    """True when ``folder`` has the layout of ``../shared/data``."""
+    folder = Path(folder)
+    return (folder / COMMUNES_FILE).exists() and any((folder / f).exists() for f in IRIS_FILES)
+
+
+def _csv(folder: Path, name: str) -> pd.DataFrame:
+    path = folder / name
+    if not path.exists():
+        raise DataError(f"Fichier manquant dans le miroir de données : {path}")
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def _latest_population_year(columns) -> int:
+    years = [int(c.rsplit("_", 1)[1]) for c in columns if c.startswith("population_")]
+    return max(years)
+
+
+def read_mirror(folder: Path) -> SourceTables:
+    """Read every file of the mirror into the normalised :class:`SourceTables`."""
+    folder = Path(folder)
+    if not is_mirror(folder):
+        raise DataError(f"Le dossier {folder} n'a pas la forme attendue d'un miroir de données "
+                        f"(il faut {COMMUNES_FILE} et {IRIS_FILES[0]}).")
+    iris_path = next(folder / f for f in IRIS_FILES if (folder / f).exists())
+    if iris_path.suffix == ".parquet":
+        iris = gpd.read_parquet(iris_path)
+    else:
+        iris = gpd.read_file(iris_path, engine="pyogrio")
+    iris = iris.rename(columns=IRIS_COLUMNS)[[*IRIS_COLUMNS.values(), "geometry"]].to_crs("EPSG:4326")
+
+    communes = _csv(folder, COMMUNES_FILE)
+    year = _latest_population_year(communes.columns)
+    communes = communes.assign(
+        population=pd.to_numeric(communes[f"population_{year}"]),
+        population_ref=pd.to_numeric(communes["population_2016"]),
+    )[["code_insee", "nom", "type", "commune_parent", "departement", "region", "population", "population_ref"]]
+
+    iris_pop = _csv(folder, IRIS_POPULATION_FILE)
+    bands = [b for b in AGE_BANDS if b in iris_pop.columns]
+    for col in ["pop_total", *bands]:
+        iris_pop[col] = pd.to_numeric(iris_pop[col])
+    iris_pop = iris_pop[["code_iris", "code_insee", "pop_total", *bands]]
+
+    postal = _csv(folder, POSTAL_FILE)[["code_insee", "code_postal"]].drop_duplicates()
+    qpv = _csv(folder, QPV_FILE)
+    qpv = qpv.assign(pop_qpv=pd.to_numeric(qpv["pop_qpv"]))[["code_qp", "nom_qp", "code_insee", "pop_qpv"]]
+    aci = _csv(folder, ACI_FILE) if (folder / ACI_FILE).exists() else pd.DataFrame()
+
+    meta = {
+        "origin": f"miroir local {folder}",
+        "iris_edition": "2020",
+        "iris_source": "IGN-INSEE CONTOURS-IRIS® 2020 (reconstruit depuis des tuiles vectorielles, précision ≈ 14 m)",
+        "population_millesime": year,
+        "population_source": f"INSEE, populations légales {year} (population municipale), géographie {year + 3}",
+        "iris_population_year": 2016,
+        "iris_population_source": "INSEE RP2016, base infracommunale « évolution et structure de la population »",
+        "postal_source": "La Poste, base officielle des codes postaux (via @etalab/decoupage-administratif, COG 2026)",
+        "qpv_source": "ANCT, quartiers prioritaires de la politique de la ville, génération 2015",
+        "limits": [
+            "Contours IRIS édition 2020, reconstruits à partir de tuiles vectorielles : précision d'environ 14 m "
+            "(quelques dizaines de mètres au pire) ; ne pas utiliser à l'échelle de l'adresse.",
+            "Population par IRIS du recensement 2016 ; la tranche d'âge la plus élevée est 75 ans et plus "
+            "(pas de 65+ ni de 80+ exacts). Les IRIS non mesurés (communes non découpées, IRIS d'activité) "
+            "n'ont pas de structure par âge.",
+            f"Population des communes : population municipale légale {year} ; pour une commune découpée, "
+            "elle est répartie entre ses IRIS au prorata de leur population 2016.",
+            "Liste des QPV de 2015 (décret 2014-1750), pas celle de 2024.",
+        ],
+    }
+    return SourceTables(iris=iris, communes=communes, iris_population=iris_pop, postal_codes=postal,
+                        qpv=qpv, aci=aci, meta=meta)
