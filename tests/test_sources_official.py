@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -129,7 +130,6 @@ def official_folder(tmp_path_factory) -> Path:
     write_7z_gpkg(archives, GLP, "EPSG:5490", "RGAF09UTM20", "GLP")
     write_7z_gpkg(archives, REU, "EPSG:2975", "RGR92UTM40S", "REU")
     write_zip_shp(archives, FXX[:1])
-    import shutil
     shutil.rmtree(archives / "build")
     write_zip(folder / "base-ic-evol-struct-pop-2022_csv.zip", {
         "base-ic-evol-struct-pop-2022.CSV": IRIS_POP_CSV.encode("cp1252"),
@@ -227,7 +227,7 @@ def test_text_table_wrong_separator_names_the_problem():
     with pytest.raises(InputError) as err:
         read_text_table(data, label="le fichier codes.csv", required=("Code_commune_INSEE", "Code_postal"))
     message = str(err.value)
-    assert "Colonnes absentes de le fichier codes.csv" in message
+    assert "Colonnes absentes dans le fichier codes.csv : Code_commune_INSEE, Code_postal" in message
     assert "séparateur" in message and "Code_commune_INSEE|Code_postal" in message
 
 
@@ -238,6 +238,11 @@ def test_text_table_wrong_encoding_names_the_problem():
         read_text_table(b"PK\x03\x04 classeur")
     with pytest.raises(InputError, match="vide"):
         read_text_table(b"\n\n")
+
+
+def test_text_table_ragged_rows_name_the_line():
+    with pytest.raises(InputError, match=r"ligne 3 : 3 champs au lieu de 2 ; séparateur détecté : « ; »"):
+        read_text_table("code;nom\n01001;Ain\n01002;Saint;Jean\n".encode(), label="le fichier perimetre.csv")
 
 
 # --------------------------------------------------------------------------- official tables
@@ -360,7 +365,6 @@ def test_read_official_assembles_all_territories(official_folder):
 
 
 def test_read_official_without_reference_year_and_with_missing_population(tmp_path, official_folder):
-    import shutil
     folder = tmp_path / "dossier"
     shutil.copytree(official_folder, folder)
     shutil.rmtree(folder / "populations-legales-2022")
@@ -444,3 +448,29 @@ def test_download_checks_md5(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.7z"]
     with pytest.raises(DataError, match="Téléchargement impossible"):
         official.download((tmp_path / "absent.7z").as_uri(), tmp_path / "out" / "c.7z", progress=False)
+
+
+def test_download_official_fetches_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(official, "_fetch", fake_feed)
+    calls = []
+
+    def fake_download(url, dest, progress=True, md5_url=None):
+        if "data.laposte.fr" in url:
+            raise DataError(f"Téléchargement impossible de {url}.")
+        calls.append((url, Path(dest).relative_to(tmp_path).as_posix(), md5_url))
+        Path(dest).parent.mkdir(parents=True, exist_ok=True)
+        Path(dest).write_bytes(b"")
+
+    monkeypatch.setattr(official, "download", fake_download)
+    official.download_official(tmp_path, progress=False)
+    fxx = "CONTOURS-IRIS_3-0__GPKG_LAMB93_FXX_2024-01-01"
+    dests = [dest for _, dest, _ in calls]
+    assert dests[0] == f"{fxx}/{fxx}.7z" and calls[0][2].endswith(f"{fxx}.md5")
+    assert dests[3:] == ["base-ic-evol-struct-pop-2022_csv.zip", "ensemble_2022.zip", "ensemble_2023.zip",
+                         "019HexaSmal.csv"]
+    assert calls[3][0] == "https://www.insee.fr/fr/statistiques/fichier/8647014/base-ic-evol-struct-pop-2022_csv.zip"
+    assert calls[-1][0].startswith("https://datanova.laposte.fr/")  # fallback host
+    assert len(calls) == 7
+    calls.clear()
+    official.download_official(tmp_path, progress=False)  # everything present: nothing fetched
+    assert calls == []

@@ -162,27 +162,31 @@ def download_official(folder: Path, iris_year: int | None = None, progress: bool
     (RP N ↔ contours N+2) when the IGN still lists them, else the latest edition.
     """
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     rp_year = max(OFFICIAL_SOURCES["iris_population"])
-    editions = discover_iris_editions()
-    wanted = iris_year or (rp_year + 2 if any(EDITION_RE.fullmatch(e)["year"] == str(rp_year + 2)
-                                                for e in editions) else None)
-    for edition in select_iris_editions(editions, wanted):
-        for url, md5_url in edition_files(edition):
-            _download_missing(url, folder / Path(url).name, progress, md5_url)
+    found = find_official_files(folder, iris_year)
+    if not found["iris"]:
+        editions = discover_iris_editions()
+        listed = {int(EDITION_RE.fullmatch(e)["year"]) for e in editions}
+        wanted = iris_year or (rp_year + 2 if rp_year + 2 in listed else None)
+        for edition in select_iris_editions(editions, wanted):
+            for url, md5_url in edition_files(edition):
+                _download_missing(url, folder / edition / Path(url).name, progress, md5_url)
     _download_missing(OFFICIAL_SOURCES["iris_population"][rp_year],
                       folder / f"base-ic-evol-struct-pop-{rp_year}_csv.zip", progress)
     legal = OFFICIAL_SOURCES["legal_population"]
     for year in sorted({max(legal), rp_year} & legal.keys()):
         _download_missing(legal[year], folder / f"ensemble_{year}.zip", progress)
-    if not (folder / "019HexaSmal.csv").exists():
-        for url in OFFICIAL_SOURCES["postal"]:
+    if "postal" not in found:
+        errors = []
+        for url in OFFICIAL_SOURCES["postal"]:  # new La Poste host first, then the former one
             try:
                 download(url, folder / "019HexaSmal.csv", progress)
                 break
             except DataError as err:
-                print(f"{err} Essai de l'adresse suivante.", file=sys.stderr)
+                errors.append(str(err))
         else:
-            raise DataError("Téléchargement impossible de la base officielle des codes postaux de La Poste.")
+            raise DataError(" ".join(errors))
 
 
 def _download_missing(url: str, dest: Path, progress: bool, md5_url: str | None = None) -> None:
@@ -324,8 +328,9 @@ def read_legal_population(path: Path) -> tuple[pd.DataFrame, int | None]:
                             f"(ni COM ni CODDEP + CODCOM ; colonnes : {', '.join(table.columns)}).")
         dep, codcom = table[dep_col].str.strip(), table[upper["CODCOM"]].str.strip().str.zfill(3)
         code = dep + codcom.str[-3:].where(dep.str.len() == 2, codcom.str[-2:])
-    if "COMMUNE" in upper:
-        name = table[upper["COMMUNE"]]
+    name_col = next((upper[c] for c in ("COMMUNE", "LIBCOM", "NCCENR", "LIBELLE") if c in upper), None)
+    if name_col is not None:
+        name = table[name_col]
     else:
         name = com if com is not None and not com_is_code else pd.Series(pd.NA, index=table.index)
     year = re.fullmatch(r"PMUN(\d{4})?", pmun.upper())[1]

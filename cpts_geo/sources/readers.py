@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import io
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -136,7 +136,7 @@ def normalise_iris_fields(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _decode(data: bytes, label: str) -> str:
     if data[:2] == b"PK":
-        raise InputError(f"{label} est un classeur Excel ou une archive zip, pas un fichier texte : "
+        raise InputError(f"{_capitalised(label)} est un classeur Excel ou une archive zip, pas un fichier texte : "
                          "enregistrez-le au format CSV.")
     if b"\x00" in data[:4096]:
         raise InputError(f"Encodage non pris en charge pour {label} (UTF-16 ou fichier binaire) : "
@@ -148,6 +148,10 @@ def _decode(data: bytes, label: str) -> str:
             continue
     raise InputError(f"Encodage non reconnu pour {label} (ni UTF-8 ni Windows-1252) : "
                      "enregistrez-le en CSV UTF-8.")
+
+
+def _capitalised(label: str) -> str:
+    return label[:1].upper() + label[1:]
 
 
 def _separator(header: str) -> str | None:
@@ -176,14 +180,16 @@ def read_text_table(source: Path | str | bytes, *, label: str | None = None,
     text = _decode(data, label)
     header = next((line for line in text.splitlines() if line.strip()), None)
     if header is None:
-        raise InputError(f"{label[0].upper()}{label[1:]} est vide.")
+        raise InputError(f"{_capitalised(label)} est vide.")
     sep = _separator(header)
     try:
         table = pd.read_csv(io.StringIO(text), sep=sep or ";", dtype=str, keep_default_na=False,
-                            na_values=[""], quoting=csv.QUOTE_MINIMAL, skip_blank_lines=True)
+                            na_values=[""])
     except pd.errors.ParserError as err:
-        raise InputError(f"Lecture impossible de {label} avec le séparateur "
-                         f"{SEPARATOR_NAMES.get(sep, '« ; »')} : {err}") from err
+        where = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+        detail = (f"ligne {where[2]} : {where[3]} champs au lieu de {where[1]}" if where else str(err))
+        raise InputError(f"{_capitalised(label)} n'a pas le même nombre de colonnes sur toutes ses lignes "
+                         f"({detail} ; séparateur détecté : {SEPARATOR_NAMES.get(sep, '« ; »')}).") from err
     table.columns = table.columns.str.strip().str.lstrip("#").str.strip()
     by_lower = {c.lower(): c for c in table.columns}
     table = table.rename(columns={by_lower[r.lower()]: r for r in required if r.lower() in by_lower})
@@ -191,6 +197,6 @@ def read_text_table(source: Path | str | bytes, *, label: str | None = None,
     if missing:
         hint = ("aucun séparateur reconnu sur la ligne d'en-tête (attendu : « ; », « , » ou tabulation)"
                 if sep is None else f"séparateur détecté : {SEPARATOR_NAMES[sep]}")
-        raise InputError(f"Colonnes absentes de {label} : {', '.join(missing)} ; colonnes lues : "
+        raise InputError(f"Colonnes absentes dans {label} : {', '.join(missing)} ; colonnes lues : "
                          f"{', '.join(table.columns)} ({hint}).")
     return table
