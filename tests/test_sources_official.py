@@ -370,12 +370,14 @@ def test_read_official_without_reference_year_and_with_missing_population(tmp_pa
     shutil.rmtree(folder / "populations-legales-2022")
     (folder / "ensemble_2023.zip").unlink()
     write_zip(folder / "ensemble_2023.zip", {"donnees_communes.csv": LEGAL_NEW.rsplit("04;", 1)[0].encode()})
+    write_zip(folder / "ensemble_2022.zip", {"ensemble.xlsx": b"PK"})  # unreadable: skipped, said in limits
     tables = read_official(folder)
     assert tables.communes["population_ref"].isna().all()
     assert tables.communes.set_index("code_insee").loc["97411", "nom"] == "Saint-Denis"  # from the IRIS layer
     assert any("1 communes des contours IRIS n'ont pas de population légale" in s and "97411" in s
                for s in tables.meta["limits"])
     assert any("Sans population légale 2022" in s for s in tables.meta["limits"])
+    assert any("ignoré" in s and "ensemble_2022.zip" in s for s in tables.meta["limits"])
 
 
 def test_read_official_names_missing_files(tmp_path):
@@ -450,23 +452,24 @@ def test_download_checks_md5(tmp_path, capsys):
         official.download((tmp_path / "absent.7z").as_uri(), tmp_path / "out" / "c.7z", progress=False)
 
 
-def test_download_official_fetches_what_is_missing(tmp_path, monkeypatch):
+def test_download_official_fetches_what_is_missing(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(official, "_fetch", fake_feed)
-    calls = []
+    calls, failing = [], set()
 
     def fake_download(url, dest, progress=True, md5_url=None):
-        if "data.laposte.fr" in url:
+        if "data.laposte.fr" in url or url in failing:
             raise DataError(f"Téléchargement impossible de {url}.")
-        calls.append((url, Path(dest).relative_to(tmp_path).as_posix(), md5_url))
+        calls.append((url, Path(dest).relative_to(tmp_path / "absent").as_posix(), md5_url))
         Path(dest).parent.mkdir(parents=True, exist_ok=True)
         Path(dest).write_bytes(b"")
 
     monkeypatch.setattr(official, "download", fake_download)
-    official.download_official(tmp_path, progress=False)
+    official.download_official(tmp_path / "absent", progress=False)
+    tmp_path = tmp_path / "absent"
     fxx = "CONTOURS-IRIS_3-0__GPKG_LAMB93_FXX_2024-01-01"
     dests = [dest for _, dest, _ in calls]
     assert dests[0] == f"{fxx}/{fxx}.7z" and calls[0][2].endswith(f"{fxx}.md5")
-    assert dests[3:] == ["base-ic-evol-struct-pop-2022_csv.zip", "ensemble_2022.zip", "ensemble_2023.zip",
+    assert dests[3:] == ["base-ic-evol-struct-pop-2022_csv.zip", "ensemble_2023.zip", "ensemble_2022.zip",
                          "019HexaSmal.csv"]
     assert calls[3][0] == "https://www.insee.fr/fr/statistiques/fichier/8647014/base-ic-evol-struct-pop-2022_csv.zip"
     assert calls[-1][0].startswith("https://datanova.laposte.fr/")  # fallback host
@@ -474,3 +477,7 @@ def test_download_official_fetches_what_is_missing(tmp_path, monkeypatch):
     calls.clear()
     official.download_official(tmp_path, progress=False)  # everything present: nothing fetched
     assert calls == []
+    (tmp_path / "ensemble_2022.zip").unlink()
+    failing.add(official.OFFICIAL_SOURCES["legal_population"][2022])
+    official.download_official(tmp_path, progress=False)  # the reference year is optional
+    assert "Populations légales 2022 non téléchargées" in capsys.readouterr().err

@@ -175,8 +175,13 @@ def download_official(folder: Path, iris_year: int | None = None, progress: bool
     _download_missing(OFFICIAL_SOURCES["iris_population"][rp_year],
                       folder / f"base-ic-evol-struct-pop-{rp_year}_csv.zip", progress)
     legal = OFFICIAL_SOURCES["legal_population"]
-    for year in sorted({max(legal), rp_year} & legal.keys()):
-        _download_missing(legal[year], folder / f"ensemble_{year}.zip", progress)
+    _download_missing(legal[max(legal)], folder / f"ensemble_{max(legal)}.zip", progress)
+    if rp_year in legal:  # optional: only gives the population of reference of the communes
+        try:
+            _download_missing(legal[rp_year], folder / f"ensemble_{rp_year}.zip", progress)
+        except DataError as err:
+            print(f"Populations légales {rp_year} non téléchargées, la population de référence des communes "
+                  f"restera vide : {err}", file=sys.stderr)
     if "postal" not in found:
         errors = []
         for url in OFFICIAL_SOURCES["postal"]:  # new La Poste host first, then the former one
@@ -409,11 +414,16 @@ def read_official(folder: Path, download: bool = False, *, iris_year: int | None
 
     iris = read_iris_layers(found["iris"])
     iris_pop, rp_year = read_iris_population(found["iris_population"])
-    legal_files = found["legal_population"]
-    legal = {}
-    for year_from_name, path in legal_files.items():
-        table, year_from_header = read_legal_population(path)
+    legal, unreadable = {}, []
+    for year_from_name, path in found["legal_population"].items():
+        try:
+            table, year_from_header = read_legal_population(path)
+        except DataError as err:
+            unreadable.append(str(err))
+            continue
         legal[year_from_header or year_from_name] = (table, path)
+    if not legal:
+        raise DataError(" ".join(unreadable))
     millesime = max((y for y in legal if y is not None), default=None)
     population, population_path = legal[millesime]
     reference = legal[rp_year][0] if rp_year in legal else None
@@ -437,6 +447,7 @@ def read_official(folder: Path, download: bool = False, *, iris_year: int | None
         "Aucune liste officielle des quartiers prioritaires (QPV) n'est lue : les indicateurs QPV sont absents.",
         "Les montants de l'ACI ne font pas partie des téléchargements officiels : la table ACI est vide.",
     ]
+    limits += [f"Fichier de populations légales ignoré : {problem}" for problem in unreadable]
     if len(no_population):
         limits.append(f"{len(no_population)} communes des contours IRIS n'ont pas de population légale "
                       f"(Mayotte et collectivités d'outre-mer, communes créées ou fusionnées depuis) : "
