@@ -360,6 +360,8 @@ def test_read_official_assembles_all_territories(official_folder):
     assert (meta["iris_edition"], meta["population_millesime"], meta["iris_population_year"]) == ("2024", 2023, 2022)
     assert "ensemble_2023.zip" in meta["population_source"]
     assert any("Contours IRIS officiels" in s and "2024" in s for s in meta["limits"])
+    assert "Contours IRIS absents du dossier pour : Martinique, Guyane, Mayotte, Saint-Pierre-et-Miquelon, " \
+        "Saint-Barthélemy, Saint-Martin." in meta["limits"]
     restricted = tables.restrict({"971"})
     assert restricted.iris["code_iris"].tolist() == ["971010101"]
 

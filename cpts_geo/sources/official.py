@@ -389,6 +389,12 @@ def build_communes(legal: pd.DataFrame, iris: gpd.GeoDataFrame, reference: pd.Da
     return communes[columns].sort_values("code_insee").reset_index(drop=True)
 
 
+def _territories(paths: list[Path]) -> set[str]:
+    """Zone codes (FXX, GLP… or FRA) named by the IRIS file paths."""
+    zones = "|".join([*OFFICIAL_SOURCES["iris"]["zones"], "FRA"])
+    return {m[1] for p in paths for m in re.finditer(rf"[_-]({zones})[_-]", p.as_posix())}
+
+
 def _missing_message(folder: Path, missing: list[str]) -> str:
     return (f"Fichiers officiels absents du dossier {folder} : {', '.join(missing)}. Téléchargez-les "
             "(« prepare --download ») ou placez-les dans ce dossier sous leur nom d'origine.")
@@ -447,6 +453,10 @@ def read_official(folder: Path, download: bool = False, *, iris_year: int | None
         "Aucune liste officielle des quartiers prioritaires (QPV) n'est lue : les indicateurs QPV sont absents.",
         "Les montants de l'ACI ne font pas partie des téléchargements officiels : la table ACI est vide.",
     ]
+    zones = _territories([p.relative_to(folder) for p in found["iris"]])
+    absent = [label for zone, label in OFFICIAL_SOURCES["iris"]["zones"].items() if zone not in zones]
+    if zones and "FRA" not in zones and absent:
+        limits.append(f"Contours IRIS absents du dossier pour : {', '.join(absent)}.")
     limits += [f"Fichier de populations légales ignoré : {problem}" for problem in unreadable]
     if len(no_population):
         limits.append(f"{len(no_population)} communes des contours IRIS n'ont pas de population légale "
