@@ -22,6 +22,10 @@ DOWNLOAD_DIR = Path(os.environ.get("CPTS_GEO_DOWNLOADS", DATA_DIR / "cache" / "d
 ADJACENCY_TOLERANCE_M = 5.0
 ADJACENCY_MIN_SHARED_M = 20.0
 
+#: A zone whose border shared with no other zone (sea, frontier, edge of the data) is
+#: longer than this is "open": it can never be enclosed by a territory.
+OPEN_BORDER_MIN_M = 200.0
+
 #: CRS of the bundle's geometry (what web maps and GeoJSON want).
 STORAGE_CRS = "EPSG:4326"
 

@@ -1,0 +1,106 @@
+"""Load a prepared data bundle (see :mod:`cpts_geo.prepare`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from cpts_geo import prepare as files
+from cpts_geo.config import DATA_DIR, OPEN_BORDER_MIN_M
+from cpts_geo.errors import DataError
+from cpts_geo.graph import ZoneGraph
+from cpts_geo.reference import departements_table
+
+
+@dataclass
+class Bundle:
+    """The reference data a territory is computed from.
+
+    ``iris`` and ``communes`` are indexed by code; geometry is read only when asked
+    (:meth:`iris_geometry`), so that loading stays fast.
+    """
+
+    path: Path
+    meta: dict
+    iris: pd.DataFrame
+    communes: pd.DataFrame
+    iris_edges: pd.DataFrame
+    commune_edges: pd.DataFrame
+    age_reference: pd.DataFrame
+    qpv: pd.DataFrame
+    aci: pd.DataFrame
+    _geometry: gpd.GeoSeries | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> "Bundle":
+        """Read the bundle at ``path`` (default: ``data/`` or ``$CPTS_GEO_DATA``), geometry excepted."""
+        path = Path(path or DATA_DIR)
+        meta_file = path / files.META_FILE
+        if not meta_file.exists():
+            raise DataError(f"Aucune donnée préparée dans {path} : lancez d'abord "
+                            "« python -m cpts_geo prepare ».")
+        iris_columns = [c for c in pq.read_schema(path / files.IRIS_FILE).names if c != "geometry"]
+        return cls(
+            path=path,
+            meta=json.loads(meta_file.read_text(encoding="utf-8")),
+            iris=pd.read_parquet(path / files.IRIS_FILE, columns=iris_columns).set_index("code_iris", drop=False),
+            communes=pd.read_parquet(path / files.COMMUNES_FILE).set_index("code_insee", drop=False),
+            iris_edges=pd.read_parquet(path / files.IRIS_EDGES_FILE),
+            commune_edges=pd.read_parquet(path / files.COMMUNE_EDGES_FILE),
+            age_reference=pd.read_parquet(path / files.AGE_REFERENCE_FILE),
+            qpv=pd.read_parquet(path / files.QPV_FILE),
+            aci=pd.read_parquet(path / files.ACI_FILE),
+        )
+
+    @cached_property
+    def iris_graph(self) -> ZoneGraph:
+        """Adjacency graph of the IRIS (positions follow ``self.iris`` rows)."""
+        return ZoneGraph(self.iris.index, self.iris_edges)
+
+    @cached_property
+    def commune_graph(self) -> ZoneGraph:
+        """Adjacency graph of the communes (a commune is the union of its IRIS)."""
+        return ZoneGraph(self.communes.index, self.commune_edges)
+
+    @cached_property
+    def open_edge(self) -> np.ndarray:
+        """Mask of the IRIS on the sea, a frontier or the edge of the data (never enclosed)."""
+        return self.iris["open_m"].to_numpy() > OPEN_BORDER_MIN_M
+
+    @cached_property
+    def iris_by_commune(self) -> dict[str, tuple[str, ...]]:
+        """The IRIS codes of each commune, sorted."""
+        codes = self.iris["code_iris"].to_numpy()
+        communes = self.iris["code_insee"].to_numpy()  # rows are sorted by IRIS code, hence by commune
+        starts = np.flatnonzero(np.r_[True, communes[1:] != communes[:-1]])
+        stops = np.r_[starts[1:], len(codes)]
+        return {communes[a]: tuple(codes[a:b]) for a, b in zip(starts, stops)}
+
+    @cached_property
+    def departements(self) -> pd.DataFrame:
+        """Départements present in the bundle, with their names and région."""
+        present = set(self.communes["departement"])
+        table = departements_table()
+        return table[table["code_departement"].isin(present)].reset_index(drop=True)
+
+    def iris_geometry(self, codes=None) -> gpd.GeoDataFrame:
+        """IRIS with their geometry (EPSG:4326), all of them or only ``codes``."""
+        if self._geometry is None:
+            self._geometry = gpd.read_parquet(self.path / files.IRIS_FILE,
+                                              columns=["code_iris", "geometry"]).set_index("code_iris").geometry
+        geometry = self._geometry if codes is None else self._geometry.loc[list(codes)]
+        return gpd.GeoDataFrame(self.iris.loc[geometry.index], geometry=geometry, crs=geometry.crs)
+
+    def commune_geometry(self, codes=None) -> gpd.GeoDataFrame:
+        """Communes dissolved from their IRIS (EPSG:4326), all of them or only ``codes``."""
+        iris_codes = None if codes is None else [i for c in codes for i in self.iris_by_commune[c]]
+        iris = self.iris_geometry(iris_codes)
+        dissolved = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
+        return gpd.GeoDataFrame(self.communes.loc[dissolved.index], geometry=dissolved.geometry, crs=iris.crs)

@@ -1,0 +1,153 @@
+"""Read the codes a user gives (INSEE commune codes, IRIS codes, files of them)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cpts_geo.errors import InputError
+from cpts_geo.sources.readers import read_text_table
+
+CODE_PATTERN = re.compile(r"^(?:\d{2}|2[AB])\d{3}(?:\d{4})?$")
+#: Communes whose IRIS are coded by arrondissement municipal.
+PLM_PARENTS = {"75056": "Paris", "69123": "Lyon", "13055": "Marseille"}
+#: Column names accepted for codes in a CSV (lower case, spaces and underscores ignored).
+CODE_COLUMNS = ("codeiris", "codeinsee", "code", "insee", "iris", "depcom", "codecommune")
+#: Column names accepted for the CPTS name in a file of several CPTS.
+NAME_COLUMNS = ("cpts", "nom", "nomcpts", "name")
+MAX_UPLOAD_BYTES = 5_000_000
+
+
+def normalise_code(raw: str) -> str:
+    """A code as typed or read (spaces, parentheses, lower-case ``2a``) in canonical form."""
+    return re.sub(r"[\s()\[\]\"']", "", str(raw)).upper()
+
+
+def split_codes(text: str) -> list[str]:
+    """Codes typed by hand, separated by commas, semicolons, spaces or new lines."""
+    return [normalise_code(t) for t in re.split(r"[,;\s]+", text) if normalise_code(t)]
+
+
+@dataclass
+class CodeReport:
+    """What a list of codes resolved to: IRIS selected and the codes that could not be used."""
+
+    iris: frozenset[str] = frozenset()
+    communes_given: tuple[str, ...] = ()
+    iris_given: tuple[str, ...] = ()
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (code, French reason)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def message(self) -> str:
+        """One French paragraph listing the codes that were not used and why."""
+        return " ; ".join(f"{code} : {reason}" for code, reason in self.problems)
+
+
+def resolve_codes(bundle, codes) -> CodeReport:
+    """Resolve INSEE commune codes and IRIS codes into a set of IRIS of ``bundle``."""
+    report = CodeReport()
+    selected: set[str] = set()
+    seen: set[str] = set()
+    communes_given, iris_given = [], []
+    departements = set(bundle.communes["departement"])
+    for raw in codes:
+        code = normalise_code(raw)
+        if not code:
+            continue
+        if code in seen:
+            report.notes.append(f"{code} figure plusieurs fois (pris une seule fois).")
+            continue
+        seen.add(code)
+        if not CODE_PATTERN.match(code):
+            report.problems.append((code, "format invalide (attendu : code INSEE à 5 caractères "
+                                          "ou code IRIS à 9 caractères)"))
+        elif len(code) == 9 and code in bundle.iris.index:
+            selected.add(code)
+            iris_given.append(code)
+        elif len(code) == 5 and code in bundle.iris_by_commune:
+            selected.update(bundle.iris_by_commune[code])
+            communes_given.append(code)
+        elif len(code) == 5 and code in PLM_PARENTS:
+            parts = bundle.communes.index[bundle.communes["commune_parent"] == code].tolist()
+            if not parts:
+                report.problems.append((code, f"{PLM_PARENTS[code]} n'est pas dans les données préparées"))
+                continue
+            for part in parts:
+                selected.update(bundle.iris_by_commune[part])
+            communes_given.extend(parts)
+            report.notes.append(f"{code} ({PLM_PARENTS[code]}) remplacé par ses {len(parts)} arrondissements.")
+        else:
+            report.problems.append((code, _unknown_reason(bundle, code, departements)))
+    report.iris = frozenset(selected)
+    report.communes_given = tuple(communes_given)
+    report.iris_given = tuple(iris_given)
+    return report
+
+
+def _unknown_reason(bundle, code: str, departements: set[str]) -> str:
+    from cpts_geo.config import departement_of
+
+    if departement_of(code) not in departements:
+        return (f"département {departement_of(code)} absent des données préparées "
+                f"(départements disponibles : {', '.join(sorted(departements)) if len(departements) < 8 else 'voir prepare'})")
+    if len(code) == 9:
+        commune = code[:5]
+        if commune in bundle.iris_by_commune:
+            return (f"IRIS inconnu dans la commune {commune} ({bundle.communes.at[commune, 'nom']}), "
+                    f"dont les IRIS sont {', '.join(bundle.iris_by_commune[commune])}")
+        return f"IRIS inconnu : la commune {commune} n'existe pas dans les contours IRIS {bundle.meta.get('iris_edition', '')}"
+    return (f"commune inconnue dans les contours IRIS {bundle.meta.get('iris_edition', '')} "
+            "(code erroné, ou commune créée ou fusionnée depuis)")
+
+
+def _compact(name: str) -> str:
+    return re.sub(r"[\s_]+", "", str(name)).lower()
+
+
+def _pick_column(table: pd.DataFrame, accepted: tuple[str, ...]) -> str | None:
+    by_name = {_compact(c): c for c in table.columns}
+    return next((by_name[a] for a in accepted if a in by_name), None)
+
+
+def _load_bytes(source: Path | str | bytes, label: str) -> bytes:
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InputError(f"{label} est trop volumineux ({len(data) / 1e6:.1f} Mo ; "
+                         f"maximum {MAX_UPLOAD_BYTES / 1e6:.0f} Mo pour une liste de codes).")
+    if not data.strip():
+        raise InputError(f"{label} est vide.")
+    return data
+
+
+def read_code_file(source: Path | str | bytes, label: str = "Le fichier") -> list[str]:
+    """Codes of a CSV/TXT file: a column of codes (code_insee, code_iris, CODE INSEE…) or one code per line."""
+    data = _load_bytes(source, label)
+    table = read_text_table(data, label=label.lower())
+    column = _pick_column(table, CODE_COLUMNS)
+    if column is not None:
+        return [normalise_code(v) for v in table[column].dropna() if normalise_code(v)]
+    header_tokens = [normalise_code(c) for c in table.columns]
+    if table.shape[1] == 1 and all(CODE_PATTERN.match(t) for t in header_tokens):
+        return header_tokens + [normalise_code(v) for v in table.iloc[:, 0].dropna()]
+    raise InputError(f"{label} n'a pas de colonne de codes reconnue (attendu : code_insee, code_iris, "
+                     f"code ou CODE INSEE ; colonnes lues : {', '.join(map(str, table.columns))}).")
+
+
+def read_cpts_file(source: Path | str | bytes, label: str = "Le fichier des CPTS") -> dict[str, list[str]]:
+    """Codes per CPTS from a CSV of ``cpts;code`` rows (code_insee or code_iris)."""
+    data = _load_bytes(source, label)
+    table = read_text_table(data, label=label.lower())
+    name, code = _pick_column(table, NAME_COLUMNS), _pick_column(table, CODE_COLUMNS)
+    if name is None or code is None:
+        raise InputError(f"{label} doit avoir une colonne « cpts » et une colonne « code » (ou code_insee / "
+                         f"code_iris) ; colonnes lues : {', '.join(map(str, table.columns))}.")
+    table = table.dropna(subset=[name, code])
+    table[name] = table[name].str.strip()
+    return {cpts: [normalise_code(c) for c in rows[code]] for cpts, rows in table.groupby(name, sort=True)}

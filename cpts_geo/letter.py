@@ -1,0 +1,55 @@
+"""The table of the lettre d'intention: ``COMMUNES / QUARTIERS | CODE POSTAL | CODE INSEE``."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cpts_geo.territory import Summary
+
+COLUMNS = ["COMMUNES / QUARTIERS", "CODE POSTAL", "CODE INSEE"]
+
+
+def letter_table(bundle, summary: Summary, detailed: bool = True) -> pd.DataFrame:
+    """One row per whole commune, or per IRIS for split communes (and for all when ``detailed``).
+
+    A commune of a single IRIS (not split into IRIS by INSEE) is always one row.
+    IRIS rows read ``Ouest (660280101) - Cabestany | 66330 | (660280101)``.
+    """
+    rows = []
+    for part in summary.communes:
+        postal = ", ".join(part.postal_codes)
+        if (part.whole and not detailed) or part.iris_total == 1:
+            rows.append((part.nom, postal, part.code_insee))
+            continue
+        for code in part.iris:
+            rows.append((f"{bundle.iris.at[code, 'nom_iris']} ({code}) - {part.nom}", postal, f"({code})"))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def letter_footer(summary: Summary) -> list[tuple[str, str]]:
+    """The lines under the table: number of communes, population with its source, taille."""
+    pop = summary.population
+    return [
+        ("Nombre de communes", f"{summary.commune_count}"
+         + (f" (dont {len(summary.split_communes)} en partie)" if summary.split_communes else "")),
+        ("Population", f"{pop.value:,} habitants".replace(",", " ")
+         + f" (population municipale {pop.millesime}, INSEE)"),
+        ("Taille de la CPTS", f"{summary.taille.number} ({summary.taille.label})"),
+    ]
+
+
+def letter_csv(table: pd.DataFrame, summary: Summary) -> bytes:
+    """CSV for Excel in French: UTF-8 with BOM, ``;`` separator, footer lines after a blank line."""
+    footer = pd.DataFrame([(label, value, "") for label, value in letter_footer(summary)], columns=COLUMNS)
+    blank = pd.DataFrame([("", "", "")], columns=COLUMNS)
+    text = pd.concat([table, blank, footer]).to_csv(sep=";", index=False, lineterminator="\r\n")
+    return text.encode("utf-8-sig")
+
+
+def letter_markdown(table: pd.DataFrame, summary: Summary) -> str:
+    """The table and its footer in Markdown."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    lines.append("")
+    lines += [f"**{label}** : {value}  " for label, value in letter_footer(summary)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,222 @@
+"""Build the compact data bundle from the open data.
+
+The bundle (``data/`` by default) holds:
+
+* ``iris_shapes/iris.parquet``: GeoParquet (EPSG:4326), one row per IRIS with its commune,
+  population, age bands, metric bounding box, land mass and ``open_m``, the length of its
+  border that no other IRIS shares (sea, frontier, edge of the data);
+* ``iris_shapes/adjacency_iris.parquet`` and ``adjacency_communes.parquet``: edge tables;
+* ``population/communes.parquet``: one row per commune (or arrondissement municipal) with
+  its legal population, the method used, its postal codes;
+* ``population/age_reference.parquet``: age bands summed per département and région;
+* ``population/qpv.parquet``, ``population/aci.parquet``: reference tables;
+* ``bundle.json``: sources, millésimes, limits and the adjacency rule.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from cpts_geo import __version__
+from cpts_geo.config import ADJACENCY_MIN_SHARED_M, ADJACENCY_TOLERANCE_M, departement_of, local_crs
+from cpts_geo.errors import DataError
+from cpts_geo.graph import ZoneGraph, aggregate_edges, landmass_ids, shared_borders_by_crs
+from cpts_geo.reference import departements_table
+from cpts_geo.sources import AGE_BANDS, SourceTables
+
+IRIS_FILE = "iris_shapes/iris.parquet"
+IRIS_EDGES_FILE = "iris_shapes/adjacency_iris.parquet"
+COMMUNE_EDGES_FILE = "iris_shapes/adjacency_communes.parquet"
+COMMUNES_FILE = "population/communes.parquet"
+AGE_REFERENCE_FILE = "population/age_reference.parquet"
+QPV_FILE = "population/qpv.parquet"
+ACI_FILE = "population/aci.parquet"
+META_FILE = "bundle.json"
+
+#: How a commune's population was obtained (values of ``population_method``).
+POPULATION_METHODS = {
+    "legal": "population municipale légale",
+    "estimated_changed": "estimée : commune modifiée depuis les contours IRIS (population légale × part des IRIS)",
+    "estimated_merged": "estimée : commune fusionnée depuis les contours IRIS (population IRIS × évolution du département)",
+}
+
+
+class Progress:
+    """Prints the steps of a long build on stderr, with their duration."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.start = time.perf_counter()
+
+    def step(self, message: str) -> None:
+        if self.enabled:
+            print(f"[{time.perf_counter() - self.start:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def select_departements(tables: SourceTables, region: str | None, departement: str | None) -> set[str] | None:
+    """Départements to keep for ``--region``/``--departement`` (None = all)."""
+    if not region and not departement:
+        return None
+    deps = departements_table()
+    if departement:
+        wanted = {d.strip().upper() for d in str(departement).split(",")}
+    else:
+        wanted = set(deps.loc[deps["code_region"].isin({r.strip() for r in str(region).split(",")}),
+                              "code_departement"])
+    unknown = wanted - set(deps["code_departement"])
+    if unknown or not wanted:
+        raise DataError(f"Code de département ou de région inconnu : {', '.join(sorted(unknown)) or region}.")
+    return wanted
+
+
+def commune_populations(iris: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
+    """Population of each commune of the IRIS contours, with its method.
+
+    A commune keeps its legal population when its geography matches the IRIS contours
+    (its population in the IRIS-population year equals the sum of its IRIS). When it
+    absorbed other communes since, the population of its own IRIS is scaled by its
+    growth; when it was absorbed, by the growth of its département.
+    """
+    iris_sum = iris.groupby("code_insee")["pop_total"].sum(min_count=1).rename("iris_sum")
+    table = iris_sum.to_frame().join(communes.set_index("code_insee")[["nom", "population", "population_ref"]])
+    table["departement"] = table.index.map(departement_of)
+    growth_ok = table["population"].notna() & table["population_ref"].notna()
+    dep_growth = (table[growth_ok].groupby("departement")["population"].sum()
+                  / table[growth_ok].groupby("departement")["population_ref"].sum())
+    same_geography = table["population_ref"].isna() | table["iris_sum"].isna() | \
+        ((table["population_ref"] - table["iris_sum"]).abs() <= 1)
+    has_legal = table["population"].notna()
+    method = np.select([has_legal & same_geography, has_legal], ["legal", "estimated_changed"], "estimated_merged")
+    population = np.select(
+        [method == "legal", method == "estimated_changed"],
+        [table["population"], table["iris_sum"] * table["population"] / table["population_ref"]],
+        table["iris_sum"] * table["departement"].map(dep_growth).fillna(1.0),
+    )
+    return pd.DataFrame({"population": population, "population_method": method}, index=table.index)
+
+
+def build_iris_table(tables: SourceTables) -> gpd.GeoDataFrame:
+    """IRIS contours joined with their population, shares and bands."""
+    iris = tables.iris.merge(tables.iris_population.drop(columns=["code_insee"]), on="code_iris", how="left")
+    counts = iris.groupby("code_insee")["code_iris"].transform("size")
+    commune_total = iris.groupby("code_insee")["pop_total"].transform("sum")
+    iris["share"] = np.where(commune_total > 0, iris["pop_total"].fillna(0) / commune_total, 1.0 / counts)
+    iris["departement"] = iris["code_insee"].map(departement_of)
+    iris["crs"] = iris["departement"].map(local_crs)
+    return iris
+
+
+def metric_bounds(iris: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Bounding box (metres, local CRS), area and perimeter of each IRIS."""
+    parts = []
+    for crs, group in iris.groupby("crs"):
+        projected = group.geometry.to_crs(crs)
+        bounds = projected.bounds.rename(columns={"minx": "xmin", "miny": "ymin", "maxx": "xmax", "maxy": "ymax"})
+        bounds["area_km2"] = projected.area / 1e6
+        bounds["perimeter_m"] = projected.length
+        parts.append(bounds)
+    return pd.concat(parts).loc[iris.index]
+
+
+def build_commune_table(iris: gpd.GeoDataFrame, tables: SourceTables) -> pd.DataFrame:
+    """One row per commune of the contours: name, codes, population, postal codes."""
+    deps = departements_table().set_index("code_departement")
+    source = tables.communes.set_index("code_insee")
+    grouped = iris.groupby("code_insee", sort=True)
+    table = pd.DataFrame({
+        "nom": grouped["nom_commune"].first(),
+        "n_iris": grouped.size(),
+        "departement": grouped["departement"].first(),
+    })
+    table["nom"] = source["nom"].reindex(table.index).fillna(table["nom"])
+    table["commune_parent"] = source["commune_parent"].reindex(table.index) if "commune_parent" in source else pd.NA
+    table["region"] = source["region"].reindex(table.index).fillna(table["departement"].map(deps["code_region"]))
+    table = table.join(commune_populations(iris, tables.communes))
+    postal = tables.postal_codes.sort_values("code_postal").groupby("code_insee")["code_postal"].agg(",".join)
+    table["postal_codes"] = postal.reindex(table.index).fillna("")
+    table.index.name = "code_insee"
+    return table.reset_index()
+
+
+def age_reference(iris: pd.DataFrame) -> pd.DataFrame:
+    """Age bands summed over the measured IRIS of each département and région."""
+    bands = [b for b in AGE_BANDS if b in iris.columns and iris[b].notna().any()]
+    measured = iris[iris[bands].notna().all(axis=1)] if bands else iris.iloc[0:0]
+    rows = []
+    for level, column in (("departement", "departement"), ("region", "region")):
+        sums = measured.groupby(column)[["pop_total", *bands]].sum()
+        sums.index.name = "code"
+        rows.append(sums.reset_index().assign(level=level))
+    return pd.concat(rows, ignore_index=True)
+
+
+def prepare_bundle(tables: SourceTables, out_dir: Path, region: str | None = None,
+                   departement: str | None = None, progress: bool = True,
+                   tolerance: float = ADJACENCY_TOLERANCE_M, min_shared: float = ADJACENCY_MIN_SHARED_M) -> dict:
+    """Build the bundle in ``out_dir`` from normalised source tables; returns its metadata."""
+    log = Progress(progress)
+    keep = select_departements(tables, region, departement)
+    if keep is not None:
+        tables = tables.restrict(keep)
+        log.step(f"Restriction aux départements {', '.join(sorted(keep))}")
+    if tables.iris.empty:
+        raise DataError("Aucun IRIS dans les données pour la zone demandée.")
+
+    log.step(f"Préparation de {len(tables.iris):,} IRIS".replace(",", " "))
+    iris = build_iris_table(tables)
+    communes = build_commune_table(iris, tables)
+    iris = iris.merge(communes[["code_insee", "region", "population"]].rename(columns={"population": "commune_pop"}),
+                      on="code_insee")
+    iris["population"] = iris["commune_pop"] * iris["share"]
+    iris = iris.drop(columns=["commune_pop"])
+    iris = pd.concat([iris, metric_bounds(iris)], axis=1)
+
+    log.step("Graphe d'adjacence des IRIS (STRtree, tolérance "
+             f"{tolerance:g} m, frontière commune > {min_shared:g} m)")
+    iris_edges = shared_borders_by_crs(iris, "code_iris", "crs", tolerance=tolerance, min_shared=min_shared)
+    commune_edges = aggregate_edges(iris_edges, iris.set_index("code_iris")["code_insee"])
+    log.step(f"{len(iris_edges):,} paires d'IRIS voisins, {len(commune_edges):,} paires de communes voisines"
+             .replace(",", " "))
+    iris = iris.sort_values("code_iris", ignore_index=True)
+    iris["landmass"] = landmass_ids(ZoneGraph(iris["code_iris"], iris_edges))
+    shared_total = pd.concat([iris_edges.set_index("a")["shared_m"], iris_edges.set_index("b")["shared_m"]])
+    iris["open_m"] = (iris["perimeter_m"] - shared_total.groupby(level=0).sum().reindex(iris["code_iris"])
+                      .fillna(0).to_numpy()).clip(lower=0).round(0)
+    communes["landmass"] = communes["code_insee"].map(iris.groupby("code_insee")["landmass"].min())
+    communes["n_neighbours"] = communes["code_insee"].map(
+        pd.concat([commune_edges["a"], commune_edges["b"]]).value_counts()).fillna(0).astype(int)
+
+    out_dir = Path(out_dir)
+    for sub in ("iris_shapes", "population"):
+        (out_dir / sub).mkdir(parents=True, exist_ok=True)
+    iris = iris.drop(columns=["nom_commune"])
+    iris.to_parquet(out_dir / IRIS_FILE, index=False, compression="zstd")
+    iris_edges.to_parquet(out_dir / IRIS_EDGES_FILE, index=False)
+    commune_edges.to_parquet(out_dir / COMMUNE_EDGES_FILE, index=False)
+    communes.to_parquet(out_dir / COMMUNES_FILE, index=False)
+    age_reference(iris).to_parquet(out_dir / AGE_REFERENCE_FILE, index=False)
+    tables.qpv.astype({c: str for c in tables.qpv.columns if c != "pop_qpv"}).to_parquet(out_dir / QPV_FILE,
+                                                                                          index=False)
+    tables.aci.to_parquet(out_dir / ACI_FILE, index=False)
+
+    meta = {
+        **tables.meta,
+        "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpts_geo_version": __version__,
+        "departements": sorted(iris["departement"].unique().tolist()),
+        "counts": {"iris": int(len(iris)), "communes": int(len(communes)),
+                   "iris_edges": int(len(iris_edges)), "commune_edges": int(len(commune_edges))},
+        "adjacency": {"tolerance_m": tolerance, "min_shared_m": min_shared},
+        "population_methods": POPULATION_METHODS,
+    }
+    (out_dir / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    log.step(f"Bundle écrit dans {out_dir}")
+    return meta

@@ -1,0 +1,229 @@
+"""Territory of a CPTS: a set of IRIS, and what follows from it (communes, population, taille)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cpts_geo.funding import Taille, taille_of
+from cpts_geo.prepare import POPULATION_METHODS
+from cpts_geo.sources import AGE_BANDS
+
+
+@dataclass(frozen=True)
+class Territory:
+    """A CPTS territory: a name and a set of IRIS codes (a whole commune = all its IRIS)."""
+
+    iris: frozenset[str]
+    name: str = ""
+
+    def toggle_iris(self, code: str) -> "Territory":
+        """The territory with one IRIS added, or removed if it was in."""
+        return Territory(self.iris ^ {code}, self.name)
+
+    def toggle_commune(self, bundle, code_insee: str) -> "Territory":
+        """The territory with a whole commune added, or removed if it was wholly in."""
+        parts = set(bundle.iris_by_commune[code_insee])
+        return Territory(self.iris - parts if parts <= self.iris else self.iris | parts, self.name)
+
+    def communes(self) -> set[str]:
+        """INSEE codes of the communes touched (IRIS codes start with their commune's code)."""
+        return {code[:5] for code in self.iris}
+
+
+@dataclass(frozen=True)
+class CommunePart:
+    """A commune of the territory, whole or split into some of its IRIS."""
+
+    code_insee: str
+    nom: str
+    departement: str
+    whole: bool
+    iris: tuple[str, ...]
+    iris_total: int
+    postal_codes: tuple[str, ...]
+    population: float
+    population_method: str
+
+    def as_dict(self) -> dict:
+        return {"code": self.code_insee, "name": self.nom, "departement": self.departement,
+                "whole": self.whole, "iris": list(self.iris), "iris_total": self.iris_total,
+                "postal_codes": list(self.postal_codes), "population": round(self.population),
+                "population_method": self.population_method}
+
+
+@dataclass(frozen=True)
+class Population:
+    """Population of a territory with its millésime, source and method."""
+
+    value: int
+    millesime: int | None
+    source: str
+    method: str
+    split_share: float  # part of the population that comes from split communes
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "millesime": self.millesime, "source": self.source,
+                "method": self.method, "from_split_communes": round(self.split_share, 4)}
+
+
+@dataclass(frozen=True)
+class AgeStructure:
+    """Shares of age groups in the territory, its département and its région (RP IRIS data)."""
+
+    year: int | None
+    rows: tuple[dict, ...]          # one dict per indicator: label, territory, departement, region
+    coverage: float                 # share of the territory's population with measured age bands
+    departement: str
+    region: str
+    note: str
+
+    def as_dict(self) -> dict:
+        return {"year": self.year, "indicators": list(self.rows), "coverage": round(self.coverage, 4),
+                "departement": self.departement, "region": self.region, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything the lettre d'intention needs about a territory."""
+
+    name: str
+    communes: tuple[CommunePart, ...]
+    iris_count: int
+    postal_codes: tuple[str, ...]
+    postal_codes_to_confirm: tuple[str, ...]
+    population: Population
+    taille: Taille
+    age: AgeStructure
+    limits: tuple[str, ...] = field(default=())
+
+    @property
+    def commune_count(self) -> int:
+        return len(self.communes)
+
+    @property
+    def split_communes(self) -> tuple[CommunePart, ...]:
+        return tuple(c for c in self.communes if not c.whole)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "commune_count": self.commune_count,
+                "communes": [c.as_dict() for c in self.communes], "iris_count": self.iris_count,
+                "postal_codes": list(self.postal_codes), "postal_codes_to_confirm": list(self.postal_codes_to_confirm),
+                "population": self.population.as_dict(), "taille": self.taille.as_dict(),
+                "age_structure": self.age.as_dict(), "limits": list(self.limits)}
+
+
+def commune_parts(bundle, territory: Territory, postal_overrides: dict[str, str] | None = None) -> list[CommunePart]:
+    """The communes of the territory, in the order of their INSEE code."""
+    overrides = postal_overrides or {}
+    parts = []
+    iris_population = bundle.iris["population"]
+    for code in sorted(territory.communes()):
+        all_iris = bundle.iris_by_commune[code]
+        chosen = tuple(i for i in all_iris if i in territory.iris)
+        row = bundle.communes.loc[code]
+        whole = len(chosen) == len(all_iris)
+        population = float(row["population"]) if whole else float(iris_population.loc[list(chosen)].sum())
+        postal = (overrides[code],) if code in overrides else tuple(p for p in row["postal_codes"].split(",") if p)
+        method = row["population_method"] if whole else f"split:{row['population_method']}"
+        parts.append(CommunePart(code, row["nom"], row["departement"], whole, chosen, len(all_iris), postal,
+                                 population, method))
+    return parts
+
+
+def population_of(bundle, parts: list[CommunePart]) -> Population:
+    """Sum of the communes' populations, with the method in French."""
+    total = sum(p.population for p in parts)
+    split = [p for p in parts if not p.whole]
+    estimated = [p for p in parts if p.population_method.split(":")[-1] != "legal"]
+    year = bundle.meta.get("population_millesime")
+    iris_year = bundle.meta.get("iris_population_year")
+    method = [f"Communes entières : {POPULATION_METHODS['legal']} {year or ''}".strip() + "."]
+    if split:
+        method.append(
+            f"Communes découpées ({', '.join(p.nom for p in split)}) : population {year or ''} de la commune "
+            f"répartie entre ses IRIS au prorata de leur population {iris_year or ''} (recensement, base IRIS).")
+    if estimated:
+        method.append("Estimées (commune modifiée depuis l'édition des contours IRIS) : "
+                      + ", ".join(p.nom for p in estimated) + ".")
+    return Population(
+        value=int(round(total)),
+        millesime=year,
+        source=bundle.meta.get("population_source", ""),
+        method=" ".join(method),
+        split_share=(sum(p.population for p in split) / total) if total else 0.0,
+    )
+
+
+AGE_INDICATORS = (
+    ("Moins de 15 ans", ("pop_0014",)),
+    ("60 ans et plus", ("pop_6074", "pop_75p")),
+    ("65 ans et plus", ("pop_65p",)),
+    ("75 ans et plus", ("pop_75p",)),
+    ("80 ans et plus", ("pop_80p",)),
+)
+
+
+def _shares(sums: pd.Series, bands: list[str]) -> dict[str, float | None]:
+    total = sums.get("pop_total", 0.0)
+    shares = {}
+    for label, needed in AGE_INDICATORS:
+        if all(b in bands for b in needed) and total:
+            shares[label] = float(sum(sums[b] for b in needed) / total)
+    return shares
+
+
+def age_structure(bundle, territory: Territory, main_departement: str) -> AgeStructure:
+    """Age shares of the territory's measured IRIS against its main département and région."""
+    bands = [b for b in AGE_BANDS if b in bundle.iris.columns and bundle.iris[b].notna().any()]
+    iris = bundle.iris.loc[sorted(territory.iris)]
+    measured = iris[iris[bands].notna().all(axis=1)] if bands else iris.iloc[0:0]
+    region = bundle.communes.loc[bundle.communes["departement"] == main_departement, "region"].iat[0]
+    reference = bundle.age_reference.set_index(["level", "code"])
+    territory_shares = _shares(measured[["pop_total", *bands]].sum(), bands)
+    dep_shares = _shares(reference.loc[("departement", main_departement)], bands) \
+        if ("departement", main_departement) in reference.index else {}
+    reg_shares = _shares(reference.loc[("region", region)], bands) if ("region", region) in reference.index else {}
+    rows = tuple({"label": label, "territory": territory_shares.get(label), "departement": dep_shares.get(label),
+                  "region": reg_shares.get(label)} for label, _ in AGE_INDICATORS if label in dep_shares)
+    total = iris["pop_total"].sum()
+    coverage = float(measured["pop_total"].sum() / total) if total else 0.0
+    year = bundle.meta.get("iris_population_year")
+    missing = [label for label, _ in AGE_INDICATORS if label not in dep_shares]
+    note = (f"Recensement {year}, IRIS dont la population par âge est publiée "
+            f"({coverage:.0%} de la population du territoire).")
+    if missing:
+        note += f" Non disponible dans ces données : {', '.join(missing).lower()}."
+    return AgeStructure(year, rows, coverage, main_departement, region, note)
+
+
+def summarize(bundle, territory: Territory, postal_overrides: dict[str, str] | None = None) -> Summary:
+    """Communes, postal codes, population, taille and age structure of a territory."""
+    parts = commune_parts(bundle, territory, postal_overrides)
+    population = population_of(bundle, parts)
+    multi = {p.code_insee for p in parts if len(p.postal_codes) > 1}
+    postal = tuple(sorted({c for p in parts for c in p.postal_codes}))
+    to_confirm = tuple(sorted({c for p in parts if p.code_insee in multi for c in p.postal_codes}))
+    by_dep: dict[str, float] = {}
+    for p in parts:
+        by_dep[p.departement] = by_dep.get(p.departement, 0.0) + p.population
+    main_dep = max(by_dep, key=by_dep.get) if by_dep else ""
+    age = age_structure(bundle, territory, main_dep) if parts else AgeStructure(None, (), 0.0, "", "", "")
+    return Summary(
+        name=territory.name,
+        communes=tuple(parts),
+        iris_count=len(territory.iris),
+        postal_codes=postal,
+        postal_codes_to_confirm=to_confirm,
+        population=population,
+        taille=taille_of(population.value, bundle.aci),
+        age=age,
+        limits=tuple(bundle.meta.get("limits", ())),
+    )
+
+
+def iris_mask(bundle, codes) -> np.ndarray:
+    """Boolean mask over the bundle's IRIS rows for ``codes``."""
+    return bundle.iris_graph.mask(codes)
