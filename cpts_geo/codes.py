@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from cpts_geo.config import departement_of
 from cpts_geo.errors import InputError
+from cpts_geo.reference import departements_table
 from cpts_geo.sources.readers import read_text_table
 
 CODE_PATTERN = re.compile(r"^(?:\d{2}|2[AB])\d{3}(?:\d{4})?$")
@@ -92,16 +94,18 @@ def resolve_codes(bundle, codes) -> CodeReport:
 
 
 def _unknown_reason(bundle, code: str, departements: set[str]) -> str:
-    from cpts_geo.config import departement_of
-
-    if departement_of(code) not in departements:
-        return (f"département {departement_of(code)} absent des données préparées "
-                f"(départements disponibles : {', '.join(sorted(departements)) if len(departements) < 8 else 'voir prepare'})")
+    departement = departement_of(code)
+    if departement not in set(departements_table()["code_departement"]):
+        return f"département {departement} inexistant"
+    if departement not in departements:
+        return (f"département {departement} absent des données préparées "
+                f"(préparées : {', '.join(sorted(departements)[:10])}{'…' if len(departements) > 10 else ''})")
     if len(code) == 9:
         commune = code[:5]
         if commune in bundle.iris_by_commune:
+            known = bundle.iris_by_commune[commune]
             return (f"IRIS inconnu dans la commune {commune} ({bundle.communes.at[commune, 'nom']}), "
-                    f"dont les IRIS sont {', '.join(bundle.iris_by_commune[commune])}")
+                    f"qui a {len(known)} IRIS ({', '.join(known[:5])}{'…' if len(known) > 5 else ''})")
         return f"IRIS inconnu : la commune {commune} n'existe pas dans les contours IRIS {bundle.meta.get('iris_edition', '')}"
     return (f"commune inconnue dans les contours IRIS {bundle.meta.get('iris_edition', '')} "
             "(code erroné, ou commune créée ou fusionnée depuis)")

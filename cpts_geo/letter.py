@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cpts_geo.formatting import fr_int
+
 from cpts_geo.territory import Summary
 
 COLUMNS = ["COMMUNES / QUARTIERS", "CODE POSTAL", "CODE INSEE"]
@@ -32,8 +34,7 @@ def letter_footer(summary: Summary) -> list[tuple[str, str]]:
     return [
         ("Nombre de communes", f"{summary.commune_count}"
          + (f" (dont {len(summary.split_communes)} en partie)" if summary.split_communes else "")),
-        ("Population", f"{pop.value:,} habitants".replace(",", " ")
-         + f" (population municipale {pop.millesime}, INSEE)"),
+        ("Population", f"{fr_int(pop.value)} habitants (population municipale {pop.millesime}, INSEE)"),
         ("Taille de la CPTS", f"{summary.taille.number} ({summary.taille.label})"),
     ]
 

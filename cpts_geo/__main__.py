@@ -1,0 +1,5 @@
+import sys
+
+from cpts_geo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,43 @@
+"""``prepare``: build the data bundle from the local mirror or the official downloads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cpts_geo.config import DATA_DIR, DEFAULT_MIRROR, DOWNLOAD_DIR
+from cpts_geo.errors import DataError
+from cpts_geo.prepare import prepare_bundle
+from cpts_geo.sources.mirror import is_mirror, read_mirror
+from cpts_geo.sources.official import read_official
+
+
+def read_sources(mirror: Path | None, download: bool):
+    """Source tables from a mirror folder (normalised layout or official files) or the downloads."""
+    if download:
+        return read_official(DOWNLOAD_DIR, download=True)
+    folder = Path(mirror) if mirror else DEFAULT_MIRROR
+    if not folder.exists():
+        raise DataError(f"Dossier de données introuvable : {folder}. Donnez --mirror DOSSIER, ou --download "
+                        "pour télécharger les fichiers officiels (IGN, INSEE, La Poste).")
+    return read_mirror(folder) if is_mirror(folder) else read_official(folder)
+
+
+def run(args) -> int:
+    tables = read_sources(args.mirror, args.download)
+    meta = prepare_bundle(tables, Path(args.out), region=args.region, departement=args.departement)
+    counts = meta["counts"]
+    print(f"Données prêtes dans {args.out} : {counts['iris']} IRIS, {counts['communes']} communes, "
+          f"{counts['iris_edges']} paires d'IRIS voisins.")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("prepare", help="préparer les données (contours, populations, graphe)")
+    origin = parser.add_mutually_exclusive_group()
+    origin.add_argument("--mirror", type=Path, help=f"dossier miroir des données (défaut : {DEFAULT_MIRROR})")
+    origin.add_argument("--download", action="store_true", help="télécharger les fichiers officiels")
+    area = parser.add_mutually_exclusive_group()
+    area.add_argument("--region", help="code(s) de région, séparés par des virgules (ex. 76)")
+    area.add_argument("--departement", help="code(s) de département, séparés par des virgules (ex. 66)")
+    parser.add_argument("--out", type=Path, default=DATA_DIR, help=f"dossier du bundle (défaut : {DATA_DIR})")
+    parser.set_defaults(func=run)

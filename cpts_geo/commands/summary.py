@@ -1,0 +1,130 @@
+"""``summary``: summary, checks and letter table of a territory given by its codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cpts_geo.bundle import Bundle
+from cpts_geo.checks import run_checks
+from cpts_geo.codes import read_code_file, read_cpts_file, resolve_codes, split_codes
+from cpts_geo.errors import InputError
+from cpts_geo.formatting import fr_euros, fr_int, fr_percent
+from cpts_geo.letter import letter_markdown, letter_table
+from cpts_geo.territory import Territory, summarize
+
+LEVEL_MARKS = {"ok": "[OK]", "info": "[i]", "warning": "[!]", "error": "[X]"}
+
+
+def codes_argument(value: str) -> list[str]:
+    """Codes from ``--codes``: a comma list, or the path of a CSV/TXT file of codes."""
+    path = Path(value)
+    if path.suffix.lower() in (".csv", ".txt", ".tsv") or path.exists():
+        if not path.exists():
+            raise InputError(f"Fichier de codes introuvable : {path}")
+        return read_code_file(path, label=f"Le fichier {path.name}")
+    return split_codes(value)
+
+
+def postal_overrides(values: list[str] | None) -> dict[str, str]:
+    """``--postal 66136=66000`` options as a mapping commune → postal code."""
+    overrides = {}
+    for value in values or []:
+        commune, _, postal = value.partition("=")
+        if not commune or not postal:
+            raise InputError(f"Option --postal invalide : « {value} » (attendu : CODE_INSEE=CODE_POSTAL).")
+        overrides[commune.strip()] = postal.strip()
+    return overrides
+
+
+def load_territory(bundle: Bundle, codes: list[str], name: str):
+    """Resolve codes to a territory; unknown codes or an empty selection raise :class:`InputError`."""
+    report = resolve_codes(bundle, codes)
+    if not report.ok:
+        raise InputError(f"{len(report.problems)} code(s) non reconnu(s) — {report.message()}.")
+    if not report.iris:
+        raise InputError("La sélection est vide : donnez au moins un code de commune ou d'IRIS.")
+    return Territory(report.iris, name), report
+
+
+def load_others(bundle: Bundle, path: Path | None) -> dict[str, frozenset[str]]:
+    """Neighbouring CPTS from a ``cpts;code`` CSV, resolved to IRIS."""
+    if path is None:
+        return {}
+    others = {}
+    for name, codes in read_cpts_file(path, label=f"Le fichier {Path(path).name}").items():
+        report = resolve_codes(bundle, codes)
+        if not report.ok:
+            raise InputError(f"CPTS « {name} » du fichier {Path(path).name} : {report.message()}.")
+        others[name] = report.iris
+    return others
+
+
+def summary_payload(bundle: Bundle, territory: Territory, others, report, overrides, detailed: bool) -> dict:
+    """The summary, the checks and the letter table as one JSON-ready dict."""
+    summary = summarize(bundle, territory, overrides)
+    checks = run_checks(bundle, territory, others, report)
+    table = letter_table(bundle, summary, detailed)
+    return {**summary.as_dict(),
+            "checks": {c.name: c.as_dict() for c in checks},
+            "letter_table": table.to_dict(orient="records"),
+            "sources": {k: bundle.meta.get(k) for k in ("iris_source", "population_source",
+                                                        "iris_population_source", "postal_source")}}, \
+        (summary, checks, table)
+
+
+def print_text(bundle: Bundle, summary, checks, table) -> None:
+    """Human-readable summary in French."""
+    pop = summary.population
+    print(f"Territoire {summary.name or '(sans nom)'} : {summary.commune_count} communes, "
+          f"{summary.iris_count} IRIS")
+    print(f"Population : {fr_int(pop.value)} habitants ({pop.source})")
+    print(f"  Méthode : {pop.method}")
+    print(f"Taille : {summary.taille.number} ({summary.taille.label})")
+    for item in summary.taille.funding:
+        print(f"  {item['label']} : {fr_euros(item['amount_eur'])}")
+    print(f"Codes postaux : {', '.join(summary.postal_codes)}"
+          + (f" (à confirmer, communes à plusieurs codes : {', '.join(summary.postal_codes_to_confirm)})"
+             if summary.postal_codes_to_confirm else ""))
+    if summary.age.rows:
+        print(f"Structure par âge (dép. {summary.age.departement}, région {summary.age.region}) :")
+        for row in summary.age.rows:
+            cells = [fr_percent(row[k]) for k in ("territory", "departement", "region")]
+            print(f"  {row['label']:<18} territoire {cells[0]:>6}  département {cells[1]:>6}  région {cells[2]:>6}")
+        print(f"  {summary.age.note}")
+    print("\nVérifications :")
+    for check in checks:
+        print(f"  {LEVEL_MARKS[check.level]} {check.title} : {check.message}")
+    print("\nTableau de la lettre d'intention :\n")
+    print(letter_markdown(table, summary))
+    print("Limites des données :")
+    for limit in summary.limits:
+        print(f"  - {limit}")
+
+
+def run(args) -> int:
+    bundle = Bundle.load(args.data)
+    territory, report = load_territory(bundle, codes_argument(args.codes), args.name)
+    others = load_others(bundle, args.other_cpts)
+    payload, (summary, checks, table) = summary_payload(bundle, territory, others, report,
+                                                        postal_overrides(args.postal), not args.compact)
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        print_text(bundle, summary, checks, table)
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("summary", help="résumé, vérifications et tableau de la lettre d'intention")
+    parser.add_argument("--codes", required=True,
+                        help="codes INSEE de communes et codes IRIS séparés par des virgules, ou fichier CSV/TXT")
+    parser.add_argument("--name", default="", help="nom de la CPTS")
+    parser.add_argument("--other-cpts", type=Path, help="CSV des CPTS voisines (colonnes cpts;code)")
+    parser.add_argument("--postal", action="append", metavar="INSEE=CP",
+                        help="code postal à retenir pour une commune à plusieurs codes (répétable)")
+    parser.add_argument("--compact", action="store_true",
+                        help="une ligne par commune entière (au lieu d'une ligne par IRIS)")
+    parser.add_argument("--json", action="store_true", help="sortie JSON")
+    parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
+    parser.set_defaults(func=run)

@@ -1,0 +1,16 @@
+"""French formatting of numbers, shared by every interface."""
+
+
+def fr_int(value: float) -> str:
+    """``48454`` → ``48 454`` (narrow no-break space, French thousands separator)."""
+    return f"{round(value):,}".replace(",", "\u202f")
+
+
+def fr_percent(share: float | None, digits: int = 1) -> str:
+    """``0.1599`` → ``16,0 %``; ``None`` → ``n.d.``."""
+    return "n.d." if share is None else f"{share * 100:.{digits}f}".replace(".", ",") + "\u00a0%"
+
+
+def fr_euros(amount: float) -> str:
+    """``105000`` → ``105 000 €``."""
+    return f"{fr_int(amount)}\u00a0€"

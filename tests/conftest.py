@@ -1,0 +1,58 @@
+"""Shared fixtures: bundles prepared once per test session from the real data in ../shared/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cpts_geo.bundle import Bundle
+from cpts_geo.codes import resolve_codes
+from cpts_geo.config import DEFAULT_MIRROR
+from cpts_geo.prepare import prepare_bundle
+from cpts_geo.sources.mirror import read_mirror
+from cpts_geo.territory import Territory
+
+#: The perimeter of the foundation issue (a real lettre d'intention around Perpignan).
+RUSCINO_CODES = ["660280101", "660280102", "660280103", "660280104",
+                 "661360801", "661360901", "661360902", "661361001", "661361101",
+                 "661361202", "661361203", "661361901", "661361902", "661361903",
+                 "66186", "66189"]
+
+
+@pytest.fixture(scope="session")
+def mirror_tables():
+    if not DEFAULT_MIRROR.exists():
+        pytest.fail(f"Real data not found at {DEFAULT_MIRROR} (../shared/data beside the project)")
+    return read_mirror(DEFAULT_MIRROR)
+
+
+@pytest.fixture(scope="session")
+def france_dir(mirror_tables, tmp_path_factory) -> Path:
+    """Bundle of all metropolitan France (about 25 s to build)."""
+    out = tmp_path_factory.mktemp("bundle_fr")
+    prepare_bundle(mirror_tables, out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def france(france_dir) -> Bundle:
+    return Bundle.load(france_dir)
+
+
+@pytest.fixture(scope="session")
+def dep66_dir(mirror_tables, tmp_path_factory) -> Path:
+    """Bundle of Pyrénées-Orientales only (the app's default area)."""
+    out = tmp_path_factory.mktemp("bundle_66")
+    prepare_bundle(mirror_tables, out, departement="66", progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def dep66(dep66_dir) -> Bundle:
+    return Bundle.load(dep66_dir)
+
+
+@pytest.fixture(scope="session")
+def ruscino(france) -> Territory:
+    return Territory(resolve_codes(france, RUSCINO_CODES).iris, "CPTS Ruscino")
