@@ -1,0 +1,67 @@
+"""Territory model on the real data: communes, population, taille, postal codes, age structure."""
+
+import pytest
+
+from cpts_geo.codes import resolve_codes
+from cpts_geo.funding import taille_number
+from cpts_geo.territory import Territory, summarize
+
+
+def test_ruscino_summary(france, ruscino):
+    summary = summarize(france, ruscino)
+    assert summary.commune_count == 4 and summary.iris_count == 16
+    parts = {p.code_insee: p for p in summary.communes}
+    assert parts["66028"].whole and parts["66028"].iris == ("660280101", "660280102", "660280103", "660280104")
+    assert not parts["66136"].whole and len(parts["66136"].iris) == 10 and parts["66136"].iris_total == 47
+    assert parts["66186"].whole and parts["66189"].whole
+    # Whole communes: PMUN 2023; Perpignan: its PMUN 2023 × share of its 10 IRIS in RP2016.
+    assert parts["66028"].population == 10_465
+    assert parts["66186"].population == 2_779 and parts["66189"].population == 5_698
+    share = france.iris.loc[list(parts["66136"].iris), "pop_total"].sum() / 121_874.97
+    assert parts["66136"].population == pytest.approx(121_616 * share, abs=1)
+    assert summary.population.value == 48_454
+    assert summary.population.millesime == 2023
+    assert "Perpignan" in summary.population.method
+    assert summary.taille.number == 2
+    assert {f["amount_eur"] for f in summary.taille.funding} == {287_000, 105_000, 17_500}
+    assert summary.postal_codes == ("66000", "66100", "66280", "66330", "66570")
+    assert summary.postal_codes_to_confirm == ("66000", "66100")
+
+
+def test_postal_override_gives_the_letter_codes(france, ruscino):
+    summary = summarize(france, ruscino, postal_overrides={"66136": "66000"})
+    assert set(summary.postal_codes) == {"66330", "66000", "66570", "66280"}
+    assert summary.postal_codes_to_confirm == ()
+
+
+def test_whole_commune_population_is_the_legal_one(france):
+    perpignan = Territory(resolve_codes(france, ["66136"]).iris)
+    summary = summarize(france, perpignan)
+    assert summary.population.value == 121_616 and summary.taille.number == 3
+    dep66 = Territory(resolve_codes(france, list(france.communes.index[france.communes["departement"] == "66"])).iris)
+    assert summarize(france, dep66).population.value == 496_855
+
+
+def test_age_structure_compares_with_departement_and_region(france, ruscino):
+    age = summarize(france, ruscino).age
+    assert age.departement == "66" and age.region == "76" and age.year == 2016
+    labels = [row["label"] for row in age.rows]
+    assert labels == ["Moins de 15 ans", "60 ans et plus", "75 ans et plus"]
+    under15 = age.rows[0]
+    assert 0.10 < under15["territory"] < 0.25 and 0.10 < under15["departement"] < 0.25
+    assert "80 ans et plus" in age.note and 0.5 < age.coverage <= 1
+
+
+@pytest.mark.parametrize("population, taille", [(0, 1), (39_999, 1), (40_000, 2), (79_999, 2), (80_000, 3),
+                                                 (175_000, 3), (175_001, 4)])
+def test_taille_thresholds(population, taille):
+    assert taille_number(population) == taille
+
+
+def test_toggles(france):
+    territory = Territory(frozenset(), "t").toggle_commune(france, "66028")
+    assert len(territory.iris) == 4
+    territory = territory.toggle_iris("660280101")
+    assert len(territory.iris) == 3
+    assert territory.toggle_commune(france, "66028").iris == frozenset(france.iris_by_commune["66028"])
+    assert territory.toggle_commune(france, "66028").toggle_commune(france, "66028").iris == frozenset()
