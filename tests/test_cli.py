@@ -1,0 +1,86 @@
+"""``python -m cpts_geo`` summary and prepare, as a user runs them (subprocesses on the real data)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import RUSCINO_CODES
+
+
+def run_cli(*args, data=None):
+    env = {**os.environ, **({"CPTS_GEO_DATA": str(data)} if data else {})}
+    return subprocess.run([sys.executable, "-m", "cpts_geo", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def test_summary_json_of_ruscino(france_dir):
+    result = run_cli("summary", "--codes", ",".join(RUSCINO_CODES), "--name", "CPTS Ruscino", "--json",
+                     data=france_dir)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert [(c["code"], c["name"], c["whole"], len(c["iris"])) for c in payload["communes"]] == [
+        ("66028", "Cabestany", True, 4), ("66136", "Perpignan", False, 10),
+        ("66186", "Saint-Nazaire", True, 1), ("66189", "Saleilles", True, 1)]
+    assert payload["iris_count"] == 16
+    assert payload["population"]["value"] == 48_454 and payload["population"]["millesime"] == 2023
+    assert payload["population"]["method"].startswith("Communes entières")
+    assert payload["taille"]["number"] == 2
+    assert {"66330", "66000", "66570", "66280"} <= set(payload["postal_codes"])
+    assert payload["checks"]["contiguity"]["ok"] is True
+    assert payload["checks"]["split_communes"]["communes"] == ["66136"]
+    assert len(payload["letter_table"]) == 16
+
+
+def test_summary_text_from_file_with_neighbours(france_dir, tmp_path):
+    codes = tmp_path / "perimetre.csv"
+    codes.write_text("code\n" + "\n".join(RUSCINO_CODES) + "\n", encoding="utf-8")
+    others = tmp_path / "voisines.csv"
+    others.write_text("cpts;code_insee\nCPTS Salanque;66037\nCPTS Sud;66189\n", encoding="cp1252")
+    result = run_cli("summary", "--codes", codes, "--other-cpts", others, "--postal", "66136=66000",
+                     "--compact", data=france_dir)
+    assert result.returncode == 0, result.stderr
+    assert "Population : 48\u202f454 habitants" in result.stdout
+    assert "chevauche d'autres CPTS — avec « CPTS Sud » : communes Saleilles (66189)" in result.stdout
+    assert "| Cabestany | 66330 | 66028 |" in result.stdout
+    assert "précision d'environ 14 m" in result.stdout
+
+
+@pytest.mark.parametrize("content, encoding, expected", [
+    ("ville|nombre\nCabestany|1\n", "utf-8", "colonne de codes"),
+    ("code\n99999\n", "utf-8", "département 99 inexistant"),
+    ("", "utf-8", "vide"),
+    ("code\n".encode("utf-16").decode("latin-1"), "latin-1", "Erreur"),
+])
+def test_bad_files_exit_2_without_traceback(france_dir, tmp_path, content, encoding, expected):
+    path = tmp_path / "codes.csv"
+    path.write_text(content, encoding=encoding)
+    result = run_cli("summary", "--codes", path, data=france_dir)
+    assert result.returncode == 2
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_codes_and_empty_selection(france_dir):
+    unknown = run_cli("summary", "--codes", "66028,661369999", data=france_dir)
+    assert unknown.returncode == 2 and "IRIS inconnu dans la commune 66136" in unknown.stderr
+    empty = run_cli("summary", "--codes", " , ", data=france_dir)
+    assert empty.returncode == 2 and "sélection est vide" in empty.stderr
+    missing = run_cli("summary", "--codes", "absent.csv", data=france_dir)
+    assert missing.returncode == 2 and "introuvable" in missing.stderr
+
+
+def test_missing_bundle_is_explained(tmp_path):
+    result = run_cli("summary", "--codes", "66028", data=tmp_path)
+    assert result.returncode == 2 and "python -m cpts_geo prepare" in result.stderr
+
+
+def test_prepare_one_departement(tmp_path):
+    out = tmp_path / "bundle"
+    result = run_cli("prepare", "--departement", "66", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "313 IRIS, 226 communes, 846 paires" in result.stdout
+    assert "Graphe d'adjacence" in result.stderr       # progress is shown
+    bad = run_cli("prepare", "--departement", "99", "--out", out)
+    assert bad.returncode == 2 and "inconnu" in bad.stderr

@@ -1,0 +1,48 @@
+"""The prepared bundle of the real data."""
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from cpts_geo.bundle import Bundle
+from cpts_geo.prepare import IRIS_FILE, commune_populations
+from cpts_geo.errors import DataError
+
+
+def test_dep66_bundle_content(dep66, dep66_dir):
+    assert dep66.meta["counts"] == {"iris": 313, "communes": 226, "iris_edges": 846, "commune_edges": 600}
+    assert dep66.communes["population"].sum() == 496_855
+    assert dep66.iris["pop_total"].sum() == pytest.approx(474_368.96, abs=0.1)
+    assert (dep66.communes["population_method"] == "legal").all()
+    assert dep66.communes.at["66136", "postal_codes"] == "66000,66100"
+    # IRIS populations add up to their commune's population
+    by_commune = dep66.iris.groupby("code_insee")["population"].sum()
+    assert (by_commune - dep66.communes["population"]).abs().max() < 1e-6
+    geometry = gpd.read_parquet(dep66_dir / IRIS_FILE, columns=["code_iris", "geometry"])
+    assert geometry.crs.to_epsg() == 4326 and geometry.is_valid.all() and len(geometry) == 313
+
+
+def test_france_population_methods(france):
+    methods = france.communes["population_method"].value_counts()
+    assert methods["legal"] > 34_600
+    # Communes that merged after 2020 get an estimate, never a double count of the new commune.
+    total = france.communes.loc[france.communes["departement"].str.len() == 2, "population"].sum()
+    assert abs(total - 66_165_815) / 66_165_815 < 0.001
+
+
+def test_commune_populations_rules():
+    iris = pd.DataFrame({"code_insee": ["01001", "01002", "01003", "01003"], "pop_total": [100, 50, 30, 10]})
+    communes = pd.DataFrame({"code_insee": ["01001", "01002"], "nom": ["A", "B"], "population": [110, 120],
+                             "population_ref": [100, 80]})
+    table = commune_populations(iris, communes)
+    assert table.loc["01001"].tolist() == [110, "legal"]
+    # B absorbed a commune since the contours: its own IRIS scaled by its growth 120/80
+    assert table.loc["01002"].tolist() == [75, "estimated_changed"]
+    # 01003 was absorbed: its IRIS scaled by the département's growth (110+120)/(100+80)
+    assert table.at["01003", "population"] == pytest.approx(40 * 230 / 180)
+    assert table.at["01003", "population_method"] == "estimated_merged"
+
+
+def test_load_without_bundle(tmp_path):
+    with pytest.raises(DataError, match="prepare"):
+        Bundle.load(tmp_path)
