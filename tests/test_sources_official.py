@@ -287,13 +287,13 @@ def test_legal_population_year_in_header(tmp_path):
     assert year == 2021 and table.loc[0, "population"] == 832 and pd.isna(table.loc[0, "nom"])
 
 
-def test_postal_codes_roll_up_plm(official_folder):
+def test_postal_codes_of_plm_arrondissements_and_commune(official_folder):
     postal = read_postal_codes(official_folder / "019HexaSmal.csv")
     assert list(postal.columns) == ["code_insee", "code_postal"]
     pairs = set(postal.itertuples(index=False, name=None))
     assert {("75056", "75001"), ("75056", "75002"), ("2A004", "20090"), ("97411", "97490")} <= pairs
-    assert not postal["code_insee"].str.startswith("751").any()
-    assert len(postal) == 7
+    assert {("75101", "75001"), ("75102", "75002")} <= pairs      # arrondissements keep theirs
+    assert len(postal) == 9
 
 
 def test_postal_codes_base_officielle_layout(tmp_path):
@@ -301,7 +301,7 @@ def test_postal_codes_base_officielle_layout(tmp_path):
     path.write_text("code_commune_insee,nom_de_la_commune,code_postal,libelle_d_acheminement,ligne_5,"
                     "latitude,longitude\n\"13201\",\"MARSEILLE 01\",\"13001\",\"MARSEILLE\",,43.3,5.4\n",
                     encoding="utf-8")
-    assert read_postal_codes(path).values.tolist() == [["13055", "13001"]]
+    assert read_postal_codes(path).values.tolist() == [["13055", "13001"], ["13201", "13001"]]
 
 
 # --------------------------------------------------------------------------- folder and assembly
@@ -483,3 +483,26 @@ def test_download_official_fetches_what_is_missing(tmp_path, monkeypatch, capsys
     failing.add(official.OFFICIAL_SOURCES["legal_population"][2022])
     official.download_official(tmp_path, progress=False)  # the reference year is optional
     assert "Populations légales 2022 non téléchargées" in capsys.readouterr().err
+
+
+def test_prepare_from_official_files_builds_a_bundle(official_folder, tmp_path):
+    """End to end: official files (metropolitan and overseas archives) → bundle → summary."""
+    from cpts_geo.bundle import Bundle
+    from cpts_geo.commands.prepare import read_sources
+    from cpts_geo.prepare import prepare_bundle
+    from cpts_geo.territory import Territory, summarize
+
+    meta = prepare_bundle(read_sources(official_folder, download=False), tmp_path, progress=False)
+    assert meta["counts"]["iris"] == 6 and meta["departements"] == ["01", "2A", "75", "971", "974"]
+    bundle = Bundle.load(tmp_path)
+    guadeloupe = bundle.iris.loc["971010101"]
+    assert guadeloupe["crs"] == "EPSG:5490" and guadeloupe["area_km2"] == pytest.approx(0.16, rel=0.01)
+    assert bundle.iris.loc["974110101", "crs"] == "EPSG:2975"
+    legal = summarize(bundle, Territory(frozenset(bundle.iris_by_commune["01001"]), "CPTS de la Dombes"))
+    assert legal.population.value == 860 and legal.population.millesime == 2023
+    assert bundle.communes.at["01001", "population_method"] == "legal"
+    # Les Abymes: its IRIS (3,000 in RP 2022) do not add up to its 2022 legal population (51,760),
+    # so its geography differs from the contours: IRIS population × growth 2022 → 2023.
+    assert bundle.communes.at["97101", "population_method"] == "estimated_changed"
+    assert bundle.communes.at["97101", "population"] == pytest.approx(3000 * 51_055 / 51_760)
+    assert bundle.communes.at["75101", "postal_codes"] == "75001"

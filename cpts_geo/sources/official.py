@@ -346,12 +346,14 @@ def read_legal_population(path: Path) -> tuple[pd.DataFrame, int | None]:
 def read_postal_codes(path: Path) -> pd.DataFrame:
     """Read La Poste's 019HexaSmal.csv or base-officielle-codes-postaux.csv into (code_insee, code_postal).
 
-    Paris, Lyon and Marseille arrondissements are rolled up to their commune.
+    Paris, Lyon and Marseille keep their arrondissement rows (the IRIS are coded by
+    arrondissement) and their codes are also rolled up to the commune.
     """
     table = _table(path, f"le fichier {path.name}", required=("code_commune_insee", "code_postal"))
     code = table["code_commune_insee"].str.strip().str.zfill(5)
-    postal = pd.DataFrame({"code_insee": code.replace(PARENT_OF),
-                           "code_postal": table["code_postal"].str.strip().str.zfill(5)})
+    postal_code = table["code_postal"].str.strip().str.zfill(5)
+    postal = pd.concat([pd.DataFrame({"code_insee": code, "code_postal": postal_code}),
+                        pd.DataFrame({"code_insee": code.replace(PARENT_OF), "code_postal": postal_code})])
     return postal.dropna().drop_duplicates().sort_values(["code_insee", "code_postal"]).reset_index(drop=True)
 
 
