@@ -112,10 +112,6 @@ class ZoneGraph:
         row = self.matrix[self.positions([code])[0]]
         return sorted(self.codes[row.indices])
 
-    def degree(self) -> np.ndarray:
-        """Number of neighbours of every zone."""
-        return np.diff(self.matrix.indptr)
-
     def components(self, mask: np.ndarray) -> list[np.ndarray]:
         """Connected pieces of the zones selected by ``mask``, largest first (arrays of positions)."""
         selected = np.flatnonzero(mask)

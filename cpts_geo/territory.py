@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from cpts_geo.funding import Taille, taille_of
@@ -223,7 +222,3 @@ def summarize(bundle, territory: Territory, postal_overrides: dict[str, str] | N
         limits=tuple(bundle.meta.get("limits", ())),
     )
 
-
-def iris_mask(bundle, codes) -> np.ndarray:
-    """Boolean mask over the bundle's IRIS rows for ``codes``."""
-    return bundle.iris_graph.mask(codes)
