@@ -17,6 +17,7 @@ from cpts_geo.config import DATA_DIR, OPEN_BORDER_MIN_M
 from cpts_geo.errors import DataError
 from cpts_geo.graph import ZoneGraph
 from cpts_geo.reference import departements_table
+from cpts_geo.sources import AGE_BANDS
 
 
 @dataclass
@@ -73,6 +74,11 @@ class Bundle:
     def open_edge(self) -> np.ndarray:
         """Mask of the IRIS on the sea, a frontier or the edge of the data (never enclosed)."""
         return self.iris["open_m"].to_numpy() > OPEN_BORDER_MIN_M
+
+    @cached_property
+    def age_bands(self) -> list[str]:
+        """Age-band columns that hold data in this bundle (e.g. no 65+ and 80+ in RP 2016)."""
+        return [b for b in AGE_BANDS if b in self.iris.columns and self.iris[b].notna().any()]
 
     @cached_property
     def iris_by_commune(self) -> dict[str, tuple[str, ...]]:

@@ -8,7 +8,6 @@ import pandas as pd
 
 from cpts_geo.funding import Taille, taille_of
 from cpts_geo.prepare import POPULATION_METHODS
-from cpts_geo.sources import AGE_BANDS
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,7 @@ def _shares(sums: pd.Series, bands: list[str]) -> dict[str, float | None]:
 
 def age_structure(bundle, territory: Territory, main_departement: str) -> AgeStructure:
     """Age shares of the territory's measured IRIS against its main département and région."""
-    bands = [b for b in AGE_BANDS if b in bundle.iris.columns and bundle.iris[b].notna().any()]
+    bands = bundle.age_bands
     iris = bundle.iris.loc[sorted(territory.iris)]
     measured = iris[iris[bands].notna().all(axis=1)] if bands else iris.iloc[0:0]
     region = bundle.communes.loc[bundle.communes["departement"] == main_departement, "region"].iat[0]
