@@ -1,0 +1,275 @@
+"""cpts-geo, main page: draw the territory of a CPTS on a map and check it (``streamlit run app.py``).
+
+Thin layer over the package: the map is built by :mod:`cpts_geo.webmap`, the drawing state
+lives in :class:`cpts_geo.session.DrawingSession`, the figures come from
+:mod:`cpts_geo.territory` and :mod:`cpts_geo.checks`. Other pages go in ``pages/``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from cpts_geo import webmap
+from cpts_geo.bundle import Bundle
+from cpts_geo.checks import run_checks
+from cpts_geo.codes import split_codes
+from cpts_geo.errors import CptsGeoError
+from cpts_geo.formatting import fr_euros, fr_int, fr_percent
+from cpts_geo.funding import TAILLE_BANDS
+from cpts_geo.letter import letter_csv, letter_table
+from cpts_geo.perimeters import read_neighbours
+from cpts_geo.session import MODES, DrawingSession
+from cpts_geo.store import TerritoryStore
+from cpts_geo.territory import summarize
+
+LEVEL_BOXES = {"ok": st.success, "info": st.success, "warning": st.warning, "error": st.error}
+LEVEL_ICONS = {"ok": "✅", "info": "ℹ️", "warning": "⚠️", "error": "⛔"}
+MAX_ZOOM_BUTTONS = 8
+
+
+@st.cache_resource(show_spinner="Chargement des données…")
+def load_bundle(path: str | None) -> Bundle:
+    return Bundle.load(path)
+
+
+@st.cache_resource(show_spinner=False)
+def load_map_data(path: str | None) -> webmap.MapData:
+    return webmap.MapData(load_bundle(path))
+
+
+@st.cache_resource(show_spinner="Préparation de la carte…")
+def load_area(path: str | None, departements: tuple[str, ...]) -> webmap.AreaLayer:
+    return load_map_data(path).area(departements)
+
+
+def notify(level: str, text: str) -> None:
+    """Keep a message to show at the top of the page on the next run."""
+    st.session_state.setdefault("notices", []).append((level, text))
+
+
+def act(action, *args, success: str | None = None) -> None:
+    """Run a session action from a callback; a French error becomes a message, the selection stays."""
+    try:
+        action(*args)
+    except CptsGeoError as err:
+        notify("error", str(err))
+    else:
+        if success:
+            notify("success", success)
+
+
+def bind(widget, label: str, attribute: str, convert=lambda v: v, **kwargs):
+    """A widget that shows an attribute of the session and writes it back when changed."""
+    key = f"session_{attribute}"
+    value = getattr(session, attribute)
+    st.session_state[key] = list(value) if isinstance(value, tuple) else value
+    return widget(label, key=key, on_change=lambda: setattr(session, attribute, convert(st.session_state[key])),
+                  **kwargs)
+
+
+# --- data and session ---------------------------------------------------------------------
+st.set_page_config(page_title="CPTS — Tracer le territoire", page_icon="🗺️", layout="wide")
+DATA_PATH = os.environ.get("CPTS_GEO_DATA")
+try:
+    bundle = load_bundle(DATA_PATH)
+except CptsGeoError as err:
+    st.error(str(err))
+    st.stop()
+map_data = load_map_data(DATA_PATH)
+store = TerritoryStore(os.environ.get("CPTS_GEO_STORE"))
+
+if "session" not in st.session_state:
+    st.session_state.session = DrawingSession(bundle)
+    act(st.session_state.session.open_query, st.query_params.to_dict())
+session: DrawingSession = st.session_state.session
+departement_names = bundle.departements.set_index("code_departement")
+
+
+def on_map_click() -> None:
+    code = webmap.clicked_code(st.session_state.get("map"))
+    if code:
+        session.toggle(code)
+
+
+def on_code_file() -> None:
+    uploaded = st.session_state.get("code_file")
+    if uploaded is not None:
+        act(session.import_file, uploaded.getvalue(), uploaded.name,
+            success=f"Liste « {uploaded.name} » importée.")
+
+
+def on_neighbour_file() -> None:
+    uploaded = st.session_state.get("neighbour_file")
+    st.session_state.neighbours_from_file = {}
+    if uploaded is None:
+        return
+    try:
+        report = read_neighbours(bundle, uploaded.getvalue(), uploaded.name)
+    except CptsGeoError as err:
+        notify("error", str(err))
+        return
+    st.session_state.neighbours_from_file = report.cpts
+    for note in report.notes:
+        notify("info", note)
+    notify("success", f"{len(report.cpts)} CPTS voisine(s) chargée(s) : {', '.join(report.cpts)}.")
+
+
+def open_draft() -> None:
+    act(session.open_draft, store, st.session_state.draft_choice,
+        success=f"Brouillon « {st.session_state.draft_choice} » rouvert.")
+
+
+def save_draft() -> None:
+    act(session.save_draft, store, success=f"Brouillon « {session.name.strip()} » enregistré.")
+
+
+def delete_draft() -> None:
+    store.delete(st.session_state.draft_choice)
+    notify("success", f"Brouillon « {st.session_state.draft_choice} » supprimé.")
+
+
+def import_typed_codes() -> None:
+    act(session.import_codes, split_codes(st.session_state.typed_codes), success="Codes importés.")
+
+
+# --- sidebar: area, search, tools -----------------------------------------------------------
+with st.sidebar:
+    st.header("Zone de travail")
+    regions = departement_names.drop_duplicates("code_region").set_index("code_region")["nom_region"].sort_values()
+    st.session_state.setdefault("region", departement_names.at[session.area[0], "code_region"])
+    region = st.selectbox("Région", regions.index, format_func=regions.get, key="region")
+    in_region = departement_names.index[departement_names["code_region"] == region]
+    bind(st.multiselect, "Départements affichés", "area", convert=lambda v: tuple(sorted(v)) or session.area,
+         options=sorted(set(in_region) | set(session.area)),
+         format_func=lambda d: f"{d} — {departement_names.at[d, 'nom_departement']}",
+         help="Seuls ces départements sont envoyés à la carte, pour qu'elle reste rapide.")
+
+    query = st.text_input("Rechercher une commune", placeholder="nom, code INSEE ou code postal")
+    found = webmap.search_communes(bundle, query, session.area) if query else []
+    if query and not found:
+        st.caption("Aucune commune trouvée.")
+    if found:
+        labels = dict(found)
+        picked = st.selectbox("Communes trouvées", labels, format_func=labels.get, key="search_pick")
+        zoom_col, add_col = st.columns(2)
+        zoom_col.button("🔍 Zoomer", on_click=session.zoom_to, args=([picked],), width="stretch")
+        add_col.button("➕/➖ Sélection", on_click=session.toggle_commune, args=(picked,),
+                       width="stretch", help="Ajoute la commune entière, ou la retire")
+
+    st.header("Sélection")
+    bind(st.radio, "Un clic sur la carte ajoute ou retire", "mode", options=list(MODES), format_func=MODES.get)
+    undo_col, redo_col, clear_col = st.columns(3)
+    undo_col.button("↶ Annuler", on_click=session.undo, disabled=not session.can_undo, width="stretch")
+    redo_col.button("↷ Rétablir", on_click=session.redo, disabled=not session.can_redo, width="stretch")
+    clear_col.button("✕ Vider", on_click=session.clear, disabled=not session.selection, width="stretch")
+
+    st.header("Brouillons")
+    bind(st.text_input, "Nom de la CPTS", "name", placeholder="ex. CPTS Ruscino")
+    st.button("💾 Enregistrer le brouillon", on_click=save_draft, width="stretch")
+    drafts = [name for name, _ in store.names()]
+    if drafts:
+        st.selectbox("Brouillons enregistrés", drafts, key="draft_choice")
+        open_col, delete_col = st.columns(2)
+        open_col.button("📂 Rouvrir", on_click=open_draft, width="stretch")
+        delete_col.button("🗑 Supprimer", on_click=delete_draft, width="stretch")
+
+    with st.expander("Importer une liste de codes"):
+        st.file_uploader("Fichier CSV ou TXT (codes INSEE ou IRIS)", key="code_file", on_change=on_code_file)
+        st.text_area("… ou collez les codes", key="typed_codes", placeholder="66028, 66186, 661360801")
+        st.button("Importer les codes collés", on_click=import_typed_codes)
+
+    with st.expander("CPTS voisines"):
+        st.file_uploader("Fichier des CPTS voisines (CSV « cpts;code », GeoJSON ou GeoPackage)",
+                         key="neighbour_file", on_change=on_neighbour_file)
+        st.multiselect("Brouillons à comparer", [d for d in drafts if d != session.name.strip()],
+                       key="neighbour_drafts")
+
+neighbours = {**st.session_state.get("neighbours_from_file", {}),
+              **{name: codes for name, codes in store.load_all().items()
+                 if name in st.session_state.get("neighbour_drafts", [])}}
+
+# --- main page ------------------------------------------------------------------------------
+st.title("Tracer le territoire de la CPTS")
+st.caption("Cliquez sur les zones (IRIS) de la carte pour les ajouter ou les retirer ; le résumé et les "
+           "vérifications se mettent à jour à chaque clic.")
+for level, text in st.session_state.pop("notices", []):
+    {"error": st.error, "success": st.success, "info": st.info}[level](text)
+
+territory = session.territory
+summary = summarize(bundle, territory) if territory.iris else None
+map_col, summary_col = st.columns([3, 2], gap="medium")
+
+with map_col:
+    area = load_area(DATA_PATH, session.area)
+    centre, zoom = (webmap.view_of(map_data.commune_bounds(session.focus)) if session.focus else (None, None))
+    layers = webmap.selection_layers(area, territory.iris, [c.code_insee for c in summary.split_communes]
+                                     if summary else (), neighbours, session.focus)
+    st_folium(webmap.base_map(area), key="map", height=webmap.MAP_HEIGHT_PX, use_container_width=True,
+              returned_objects=["last_active_drawing", "last_object_clicked"], feature_group_to_add=layers,
+              center=centre, zoom=zoom, on_change=on_map_click)
+    st.caption("Orange : sélection · violet pointillé : commune découpée · vert : CPTS voisine · "
+               "rose : zone signalée par une vérification.")
+
+
+def show_figures(summary) -> None:
+    pop, taille = summary.population, summary.taille
+    cols = st.columns(4)
+    cols[0].metric("Communes", summary.commune_count,
+                   help=f"dont {len(summary.split_communes)} découpée(s)" if summary.split_communes else None)
+    cols[1].metric("IRIS", summary.iris_count)
+    cols[2].metric(f"Population {pop.millesime or ''}".strip(), fr_int(pop.value))
+    cols[3].metric("Taille", taille.number)
+    st.caption(f"{pop.source}. {pop.method}")
+    st.markdown(f"**Taille {taille.number}** : {taille.label}.")
+    st.table(pd.DataFrame(
+        [(f"{'▶ ' if n == taille.number else ''}{n}", label) for n, label, _, _ in TAILLE_BANDS],
+        columns=["Taille", "Population"]).set_index("Taille"))
+    if taille.funding:
+        st.markdown("**Financement ACI pour cette taille**")
+        st.table(pd.DataFrame([(f["label"], fr_euros(f["amount_eur"])) for f in taille.funding],
+                              columns=["Poste", "Montant"]).set_index("Poste"))
+    if summary.age.rows:
+        st.markdown(f"**Structure par âge** (département {summary.age.departement}, région "
+                    f"{regions.get(summary.age.region, summary.age.region)})")
+        st.table(pd.DataFrame([(r["label"], fr_percent(r["territory"]), fr_percent(r["departement"]),
+                                fr_percent(r["region"])) for r in summary.age.rows],
+                              columns=["Indicateur", "Territoire", "Département", "Région"]).set_index("Indicateur"))
+        st.caption(summary.age.note)
+
+
+def show_checks(checks) -> None:
+    st.subheader("Vérifications")
+    for check in checks:
+        LEVEL_BOXES[check.level](f"**{check.title}** — {check.message}", icon=LEVEL_ICONS[check.level])
+        communes = sorted(set(check.communes) | {code[:5] for code in check.iris})
+        if check.level != "ok" and communes:
+            cols = st.columns(min(len(communes), 4))
+            for i, code in enumerate(communes[:MAX_ZOOM_BUTTONS]):
+                cols[i % len(cols)].button(f"🔍 {bundle.communes.at[code, 'nom']}", key=f"zoom_{check.name}_{code}",
+                                           on_click=session.zoom_to, args=([code],), width="stretch")
+
+
+with summary_col:
+    st.subheader(f"Résumé{' — ' + territory.name if territory.name else ''}")
+    if summary is None:
+        st.info("Aucune zone sélectionnée : cliquez sur la carte, cherchez une commune, rouvrez un brouillon "
+                "ou importez une liste de codes.")
+    else:
+        show_figures(summary)
+        show_checks(run_checks(bundle, territory, neighbours, session.code_report))
+    st.caption("Limites des données : " + " ".join(bundle.meta.get("limits", [])))
+
+if summary is not None:
+    st.subheader("Tableau de la lettre d'intention")
+    detailed = st.toggle("Une ligne par IRIS (sinon une ligne par commune entière)", value=False)
+    table = letter_table(bundle, summary, detailed)
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.download_button("⬇ Télécharger le tableau (CSV)", letter_csv(table, summary), mime="text/csv",
+                       file_name=f"{territory.name or 'territoire'} - tableau lettre d'intention.csv")
+
+if st.query_params.to_dict() != session.query():
+    st.query_params.from_dict(session.query())

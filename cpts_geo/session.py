@@ -1,0 +1,187 @@
+"""State of a drawing session, in plain Python (the app keeps one in ``st.session_state``).
+
+The selection is a set of IRIS codes with a history for undo/redo; the area is the
+départements shown on the map. Every operation that takes user input either succeeds or
+raises :class:`~cpts_geo.errors.InputError` with a French message and leaves the
+selection as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from cpts_geo.codes import CodeReport, read_code_file, resolve_codes
+from cpts_geo.errors import InputError
+from cpts_geo.store import TerritoryStore
+from cpts_geo.territory import Territory
+
+DEFAULT_DEPARTEMENT = "66"
+#: Click modes: what a click on an IRIS toggles.
+MODES = {"iris": "l'IRIS cliqué", "commune": "la commune entière"}
+#: Separators of the URL form of a selection: ``66028-66136.0801.0901`` (no escaping needed).
+GROUP_SEPARATOR, IRIS_SEPARATOR = "-", "."
+CODE_FILE_SUFFIXES = (".csv", ".txt", ".tsv", "")
+#: Limit on the undo history (selections are small sets; this bounds memory on long sessions).
+MAX_HISTORY = 200
+
+
+def encode_selection(bundle, iris: frozenset[str]) -> str:
+    """Compact text of a selection: whole communes as INSEE codes, split ones as ``commune.suffix.suffix``."""
+    groups = []
+    for commune in sorted({code[:5] for code in iris}):
+        chosen = [code for code in bundle.iris_by_commune[commune] if code in iris]
+        whole = len(chosen) == len(bundle.iris_by_commune[commune])
+        groups.append(commune if whole else IRIS_SEPARATOR.join([commune, *(code[5:] for code in chosen)]))
+    return GROUP_SEPARATOR.join(groups)
+
+
+def decode_selection(text: str) -> list[str]:
+    """The codes (INSEE and IRIS) of the text made by :func:`encode_selection`."""
+    codes = []
+    for group in filter(None, text.strip().split(GROUP_SEPARATOR)):
+        commune, *suffixes = group.split(IRIS_SEPARATOR)
+        codes.extend([commune + suffix for suffix in suffixes] if suffixes else [commune])
+    return codes
+
+
+@dataclass
+class DrawingSession:
+    """The selection being drawn, its history, name, click mode, area and zone to look at."""
+
+    bundle: object
+    name: str = ""
+    mode: str = "iris"
+    area: tuple[str, ...] = (DEFAULT_DEPARTEMENT,)
+    focus: tuple[str, ...] = ()            # communes to zoom to and outline
+    code_report: CodeReport | None = None  # of the last import, for the check of codes
+    history: list[frozenset[str]] = field(default_factory=lambda: [frozenset()])
+    position: int = 0
+
+    # --- selection and history -------------------------------------------------------
+    @property
+    def selection(self) -> frozenset[str]:
+        return self.history[self.position]
+
+    @property
+    def territory(self) -> Territory:
+        return Territory(self.selection, self.name.strip())
+
+    def select(self, iris: frozenset[str]) -> bool:
+        """Make ``iris`` the selection as a new step (the steps after an undo are dropped)."""
+        iris = frozenset(iris)
+        if iris == self.selection:
+            return False
+        self.history = self.history[: self.position + 1][-MAX_HISTORY:] + [iris]
+        self.position = len(self.history) - 1
+        return True
+
+    def toggle(self, iris_code: str) -> bool:
+        """Add or remove the clicked IRIS, or its whole commune in commune mode."""
+        if iris_code not in self.bundle.iris.index:
+            return False
+        territory = self.territory
+        if self.mode == "commune":
+            changed = territory.toggle_commune(self.bundle, iris_code[:5])
+        else:
+            changed = territory.toggle_iris(iris_code)
+        return self.select(changed.iris)
+
+    def toggle_commune(self, code_insee: str) -> bool:
+        """Add or remove a whole commune (e.g. found by the search box)."""
+        return self.select(self.territory.toggle_commune(self.bundle, code_insee).iris)
+
+    def clear(self) -> bool:
+        self.code_report = None
+        return self.select(frozenset())
+
+    @property
+    def can_undo(self) -> bool:
+        return self.position > 0
+
+    @property
+    def can_redo(self) -> bool:
+        return self.position < len(self.history) - 1
+
+    def undo(self) -> None:
+        self.position = max(0, self.position - 1)
+
+    def redo(self) -> None:
+        self.position = min(len(self.history) - 1, self.position + 1)
+
+    # --- area --------------------------------------------------------------------------
+    def departements_of(self, iris) -> set[str]:
+        """Départements of some IRIS."""
+        return set(self.bundle.communes.loc[sorted({code[:5] for code in iris}), "departement"])
+
+    def show(self, iris) -> None:
+        """Extend the area so that the map shows these IRIS."""
+        self.area = tuple(sorted(set(self.area) | self.departements_of(iris)))
+
+    def zoom_to(self, communes) -> None:
+        """Look at some communes: the map zooms to them and outlines them."""
+        self.focus = tuple(sorted(communes))
+        self.show(code for commune in self.focus for code in self.bundle.iris_by_commune[commune])
+
+    # --- imports -----------------------------------------------------------------------
+    def import_codes(self, codes, source: str = "La liste") -> CodeReport:
+        """Replace the selection with a list of INSEE/IRIS codes; refused as a whole if a code is unknown."""
+        report = resolve_codes(self.bundle, codes)
+        if not report.ok:
+            raise InputError(f"{source} n'a pas été importée : {len(report.problems)} code(s) non reconnu(s) — "
+                             f"{report.message()}. La sélection en cours est conservée.")
+        if not report.iris:
+            raise InputError(f"{source} ne contient aucun code de commune ou d'IRIS. "
+                             "La sélection en cours est conservée.")
+        self.select(report.iris)
+        self.code_report = report
+        self.show(report.iris)
+        return report
+
+    def import_file(self, data: bytes, filename: str) -> CodeReport:
+        """Import a CSV/TXT file of codes (see :func:`cpts_geo.codes.read_code_file`)."""
+        if PurePath(filename).suffix.lower() not in CODE_FILE_SUFFIXES:
+            raise InputError(f"Le fichier « {filename} » n'est pas une liste de codes CSV ou TXT (un classeur "
+                             "Excel s'enregistre en CSV depuis Excel). La sélection en cours est conservée.")
+        try:
+            codes = read_code_file(data, label=f"Le fichier « {filename} »")
+        except InputError as err:
+            raise InputError(f"{err} La sélection en cours est conservée.") from err
+        return self.import_codes(codes, source=f"La liste du fichier « {filename} »")
+
+    # --- URL ---------------------------------------------------------------------------
+    def query(self) -> dict[str, str]:
+        """The page URL's parameters that reopen this session (selection, name, area)."""
+        params = {"zones": encode_selection(self.bundle, self.selection), "nom": self.name.strip(),
+                  "dep": GROUP_SEPARATOR.join(self.area)}
+        return {key: value for key, value in params.items() if value}
+
+    def open_query(self, params) -> None:
+        """Reopen the session of a URL; a wrong parameter raises :class:`InputError`, nothing changed."""
+        known = set(self.bundle.departements["code_departement"])
+        area = [d for d in params.get("dep", "").split(GROUP_SEPARATOR) if d]
+        unknown = [d for d in area if d not in known]
+        if unknown:
+            raise InputError(f"Lien : département(s) {', '.join(unknown)} absent(s) des données.")
+        if params.get("zones"):
+            self.import_codes(decode_selection(params["zones"]), source="La sélection du lien")
+            self.code_report = None
+        self.name = params.get("nom", self.name)
+        if area:
+            self.area = tuple(sorted(set(area) | self.departements_of(self.selection)))
+
+    # --- drafts ------------------------------------------------------------------------
+    def save_draft(self, store: TerritoryStore) -> str:
+        """Save the selection under the session's name; returns the name."""
+        if not self.selection:
+            raise InputError("La sélection est vide : rien à enregistrer.")
+        store.save(self.territory, kind="draft")
+        return self.territory.name
+
+    def open_draft(self, store: TerritoryStore, name: str) -> None:
+        """Reopen a saved draft as a new step of the history."""
+        territory = store.load(name, kind="draft")
+        self.name = territory.name
+        self.code_report = None
+        self.select(territory.iris)
+        self.show(territory.iris)

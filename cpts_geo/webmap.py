@@ -1,0 +1,259 @@
+"""Everything the map of the app needs: simplified layers per département, the folium map and
+its layers, commune search, and the translation of a click into a zone code.
+
+Only plain data and folium objects here (no Streamlit), so that it is tested and benchmarked
+without a browser. The base map (tiles, IRIS of the area, commune borders) depends only on
+the area; the selection, split communes, neighbouring CPTS and the zone to look at are
+separate feature groups, so that a click updates them without rebuilding the map.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from cpts_geo.codes import CODE_PATTERN, normalise_code
+from cpts_geo.config import STORAGE_CRS, local_crs
+from cpts_geo.formatting import fr_int
+
+#: Simplification of the IRIS borders sent to the browser (metres, metric CRS).
+SIMPLIFY_TOLERANCE_M = 30.0
+#: Coordinates sent to the browser are snapped to this grid (degrees, about 10 m).
+COORDINATE_GRID = 1e-4
+
+COLOURS = {
+    "iris": "#4a5a6a",
+    "commune": "#1f2d3a",
+    "selected": "#d95f02",
+    "split": "#7b3294",
+    "neighbour": "#1b7837",
+    "focus": "#e7298a",
+}
+MAP_HEIGHT_PX = 640
+MAP_WIDTH_PX = 900  # typical width of the map column, to choose a zoom level
+#: Plan IGN (Géoplateforme, no key needed), light enough to read the zones on it.
+TILES = ("https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=GEOGRAPHICALGRIDSYSTEMS."
+         "PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM&FORMAT=image/png&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}")
+ATTRIBUTION = "Fond Plan IGN ; contours IRIS © IGN-INSEE"
+
+#: Properties of an IRIS feature; ``code`` is what a click gives back.
+FEATURE_FIELDS = ["code", "commune", "nom_iris", "population"]
+TOOLTIP_ALIASES = ["Code", "Commune", "IRIS", "Population"]
+
+
+@dataclass(frozen=True)
+class AreaLayer:
+    """The IRIS of an area with simplified geometry (EPSG:4326), and its communes."""
+
+    departements: tuple[str, ...]
+    iris: gpd.GeoDataFrame       # indexed by IRIS code; columns of FEATURE_FIELDS + code_insee
+    communes: gpd.GeoDataFrame   # indexed by INSEE code; nom, geometry
+    commune_borders: shapely.Geometry  # every border between communes once (lines)
+
+    @property
+    def bounds(self) -> list[list[float]]:
+        """``[[south, west], [north, east]]`` of the area, as Leaflet wants it."""
+        return bounds_of(self.iris.geometry)
+
+    def iris_features(self, codes=None) -> dict:
+        """GeoJSON FeatureCollection of the area's IRIS (all of them, or those of ``codes`` in the area)."""
+        iris = self.iris if codes is None else self.iris[self.iris.index.isin(list(codes))]
+        return iris[[*FEATURE_FIELDS, "geometry"]].to_geo_dict(drop_id=True)
+
+
+class MapData:
+    """Simplified layers of a bundle, computed once per département and kept."""
+
+    def __init__(self, bundle):
+        self.bundle = bundle
+        self._departement_layers: dict[str, gpd.GeoDataFrame] = {}
+
+    def departement_iris(self, departement: str) -> gpd.GeoDataFrame:
+        """IRIS of one département: borders simplified as a coverage in a metric CRS, snapped to a grid."""
+        if departement not in self._departement_layers:
+            self._departement_layers[departement] = self._simplify(departement)
+        return self._departement_layers[departement]
+
+    def _simplify(self, departement: str) -> gpd.GeoDataFrame:
+        bundle = self.bundle
+        codes = bundle.iris.index[bundle.iris["departement"] == departement]
+        iris = bundle.iris_geometry(codes).to_crs(local_crs(departement))
+        simplified = shapely.coverage_simplify(iris.geometry.array, SIMPLIFY_TOLERANCE_M)
+        geometry = gpd.GeoSeries(simplified, index=iris.index, crs=iris.crs).to_crs(STORAGE_CRS)
+        snapped = shapely.set_precision(geometry.array, COORDINATE_GRID)
+        rounded = shapely.transform(snapped, lambda xy: xy.round(4))
+        names = bundle.communes["nom"]
+        table = pd.DataFrame({
+            "code": iris.index,
+            "code_insee": iris["code_insee"].to_numpy(),
+            "commune": names.reindex(iris["code_insee"]).to_numpy(),
+            "nom_iris": iris["nom_iris"].to_numpy(),
+            "population": [fr_int(p) for p in iris["population"].fillna(0)],
+        }, index=iris.index)
+        return gpd.GeoDataFrame(table, geometry=rounded, crs=STORAGE_CRS)
+
+    def area(self, departements) -> AreaLayer:
+        """The layer of one or several départements (the area the map shows)."""
+        departements = tuple(sorted(set(departements)))
+        iris = pd.concat([self.departement_iris(d) for d in departements])
+        iris = gpd.GeoDataFrame(iris, geometry="geometry", crs=STORAGE_CRS)
+        communes = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
+        communes["nom"] = self.bundle.communes["nom"].reindex(communes.index)
+        borders = shapely.line_merge(shapely.union_all(communes.boundary.array))
+        return AreaLayer(departements, iris, communes, borders)
+
+    def commune_bounds(self, communes) -> list[list[float]]:
+        """Bounds of some communes (their départements' layers are computed if needed)."""
+        communes = list(communes)
+        departements = set(self.bundle.communes.loc[communes, "departement"])
+        iris = pd.concat([self.departement_iris(d) for d in sorted(departements)])
+        return bounds_of(iris.geometry[iris["code_insee"].isin(communes)])
+
+
+def bounds_of(geometry: gpd.GeoSeries) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` of a GeoSeries in EPSG:4326."""
+    west, south, east, north = geometry.total_bounds
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
+def view_of(bounds: list[list[float]], width_px: int = MAP_WIDTH_PX,
+            height_px: int = MAP_HEIGHT_PX) -> tuple[tuple[float, float], int]:
+    """Centre and Web-Mercator zoom level that show ``bounds`` in a map of the given size."""
+    (south, west), (north, east) = bounds
+    centre = ((south + north) / 2, (west + east) / 2)
+
+    def mercator_y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    lng_fraction = max(east - west, 1e-6) / 360
+    lat_fraction = max(mercator_y(north) - mercator_y(south), 1e-6) / (2 * math.pi)
+    zoom = min(math.log2(width_px / 256 / lng_fraction), math.log2(height_px / 256 / lat_fraction))
+    return centre, int(max(5, min(16, math.floor(zoom))))
+
+
+def _iris_style(_feature) -> dict:
+    return {"color": COLOURS["iris"], "weight": 0.6, "fillColor": "#ffffff", "fillOpacity": 0.05}
+
+
+def _iris_highlight(_feature) -> dict:
+    return {"weight": 2.5, "fillOpacity": 0.25}
+
+
+def _selected_style(_feature) -> dict:
+    return {"color": COLOURS["selected"], "weight": 1, "fillColor": COLOURS["selected"], "fillOpacity": 0.45}
+
+
+def _iris_tooltip() -> folium.GeoJsonTooltip:
+    return folium.GeoJsonTooltip(fields=FEATURE_FIELDS, aliases=TOOLTIP_ALIASES, sticky=False)
+
+
+def base_map(area: AreaLayer) -> folium.Map:
+    """Tiles, clickable IRIS of the area and commune borders: what stays while the user clicks."""
+    folium_map = folium.Map(tiles=TILES, attr=ATTRIBUTION, control_scale=True, max_zoom=18)
+    folium_map.fit_bounds(area.bounds)
+    folium.GeoJson(area.iris_features(), name="IRIS", style_function=_iris_style,
+                   highlight_function=_iris_highlight, tooltip=_iris_tooltip()).add_to(folium_map)
+    folium.GeoJson(shapely.geometry.mapping(area.commune_borders), name="Communes",
+                   style_function=lambda _: {"color": COLOURS["commune"], "weight": 1.6, "fill": False},
+                   interactive=False).add_to(folium_map)
+    return folium_map
+
+
+def _outline(geometry: gpd.GeoSeries, colour: str, dash: str | None, weight: float, fill: float = 0.0) -> dict:
+    style = {"color": colour, "weight": weight, "dashArray": dash, "fillColor": colour,
+             "fillOpacity": fill, "fill": fill > 0}
+    return {"data": gpd.GeoDataFrame(geometry=geometry, crs=STORAGE_CRS).to_geo_dict(drop_id=True),
+            "style_function": lambda _: style, "interactive": False}
+
+
+def _label(point, text: str, colour: str) -> folium.Marker:
+    html = (f'<div style="color:{colour};font:600 12px sans-serif;white-space:nowrap;'
+            f'text-shadow:0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)">{text}</div>')
+    return folium.Marker([point.y, point.x], icon=folium.DivIcon(html=html, icon_size=(0, 0)), interactive=False)
+
+
+def selection_layers(area: AreaLayer, selection: frozenset[str], split_communes=(),
+                     neighbours: dict[str, frozenset[str]] | None = None,
+                     focus_communes=()) -> list[folium.FeatureGroup]:
+    """The layers that change with each click: selection, split communes, neighbouring CPTS, focus."""
+    selected = folium.FeatureGroup(name="Sélection")
+    if selection:
+        folium.GeoJson(area.iris_features(selection), style_function=_selected_style,
+                       highlight_function=_iris_highlight, tooltip=_iris_tooltip()).add_to(selected)
+    split = folium.FeatureGroup(name="Communes découpées")
+    in_area = [c for c in split_communes if c in area.communes.index]
+    if in_area:
+        folium.GeoJson(**_outline(area.communes.geometry.loc[in_area], COLOURS["split"], "6 4", 3)).add_to(split)
+    others = folium.FeatureGroup(name="CPTS voisines")
+    for name, codes in (neighbours or {}).items():
+        shapes = area.iris.geometry[area.iris.index.isin(list(codes))]
+        if shapes.empty:
+            continue
+        merged = gpd.GeoSeries([shapely.coverage_union_all(shapes.array)], crs=STORAGE_CRS)
+        folium.GeoJson(**_outline(merged, COLOURS["neighbour"], "2 6", 2.5, fill=0.12)).add_to(others)
+        _label(merged.iloc[0].point_on_surface(), name, COLOURS["neighbour"]).add_to(others)
+    focus = folium.FeatureGroup(name="Zone signalée")
+    in_area = [c for c in focus_communes if c in area.communes.index]
+    if in_area:
+        folium.GeoJson(**_outline(area.communes.geometry.loc[in_area], COLOURS["focus"], None, 4)).add_to(focus)
+    return [others, selected, split, focus]
+
+
+def clicked_code(event: dict | None) -> str | None:
+    """The IRIS code of the feature a streamlit-folium event reports as clicked, if any."""
+    feature = (event or {}).get("last_active_drawing") or {}
+    code = normalise_code((feature.get("properties") or {}).get("code", ""))
+    return code if len(code) == 9 and CODE_PATTERN.match(code) else None
+
+
+def click_signature(event: dict | None) -> tuple | None:
+    """What tells one click from the next (the same IRIS may be clicked twice)."""
+    clicked = (event or {}).get("last_object_clicked")
+    code = clicked_code(event)
+    return (code, clicked.get("lat"), clicked.get("lng")) if code and clicked else None
+
+
+def _plain(text: str) -> str:
+    """Lower case without accents, hyphens or apostrophes: ``Saint-Génis`` → ``saint genis``."""
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def search_communes(bundle, text: str, area=(), limit: int = 12) -> list[tuple[str, str]]:
+    """Communes matching a name, an INSEE code or a postal code: ``[(code_insee, label)]``.
+
+    Exact names first, then names that start with the text, then the others; within each,
+    the communes of the départements of ``area`` first.
+    """
+    query = _plain(text)
+    if not query:
+        return []
+    communes = bundle.communes
+    if query.isdigit() or CODE_PATTERN.match(query.upper()):
+        code = query.upper()
+        by_code = communes.index[communes.index.str.startswith(code)]
+        by_postal = communes.index[communes["postal_codes"].str.contains(rf"(?:^|,){code}", regex=True)]
+        hits = list(dict.fromkeys([*by_code, *by_postal]))
+    else:
+        names = communes["nom"].map(_plain)
+        starts = names.str.startswith(query)
+        contains = names.str.contains(query, regex=False) & ~starts
+        hits = [*names.index[starts & (names == query)], *names.index[starts & (names != query)],
+                *names.index[contains]]
+    area = set(area)
+    hits = sorted(hits, key=lambda code: communes.at[code, "departement"] not in area)  # stable sort
+    return [(code, commune_label(bundle, code)) for code in hits[:limit]]
+
+
+def commune_label(bundle, code: str) -> str:
+    """``Cabestany (66028, 66330)``."""
+    row = bundle.communes.loc[code]
+    postal = row["postal_codes"].replace(",", ", ")
+    return f"{row['nom']} ({code}{', ' + postal if postal else ''})"
