@@ -1,0 +1,362 @@
+"""Registry of the CPTS perimeters of a region, as an ARS keeps it.
+
+A registry is read from a CSV of ``cpts;code`` rows (INSEE commune or IRIS codes, with
+optional ``arrondissement`` and ``quartier`` columns for an infra-communal part), from a
+geometry file of perimeters (GeoJSON, GeoPackage, Shapefile, possibly zipped), or from the
+drafts saved in the app. Every reader gives a :class:`RegistryImport`: the CPTS (name →
+IRIS codes) and the validation report — rows ignored with their reason, names spelt
+several ways, geometries repaired or reprojected, IRIS assigned with a doubtful share of
+area. Nothing is stored until :func:`save_registry`, which replaces the stored registry in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from cpts_geo.codes import CODE_COLUMNS, NAME_COLUMNS, PLM_PARENTS, resolve_codes
+from cpts_geo.config import STORAGE_CRS
+from cpts_geo.errors import InputError
+from cpts_geo.sources.readers import ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, read_text_table, read_vector
+from cpts_geo.territory import Territory
+
+#: An IRIS belongs to a perimeter when more than this share of its area lies inside it.
+MIN_OVERLAP_SHARE = 0.5
+#: Shares of area between these bounds are reported as doubtful (assigned or not).
+DOUBTFUL_SHARE = (0.2, 0.8)
+#: Optional columns of a CSV registry naming an infra-communal part (compared without case,
+#: spaces or underscores).
+ARRONDISSEMENT_COLUMNS = ("arrondissement", "arrondissementmunicipal", "arrdt")
+QUARTER_COLUMNS = ("quartier", "nomiris", "partie")
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+IGNORED_COLUMNS = ["line", "cpts", "code", "reason"]
+DOUBTFUL_COLUMNS = ["cpts", "code_iris", "commune", "share", "assigned"]
+
+
+@dataclass
+class RegistryImport:
+    """CPTS read from a source (name → IRIS codes) and the validation report of the reading."""
+
+    source: str
+    cpts: dict[str, frozenset[str]] = field(default_factory=dict)
+    ignored: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=IGNORED_COLUMNS))
+    notes: list[str] = field(default_factory=list)
+    doubtful: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DOUBTFUL_COLUMNS))
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was ignored."""
+        return self.ignored.empty
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "cpts_count": len(self.cpts),
+                "ignored": self.ignored.to_dict(orient="records"), "notes": list(self.notes),
+                "doubtful": self.doubtful.to_dict(orient="records")}
+
+    def message(self) -> str:
+        """The validation report in French, one line per point."""
+        lines = [f"{self.source} : {len(self.cpts)} CPTS lue(s)."]
+        lines += [f"Ignoré ({_where(row)}) : {row.reason}" for row in self.ignored.itertuples()]
+        lines += self.notes
+        if len(self.doubtful):
+            lines.append(f"{len(self.doubtful)} IRIS à vérifier (couverts entre {DOUBTFUL_SHARE[0]:.0%} et "
+                         f"{DOUBTFUL_SHARE[1]:.0%} de leur surface par un périmètre).")
+        return "\n".join(lines)
+
+
+def _where(row) -> str:
+    place = f"ligne {row.line}" if pd.notna(row.line) else "entité"
+    return ", ".join(filter(None, [place, row.cpts and f"« {row.cpts} »", row.code]))
+
+
+# --------------------------------------------------------------------------- names
+
+def name_key(names: pd.Series) -> pd.Series:
+    """Names compared without case, accents, hyphens, apostrophes or repeated spaces."""
+    plain = names.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+    return plain.str.lower().str.replace(r"[\s\-'’_.]+", " ", regex=True).str.strip()
+
+
+def unify_names(names: pd.Series) -> tuple[pd.Series, list[str]]:
+    """One spelling per CPTS (the most frequent, then the first) and French notes on the variants merged."""
+    spelling = names.str.strip().str.replace(r"\s+", " ", regex=True)
+    table = pd.DataFrame({"key": name_key(spelling), "spelling": spelling, "order": np.arange(len(names))})
+    counts = (table.groupby(["key", "spelling"], sort=False)
+              .agg(rows=("order", "size"), first=("order", "min")).reset_index()
+              .sort_values(["key", "rows", "first"], ascending=[True, False, True]))
+    chosen = counts.drop_duplicates("key").set_index("key")["spelling"]
+    notes = [f"CPTS écrite de plusieurs façons, regroupée sous « {chosen[key]} » : "
+             + ", ".join(f"« {s} » ({n} ligne(s))" for s, n in zip(group["spelling"], group["rows"]))
+             for key, group in counts.groupby("key", sort=True) if len(group) > 1]
+    return table["key"].map(chosen).set_axis(names.index), notes
+
+
+# --------------------------------------------------------------------------- CSV of codes
+
+def _pick_column(table: pd.DataFrame, accepted: tuple[str, ...]) -> str | None:
+    by_name = {re.sub(r"[\s_]+", "", str(c)).lower(): c for c in table.columns}
+    return next((by_name[a] for a in accepted if a in by_name), None)
+
+
+def _canonical(codes: pd.Series) -> pd.Series:
+    """Codes without spaces, brackets or quotes, upper case (``2a`` → ``2A``)."""
+    return codes.fillna("").str.replace(r"[\s()\[\]\"']", "", regex=True).str.upper()
+
+
+def _clean_codes(codes: pd.Series) -> pd.Series:
+    """Codes in canonical form; a commune or IRIS code that lost its leading zero (Excel) gets it back."""
+    codes = _canonical(codes)
+    lost_zero = codes.str.fullmatch(r"\d{4}|\d{8}")
+    return codes.where(~lost_zero, "0" + codes)
+
+
+def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The columns of a CSV registry as ``line, cpts, code, arrondissement, quartier``."""
+    name = _pick_column(table, NAME_COLUMNS)
+    code_columns = [c for c in (_pick_column(table, ("codeiris", "iris")), _pick_column(table, CODE_COLUMNS)) if c]
+    if name is None or not code_columns:
+        raise InputError(f"{label} doit avoir une colonne « cpts » et une colonne « code_insee » ou « code_iris » "
+                         f"(colonnes lues : {', '.join(map(str, table.columns))}).")
+    code = table[code_columns[0]]
+    for other in code_columns[1:]:
+        code = code.fillna(table[other])
+    optional = {"arrondissement": _pick_column(table, ARRONDISSEMENT_COLUMNS),
+                "quartier": _pick_column(table, QUARTER_COLUMNS)}
+    rows = pd.DataFrame({"line": np.arange(len(table)) + 2, "cpts": table[name].fillna("").str.strip(),
+                         "given": _canonical(code), "code": _clean_codes(code)}, index=table.index)
+    for column, source in optional.items():
+        rows[column] = table[source].fillna("").str.strip() if source else ""
+    return rows[(rows[["cpts", "code"]] != "").any(axis=1)]
+
+
+def _arrondissements(bundle) -> pd.DataFrame:
+    """``parent, number, code_insee`` of the arrondissements of Paris, Lyon and Marseille."""
+    communes = bundle.communes.reset_index(drop=True)
+    arrondissements = communes.loc[communes["commune_parent"].isin(PLM_PARENTS.keys()),
+                                   ["commune_parent", "code_insee"]].sort_values("code_insee")
+    arrondissements["number"] = arrondissements.groupby("commune_parent").cumcount() + 1
+    return arrondissements.rename(columns={"commune_parent": "parent"}).reset_index(drop=True)
+
+
+def _apply_arrondissement(bundle, rows: pd.DataFrame) -> pd.Series:
+    """Code of the arrondissement named in the row (number or code), or ``None`` when it does not exist."""
+    wanted = rows["arrondissement"] != ""
+    code = rows["code"].copy()
+    if not wanted.any():
+        return code
+    table = _arrondissements(bundle)
+    number = pd.to_numeric(rows.loc[wanted, "arrondissement"].str.extract(r"^(\d{1,2})\s*(?:e|er|ème)?$",
+                                                                          expand=False), errors="coerce")
+    by_number = table.set_index(["parent", "number"])["code_insee"]
+    from_number = pd.Series(list(zip(rows.loc[wanted, "code"], number)), index=number.index).map(by_number)
+    given = _clean_codes(rows.loc[wanted, "arrondissement"])
+    parent_of_given = given.map(table.set_index("code_insee")["parent"])
+    from_code = given.where(parent_of_given == rows.loc[wanted, "code"])
+    code[wanted] = from_number.fillna(from_code)
+    return code
+
+
+def _expand_to_iris(bundle, rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per IRIS of each registry row (``row`` is the row's index), quarters applied."""
+    iris = bundle.iris[["code_iris", "code_insee", "nom_iris"]].reset_index(drop=True)
+    own = iris["code_insee"].unique()
+    communes = pd.concat([pd.DataFrame({"code": own, "code_insee": own}),
+                          _arrondissements(bundle).rename(columns={"parent": "code"})[["code", "code_insee"]]])
+    given = rows.reset_index(names="row")[["row", "code", "quartier"]]
+    by_commune = given.merge(communes, on="code").merge(iris, on="code_insee")
+    by_iris = given.merge(iris, left_on="code", right_on="code_iris")
+    expanded = pd.concat([by_commune, by_iris], ignore_index=True)
+    quarter = expanded["quartier"] != ""
+    quarter_code = _canonical(expanded["quartier"])
+    matches = ((name_key(expanded["nom_iris"].fillna("")) == name_key(expanded["quartier"]))
+               | (expanded["code_iris"] == quarter_code) | (expanded["code_iris"] == expanded["code_insee"] + quarter_code))
+    return expanded.loc[~quarter | matches, ["row", "code_iris"]]
+
+
+def _reasons_for_unknown(bundle, rows: pd.DataFrame) -> pd.Series:
+    """French reason for each row whose code (or infra-communal part) matched no IRIS."""
+    reasons = dict(resolve_codes(bundle, rows["code"].unique()).problems)
+    reason = rows["code"].map(reasons)
+    quarter = rows["quartier"] != ""
+    reason = reason.where(reason.notna() | ~quarter,
+                          "quartier « " + rows["quartier"] + " » inconnu dans la commune (ni nom ni code d'IRIS)")
+    return reason.fillna("code sans IRIS correspondant dans les données préparées")
+
+
+def read_registry_csv(bundle, source: Path | str | bytes, label: str | None = None) -> RegistryImport:
+    """Registry from a CSV of ``cpts;code_insee`` or ``cpts;code_iris`` rows (optional arrondissement, quartier)."""
+    label = label or (f"Le fichier {Path(source).name}" if not isinstance(source, bytes) else "Le registre")
+    rows = _registry_rows(read_text_table(source, label=label.lower()), label)
+    imported = RegistryImport(label.removeprefix("Le fichier ").removeprefix("Le "))
+    padded = rows.loc[rows["given"] != rows["code"], "line"]
+    if len(padded):
+        imported.notes.append(f"{len(padded)} code(s) sans leur zéro initial (perdu à l'ouverture dans un tableur), "
+                              f"complété(s) : lignes {', '.join(map(str, padded[:10]))}{'…' if len(padded) > 10 else ''}.")
+    ignored = [rows.loc[rows["cpts"] == "", ["line", "cpts", "code"]].assign(reason="nom de CPTS manquant"),
+               rows.loc[(rows["cpts"] != "") & (rows["code"] == ""), ["line", "cpts", "code"]]
+               .assign(reason="code manquant")]
+    rows = rows[(rows["cpts"] != "") & (rows["code"] != "")].copy()
+    rows["cpts"], variants = unify_names(rows["cpts"])
+    imported.notes += variants
+    keys = ["cpts", "code", "arrondissement", "quartier"]
+    first_line = rows.groupby(keys, sort=False)["line"].transform("first")
+    repeated = rows.duplicated(keys)
+    ignored.append(rows.loc[repeated, ["line", "cpts", "code"]]
+                   .assign(reason="ligne en double de la ligne " + first_line[repeated].astype(str)))
+    rows = rows[~repeated]
+    rows["code"] = _apply_arrondissement(bundle, rows)
+    bad_arrondissement = rows["code"].isna()
+    ignored.append(rows.loc[bad_arrondissement, ["line", "cpts", "arrondissement"]].rename(
+        columns={"arrondissement": "code"}).assign(reason="arrondissement inconnu pour cette commune"))
+    rows = rows[~bad_arrondissement]
+    members = _expand_to_iris(bundle, rows)
+    unknown = rows[~rows.index.isin(members["row"])]
+    ignored.append(unknown[["line", "cpts", "code"]].assign(reason=_reasons_for_unknown(bundle, unknown)))
+    members["cpts"] = rows.loc[members["row"], "cpts"].to_numpy()
+    imported.cpts = _territories(members)
+    imported.ignored = pd.concat(ignored, ignore_index=True).sort_values("line", ignore_index=True)
+    lost = sorted(set(rows["cpts"]) - set(imported.cpts))
+    if lost:
+        imported.notes.append(f"CPTS sans aucune ligne utilisable, non importée(s) : {', '.join(lost)}.")
+    return imported
+
+
+def _territories(members: pd.DataFrame) -> dict[str, frozenset[str]]:
+    """``cpts, code_iris`` rows as name → IRIS codes."""
+    return {name: frozenset(codes) for name, codes in members.groupby("cpts", sort=True)["code_iris"]}
+
+
+# --------------------------------------------------------------------------- geometry files
+
+def _polygonal(geometries: np.ndarray) -> np.ndarray:
+    """The polygonal part of each geometry (what ``make_valid`` may have mixed with lines or points)."""
+    parts, index = shapely.get_parts(geometries, return_index=True)
+    keep = np.isin(shapely.get_type_id(parts), [3, 6])
+    polygons = np.full(len(geometries), None, dtype=object)
+    if keep.any():
+        grouped = pd.Series(parts[keep]).groupby(index[keep]).agg(lambda g: shapely.union_all(g.to_numpy()))
+        polygons[grouped.index.to_numpy()] = grouped.to_numpy()
+    return polygons
+
+
+def read_perimeter_layer(path: Path, imported: RegistryImport) -> gpd.GeoDataFrame:
+    """Perimeters of a geometry file, one per CPTS (EPSG:4326); what was repaired or ignored goes to ``imported``."""
+    table = read_vector(path)
+    label = f"Le fichier {Path(path).name}"
+    if table.empty:
+        raise InputError(f"{label} ne contient aucun périmètre.")
+    if table.crs is None:
+        raise InputError(f"{label} n'indique pas son système de coordonnées (fichier .prj absent ?) : "
+                         "impossible de placer les périmètres.")
+    name = _pick_column(table, NAME_COLUMNS)
+    if name is None:
+        raise InputError(f"{label} doit avoir un attribut « cpts » ou « nom » donnant le nom de chaque CPTS "
+                         f"(attributs lus : {', '.join(c for c in table.columns if c != table.geometry.name)}).")
+    if not table.crs.equals(STORAGE_CRS):
+        imported.notes.append(f"Périmètres en {table.crs.name} ({table.crs.to_string()}) : reprojetés en WGS 84.")
+    table = gpd.GeoDataFrame({"line": np.arange(len(table)) + 1,
+                              "cpts": table[name].astype("string").fillna("").str.strip(), "code": ""},
+                             geometry=table.geometry.array, crs=table.crs)
+    geometry = table.geometry.array
+    empty = shapely.is_missing(geometry) | shapely.is_empty(geometry)
+    invalid = ~empty & ~shapely.is_valid(geometry)
+    repaired = np.asarray(geometry, dtype=object).copy()
+    repaired[invalid] = shapely.make_valid(repaired[invalid])
+    mixed = ~empty & ~np.isin(shapely.get_type_id(repaired), [3, 6])
+    repaired[mixed] = _polygonal(repaired[mixed])
+    unusable = ~empty & pd.isna(repaired)
+    reasons = pd.Series(None, index=table.index, dtype=object)
+    reasons[empty] = "géométrie vide"
+    reasons[unusable] = "géométrie sans surface (point ou ligne), ou invalide et irréparable"
+    reasons[table["cpts"] == ""] = "nom de CPTS manquant"
+    fixed = invalid & ~unusable & (table["cpts"] != "").to_numpy()
+    if fixed.any():
+        why = [shapely.is_valid_reason(g) for g in np.asarray(geometry, dtype=object)[fixed]]
+        imported.notes.append(f"{int(fixed.sum())} géométrie(s) invalide(s) réparée(s) : "
+                              + "; ".join(f"« {n} » ({w})" for n, w in zip(table.loc[fixed, "cpts"], why)) + ".")
+    imported.ignored = table.loc[reasons.notna(), ["line", "cpts", "code"]].assign(reason=reasons.dropna())
+    table = table.set_geometry(gpd.GeoSeries(repaired, index=table.index, crs=table.crs))[reasons.isna()]
+    table["cpts"], variants = unify_names(table["cpts"])
+    imported.notes += variants
+    return table.to_crs(STORAGE_CRS).dissolve(by="cpts")[["geometry"]]
+
+
+def overlap_shares(bundle, perimeters: gpd.GeoDataFrame) -> pd.DataFrame:
+    """``cpts, code_iris, share``: share of each IRIS's area inside each perimeter it meets (metric CRS)."""
+    iris = bundle.iris_geometry()
+    perimeter_pos, iris_pos = iris.sindex.query(perimeters.geometry.array, predicate="intersects")
+    pairs = pd.DataFrame({"cpts": perimeters.index.to_numpy()[perimeter_pos],
+                          "code_iris": iris.index.to_numpy()[iris_pos],
+                          "crs": iris["crs"].to_numpy()[iris_pos], "perimeter": perimeter_pos, "iris": iris_pos})
+    shares = []
+    for crs, group in pairs.groupby("crs"):
+        zones = iris.geometry.iloc[group["iris"]].to_crs(crs).array
+        shapes = perimeters.geometry.iloc[group["perimeter"]].to_crs(crs).array
+        share = shapely.area(shapely.intersection(zones, shapes)) / shapely.area(zones)
+        shares.append(group[["cpts", "code_iris"]].assign(share=share))
+    return pd.concat(shares, ignore_index=True) if shares else pd.DataFrame(columns=["cpts", "code_iris", "share"])
+
+
+def read_registry_geometries(bundle, path: Path | str) -> RegistryImport:
+    """Registry from perimeters: an IRIS belongs to a CPTS when more than half of its area is inside."""
+    path = Path(path)
+    imported = RegistryImport(path.name)
+    perimeters = read_perimeter_layer(path, imported)
+    shares = overlap_shares(bundle, perimeters)
+    low, high = DOUBTFUL_SHARE
+    doubtful = shares[(shares["share"] >= low) & (shares["share"] <= high)]
+    imported.doubtful = doubtful.assign(commune=doubtful["code_iris"].str[:5].map(bundle.communes["nom"]),
+                                        share=doubtful["share"].round(3),
+                                        assigned=doubtful["share"] > MIN_OVERLAP_SHARE)[DOUBTFUL_COLUMNS]
+    imported.cpts = _territories(shares[shares["share"] > MIN_OVERLAP_SHARE])
+    outside = sorted(set(perimeters.index) - set(imported.cpts))
+    if outside:
+        imported.ignored = pd.concat([imported.ignored, pd.DataFrame(
+            {"line": None, "cpts": outside, "code": "",
+             "reason": f"aucun IRIS couvert à plus de {MIN_OVERLAP_SHARE:.0%} (périmètre hors des données ?)"})],
+            ignore_index=True)
+    return imported
+
+
+# --------------------------------------------------------------------------- drafts and dispatch
+
+def registry_from_store(bundle, store, kind: str = "draft") -> RegistryImport:
+    """Registry from the territories saved in a store (by default the drafts of the app)."""
+    saved = store.load_all(kind)
+    imported = RegistryImport(f"{'brouillons' if kind == 'draft' else kind} de {store.location}")
+    members = pd.DataFrame([(name, code) for name, codes in saved.items() for code in codes],
+                           columns=["cpts", "code_iris"])
+    known = members["code_iris"].isin(bundle.iris.index)
+    imported.ignored = members.loc[~known].rename(columns={"code_iris": "code"}).assign(
+        line=None, reason="IRIS absent des données préparées")[IGNORED_COLUMNS]
+    imported.cpts = _territories(members[known])
+    return imported
+
+
+def read_registry(bundle, path: Path | str) -> RegistryImport:
+    """Registry from a file, read by its extension (CSV of codes, or perimeters)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"Fichier du registre introuvable : {path}")
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return read_registry_csv(bundle, path)
+    if suffix in VECTOR_SUFFIXES + ARCHIVE_SUFFIXES:
+        return read_registry_geometries(bundle, path)
+    raise InputError(f"Format de registre non reconnu : {path.name} (attendu : CSV « cpts;code_insee », GeoJSON, "
+                     "GeoPackage ou Shapefile).")
+
+
+def save_registry(store, imported: RegistryImport) -> None:
+    """Replace the registry of ``store`` by ``imported``, in one transaction (all-or-nothing)."""
+    if not imported.cpts:
+        raise InputError(f"Aucune CPTS utilisable dans {imported.source} : le registre enregistré est inchangé.")
+    store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
+                    attributes={"source": imported.source}, replace_kind=True)
