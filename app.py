@@ -27,7 +27,8 @@ from cpts_geo.store import TerritoryStore
 from cpts_geo.territory import summarize
 
 LEVEL_BOXES = {"ok": st.success, "info": st.success, "warning": st.warning, "error": st.error}
-LEVEL_ICONS = {"ok": "✅", "info": "ℹ️", "warning": "⚠️", "error": "⛔"}
+LEVEL_ICONS = {"ok": ":material/check_circle:", "info": ":material/info:", "warning": ":material/warning:",
+               "error": ":material/error:"}
 MAX_ZOOM_BUTTONS = 8
 
 
@@ -156,26 +157,30 @@ with st.sidebar:
         labels = dict(found)
         picked = st.selectbox("Communes trouvées", labels, format_func=labels.get, key="search_pick")
         zoom_col, add_col = st.columns(2)
-        zoom_col.button("🔍 Zoomer", on_click=session.zoom_to, args=([picked],), width="stretch")
-        add_col.button("➕/➖ Sélection", on_click=session.toggle_commune, args=(picked,),
-                       width="stretch", help="Ajoute la commune entière, ou la retire")
+        zoom_col.button("Zoomer", icon=":material/zoom_in:", on_click=session.zoom_to, args=([picked],),
+                        width="stretch")
+        add_col.button("Ajouter", icon=":material/add_circle:", on_click=session.toggle_commune, args=(picked,),
+                       width="stretch", help="Ajoute la commune entière à la sélection, ou l'en retire")
 
     st.header("Sélection")
     bind(st.radio, "Un clic sur la carte ajoute ou retire", "mode", options=list(MODES), format_func=MODES.get)
-    undo_col, redo_col, clear_col = st.columns(3)
-    undo_col.button("↶ Annuler", on_click=session.undo, disabled=not session.can_undo, width="stretch")
-    redo_col.button("↷ Rétablir", on_click=session.redo, disabled=not session.can_redo, width="stretch")
-    clear_col.button("✕ Vider", on_click=session.clear, disabled=not session.selection, width="stretch")
+    undo_col, redo_col = st.columns(2)
+    undo_col.button("Annuler", icon=":material/undo:", on_click=session.undo, disabled=not session.can_undo,
+                    width="stretch")
+    redo_col.button("Rétablir", icon=":material/redo:", on_click=session.redo, disabled=not session.can_redo,
+                    width="stretch")
+    st.button("Vider la sélection", icon=":material/delete_sweep:", on_click=session.clear,
+              disabled=not session.selection, width="stretch")
 
     st.header("Brouillons")
     bind(st.text_input, "Nom de la CPTS", "name", placeholder="ex. CPTS Ruscino")
-    st.button("💾 Enregistrer le brouillon", on_click=save_draft, width="stretch")
+    st.button("Enregistrer le brouillon", icon=":material/save:", on_click=save_draft, width="stretch")
     drafts = [name for name, _ in store.names()]
     if drafts:
         st.selectbox("Brouillons enregistrés", drafts, key="draft_choice")
         open_col, delete_col = st.columns(2)
-        open_col.button("📂 Rouvrir", on_click=open_draft, width="stretch")
-        delete_col.button("🗑 Supprimer", on_click=delete_draft, width="stretch")
+        open_col.button("Rouvrir", icon=":material/folder_open:", on_click=open_draft, width="stretch")
+        delete_col.button("Supprimer", icon=":material/delete:", on_click=delete_draft, width="stretch")
 
     with st.expander("Importer une liste de codes"):
         st.file_uploader("Fichier CSV ou TXT (codes INSEE ou IRIS)", key="code_file", on_change=on_code_file)
@@ -205,7 +210,7 @@ map_col, summary_col = st.columns([3, 2], gap="medium")
 
 with map_col:
     area = load_area(DATA_PATH, session.area)
-    centre, zoom = (webmap.view_of(map_data.commune_bounds(session.focus)) if session.focus else (None, None))
+    centre, zoom = webmap.view_of(map_data.iris_bounds(session.view)) if session.view else (None, None)
     layers = webmap.selection_layers(area, territory.iris, [c.code_insee for c in summary.split_communes]
                                      if summary else (), neighbours, session.focus)
     st_folium(webmap.base_map(area), key="map", height=webmap.MAP_HEIGHT_PX, use_container_width=True,
@@ -222,8 +227,12 @@ def show_figures(summary) -> None:
                    help=f"dont {len(summary.split_communes)} découpée(s)" if summary.split_communes else None)
     cols[1].metric("IRIS", summary.iris_count)
     cols[2].metric(f"Population {pop.millesime or ''}".strip(), fr_int(pop.value))
-    cols[3].metric("Taille", taille.number)
+    cols[3].metric("Taille", taille.number, help=taille.label)
     st.caption(f"{pop.source}. {pop.method}")
+
+
+def show_taille_and_ages(summary) -> None:
+    taille = summary.taille
     st.markdown(f"**Taille {taille.number}** : {taille.label}.")
     st.table(pd.DataFrame(
         [(f"{'▶ ' if n == taille.number else ''}{n}", label) for n, label, _, _ in TAILLE_BANDS],
@@ -249,8 +258,9 @@ def show_checks(checks) -> None:
         if check.level != "ok" and communes:
             cols = st.columns(min(len(communes), 4))
             for i, code in enumerate(communes[:MAX_ZOOM_BUTTONS]):
-                cols[i % len(cols)].button(f"🔍 {bundle.communes.at[code, 'nom']}", key=f"zoom_{check.name}_{code}",
-                                           on_click=session.zoom_to, args=([code],), width="stretch")
+                cols[i % len(cols)].button(bundle.communes.at[code, "nom"], icon=":material/zoom_in:",
+                                           key=f"zoom_{check.name}_{code}", on_click=session.zoom_to,
+                                           args=([code],), width="stretch", help="Voir sur la carte")
 
 
 with summary_col:
@@ -261,6 +271,7 @@ with summary_col:
     else:
         show_figures(summary)
         show_checks(run_checks(bundle, territory, neighbours, session.code_report))
+        show_taille_and_ages(summary)
     st.caption("Limites des données : " + " ".join(bundle.meta.get("limits", [])))
 
 if summary is not None:
@@ -268,8 +279,8 @@ if summary is not None:
     detailed = st.toggle("Une ligne par IRIS (sinon une ligne par commune entière)", value=False)
     table = letter_table(bundle, summary, detailed)
     st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("⬇ Télécharger le tableau (CSV)", letter_csv(table, summary), mime="text/csv",
-                       file_name=f"{territory.name or 'territoire'} - tableau lettre d'intention.csv")
+    st.download_button("Télécharger le tableau (CSV)", letter_csv(table, summary), icon=":material/download:",
+                       mime="text/csv", file_name=f"{territory.name or 'territoire'} - tableau lettre d'intention.csv")
 
 if st.query_params.to_dict() != session.query():
     st.query_params.from_dict(session.query())

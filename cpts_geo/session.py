@@ -53,10 +53,16 @@ class DrawingSession:
     name: str = ""
     mode: str = "iris"
     area: tuple[str, ...] = (DEFAULT_DEPARTEMENT,)
-    focus: tuple[str, ...] = ()            # communes to zoom to and outline
+    view: tuple[str, ...] = ()             # IRIS the map should show (after an import, a search…)
+    focus: tuple[str, ...] = ()            # communes outlined because a check or a search named them
     code_report: CodeReport | None = None  # of the last import, for the check of codes
     history: list[frozenset[str]] = field(default_factory=lambda: [frozenset()])
     position: int = 0
+
+    def __post_init__(self):
+        present = sorted(self.bundle.departements["code_departement"])
+        if not set(self.area) <= set(present):
+            self.area = (DEFAULT_DEPARTEMENT,) if DEFAULT_DEPARTEMENT in present else tuple(present[:1])
 
     # --- selection and history -------------------------------------------------------
     @property
@@ -115,8 +121,10 @@ class DrawingSession:
         return set(self.bundle.communes.loc[sorted({code[:5] for code in iris}), "departement"])
 
     def show(self, iris) -> None:
-        """Extend the area so that the map shows these IRIS."""
+        """Move the map to these IRIS, extending the area to their départements."""
+        iris = list(iris)
         self.area = tuple(sorted(set(self.area) | self.departements_of(iris)))
+        self.view = tuple(sorted(iris))
 
     def zoom_to(self, communes) -> None:
         """Look at some communes: the map zooms to them and outlines them."""

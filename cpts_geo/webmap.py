@@ -37,7 +37,7 @@ COLOURS = {
     "focus": "#e7298a",
 }
 MAP_HEIGHT_PX = 640
-MAP_WIDTH_PX = 900  # typical width of the map column, to choose a zoom level
+MAP_WIDTH_PX = 700  # typical width of the map column, to choose a zoom level
 #: Plan IGN (Géoplateforme, no key needed), light enough to read the zones on it.
 TILES = ("https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=GEOGRAPHICALGRIDSYSTEMS."
          "PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM&FORMAT=image/png&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}")
@@ -109,12 +109,12 @@ class MapData:
         borders = shapely.line_merge(shapely.union_all(communes.boundary.array))
         return AreaLayer(departements, iris, communes, borders)
 
-    def commune_bounds(self, communes) -> list[list[float]]:
-        """Bounds of some communes (their départements' layers are computed if needed)."""
-        communes = list(communes)
-        departements = set(self.bundle.communes.loc[communes, "departement"])
+    def iris_bounds(self, codes) -> list[list[float]]:
+        """Bounds of some IRIS (their départements' layers are computed if needed)."""
+        codes = list(codes)
+        departements = set(self.bundle.iris.loc[codes, "departement"])
         iris = pd.concat([self.departement_iris(d) for d in sorted(departements)])
-        return bounds_of(iris.geometry[iris["code_insee"].isin(communes)])
+        return bounds_of(iris.geometry.loc[codes])
 
 
 def bounds_of(geometry: gpd.GeoSeries) -> list[list[float]]:
@@ -135,19 +135,19 @@ def view_of(bounds: list[list[float]], width_px: int = MAP_WIDTH_PX,
     lng_fraction = max(east - west, 1e-6) / 360
     lat_fraction = max(mercator_y(north) - mercator_y(south), 1e-6) / (2 * math.pi)
     zoom = min(math.log2(width_px / 256 / lng_fraction), math.log2(height_px / 256 / lat_fraction))
-    return centre, int(max(5, min(16, math.floor(zoom))))
+    return centre, int(max(5, min(16, math.floor(zoom - 0.3))))  # a margin around the bounds
 
 
 def _iris_style(_feature) -> dict:
-    return {"color": COLOURS["iris"], "weight": 0.6, "fillColor": "#ffffff", "fillOpacity": 0.05}
+    return {"color": COLOURS["iris"], "weight": 0.6, "fillColor": "#ffffff", "fillOpacity": 0.35}
 
 
 def _iris_highlight(_feature) -> dict:
-    return {"weight": 2.5, "fillOpacity": 0.25}
+    return {"weight": 2.5, "fillOpacity": 0.15}
 
 
 def _selected_style(_feature) -> dict:
-    return {"color": COLOURS["selected"], "weight": 1, "fillColor": COLOURS["selected"], "fillOpacity": 0.45}
+    return {"color": COLOURS["selected"], "weight": 1, "fillColor": COLOURS["selected"], "fillOpacity": 0.55}
 
 
 def _iris_tooltip() -> folium.GeoJsonTooltip:

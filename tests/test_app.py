@@ -51,7 +51,7 @@ def test_ruscino_from_url(app):
 def test_select_with_search_click_and_undo(app):
     app.run()
     app.text_input[0].input("cabestany").run()
-    next(b for b in app.button if b.label.startswith("➕")).click().run()
+    next(b for b in app.button if b.label == "Ajouter").click().run()
     assert {c[:5] for c in selection(app)} == {"66028"}
     app.session_state["session"].toggle("661860000")  # what a click on the map calls
     app.run()
@@ -71,7 +71,7 @@ def test_save_and_reopen_draft(app):
     app.text_input(key="session_name").input("CPTS Ruscino").run()
     next(b for b in app.button if "Enregistrer" in b.label).click().run()
     assert any("enregistré" in s.value for s in app.success)
-    next(b for b in app.button if "Vider" in b.label).click().run()
+    next(b for b in app.button if b.label == "Vider la sélection").click().run()
     assert not selection(app)
     app.selectbox(key="draft_choice").set_value("CPTS Ruscino")
     next(b for b in app.button if "Rouvrir" in b.label).click().run()

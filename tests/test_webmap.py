@@ -57,7 +57,7 @@ def test_click_to_code():
 
 
 def test_view_of_a_commune(dep66):
-    centre, zoom = webmap.view_of(webmap.MapData(dep66).commune_bounds(["66028"]))
+    centre, zoom = webmap.view_of(webmap.MapData(dep66).iris_bounds(dep66.iris_by_commune["66028"]))
     assert 42.6 < centre[0] < 42.7 and 2.9 < centre[1] < 3.0 and 12 <= zoom <= 15
 
 

@@ -1,0 +1,172 @@
+"""Open the map page in headless Chromium and save docs/screenshot.png (run by hand, not in CI).
+
+    python scripts/screenshot.py [--out docs/screenshot.png] [--zones 66028-66186] [--offline]
+
+Starts ``streamlit run app.py`` on a free port with the Ruscino territory preloaded through
+the URL, drives Chromium (Debian package ``chromium``) through the DevTools protocol, waits
+until the map shows the selection and the summary, and saves a PNG screenshot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+RUSCINO = "66028-66136.0801.0901.0902.1001.1101.1202.1203.1901.1902.1903-66186-66189"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars"]
+WINDOW = (1600, 1150)
+#: Leaflet of the Debian package ``libjs-leaflet``, served instead of the CDN when offline.
+LEAFLET_DIR = Path("/usr/share/javascript/leaflet")
+LOCAL_ASSETS = {"leaflet.js": LEAFLET_DIR / "leaflet.js", "leaflet.css": LEAFLET_DIR / "leaflet.css"}
+#: True once the map iframe holds drawn zones and the summary shows its figures.
+READY_SCRIPT = """(() => {
+  const frame = [...document.querySelectorAll('iframe')].find(f => f.title.includes('folium'));
+  const doc = frame && frame.contentDocument;
+  const paths = doc ? doc.querySelectorAll('path.leaflet-interactive').length : 0;
+  const metrics = document.querySelectorAll('[data-testid="stMetricValue"]').length;
+  return paths > 300 && metrics >= 4;
+})()"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+class DevTools:
+    """Minimal Chrome DevTools Protocol client over one page's websocket.
+
+    Responses resolve the pending calls; ``Fetch.requestPaused`` events go to :meth:`serve_offline`.
+    """
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.next_id = 0
+        self.pending: dict[int, asyncio.Future] = {}
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for raw in self.connection:
+            message = json.loads(raw)
+            if "id" in message and message["id"] in self.pending:
+                self.pending.pop(message["id"]).set_result(message)
+            elif message.get("method") == "Fetch.requestPaused":
+                asyncio.create_task(self.serve_offline(message["params"]))
+
+    async def call(self, method: str, **params) -> dict:
+        self.next_id += 1
+        future = asyncio.get_running_loop().create_future()
+        self.pending[self.next_id] = future
+        await self.connection.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        message = await future
+        if "error" in message:
+            raise RuntimeError(f"{method}: {message['error']}")
+        return message["result"]
+
+    async def serve_offline(self, request: dict) -> None:
+        """Answer a request for the internet: Leaflet from the Debian package, other assets empty, no tiles."""
+        url = request["request"]["url"].split("?")[0]
+        local = next((path for name, path in LOCAL_ASSETS.items() if url.endswith(name)), None)
+        if "/wmts" in url or url.endswith((".png", ".jpg")):
+            await self.call("Fetch.failRequest", requestId=request["requestId"], errorReason="InternetDisconnected")
+            return
+        body = local.read_bytes() if local else b""
+        mime = "text/css" if url.endswith(".css") else "application/javascript"
+        await self.call("Fetch.fulfillRequest", requestId=request["requestId"], responseCode=200,
+                        responseHeaders=[{"name": "Content-Type", "value": mime},
+                                         {"name": "Access-Control-Allow-Origin", "value": "*"}],
+                        body=base64.b64encode(body).decode())
+
+
+async def capture(debug_port: int, url: str, out: Path, timeout: float, offline: bool) -> float:
+    """Load ``url``, wait for the map, write the PNG; returns the seconds until the map was ready."""
+    targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json").read())
+    page = next(t for t in targets if t["type"] == "page")
+    async with connect(page["webSocketDebuggerUrl"], max_size=64 << 20) as connection:
+        devtools = DevTools(connection)
+        if offline:
+            await devtools.call("Fetch.enable", patterns=[{"urlPattern": "https://*"}])
+        await devtools.call("Emulation.setDeviceMetricsOverride", width=WINDOW[0], height=WINDOW[1],
+                            deviceScaleFactor=1, mobile=False)
+        start = time.monotonic()
+        await devtools.call("Page.navigate", url=url)
+        while not (await devtools.call("Runtime.evaluate", expression=READY_SCRIPT,
+                                       returnByValue=True))["result"].get("value"):
+            if time.monotonic() - start > timeout:
+                raise TimeoutError("the map did not show within the time limit")
+            await asyncio.sleep(0.5)
+        ready = time.monotonic() - start
+        await asyncio.sleep(2.5)  # let the tiles and the fit-to-bounds animation settle
+        shot = await devtools.call("Page.captureScreenshot", format="png")
+        out.write_bytes(base64.b64decode(shot["data"]))
+        return ready
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
+    parser.add_argument("--zones", default=RUSCINO, help="selection in the URL form of the app")
+    parser.add_argument("--name", default="CPTS Ruscino")
+    parser.add_argument("--timeout", type=float, default=90)
+    parser.add_argument("--offline", action="store_true",
+                        help="no internet: serve Leaflet from libjs-leaflet, no background tiles")
+    args = parser.parse_args()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        sys.exit("Chromium not found: apt-get install -y chromium")
+    if args.offline and not LEAFLET_DIR.exists():
+        sys.exit("Leaflet not found for --offline: apt-get install -y libjs-leaflet")
+    app_port, debug_port = free_port(), free_port()
+    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+                            "true", "--server.port", str(app_port), "--browser.gatherUsageStats", "false"],
+                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    profile = tempfile.mkdtemp(prefix="cpts-geo-chromium-")
+    browser = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                                f"--remote-debugging-port={debug_port}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
+                                "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", args.timeout)
+        wait_http(f"http://127.0.0.1:{debug_port}/json/version", 30)
+        url = f"http://127.0.0.1:{app_port}/?" + urlencode({"zones": args.zones, "nom": args.name, "dep": "66"})
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        ready = asyncio.run(capture(debug_port, url, args.out, args.timeout, args.offline))
+        print(f"{args.out}: map ready after {ready:.1f} s, {args.out.stat().st_size / 1e3:.0f} kB")
+    finally:
+        browser.terminate()
+        app.terminate()
+        browser.wait(10)
+        app.wait(10)
+        shutil.rmtree(profile, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
