@@ -1,0 +1,94 @@
+"""``coverage``: coverage of a région or département by the CPTS of a registry (ARS view)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from cpts_geo.bundle import Bundle
+from cpts_geo.coverage import area_of, coverage_report, report_tables, write_report_files
+from cpts_geo.errors import InputError
+from cpts_geo.formatting import fr_int
+from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
+from cpts_geo.store import open_store
+
+#: Rows of each list printed in text mode (the files have them all).
+PRINTED_ROWS = 15
+
+
+def load_registry(bundle: Bundle, args) -> RegistryImport | None:
+    """The registry of the command: a file (saved in the store with ``--save``), the drafts, or the stored one."""
+    if args.registry:
+        imported = read_registry(bundle, args.registry)
+        if args.save:
+            save_registry(open_store(args.db), imported)
+        return imported
+    store = open_store(args.db)
+    if args.drafts:
+        return registry_from_store(bundle, store, kind="draft")
+    stored = store.load_all("registry")
+    if not stored:
+        raise InputError(f"Aucun registre enregistré dans {store.location} : importez-en un avec "
+                         "« --registry FICHIER --save ».")
+    return RegistryImport(f"registre enregistré dans {store.location}", cpts=stored)
+
+
+def print_text(report, imported: RegistryImport, files: list[Path]) -> None:
+    """The report in French: key figures, CPTS, white zones, overlaps, isolated zones."""
+    print(imported.message(), file=sys.stderr)
+    print("\n".join(report.headline()))
+    print("\nCPTS (population, taille, morceaux) :")
+    for row in report.cpts.itertuples():
+        pieces = f", {row.pieces} morceaux" if row.pieces > 1 else ""
+        print(f"  {row.name} : {row.commune_count} communes, {fr_int(row.population)} habitants, "
+              f"taille {row.taille}{pieces}")
+    print("\nZones blanches (communes hors CPTS, les plus peuplées d'abord) :")
+    for row in report.white_zones.head(PRINTED_ROWS).itertuples():
+        part = "" if row.whole else f" (en partie : {len(row.iris)} IRIS)"
+        print(f"  {row.name} ({row.code}) : {fr_int(row.population)} habitants{part}")
+    print("\nChevauchements :")
+    for row in report.overlaps.head(PRINTED_ROWS).itertuples():
+        print(f"  {' / '.join(row.cpts)} : communes {', '.join(row.communes)} ({fr_int(row.population)} habitants)")
+    print("\nZones isolées :")
+    for row in report.isolated.head(PRINTED_ROWS).itertuples():
+        print(f"  communes {', '.join(row.communes)} ({fr_int(row.population)} habitants), "
+              f"entourées par {', '.join(row.around)}")
+    print("\nFichiers écrits : " + ", ".join(map(str, files)))
+    print("Limites des données :")
+    for limit in report.limits:
+        print(f"  - {limit}")
+
+
+def run(args) -> int:
+    bundle = Bundle.load(args.data)
+    area = area_of(bundle, args.region, args.departement)
+    imported = load_registry(bundle, args)
+    report = coverage_report(bundle, imported.cpts, area)
+    files = write_report_files(report_tables(report, bundle), args.out, f"couverture_{area.kind}_{area.code}")
+    if args.json:
+        payload = {**report.as_dict(), "registry": imported.as_dict(), "files": [str(f) for f in files]}
+        print(json.dumps(payload, ensure_ascii=False, indent=2, default=int))
+    else:
+        print_text(report, imported, files)
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("coverage", help="couverture d'une région par les CPTS : zones blanches, "
+                                                     "chevauchements, tailles (vue ARS)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--registry", type=Path,
+                        help="registre des CPTS : CSV cpts;code_insee (ou code_iris), GeoJSON, GeoPackage ou "
+                             "Shapefile (par défaut : le registre enregistré)")
+    source.add_argument("--drafts", action="store_true", help="prendre pour registre les brouillons de l'application")
+    parser.add_argument("--save", action="store_true",
+                        help="enregistrer le registre lu (remplace le registre enregistré, tout ou rien)")
+    parser.add_argument("--region", help="code de la région (ex. 76 pour l'Occitanie)")
+    parser.add_argument("--departement", help="code du département (limite le rapport à ce département)")
+    parser.add_argument("--db", help="base des territoires : fichier SQLite ou URL postgresql://… "
+                                     "(par défaut : la base locale de l'application)")
+    parser.add_argument("--out", type=Path, default=Path("."), help="dossier des fichiers XLSX/CSV du rapport")
+    parser.add_argument("--json", action="store_true", help="sortie JSON")
+    parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
+    parser.set_defaults(func=run)

@@ -1,0 +1,358 @@
+"""Coverage of a région or a département by the CPTS of a registry, as an ARS checks it.
+
+White zones (IRIS and communes in no CPTS), overlaps (zones shared by CPTS), isolated
+white zones (cut off by CPTS from everything else), CPTS in several pieces, and per CPTS
+its communes, population, taille and ACI band. Everything is computed at once on the
+membership matrix (IRIS × CPTS) and the IRIS graph, so all metropolitan France with
+800 CPTS takes well under a second after the data is loaded.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from cpts_geo.checks import enclosed_pieces
+from cpts_geo.errors import InputError
+from cpts_geo.formatting import fr_int, fr_percent
+from cpts_geo.funding import taille_number, taille_of
+
+#: ACI item shown per CPTS: the yearly operating funding after avenant 2.
+FUNDING_ITEM = "fonctionnement_after_avenant2_plus75pct"
+
+
+@dataclass(frozen=True)
+class Area:
+    """The région or département checked: its IRIS as a mask over ``bundle.iris``."""
+
+    kind: str            # "region" or "departement"
+    code: str
+    name: str
+    mask: np.ndarray = field(repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{'région' if self.kind == 'region' else 'département'} {self.name} ({self.code})"
+
+
+def area_of(bundle, region: str | None = None, departement: str | None = None) -> Area:
+    """The area of a report: a département (inside ``region`` when both are given) or a région."""
+    table = bundle.departements
+    if departement:
+        row = table[table["code_departement"] == departement]
+        if row.empty:
+            raise InputError(f"Département {departement} absent des données préparées.")
+        if region and row["code_region"].iat[0] != region:
+            raise InputError(f"Le département {departement} n'est pas dans la région {region} "
+                             f"(il est dans la région {row['code_region'].iat[0]}).")
+        return Area("departement", departement, row["nom_departement"].iat[0],
+                    bundle.iris["departement"].to_numpy() == departement)
+    row = table[table["code_region"] == region]
+    if not region or row.empty:
+        known = ", ".join(sorted(set(table["code_region"])))
+        raise InputError(f"Région {region or '(non précisée)'} absente des données préparées (régions : {known}).")
+    return Area("region", region, row["nom_region"].iat[0], bundle.iris["region"].to_numpy() == region)
+
+
+@dataclass
+class Membership:
+    """Which CPTS each IRIS belongs to: one row per (CPTS, IRIS) pair, positions in the bundle."""
+
+    names: np.ndarray      # CPTS names, sorted
+    cpts: np.ndarray       # position in ``names`` of each pair
+    iris: np.ndarray       # position in ``bundle.iris`` of each pair
+    unknown: int           # IRIS codes of the registry absent from the bundle (dropped)
+
+    @classmethod
+    def of(cls, bundle, registry: dict[str, frozenset[str]]) -> "Membership":
+        names = np.array(sorted(registry), dtype=object)
+        sizes = np.fromiter((len(registry[n]) for n in names), dtype=int, count=len(names))
+        codes = np.fromiter(chain.from_iterable(registry[n] for n in names), dtype=object, count=sizes.sum())
+        cpts = np.repeat(np.arange(len(names)), sizes)
+        graph_codes = bundle.iris_graph.codes
+        position = np.minimum(np.searchsorted(graph_codes, codes), len(graph_codes) - 1)
+        known = graph_codes[position] == codes if len(codes) else np.zeros(0, dtype=bool)
+        return cls(names, cpts[known], position[known], int((~known).sum()))
+
+    def matrix(self, zone_count: int) -> sparse.csr_matrix:
+        """IRIS × CPTS boolean matrix."""
+        return sparse.csr_matrix((np.ones(len(self.iris)), (self.iris, self.cpts)),
+                                 shape=(zone_count, len(self.names)))
+
+    def subset(self, keep: np.ndarray) -> "Membership":
+        """The pairs of the CPTS where ``keep`` (a mask over ``names``) is True, renumbered."""
+        renumber = np.cumsum(keep) - 1
+        pairs = keep[self.cpts]
+        return Membership(self.names[keep], renumber[self.cpts[pairs]], self.iris[pairs], self.unknown)
+
+
+@dataclass
+class CoverageReport:
+    """Coverage of an area: totals, CPTS, white zones, overlaps, isolated zones (French-ready tables)."""
+
+    area: Area
+    population_total: float
+    population_covered: float
+    population_overlap: float
+    cpts: pd.DataFrame
+    white_zones: pd.DataFrame
+    overlaps: pd.DataFrame
+    isolated: pd.DataFrame
+    unknown_iris: int
+    millesime: int | None
+    limits: tuple[str, ...]
+
+    @property
+    def covered_share(self) -> float:
+        return self.population_covered / self.population_total if self.population_total else 0.0
+
+    @property
+    def several_pieces(self) -> list[str]:
+        return self.cpts.loc[self.cpts["pieces"] > 1, "name"].tolist()
+
+    def as_dict(self) -> dict:
+        """JSON-ready report."""
+        return {
+            "area": {"kind": self.area.kind, "code": self.area.code, "name": self.area.name},
+            "population": {"total": round(self.population_total), "covered": round(self.population_covered),
+                           "covered_share": round(self.covered_share, 4),
+                           "white": round(self.population_total - self.population_covered),
+                           "overlap": round(self.population_overlap), "millesime": self.millesime},
+            "cpts": self.cpts.to_dict(orient="records"),
+            "white_zones": self.white_zones.to_dict(orient="records"),
+            "overlaps": self.overlaps.to_dict(orient="records"),
+            "isolated": self.isolated.to_dict(orient="records"),
+            "several_pieces": self.several_pieces,
+            "unknown_iris": self.unknown_iris,
+            "limits": list(self.limits),
+        }
+
+    def headline(self) -> list[str]:
+        """The key figures in French, one sentence per line."""
+        white = self.population_total - self.population_covered
+        return [
+            f"Couverture par les CPTS, {self.area.label} : {len(self.cpts)} CPTS.",
+            f"Population couverte : {fr_int(self.population_covered)} habitants sur {fr_int(self.population_total)} "
+            f"({fr_percent(self.covered_share)}) ; hors CPTS : {fr_int(white)} habitants.",
+            f"Zones blanches : {len(self.white_zones)} commune(s) entièrement ou en partie hors CPTS.",
+            f"Chevauchements : {len(self.overlaps)} paire(s) de CPTS, {fr_int(self.population_overlap)} habitants "
+            "concernés.",
+            f"Zones isolées (hors CPTS et entourées de CPTS) : {len(self.isolated)}.",
+            f"CPTS en plusieurs morceaux : {', '.join(self.several_pieces) or 'aucune'}.",
+        ]
+
+
+def _codes_by_group(groups: np.ndarray, codes: np.ndarray, count: int) -> list[list[str]]:
+    """Sorted unique codes per group id 0..count-1."""
+    table = pd.DataFrame({"group": groups, "code": codes}).drop_duplicates().sort_values(["group", "code"])
+    listed = table.groupby("group")["code"].agg(list)
+    return [listed.get(g, []) for g in range(count)]
+
+
+def _pieces(bundle, members: Membership) -> tuple[np.ndarray, list[list[str]]]:
+    """Pieces of each CPTS (islands on another land mass do not count) and the communes of the detached ones."""
+    count = len(members.names)
+    node = pd.DataFrame({"node": np.arange(len(members.iris)), "zone": members.iris, "cpts": members.cpts})
+    edges = sparse.triu(bundle.iris_graph.matrix).tocoo()
+    pairs = (pd.DataFrame({"zone": edges.row, "other": edges.col}).merge(node, on="zone")
+             .merge(node.rename(columns={"zone": "other", "node": "other_node"}), on=["other", "cpts"]))
+    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs["node"], pairs["other_node"])),
+                              shape=(len(node), len(node)))
+    _, label = csgraph.connected_components(graph, directed=False)
+    node["piece"] = label
+    node["landmass"] = bundle.iris["landmass"].to_numpy()[members.iris]
+    sizes = node.groupby(["cpts", "landmass", "piece"]).size().rename("size").reset_index()
+    sizes = sizes.sort_values(["cpts", "landmass", "size", "piece"], ascending=[True, True, False, True])
+    sizes["detached"] = sizes.duplicated(["cpts", "landmass"])
+    pieces = (sizes.groupby("cpts").size() - sizes.groupby("cpts")["landmass"].nunique() + 1)
+    detached = node.merge(sizes.loc[sizes["detached"], ["piece"]], on="piece")
+    communes = bundle.iris["code_insee"].to_numpy()
+    return (pieces.reindex(range(count), fill_value=0).to_numpy(),
+            _codes_by_group(detached["cpts"].to_numpy(), communes[detached["zone"].to_numpy()], count))
+
+
+def _cpts_table(bundle, members: Membership) -> pd.DataFrame:
+    """Per CPTS: communes, IRIS, population, taille, ACI band and funding, pieces, départements."""
+    count = len(members.names)
+    population = np.bincount(members.cpts, weights=bundle.iris["population"].to_numpy()[members.iris],
+                             minlength=count)
+    communes = bundle.iris["code_insee"].to_numpy()[members.iris]
+    commune_lists = _codes_by_group(members.cpts, communes, count)
+    departements = _codes_by_group(members.cpts, bundle.iris["departement"].to_numpy()[members.iris], count)
+    pieces, detached = _pieces(bundle, members)
+    tailles = np.array([taille_number(p) for p in population], dtype=int)
+    bands = {t: taille_of(p, bundle.aci) for t, p in zip(tailles, population)}
+    funding = {t: next((f["amount_eur"] for f in b.funding if f["item"] == FUNDING_ITEM), None)
+               for t, b in bands.items()}
+    return pd.DataFrame({
+        "name": members.names,
+        "commune_count": [len(c) for c in commune_lists],
+        "iris_count": np.bincount(members.cpts, minlength=count),
+        "population": population.round().astype(int),
+        "taille": tailles,
+        "aci_band": [bands[t].label for t in tailles],
+        "funding_eur": [funding[t] for t in tailles],
+        "pieces": pieces,
+        "detached_communes": detached,
+        "departements": departements,
+        "communes": commune_lists,
+    })
+
+
+def _white_zones(bundle, white: np.ndarray) -> pd.DataFrame:
+    """Communes with IRIS in no CPTS: population of that part, whole commune or not, IRIS codes."""
+    iris = bundle.iris.loc[white, ["code_iris", "code_insee", "population"]]
+    grouped = iris.groupby("code_insee").agg(population=("population", "sum"), iris=("code_iris", list))
+    communes = bundle.communes.loc[grouped.index]
+    return pd.DataFrame({
+        "code": grouped.index, "name": communes["nom"].to_numpy(), "departement": communes["departement"].to_numpy(),
+        "population": grouped["population"].round().astype(int).to_numpy(),
+        "whole": (grouped["iris"].str.len() == communes["n_iris"]).to_numpy(),
+        "iris": grouped["iris"].to_numpy(),
+    }).sort_values(["population", "code"], ascending=[False, True], ignore_index=True)
+
+
+def _overlaps(bundle, members: Membership, shared: np.ndarray) -> pd.DataFrame:
+    """Pairs of CPTS sharing IRIS of the area: the communes, IRIS and population concerned."""
+    pairs = pd.DataFrame({"zone": members.iris, "cpts": members.cpts})
+    pairs = pairs[shared[pairs["zone"]]]
+    pairs = pairs.merge(pairs, on="zone", suffixes=("_a", "_b"))
+    pairs = pairs[pairs["cpts_a"] < pairs["cpts_b"]]
+    iris = bundle.iris
+    pairs = pairs.assign(code=iris["code_iris"].to_numpy()[pairs["zone"]],
+                         commune=iris["code_insee"].to_numpy()[pairs["zone"]],
+                         population=iris["population"].to_numpy()[pairs["zone"]])
+    table = (pairs.sort_values("code").groupby(["cpts_a", "cpts_b"])
+             .agg(communes=("commune", lambda c: sorted(set(c))), iris=("code", list),
+                  population=("population", "sum")).reset_index())
+    return pd.DataFrame({"cpts": [[members.names[a], members.names[b]]
+                                  for a, b in zip(table["cpts_a"], table["cpts_b"])],
+                         "communes": table["communes"], "iris": table["iris"],
+                         "population": table["population"].round().astype(int)}) \
+        .sort_values("population", ascending=False, ignore_index=True)
+
+
+def _isolated(bundle, members: Membership, covered: np.ndarray, area: np.ndarray) -> pd.DataFrame:
+    """White pieces of the area cut off by CPTS from everything else, and the CPTS around them."""
+    pieces = [p for p in enclosed_pieces(bundle, covered) if area[p].any()]
+    iris = bundle.iris
+    zones = np.concatenate(pieces) if pieces else np.zeros(0, dtype=int)
+    nodes = pd.DataFrame({"piece": np.repeat(np.arange(len(pieces)), [len(p) for p in pieces]), "zone": zones,
+                          "code": iris["code_iris"].to_numpy()[zones], "commune": iris["code_insee"].to_numpy()[zones],
+                          "population": iris["population"].to_numpy()[zones]})
+    per_commune = nodes.groupby(["piece", "commune"]).size().rename("iris").reset_index()
+    whole = per_commune[per_commune["iris"].to_numpy() == bundle.communes.loc[per_commune["commune"], "n_iris"].to_numpy()]
+    label = np.full(len(covered), -1)
+    label[nodes["zone"]] = nodes["piece"]
+    edges = bundle.iris_graph.matrix.tocoo()
+    touching = pd.DataFrame({"piece": label[edges.row], "zone": edges.col})
+    touching = touching[(touching["piece"] >= 0) & covered[touching["zone"]]]
+    around = touching.merge(pd.DataFrame({"zone": members.iris, "cpts": members.names[members.cpts]}), on="zone")
+    count = len(pieces)
+    return pd.DataFrame({
+        "communes": _codes_by_group(nodes["piece"].to_numpy(), nodes["commune"].to_numpy(), count),
+        "whole_communes": _codes_by_group(whole["piece"].to_numpy(), whole["commune"].to_numpy(), count),
+        "iris": _codes_by_group(nodes["piece"].to_numpy(), nodes["code"].to_numpy(), count),
+        "population": nodes.groupby("piece")["population"].sum().reindex(range(count)).round().astype(int),
+        "around": _codes_by_group(around["piece"].to_numpy(), around["cpts"].to_numpy(), count),
+    })
+
+
+def coverage_report(bundle, registry: dict[str, frozenset[str]], area: Area) -> CoverageReport:
+    """Coverage of ``area`` by the CPTS of ``registry`` (name → IRIS codes)."""
+    everyone = Membership.of(bundle, registry)
+    zone_count = len(bundle.iris)
+    per_zone = np.asarray(everyone.matrix(zone_count).sum(axis=1)).ravel()
+    in_area = np.bincount(everyone.cpts, weights=area.mask[everyone.iris], minlength=len(everyone.names)) > 0
+    members = everyone.subset(in_area)
+    population = bundle.iris["population"].to_numpy()
+    covered = per_zone > 0
+    shared = area.mask & (per_zone > 1)
+    return CoverageReport(
+        area=area,
+        population_total=float(population[area.mask].sum()),
+        population_covered=float(population[area.mask & covered].sum()),
+        population_overlap=float(population[shared].sum()),
+        cpts=_cpts_table(bundle, members),
+        white_zones=_white_zones(bundle, area.mask & ~covered),
+        overlaps=_overlaps(bundle, members, shared),
+        isolated=_isolated(bundle, everyone, covered, area.mask),
+        unknown_iris=everyone.unknown,
+        millesime=bundle.meta.get("population_millesime"),
+        limits=tuple(bundle.meta.get("limits", ())),
+    )
+
+
+# --------------------------------------------------------------------------- tables and files
+
+def _joined(values) -> str:
+    return ", ".join(values)
+
+
+def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
+    """The report as tables with French headers, one per sheet of the workbook (or CSV file)."""
+    names = bundle.communes["nom"]
+
+    def described(codes) -> str:
+        return _joined(f"{names[c]} ({c})" for c in codes)
+
+    summary = pd.DataFrame({"Indicateur": ["Territoire", "Population totale", "Population couverte",
+                                           "Part couverte", "Population hors CPTS", "Population en chevauchement",
+                                           "Nombre de CPTS", "Communes en zone blanche", "Zones isolées",
+                                           "CPTS en plusieurs morceaux", "Millésime de population"],
+                            "Valeur": [report.area.label, round(report.population_total),
+                                       round(report.population_covered), round(report.covered_share, 4),
+                                       round(report.population_total - report.population_covered),
+                                       round(report.population_overlap), len(report.cpts), len(report.white_zones),
+                                       len(report.isolated), _joined(report.several_pieces),
+                                       report.millesime]})
+    cpts = report.cpts
+    return {
+        "Synthèse": summary,
+        "CPTS": pd.DataFrame({"CPTS": cpts["name"], "Communes": cpts["commune_count"], "IRIS": cpts["iris_count"],
+                              "Population": cpts["population"], "Taille": cpts["taille"],
+                              "Tranche ACI": cpts["aci_band"], "Fonctionnement annuel (€)": cpts["funding_eur"],
+                              "Morceaux": cpts["pieces"],
+                              "Communes détachées": cpts["detached_communes"].map(described),
+                              "Départements": cpts["departements"].map(_joined),
+                              "Codes des communes": cpts["communes"].map(_joined)}),
+        "Zones blanches": pd.DataFrame({"Code INSEE": report.white_zones["code"],
+                                        "Commune": report.white_zones["name"],
+                                        "Département": report.white_zones["departement"],
+                                        "Population hors CPTS": report.white_zones["population"],
+                                        "Commune entière": report.white_zones["whole"].map({True: "oui", False: "non"}),
+                                        "IRIS hors CPTS": report.white_zones["iris"].map(_joined)}),
+        "Chevauchements": pd.DataFrame({"CPTS": report.overlaps["cpts"].map(" / ".join),
+                                        "Communes": report.overlaps["communes"].map(described),
+                                        "IRIS": report.overlaps["iris"].map(_joined),
+                                        "Population concernée": report.overlaps["population"]}),
+        "Zones isolées": pd.DataFrame({"Communes": report.isolated["communes"].map(described),
+                                       "IRIS": report.isolated["iris"].map(_joined),
+                                       "Population": report.isolated["population"],
+                                       "CPTS autour": report.isolated["around"].map(_joined)}),
+        "Limites": pd.DataFrame({"Limites des données": list(report.limits)}),
+    }
+
+
+def write_report_files(tables: dict[str, pd.DataFrame], out_dir: Path | str, stem: str) -> list[Path]:
+    """Write the tables as one XLSX workbook and one CSV per table (``;``, UTF-8 with BOM for Excel)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    workbook = out_dir / f"{stem}.xlsx"
+    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
+        for sheet, table in tables.items():
+            table.to_excel(writer, sheet_name=sheet, index=False)
+    written = [workbook]
+    for sheet, table in tables.items():
+        plain = unicodedata.normalize("NFKD", sheet).encode("ascii", "ignore").decode().lower().replace(" ", "_")
+        path = out_dir / f"{stem}_{plain}.csv"
+        table.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+        written.append(path)
+    return written
