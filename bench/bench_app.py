@@ -1,0 +1,118 @@
+"""Benchmark of the map page, server side: payload and time to render a département's map,
+and time from a click to an updated summary.
+
+    python bench/bench_app.py [--data DIR] [--repeat 5]
+
+For Pyrénées-Orientales (66) and for the département with the most IRIS in the bundle:
+* layer: first simplification of the département (cold, then cached);
+* map: building the folium map with the selection layers and rendering it to HTML (what
+  ``st_folium`` does at each run), its size and the size of the IRIS GeoJSON;
+* click: a click on the map → new selection → summary and checks recomputed → selection
+  layers rebuilt (target: under 200 ms);
+* app run: one full run of app.py through Streamlit's AppTest after a click.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cpts_geo import webmap  # noqa: E402
+from cpts_geo.bundle import Bundle  # noqa: E402
+from cpts_geo.checks import run_checks  # noqa: E402
+from cpts_geo.session import DrawingSession  # noqa: E402
+from cpts_geo.territory import summarize  # noqa: E402
+
+
+def timed(function, repeat: int) -> tuple[float, object]:
+    """Median duration (ms) of ``repeat`` calls, and the last result."""
+    durations, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        durations.append((time.perf_counter() - start) * 1000)
+    return statistics.median(durations), result
+
+
+def bench_departement(bundle: Bundle, map_data: webmap.MapData, departement: str, repeat: int) -> dict:
+    start = time.perf_counter()
+    map_data.departement_iris(departement)
+    cold_ms = (time.perf_counter() - start) * 1000
+    area = map_data.area([departement])
+    communes = list(area.communes.index)
+    session = DrawingSession(bundle, area=(departement,))
+    session.mode = "commune"
+    for commune in communes[:: max(1, len(communes) // 20)][:20]:  # a selection of some twenty communes
+        session.toggle(bundle.iris_by_commune[commune][0])
+
+    def render_map() -> str:
+        layers = webmap.selection_layers(area, session.selection, (), {}, ())
+        folium_map = webmap.base_map(area)
+        for layer in layers:
+            layer.add_to(folium_map)
+        return folium_map.get_root().render()
+
+    def click() -> None:
+        session.toggle(bundle.iris_by_commune[communes[len(communes) // 2]][0])
+        summary = summarize(bundle, session.territory)
+        run_checks(bundle, session.territory, {}, None)
+        webmap.selection_layers(area, session.selection, [c.code_insee for c in summary.split_communes], {}, ())
+
+    map_ms, html = timed(render_map, repeat)
+    click_ms, _ = timed(click, repeat * 4)
+    return {
+        "departement": departement,
+        "iris": len(area.iris),
+        "communes": len(communes),
+        "selected_iris": len(session.selection),
+        "layer_cold_ms": round(cold_ms),
+        "iris_geojson_kb": round(len(json.dumps(area.iris_features())) / 1000),
+        "map_html_kb": round(len(html) / 1000),
+        "map_render_ms": round(map_ms),
+        "click_to_summary_ms": round(click_ms, 1),
+    }
+
+
+def bench_app_run(data: Path, repeat: int) -> float:
+    """Median time (ms) of a full run of app.py after a click, through AppTest."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["CPTS_GEO_DATA"] = str(data)
+    os.environ.setdefault("CPTS_GEO_STORE", "/tmp/cpts-geo-bench-store.sqlite")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    app.query_params["zones"] = "66028-66186-66189"
+    app.run()
+    codes = iter(["661360801", "661360901", "661361001", "661361101", "661361202", "661361203"] * repeat)
+
+    def click_and_run():
+        app.session_state["session"].toggle(next(codes))
+        app.run()
+
+    return timed(click_and_run, repeat)[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=os.environ.get("CPTS_GEO_DATA", ROOT / "data"))
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    bundle = Bundle.load(args.data)
+    map_data = webmap.MapData(bundle)
+    largest = bundle.iris["departement"].value_counts().idxmax()
+    rows = [bench_departement(bundle, map_data, d, args.repeat) for d in dict.fromkeys(["66", largest])]
+    for row in rows:
+        print(json.dumps(row))
+    print(json.dumps({"app_run_after_click_ms": round(bench_app_run(args.data, args.repeat))}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
