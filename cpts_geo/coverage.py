@@ -32,18 +32,19 @@ FUNDING_ITEM = "fonctionnement_after_avenant2_plus75pct"
 class Area:
     """The région or département checked: its IRIS as a mask over ``bundle.iris``."""
 
-    kind: str            # "region" or "departement"
+    kind: str            # "region", "departement" or "all"
     code: str
     name: str
     mask: np.ndarray = field(repr=False)
 
     @property
     def label(self) -> str:
-        return f"{'région' if self.kind == 'region' else 'département'} {self.name} ({self.code})"
+        kinds = {"region": "région", "departement": "département"}
+        return f"{kinds[self.kind]} {self.name} ({self.code})" if self.kind in kinds else self.name
 
 
 def area_of(bundle, region: str | None = None, departement: str | None = None) -> Area:
-    """The area of a report: a département (inside ``region`` when both are given) or a région."""
+    """The area of a report: a département (inside ``region`` when both are given), a région, or all the data."""
     table = bundle.departements
     if departement:
         row = table[table["code_departement"] == departement]
@@ -54,10 +55,12 @@ def area_of(bundle, region: str | None = None, departement: str | None = None) -
                              f"(il est dans la région {row['code_region'].iat[0]}).")
         return Area("departement", departement, row["nom_departement"].iat[0],
                     bundle.iris["departement"].to_numpy() == departement)
+    if not region:
+        return Area("all", "", "ensemble des données préparées", np.ones(len(bundle.iris), dtype=bool))
     row = table[table["code_region"] == region]
-    if not region or row.empty:
+    if row.empty:
         known = ", ".join(sorted(set(table["code_region"])))
-        raise InputError(f"Région {region or '(non précisée)'} absente des données préparées (régions : {known}).")
+        raise InputError(f"Région {region} absente des données préparées (régions : {known}).")
     return Area("region", region, row["nom_region"].iat[0], bundle.iris["region"].to_numpy() == region)
 
 
@@ -188,7 +191,8 @@ def _cpts_table(bundle, members: Membership) -> pd.DataFrame:
     departements = _codes_by_group(members.cpts, bundle.iris["departement"].to_numpy()[members.iris], count)
     pieces, detached = _pieces(bundle, members)
     tailles = np.array([taille_number(p) for p in population], dtype=int)
-    bands = {t: taille_of(p, bundle.aci) for t, p in zip(tailles, population)}
+    one_per_taille = pd.Series(population).groupby(tailles).first()
+    bands = {t: taille_of(p, bundle.aci) for t, p in one_per_taille.items()}
     funding = {t: next((f["amount_eur"] for f in b.funding if f["item"] == FUNDING_ITEM), None)
                for t, b in bands.items()}
     return pd.DataFrame({

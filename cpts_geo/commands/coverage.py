@@ -65,7 +65,7 @@ def run(args) -> int:
     area = area_of(bundle, args.region, args.departement)
     imported = load_registry(bundle, args)
     report = coverage_report(bundle, imported.cpts, area)
-    files = write_report_files(report_tables(report, bundle), args.out, f"couverture_{area.kind}_{area.code}")
+    files = write_report_files(report_tables(report, bundle), args.out, "_".join(filter(None, ["couverture", area.kind, area.code])))
     if args.json:
         payload = {**report.as_dict(), "registry": imported.as_dict(), "files": [str(f) for f in files]}
         print(json.dumps(payload, ensure_ascii=False, indent=2, default=int))
@@ -84,7 +84,8 @@ def add_parser(subparsers) -> None:
     source.add_argument("--drafts", action="store_true", help="prendre pour registre les brouillons de l'application")
     parser.add_argument("--save", action="store_true",
                         help="enregistrer le registre lu (remplace le registre enregistré, tout ou rien)")
-    parser.add_argument("--region", help="code de la région (ex. 76 pour l'Occitanie)")
+    parser.add_argument("--region", help="code de la région (ex. 76 pour l'Occitanie ; sans --region ni --departement : "
+                                           "toutes les données préparées)")
     parser.add_argument("--departement", help="code du département (limite le rapport à ce département)")
     parser.add_argument("--db", help="base des territoires : fichier SQLite ou URL postgresql://… "
                                      "(par défaut : la base locale de l'application)")
