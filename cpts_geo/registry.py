@@ -120,7 +120,9 @@ def _clean_codes(codes: pd.Series) -> pd.Series:
 def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     """The columns of a CSV registry as ``line, cpts, code, arrondissement, quartier``."""
     name = _pick_column(table, NAME_COLUMNS)
-    code_columns = [c for c in (_pick_column(table, ("codeiris", "iris")), _pick_column(table, CODE_COLUMNS)) if c]
+    iris_column = _pick_column(table, ("codeiris", "iris"))
+    other_column = _pick_column(table.drop(columns=[iris_column] if iris_column else []), CODE_COLUMNS)
+    code_columns = [c for c in (iris_column, other_column) if c]
     if name is None or not code_columns:
         raise InputError(f"{label} doit avoir une colonne « cpts » et une colonne « code_insee » ou « code_iris » "
                          f"(colonnes lues : {', '.join(map(str, table.columns))}).")
