@@ -1,0 +1,98 @@
+"""The territory store on PostgreSQL/PostGIS (DSN in ``$CPTS_GEO_TEST_PG``, e.g. from scripts/ci_postgres.sh).
+
+Skipped without a reachable server, unless ``$CPTS_GEO_REQUIRE_PG=1`` (CI), where they fail.
+"""
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from cpts_geo import store as store_module
+from cpts_geo.cli import main
+from cpts_geo.errors import InputError
+from cpts_geo.store import PostgresTerritoryStore, open_store
+from cpts_geo.territory import Territory
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CPTS_GEO_REQUIRE_PG") == "1":
+        pytest.fail(f"PostgreSQL required (CPTS_GEO_REQUIRE_PG=1) but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def server() -> str:
+    dsn = os.environ.get("CPTS_GEO_TEST_PG")
+    if not dsn:
+        _unavailable("CPTS_GEO_TEST_PG is not set (run scripts/ci_postgres.sh)")
+    try:
+        with psycopg.connect(dsn, connect_timeout=5):
+            pass
+    except psycopg.OperationalError as err:
+        _unavailable(f"{dsn} is unreachable: {err}")
+    return dsn
+
+
+@pytest.fixture
+def pg_url(server) -> str:
+    """A URL whose tables live in a schema of their own, dropped after the test."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in server else "?"
+    yield f"{server}{separator}options=-csearch_path%3D{schema},public"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_postgis_is_installed(server):
+    with psycopg.connect(server) as connection:
+        version = connection.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()
+    assert version is not None
+
+
+def test_same_interface_as_sqlite(pg_url, tmp_path):
+    for store in (open_store(pg_url), open_store(tmp_path / "store.sqlite")):
+        store.save(Territory(frozenset({"661360101", "661360102"}), "CPTS Perpignan"), kind="draft")
+        store.save(Territory(frozenset({"661360101"}), "CPTS Perpignan"), kind="draft")   # replaced
+        store.save_many([Territory(frozenset({"66028"}), "A"), Territory(frozenset({"66186"}), "B")])
+        assert store.load("CPTS Perpignan") == Territory(frozenset({"661360101"}), "CPTS Perpignan")
+        assert [name for name, _ in store.names()] == ["CPTS Perpignan"]
+        assert store.load_all("registry") == {"A": frozenset({"66028"}), "B": frozenset({"66186"})}
+        store.delete("A", kind="registry")
+        assert set(store.load_all("registry")) == {"B"}
+        with pytest.raises(InputError, match="Aucun territoire"):
+            store.load("A", kind="registry")
+    assert isinstance(open_store(pg_url), PostgresTerritoryStore)
+    assert "@" in open_store(pg_url).location and "options" not in open_store(pg_url).location
+
+
+def test_failed_import_leaves_the_registry_intact(pg_url, monkeypatch):
+    store = open_store(pg_url)
+    store.save_many([Territory(frozenset({"66028"}), "A")], replace_kind=True)
+    monkeypatch.setattr(store_module, "UPSERT", "INSERT INTO nowhere VALUES (?, ?, ?, ?, ?)")
+    with pytest.raises(psycopg.Error):
+        store.save_many([Territory(frozenset({"66186"}), "B")], replace_kind=True)   # DELETE ran, then failed
+    assert store.load_all("registry") == {"A": frozenset({"66028"})}
+
+
+def test_unreachable_database_is_a_french_error():
+    with pytest.raises(InputError, match="Base PostgreSQL injoignable"):
+        open_store("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_coverage_command_on_a_shared_registry(pg_url, france_dir, tmp_path, capsys):
+    assert main(["coverage", "--registry", str(EXAMPLE), "--save", "--db", pg_url, "--region", "76",
+                 "--out", str(tmp_path), "--data", str(france_dir)]) == 0
+    capsys.readouterr()
+    assert main(["coverage", "--db", pg_url, "--departement", "66", "--json", "--out", str(tmp_path),
+                 "--data", str(france_dir)]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert [w["code"] for w in payload["white_zones"]] == ["66147", "66040"]
+    assert len(open_store(pg_url).load_all("registry")) == 16
