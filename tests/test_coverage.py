@@ -123,3 +123,23 @@ def test_cli_saves_then_reads_the_stored_registry(france_dir, tmp_path, capsys):
     assert main(["coverage", "--db", str(tmp_path / "vide.sqlite"), "--region", "76",
                  "--data", str(france_dir)]) == 2
     assert "Aucun registre enregistré" in capsys.readouterr().err
+
+
+def test_ars_page(dep66_dir, france, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from cpts_geo.registry import save_registry
+    from cpts_geo.store import open_store
+
+    store = tmp_path / "registre.sqlite"
+    save_registry(open_store(store), read_registry(france, EXAMPLE))
+    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(store))
+    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "2_Vue_ARS.py"),
+                             default_timeout=300)
+    page.run()
+    assert not page.exception
+    assert page.selectbox(key="ars_region").value == "76"
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Communes en zone blanche"] == "2" and metrics["Zones isolées"] == "1"
+    assert [e.label for e in page.expander][:3] == ["Zones blanches (2)", "Chevauchements (1)", "Zones isolées (1)"]

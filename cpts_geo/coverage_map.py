@@ -1,0 +1,74 @@
+"""Map of the coverage of an area (ARS view): every CPTS coloured, white zones, overlaps and isolated zones.
+
+Built on the simplified layers of :mod:`cpts_geo.webmap` (tiles, IRIS and commune borders of the
+area); plain folium objects, no Streamlit, so that it is tested without a browser.
+"""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from cpts_geo import webmap
+from cpts_geo.config import STORAGE_CRS
+from cpts_geo.coverage import CoverageReport
+
+#: Qualitative palette of the CPTS (ColorBrewer Set3 and Paired), cycled.
+CPTS_PALETTE = ("#8dd3c7", "#bebada", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#bc80bd", "#ccebc5",
+                "#a6cee3", "#b2df8a", "#fb9a99", "#cab2d6", "#ffed6f", "#1f78b4", "#33a02c", "#6a3d9a")
+COLOURS = {"white": "#d7191c", "overlap": "#ff7f00", "isolated": "#000000", "focus": "#e7298a"}
+CPTS_TOOLTIP = (["name", "population", "taille"], ["CPTS", "Population", "Taille"])
+
+
+def cpts_shapes(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], names) -> gpd.GeoDataFrame:
+    """Each CPTS of ``names`` as one shape made of its IRIS in the area (simplified geometry)."""
+    pairs = pd.DataFrame([(name, code) for name in names for code in registry[name]], columns=["name", "code"])
+    pairs = pairs[pairs["code"].isin(area.iris.index)]
+    shapes = gpd.GeoDataFrame(pairs, geometry=area.iris.geometry.loc[pairs["code"]].array, crs=STORAGE_CRS)
+    return shapes.dissolve(by="name")[["geometry"]]
+
+
+def _fixed_style(colour: str, fill: float, weight: float, dash: str | None = None):
+    style = {"color": colour, "fillColor": colour, "fillOpacity": fill, "weight": weight, "dashArray": dash}
+    return lambda _feature: style
+
+
+def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], report: CoverageReport,
+                 focus: str | None = None) -> folium.Map:
+    """The map of ``report``: CPTS coloured with their name, population and taille; problems on top."""
+    folium_map = webmap.base_map(area)
+    table = report.cpts.set_index("name")
+    shapes = cpts_shapes(area, registry, table.index)
+    shapes["colour"] = [CPTS_PALETTE[i % len(CPTS_PALETTE)] for i in range(len(shapes))]
+    shapes["population"] = table.loc[shapes.index, "population"].map(webmap.fr_int)
+    shapes["taille"] = table.loc[shapes.index, "taille"].astype(str)
+    if len(shapes):
+        folium.GeoJson(shapes.reset_index().to_geo_dict(drop_id=True), name="CPTS",
+                       style_function=lambda f: {"color": "#333333", "weight": 1.2, "fillOpacity": 0.55,
+                                                 "fillColor": f["properties"]["colour"]},
+                       tooltip=folium.GeoJsonTooltip(fields=CPTS_TOOLTIP[0], aliases=CPTS_TOOLTIP[1])
+                       ).add_to(folium_map)
+    white = [c for codes in report.white_zones["iris"] for c in codes]
+    shared = [c for codes in report.overlaps["iris"] for c in codes]
+    isolated = [c for codes in report.isolated["iris"] for c in codes]
+    for codes, name, style in (
+            (white, "Zones blanches", _fixed_style(COLOURS["white"], 0.6, 0.8)),
+            (shared, "Chevauchements", _fixed_style(COLOURS["overlap"], 0.7, 2.5)),
+            (isolated, "Zones isolées", _fixed_style(COLOURS["isolated"], 0.0, 3, "4 4"))):
+        if codes:
+            folium.GeoJson(area.iris_features(codes), name=name, style_function=style,
+                           tooltip=folium.GeoJsonTooltip(fields=webmap.FEATURE_FIELDS,
+                                                         aliases=webmap.TOOLTIP_ALIASES)).add_to(folium_map)
+    if focus in shapes.index:
+        folium.GeoJson(shapes.loc[[focus], ["geometry"]].to_geo_dict(drop_id=True), name="CPTS choisie",
+                       style_function=_fixed_style(COLOURS["focus"], 0.0, 4), interactive=False).add_to(folium_map)
+        folium_map.fit_bounds(webmap.bounds_of(shapes.loc[[focus]].geometry))
+    folium.LayerControl(collapsed=True).add_to(folium_map)
+    return folium_map
+
+
+def departements_of(report: CoverageReport, bundle) -> tuple[str, ...]:
+    """Départements the map must show: those of the area."""
+    return tuple(sorted(np.unique(bundle.iris["departement"].to_numpy()[report.area.mask])))

@@ -1,0 +1,150 @@
+"""Page of the ARS: coverage of a région or département by the CPTS of the registry.
+
+Thin layer: the registry is read by :mod:`cpts_geo.registry`, the report computed by
+:mod:`cpts_geo.coverage`, the map drawn by :mod:`cpts_geo.coverage_map`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from cpts_geo import webmap
+from cpts_geo.bundle import Bundle
+from cpts_geo.coverage import area_of, coverage_report, report_tables, write_report_files
+from cpts_geo.coverage_map import coverage_map, departements_of
+from cpts_geo.errors import CptsGeoError
+from cpts_geo.formatting import fr_int, fr_percent
+from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
+from cpts_geo.store import open_store
+
+SOURCES = ("Registre enregistré", "Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)", "Brouillons de l'application")
+
+
+@st.cache_resource(show_spinner="Chargement des données…")
+def load_bundle(path: str | None) -> Bundle:
+    return Bundle.load(path)
+
+
+@st.cache_resource(show_spinner=False)
+def load_map_data(path: str | None) -> webmap.MapData:
+    return webmap.MapData(load_bundle(path))
+
+
+def read_upload(uploaded) -> RegistryImport:
+    """Registry of an uploaded file (the readers take a path: the file is written to a temporary folder)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, uploaded.name)
+        path.write_bytes(uploaded.getvalue())
+        return read_registry(bundle, path)
+
+
+def default_region(store) -> str:
+    """The région holding most IRIS of the stored registry (the first région when there is none)."""
+    codes = [c for codes in store.load_all("registry").values() for c in codes]
+    regions = bundle.iris["region"].reindex(codes).dropna()
+    return regions.mode().iat[0] if len(regions) else bundle.departements["code_region"].iat[0]
+
+
+def show_import(imported: RegistryImport) -> None:
+    """The validation report of a registry: what was ignored and why, notes, doubtful IRIS."""
+    if imported.ok and not imported.notes:
+        st.success(f"{imported.source} : {len(imported.cpts)} CPTS lues, aucune ligne ignorée.")
+        return
+    st.warning(f"{imported.source} : {len(imported.cpts)} CPTS lues, {len(imported.ignored)} ligne(s) ignorée(s).")
+    for note in imported.notes:
+        st.info(note)
+    if len(imported.ignored):
+        st.dataframe(imported.ignored.rename(columns={"line": "Ligne", "cpts": "CPTS", "code": "Code",
+                                                      "reason": "Raison"}), hide_index=True)
+    if len(imported.doubtful):
+        st.caption("IRIS couverts en partie par un périmètre (à vérifier) :")
+        st.dataframe(imported.doubtful, hide_index=True)
+
+
+st.set_page_config(page_title="CPTS — Vue ARS", page_icon="🗺️", layout="wide")
+st.title("Couverture de la région par les CPTS")
+DATA_PATH = os.environ.get("CPTS_GEO_DATA")
+try:
+    bundle = load_bundle(DATA_PATH)
+    store = open_store(os.environ.get("CPTS_GEO_STORE"))
+except CptsGeoError as err:
+    st.error(str(err))
+    st.stop()
+
+with st.sidebar:
+    source = st.radio("Registre des CPTS", SOURCES, key="ars_source")
+    uploaded = st.file_uploader("Fichier du registre", type=["csv", "txt", "geojson", "json", "gpkg", "zip"],
+                                key="ars_file") if source == SOURCES[1] else None
+    regions = bundle.departements.drop_duplicates("code_region").set_index("code_region")["nom_region"]
+    region = st.selectbox("Région", regions.index, index=regions.index.get_loc(default_region(store)),
+                          format_func=lambda c: f"{regions[c]} ({c})", key="ars_region")
+    departements = bundle.departements[bundle.departements["code_region"] == region]
+    departement = st.selectbox("Département (facultatif)", ["", *departements["code_departement"]],
+                               format_func=lambda c: "Toute la région" if not c else
+                               f"{c} — {departements.set_index('code_departement').at[c, 'nom_departement']}",
+                               key="ars_departement")
+
+try:
+    if source == SOURCES[1]:
+        if uploaded is None:
+            st.info("Déposez le registre : CSV « cpts;code_insee » (ou code_iris, avec colonnes facultatives "
+                    "arrondissement et quartier), ou les périmètres en GeoJSON, GeoPackage ou Shapefile zippé.")
+            st.stop()
+        imported = read_upload(uploaded)
+        show_import(imported)
+        if st.button("Enregistrer comme registre (remplace le registre enregistré)", key="ars_save"):
+            save_registry(store, imported)
+            st.success(f"Registre enregistré dans {store.location}.")
+    elif source == SOURCES[2]:
+        imported = registry_from_store(bundle, store, kind="draft")
+    else:
+        imported = RegistryImport(f"registre de {store.location}", cpts=store.load_all("registry"))
+    if not imported.cpts:
+        st.info("Aucune CPTS dans ce registre : importez un fichier ou enregistrez des brouillons.")
+        st.stop()
+    report = coverage_report(bundle, imported.cpts, area_of(bundle, region, departement or None))
+except CptsGeoError as err:
+    st.error(str(err))
+    st.stop()
+
+columns = st.columns(4)
+columns[0].metric("Population couverte", fr_percent(report.covered_share, digits=2),
+                  f"{fr_int(report.population_covered)} / {fr_int(report.population_total)} hab.", delta_color="off")
+columns[1].metric("Communes en zone blanche", len(report.white_zones),
+                  f"{fr_int(report.population_total - report.population_covered)} hab.", delta_color="off")
+columns[2].metric("Chevauchements", len(report.overlaps), f"{fr_int(report.population_overlap)} hab.",
+                  delta_color="off")
+columns[3].metric("Zones isolées", len(report.isolated))
+
+list_column, map_column = st.columns([2, 3])
+with list_column:
+    st.caption("Cliquez une CPTS pour la voir sur la carte.")
+    shown = report.cpts[["name", "commune_count", "population", "taille", "pieces"]].rename(columns={
+        "name": "CPTS", "commune_count": "Communes", "population": "Population", "taille": "Taille",
+        "pieces": "Morceaux"})
+    picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key="ars_list")
+    rows = picked.selection.rows if picked else []
+    focus = report.cpts["name"].iat[rows[0]] if rows else None
+with map_column:
+    area = load_map_data(DATA_PATH).area(departements_of(report, bundle))
+    st_folium(coverage_map(area, imported.cpts, report, focus), height=webmap.MAP_HEIGHT_PX,
+              use_container_width=True, returned_objects=[], key="ars_map")
+
+tables = report_tables(report, bundle)
+for title in ("Zones blanches", "Chevauchements", "Zones isolées"):
+    with st.expander(f"{title} ({len(tables[title])})", expanded=title == "Zones blanches"):
+        st.dataframe(tables[title], hide_index=True)
+with tempfile.TemporaryDirectory() as folder:
+    workbook = write_report_files(tables, folder, "couverture")[0]
+    st.download_button("Télécharger le rapport (XLSX)", workbook.read_bytes(), file_name=f"couverture_{region}.xlsx",
+                       key="ars_xlsx")
+st.download_button("Télécharger la liste des CPTS (CSV)", tables["CPTS"].to_csv(sep=";", index=False)
+                   .encode("utf-8-sig"), file_name=f"cpts_{region}.csv", key="ars_csv")
+with st.expander("Limites des données"):
+    st.markdown("\n".join(f"- {limit}" for limit in pd.unique(pd.Series(report.limits))))
