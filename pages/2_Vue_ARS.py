@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from cpts_geo import webmap
-from cpts_geo.bundle import Bundle
+from cpts_geo.app_cache import load_bundle, load_map_data
 from cpts_geo.coverage import area_of, coverage_report, report_tables, write_report_files
 from cpts_geo.coverage_map import coverage_map, departements_of
 from cpts_geo.errors import CptsGeoError
@@ -24,16 +24,6 @@ from cpts_geo.registry import RegistryImport, read_registry, registry_from_store
 from cpts_geo.store import open_store
 
 SOURCES = ("Registre enregistré", "Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)", "Brouillons de l'application")
-
-
-@st.cache_resource(show_spinner="Chargement des données…")
-def load_bundle(path: str | None) -> Bundle:
-    return Bundle.load(path)
-
-
-@st.cache_resource(show_spinner=False)
-def load_map_data(path: str | None) -> webmap.MapData:
-    return webmap.MapData(load_bundle(path))
 
 
 def read_upload(uploaded) -> RegistryImport:

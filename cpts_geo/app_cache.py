@@ -1,0 +1,20 @@
+"""Data shared by every page of the Streamlit app, loaded once per server process."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cpts_geo import webmap
+from cpts_geo.bundle import Bundle
+
+
+@st.cache_resource(show_spinner="Chargement des données…")
+def load_bundle(path: str | None) -> Bundle:
+    """The data bundle (one copy for all pages and sessions)."""
+    return Bundle.load(path)
+
+
+@st.cache_resource(show_spinner=False)
+def load_map_data(path: str | None) -> webmap.MapData:
+    """Simplified map layers of the bundle, kept across reruns."""
+    return webmap.MapData(load_bundle(path))
