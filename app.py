@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from cpts_geo import webmap
-from cpts_geo.bundle import Bundle
+from cpts_geo.app_cache import load_area, load_bundle, load_map_data
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import split_codes
 from cpts_geo.errors import CptsGeoError
@@ -23,28 +23,13 @@ from cpts_geo.funding import TAILLE_BANDS
 from cpts_geo.letter import letter_csv, letter_table
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.session import MODES, DrawingSession
-from cpts_geo.store import TerritoryStore
+from cpts_geo.store import open_store
 from cpts_geo.territory import summarize
 
 LEVEL_BOXES = {"ok": st.success, "info": st.success, "warning": st.warning, "error": st.error}
 LEVEL_ICONS = {"ok": ":material/check_circle:", "info": ":material/info:", "warning": ":material/warning:",
                "error": ":material/error:"}
 MAX_ZOOM_BUTTONS = 8
-
-
-@st.cache_resource(show_spinner="Chargement des données…")
-def load_bundle(path: str | None) -> Bundle:
-    return Bundle.load(path)
-
-
-@st.cache_resource(show_spinner=False)
-def load_map_data(path: str | None) -> webmap.MapData:
-    return webmap.MapData(load_bundle(path))
-
-
-@st.cache_resource(show_spinner="Préparation de la carte…")
-def load_area(path: str | None, departements: tuple[str, ...]) -> webmap.AreaLayer:
-    return load_map_data(path).area(departements)
 
 
 def notify(level: str, text: str) -> None:
@@ -81,7 +66,7 @@ except CptsGeoError as err:
     st.error(str(err))
     st.stop()
 map_data = load_map_data(DATA_PATH)
-store = TerritoryStore(os.environ.get("CPTS_GEO_STORE"))
+store = open_store(os.environ.get("CPTS_GEO_STORE"))
 
 if "session" not in st.session_state:
     st.session_state.session = DrawingSession(bundle)

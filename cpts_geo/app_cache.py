@@ -18,3 +18,9 @@ def load_bundle(path: str | None) -> Bundle:
 def load_map_data(path: str | None) -> webmap.MapData:
     """Simplified map layers of the bundle, kept across reruns."""
     return webmap.MapData(load_bundle(path))
+
+
+@st.cache_resource(show_spinner="Préparation de la carte…")
+def load_area(path: str | None, departements: tuple[str, ...]) -> webmap.AreaLayer:
+    """The map layer of some départements, kept across reruns and pages."""
+    return load_map_data(path).area(tuple(sorted(departements)))

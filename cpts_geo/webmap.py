@@ -104,7 +104,7 @@ class MapData:
         departements = tuple(sorted(set(departements)))
         iris = pd.concat([self.departement_iris(d) for d in departements])
         iris = gpd.GeoDataFrame(iris, geometry="geometry", crs=STORAGE_CRS)
-        communes = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
+        communes = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="unary")  # snapped: not a clean coverage
         communes["nom"] = self.bundle.communes["nom"].reindex(communes.index)
         borders = shapely.line_merge(shapely.union_all(communes.boundary.array))
         return AreaLayer(departements, iris, communes, borders)

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from cpts_geo import webmap
-from cpts_geo.app_cache import load_bundle, load_map_data
+from cpts_geo.app_cache import load_area, load_bundle
 from cpts_geo.coverage import area_of, coverage_report, report_tables, write_report_files
 from cpts_geo.coverage_map import coverage_map, departements_of
 from cpts_geo.errors import CptsGeoError
@@ -122,7 +122,7 @@ with list_column:
     rows = picked.selection.rows if picked else []
     focus = report.cpts["name"].iat[rows[0]] if rows else None
 with map_column:
-    area = load_map_data(DATA_PATH).area(departements_of(report, bundle))
+    area = load_area(DATA_PATH, departements_of(report, bundle))
     st_folium(coverage_map(area, imported.cpts, report, focus), height=webmap.MAP_HEIGHT_PX,
               use_container_width=True, returned_objects=[], key="ars_map")
 
