@@ -99,8 +99,8 @@ def on_neighbour_file() -> None:
         notify("error", str(err))
         return
     st.session_state.neighbours_from_file = report.cpts
-    for note in report.notes:
-        notify("info", note)
+    for line in report.message().splitlines()[1:]:
+        notify("warning", line)
     notify("success", f"{len(report.cpts)} CPTS voisine(s) chargée(s) : {', '.join(report.cpts)}.")
 
 

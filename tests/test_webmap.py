@@ -73,13 +73,16 @@ def test_neighbours_from_perimeters(dep66):
     frame = gpd.GeoDataFrame({"nom": ["CPTS Est", "Nœud"]}, geometry=[communes.union_all(), bow_tie], crs=2154)
     report = read_neighbours(dep66, _gpkg(frame), "voisines.gpkg")
     assert report.cpts["CPTS Est"] == set(dep66.iris_by_commune["66186"]) | set(dep66.iris_by_commune["66189"])
-    assert "Nœud" in report.cpts and "make_valid" in report.notes[0]
+    assert "Nœud" in report.cpts and "géométrie(s) invalide(s) réparée(s)" in report.message()
 
 
 def test_neighbours_from_csv_and_bad_files(dep66):
     report = read_neighbours(dep66, b"cpts;code\nCPTS Sud;66028\nCPTS Sud;66186\n", "voisines.csv")
     assert len(report.cpts["CPTS Sud"]) == 5
-    with pytest.raises(InputError, match="GeoJSON ou GeoPackage"):
+    with pytest.raises(InputError, match="voisines.geojson"):
         read_neighbours(dep66, b"not json", "voisines.geojson")
     with pytest.raises(InputError, match="format"):
-        read_neighbours(dep66, b"x", "voisines.shp")
+        read_neighbours(dep66, b"x", "voisines.docx")
+    unknown = read_neighbours(dep66, b"cpts;code\nCPTS Sud;66028\nCPTS Sud;99999\n", "voisines.csv")
+    assert unknown.cpts == {"CPTS Sud": frozenset(dep66.iris_by_commune["66028"])}
+    assert "99999" in unknown.message()

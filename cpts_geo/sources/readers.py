@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 import geopandas as gpd
 import pandas as pd
 import py7zr
+import pyogrio
 
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import DataError, InputError
@@ -97,10 +98,17 @@ def extracted_vectors(path: Path) -> Iterator[list[Path]]:
 
 
 def read_vector_file(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read one plain vector file (GeoParquet through geopandas, the other formats through pyogrio)."""
-    if path.suffix.lower() == ".parquet":
-        return gpd.read_parquet(path)
-    return gpd.read_file(path, layer=layer, engine="pyogrio")
+    """Read one plain vector file (GeoParquet through geopandas, the other formats through pyogrio).
+
+    A damaged file or one of another format raises :class:`InputError` naming it.
+    """
+    try:
+        if path.suffix.lower() == ".parquet":
+            return gpd.read_parquet(path)
+        return gpd.read_file(path, layer=layer, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as err:
+        raise InputError(f"Le fichier {path.name} n'a pas pu être lu comme couche géographique "
+                         f"({path.suffix or 'sans extension'}) : fichier abîmé ou d'un autre format.") from err
 
 
 def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
