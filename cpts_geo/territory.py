@@ -155,6 +155,7 @@ def population_of(bundle, parts: list[CommunePart]) -> Population:
     )
 
 
+#: Age indicators of the summary: label and the age-band columns they add up.
 AGE_INDICATORS = (
     ("Moins de 15 ans", ("pop_0014",)),
     ("60 ans et plus", ("pop_6074", "pop_75p")),
@@ -163,35 +164,50 @@ AGE_INDICATORS = (
     ("80 ans et plus", ("pop_80p",)),
 )
 
+#: Every age band of the census IRIS base, for the pre-diagnostic.
+AGE_BANDS_DETAIL = (
+    ("0 à 14 ans", ("pop_0014",)),
+    ("15 à 29 ans", ("pop_1529",)),
+    ("30 à 44 ans", ("pop_3044",)),
+    ("45 à 59 ans", ("pop_4559",)),
+    ("60 à 74 ans", ("pop_6074",)),
+    ("75 ans et plus", ("pop_75p",)),
+    ("65 ans et plus", ("pop_65p",)),
+    ("80 ans et plus", ("pop_80p",)),
+)
 
-def _shares(sums: pd.Series, bands: list[str]) -> dict[str, float | None]:
+
+def _shares(sums: pd.Series, bands: list[str], indicators) -> dict[str, float | None]:
     total = sums.get("pop_total", 0.0)
     shares = {}
-    for label, needed in AGE_INDICATORS:
+    for label, needed in indicators:
         if all(b in bands for b in needed) and total:
             shares[label] = float(sum(sums[b] for b in needed) / total)
     return shares
 
 
-def age_structure(bundle, territory: Territory, main_departement: str) -> AgeStructure:
-    """Age shares of the territory's measured IRIS against its main département and région."""
+def age_structure(bundle, territory: Territory, main_departement: str,
+                  indicators=AGE_INDICATORS) -> AgeStructure:
+    """Age shares (``indicators``) of the territory's measured IRIS against its main département and région."""
     bands = bundle.age_bands
     iris = bundle.iris.loc[sorted(territory.iris)]
     measured = iris[iris[bands].notna().all(axis=1)] if bands else iris.iloc[0:0]
     region = bundle.communes.loc[bundle.communes["departement"] == main_departement, "region"].iat[0]
     reference = bundle.age_reference.set_index(["level", "code"])
-    territory_shares = _shares(measured[["pop_total", *bands]].sum(), bands)
-    dep_shares = _shares(reference.loc[("departement", main_departement)], bands) \
+    territory_shares = _shares(measured[["pop_total", *bands]].sum(), bands, indicators)
+    dep_shares = _shares(reference.loc[("departement", main_departement)], bands, indicators) \
         if ("departement", main_departement) in reference.index else {}
-    reg_shares = _shares(reference.loc[("region", region)], bands) if ("region", region) in reference.index else {}
+    reg_shares = _shares(reference.loc[("region", region)], bands, indicators) \
+        if ("region", region) in reference.index else {}
     rows = tuple({"label": label, "territory": territory_shares.get(label), "departement": dep_shares.get(label),
-                  "region": reg_shares.get(label)} for label, _ in AGE_INDICATORS if label in dep_shares)
+                  "region": reg_shares.get(label)} for label, _ in indicators if label in dep_shares)
     total = iris["pop_total"].sum()
     coverage = float(measured["pop_total"].sum() / total) if total else 0.0
     year = bundle.meta.get("iris_population_year")
-    missing = [label for label, _ in AGE_INDICATORS if label not in dep_shares]
+    missing = [label for label, _ in indicators if label not in dep_shares]
     note = (f"Recensement {year}, IRIS dont la population par âge est publiée "
-            f"({coverage:.0%} de la population du territoire).")
+            f"({coverage:.0%} de la population du territoire) ; département et région comparés sur leurs "
+            "IRIS mesurés, surtout urbains.")
     if missing:
         note += f" Non disponible dans ces données : {', '.join(missing).lower()}."
     return AgeStructure(year, rows, coverage, main_departement, region, note)

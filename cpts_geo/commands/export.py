@@ -1,0 +1,51 @@
+"""``export``: the files of the lettre d'intention (map, tables, perimeter, pre-diagnostic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cpts_geo.bundle import Bundle
+from cpts_geo.commands.summary import codes_argument, load_others, load_territory, postal_overrides
+from cpts_geo.errors import InputError
+from cpts_geo.exports.files import FORMATS, TerritoryExport
+
+
+def formats_argument(value: str) -> list[str]:
+    """``--format png,pdf`` (or ``all``) as a list of known formats."""
+    wanted = list(FORMATS) if value.strip() == "all" else [f.strip().lower() for f in value.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        raise InputError(f"Format(s) inconnu(s) : {', '.join(unknown) or value} (formats : {', '.join(FORMATS)}, "
+                         "ou all).")
+    return wanted
+
+
+def run(args) -> int:
+    bundle = Bundle.load(args.data)
+    territory, _ = load_territory(bundle, codes_argument(args.codes), args.name)
+    exporter = TerritoryExport(bundle, territory, load_others(bundle, args.other_cpts), postal_overrides(args.postal),
+                               detailed=not args.compact, orientation=args.orientation)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for fmt in formats_argument(args.format):
+        exported = exporter.export(fmt)
+        (args.out / exported.filename).write_bytes(exported.data)
+        print(f"{FORMATS[fmt][2]} : {args.out / exported.filename}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("export", help="exporter carte, tableaux, périmètre et pré-diagnostic")
+    parser.add_argument("--codes", required=True,
+                        help="codes INSEE de communes et codes IRIS séparés par des virgules, ou fichier CSV/TXT")
+    parser.add_argument("--name", default="CPTS", help="nom de la CPTS (titre de la carte, noms des fichiers)")
+    parser.add_argument("--format", default="all", help=f"formats séparés par des virgules : {', '.join(FORMATS)} "
+                                                        "(défaut : all)")
+    parser.add_argument("--out", type=Path, default=Path("."), help="dossier où écrire les fichiers")
+    parser.add_argument("--orientation", choices=["portrait", "landscape"], default="portrait",
+                        help="orientation de la carte A4")
+    parser.add_argument("--other-cpts", type=Path, help="CSV des CPTS voisines (colonnes cpts;code)")
+    parser.add_argument("--postal", action="append", metavar="INSEE=CP",
+                        help="code postal à retenir pour une commune à plusieurs codes (répétable)")
+    parser.add_argument("--compact", action="store_true", help="une ligne par commune entière dans le tableau")
+    parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
+    parser.set_defaults(func=run)

@@ -1,0 +1,99 @@
+"""Every export of a territory by format, for the CLI and the app's download buttons."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from cpts_geo.errors import InputError
+from cpts_geo.exports import perimeter, tables
+from cpts_geo.letter import letter_csv, letter_table
+from cpts_geo.territory import Territory, summarize
+
+#: format → (file suffix, MIME type, French label)
+FORMATS = {
+    "csv": ("_tableau.csv", "text/csv", "Tableau (CSV pour Excel)"),
+    "xlsx": ("_tableau.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Tableau (Excel)"),
+    "docx": ("_lettre.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             "Délimitation et pré-diagnostic (Word)"),
+    "prediag": ("_prediagnostic.pdf", "application/pdf", "Pré-diagnostic (PDF)"),
+    "png": ("_carte.png", "image/png", "Carte (PNG 300 dpi)"),
+    "pdf": ("_carte.pdf", "application/pdf", "Carte (PDF vectoriel)"),
+    "geojson": ("_perimetre.geojson", "application/geo+json", "Périmètre (GeoJSON, WGS 84)"),
+    "gpkg": ("_perimetre.gpkg", "application/geopackage+sqlite3", "Périmètre (GeoPackage, Lambert-93)"),
+    "shp": ("_perimetre_shp.zip", "application/zip", "Périmètre (Shapefile zippé, Lambert-93)"),
+}
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    """One exported file, ready to write or to download."""
+
+    filename: str
+    mime: str
+    data: bytes
+
+
+def file_stem(name: str) -> str:
+    """A safe file name from a CPTS name: ``CPTS Ruscino`` → ``cpts_ruscino``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_") or "cpts"
+
+
+class TerritoryExport:
+    """The exports of one territory; the summary, tables and layers are computed once and shared."""
+
+    def __init__(self, bundle, territory: Territory, others: dict[str, frozenset[str]] | None = None,
+                 postal_overrides: dict[str, str] | None = None, detailed: bool = True,
+                 orientation: str = "portrait"):
+        if not territory.iris:
+            raise InputError("Le territoire est vide : sélectionnez au moins une commune ou un IRIS avant "
+                             "d'exporter.")
+        unknown = sorted(territory.iris - set(bundle.iris.index))
+        if unknown:
+            raise InputError(f"Le territoire contient des IRIS absents des données : {', '.join(unknown[:10])}.")
+        self.bundle, self.territory, self.others = bundle, territory, others or {}
+        self.orientation = orientation
+        self.summary = summarize(bundle, territory, postal_overrides)
+        self.table = letter_table(bundle, self.summary, detailed)
+        self.stem = file_stem(territory.name)
+        self._map_png: bytes | None = None
+
+    def map_figure(self):
+        from cpts_geo.exports.maps import territory_map
+
+        return territory_map(self.bundle, self.territory, self.others, orientation=self.orientation)
+
+    def map_image(self, fmt: str) -> bytes:
+        from cpts_geo.exports.maps import save_figure
+
+        if fmt == "png" and self._map_png is not None:
+            return self._map_png
+        data = save_figure(self.map_figure(), fmt)
+        if fmt == "png":
+            self._map_png = data
+        return data
+
+    def export(self, fmt: str) -> ExportedFile:
+        """The file of one format (see :data:`FORMATS`)."""
+        if fmt not in FORMATS:
+            raise InputError(f"Format d'export inconnu : {fmt} (formats : {', '.join(FORMATS)}).")
+        suffix, mime, _ = FORMATS[fmt]
+        if fmt == "csv":
+            data = letter_csv(self.table, self.summary)
+        elif fmt == "xlsx":
+            data = tables.letter_xlsx(self.bundle, self.summary, self.table)
+        elif fmt in ("docx", "prediag"):
+            prediag = tables.prediagnostic(self.bundle, self.territory, self.summary)
+            data = (tables.letter_docx(self.bundle, self.summary, self.table, prediag, self.map_image("png"))
+                    if fmt == "docx" else tables.prediagnostic_pdf(self.bundle, self.summary, prediag))
+        elif fmt in ("png", "pdf"):
+            data = self.map_image(fmt)
+        else:
+            iris, whole = perimeter.perimeter_layers(self.bundle, self.territory, self.summary)
+            crs = perimeter.metric_crs(self.summary)
+            data = {"geojson": lambda: perimeter.geojson_bytes(iris, whole),
+                    "gpkg": lambda: perimeter.geopackage_bytes(iris, whole, crs),
+                    "shp": lambda: perimeter.shapefile_zip_bytes(iris, whole, crs, self.stem)}[fmt]()
+        return ExportedFile(self.stem + suffix, mime, data)

@@ -1,0 +1,209 @@
+"""The letter table and the pre-diagnostic as XLSX, DOCX and PDF documents."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from dataclasses import dataclass
+from datetime import date
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from docx import Document  # noqa: E402
+from docx.shared import Cm, Pt  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from openpyxl import Workbook  # noqa: E402
+from openpyxl.styles import Alignment, Font, PatternFill  # noqa: E402
+
+from cpts_geo.formatting import fr_int, fr_percent  # noqa: E402
+from cpts_geo.funding import TAILLE_BANDS  # noqa: E402
+from cpts_geo.letter import COLUMNS, letter_footer  # noqa: E402
+from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure  # noqa: E402
+
+A4_PORTRAIT_IN = (8.27, 11.69)
+QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la génération 2015 (décret 2014-1750), "
+              "population du quartier entier ; pour une commune découpée, vérifier que le quartier est dans "
+              "les IRIS retenus.")
+
+
+@dataclass(frozen=True)
+class Prediagnostic:
+    """Age bands of the territory against its département and région, and the QPV of its communes."""
+
+    ages: AgeStructure
+    qpv: pd.DataFrame          # code_qp, nom_qp, commune, code_insee, pop_qpv, commune_entiere
+
+    def age_table(self) -> pd.DataFrame:
+        """Age bands as a table of French percentages."""
+        return pd.DataFrame([(row["label"], fr_percent(row["territory"]), fr_percent(row["departement"]),
+                              fr_percent(row["region"])) for row in self.ages.rows],
+                            columns=["Tranche d'âge", "Territoire", f"Département {self.ages.departement}",
+                                     f"Région {self.ages.region}"])
+
+
+def prediagnostic(bundle, territory: Territory, summary: Summary) -> Prediagnostic:
+    """The pre-diagnostic of a territory (age bands, QPV)."""
+    ages = age_structure(bundle, territory, summary.age.departement, AGE_BANDS_DETAIL)
+    whole = {p.code_insee: p.whole for p in summary.communes}
+    qpv = bundle.qpv[bundle.qpv["code_insee"].isin(whole)]
+    qpv = qpv.assign(commune=qpv["code_insee"].map(bundle.communes["nom"]),
+                     commune_entiere=qpv["code_insee"].map(whole))
+    return Prediagnostic(ages, qpv[["code_qp", "nom_qp", "commune", "code_insee", "pop_qpv", "commune_entiere"]]
+                         .sort_values("code_qp").reset_index(drop=True))
+
+
+def age_chart(prediag: Prediagnostic, ax) -> None:
+    """Grouped horizontal bars of the age bands (hatched, readable in black and white)."""
+    rows = prediag.ages.rows
+    labels = [row["label"] for row in rows]
+    series = (("territory", "Territoire", "#c8553d", ""), ("departement", "Département", "#8d99ae", "//"),
+              ("region", "Région", "#edf2f4", ".."))
+    height = 0.27
+    for offset, (key, name, colour, hatch) in enumerate(series):
+        values = [100 * (row[key] or 0) for row in rows]
+        ax.barh([i + (offset - 1) * height for i in range(len(rows))], values, height=height, color=colour,
+                hatch=hatch, edgecolor="black", linewidth=0.5, label=name)
+    ax.set_yticks(range(len(rows)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("% de la population (IRIS mesurés)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="x", linewidth=0.3)
+
+
+def age_chart_png(prediag: Prediagnostic, dpi: int = 150) -> bytes:
+    """The age chart alone, as PNG (for the DOCX)."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    age_chart(prediag, ax)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _sources_lines(bundle) -> list[str]:
+    meta = bundle.meta
+    return [f"Contours : {meta.get('iris_source', '')}.", f"Population : {meta.get('population_source', '')}.",
+            f"Âges : {meta.get('iris_population_source', '')}.", *meta.get("limits", [])]
+
+
+def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame) -> bytes:
+    """The letter table in an Excel workbook: sheet « Délimitation » (table and footer) and « Sources »."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Délimitation"
+    sheet.append([f"Délimitation géographique — {summary.name}".strip(" —")])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append([])
+    sheet.append(COLUMNS)
+    for cell in sheet[3]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDDDDD")
+    for row in table.itertuples(index=False):
+        sheet.append(list(row))
+    sheet.append([])
+    for label, value in letter_footer(summary):
+        sheet.append([label, value])
+        sheet.cell(sheet.max_row, 1).font = Font(bold=True)
+    for column, width in zip("ABC", (55, 16, 16)):
+        sheet.column_dimensions[column].width = width
+    sources = book.create_sheet("Sources")
+    for line in _sources_lines(bundle):
+        sources.append([line])
+        sources.cell(sources.max_row, 1).alignment = Alignment(wrap_text=True)
+    sources.column_dimensions["A"].width = 120
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _docx_table(document, frame: pd.DataFrame) -> None:
+    table = document.add_table(rows=1, cols=len(frame.columns))
+    table.style = "Table Grid"
+    for cell, name in zip(table.rows[0].cells, frame.columns):
+        cell.text = str(name)
+        cell.paragraphs[0].runs[0].bold = True
+    for values in frame.itertuples(index=False):
+        for cell, value in zip(table.add_row().cells, values):
+            cell.text = str(value)
+
+
+def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagnostic,
+                map_png: bytes | None = None) -> bytes:
+    """A Word section « Délimitation géographique » ready to paste in the ARS template, and the pre-diagnostic."""
+    document = Document()
+    document.styles["Normal"].font.size = Pt(10)
+    document.add_heading("Délimitation géographique", level=1)
+    document.add_paragraph(f"Territoire de la {summary.name or 'CPTS'} : communes et quartiers (IRIS) couverts.")
+    _docx_table(document, table)
+    for label, value in letter_footer(summary)[:2]:
+        document.add_paragraph().add_run(f"{label} : ").bold = True
+        document.paragraphs[-1].add_run(value)
+    document.add_paragraph(summary.population.method).runs[0].italic = True
+    document.add_paragraph().add_run("Taille de la CPTS :").bold = True
+    for number, label, _, _ in TAILLE_BANDS:
+        mark = "☒" if number == summary.taille.number else "☐"
+        document.add_paragraph(f"{mark} Taille {number} : {label}")
+    if map_png:
+        document.add_picture(io.BytesIO(map_png), width=Cm(16))
+    document.add_heading("Pré-diagnostic : population", level=1)
+    document.add_paragraph(prediag.ages.note)
+    _docx_table(document, prediag.age_table())
+    document.add_picture(io.BytesIO(age_chart_png(prediag)), width=Cm(15))
+    document.add_heading("Quartiers prioritaires de la politique de la ville", level=2)
+    if prediag.qpv.empty:
+        document.add_paragraph("Aucun QPV (liste 2015) dans les communes du territoire.")
+    else:
+        _docx_table(document, qpv_table(prediag))
+    document.add_paragraph(QPV_CAVEAT).runs[0].italic = True
+    document.add_heading("Sources et limites des données", level=2)
+    for line in [*_sources_lines(bundle), f"Document produit par cpts-geo le {date.today():%d/%m/%Y}."]:
+        document.add_paragraph(line, style="List Bullet")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def qpv_table(prediag: Prediagnostic) -> pd.DataFrame:
+    """The QPV of the territory's communes as a French table."""
+    qpv = prediag.qpv
+    return pd.DataFrame({"Code": qpv["code_qp"], "Quartier": qpv["nom_qp"], "Commune": qpv["commune"],
+                         "Population du QPV": [fr_int(p) for p in qpv["pop_qpv"]],
+                         "Commune entière": ["oui" if w else "non (à vérifier)" for w in qpv["commune_entiere"]]})
+
+
+def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic) -> bytes:
+    """One A4 page: the age table and chart, the QPV, the sources."""
+    plt.rcParams["pdf.fonttype"] = 42
+    fig = plt.figure(figsize=A4_PORTRAIT_IN)
+    fig.text(0.08, 0.95, f"Pré-diagnostic — {summary.name or 'CPTS'}", fontsize=16, weight="bold")
+    fig.text(0.08, 0.925, f"{summary.commune_count} communes, {fr_int(summary.population.value)} habitants "
+             f"({summary.population.millesime}), taille {summary.taille.number}", fontsize=10)
+    table_ax = fig.add_axes([0.08, 0.72, 0.84, 0.18])
+    table_ax.axis("off")
+    ages = prediag.age_table()
+    table_ax.table(cellText=ages.values, colLabels=list(ages.columns), loc="upper center").scale(1, 1.3)
+    chart_ax = fig.add_axes([0.22, 0.47, 0.7, 0.22])
+    age_chart(prediag, chart_ax)
+    qpv_ax = fig.add_axes([0.08, 0.16, 0.84, 0.22])
+    qpv_ax.axis("off")
+    qpv_ax.set_title("Quartiers prioritaires (QPV, liste 2015)", loc="left", fontsize=11)
+    if prediag.qpv.empty:
+        qpv_ax.text(0, 0.8, "Aucun QPV dans les communes du territoire.", fontsize=9)
+    else:
+        qpv = qpv_table(prediag)
+        grid = qpv_ax.table(cellText=qpv.values, colLabels=list(qpv.columns), loc="upper center", cellLoc="left",
+                            colWidths=[0.13, 0.37, 0.18, 0.14, 0.18])
+        grid.auto_set_font_size(False)
+        grid.set_fontsize(7.5)
+        grid.scale(1, 1.2)
+    notes = [prediag.ages.note, QPV_CAVEAT, *_sources_lines(bundle)[:3]]
+    fig.text(0.08, 0.03, "\n".join(textwrap.fill(n, 150) for n in notes), fontsize=6, va="bottom")
+    buffer = io.BytesIO()
+    with PdfPages(buffer) as pdf:
+        pdf.savefig(fig)
+    plt.close(fig)
+    return buffer.getvalue()

@@ -1,0 +1,131 @@
+"""Exports of the Ruscino perimeter, opened with the libraries a user would use."""
+
+import io
+import json
+import zipfile
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from cpts_geo.errors import InputError
+from cpts_geo.exports import tables
+from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
+from cpts_geo.exports.perimeter import read_perimeter
+from cpts_geo.territory import Territory
+from tests.test_cli import run_cli
+from tests.conftest import RUSCINO_CODES
+
+A4_POINTS = (595, 842)
+
+
+@pytest.fixture(scope="module")
+def exporter(france, ruscino):
+    return TerritoryExport(france, ruscino, postal_overrides={"66136": "66000"})
+
+
+@pytest.fixture(scope="module")
+def files(exporter, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("exports")
+    paths = {}
+    for fmt in ("csv", "xlsx", "geojson", "gpkg", "shp", "prediag"):
+        exported = exporter.export(fmt)
+        paths[fmt] = folder / exported.filename
+        paths[fmt].write_bytes(exported.data)
+    return paths
+
+
+def test_file_names(files):
+    assert files["gpkg"].name == "cpts_ruscino_perimetre.gpkg"
+    assert file_stem("CPTS Pays d'Olmes / Ariège") == "cpts_pays_d_olmes_ariege"
+
+
+def test_xlsx_letter_table(files):
+    sheet = load_workbook(files["xlsx"])["Délimitation"]
+    rows = [tuple(c.value for c in row) for row in sheet.iter_rows()]
+    assert rows[2] == ("COMMUNES / QUARTIERS", "CODE POSTAL", "CODE INSEE")
+    assert rows[3] == ("Ouest (660280101) - Cabestany", "66330", "(660280101)")
+    table = rows[3:3 + 16]
+    assert len(table) == 16 and table[-1] == ("Saleilles", "66280", "66189")
+    footer = {r[0]: r[1] for r in rows[3 + 16:] if r[0]}
+    assert footer["Nombre de communes"] == "4 (dont 1 en partie)"
+    assert footer["Population"].startswith("48\u202f454 habitants")
+    assert footer["Taille de la CPTS"].startswith("2 ")
+    sources = [r[0] for r in load_workbook(files["xlsx"])["Sources"].iter_rows(values_only=True)]
+    assert any("14 m" in s for s in sources)
+
+
+def test_csv_is_the_letter_csv(files):
+    lines = files["csv"].read_bytes().decode("utf-8-sig").splitlines()
+    assert lines[1] == "Ouest (660280101) - Cabestany;66330;(660280101)"
+
+
+def test_perimeter_files_content_and_crs(files, france, ruscino):
+    geojson = json.loads(files["geojson"].read_text(encoding="utf-8"))
+    levels = [f["properties"]["niveau"] for f in geojson["features"]]
+    assert levels.count("iris") == 16 and levels.count("territoire") == 1
+    whole = next(f["properties"] for f in geojson["features"] if f["properties"]["niveau"] == "territoire")
+    assert (whole["population"], whole["taille"], whole["nb_communes"]) == (48_454, 2, 4)
+    layers = {name for name, _ in pyogrio.list_layers(files["gpkg"])}
+    assert layers == {"iris", "territoire"}
+    iris = gpd.read_file(files["gpkg"], layer="iris")
+    assert iris.crs.to_epsg() == 2154 and sorted(iris["code_iris"]) == sorted(ruscino.iris)
+    assert iris.set_index("code_iris").at["661360801", "commune"] == "Perpignan"
+    assert not iris.set_index("code_iris").at["661360801", "commune_entiere"]
+    territory = gpd.read_file(files["gpkg"], layer="territoire")
+    assert territory.geometry.iat[0].area == pytest.approx(iris.geometry.area.sum(), rel=1e-6)
+    with zipfile.ZipFile(files["shp"]) as archive:
+        names = set(archive.namelist())
+    assert {"cpts_ruscino_iris.shp", "cpts_ruscino_iris.prj", "cpts_ruscino_territoire.dbf"} <= names
+    shp = gpd.read_file(f"zip://{files['shp']}!cpts_ruscino_iris.shp")
+    assert shp.crs.to_epsg() == 2154 and len(shp) == 16
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp"])
+def test_round_trip_gives_the_same_territory(files, france, ruscino, fmt):
+    assert read_perimeter(france, files[fmt]) == ruscino
+
+
+def test_docx_section(exporter, france):
+    prediag = tables.prediagnostic(france, exporter.territory, exporter.summary)
+    document = Document(io.BytesIO(tables.letter_docx(france, exporter.summary, exporter.table, prediag)))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Délimitation géographique" in text
+    assert "☒ Taille 2 : de 40 000 à 80 000 habitants" in text and "☐ Taille 1" in text
+    letter = document.tables[0]
+    assert len(letter.rows) == 17 and letter.rows[1].cells[0].text == "Ouest (660280101) - Cabestany"
+    ages = document.tables[1]
+    assert ages.rows[0].cells[0].text == "Tranche d'âge" and ages.rows[1].cells[0].text == "0 à 14 ans"
+    qpv = document.tables[2]
+    assert len(qpv.rows) == 10 and "Perpignan" in qpv.rows[1].cells[2].text
+    assert "génération 2015" in text and "14 m" in text
+
+
+def test_prediagnostic_pdf(files):
+    reader = PdfReader(files["prediag"])
+    page = reader.pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == A4_POINTS
+    text = page.extract_text()
+    assert "Pré-diagnostic" in text and "QP066003" in text and "75 ans et plus" in text
+
+
+def test_empty_or_unknown_territory_is_refused(france):
+    with pytest.raises(InputError, match="Le territoire est vide"):
+        TerritoryExport(france, Territory(frozenset(), "Vide"))
+    with pytest.raises(InputError, match="absents des données"):
+        TerritoryExport(france, Territory(frozenset({"999990000"}), "X"))
+    assert set(FORMATS) >= {"png", "pdf", "csv", "xlsx", "docx", "geojson", "gpkg", "shp"}
+
+
+def test_cli_export_and_errors(france_dir, tmp_path):
+    result = run_cli("export", "--codes", ",".join(RUSCINO_CODES), "--name", "CPTS Ruscino",
+                     "--format", "csv,gpkg", "--out", tmp_path, data=france_dir)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cpts_ruscino_perimetre.gpkg", "cpts_ruscino_tableau.csv"]
+    bad = run_cli("export", "--codes", "66028", "--format", "odt", "--out", tmp_path, data=france_dir)
+    assert bad.returncode == 2 and "Format(s) inconnu(s) : odt" in bad.stderr and "Traceback" not in bad.stderr
+    empty = run_cli("export", "--codes", ",", "--out", tmp_path, data=france_dir)
+    assert empty.returncode == 2 and "vide" in empty.stderr
