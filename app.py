@@ -8,6 +8,7 @@ lives in :class:`cpts_geo.session.DrawingSession`, the figures come from
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -20,7 +21,7 @@ from cpts_geo.codes import split_codes
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.formatting import fr_euros, fr_int, fr_percent
 from cpts_geo.funding import TAILLE_BANDS
-from cpts_geo.letter import letter_csv, letter_table
+from cpts_geo.exports.files import FORMATS, TerritoryExport
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.session import MODES, DrawingSession
 from cpts_geo.store import open_store
@@ -262,10 +263,16 @@ with summary_col:
 if summary is not None:
     st.subheader("Tableau de la lettre d'intention")
     detailed = st.toggle("Une ligne par IRIS (sinon une ligne par commune entière)", value=False)
-    table = letter_table(bundle, summary, detailed)
-    st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Télécharger le tableau (CSV)", letter_csv(table, summary), icon=":material/download:",
-                       mime="text/csv", file_name=f"{territory.name or 'territoire'} - tableau lettre d'intention.csv")
+    exporter = TerritoryExport(bundle, territory, neighbours, detailed=detailed)
+    st.dataframe(exporter.table, hide_index=True, width="stretch")
+    st.subheader("Exporter")
+    st.caption("Les fichiers sont produits au clic (la carte A4 prend quelques secondes). Périmètres en "
+               "Lambert-93 (GeoPackage, Shapefile) ou WGS 84 (GeoJSON), une entité par IRIS et une pour le territoire.")
+    export_cols = st.columns(3)
+    for index, (fmt, (suffix, mime, label)) in enumerate(FORMATS.items()):
+        export_cols[index % 3].download_button(
+            label, data=partial(lambda f: exporter.export(f).data, fmt), file_name=exporter.stem + suffix,
+            mime=mime, icon=":material/download:", key=f"export_{fmt}", on_click="ignore", width="stretch")
 
 if st.query_params.to_dict() != session.query():
     st.query_params.from_dict(session.query())
