@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cpts_geo.bundle import Bundle
-from cpts_geo.commands.summary import codes_argument, load_others, load_territory, postal_overrides
+from cpts_geo.commands.summary import (add_territory_arguments, codes_argument, load_others, load_territory,
+                                       postal_overrides)
 from cpts_geo.errors import InputError
 from cpts_geo.exports.files import FORMATS, TerritoryExport
 
@@ -35,17 +36,10 @@ def run(args) -> int:
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("export", help="exporter carte, tableaux, périmètre et pré-diagnostic")
-    parser.add_argument("--codes", required=True,
-                        help="codes INSEE de communes et codes IRIS séparés par des virgules, ou fichier CSV/TXT")
-    parser.add_argument("--name", default="CPTS", help="nom de la CPTS (titre de la carte, noms des fichiers)")
+    add_territory_arguments(parser, default_name="CPTS")
     parser.add_argument("--format", default="all", help=f"formats séparés par des virgules : {', '.join(FORMATS)} "
                                                         "(défaut : all)")
     parser.add_argument("--out", type=Path, default=Path("."), help="dossier où écrire les fichiers")
     parser.add_argument("--orientation", choices=["portrait", "landscape"], default="portrait",
                         help="orientation de la carte A4")
-    parser.add_argument("--other-cpts", type=Path, help="CSV des CPTS voisines (colonnes cpts;code)")
-    parser.add_argument("--postal", action="append", metavar="INSEE=CP",
-                        help="code postal à retenir pour une commune à plusieurs codes (répétable)")
-    parser.add_argument("--compact", action="store_true", help="une ligne par commune entière dans le tableau")
-    parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
     parser.set_defaults(func=run)

@@ -115,16 +115,21 @@ def run(args) -> int:
     return 0
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("summary", help="résumé, vérifications et tableau de la lettre d'intention")
+def add_territory_arguments(parser, default_name: str = "") -> None:
+    """The options that describe a territory, shared by ``summary`` and ``export``."""
     parser.add_argument("--codes", required=True,
                         help="codes INSEE de communes et codes IRIS séparés par des virgules, ou fichier CSV/TXT")
-    parser.add_argument("--name", default="", help="nom de la CPTS")
+    parser.add_argument("--name", default=default_name, help="nom de la CPTS")
     parser.add_argument("--other-cpts", type=Path, help="CSV des CPTS voisines (colonnes cpts;code)")
     parser.add_argument("--postal", action="append", metavar="INSEE=CP",
                         help="code postal à retenir pour une commune à plusieurs codes (répétable)")
     parser.add_argument("--compact", action="store_true",
-                        help="une ligne par commune entière (au lieu d'une ligne par IRIS)")
-    parser.add_argument("--json", action="store_true", help="sortie JSON")
+                        help="une ligne par commune entière dans le tableau (au lieu d'une ligne par IRIS)")
     parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("summary", help="résumé, vérifications et tableau de la lettre d'intention")
+    add_territory_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="sortie JSON")
     parser.set_defaults(func=run)
