@@ -5,6 +5,7 @@ import json
 import zipfile
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import pytest
 from docx import Document
@@ -129,3 +130,51 @@ def test_cli_export_and_errors(france_dir, tmp_path):
     assert bad.returncode == 2 and "Format(s) inconnu(s) : odt" in bad.stderr and "Traceback" not in bad.stderr
     empty = run_cli("export", "--codes", ",", "--out", tmp_path, data=france_dir)
     assert empty.returncode == 2 and "vide" in empty.stderr
+
+
+@pytest.fixture(scope="module")
+def map_files(exporter):
+    return {fmt: exporter.export(fmt).data for fmt in ("png", "pdf", "docx")}
+
+
+def test_png_map_is_a4_at_300_dpi(map_files):
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(map_files["png"]))
+    assert abs(image.size[0] - 2481) <= 3 and abs(image.size[1] - 3507) <= 3
+    assert round(image.info["dpi"][0]) == 300
+    # the territory colour fills a real part of the page
+    pixels = np.asarray(image.convert("RGB").resize((200, 283), Image.Resampling.NEAREST))
+    orange = (pixels == (0xF4, 0xA2, 0x59)).all(axis=2).sum()
+    assert orange > 0.1 * 200 * 283
+
+
+@pytest.mark.parametrize("orientation, size", [("portrait", A4_POINTS), ("landscape", A4_POINTS[::-1])])
+def test_pdf_map_page_and_text(france, ruscino, orientation, size):
+    from cpts_geo.exports.maps import save_figure, territory_map
+
+    others = {"CPTS Salanque": frozenset(france.iris_by_commune["66037"])}
+    page = PdfReader(io.BytesIO(save_figure(territory_map(france, ruscino, others, orientation), "pdf"))).pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == size
+    text = page.extract_text()
+    for expected in ("CPTS Ruscino", "48 454 habitants", "taille 2", "IGN", "CPTS Salanque", "Cabestany",
+                     "Saint-Nazaire", "Limite de département", "N"):
+        assert expected in text.replace("\u202f", " ")
+
+
+def test_docx_holds_the_map(map_files):
+    document = Document(io.BytesIO(map_files["docx"]))
+    assert len(document.inline_shapes) == 2          # the map and the age chart
+
+
+def test_coverage_print_map(france):
+    from cpts_geo.coverage import area_of, coverage_report
+    from cpts_geo.exports.maps import coverage_map, save_figure
+    from cpts_geo.registry import read_registry
+
+    registry = read_registry(france, "docs/registry_example/registre_cpts_66_11.csv")
+    report = coverage_report(france, registry.cpts, area_of(france, None, "66"))
+    page = PdfReader(io.BytesIO(save_figure(coverage_map(france, registry.cpts, report), "pdf"))).pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == A4_POINTS[::-1]
+    text = page.extract_text()
+    assert "Pyrénées-Orientales" in text and "CPTS Ruscino" in text and "Zone blanche" in text

@@ -1,0 +1,1 @@
+"""Exports of a territory: printable maps, tables, perimeter files."""
