@@ -19,6 +19,8 @@ from cpts_geo.app_cache import load_area, load_bundle
 from cpts_geo.coverage import area_of, coverage_report, report_tables, write_report_files
 from cpts_geo.coverage_map import coverage_map, departements_of
 from cpts_geo.errors import CptsGeoError
+from cpts_geo.exports.maps import coverage_map as coverage_print_map
+from cpts_geo.exports.maps import save_figure
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
 from cpts_geo.store import open_store
@@ -134,6 +136,10 @@ with tempfile.TemporaryDirectory() as folder:
     workbook = write_report_files(tables, folder, "couverture")[0]
     st.download_button("Télécharger le rapport (XLSX)", workbook.read_bytes(), file_name=f"couverture_{region}.xlsx",
                        key="ars_xlsx")
+st.download_button("Télécharger la carte imprimable (PDF A4)",
+                   lambda: save_figure(coverage_print_map(bundle, imported.cpts, report), "pdf"),
+                   file_name=f"couverture_{region}_carte.pdf", mime="application/pdf", key="ars_map_pdf",
+                   on_click="ignore")
 st.download_button("Télécharger la liste des CPTS (CSV)", tables["CPTS"].to_csv(sep=";", index=False)
                    .encode("utf-8-sig"), file_name=f"cpts_{region}.csv", key="ars_csv")
 with st.expander("Limites des données"):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from pypdf import PdfReader
 
 from cpts_geo.cli import main
 from cpts_geo.coverage import area_of, coverage_report
@@ -96,7 +97,7 @@ def test_area_errors(france):
 
 def test_cli_json_and_files(france_dir, tmp_path, capsys):
     code = main(["coverage", "--registry", str(EXAMPLE), "--region", "76", "--departement", "66", "--json",
-                 "--out", str(tmp_path), "--data", str(france_dir)])
+                 "--map", "--out", str(tmp_path), "--data", str(france_dir)])
     assert code == 0
     payload = json.loads(capsys.readouterr().out)
     assert [(w["code"], w["population"]) for w in payload["white_zones"]] == [("66147", 100), ("66040", 44)]
@@ -110,6 +111,9 @@ def test_cli_json_and_files(france_dir, tmp_path, capsys):
     assert workbook["Zones blanches"]["B2"].value == "Porté-Puymorens"
     csv = (tmp_path / "couverture_departement_66_chevauchements.csv").read_text(encoding="utf-8-sig")
     assert "CPTS Aspres / CPTS Vallespir;Tresserre (66214);662140000;1166" in csv
+    assert str(tmp_path / "couverture_departement_66_carte.pdf") in payload["files"]
+    page = PdfReader(tmp_path / "couverture_departement_66_carte.pdf").pages[0]
+    assert round(float(page.mediabox.width)) == 842 and "Zone isolée" in page.extract_text()
 
 
 def test_cli_saves_then_reads_the_stored_registry(france_dir, tmp_path, capsys):

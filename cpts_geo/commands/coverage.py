@@ -8,6 +8,8 @@ from pathlib import Path
 
 from cpts_geo.bundle import Bundle
 from cpts_geo.coverage import area_of, coverage_report, report_tables, write_report_files
+from cpts_geo.exports.maps import coverage_map as coverage_print_map
+from cpts_geo.exports.maps import save_figure
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_int
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
@@ -65,7 +67,13 @@ def run(args) -> int:
     area = area_of(bundle, args.region, args.departement)
     imported = load_registry(bundle, args)
     report = coverage_report(bundle, imported.cpts, area)
-    files = write_report_files(report_tables(report, bundle), args.out, "_".join(filter(None, ["couverture", area.kind, area.code])))
+    stem = "_".join(filter(None, ["couverture", area.kind, area.code]))
+    files = write_report_files(report_tables(report, bundle), args.out, stem)
+    if args.map:
+        for fmt in ("pdf", "png"):
+            path = args.out / f"{stem}_carte.{fmt}"
+            path.write_bytes(save_figure(coverage_print_map(bundle, imported.cpts, report), fmt))
+            files.append(path)
     if args.json:
         payload = {**report.as_dict(), "registry": imported.as_dict(), "files": [str(f) for f in files]}
         print(json.dumps(payload, ensure_ascii=False, indent=2, default=int))
@@ -90,6 +98,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--db", help="base des territoires : fichier SQLite ou URL postgresql://… "
                                      "(par défaut : la base locale de l'application)")
     parser.add_argument("--out", type=Path, default=Path("."), help="dossier des fichiers XLSX/CSV du rapport")
+    parser.add_argument("--map", action="store_true", help="écrire aussi la carte A4 imprimable (PDF et PNG)")
     parser.add_argument("--json", action="store_true", help="sortie JSON")
     parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
     parser.set_defaults(func=run)
