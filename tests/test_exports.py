@@ -12,6 +12,7 @@ from docx import Document
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from cpts_geo.commands.summary import load_others
 from cpts_geo.errors import InputError
 from cpts_geo.exports import tables
 from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
@@ -23,9 +24,13 @@ from tests.conftest import RUSCINO_CODES
 A4_POINTS = (595, 842)
 
 
+REGISTRY = "docs/registry_example/registre_cpts_66_11.csv"
+
+
 @pytest.fixture(scope="module")
 def exporter(france, ruscino):
-    return TerritoryExport(france, ruscino, postal_overrides={"66136": "66000"})
+    neighbours = load_others(france, REGISTRY)
+    return TerritoryExport(france, ruscino, neighbours, postal_overrides={"66136": "66000"})
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +111,7 @@ def test_docx_section(exporter, france):
 
 
 def test_prediagnostic_pdf(files):
-    reader = PdfReader(files["prediag"])
-    page = reader.pages[0]
-    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == A4_POINTS
-    text = page.extract_text()
+    text = assert_a4(files["prediag"].read_bytes(), A4_POINTS)
     assert "Pré-diagnostic" in text and "QP066003" in text and "75 ans et plus" in text
 
 
@@ -149,17 +151,29 @@ def test_png_map_is_a4_at_300_dpi(map_files):
     assert orange > 0.1 * 200 * 283
 
 
-@pytest.mark.parametrize("orientation, size", [("portrait", A4_POINTS), ("landscape", A4_POINTS[::-1])])
-def test_pdf_map_page_and_text(france, ruscino, orientation, size):
+def assert_a4(pdf: bytes, size: tuple[int, int]) -> str:
+    """The text of the single page of ``pdf``, after checking that it is A4 (``size`` in points)."""
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1
+    page = reader.pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == size
+    return page.extract_text().replace("\u202f", " ")
+
+
+def test_pdf_map_page_and_text(map_files):
+    text = assert_a4(map_files["pdf"], A4_POINTS)
+    for expected in ("CPTS Ruscino", "4 communes (dont 1 découpée en IRIS), 16 IRIS", "48 454 habitants", "taille 2",
+                     "CPTS Perpignan", "Cabestany", "Saint-Nazaire", "Saleilles", "Perpignan", "Limite de commune",
+                     "CPTS voisine", "IGN-INSEE CONTOURS-IRIS® 2020", "populations légales 2023", "14 m", "N"):
+        assert expected in text
+    assert "CPTS Fenouillèdes" not in text            # neighbours out of view are neither drawn nor named
+
+
+def test_landscape_map(france, ruscino):
     from cpts_geo.exports.maps import save_figure, territory_map
 
-    others = {"CPTS Salanque": frozenset(france.iris_by_commune["66037"])}
-    page = PdfReader(io.BytesIO(save_figure(territory_map(france, ruscino, others, orientation), "pdf"))).pages[0]
-    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == size
-    text = page.extract_text()
-    for expected in ("CPTS Ruscino", "48 454 habitants", "taille 2", "IGN", "CPTS Salanque", "Cabestany",
-                     "Saint-Nazaire", "Limite de département", "N"):
-        assert expected in text.replace("\u202f", " ")
+    text = assert_a4(save_figure(territory_map(france, ruscino, orientation="landscape"), "pdf"), A4_POINTS[::-1])
+    assert "CPTS Ruscino" in text and "CPTS voisine" not in text
 
 
 def test_docx_holds_the_map(map_files):
@@ -172,9 +186,7 @@ def test_coverage_print_map(france):
     from cpts_geo.exports.maps import coverage_map, save_figure
     from cpts_geo.registry import read_registry
 
-    registry = read_registry(france, "docs/registry_example/registre_cpts_66_11.csv")
+    registry = read_registry(france, REGISTRY)
     report = coverage_report(france, registry.cpts, area_of(france, None, "66"))
-    page = PdfReader(io.BytesIO(save_figure(coverage_map(france, registry.cpts, report), "pdf"))).pages[0]
-    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == A4_POINTS[::-1]
-    text = page.extract_text()
+    text = assert_a4(save_figure(coverage_map(france, registry.cpts, report), "pdf"), A4_POINTS[::-1])
     assert "Pyrénées-Orientales" in text and "CPTS Ruscino" in text and "Zone blanche" in text

@@ -1,13 +1,22 @@
 """Printable A4 maps (PNG 300 dpi, vector PDF): a CPTS territory, or the coverage of an area by CPTS.
 
 Drawn with matplotlib/geopandas in the metric CRS of the area, no network. Both maps share one
-frame: title and subtitle, legend, scale bar, north arrow and a footer with sources and millésimes.
+frame, public so that other maps can use it:
+
+* :func:`new_map_figure` — an A4 page and the axes of the map;
+* :func:`frame_map` — title and subtitle on top, the sources footer and the legend at the bottom,
+  the map in between framed on a geometry, a scale bar and a north arrow;
+* :class:`MapLabels` — names that do not overlap (optional ones are left out when they would);
+* :func:`source_lines` — sources, millésimes and data limits of the bundle, for the footer;
+* :func:`save_figure` — PNG or PDF bytes.
+
 Fills use hatching and line styles as well as colour, so a black-and-white print stays readable.
 """
 
 from __future__ import annotations
 
 import io
+import textwrap
 from datetime import date
 
 import geopandas as gpd
@@ -15,9 +24,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import Patch, Rectangle  # noqa: E402
+import shapely  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from cpts_geo.config import local_crs  # noqa: E402
 from cpts_geo.formatting import fr_int  # noqa: E402
@@ -27,66 +37,85 @@ plt.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
 plt.rcParams["font.family"] = "DejaVu Sans"
 
 A4_INCHES = {"portrait": (8.27, 11.69), "landscape": (11.69, 8.27)}
-MAP_BOX = [0.04, 0.1, 0.92, 0.78]    # axes of the map in figure fractions
+SIDE_MARGIN = 0.04                   # left and right page margins, in figure fractions
+EDGE_IN, GAP_IN = 0.3, 0.12          # top/bottom page margin and space between blocks, in inches
+TITLE_PT, SUBTITLE_PT, LEGEND_PT, FOOTER_PT = 17, 10, 8, 6.5
+LEGEND_COLUMN_PT = 215               # width of one legend column, in points
 TERRITORY_COLOUR = "#f4a259"
 NEIGHBOUR_COLOUR = "#2a7f62"
 CPTS_PALETTE = ("#8dd3c7", "#bebada", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#bc80bd", "#ccebc5",
                 "#a6cee3", "#b2df8a", "#fb9a99", "#cab2d6", "#ffed6f", "#d9d9d9")
 CPTS_HATCHES = ("", "//", "\\\\", "..", "xx", "--", "||", "oo")
+HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
 
 
-def _new_figure(orientation: str):
+def new_map_figure(orientation: str = "portrait"):
+    """An A4 page (``portrait`` or ``landscape``) and the axes of its map, placed by :func:`frame_map`."""
     if orientation not in A4_INCHES:
         raise ValueError(f"orientation must be one of {list(A4_INCHES)}")
     fig = plt.figure(figsize=A4_INCHES[orientation])
-    ax = fig.add_axes(MAP_BOX)
-    ax.set_axis_off()
+    ax = fig.add_axes([SIDE_MARGIN, 0.1, 1 - 2 * SIDE_MARGIN, 0.8])
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.6)
     return fig, ax
 
 
-def _scale_bar(ax) -> None:
-    """A scale bar of a round length about a fifth of the map width (metres, metric CRS)."""
-    xmin, xmax = ax.get_xlim()
-    ymin, ymax = ax.get_ylim()
-    target = (xmax - xmin) / 5
-    length = min((m * 10 ** e for e in range(1, 7) for m in (1, 2, 5)), key=lambda v: abs(v - target))
-    x0, y0, height = xmin + (xmax - xmin) * 0.04, ymin + (ymax - ymin) * 0.03, (ymax - ymin) * 0.008
-    for i in range(2):
-        ax.add_patch(Rectangle((x0 + i * length / 2, y0), length / 2, height, facecolor="black" if i == 0 else "white",
-                               edgecolor="black", linewidth=0.8, zorder=10))
-    for position, text in ((0, "0"), (length / 2, _distance(length / 2)), (length, _distance(length))):
-        ax.text(x0 + position, y0 + height * 1.8, text, ha="center", va="bottom", fontsize=8, zorder=10)
+def source_lines(bundle) -> list[str]:
+    """Sources, millésimes and the data limits that must go with the figures."""
+    meta = bundle.meta
+    return [f"Contours : {meta.get('iris_source', 'IGN-INSEE CONTOURS-IRIS')} ; Licence Ouverte Etalab 2.0.",
+            f"Population : {meta.get('population_source', 'INSEE')}.",
+            *(f"Limite : {limit}" for limit in meta.get("limits", []))]
 
 
-def _distance(metres: float) -> str:
-    return f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+def _page_text(fig, y: float, lines: list[str], **style):
+    """Text at the left margin, each line wrapped to the width between the margins (measured once)."""
+    text = fig.text(SIDE_MARGIN, y, "\n".join(lines), **style)
+    width = text.get_window_extent(fig.canvas.get_renderer()).width
+    available = fig.bbox.width * (1 - 2 * SIDE_MARGIN)
+    if width > available:
+        characters = int(0.97 * available * max(len(line) for line in lines) / width)
+        text.set_text("\n".join(textwrap.fill(line, characters, subsequent_indent="    ") for line in lines))
+    return text
 
 
-def _north_arrow(ax) -> None:
-    ax.annotate("N", xy=(0.95, 0.97), xytext=(0.95, 0.89), xycoords="axes fraction", ha="center", va="center",
-                fontsize=12, weight="bold", arrowprops={"facecolor": "black", "width": 4, "headwidth": 11},
-                zorder=10)
+def _height(fig, artist) -> float:
+    """Height of an artist in figure fractions."""
+    return artist.get_window_extent(fig.canvas.get_renderer()).height / fig.bbox.height
 
 
-def _frame(fig, ax, title: str, subtitle: str, sources: list[str], handles) -> None:
-    """Title, subtitle, legend, scale bar, north arrow and the sources footer."""
-    fig.text(0.04, 0.965, title, fontsize=17, weight="bold", va="top")
-    fig.text(0.04, 0.925, subtitle, fontsize=10, va="top")
-    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.92, edgecolor="#555555")
+def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list[str],
+              extent: gpd.GeoSeries, margin: float = 0.08) -> None:
+    """Lay out the page around the map and frame the view on ``extent`` (metric CRS).
+
+    Title and subtitle on top; at the bottom the ``footer`` lines (sources, limits, date of the map)
+    and above them the legend of ``handles``; the map fills the space between. Then a scale bar and
+    a north arrow. Draw the layers before, the labels (:class:`MapLabels`) after.
+    """
+    page_height_in = fig.get_size_inches()[1]
+    edge, gap = EDGE_IN / page_height_in, GAP_IN / page_height_in
+    title_text = _page_text(fig, 1 - edge, [title], fontsize=TITLE_PT, weight="bold", va="top")
+    subtitle_top = 1 - edge - _height(fig, title_text) - gap / 2
+    subtitle_text = _page_text(fig, subtitle_top, [subtitle], fontsize=SUBTITLE_PT, va="top")
+    map_top = subtitle_top - _height(fig, subtitle_text) - gap
+    lines = [*footer, f"Carte produite avec cpts-geo le {date.today():%d/%m/%Y}."]
+    footer_text = _page_text(fig, edge, lines, fontsize=FOOTER_PT, va="bottom", color="#333333")
+    legend_bottom = edge + _height(fig, footer_text) + gap
+    columns = max(1, int(fig.get_size_inches()[0] * 72 * (1 - 2 * SIDE_MARGIN) // LEGEND_COLUMN_PT))
+    legend = fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(SIDE_MARGIN, legend_bottom),
+                        ncols=columns, fontsize=LEGEND_PT, frameon=False, borderaxespad=0, handlelength=2.5)
+    map_bottom = legend_bottom + _height(fig, legend) + gap
+    ax.set_position([SIDE_MARGIN, map_bottom, 1 - 2 * SIDE_MARGIN, map_top - map_bottom])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    fit_view(ax, extent, margin)
     _scale_bar(ax)
     _north_arrow(ax)
-    footer = "\n".join([*sources, f"Carte produite avec cpts-geo le {date.today():%d/%m/%Y}."])
-    fig.text(0.04, 0.02, footer, fontsize=6.5, va="bottom", color="#333333")
 
 
-def _sources(bundle) -> list[str]:
-    meta = bundle.meta
-    return [f"Contours : {meta.get('iris_source', 'IGN – INSEE, CONTOURS-IRIS')}. "
-            "Licence Ouverte Etalab 2.0.",
-            f"Population : {meta.get('population_source', 'INSEE')}."]
-
-
-def _fit(ax, geometry: gpd.GeoSeries, margin: float = 0.08) -> None:
+def fit_view(ax, geometry: gpd.GeoSeries, margin: float = 0.08) -> None:
     """Frame the view on ``geometry`` with an equal aspect that fills the axes."""
     xmin, ymin, xmax, ymax = geometry.total_bounds
     width, height = (xmax - xmin) * (1 + 2 * margin), (ymax - ymin) * (1 + 2 * margin)
@@ -103,6 +132,91 @@ def _fit(ax, geometry: gpd.GeoSeries, margin: float = 0.08) -> None:
     ax.set_aspect("equal")
 
 
+def _scale_bar(ax) -> None:
+    """A scale bar of a round length about a fifth of the map width (metres, metric CRS)."""
+    xmin, xmax = ax.get_xlim()
+    ymin, ymax = ax.get_ylim()
+    target = (xmax - xmin) / 5
+    length = min((m * 10 ** e for e in range(1, 7) for m in (1, 2, 5)), key=lambda v: abs(v - target))
+    x0, y0, height = xmin + (xmax - xmin) * 0.04, ymin + (ymax - ymin) * 0.03, (ymax - ymin) * 0.008
+    for i in range(2):
+        ax.add_patch(Rectangle((x0 + i * length / 2, y0), length / 2, height, facecolor="black" if i == 0 else "white",
+                               edgecolor="black", linewidth=0.8, zorder=10))
+    for position, text in ((0, "0"), (length / 2, _distance(length / 2)), (length, _distance(length))):
+        ax.text(x0 + position, y0 + height * 1.8, text, ha="center", va="bottom", fontsize=8, zorder=10,
+                path_effects=HALO)
+
+
+def _distance(metres: float) -> str:
+    return f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+
+
+def _north_arrow(ax) -> None:
+    ax.annotate("N", xy=(0.95, 0.97), xytext=(0.95, 0.89), xycoords="axes fraction", ha="center", va="center",
+                fontsize=12, weight="bold", arrowprops={"facecolor": "black", "width": 4, "headwidth": 11},
+                zorder=10, path_effects=HALO)
+
+
+class MapLabels:
+    """Names on a map that cover neither one another nor the scale bar and north arrow.
+
+    Create it after :func:`frame_map` (the view is final).
+    """
+
+    SHIFTS = (0, 1, -1, 2, -2)  # vertical moves tried, in label heights
+
+    def __init__(self, ax):
+        self.ax = ax
+        self.renderer = ax.figure.canvas.get_renderer()
+        self.placed = [artist.get_window_extent(self.renderer) for artist in [*ax.texts, *ax.patches]]
+        (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
+        self.view = shapely.box(xmin, ymin, xmax, ymax)
+
+    def add(self, geometry: gpd.GeoSeries, names, fontsize: float, min_area: float = 0.0, optional: bool = False,
+            weight: str = "normal", colour: str = "black", boxed: bool = True) -> None:
+        """Name each shape at a point of its visible part, if that part is at least ``min_area``.
+
+        A name that would cover one already placed moves up or down; if it still would, an ``optional``
+        one is left out, another stays where it is.
+        """
+        visible = geometry.intersection(self.view)
+        style = {"bbox": {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75, "linewidth": 0}} \
+            if boxed else {"path_effects": HALO}
+        for shape, name in zip(visible, names):
+            if shape.is_empty or shape.area < min_area:
+                continue
+            point = shape.representative_point()
+            text = self.ax.text(point.x, point.y, name, ha="center", va="center", fontsize=fontsize,
+                                weight=weight, color=colour, zorder=6, clip_on=True, **style)
+            self._place(text, optional)
+
+    def _place(self, text, optional: bool) -> None:
+        x, y = text.get_position()
+        extent = text.get_window_extent(self.renderer)
+        step = extent.height * 1.15 * (self.ax.get_ylim()[1] - self.ax.get_ylim()[0]) / self.ax.bbox.height
+        axes_box = self.ax.bbox
+        for shift in self.SHIFTS:
+            text.set_y(y + shift * step)
+            extent = text.get_window_extent(self.renderer)
+            inside = axes_box.x0 <= extent.x0 and extent.x1 <= axes_box.x1 and \
+                axes_box.y0 <= extent.y0 and extent.y1 <= axes_box.y1
+            if inside and not any(extent.overlaps(other) for other in self.placed):
+                self.placed.append(extent)
+                return
+        if optional:
+            text.remove()
+        else:
+            text.set_y(y)
+            self.placed.append(text.get_window_extent(self.renderer))
+
+
+def _near(extent: gpd.GeoSeries, margin: float):
+    """The box of ``extent`` widened by ``margin``: always in the view that :func:`fit_view` gives."""
+    xmin, ymin, xmax, ymax = extent.total_bounds
+    dx, dy = (xmax - xmin) * margin, (ymax - ymin) * margin
+    return shapely.box(xmin - dx, ymin - dy, xmax + dx, ymax + dy)
+
+
 def _context(bundle, communes: set[str], crs: str, rings: int = 2) -> gpd.GeoDataFrame:
     """Communes around ``communes`` (``rings`` of neighbours), dissolved from IRIS, in ``crs``."""
     around = set(communes)
@@ -111,98 +225,105 @@ def _context(bundle, communes: set[str], crs: str, rings: int = 2) -> gpd.GeoDat
     return bundle.commune_geometry(sorted(around)).to_crs(crs)
 
 
-def _departement_outlines(bundle, context: gpd.GeoDataFrame):
+def _departement_outlines(bundle, context: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Outer limits of the départements of ``context`` (gaps in the IRIS coverage, e.g. lagoons, left out)."""
     deps = bundle.communes.loc[context.index, "departement"].unique()
-    codes = bundle.communes.index[bundle.communes["departement"].isin(deps)]
-    return bundle.commune_geometry(codes).to_crs(context.crs).dissolve(by="departement").boundary
+    iris = bundle.iris_geometry(bundle.iris.index[bundle.iris["departement"].isin(deps)])
+    parts = iris[["departement", "geometry"]].dissolve(by="departement").to_crs(context.crs).geometry
+    return gpd.GeoSeries(shapely.get_exterior_ring(parts.explode().to_numpy()), crs=context.crs)
 
 
-def _label(ax, geometry: gpd.GeoSeries, names, fontsize: float, min_area: float, weight: str = "normal",
-           colour: str = "black", boxed: bool = True) -> None:
-    """Names at representative points of shapes large enough for them and inside the view."""
-    (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
-    points = geometry.representative_point()
-    for point, area, name in zip(points, geometry.area, names):
-        if area >= min_area and xmin < point.x < xmax and ymin < point.y < ymax:
-            box = {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7, "linewidth": 0}
-            ax.text(point.x, point.y, name, ha="center", va="center", fontsize=fontsize, weight=weight,
-                    color=colour, zorder=6, bbox=box if boxed else None, clip_on=True)
+def _cpts_shapes(bundle, registry: dict[str, frozenset[str]], crs: str) -> gpd.GeoDataFrame:
+    """One dissolved shape per CPTS (index: name) from its IRIS known to the bundle, in ``crs``."""
+    pairs = [(name, code) for name, codes in registry.items() for code in sorted(codes) if code in bundle.iris.index]
+    names, codes = zip(*pairs) if pairs else ((), ())
+    geometry = bundle.iris_geometry(sorted(set(codes))).geometry.to_crs(crs)
+    frame = gpd.GeoDataFrame({"cpts": names}, geometry=geometry.loc[list(codes)].to_numpy(), crs=crs)
+    return frame.dissolve(by="cpts")
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'s' if number > 1 else ''}"
 
 
 def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]] | None = None,
                   orientation: str = "portrait"):
-    """The A4 map of a CPTS territory (matplotlib Figure); see the module docstring."""
+    """The A4 map of a CPTS territory (matplotlib Figure); ``others``: neighbouring CPTS, name → IRIS codes.
+
+    The territory filled, split communes at IRIS level (the part left out dotted), commune names,
+    the neighbouring CPTS in view hatched and named, commune and département limits.
+    """
     summary = summarize(bundle, territory)
     crs = local_crs(summary.age.departement or summary.communes[0].departement)
-    fig, ax = _new_figure(orientation)
-    communes = {p.code_insee for p in summary.communes}
-    context = _context(bundle, communes, crs)
+    fig, ax = new_map_figure(orientation)
+    communes = sorted(territory.communes())
+    context = _context(bundle, set(communes), crs)
     split = [p.code_insee for p in summary.split_communes]
     selected = bundle.iris_geometry(sorted(territory.iris)).to_crs(crs)
-    outline = gpd.GeoSeries([selected.geometry.union_all(method="coverage")], crs=crs)
+    outline = gpd.GeoSeries([selected.geometry.union_all()], crs=crs)
+    near = _near(outline, 0.08)
 
     context.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#9a9a9a", linewidth=0.4, zorder=1)
     selected.plot(ax=ax, facecolor=TERRITORY_COLOUR, edgecolor="none", zorder=2)
     handles = [Patch(facecolor=TERRITORY_COLOUR, edgecolor="black", label="Territoire de la CPTS")]
     if split:
-        rest = [i for c in split for i in bundle.iris_by_commune[c] if i not in territory.iris]
-        bundle.iris_geometry(rest).to_crs(crs).plot(ax=ax, facecolor="white", edgecolor="#777777", hatch="....",
-                                                     linewidth=0.3, zorder=2)
         iris_of_split = bundle.iris_geometry([i for c in split for i in bundle.iris_by_commune[c]]).to_crs(crs)
+        left_out = iris_of_split.drop(index=sorted(territory.iris & set(iris_of_split.index)))
+        left_out.plot(ax=ax, facecolor="white", edgecolor="#777777", hatch="....", linewidth=0.3, zorder=2)
         iris_of_split.boundary.plot(ax=ax, color="#555555", linewidth=0.35, linestyle=":", zorder=3)
         handles += [Patch(facecolor="white", edgecolor="#777777", hatch="....",
                           label="Commune découpée : IRIS hors territoire"),
                     Line2D([], [], color="#555555", linestyle=":", label="Limite d'IRIS")]
-    context.loc[sorted(communes)].boundary.plot(ax=ax, color="#4d4d4d", linewidth=0.6, zorder=3)
-    for number, (name, codes) in enumerate(sorted((others or {}).items())):
-        if name == territory.name or not codes:
-            continue
-        shape = bundle.iris_geometry(sorted(codes & set(bundle.iris.index))).to_crs(crs).dissolve()
-        shape.plot(ax=ax, facecolor="none", edgecolor=NEIGHBOUR_COLOUR, hatch="///", linewidth=1.2,
-                   linestyle="--", zorder=4)
-        _label(ax, shape.geometry, [name], 8, 0, weight="bold")
-        if number == 0:
-            handles.append(Patch(facecolor="none", edgecolor=NEIGHBOUR_COLOUR, hatch="///", linestyle="--",
-                                 label="CPTS voisine"))
-    _departement_outlines(bundle, context).plot(ax=ax, color="black", linewidth=1.0, linestyle="-.", zorder=4)
+    context.loc[communes].boundary.plot(ax=ax, color="#4d4d4d", linewidth=0.6, zorder=3)
+    neighbours = _cpts_shapes(bundle, {n: c for n, c in (others or {}).items() if n != territory.name}, crs)
+    neighbours = neighbours[neighbours.intersects(near)]
+    if not neighbours.empty:
+        neighbours.plot(ax=ax, facecolor="none", edgecolor=NEIGHBOUR_COLOUR, hatch="///", linewidth=1.2,
+                        linestyle="--", zorder=4)
+        handles.append(Patch(facecolor="none", edgecolor=NEIGHBOUR_COLOUR, hatch="///", linestyle="--",
+                             label="CPTS voisine"))
+    departements = _departement_outlines(bundle, context)
+    departements.plot(ax=ax, color="black", linewidth=1.0, linestyle="-.", zorder=4)
     outline.boundary.plot(ax=ax, color="black", linewidth=2.0, zorder=5)
     handles += [Line2D([], [], color="black", linewidth=2, label="Limite du territoire"),
-                Line2D([], [], color="#4d4d4d", linewidth=0.6, label="Limite de commune"),
-                Line2D([], [], color="black", linewidth=1, linestyle="-.", label="Limite de département")]
-    _fit(ax, outline)
-    view_area = np.diff(ax.get_xlim())[0] * np.diff(ax.get_ylim())[0]
-    inside = context.loc[sorted(communes)]
-    _label(ax, inside.geometry, inside["nom"], 8, view_area / 400)
-    around = context.drop(index=sorted(communes))
-    _label(ax, around.geometry, around["nom"], 6, view_area / 150, colour="#666666", boxed=False)
+                Line2D([], [], color="#4d4d4d", linewidth=0.6, label="Limite de commune")]
+    if departements.intersects(near).any():
+        handles.append(Line2D([], [], color="black", linewidth=1, linestyle="-.", label="Limite de département"))
+
     pop = summary.population
-    subtitle = (f"{summary.commune_count} communes ({len(split)} découpée(s) en IRIS), {summary.iris_count} IRIS — "
-                f"{fr_int(pop.value)} habitants (population municipale {pop.millesime}) — taille {summary.taille.number}")
-    _frame(fig, ax, territory.name or "Territoire de la CPTS", subtitle,
-           [*_sources(bundle), "Précision des contours IRIS 2020 ≈ 14 m ; population des IRIS : recensement 2016."],
-           handles)
+    split_text = f" (dont {len(split)} découpée{'s' if len(split) > 1 else ''} en IRIS)" if split else ""
+    subtitle = (f"{_count(summary.commune_count, 'commune')}{split_text}, {summary.iris_count} IRIS — "
+                f"{fr_int(pop.value)} habitants (population municipale {pop.millesime}) — "
+                f"taille {summary.taille.number}")
+    frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle, handles=handles,
+              footer=source_lines(bundle), extent=outline)
+    labels = MapLabels(ax)
+    inside = selected[["code_insee", "geometry"]].dissolve(by="code_insee")  # split communes: their part only
+    labels.add(inside.geometry, bundle.communes.loc[inside.index, "nom"], 8, labels.view.area / 400)
+    labels.add(neighbours.geometry, neighbours.index, 8, weight="bold", colour=NEIGHBOUR_COLOUR)
+    around = context.drop(index=communes)
+    labels.add(around.geometry, around["nom"], 6, labels.view.area / 150, optional=True, colour="#555555",
+               boxed=False)
     return fig
 
 
 def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientation: str = "landscape"):
     """The A4 map of the coverage of an area by the CPTS of a registry (ARS view)."""
     area_codes = bundle.iris.index[report.area.mask]
-    departement = bundle.iris.loc[area_codes[0], "departement"]
-    crs = local_crs(departement)
-    fig, ax = _new_figure(orientation)
+    crs = local_crs(bundle.iris.loc[area_codes[0], "departement"])
+    fig, ax = new_map_figure(orientation)
     iris = bundle.iris_geometry(area_codes).to_crs(crs)
     communes = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
     communes.plot(ax=ax, facecolor="white", edgecolor="#b0b0b0", linewidth=0.25, zorder=1)
-    handles = []
     names = report.cpts["name"].tolist()
-    for number, name in enumerate(names):
-        codes = sorted(registry[name] & set(area_codes))
-        if not codes:
-            continue
-        shape = iris.loc[codes, ["geometry"]].dissolve()
+    in_area = set(area_codes)
+    shapes = _cpts_shapes(bundle, {name: registry[name] & in_area for name in names}, crs)
+    shapes = shapes.reindex([name for name in names if name in shapes.index])
+    for number, shape in enumerate(shapes.geometry):
         colour, hatch = CPTS_PALETTE[number % len(CPTS_PALETTE)], CPTS_HATCHES[number % len(CPTS_HATCHES)]
-        shape.plot(ax=ax, facecolor=colour, edgecolor="#333333", hatch=hatch, linewidth=0.8, alpha=0.9, zorder=2)
-        _label(ax, shape.geometry, [name], 6.5, 0)
+        gpd.GeoSeries([shape], crs=crs).plot(ax=ax, facecolor=colour, edgecolor="#333333", hatch=hatch,
+                                             linewidth=0.8, alpha=0.9, zorder=2)
+    handles = [Patch(facecolor=CPTS_PALETTE[0], edgecolor="#333333", label=f"CPTS ({len(names)})")]
     white = [c for codes in report.white_zones["iris"] for c in codes]
     shared = [c for codes in report.overlaps["iris"] for c in codes]
     isolated = [c for codes in report.isolated["iris"] for c in codes]
@@ -214,14 +335,14 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
                "Zone isolée"))
     for codes, style, label in layers:
         if codes:
-            iris.loc[sorted(set(codes) & set(iris.index))].plot(ax=ax, zorder=3, **style)
+            iris.loc[sorted(set(codes) & in_area)].plot(ax=ax, zorder=3, **style)
             handles.append(Patch(label=label, **{k: v for k, v in style.items() if k != "linewidth"}))
-    handles.insert(0, Patch(facecolor=CPTS_PALETTE[0], edgecolor="#333333", label=f"CPTS ({len(names)})"))
-    _fit(ax, communes.geometry, margin=0.02)
     subtitle = (f"{len(names)} CPTS — population couverte {fr_int(report.population_covered)} sur "
                 f"{fr_int(report.population_total)} ({report.covered_share:.1%}".replace(".", ",")
                 + f") — population municipale {report.millesime}")
-    _frame(fig, ax, f"Couverture en CPTS — {report.area.label}", subtitle, _sources(bundle), handles)
+    frame_map(fig, ax, title=f"Couverture en CPTS — {report.area.label}", subtitle=subtitle, handles=handles,
+              footer=source_lines(bundle), extent=communes.geometry, margin=0.02)
+    MapLabels(ax).add(shapes.geometry, shapes.index, 6.5)
     return fig
 
 
