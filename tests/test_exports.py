@@ -110,6 +110,16 @@ def test_docx_section(exporter, france):
     assert "génération 2015" in text and "14 m" in text
 
 
+def test_a_qpv_over_several_communes_is_one_row(france):
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.territory import summarize
+
+    territory = Territory(resolve_codes(france, ["13201", "13202", "13203"]).iris, "Centre de Marseille")
+    qpv = tables.prediagnostic(france, territory, summarize(france, territory)).qpv
+    assert qpv["code_qp"].is_unique
+    assert qpv.set_index("code_qp").at["QP013032", "code_insee"] == "13201,13202,13203"
+
+
 def test_prediagnostic_pdf(files):
     text = assert_a4(files["prediag"].read_bytes(), A4_POINTS)
     assert "Pré-diagnostic" in text and "QP066003" in text and "75 ans et plus" in text

@@ -15,15 +15,18 @@ import pandas as pd  # noqa: E402
 from docx import Document  # noqa: E402
 from docx.shared import Cm, Pt  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 from openpyxl.styles import Alignment, Font, PatternFill  # noqa: E402
 
 from cpts_geo.formatting import fr_int, fr_percent  # noqa: E402
 from cpts_geo.funding import TAILLE_BANDS  # noqa: E402
 from cpts_geo.letter import COLUMNS, letter_footer  # noqa: E402
+from cpts_geo.reference import departements_table  # noqa: E402
 from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure  # noqa: E402
 
 A4_PORTRAIT_IN = (8.27, 11.69)
+QPV_ROWS_ON_PDF = 12  # more would run into the footer; the DOCX lists them all
 QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la génération 2015 (décret 2014-1750), "
               "population du quartier entier ; pour une commune découpée, vérifier que le quartier est dans "
               "les IRIS retenus.")
@@ -34,14 +37,21 @@ class Prediagnostic:
     """Age bands of the territory against its département and région, and the QPV of its communes."""
 
     ages: AgeStructure
-    qpv: pd.DataFrame          # code_qp, nom_qp, commune, code_insee, pop_qpv, commune_entiere
+    qpv: pd.DataFrame          # one row per QPV: code_qp, nom_qp, commune, code_insee, pop_qpv, commune_entiere
+
+    def area_names(self) -> tuple[str, str]:
+        """Names of the département and the région compared: ``Pyrénées-Orientales (66)``, ``Occitanie``."""
+        table = departements_table().set_index("code_departement")
+        if self.ages.departement not in table.index:
+            return f"Département {self.ages.departement}", f"Région {self.ages.region}"
+        row = table.loc[self.ages.departement]
+        return f"{row['nom_departement']} ({self.ages.departement})", row["nom_region"]
 
     def age_table(self) -> pd.DataFrame:
         """Age bands as a table of French percentages."""
         return pd.DataFrame([(row["label"], fr_percent(row["territory"]), fr_percent(row["departement"]),
                               fr_percent(row["region"])) for row in self.ages.rows],
-                            columns=["Tranche d'âge", "Territoire", f"Département {self.ages.departement}",
-                                     f"Région {self.ages.region}"])
+                            columns=["Tranche d'âge", "Territoire", *self.area_names()])
 
 
 def prediagnostic(bundle, territory: Territory, summary: Summary) -> Prediagnostic:
@@ -51,16 +61,19 @@ def prediagnostic(bundle, territory: Territory, summary: Summary) -> Prediagnost
     qpv = bundle.qpv[bundle.qpv["code_insee"].isin(whole)]
     qpv = qpv.assign(commune=qpv["code_insee"].map(bundle.communes["nom"]),
                      commune_entiere=qpv["code_insee"].map(whole))
-    return Prediagnostic(ages, qpv[["code_qp", "nom_qp", "commune", "code_insee", "pop_qpv", "commune_entiere"]]
-                         .sort_values("code_qp").reset_index(drop=True))
+    by_quartier = qpv.groupby("code_qp", sort=True).agg(  # a QPV over several communes is one row
+        nom_qp=("nom_qp", "first"), commune=("commune", ", ".join), code_insee=("code_insee", ",".join),
+        pop_qpv=("pop_qpv", "first"), commune_entiere=("commune_entiere", "all"))
+    return Prediagnostic(ages, by_quartier.reset_index())
 
 
 def age_chart(prediag: Prediagnostic, ax) -> None:
     """Grouped horizontal bars of the age bands (hatched, readable in black and white)."""
     rows = prediag.ages.rows
     labels = [row["label"] for row in rows]
-    series = (("territory", "Territoire", "#c8553d", ""), ("departement", "Département", "#8d99ae", "//"),
-              ("region", "Région", "#edf2f4", ".."))
+    departement, region = prediag.area_names()
+    series = (("territory", "Territoire", "#c8553d", ""), ("departement", departement, "#8d99ae", "//"),
+              ("region", region, "#edf2f4", ".."))
     height = 0.27
     for offset, (key, name, colour, hatch) in enumerate(series):
         values = [100 * (row[key] or 0) for row in rows]
@@ -68,8 +81,10 @@ def age_chart(prediag: Prediagnostic, ax) -> None:
                 hatch=hatch, edgecolor="black", linewidth=0.5, label=name)
     ax.set_yticks(range(len(rows)), labels)
     ax.invert_yaxis()
-    ax.set_xlabel("% de la population (IRIS mesurés)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel("Part de la population (IRIS mesurés)")
+    ax.xaxis.set_major_locator(MultipleLocator(5))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g} %"))
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize=8, frameon=False)
     ax.grid(axis="x", linewidth=0.3)
 
 
@@ -171,8 +186,9 @@ def qpv_table(prediag: Prediagnostic) -> pd.DataFrame:
     """The QPV of the territory's communes as a French table."""
     qpv = prediag.qpv
     return pd.DataFrame({"Code": qpv["code_qp"], "Quartier": qpv["nom_qp"], "Commune": qpv["commune"],
-                         "Population du QPV": [fr_int(p) for p in qpv["pop_qpv"]],
-                         "Commune entière": ["oui" if w else "non (à vérifier)" for w in qpv["commune_entiere"]]})
+                         "Population": [fr_int(p) for p in qpv["pop_qpv"]],
+                         "Commune retenue": ["entière" if w else "en partie : à vérifier"
+                                             for w in qpv["commune_entiere"]]})
 
 
 def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic) -> bytes:
@@ -180,12 +196,16 @@ def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic) -> bytes
     plt.rcParams["pdf.fonttype"] = 42
     fig = plt.figure(figsize=A4_PORTRAIT_IN)
     fig.text(0.08, 0.95, f"Pré-diagnostic — {summary.name or 'CPTS'}", fontsize=16, weight="bold")
-    fig.text(0.08, 0.925, f"{summary.commune_count} communes, {fr_int(summary.population.value)} habitants "
-             f"({summary.population.millesime}), taille {summary.taille.number}", fontsize=10)
+    fig.text(0.08, 0.925, f"{summary.commune_count} commune{'s' if summary.commune_count > 1 else ''}, "
+             f"{fr_int(summary.population.value)} habitants (population municipale {summary.population.millesime}), "
+             f"taille {summary.taille.number}", fontsize=10)
     table_ax = fig.add_axes([0.08, 0.72, 0.84, 0.18])
     table_ax.axis("off")
     ages = prediag.age_table()
-    table_ax.table(cellText=ages.values, colLabels=list(ages.columns), loc="upper center").scale(1, 1.3)
+    grid = table_ax.table(cellText=ages.values, colLabels=list(ages.columns), loc="upper center")
+    grid.auto_set_font_size(False)
+    grid.set_fontsize(8)
+    grid.scale(1, 1.3)
     chart_ax = fig.add_axes([0.22, 0.47, 0.7, 0.22])
     age_chart(prediag, chart_ax)
     qpv_ax = fig.add_axes([0.08, 0.16, 0.84, 0.22])
@@ -195,12 +215,18 @@ def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic) -> bytes
         qpv_ax.text(0, 0.8, "Aucun QPV dans les communes du territoire.", fontsize=9)
     else:
         qpv = qpv_table(prediag)
+        if len(qpv) > QPV_ROWS_ON_PDF:
+            qpv_ax.set_title(f"{len(qpv) - QPV_ROWS_ON_PDF + 1} autres QPV : voir le document Word.", loc="right",
+                             fontsize=8)
+            qpv = qpv.head(QPV_ROWS_ON_PDF - 1)
+        for column, characters in (("Quartier", 40), ("Commune", 25)):  # a table cell does not wrap
+            qpv[column] = [textwrap.shorten(text, characters, placeholder=" …") for text in qpv[column]]
         grid = qpv_ax.table(cellText=qpv.values, colLabels=list(qpv.columns), loc="upper center", cellLoc="left",
-                            colWidths=[0.13, 0.37, 0.18, 0.14, 0.18])
+                            colWidths=[0.11, 0.35, 0.24, 0.1, 0.2])
         grid.auto_set_font_size(False)
         grid.set_fontsize(7.5)
         grid.scale(1, 1.2)
-    notes = [prediag.ages.note, QPV_CAVEAT, *_sources_lines(bundle)[:3]]
+    notes = [prediag.ages.note, QPV_CAVEAT, *_sources_lines(bundle)]
     fig.text(0.08, 0.03, "\n".join(textwrap.fill(n, 150) for n in notes), fontsize=6, va="bottom")
     buffer = io.BytesIO()
     with PdfPages(buffer) as pdf:
