@@ -99,6 +99,8 @@ def test_docx_section(exporter, france):
     prediag = tables.prediagnostic(france, exporter.territory, exporter.summary)
     document = Document(io.BytesIO(tables.letter_docx(france, exporter.summary, exporter.table, prediag)))
     text = "\n".join(p.text for p in document.paragraphs)
+    page = document.sections[0]
+    assert (round(page.page_width.cm, 1), round(page.page_height.cm, 1)) == (21.0, 29.7)
     assert "Délimitation géographique" in text
     assert "☒ Taille 2 : de 40 000 à 80 000 habitants" in text and "☐ Taille 1" in text
     letter = document.tables[0]

@@ -30,6 +30,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from cpts_geo.config import local_crs  # noqa: E402
+from cpts_geo.exports.perimeter import metric_crs  # noqa: E402
 from cpts_geo.formatting import fr_int  # noqa: E402
 from cpts_geo.territory import Territory, summarize  # noqa: E402
 
@@ -254,7 +255,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     the neighbouring CPTS in view hatched and named, commune and département limits.
     """
     summary = summarize(bundle, territory)
-    crs = local_crs(summary.age.departement or summary.communes[0].departement)
+    crs = metric_crs(summary)
     fig, ax = new_map_figure(orientation)
     communes = sorted(territory.communes())
     context = _context(bundle, set(communes), crs)

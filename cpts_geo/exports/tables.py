@@ -26,6 +26,7 @@ from cpts_geo.reference import departements_table  # noqa: E402
 from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure  # noqa: E402
 
 A4_PORTRAIT_IN = (8.27, 11.69)
+A4_CM = (Cm(21), Cm(29.7))
 QPV_ROWS_ON_PDF = 12  # more would run into the footer; the DOCX lists them all
 QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la génération 2015 (décret 2014-1750), "
               "population du quartier entier ; pour une commune découpée, vérifier que le quartier est dans "
@@ -150,6 +151,9 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
                 map_png: bytes | None = None) -> bytes:
     """A Word section « Délimitation géographique » ready to paste in the ARS template, and the pre-diagnostic."""
     document = Document()
+    page = document.sections[0]  # python-docx starts from US Letter
+    page.page_width, page.page_height = A4_CM
+    page.left_margin = page.right_margin = page.top_margin = page.bottom_margin = Cm(2)
     document.styles["Normal"].font.size = Pt(10)
     document.add_heading("Délimitation géographique", level=1)
     document.add_paragraph(f"Territoire de la {summary.name or 'CPTS'} : communes et quartiers (IRIS) couverts.")
