@@ -55,6 +55,8 @@ def new_map_figure(orientation: str = "portrait"):
     if orientation not in A4_INCHES:
         raise ValueError(f"orientation must be one of {list(A4_INCHES)}")
     fig = plt.figure(figsize=A4_INCHES[orientation])
+    # geopandas redraws the whole figure after each layer; a page that is only saved needs none of that
+    fig.canvas.draw_idle = lambda *args, **kwargs: None
     ax = fig.add_axes([SIDE_MARGIN, 0.1, 1 - 2 * SIDE_MARGIN, 0.8])
     ax.set_xticks([])
     ax.set_yticks([])
