@@ -115,7 +115,8 @@ def _compact(name: str) -> str:
     return re.sub(r"[\s_]+", "", str(name)).lower()
 
 
-def _pick_column(table: pd.DataFrame, accepted: tuple[str, ...]) -> str | None:
+def pick_column(table: pd.DataFrame, accepted: tuple[str, ...]) -> str | None:
+    """The first column of ``table`` whose name, without case, spaces or underscores, is in ``accepted``."""
     by_name = {_compact(c): c for c in table.columns}
     return next((by_name[a] for a in accepted if a in by_name), None)
 
@@ -134,7 +135,7 @@ def read_code_file(source: Path | str | bytes, label: str = "Le fichier") -> lis
     """Codes of a CSV/TXT file: a column of codes (code_insee, code_iris, CODE INSEE…) or one code per line."""
     data = _load_bytes(source, label)
     table = read_text_table(data, label=label.lower())
-    column = _pick_column(table, CODE_COLUMNS)
+    column = pick_column(table, CODE_COLUMNS)
     if column is not None:
         return [normalise_code(v) for v in table[column].dropna() if normalise_code(v)]
     header_tokens = [normalise_code(c) for c in table.columns]
@@ -142,16 +143,3 @@ def read_code_file(source: Path | str | bytes, label: str = "Le fichier") -> lis
         return header_tokens + [normalise_code(v) for v in table.iloc[:, 0].dropna()]
     raise InputError(f"{label} n'a pas de colonne de codes reconnue (attendu : code_insee, code_iris, "
                      f"code ou CODE INSEE ; colonnes lues : {', '.join(map(str, table.columns))}).")
-
-
-def read_cpts_file(source: Path | str | bytes, label: str = "Le fichier des CPTS") -> dict[str, list[str]]:
-    """Codes per CPTS from a CSV of ``cpts;code`` rows (code_insee or code_iris)."""
-    data = _load_bytes(source, label)
-    table = read_text_table(data, label=label.lower())
-    name, code = _pick_column(table, NAME_COLUMNS), _pick_column(table, CODE_COLUMNS)
-    if name is None or code is None:
-        raise InputError(f"{label} doit avoir une colonne « cpts » et une colonne « code » (ou code_insee / "
-                         f"code_iris) ; colonnes lues : {', '.join(map(str, table.columns))}.")
-    table = table.dropna(subset=[name, code])
-    table[name] = table[name].str.strip()
-    return {cpts: [normalise_code(c) for c in rows[code]] for cpts, rows in table.groupby(name, sort=True)}

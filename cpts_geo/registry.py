@@ -12,7 +12,6 @@ one transaction.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +20,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpts_geo.codes import CODE_COLUMNS, NAME_COLUMNS, PLM_PARENTS, resolve_codes
+from cpts_geo.codes import CODE_COLUMNS, NAME_COLUMNS, PLM_PARENTS, pick_column, resolve_codes
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
+from cpts_geo.formatting import fr_percent
 from cpts_geo.sources.readers import ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, read_text_table, read_vector
 from cpts_geo.territory import Territory
 
@@ -66,8 +66,8 @@ class RegistryImport:
         lines += [f"Ignoré ({_where(row)}) : {row.reason}" for row in self.ignored.itertuples()]
         lines += self.notes
         if len(self.doubtful):
-            lines.append(f"{len(self.doubtful)} IRIS à vérifier (couverts entre {DOUBTFUL_SHARE[0]:.0%} et "
-                         f"{DOUBTFUL_SHARE[1]:.0%} de leur surface par un périmètre).")
+            lines.append(f"{len(self.doubtful)} IRIS à vérifier (couverts entre {fr_percent(DOUBTFUL_SHARE[0], 0)} et "
+                         f"{fr_percent(DOUBTFUL_SHARE[1], 0)} de leur surface par un périmètre).")
         return "\n".join(lines)
 
 
@@ -100,11 +100,6 @@ def unify_names(names: pd.Series) -> tuple[pd.Series, list[str]]:
 
 # --------------------------------------------------------------------------- CSV of codes
 
-def _pick_column(table: pd.DataFrame, accepted: tuple[str, ...]) -> str | None:
-    by_name = {re.sub(r"[\s_]+", "", str(c)).lower(): c for c in table.columns}
-    return next((by_name[a] for a in accepted if a in by_name), None)
-
-
 def _canonical(codes: pd.Series) -> pd.Series:
     """Codes without spaces, brackets or quotes, upper case (``2a`` → ``2A``)."""
     return codes.fillna("").str.replace(r"[\s()\[\]\"']", "", regex=True).str.upper()
@@ -119,9 +114,9 @@ def _clean_codes(codes: pd.Series) -> pd.Series:
 
 def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     """The columns of a CSV registry as ``line, cpts, code, arrondissement, quartier``."""
-    name = _pick_column(table, NAME_COLUMNS)
-    iris_column = _pick_column(table, ("codeiris", "iris"))
-    other_column = _pick_column(table.drop(columns=[iris_column] if iris_column else []), CODE_COLUMNS)
+    name = pick_column(table, NAME_COLUMNS)
+    iris_column = pick_column(table, ("codeiris", "iris"))
+    other_column = pick_column(table.drop(columns=[iris_column] if iris_column else []), CODE_COLUMNS)
     code_columns = [c for c in (iris_column, other_column) if c]
     if name is None or not code_columns:
         raise InputError(f"{label} doit avoir une colonne « cpts » et une colonne « code_insee » ou « code_iris » "
@@ -129,8 +124,8 @@ def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     code = table[code_columns[0]]
     for other in code_columns[1:]:
         code = code.fillna(table[other])
-    optional = {"arrondissement": _pick_column(table, ARRONDISSEMENT_COLUMNS),
-                "quartier": _pick_column(table, QUARTER_COLUMNS)}
+    optional = {"arrondissement": pick_column(table, ARRONDISSEMENT_COLUMNS),
+                "quartier": pick_column(table, QUARTER_COLUMNS)}
     rows = pd.DataFrame({"line": np.arange(len(table)) + 2, "cpts": table[name].fillna("").str.strip(),
                          "given": _canonical(code), "code": _clean_codes(code)}, index=table.index)
     for column, source in optional.items():
@@ -257,7 +252,7 @@ def read_perimeter_layer(path: Path, imported: RegistryImport) -> gpd.GeoDataFra
     if table.crs is None:
         raise InputError(f"{label} n'indique pas son système de coordonnées (fichier .prj absent ?) : "
                          "impossible de placer les périmètres.")
-    name = _pick_column(table, NAME_COLUMNS)
+    name = pick_column(table, NAME_COLUMNS)
     if name is None:
         raise InputError(f"{label} doit avoir un attribut « cpts » ou « nom » donnant le nom de chaque CPTS "
                          f"(attributs lus : {', '.join(c for c in table.columns if c != table.geometry.name)}).")
@@ -322,7 +317,7 @@ def read_registry_geometries(bundle, path: Path | str) -> RegistryImport:
     if outside:
         imported.ignored = pd.concat([imported.ignored, pd.DataFrame(
             {"line": None, "cpts": outside, "code": "",
-             "reason": f"aucun IRIS couvert à plus de {MIN_OVERLAP_SHARE:.0%} (périmètre hors des données ?)"})],
+             "reason": f"aucun IRIS couvert à plus de {fr_percent(MIN_OVERLAP_SHARE, 0)} (périmètre hors des données ?)"})],
             ignore_index=True)
     return imported
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from cpts_geo.formatting import fr_percent
 from cpts_geo.funding import Taille, taille_of
 from cpts_geo.prepare import POPULATION_METHODS
 
@@ -206,7 +207,7 @@ def age_structure(bundle, territory: Territory, main_departement: str,
     year = bundle.meta.get("iris_population_year")
     missing = [label for label, _ in indicators if label not in dep_shares]
     note = (f"Recensement {year}, IRIS dont la population par âge est publiée "
-            f"({coverage:.0%} de la population du territoire) ; département et région comparés sur leurs "
+            f"({fr_percent(coverage, 0)} de la population du territoire) ; département et région comparés sur leurs "
             "IRIS mesurés, surtout urbains.")
     if missing:
         note += f" Non disponible dans ces données : {', '.join(missing).lower()}."

@@ -48,6 +48,20 @@ def test_summary_text_from_file_with_neighbours(france_dir, tmp_path):
     assert "précision d'environ 14 m" in result.stdout
 
 
+def test_neighbours_keep_their_iris_quarters(france_dir, tmp_path):
+    """A registry row ``CPTS;commune;IRIS`` or ``CPTS;commune;;quartier`` is that IRIS, not the whole commune."""
+    others = tmp_path / "voisines.csv"
+    example = open("docs/registry_example/registre_cpts_66_11.csv", encoding="utf-8").read()
+    others.write_text(example + "CPTS Perpignan;66136;661369999;\n", encoding="utf-8")
+    result = run_cli("summary", "--codes", ",".join(RUSCINO_CODES), "--name", "CPTS Ruscino", "--other-cpts", others,
+                     "--json", data=france_dir)
+    assert result.returncode == 0, result.stderr
+    checks = json.loads(result.stdout)["checks"]
+    assert checks["overlaps"]["ok"] is True       # CPTS Perpignan holds the other 37 IRIS of Perpignan
+    assert checks["isolated"]["ok"] is True
+    assert "661369999" in result.stderr and "Ignoré (ligne" in result.stderr
+
+
 @pytest.mark.parametrize("content, encoding, expected", [
     ("ville|nombre\nCabestany|1\n", "utf-8", "colonne de codes"),
     ("code\n99999\n", "utf-8", "département 99 inexistant"),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cpts_geo.codes import read_code_file, read_cpts_file, resolve_codes, split_codes
+from cpts_geo.codes import read_code_file, resolve_codes, split_codes
 from cpts_geo.errors import InputError
 from cpts_geo.letter import COLUMNS, letter_csv, letter_markdown, letter_table
 from cpts_geo.territory import summarize
@@ -43,11 +43,6 @@ def test_read_code_file_errors_are_french():
         read_code_file(b"  \n")
     with pytest.raises(InputError, match="trop volumineux"):
         read_code_file(b"0" * 6_000_000)
-
-
-def test_read_cpts_file():
-    data = "cpts;code_insee\nCPTS A;66028\nCPTS A;66186\nCPTS B;66189\n".encode()
-    assert read_cpts_file(data) == {"CPTS A": ["66028", "66186"], "CPTS B": ["66189"]}
 
 
 def test_letter_table_detailed_and_compact(france, ruscino):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from cpts_geo.bundle import Bundle
 from cpts_geo.checks import run_checks
-from cpts_geo.codes import read_code_file, read_cpts_file, resolve_codes, split_codes
+from cpts_geo.codes import read_code_file, resolve_codes, split_codes
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int, fr_percent
 from cpts_geo.letter import letter_markdown, letter_table
+from cpts_geo.registry import read_registry
 from cpts_geo.territory import Territory, summarize
 
 LEVEL_MARKS = {"ok": "[OK]", "info": "[i]", "warning": "[!]", "error": "[X]"}
@@ -48,16 +50,19 @@ def load_territory(bundle: Bundle, codes: list[str], name: str):
 
 
 def load_others(bundle: Bundle, path: Path | None) -> dict[str, frozenset[str]]:
-    """Neighbouring CPTS from a ``cpts;code`` CSV, resolved to IRIS."""
+    """Neighbouring CPTS from a registry file (CSV ``cpts;code`` rows or perimeters), resolved to IRIS.
+
+    What the registry reader ignored or noted is printed on standard error; a file without any
+    usable CPTS raises :class:`InputError`.
+    """
     if path is None:
         return {}
-    others = {}
-    for name, codes in read_cpts_file(path, label=f"Le fichier {Path(path).name}").items():
-        report = resolve_codes(bundle, codes)
-        if not report.ok:
-            raise InputError(f"CPTS « {name} » du fichier {Path(path).name} : {report.message()}.")
-        others[name] = report.iris
-    return others
+    imported = read_registry(bundle, path)
+    if not imported.cpts:
+        raise InputError(f"Aucune CPTS voisine utilisable dans {Path(path).name}. {imported.message()}")
+    if len(imported.ignored) or imported.notes or len(imported.doubtful):
+        print(imported.message(), file=sys.stderr)
+    return imported.cpts
 
 
 def summary_payload(bundle: Bundle, territory: Territory, others, report, overrides, detailed: bool) -> dict:
@@ -120,7 +125,7 @@ def add_territory_arguments(parser, default_name: str = "") -> None:
     parser.add_argument("--codes", required=True,
                         help="codes INSEE de communes et codes IRIS séparés par des virgules, ou fichier CSV/TXT")
     parser.add_argument("--name", default=default_name, help="nom de la CPTS")
-    parser.add_argument("--other-cpts", type=Path, help="CSV des CPTS voisines (colonnes cpts;code)")
+    parser.add_argument("--other-cpts", type=Path, help="CPTS voisines : CSV cpts;code (code_insee ou code_iris) ou périmètres GeoJSON/GeoPackage/Shapefile")
     parser.add_argument("--postal", action="append", metavar="INSEE=CP",
                         help="code postal à retenir pour une commune à plusieurs codes (répétable)")
     parser.add_argument("--compact", action="store_true",

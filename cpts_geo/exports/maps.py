@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+from itertools import compress
 from datetime import date
 
 import geopandas as gpd
@@ -31,7 +32,7 @@ from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from cpts_geo.config import local_crs  # noqa: E402
 from cpts_geo.exports.perimeter import metric_crs  # noqa: E402
-from cpts_geo.formatting import fr_int  # noqa: E402
+from cpts_geo.formatting import fr_int, fr_percent  # noqa: E402
 from cpts_geo.territory import Territory, summarize  # noqa: E402
 
 plt.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
@@ -166,7 +167,8 @@ class MapLabels:
     Create it after :func:`frame_map` (the view is final).
     """
 
-    SHIFTS = (0, 1, -1, 2, -2)  # vertical moves tried, in label heights
+    # moves tried, in label heights (vertical) and half label widths (horizontal), nearest first
+    SHIFTS = ((0, 0), (0, 1), (0, -1), (1, 0), (-1, 0), (0, 2), (0, -2), (1, 1), (-1, -1), (1, -1), (-1, 1))
 
     def __init__(self, ax):
         self.ax = ax
@@ -179,16 +181,16 @@ class MapLabels:
             weight: str = "normal", colour: str = "black", boxed: bool = True) -> None:
         """Name each shape at a point of its visible part, if that part is at least ``min_area``.
 
-        A name that would cover one already placed moves up or down; if it still would, an ``optional``
-        one is left out, another stays where it is.
+        A name that would cover one already placed moves up, down or sideways; if it still would, an
+        ``optional`` one is left out, another stays where it is.
         """
-        visible = geometry.intersection(self.view)
+        visible = geometry.intersection(self.view).buffer(0)  # polygons only (no edge lines)
+        shown = ~visible.is_empty & (visible.area >= min_area)
+        # the pole of inaccessibility: the point farthest inside the shape, where a name reads best
+        anchors = shapely.get_point(shapely.maximum_inscribed_circle(visible[shown].values), 0)
         style = {"bbox": {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75, "linewidth": 0}} \
             if boxed else {"path_effects": HALO}
-        for shape, name in zip(visible, names):
-            if shape.is_empty or shape.area < min_area:
-                continue
-            point = shape.representative_point()
+        for point, name in zip(anchors, compress(names, shown)):
             text = self.ax.text(point.x, point.y, name, ha="center", va="center", fontsize=fontsize,
                                 weight=weight, color=colour, zorder=6, clip_on=True, **style)
             self._place(text, optional)
@@ -196,10 +198,11 @@ class MapLabels:
     def _place(self, text, optional: bool) -> None:
         x, y = text.get_position()
         extent = text.get_window_extent(self.renderer)
-        step = extent.height * 1.15 * (self.ax.get_ylim()[1] - self.ax.get_ylim()[0]) / self.ax.bbox.height
         axes_box = self.ax.bbox
-        for shift in self.SHIFTS:
-            text.set_y(y + shift * step)
+        step_y = extent.height * 1.15 * (self.ax.get_ylim()[1] - self.ax.get_ylim()[0]) / axes_box.height
+        step_x = extent.width * 0.55 * (self.ax.get_xlim()[1] - self.ax.get_xlim()[0]) / axes_box.width
+        for shift_x, shift_y in self.SHIFTS:
+            text.set_position((x + shift_x * step_x, y + shift_y * step_y))
             extent = text.get_window_extent(self.renderer)
             inside = axes_box.x0 <= extent.x0 and extent.x1 <= axes_box.x1 and \
                 axes_box.y0 <= extent.y0 and extent.y1 <= axes_box.y1
@@ -341,8 +344,8 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
             iris.loc[sorted(set(codes) & in_area)].plot(ax=ax, zorder=3, **style)
             handles.append(Patch(label=label, **{k: v for k, v in style.items() if k != "linewidth"}))
     subtitle = (f"{len(names)} CPTS — population couverte {fr_int(report.population_covered)} sur "
-                f"{fr_int(report.population_total)} ({report.covered_share:.1%}".replace(".", ",")
-                + f") — population municipale {report.millesime}")
+                f"{fr_int(report.population_total)} ({fr_percent(report.covered_share)}) — population municipale "
+                f"{report.millesime}")
     frame_map(fig, ax, title=f"Couverture en CPTS — {report.area.label}", subtitle=subtitle, handles=handles,
               footer=source_lines(bundle), extent=communes.geometry, margin=0.02)
     MapLabels(ax).add(shapes.geometry, shapes.index, 6.5)
