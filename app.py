@@ -196,7 +196,8 @@ map_col, summary_col = st.columns([3, 2], gap="medium")
 
 with map_col:
     area = load_area(DATA_PATH, session.area)
-    centre, zoom = webmap.view_of(map_data.iris_bounds(session.view)) if session.view else (None, None)
+    centre, zoom = (webmap.view_of(map_data.iris_bounds(session.view), request=session.view_requests)
+                    if session.view else (None, None))
     layers = webmap.selection_layers(area, territory.iris, [c.code_insee for c in summary.split_communes]
                                      if summary else (), neighbours, session.focus)
     st_folium(webmap.base_map(area), key="map", height=webmap.MAP_HEIGHT_PX, use_container_width=True,

@@ -74,9 +74,9 @@ def main() -> None:
         small = Path(tmp, "registre_1000.csv")
         rows.head(1000).to_csv(small, sep=";", index=False)
         small_s, small_import = timed(lambda: read_registry(bundle, small))
-        sqlite_s, _ = timed(lambda: save_registry(open_store(Path(tmp, "store.sqlite")), small_import))
+        sqlite_s, _ = timed(lambda: save_registry(bundle, open_store(Path(tmp, "store.sqlite")), small_import))
         dsn = os.environ.get("CPTS_GEO_TEST_PG")
-        pg_s = timed(lambda: save_registry(open_store(dsn), small_import))[0] if dsn else None
+        pg_s = timed(lambda: save_registry(bundle, open_store(dsn), small_import))[0] if dsn else None
     france_s, report = timed(lambda: coverage_report(bundle, imported.cpts, area_of(bundle)))
     regions = sorted(set(bundle.iris["region"]))
     regions_s, _ = timed(lambda: [coverage_report(bundle, imported.cpts, area_of(bundle, r)) for r in regions])
@@ -86,8 +86,9 @@ def main() -> None:
           f"{len(report.overlaps)} overlapping pairs, {len(report.isolated)} isolated pieces, "
           f"{len(report.several_pieces)} CPTS in several pieces, covered {report.covered_share:.1%}")
     print(f"coverage of the {len(regions)} régions one after the other: {regions_s:.2f} s")
-    print(f"import of a 1,000-row registry: read + validated {small_s:.2f} s, saved in SQLite {sqlite_s:.3f} s"
-          + (f", in PostgreSQL {pg_s:.3f} s" if pg_s is not None else " (PostgreSQL: set CPTS_GEO_TEST_PG)"))
+    print(f"import of a 1,000-row registry: read + validated {small_s:.2f} s, saved with the dissolved perimeters "
+          f"in SQLite {sqlite_s:.2f} s"
+          + (f", in PostgreSQL/PostGIS {pg_s:.2f} s" if pg_s is not None else " (PostgreSQL: set CPTS_GEO_TEST_PG)"))
 
 
 if __name__ == "__main__":

@@ -104,6 +104,14 @@ class Bundle:
         geometry = self._geometry if codes is None else self._geometry.loc[list(codes)]
         return gpd.GeoDataFrame(self.iris.loc[geometry.index], geometry=geometry, crs=geometry.crs)
 
+    def territory_shapes(self, territories: dict[str, frozenset[str]]) -> gpd.GeoDataFrame:
+        """One dissolved shape per territory (index: its name; EPSG:4326), from its IRIS known to the bundle."""
+        pairs = [(name, code) for name, codes in territories.items() for code in sorted(codes) if code in self.iris.index]
+        names, codes = zip(*pairs) if pairs else ((), ())
+        geometry = self.iris_geometry(sorted(set(codes))).geometry
+        frame = gpd.GeoDataFrame({"name": names}, geometry=geometry.loc[list(codes)].to_numpy(), crs=geometry.crs)
+        return frame.dissolve(by="name")
+
     def commune_geometry(self, codes=None) -> gpd.GeoDataFrame:
         """Communes dissolved from their IRIS (EPSG:4326), all of them or only ``codes``."""
         iris_codes = None if codes is None else [i for c in codes for i in self.iris_by_commune[c]]

@@ -351,9 +351,10 @@ def read_registry(bundle, path: Path | str) -> RegistryImport:
                      "GeoPackage ou Shapefile).")
 
 
-def save_registry(store, imported: RegistryImport) -> None:
-    """Replace the registry of ``store`` by ``imported``, in one transaction (all-or-nothing)."""
+def save_registry(bundle, store, imported: RegistryImport) -> None:
+    """Replace the registry of ``store`` by ``imported`` with each CPTS's perimeter, in one transaction (all-or-nothing)."""
     if not imported.cpts:
         raise InputError(f"Aucune CPTS utilisable dans {imported.source} : le registre enregistré est inchangé.")
+    perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
-                    attributes={"source": imported.source}, replace_kind=True)
+                    attributes={"source": imported.source}, replace_kind=True, perimeters=perimeters.to_dict())

@@ -55,6 +55,7 @@ class DrawingSession:
     area: tuple[str, ...] = (DEFAULT_DEPARTEMENT,)
     view: tuple[str, ...] = ()             # IRIS the map should show (after an import, a search…)
     focus: tuple[str, ...] = ()            # communes outlined because a check or a search named them
+    view_requests: int = 0                 # how many times the map was asked to move (see webmap.view_of)
     code_report: CodeReport | None = None  # of the last import, for the check of codes
     history: list[frozenset[str]] = field(default_factory=lambda: [frozenset()])
     position: int = 0
@@ -125,6 +126,7 @@ class DrawingSession:
         iris = list(iris)
         self.area = tuple(sorted(set(self.area) | self.departements_of(iris)))
         self.view = tuple(sorted(iris))
+        self.view_requests += 1
 
     def zoom_to(self, communes) -> None:
         """Look at some communes: the map zooms to them and outlines them."""

@@ -123,11 +123,16 @@ def bounds_of(geometry: gpd.GeoSeries) -> list[list[float]]:
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
-def view_of(bounds: list[list[float]], width_px: int = MAP_WIDTH_PX,
-            height_px: int = MAP_HEIGHT_PX) -> tuple[tuple[float, float], int]:
-    """Centre and Web-Mercator zoom level that show ``bounds`` in a map of the given size."""
+def view_of(bounds: list[list[float]], width_px: int = MAP_WIDTH_PX, height_px: int = MAP_HEIGHT_PX,
+            request: int = 0) -> tuple[tuple[float, float], int]:
+    """Centre and Web-Mercator zoom level that show ``bounds`` in a map of the given size.
+
+    streamlit-folium moves the map only when the centre it is given changes; the centre of an odd
+    ``request`` (the number of the move asked) is nudged by 1e-9° (0.1 mm), so that asking twice for
+    the same place, after the user has panned away, moves the map back.
+    """
     (south, west), (north, east) = bounds
-    centre = ((south + north) / 2, (west + east) / 2)
+    centre = ((south + north) / 2 + (request % 2) * 1e-9, (west + east) / 2)
 
     def mercator_y(lat: float) -> float:
         return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))

@@ -91,7 +91,7 @@ try:
         imported = read_upload(uploaded)
         show_import(imported)
         if st.button("Enregistrer comme registre (remplace le registre enregistré)", key="ars_save"):
-            save_registry(store, imported)
+            save_registry(bundle, store, imported)
             st.success(f"Registre enregistré dans {store.location}.")
     elif source == SOURCES[2]:
         imported = registry_from_store(bundle, store, kind="draft")

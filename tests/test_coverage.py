@@ -136,7 +136,7 @@ def test_ars_page(dep66_dir, france, tmp_path, monkeypatch):
     from cpts_geo.store import open_store
 
     store = tmp_path / "registre.sqlite"
-    save_registry(open_store(store), read_registry(france, EXAMPLE))
+    save_registry(france, open_store(store), read_registry(france, EXAMPLE))
     monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
     monkeypatch.setenv("CPTS_GEO_STORE", str(store))
     page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "2_Vue_ARS.py"),

@@ -1,5 +1,6 @@
 """Registry import: CSV of codes, perimeters, drafts; the validation report; all-or-nothing saving."""
 
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -141,14 +142,40 @@ def test_registry_from_drafts(france, ruscino, tmp_path):
     assert imported.ignored["code"].tolist() == ["999999999"]
 
 
+def test_saved_registry_keeps_each_perimeter(france, tmp_path):
+    store = open_store(tmp_path / "store.sqlite")
+    imported = read_registry(france, EXAMPLE)
+    save_registry(france, store, imported)
+    perimeters = store.load_perimeters("registry")
+    assert set(perimeters) == set(imported.cpts) and len(perimeters) == 16
+    ruscino = gpd.GeoSeries([perimeters["CPTS Ruscino"]], crs=4326).to_crs(2154).iloc[0]
+    iris = france.iris_geometry(imported.cpts["CPTS Ruscino"]).to_crs(2154)
+    assert ruscino.area == pytest.approx(iris.area.sum(), rel=1e-3)       # 50.8 km², its 16 IRIS dissolved
+    assert ruscino.contains(iris.representative_point()).all()
+    assert store.load_perimeters("draft") == {}
+
+
+def test_store_of_an_earlier_version_gets_the_perimeter_column(tmp_path):
+    path = tmp_path / "ancien.sqlite"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE territories (kind TEXT NOT NULL, name TEXT NOT NULL, iris TEXT NOT NULL, "
+                    "attributes TEXT NOT NULL DEFAULT '{}', updated TEXT NOT NULL, PRIMARY KEY (kind, name))")
+        old.execute("INSERT INTO territories VALUES ('draft', 'Ancien', '[\"660280101\"]', '{}', '2026-01-01')")
+    old.close()
+    store = open_store(path)
+    assert store.load("Ancien") == Territory(frozenset({"660280101"}), "Ancien")
+    store.save_many([Territory(frozenset({"66186"}), "B")], perimeters={"B": shapely.box(2.9, 42.6, 3.0, 42.7)})
+    assert store.load_perimeters()["B"].equals(shapely.box(2.9, 42.6, 3.0, 42.7))
+
+
 def test_saving_is_all_or_nothing(france, tmp_path, monkeypatch):
     store = open_store(tmp_path / "store.sqlite")
     first = read_registry(france, EXAMPLE)
-    save_registry(store, first)
+    save_registry(france, store, first)
     assert store.load_all("registry") == first.cpts
     with pytest.raises(InputError, match="inchangé"):
-        save_registry(store, read_registry_csv(france, b"cpts;code_insee\nA;99999\n"))
+        save_registry(france, store, read_registry_csv(france, b"cpts;code_insee\nA;99999\n"))
     monkeypatch.setattr(store_module, "UPSERT", "INSERT INTO nowhere VALUES (?, ?, ?, ?, ?)")
     with pytest.raises(Exception):
-        save_registry(store, read_registry_csv(france, b"cpts;code_insee\nA;66136\n"))
+        save_registry(france, store, read_registry_csv(france, b"cpts;code_insee\nA;66136\n"))
     assert store.load_all("registry") == first.cpts

@@ -8,12 +8,14 @@ import os
 import uuid
 from pathlib import Path
 
+import geopandas as gpd
 import psycopg
 import pytest
 
 from cpts_geo import store as store_module
 from cpts_geo.cli import main
 from cpts_geo.errors import InputError
+from cpts_geo.registry import read_registry, save_registry
 from cpts_geo.store import PostgresTerritoryStore, open_store
 from cpts_geo.territory import Territory
 
@@ -96,3 +98,27 @@ def test_coverage_command_on_a_shared_registry(pg_url, france_dir, tmp_path, cap
     payload = json.loads(capsys.readouterr().out)
     assert [w["code"] for w in payload["white_zones"]] == ["66147", "66040"]
     assert len(open_store(pg_url).load_all("registry")) == 16
+
+
+def test_shared_registry_perimeters_are_postgis_geometries(pg_url, france, tmp_path):
+    """What a GIS user of the ARS reads in the database: one MultiPolygon per CPTS, in EPSG:4326."""
+    imported = read_registry(france, EXAMPLE)
+    save_registry(france, open_store(pg_url), imported)
+    with psycopg.connect(pg_url) as connection:
+        kinds = connection.execute("SELECT DISTINCT GeometryType(perimeter), ST_SRID(perimeter) FROM territories "
+                                   "WHERE kind = 'registry'").fetchall()
+        area = connection.execute("SELECT ST_Area(perimeter::geography) / 1e6 FROM territories "
+                                  "WHERE name = 'CPTS Ruscino'").fetchone()[0]
+        # overlaps in the geometry, beyond the slivers of the ~14 m contours: the one of the coverage report
+        overlapping = connection.execute(
+            "SELECT a.name, b.name FROM territories a JOIN territories b ON a.name < b.name "
+            "AND ST_Intersects(a.perimeter, b.perimeter) "
+            "WHERE ST_Area(ST_Intersection(a.perimeter, b.perimeter)::geography) > 1e5").fetchall()
+    assert kinds == [("MULTIPOLYGON", 4326)]
+    sqlite = open_store(tmp_path / "store.sqlite")
+    save_registry(france, sqlite, imported)
+    # true area on the ellipsoid; EPSG:3035 is equal-area (Lambert-93 is conformal: +0.25 % here)
+    expected = gpd.GeoSeries([sqlite.load_perimeters()["CPTS Ruscino"]], crs=4326).to_crs(3035).area.iloc[0] / 1e6
+    assert area == pytest.approx(expected, rel=1e-4)          # 50.7 km²
+    assert overlapping == [("CPTS Aspres", "CPTS Vallespir")]  # both hold Montbolo (IRIS 662140000)
+    assert open_store(pg_url).load_perimeters()["CPTS Ruscino"].equals(sqlite.load_perimeters()["CPTS Ruscino"])

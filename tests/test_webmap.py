@@ -12,6 +12,7 @@ import shapely
 from cpts_geo import webmap
 from cpts_geo.errors import InputError
 from cpts_geo.perimeters import read_neighbours
+from cpts_geo.session import DrawingSession
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,18 @@ def test_click_to_code():
 def test_view_of_a_commune(dep66):
     centre, zoom = webmap.view_of(webmap.MapData(dep66).iris_bounds(dep66.iris_by_commune["66028"]))
     assert 42.6 < centre[0] < 42.7 and 2.9 < centre[1] < 3.0 and 12 <= zoom <= 15
+
+
+def test_asking_twice_for_the_same_commune_moves_the_map_again(dep66):
+    """streamlit-folium only moves the map when its centre changes: two zoom requests differ."""
+    session = DrawingSession(dep66)
+    bounds = webmap.MapData(dep66).iris_bounds
+    session.zoom_to(["66028"])
+    first = webmap.view_of(bounds(session.view), request=session.view_requests)
+    session.zoom_to(["66028"])
+    second = webmap.view_of(bounds(session.view), request=session.view_requests)
+    assert first[0] != second[0] and first[1] == second[1]
+    assert abs(first[0][0] - second[0][0]) < 1e-8 and first[0][1] == second[0][1]
 
 
 def _gpkg(frame: gpd.GeoDataFrame) -> bytes:

@@ -24,7 +24,7 @@ def load_registry(bundle: Bundle, args) -> RegistryImport | None:
     if args.registry:
         imported = read_registry(bundle, args.registry)
         if args.save:
-            save_registry(open_store(args.db), imported)
+            save_registry(bundle, open_store(args.db), imported)
         return imported
     store = open_store(args.db)
     if args.drafts:

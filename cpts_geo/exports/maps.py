@@ -239,15 +239,6 @@ def _departement_outlines(bundle, context: gpd.GeoDataFrame) -> gpd.GeoSeries:
     return gpd.GeoSeries(shapely.get_exterior_ring(parts.explode().to_numpy()), crs=context.crs)
 
 
-def _cpts_shapes(bundle, registry: dict[str, frozenset[str]], crs: str) -> gpd.GeoDataFrame:
-    """One dissolved shape per CPTS (index: name) from its IRIS known to the bundle, in ``crs``."""
-    pairs = [(name, code) for name, codes in registry.items() for code in sorted(codes) if code in bundle.iris.index]
-    names, codes = zip(*pairs) if pairs else ((), ())
-    geometry = bundle.iris_geometry(sorted(set(codes))).geometry.to_crs(crs)
-    frame = gpd.GeoDataFrame({"cpts": names}, geometry=geometry.loc[list(codes)].to_numpy(), crs=crs)
-    return frame.dissolve(by="cpts")
-
-
 def _count(number: int, word: str) -> str:
     return f"{number} {word}{'s' if number > 1 else ''}"
 
@@ -281,7 +272,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
                           label="Commune découpée : IRIS hors territoire"),
                     Line2D([], [], color="#555555", linestyle=":", label="Limite d'IRIS")]
     context.loc[communes].boundary.plot(ax=ax, color="#4d4d4d", linewidth=0.6, zorder=3)
-    neighbours = _cpts_shapes(bundle, {n: c for n, c in (others or {}).items() if n != territory.name}, crs)
+    neighbours = bundle.territory_shapes({n: c for n, c in (others or {}).items() if n != territory.name}).to_crs(crs)
     neighbours = neighbours[neighbours.intersects(near)]
     if not neighbours.empty:
         neighbours.plot(ax=ax, facecolor="none", edgecolor=NEIGHBOUR_COLOUR, hatch="///", linewidth=1.2,
@@ -323,7 +314,7 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
     communes.plot(ax=ax, facecolor="white", edgecolor="#b0b0b0", linewidth=0.25, zorder=1)
     names = report.cpts["name"].tolist()
     in_area = set(area_codes)
-    shapes = _cpts_shapes(bundle, {name: registry[name] & in_area for name in names}, crs)
+    shapes = bundle.territory_shapes({name: registry[name] & in_area for name in names}).to_crs(crs)
     shapes = shapes.reindex([name for name in names if name in shapes.index])
     for number, shape in enumerate(shapes.geometry):
         colour, hatch = CPTS_PALETTE[number % len(CPTS_PALETTE)], CPTS_HATCHES[number % len(CPTS_HATCHES)]
