@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from cpts_geo import webmap
-from cpts_geo.app_cache import load_area, load_bundle, load_map_data
+from cpts_geo.app_cache import load_area, load_bundle, load_map_data, page_links
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import split_codes
 from cpts_geo.errors import CptsGeoError
@@ -60,14 +60,15 @@ def bind(widget, label: str, attribute: str, convert=lambda v: v, **kwargs):
 
 # --- data and session ---------------------------------------------------------------------
 st.set_page_config(page_title="CPTS — Tracer le territoire", page_icon="🗺️", layout="wide")
+page_links()
 DATA_PATH = os.environ.get("CPTS_GEO_DATA")
 try:
     bundle = load_bundle(DATA_PATH)
+    store = open_store(os.environ.get("CPTS_GEO_STORE"))
 except CptsGeoError as err:
     st.error(str(err))
     st.stop()
 map_data = load_map_data(DATA_PATH)
-store = open_store(os.environ.get("CPTS_GEO_STORE"))
 
 if "session" not in st.session_state:
     st.session_state.session = DrawingSession(bundle)

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from cpts_geo import webmap
-from cpts_geo.app_cache import load_area, load_bundle
+from cpts_geo.app_cache import load_area, load_bundle, page_links
 from cpts_geo.coverage import area_of, coverage_report, report_tables, write_report_files
 from cpts_geo.coverage_map import coverage_map, departements_of
 from cpts_geo.errors import CptsGeoError
@@ -60,6 +60,7 @@ def show_import(imported: RegistryImport) -> None:
 
 
 st.set_page_config(page_title="CPTS — Vue ARS", page_icon="🗺️", layout="wide")
+page_links()
 st.title("Couverture de la région par les CPTS")
 DATA_PATH = os.environ.get("CPTS_GEO_DATA")
 try:

@@ -139,8 +139,8 @@ def test_ars_page(dep66_dir, france, tmp_path, monkeypatch):
     save_registry(france, open_store(store), read_registry(france, EXAMPLE))
     monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
     monkeypatch.setenv("CPTS_GEO_STORE", str(store))
-    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "2_Vue_ARS.py"),
-                             default_timeout=300)
+    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)
+    page.switch_page("pages/2_Vue_ARS.py")      # as a user does, from the entrypoint
     page.run()
     assert not page.exception
     assert page.selectbox(key="ars_region").value == "76"
