@@ -1,10 +1,13 @@
 """Open the map page in headless Chromium and save docs/screenshot.png (run by hand, not in CI).
 
-    python scripts/screenshot.py [--out docs/screenshot.png] [--zones 66028-66186] [--offline]
+    python scripts/screenshot.py [--out docs/screenshot.png] [--zones 66028-66186] [--offline] [--click 66037]
 
 Starts ``streamlit run app.py`` on a free port with the Ruscino territory preloaded through
 the URL, drives Chromium (Debian package ``chromium``) through the DevTools protocol, waits
-until the map shows the selection and the summary, and saves a PNG screenshot.
+until the map shows the selection and the summary, and saves a PNG screenshot. With
+``--click CODE`` it first clicks the map, as a user does, inside that IRIS or commune, and
+waits until the summary figures change (the time is printed): the whole path browser → map
+component → session → summary, in a real browser.
 """
 
 from __future__ import annotations
@@ -42,6 +45,29 @@ READY_SCRIPT = """(() => {
   const metrics = document.querySelectorAll('[data-testid="stMetricValue"]').length;
   return paths > 300 && metrics >= 4;
 })()"""
+
+
+#: Page coordinates of a (lat, lng) point of the Leaflet map inside the streamlit-folium iframe.
+POINT_SCRIPT = """((lat, lng) => {
+  const frame = [...document.querySelectorAll('iframe')].find(f => f.title.includes('folium'));
+  const map = frame.contentWindow.map, rect = frame.getBoundingClientRect();
+  const box = map.getContainer().getBoundingClientRect(), point = map.latLngToContainerPoint([lat, lng]);
+  return [rect.left + box.left + point.x, rect.top + box.top + point.y];
+})(%r, %r)"""
+METRICS_SCRIPT = "[...document.querySelectorAll('[data-testid=\"stMetricValue\"]')].map(e => e.innerText)"
+
+
+def inside_point(code: str) -> tuple[float, float]:
+    """(lat, lng) of the point farthest inside an IRIS (9 characters) or a commune of the default bundle."""
+    import shapely
+
+    sys.path.insert(0, str(ROOT))
+    from cpts_geo.bundle import Bundle
+
+    bundle = Bundle.load()
+    shapes = bundle.iris_geometry([code]) if len(code) == 9 else bundle.commune_geometry([code])
+    centre = shapely.get_point(shapely.maximum_inscribed_circle(shapes.geometry.iloc[0]), 0)
+    return centre.y, centre.x
 
 
 def free_port() -> int:
@@ -106,8 +132,29 @@ class DevTools:
                         body=base64.b64encode(body).decode())
 
 
-async def capture(debug_port: int, url: str, out: Path, timeout: float, offline: bool) -> float:
-    """Load ``url``, wait for the map, write the PNG; returns the seconds until the map was ready."""
+async def evaluate(devtools: DevTools, expression: str):
+    return (await devtools.call("Runtime.evaluate", expression=expression, returnByValue=True))["result"].get("value")
+
+
+async def click_map(devtools: DevTools, lat: float, lng: float, timeout: float) -> None:
+    """Click the map at (lat, lng) and wait until the summary figures change; prints them and the time."""
+    before = await evaluate(devtools, METRICS_SCRIPT)
+    x, y = await evaluate(devtools, POINT_SCRIPT % (lat, lng))
+    start = time.monotonic()
+    for kind in ("mousePressed", "mouseReleased"):
+        await devtools.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+    while (after := await evaluate(devtools, METRICS_SCRIPT)) == before:
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"the summary did not change after the click at ({x:.0f}, {y:.0f}) px")
+        await asyncio.sleep(0.1)
+    print(f"click at ({x:.0f}, {y:.0f}) px: summary {before} -> {after} in {time.monotonic() - start:.2f} s "
+          "(browser, server and redraw)")
+    await devtools.call("Input.dispatchMouseEvent", type="mouseMoved", x=5, y=5)   # no hover style in the shot
+
+
+async def capture(debug_port: int, url: str, out: Path, timeout: float, offline: bool,
+                  click: tuple[float, float] | None = None) -> float:
+    """Load ``url``, wait for the map (and click it at ``click``), write the PNG; returns the seconds until the map was ready."""
     targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json").read())
     page = next(t for t in targets if t["type"] == "page")
     async with connect(page["webSocketDebuggerUrl"], max_size=64 << 20) as connection:
@@ -118,13 +165,15 @@ async def capture(debug_port: int, url: str, out: Path, timeout: float, offline:
                             deviceScaleFactor=1, mobile=False)
         start = time.monotonic()
         await devtools.call("Page.navigate", url=url)
-        while not (await devtools.call("Runtime.evaluate", expression=READY_SCRIPT,
-                                       returnByValue=True))["result"].get("value"):
+        while not await evaluate(devtools, READY_SCRIPT):
             if time.monotonic() - start > timeout:
                 raise TimeoutError("the map did not show within the time limit")
             await asyncio.sleep(0.5)
         ready = time.monotonic() - start
         await asyncio.sleep(2.5)  # let the tiles and the fit-to-bounds animation settle
+        if click:
+            await click_map(devtools, *click, timeout)
+            await asyncio.sleep(1.5)
         shot = await devtools.call("Page.captureScreenshot", format="png")
         out.write_bytes(base64.b64decode(shot["data"]))
         return ready
@@ -138,7 +187,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=90)
     parser.add_argument("--offline", action="store_true",
                         help="no internet: serve Leaflet from libjs-leaflet, no background tiles")
+    parser.add_argument("--click", metavar="CODE", help="click the map inside this IRIS or commune first")
     args = parser.parse_args()
+    click = inside_point(args.click) if args.click else None
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         sys.exit("Chromium not found: apt-get install -y chromium")
@@ -157,7 +208,7 @@ def main() -> int:
         wait_http(f"http://127.0.0.1:{debug_port}/json/version", 30)
         url = f"http://127.0.0.1:{app_port}/?" + urlencode({"zones": args.zones, "nom": args.name, "dep": "66"})
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        ready = asyncio.run(capture(debug_port, url, args.out, args.timeout, args.offline))
+        ready = asyncio.run(capture(debug_port, url, args.out, args.timeout, args.offline, click))
         print(f"{args.out}: map ready after {ready:.1f} s, {args.out.stat().st_size / 1e3:.0f} kB")
     finally:
         browser.terminate()
