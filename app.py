@@ -7,7 +7,6 @@ lives in :class:`cpts_geo.session.DrawingSession`, the figures come from
 
 from __future__ import annotations
 
-import os
 from functools import partial
 
 import pandas as pd
@@ -15,7 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from cpts_geo import webmap
-from cpts_geo.app_cache import load_area, load_bundle, load_map_data, page_links
+from cpts_geo.app_cache import load_area, load_map_data, open_page
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import split_codes
 from cpts_geo.errors import CptsGeoError
@@ -24,7 +23,6 @@ from cpts_geo.funding import TAILLE_BANDS
 from cpts_geo.exports.files import FORMATS, TerritoryExport
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.session import MODES, DrawingSession
-from cpts_geo.store import open_store
 from cpts_geo.territory import summarize
 
 LEVEL_BOXES = {"ok": st.success, "info": st.success, "warning": st.warning, "error": st.error}
@@ -59,15 +57,7 @@ def bind(widget, label: str, attribute: str, convert=lambda v: v, **kwargs):
 
 
 # --- data and session ---------------------------------------------------------------------
-st.set_page_config(page_title="CPTS — Tracer le territoire", page_icon="🗺️", layout="wide")
-page_links()
-DATA_PATH = os.environ.get("CPTS_GEO_DATA")
-try:
-    bundle = load_bundle(DATA_PATH)
-    store = open_store(os.environ.get("CPTS_GEO_STORE"))
-except CptsGeoError as err:
-    st.error(str(err))
-    st.stop()
+DATA_PATH, bundle, store = open_page("Tracer le territoire")
 map_data = load_map_data(DATA_PATH)
 
 if "session" not in st.session_state:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from cpts_geo import webmap
 from cpts_geo.bundle import Bundle
+from cpts_geo.errors import CptsGeoError
+from cpts_geo.store import TerritoryStore, open_store
 
 
 @st.cache_resource(show_spinner="Chargement des données…")
@@ -31,9 +35,21 @@ PAGES = (("app.py", "Tracer le territoire", ":material/draw:"),
          ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:"))
 
 
-def page_links() -> None:
-    """Links to the pages at the top of the sidebar (the automatic navigation is off in .streamlit/config.toml)."""
-    with st.sidebar:
+def open_page(title: str) -> tuple[str | None, Bundle, TerritoryStore]:
+    """Start a page: its title, the links to the pages, the data bundle and the store.
+
+    Returns ``(data path, bundle, store)``; when the bundle or the store cannot be opened, the
+    page shows the French error and stops. The data come from ``$CPTS_GEO_DATA`` (default bundle
+    when unset), the store from ``$CPTS_GEO_STORE`` (see :mod:`cpts_geo.store`).
+    """
+    st.set_page_config(page_title=f"CPTS — {title}", page_icon="🗺️", layout="wide")
+    with st.sidebar:   # the automatic navigation is off in .streamlit/config.toml
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
         st.divider()
+    data_path = os.environ.get("CPTS_GEO_DATA")
+    try:
+        return data_path, load_bundle(data_path), open_store(os.environ.get("CPTS_GEO_STORE"))
+    except CptsGeoError as err:
+        st.error(str(err))
+        st.stop()

@@ -58,8 +58,12 @@ class TerritoryStore:
 
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path or DEFAULT_STORE)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._create_schema()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._create_schema()
+        except (OSError, sqlite3.Error) as err:
+            raise InputError(f"Impossible d'ouvrir le fichier des territoires enregistrés {self.path} : {err}. "
+                             "Choisissez un autre emplacement (variable CPTS_GEO_STORE).") from err
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"

@@ -6,7 +6,6 @@ Thin layer: the registry is read by :mod:`cpts_geo.registry`, the report compute
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from cpts_geo import webmap
-from cpts_geo.app_cache import load_area, load_bundle, page_links
+from cpts_geo.app_cache import load_area, open_page
 from cpts_geo.coverage import area_of, coverage_report, report_tables, write_report_files
 from cpts_geo.coverage_map import coverage_map, departements_of
 from cpts_geo.errors import CptsGeoError
@@ -23,7 +22,6 @@ from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
-from cpts_geo.store import open_store
 
 SOURCES = ("Registre enregistré", "Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)", "Brouillons de l'application")
 
@@ -59,16 +57,8 @@ def show_import(imported: RegistryImport) -> None:
         st.dataframe(imported.doubtful, hide_index=True)
 
 
-st.set_page_config(page_title="CPTS — Vue ARS", page_icon="🗺️", layout="wide")
-page_links()
+DATA_PATH, bundle, store = open_page("Vue ARS")
 st.title("Couverture de la région par les CPTS")
-DATA_PATH = os.environ.get("CPTS_GEO_DATA")
-try:
-    bundle = load_bundle(DATA_PATH)
-    store = open_store(os.environ.get("CPTS_GEO_STORE"))
-except CptsGeoError as err:
-    st.error(str(err))
-    st.stop()
 
 with st.sidebar:
     source = st.radio("Registre des CPTS", SOURCES, key="ars_source")

@@ -36,6 +36,16 @@ def test_loads_empty(app):
     assert app.multiselect(key="session_area").value == ["66"]
 
 
+def test_store_that_cannot_be_opened_is_a_french_message(app, tmp_path, monkeypatch):
+    blocker = tmp_path / "fichier"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CPTS_GEO_STORE", str(blocker / "drafts.sqlite"))
+    app.run()
+    assert not app.exception
+    assert "Impossible d'ouvrir le fichier des territoires enregistrés" in app.error[0].value
+    assert "CPTS_GEO_STORE" in app.error[0].value
+
+
 def test_ruscino_from_url(app):
     app.query_params["zones"] = RUSCINO_URL
     app.query_params["nom"] = "CPTS Ruscino"
