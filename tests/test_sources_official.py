@@ -159,6 +159,25 @@ def test_7z_gpkg_lowercase_fields_and_geometrie_column(official_folder):
     assert iris.set_index("code_iris").loc["2A0040101", "nom_commune"] == "Ajaccio"
 
 
+def test_7z_split_in_volumes(official_folder, tmp_path):
+    """An archive split by 7-Zip (….7z.001, .002…) is read from its first volume, wherever it is found."""
+    whole = official_folder / "archives" / "CONTOURS-IRIS_3-0__GPKG_LAMB93_FXX_2024-01-01.7z"
+    data = whole.read_bytes()
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    size = len(data) // 3 + 1
+    for number, start in enumerate(range(0, len(data), size), start=1):
+        (folder / f"{whole.name}.{number:03d}").write_bytes(data[start:start + size])
+    (folder / f"{whole.name}.md5").write_text("not a volume")
+    found = find_official_files(folder)
+    assert [p.name for p in found["iris"]] == [f"{whole.name}.001"]
+    split = read_vector(found["iris"][0], layer="contours_iris")
+    assert split.equals(read_vector(whole, layer="contours_iris")) and len(split) == len(FXX)
+    (folder / f"{whole.name}.002").unlink()
+    with pytest.raises(DataError, match="il en manque : présents 001, 003"):
+        read_vector(found["iris"][0], layer="contours_iris")
+
+
 def test_zip_shapefile_uppercase_fields(official_folder):
     raw = read_vector(official_folder / "archives" / "CONTOURS-IRIS_2-1__SHP__FRA_2021-01-01.zip")
     assert {"INSEE_COM", "NOM_COM", "IRIS", "CODE_IRIS", "NOM_IRIS", "TYP_IRIS"} <= set(raw.columns)

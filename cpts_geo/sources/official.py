@@ -20,7 +20,7 @@ import pandas as pd
 from cpts_geo.config import PROJECT_ROOT, departement_of
 from cpts_geo.errors import DataError, InputError
 from cpts_geo.sources import AGE_BANDS, SourceTables
-from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, extracted_vectors,
+from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, VOLUME, archive_kind, extracted_vectors,
                                       normalise_iris_fields, read_text_table, read_vector_file)
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 cpts-geo"
@@ -118,7 +118,8 @@ def edition_files(edition: str) -> list[tuple[str, str | None]]:
              for link in entry.findall(f"{ATOM}link")]
     hrefs = [h for h in hrefs if "/download/" in h]
     md5 = {h.rsplit(".", 1)[0]: h for h in hrefs if h.lower().endswith(".md5")}
-    data = [h for h in hrefs if Path(h).suffix.lower() in (*ARCHIVE_SUFFIXES, *VECTOR_SUFFIXES)]
+    data = [h for h in hrefs  # every volume of a split archive is downloaded
+            if Path(h).suffix.lower() in (*ARCHIVE_SUFFIXES, *VECTOR_SUFFIXES) or VOLUME.search(h)]
     return [(h, md5.get(h.rsplit(".", 1)[0])) for h in data]
 
 
@@ -209,7 +210,7 @@ def _year_in_path(path: Path) -> int | None:
 def _is_iris_file(relative: Path) -> bool:
     text = relative.as_posix().lower()
     return (("contours-iris" in text or "contours_iris" in text)
-            and relative.suffix.lower() in (*ARCHIVE_SUFFIXES, *VECTOR_SUFFIXES))
+            and (archive_kind(relative) is not None or relative.suffix.lower() in VECTOR_SUFFIXES))
 
 
 def find_official_files(folder: Path, iris_year: int | None = None) -> dict:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import io
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -23,6 +25,8 @@ VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet")
 #: Files a vector file needs beside it (shapefile side-cars).
 SIDECAR_SUFFIXES = (".shx", ".dbf", ".prj", ".cpg")
 ARCHIVE_SUFFIXES = (".zip", ".7z")
+#: A volume of a 7z archive split by 7-Zip (``….7z.001``, ``….7z.002``…; IGN splits archives above 4 GB).
+VOLUME = re.compile(r"\.7z\.(\d{3,})$", re.IGNORECASE)
 
 #: Field names of the IRIS layers across IGN editions (compared in lower case).
 IRIS_FIELD_ALIASES = {
@@ -41,12 +45,45 @@ SEPARATOR_NAMES = {";": "« ; »", ",": "« , »", "\t": "tabulation"}
 
 # --------------------------------------------------------------------------- vectors
 
+def archive_kind(path: Path) -> str | None:
+    """``.7z`` or ``.zip`` for an archive (a split 7z by its first volume ``….7z.001``), else None."""
+    path = Path(path)
+    volume = VOLUME.search(path.name)
+    if volume:
+        return ".7z" if int(volume[1]) == 1 else None
+    return path.suffix.lower() if path.suffix.lower() in ARCHIVE_SUFFIXES else None
+
+
+@contextmanager
+def _seven_zip(path: Path) -> Iterator[py7zr.SevenZipFile]:
+    """The 7z archive ``path``; a split one (first volume given) is joined in a temporary file first."""
+    if not VOLUME.search(path.name):
+        with py7zr.SevenZipFile(path) as archive:
+            yield archive
+        return
+    stem = path.name[:VOLUME.search(path.name).start() + 3]
+    volumes = sorted((int(m[1]), p) for p in path.parent.glob(f"{glob.escape(stem)}.*")
+                     if (m := VOLUME.search(p.name)))
+    numbers = [number for number, _ in volumes]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise DataError(f"L'archive {stem} est découpée en volumes et il en manque : présents "
+                        f"{', '.join(f'{n:03d}' for n in numbers)} ; téléchargez-les tous dans le même dossier.")
+    with tempfile.TemporaryDirectory(prefix="cpts_geo_") as tmp:
+        joined = Path(tmp, stem)
+        with joined.open("wb") as out:
+            for _, volume in volumes:
+                with volume.open("rb") as part:
+                    shutil.copyfileobj(part, out, 1 << 20)
+        with py7zr.SevenZipFile(joined) as archive:
+            yield archive
+
+
 def archive_members(path: Path) -> list[str]:
-    """Names of the members of a ``.zip`` or ``.7z`` archive."""
+    """Names of the members of a ``.zip`` or ``.7z`` archive (or of a split 7z, by its first volume)."""
     path = Path(path)
     try:
-        if path.suffix.lower() == ".7z":
-            with py7zr.SevenZipFile(path) as archive:
+        if archive_kind(path) == ".7z":
+            with _seven_zip(path) as archive:
                 return archive.getnames()
         with zipfile.ZipFile(path) as archive:
             return archive.namelist()
@@ -74,9 +111,9 @@ def extracted_vectors(path: Path) -> Iterator[list[Path]]:
     path = Path(path)
     if not path.exists():
         raise DataError(f"Fichier introuvable : {path}")
-    suffix = path.suffix.lower()
-    if suffix not in ARCHIVE_SUFFIXES:
-        if suffix not in VECTOR_SUFFIXES:
+    kind = archive_kind(path)
+    if kind is None:
+        if path.suffix.lower() not in VECTOR_SUFFIXES:
             raise InputError(f"Format de couche non pris en charge : {path.name} "
                              f"(formats acceptés : {', '.join(VECTOR_SUFFIXES + ARCHIVE_SUFFIXES)}).")
         yield [path]
@@ -88,8 +125,8 @@ def extracted_vectors(path: Path) -> Iterator[list[Path]]:
                         f"({', '.join(VECTOR_SUFFIXES)}).")
     with tempfile.TemporaryDirectory(prefix="cpts_geo_") as tmp:
         targets = _needed_members(names, vectors)
-        if suffix == ".7z":
-            with py7zr.SevenZipFile(path) as archive:
+        if kind == ".7z":
+            with _seven_zip(path) as archive:
                 archive.extract(path=tmp, targets=targets)
         else:
             with zipfile.ZipFile(path) as archive:
@@ -112,7 +149,7 @@ def read_vector_file(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
 
 
 def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read a vector layer (.shp/.gpkg/.geojson/.fgb/.parquet), possibly inside a .zip or .7z.
+    """Read a vector layer (.shp/.gpkg/.geojson/.fgb/.parquet), possibly inside a .zip or .7z (split or not).
 
     An archive must hold exactly one vector file; use :func:`extracted_vectors` otherwise.
     """
