@@ -9,7 +9,9 @@ For Pyrénées-Orientales (66) and for the département with the most IRIS in th
   ``st_folium`` does at each run), its size and the size of the IRIS GeoJSON;
 * click: a click on the map → new selection → summary and checks recomputed → selection
   layers rebuilt (target: under 200 ms);
-* app run: one full run of app.py through Streamlit's AppTest after a click.
+* app run: one full run of app.py through Streamlit's AppTest after a click;
+* ARS map: the coverage map of the région Occitanie for the example registry (docs/registry_example),
+  its HTML size and build + render time, at the région's simplification.
 """
 
 from __future__ import annotations
@@ -99,6 +101,22 @@ def bench_app_run(data: Path, repeat: int) -> float:
     return timed(click_and_run, repeat)[0]
 
 
+def bench_coverage_map(bundle: Bundle) -> dict:
+    """The ARS page's map of a whole région (Occitanie, example registry: 2 of its 13 départements covered)."""
+    from cpts_geo.coverage import area_of, coverage_report
+    from cpts_geo.coverage_map import coverage_map, departements_of
+    from cpts_geo.registry import read_registry
+
+    registry = read_registry(bundle, ROOT / "docs" / "registry_example" / "registre_cpts_66_11.csv").cpts
+    report = coverage_report(bundle, registry, area_of(bundle, region="76"))
+    start = time.perf_counter()
+    area = webmap.MapData(bundle, webmap.REGION_TOLERANCE_M).area(departements_of(report, bundle))
+    layer_s = time.perf_counter() - start
+    map_ms, html = timed(lambda: coverage_map(area, registry, report).get_root().render(), 1)
+    return {"ars_region": "76", "white_communes": len(report.white_zones), "layer_cold_s": round(layer_s, 1),
+            "map_html_kb": round(len(html) / 1000), "map_render_ms": round(map_ms)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=os.environ.get("CPTS_GEO_DATA", ROOT / "data"))
@@ -111,6 +129,7 @@ def main() -> int:
     for row in rows:
         print(json.dumps(row))
     print(json.dumps({"app_run_after_click_ms": round(bench_app_run(args.data, args.repeat))}))
+    print(json.dumps(bench_coverage_map(bundle)))
     return 0
 
 

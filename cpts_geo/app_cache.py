@@ -19,15 +19,16 @@ def load_bundle(path: str | None) -> Bundle:
 
 
 @st.cache_resource(show_spinner=False)
-def load_map_data(path: str | None) -> webmap.MapData:
-    """Simplified map layers of the bundle, kept across reruns."""
-    return webmap.MapData(load_bundle(path))
+def load_map_data(path: str | None, tolerance_m: float = webmap.SIMPLIFY_TOLERANCE_M) -> webmap.MapData:
+    """Map layers of the bundle simplified at ``tolerance_m``, kept across reruns."""
+    return webmap.MapData(load_bundle(path), tolerance_m)
 
 
 @st.cache_resource(show_spinner="Préparation de la carte…")
-def load_area(path: str | None, departements: tuple[str, ...]) -> webmap.AreaLayer:
+def load_area(path: str | None, departements: tuple[str, ...],
+              tolerance_m: float = webmap.SIMPLIFY_TOLERANCE_M) -> webmap.AreaLayer:
     """The map layer of some départements, kept across reruns and pages."""
-    return load_map_data(path).area(tuple(sorted(departements)))
+    return load_map_data(path, tolerance_m).area(tuple(sorted(departements)))
 
 
 #: The pages of the app with their French names (Streamlit would name the main page after its file, « app »).

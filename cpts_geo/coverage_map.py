@@ -1,7 +1,7 @@
 """Map of the coverage of an area (ARS view): every CPTS coloured, white zones, overlaps and isolated zones.
 
-Built on the simplified layers of :mod:`cpts_geo.webmap` (tiles, IRIS and commune borders of the
-area); plain folium objects, no Streamlit, so that it is tested without a browser.
+Built on the simplified layers of :mod:`cpts_geo.webmap` (tiles, commune borders inside the CPTS,
+white communes whole); plain folium objects, no Streamlit, so that it is tested without a browser.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from cpts_geo import webmap
 from cpts_geo.config import STORAGE_CRS
@@ -30,6 +31,19 @@ def cpts_shapes(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], nam
     return shapes.dissolve(by="name")[["geometry"]]
 
 
+def white_zone_features(area: webmap.AreaLayer, report: CoverageReport) -> dict:
+    """White zones as GeoJSON: a commune covered by no CPTS as one feature, the white IRIS of the others."""
+    white = report.white_zones[report.white_zones["code"].isin(area.communes.index)]
+    whole = white[white["whole"]]
+    communes = gpd.GeoDataFrame({
+        "code": whole["code"].to_numpy(), "commune": whole["name"].to_numpy(), "nom_iris": "commune entière",
+        "population": [webmap.fr_int(p) for p in whole["population"]]},
+        geometry=area.communes.geometry.loc[whole["code"]].array, crs=STORAGE_CRS)
+    partial = [c for codes in white.loc[~white["whole"], "iris"] for c in codes]
+    iris = area.iris[area.iris.index.isin(partial)][[*webmap.FEATURE_FIELDS, "geometry"]]
+    return pd.concat([communes, iris], ignore_index=True).to_geo_dict(drop_id=True)
+
+
 def _fixed_style(colour: str, fill: float, weight: float, dash: str | None = None):
     style = {"color": colour, "fillColor": colour, "fillOpacity": fill, "weight": weight, "dashArray": dash}
     return lambda _feature: style
@@ -38,9 +52,12 @@ def _fixed_style(colour: str, fill: float, weight: float, dash: str | None = Non
 def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], report: CoverageReport,
                  focus: str | None = None) -> folium.Map:
     """The map of ``report``: CPTS coloured with their name, population and taille; problems on top."""
-    folium_map = webmap.base_map(area)
+    folium_map = webmap.empty_map(area)
     table = report.cpts.set_index("name")
     shapes = cpts_shapes(area, registry, table.index)
+    # commune borders inside the CPTS only: the white zones are drawn commune by commune (lighter page)
+    webmap.commune_borders_layer(shapely.intersection(area.commune_borders, shapely.union_all(shapes.geometry.array))
+                                 ).add_to(folium_map)
     shapes["colour"] = [CPTS_PALETTE[i % len(CPTS_PALETTE)] for i in range(len(shapes))]
     shapes["population"] = table.loc[shapes.index, "population"].map(webmap.fr_int)
     shapes["taille"] = table.loc[shapes.index, "taille"].astype(str)
@@ -50,15 +67,14 @@ def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], re
                                                  "fillColor": f["properties"]["colour"]},
                        tooltip=folium.GeoJsonTooltip(fields=CPTS_TOOLTIP[0], aliases=CPTS_TOOLTIP[1])
                        ).add_to(folium_map)
-    white = [c for codes in report.white_zones["iris"] for c in codes]
     shared = [c for codes in report.overlaps["iris"] for c in codes]
     isolated = [c for codes in report.isolated["iris"] for c in codes]
-    for codes, name, style in (
-            (white, "Zones blanches", _fixed_style(COLOURS["white"], 0.6, 0.8)),
-            (shared, "Chevauchements", _fixed_style(COLOURS["overlap"], 0.7, 2.5)),
-            (isolated, "Zones isolées", _fixed_style(COLOURS["isolated"], 0.0, 3, "4 4"))):
-        if codes:
-            folium.GeoJson(area.iris_features(codes), name=name, style_function=style,
+    for features, name, style in (
+            (white_zone_features(area, report), "Zones blanches", _fixed_style(COLOURS["white"], 0.6, 0.8)),
+            (area.iris_features(shared), "Chevauchements", _fixed_style(COLOURS["overlap"], 0.7, 2.5)),
+            (area.iris_features(isolated), "Zones isolées", _fixed_style(COLOURS["isolated"], 0.0, 3, "4 4"))):
+        if features["features"]:
+            folium.GeoJson(features, name=name, style_function=style,
                            tooltip=folium.GeoJsonTooltip(fields=webmap.FEATURE_FIELDS,
                                                          aliases=webmap.TOOLTIP_ALIASES)).add_to(folium_map)
     if focus in shapes.index:

@@ -25,6 +25,8 @@ from cpts_geo.formatting import fr_int
 
 #: Simplification of the IRIS borders sent to the browser (metres, metric CRS).
 SIMPLIFY_TOLERANCE_M = 30.0
+#: Coarser simplification for a view of a whole région (zoom 7–8: a screen pixel is 300–600 m).
+REGION_TOLERANCE_M = 120.0
 #: Coordinates sent to the browser are snapped to this grid (degrees, about 10 m).
 COORDINATE_GRID = 1e-4
 
@@ -71,8 +73,9 @@ class AreaLayer:
 class MapData:
     """Simplified layers of a bundle, computed once per département and kept."""
 
-    def __init__(self, bundle):
+    def __init__(self, bundle, tolerance_m: float = SIMPLIFY_TOLERANCE_M):
         self.bundle = bundle
+        self.tolerance_m = tolerance_m
         self._departement_layers: dict[str, gpd.GeoDataFrame] = {}
 
     def departement_iris(self, departement: str) -> gpd.GeoDataFrame:
@@ -85,7 +88,7 @@ class MapData:
         bundle = self.bundle
         codes = bundle.iris.index[bundle.iris["departement"] == departement]
         iris = bundle.iris_geometry(codes).to_crs(local_crs(departement))
-        simplified = shapely.coverage_simplify(iris.geometry.array, SIMPLIFY_TOLERANCE_M)
+        simplified = shapely.coverage_simplify(iris.geometry.array, self.tolerance_m)
         geometry = gpd.GeoSeries(simplified, index=iris.index, crs=iris.crs).to_crs(STORAGE_CRS)
         snapped = shapely.set_precision(geometry.array, COORDINATE_GRID)
         rounded = shapely.transform(snapped, lambda xy: xy.round(4))
@@ -159,15 +162,25 @@ def _iris_tooltip() -> folium.GeoJsonTooltip:
     return folium.GeoJsonTooltip(fields=FEATURE_FIELDS, aliases=TOOLTIP_ALIASES, sticky=False)
 
 
-def base_map(area: AreaLayer) -> folium.Map:
-    """Tiles, clickable IRIS of the area and commune borders: what stays while the user clicks."""
+def empty_map(area: AreaLayer) -> folium.Map:
+    """The background tiles, framed on the area."""
     folium_map = folium.Map(tiles=TILES, attr=ATTRIBUTION, control_scale=True, max_zoom=18)
     folium_map.fit_bounds(area.bounds)
+    return folium_map
+
+
+def commune_borders_layer(borders: shapely.Geometry) -> folium.GeoJson:
+    """Lines between communes (not clickable)."""
+    return folium.GeoJson(shapely.geometry.mapping(borders), name="Communes", interactive=False,
+                          style_function=lambda _: {"color": COLOURS["commune"], "weight": 1.6, "fill": False})
+
+
+def base_map(area: AreaLayer) -> folium.Map:
+    """Tiles, clickable IRIS of the area and commune borders: what stays while the user clicks."""
+    folium_map = empty_map(area)
     folium.GeoJson(area.iris_features(), name="IRIS", style_function=_iris_style,
                    highlight_function=_iris_highlight, tooltip=_iris_tooltip()).add_to(folium_map)
-    folium.GeoJson(shapely.geometry.mapping(area.commune_borders), name="Communes",
-                   style_function=lambda _: {"color": COLOURS["commune"], "weight": 1.6, "fill": False},
-                   interactive=False).add_to(folium_map)
+    commune_borders_layer(area.commune_borders).add_to(folium_map)
     return folium_map
 
 

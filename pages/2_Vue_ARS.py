@@ -34,6 +34,12 @@ def read_upload(uploaded) -> RegistryImport:
         return read_registry(bundle, path)
 
 
+def localized_numbers(table: pd.DataFrame) -> dict:
+    """Population columns shown with the reader's thousands separator (48 454 in a French browser)."""
+    return {column: st.column_config.NumberColumn(format="localized") for column in table.columns
+            if str(column).startswith("Population") and pd.api.types.is_numeric_dtype(table[column])}
+
+
 def default_region(store) -> str:
     """The région holding most IRIS of the stored registry (the first région when there is none)."""
     codes = [c for codes in store.load_all("registry").values() for c in codes]
@@ -97,12 +103,12 @@ except CptsGeoError as err:
     st.stop()
 
 columns = st.columns(4)
+neutral = {"delta_color": "off", "delta_arrow": "off"}   # the deltas are figures, not changes
 columns[0].metric("Population couverte", fr_percent(report.covered_share, digits=2),
-                  f"{fr_int(report.population_covered)} / {fr_int(report.population_total)} hab.", delta_color="off")
+                  f"{fr_int(report.population_covered)} / {fr_int(report.population_total)} hab.", **neutral)
 columns[1].metric("Communes en zone blanche", len(report.white_zones),
-                  f"{fr_int(report.population_total - report.population_covered)} hab.", delta_color="off")
-columns[2].metric("Chevauchements", len(report.overlaps), f"{fr_int(report.population_overlap)} hab.",
-                  delta_color="off")
+                  f"{fr_int(report.population_total - report.population_covered)} hab.", **neutral)
+columns[2].metric("Chevauchements", len(report.overlaps), f"{fr_int(report.population_overlap)} hab.", **neutral)
 columns[3].metric("Zones isolées", len(report.isolated))
 
 list_column, map_column = st.columns([2, 3])
@@ -111,18 +117,20 @@ with list_column:
     shown = report.cpts[["name", "commune_count", "population", "taille", "pieces"]].rename(columns={
         "name": "CPTS", "commune_count": "Communes", "population": "Population", "taille": "Taille",
         "pieces": "Morceaux"})
-    picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key="ars_list")
+    picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key="ars_list",
+                          column_config=localized_numbers(shown))
     rows = picked.selection.rows if picked else []
     focus = report.cpts["name"].iat[rows[0]] if rows else None
 with map_column:
-    area = load_area(DATA_PATH, departements_of(report, bundle))
+    area = load_area(DATA_PATH, departements_of(report, bundle),
+                     webmap.SIMPLIFY_TOLERANCE_M if departement else webmap.REGION_TOLERANCE_M)
     st_folium(coverage_map(area, imported.cpts, report, focus), height=webmap.MAP_HEIGHT_PX,
               use_container_width=True, returned_objects=[], key="ars_map")
 
 tables = report_tables(report, bundle)
 for title in ("Zones blanches", "Chevauchements", "Zones isolées"):
     with st.expander(f"{title} ({len(tables[title])})", expanded=title == "Zones blanches"):
-        st.dataframe(tables[title], hide_index=True)
+        st.dataframe(tables[title], hide_index=True, column_config=localized_numbers(tables[title]))
 with tempfile.TemporaryDirectory() as folder:
     workbook = write_report_files(tables, folder, "couverture")[0]
     st.download_button("Télécharger le rapport (XLSX)", workbook.read_bytes(), file_name=f"couverture_{region}.xlsx",

@@ -1,6 +1,7 @@
 """Open the map page in headless Chromium and save docs/screenshot.png (run by hand, not in CI).
 
     python scripts/screenshot.py [--out docs/screenshot.png] [--zones 66028-66186] [--offline] [--click 66037]
+    python scripts/screenshot.py --ars registre.sqlite --out docs/screenshot_ars.png [--offline]
 
 Starts ``streamlit run app.py`` on a free port with the Ruscino territory preloaded through
 the URL, drives Chromium (Debian package ``chromium``) through the DevTools protocol, waits
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -30,7 +32,7 @@ from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 RUSCINO = "66028-66136.0801.0901.0902.1001.1101.1202.1203.1901.1902.1903-66186-66189"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+CHROMIUM_FLAGS = ["--headless", "--lang=fr-FR", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars"]
 WINDOW = (1600, 1150)
@@ -43,7 +45,7 @@ READY_SCRIPT = """(() => {
   const doc = frame && frame.contentDocument;
   const paths = doc ? doc.querySelectorAll('path.leaflet-interactive').length : 0;
   const metrics = document.querySelectorAll('[data-testid="stMetricValue"]').length;
-  return paths > 300 && metrics >= 4;
+  return paths > 100 && metrics >= 4;
 })()"""
 
 
@@ -188,6 +190,9 @@ def main() -> int:
     parser.add_argument("--offline", action="store_true",
                         help="no internet: serve Leaflet from libjs-leaflet, no background tiles")
     parser.add_argument("--click", metavar="CODE", help="click the map inside this IRIS or commune first")
+    parser.add_argument("--ars", metavar="STORE", type=Path,
+                        help="shoot the « Vue ARS » page instead, on the registry saved in this store "
+                             "(python -m cpts_geo coverage --registry … --save --db STORE)")
     args = parser.parse_args()
     click = inside_point(args.click) if args.click else None
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -196,9 +201,10 @@ def main() -> int:
     if args.offline and not LEAFLET_DIR.exists():
         sys.exit("Leaflet not found for --offline: apt-get install -y libjs-leaflet")
     app_port, debug_port = free_port(), free_port()
+    env = {**os.environ, **({"CPTS_GEO_STORE": str(args.ars.resolve())} if args.ars else {})}
     app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
                             "true", "--server.port", str(app_port), "--browser.gatherUsageStats", "false"],
-                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     profile = tempfile.mkdtemp(prefix="cpts-geo-chromium-")
     browser = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
                                 f"--remote-debugging-port={debug_port}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
@@ -206,7 +212,8 @@ def main() -> int:
     try:
         wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", args.timeout)
         wait_http(f"http://127.0.0.1:{debug_port}/json/version", 30)
-        url = f"http://127.0.0.1:{app_port}/?" + urlencode({"zones": args.zones, "nom": args.name, "dep": "66"})
+        url = (f"http://127.0.0.1:{app_port}/Vue_ARS" if args.ars else
+               f"http://127.0.0.1:{app_port}/?" + urlencode({"zones": args.zones, "nom": args.name, "dep": "66"}))
         args.out.parent.mkdir(parents=True, exist_ok=True)
         ready = asyncio.run(capture(debug_port, url, args.out, args.timeout, args.offline, click))
         print(f"{args.out}: map ready after {ready:.1f} s, {args.out.stat().st_size / 1e3:.0f} kB")

@@ -38,6 +38,32 @@ def test_white_zones_and_isolated_commune(france, report_66):
         {"communes": ["66040"], "population": 44, "around": ["CPTS Aspres"]}]
 
 
+def test_web_map_of_the_coverage(france, example, report_66):
+    """White communes drawn whole with their population; commune borders only inside the CPTS."""
+    import folium
+    import shapely
+
+    from cpts_geo import webmap
+    from cpts_geo.coverage_map import coverage_map, white_zone_features
+
+    area = webmap.MapData(france).area(("66",))
+    white = white_zone_features(area, report_66)["features"]
+    assert [(f["properties"]["code"], f["properties"]["population"]) for f in white] == [("66147", "100"),
+                                                                                         ("66040", "44")]
+    assert shapely.geometry.shape(white[0]["geometry"]).equals(area.communes.geometry["66147"])
+    folium_map = coverage_map(area, example, report_66)
+    layers = {c.layer_name: c.data for c in folium_map._children.values() if isinstance(c, folium.GeoJson)}
+    assert list(layers) == ["Communes", "CPTS", "Zones blanches", "Chevauchements", "Zones isolées"]
+    assert len(layers["CPTS"]["features"]) == 10 and len(layers["Zones blanches"]["features"]) == 2
+    def union(layer):
+        return shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in layers[layer]["features"]])
+
+    near_cpts = union("CPTS").buffer(1e-4)
+    porte = area.communes.geometry["66147"]    # white, on the frontier: its outline is no CPTS's
+    assert shapely.difference(area.commune_borders, near_cpts).intersection(porte.boundary).length > 0.05
+    assert shapely.difference(union("Communes"), near_cpts).length < 1e-6
+
+
 def test_overlap_and_population_covered(france, report_66):
     assert report_66.overlaps.to_dict(orient="records") == [
         {"cpts": ["CPTS Aspres", "CPTS Vallespir"], "communes": ["66214"], "iris": ["662140000"],
