@@ -115,3 +115,21 @@ def test_neighbours_from_csv(app):
     app.run()
     app.file_uploader(key="neighbour_file").upload("voisines.csv", b"cpts;code\nCPTS Voisine;66186\n").run()
     assert any("chevauche" in box.value and "CPTS Voisine" in box.value for box in app.error)
+
+
+def test_neighbours_from_the_stored_registry(app, dep66, tmp_path):
+    """The registry of the ARS, saved in the same store, is one tick away."""
+    from cpts_geo.registry import read_registry, save_registry
+    from cpts_geo.store import open_store
+
+    example = Path(APP).parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
+    save_registry(dep66, open_store(tmp_path / "drafts.sqlite"), read_registry(dep66, example))
+    app.query_params["zones"] = RUSCINO_URL
+    app.query_params["nom"] = "Mon projet"
+    app.run()
+    assert not any("chevauche" in box.value for box in app.error)
+    registry_box = app.checkbox(key="neighbour_registry")
+    assert registry_box.label == "Comparer aux CPTS du registre enregistré (10)"   # the 66 ones of the example
+    registry_box.check().run()
+    overlap = [box.value for box in app.error if "chevauche" in box.value]
+    assert len(overlap) == 1 and "CPTS Ruscino" in overlap[0] and "CPTS Perpignan" not in overlap[0]
