@@ -36,6 +36,12 @@ def encode_selection(bundle, iris: frozenset[str]) -> str:
     return GROUP_SEPARATOR.join(groups)
 
 
+def selection_query(bundle, iris: frozenset[str], name: str = "", area=()) -> dict[str, str]:
+    """The URL parameters of the drawing page that open this selection, name and area."""
+    params = {"zones": encode_selection(bundle, iris), "nom": name.strip(), "dep": GROUP_SEPARATOR.join(area)}
+    return {key: value for key, value in params.items() if value}
+
+
 def decode_selection(text: str) -> list[str]:
     """The codes (INSEE and IRIS) of the text made by :func:`encode_selection`."""
     codes = []
@@ -162,9 +168,7 @@ class DrawingSession:
     # --- URL ---------------------------------------------------------------------------
     def query(self) -> dict[str, str]:
         """The page URL's parameters that reopen this session (selection, name, area)."""
-        params = {"zones": encode_selection(self.bundle, self.selection), "nom": self.name.strip(),
-                  "dep": GROUP_SEPARATOR.join(self.area)}
-        return {key: value for key, value in params.items() if value}
+        return selection_query(self.bundle, self.selection, self.name, self.area)
 
     def open_query(self, params) -> None:
         """Reopen the session of a URL; a wrong parameter raises :class:`InputError`, nothing changed."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -22,6 +23,7 @@ from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
+from cpts_geo.session import selection_query
 
 SOURCES = ("Registre enregistré", "Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)", "Brouillons de l'application")
 
@@ -121,6 +123,10 @@ with list_column:
                           column_config=localized_numbers(shown))
     rows = picked.selection.rows if picked else []
     focus = report.cpts["name"].iat[rows[0]] if rows else None
+    if focus:
+        st.link_button(f"Ouvrir « {focus} » dans « Tracer le territoire »", icon=":material/draw:",
+                       url="./?" + urlencode(selection_query(bundle, imported.cpts[focus], focus, sorted(
+                           set(bundle.iris.loc[sorted(imported.cpts[focus]), "departement"])))))
 with map_column:
     area = load_area(DATA_PATH, departements_of(report, bundle),
                      webmap.SIMPLIFY_TOLERANCE_M if departement else webmap.REGION_TOLERANCE_M)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cpts_geo.errors import InputError
-from cpts_geo.session import DrawingSession, decode_selection, encode_selection
+from cpts_geo.session import DrawingSession, decode_selection, encode_selection, selection_query
 from cpts_geo.store import TerritoryStore
 from tests.conftest import RUSCINO_CODES
 
@@ -66,6 +66,22 @@ def test_url_round_trip_is_compact(session, dep66):
     reopened = DrawingSession(dep66)
     reopened.open_query(session.query())
     assert reopened.selection == session.selection and reopened.name == "CPTS Ruscino"
+
+
+def test_registry_cpts_opens_in_the_drawing_page(dep66):
+    """The link of the ARS page: a CPTS of the registry reopened in a fresh drawing session."""
+    from pathlib import Path
+
+    from cpts_geo.registry import read_registry
+
+    example = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
+    perpignan = read_registry(dep66, example).cpts["CPTS Perpignan"]
+    params = selection_query(dep66, perpignan, " CPTS Perpignan ", ["66"])
+    assert set(params) == {"zones", "nom", "dep"} and params["nom"] == "CPTS Perpignan"
+    reopened = DrawingSession(dep66)
+    reopened.open_query(params)
+    assert reopened.selection == perpignan and len(perpignan) > 37     # 37 IRIS of Perpignan + whole communes
+    assert reopened.area == ("66",)
 
 
 def test_bad_url_changes_nothing(session):
