@@ -81,6 +81,12 @@ class Bundle:
         return [b for b in AGE_BANDS if b in self.iris.columns and self.iris[b].notna().any()]
 
     @cached_property
+    def age_reference_sums(self) -> dict[tuple[str, str], dict[str, float]]:
+        """Population by age band of each département and région: ``(level, code)`` → band → sum."""
+        table = self.age_reference.set_index(["level", "code"])
+        return dict(zip(table.index, table.to_dict(orient="records")))
+
+    @cached_property
     def iris_by_commune(self) -> dict[str, tuple[str, ...]]:
         """The IRIS codes of each commune, sorted."""
         codes = self.iris["code_iris"].to_numpy()

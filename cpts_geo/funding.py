@@ -59,6 +59,6 @@ def taille_of(population: float, aci: pd.DataFrame) -> Taille:
     funding = tuple(
         {"item": row["item"], "label": ACI_ITEMS.get(row["item"], row["item"]),
          "amount_eur": int(float(row["amount_eur"])), "source": row["source"]}
-        for _, row in rows.iterrows()
+        for row in rows.to_dict(orient="records")
     )
     return Taille(number, label, low, high, funding)

@@ -119,10 +119,11 @@ def commune_parts(bundle, territory: Territory, postal_overrides: dict[str, str]
     overrides = postal_overrides or {}
     parts = []
     iris_population = bundle.iris["population"]
-    for code in sorted(territory.communes()):
+    codes = sorted(territory.communes())
+    rows = bundle.communes.loc[codes, ["nom", "departement", "population", "postal_codes", "population_method"]]
+    for code, row in zip(codes, rows.to_dict(orient="records")):
         all_iris = bundle.iris_by_commune[code]
         chosen = tuple(i for i in all_iris if i in territory.iris)
-        row = bundle.communes.loc[code]
         whole = len(chosen) == len(all_iris)
         population = float(row["population"]) if whole else float(iris_population.loc[list(chosen)].sum())
         postal = (overrides[code],) if code in overrides else tuple(p for p in row["postal_codes"].split(",") if p)
@@ -178,7 +179,10 @@ AGE_BANDS_DETAIL = (
 )
 
 
-def _shares(sums: pd.Series, bands: list[str], indicators) -> dict[str, float | None]:
+def _shares(sums, bands: list[str], indicators) -> dict[str, float | None]:
+    """Share of each indicator in ``sums`` (band → population), when its bands are in the data."""
+    if sums is None:
+        return {}
     total = sums.get("pop_total", 0.0)
     shares = {}
     for label, needed in indicators:
@@ -193,13 +197,11 @@ def age_structure(bundle, territory: Territory, main_departement: str,
     bands = bundle.age_bands
     iris = bundle.iris.loc[sorted(territory.iris)]
     measured = iris[iris[bands].notna().all(axis=1)] if bands else iris.iloc[0:0]
-    region = bundle.communes.loc[bundle.communes["departement"] == main_departement, "region"].iat[0]
-    reference = bundle.age_reference.set_index(["level", "code"])
+    region = iris.loc[iris["departement"] == main_departement, "region"].iat[0]
+    reference = bundle.age_reference_sums
     territory_shares = _shares(measured[["pop_total", *bands]].sum(), bands, indicators)
-    dep_shares = _shares(reference.loc[("departement", main_departement)], bands, indicators) \
-        if ("departement", main_departement) in reference.index else {}
-    reg_shares = _shares(reference.loc[("region", region)], bands, indicators) \
-        if ("region", region) in reference.index else {}
+    dep_shares = _shares(reference.get(("departement", main_departement)), bands, indicators)
+    reg_shares = _shares(reference.get(("region", region)), bands, indicators)
     rows = tuple({"label": label, "territory": territory_shares.get(label), "departement": dep_shares.get(label),
                   "region": reg_shares.get(label)} for label, _ in indicators if label in dep_shares)
     total = iris["pop_total"].sum()
