@@ -49,6 +49,18 @@ def default_region(store) -> str:
     return regions.mode().iat[0] if len(regions) else bundle.departements["code_region"].iat[0]
 
 
+def open_linked_area(regions: pd.Series) -> None:
+    """On the first run, the area of the link (``?dep=66`` or ``?region=76``), else the registry's région."""
+    if "ars_region" in st.session_state:
+        return
+    region_of = bundle.departements.set_index("code_departement")["code_region"]
+    linked_dep, linked_region = st.query_params.get("dep", ""), st.query_params.get("region", "")
+    if linked_dep in region_of.index:
+        st.session_state.ars_region, st.session_state.ars_departement = region_of[linked_dep], linked_dep
+    else:
+        st.session_state.ars_region = linked_region if linked_region in regions.index else default_region(store)
+
+
 def show_import(imported: RegistryImport) -> None:
     """The validation report of a registry: what was ignored and why, notes, doubtful IRIS."""
     if imported.ok and not imported.notes:
@@ -73,13 +85,14 @@ with st.sidebar:
     uploaded = st.file_uploader("Fichier du registre", type=["csv", "txt", "geojson", "json", "gpkg", "zip"],
                                 key="ars_file") if source == SOURCES[1] else None
     regions = bundle.departements.drop_duplicates("code_region").set_index("code_region")["nom_region"]
-    region = st.selectbox("Région", regions.index, index=regions.index.get_loc(default_region(store)),
-                          format_func=lambda c: f"{regions[c]} ({c})", key="ars_region")
+    open_linked_area(regions)
+    region = st.selectbox("Région", regions.index, format_func=lambda c: f"{regions[c]} ({c})", key="ars_region")
     departements = bundle.departements[bundle.departements["code_region"] == region]
     departement = st.selectbox("Département (facultatif)", ["", *departements["code_departement"]],
                                format_func=lambda c: "Toute la région" if not c else
                                f"{c} — {departements.set_index('code_departement').at[c, 'nom_departement']}",
                                key="ars_departement")
+    st.query_params.from_dict({"region": region, **({"dep": departement} if departement else {})})
 
 try:
     if source == SOURCES[1]:

@@ -32,7 +32,7 @@ from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 RUSCINO = "66028-66136.0801.0901.0902.1001.1101.1202.1203.1901.1902.1903-66186-66189"
-CHROMIUM_FLAGS = ["--headless", "--lang=fr-FR", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars"]
 WINDOW = (1600, 1150)
@@ -45,7 +45,7 @@ READY_SCRIPT = """(() => {
   const doc = frame && frame.contentDocument;
   const paths = doc ? doc.querySelectorAll('path.leaflet-interactive').length : 0;
   const metrics = document.querySelectorAll('[data-testid="stMetricValue"]').length;
-  return paths > 100 && metrics >= 4;
+  return paths > 10 && metrics >= 4;
 })()"""
 
 
@@ -165,6 +165,10 @@ async def capture(debug_port: int, url: str, out: Path, timeout: float, offline:
             await devtools.call("Fetch.enable", patterns=[{"urlPattern": "https://*"}])
         await devtools.call("Emulation.setDeviceMetricsOverride", width=WINDOW[0], height=WINDOW[1],
                             deviceScaleFactor=1, mobile=False)
+        # numbers and dates as a French user sees them (Intl and navigator.languages)
+        await devtools.call("Emulation.setLocaleOverride", locale="fr-FR")
+        user_agent = (await devtools.call("Browser.getVersion"))["userAgent"]
+        await devtools.call("Emulation.setUserAgentOverride", userAgent=user_agent, acceptLanguage="fr-FR")
         start = time.monotonic()
         await devtools.call("Page.navigate", url=url)
         while not await evaluate(devtools, READY_SCRIPT):
@@ -186,6 +190,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
     parser.add_argument("--zones", default=RUSCINO, help="selection in the URL form of the app")
     parser.add_argument("--name", default="CPTS Ruscino")
+    parser.add_argument("--dep", default="66", help="département shown")
     parser.add_argument("--timeout", type=float, default=90)
     parser.add_argument("--offline", action="store_true",
                         help="no internet: serve Leaflet from libjs-leaflet, no background tiles")
@@ -212,8 +217,8 @@ def main() -> int:
     try:
         wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", args.timeout)
         wait_http(f"http://127.0.0.1:{debug_port}/json/version", 30)
-        url = (f"http://127.0.0.1:{app_port}/Vue_ARS" if args.ars else
-               f"http://127.0.0.1:{app_port}/?" + urlencode({"zones": args.zones, "nom": args.name, "dep": "66"}))
+        url = (f"http://127.0.0.1:{app_port}/Vue_ARS?dep={args.dep}" if args.ars else
+               f"http://127.0.0.1:{app_port}/?" + urlencode({"zones": args.zones, "nom": args.name, "dep": args.dep}))
         args.out.parent.mkdir(parents=True, exist_ok=True)
         ready = asyncio.run(capture(debug_port, url, args.out, args.timeout, args.offline, click))
         print(f"{args.out}: map ready after {ready:.1f} s, {args.out.stat().st_size / 1e3:.0f} kB")

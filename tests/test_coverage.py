@@ -173,3 +173,20 @@ def test_ars_page(dep66_dir, france, tmp_path, monkeypatch):
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["Communes en zone blanche"] == "2" and metrics["Zones isolées"] == "1"
     assert [e.label for e in page.expander][:3] == ["Zones blanches (2)", "Chevauchements (1)", "Zones isolées (1)"]
+    assert dict(page.query_params) == {"region": "76"}
+    page.selectbox(key="ars_departement").select("66").run()       # the choice is kept in the link
+    assert dict(page.query_params) == {"region": "76", "dep": "66"}
+    assert not page.exception and {m.label: m.value for m in page.metric}["Communes en zone blanche"] == "2"
+
+
+def test_ars_page_opens_the_area_of_its_link(dep66_dir, france, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "vide.sqlite"))
+    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)
+    page.switch_page("pages/2_Vue_ARS.py")
+    page.query_params["dep"] = "66"
+    page.run()
+    assert not page.exception
+    assert page.selectbox(key="ars_region").value == "76" and page.selectbox(key="ars_departement").value == "66"
