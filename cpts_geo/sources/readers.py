@@ -78,20 +78,6 @@ def _seven_zip(path: Path) -> Iterator[py7zr.SevenZipFile]:
             yield archive
 
 
-def archive_members(path: Path) -> list[str]:
-    """Names of the members of a ``.zip`` or ``.7z`` archive (or of a split 7z, by its first volume)."""
-    path = Path(path)
-    try:
-        if archive_kind(path) == ".7z":
-            with _seven_zip(path) as archive:
-                return archive.getnames()
-        with zipfile.ZipFile(path) as archive:
-            return archive.namelist()
-    except (zipfile.BadZipFile, py7zr.Bad7zFile, OSError) as err:
-        raise DataError(f"L'archive {path.name} est illisible ou incomplète ({err}) ; "
-                        "supprimez-la et téléchargez-la de nouveau.") from err
-
-
 def _vector_members(names: list[str]) -> list[str]:
     return sorted(n for n in names if PurePosixPath(n).suffix.lower() in VECTOR_SUFFIXES)
 
@@ -118,20 +104,28 @@ def extracted_vectors(path: Path) -> Iterator[list[Path]]:
                              f"(formats acceptés : {', '.join(VECTOR_SUFFIXES + ARCHIVE_SUFFIXES)}).")
         yield [path]
         return
-    names = archive_members(path)
-    vectors = _vector_members(names)
-    if not vectors:
-        raise DataError(f"L'archive {path.name} ne contient aucune couche géographique "
-                        f"({', '.join(VECTOR_SUFFIXES)}).")
     with tempfile.TemporaryDirectory(prefix="cpts_geo_") as tmp:
-        targets = _needed_members(names, vectors)
-        if kind == ".7z":
-            with _seven_zip(path) as archive:
-                archive.extract(path=tmp, targets=targets)
-        else:
-            with zipfile.ZipFile(path) as archive:
-                archive.extractall(tmp, members=targets)
-        yield [Path(tmp, v) for v in vectors]
+        yield [Path(tmp, v) for v in _extract_vectors(path, kind, tmp)]
+
+
+def _extract_vectors(path: Path, kind: str, folder: str) -> list[str]:
+    """Extract the vector files of an archive (opened once) with their side-cars; returns their names."""
+    try:
+        with _seven_zip(path) if kind == ".7z" else zipfile.ZipFile(path) as archive:
+            names = archive.getnames() if kind == ".7z" else archive.namelist()
+            vectors = _vector_members(names)
+            if not vectors:
+                raise DataError(f"L'archive {path.name} ne contient aucune couche géographique "
+                                f"({', '.join(VECTOR_SUFFIXES)}).")
+            targets = _needed_members(names, vectors)
+            if kind == ".7z":
+                archive.extract(path=folder, targets=targets)
+            else:
+                archive.extractall(folder, members=targets)
+    except (zipfile.BadZipFile, py7zr.Bad7zFile, OSError) as err:
+        raise DataError(f"L'archive {path.name} est illisible ou incomplète ({err}) ; "
+                        "supprimez-la et téléchargez-la de nouveau.") from err
+    return vectors
 
 
 def read_vector_file(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
