@@ -112,11 +112,8 @@ class Bundle:
 
     def territory_shapes(self, territories: dict[str, frozenset[str]]) -> gpd.GeoDataFrame:
         """One dissolved shape per territory (index: its name; EPSG:4326), from its IRIS known to the bundle."""
-        pairs = [(name, code) for name, codes in territories.items() for code in sorted(codes) if code in self.iris.index]
-        names, codes = zip(*pairs) if pairs else ((), ())
-        geometry = self.iris_geometry(sorted(set(codes))).geometry
-        frame = gpd.GeoDataFrame({"name": names}, geometry=geometry.loc[list(codes)].to_numpy(), crs=geometry.crs)
-        return frame.dissolve(by="name")
+        known = {code for codes in territories.values() for code in codes if code in self.iris.index}
+        return dissolve_territories(self.iris_geometry(sorted(known)).geometry, territories)
 
     def commune_geometry(self, codes=None) -> gpd.GeoDataFrame:
         """Communes dissolved from their IRIS (EPSG:4326), all of them or only ``codes``."""
@@ -124,3 +121,12 @@ class Bundle:
         iris = self.iris_geometry(iris_codes)
         dissolved = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
         return gpd.GeoDataFrame(self.communes.loc[dissolved.index], geometry=dissolved.geometry, crs=iris.crs)
+
+
+def dissolve_territories(iris: gpd.GeoSeries, territories: dict[str, frozenset[str]]) -> gpd.GeoDataFrame:
+    """One shape per territory (index: its name) dissolved from the ``iris`` geometries (indexed by code)
+    of its IRIS; IRIS absent from ``iris`` are left out."""
+    pairs = [(name, code) for name, codes in territories.items() for code in sorted(codes) if code in iris.index]
+    names, codes = zip(*pairs) if pairs else ((), ())
+    frame = gpd.GeoDataFrame({"name": names}, geometry=iris.loc[list(codes)].to_numpy(), crs=iris.crs)
+    return frame.dissolve(by="name")

@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from cpts_geo import webmap
+from cpts_geo.bundle import dissolve_territories
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.coverage import CoverageReport
 
@@ -21,14 +22,6 @@ CPTS_PALETTE = ("#8dd3c7", "#bebada", "#80b1d3", "#fdb462", "#b3de69", "#fccde5"
                 "#a6cee3", "#b2df8a", "#fb9a99", "#cab2d6", "#ffed6f", "#1f78b4", "#33a02c", "#6a3d9a")
 COLOURS = {"white": "#d7191c", "overlap": "#ff7f00", "isolated": "#000000", "focus": "#e7298a"}
 CPTS_TOOLTIP = (["name", "population", "taille"], ["CPTS", "Population", "Taille"])
-
-
-def cpts_shapes(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], names) -> gpd.GeoDataFrame:
-    """Each CPTS of ``names`` as one shape made of its IRIS in the area (simplified geometry)."""
-    pairs = pd.DataFrame([(name, code) for name in names for code in registry[name]], columns=["name", "code"])
-    pairs = pairs[pairs["code"].isin(area.iris.index)]
-    shapes = gpd.GeoDataFrame(pairs, geometry=area.iris.geometry.loc[pairs["code"]].array, crs=STORAGE_CRS)
-    return shapes.dissolve(by="name")[["geometry"]]
 
 
 def white_zone_features(area: webmap.AreaLayer, report: CoverageReport) -> dict:
@@ -54,7 +47,7 @@ def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], re
     """The map of ``report``: CPTS coloured with their name, population and taille; problems on top."""
     folium_map = webmap.empty_map(area)
     table = report.cpts.set_index("name")
-    shapes = cpts_shapes(area, registry, table.index)
+    shapes = dissolve_territories(area.iris.geometry, {name: registry[name] for name in table.index})
     # commune borders inside the CPTS only: the white zones are drawn commune by commune (lighter page)
     webmap.commune_borders_layer(shapely.intersection(area.commune_borders, shapely.union_all(shapes.geometry.array))
                                  ).add_to(folium_map)
