@@ -36,8 +36,15 @@ def encode_selection(bundle, iris: frozenset[str]) -> str:
     return GROUP_SEPARATOR.join(groups)
 
 
-def selection_query(bundle, iris: frozenset[str], name: str = "", area=()) -> dict[str, str]:
-    """The URL parameters of the drawing page that open this selection, name and area."""
+def iris_departements(bundle, iris) -> set[str]:
+    """Départements of some IRIS."""
+    return set(bundle.communes.loc[sorted({code[:5] for code in iris}), "departement"])
+
+
+def selection_query(bundle, iris: frozenset[str], name: str = "", area=None) -> dict[str, str]:
+    """The URL parameters of the drawing page that open this selection, name and area (by default: the
+    départements of the selection)."""
+    area = sorted(iris_departements(bundle, iris)) if area is None else area
     params = {"zones": encode_selection(bundle, iris), "nom": name.strip(), "dep": GROUP_SEPARATOR.join(area)}
     return {key: value for key, value in params.items() if value}
 
@@ -123,14 +130,10 @@ class DrawingSession:
         self.position = min(len(self.history) - 1, self.position + 1)
 
     # --- area --------------------------------------------------------------------------
-    def departements_of(self, iris) -> set[str]:
-        """Départements of some IRIS."""
-        return set(self.bundle.communes.loc[sorted({code[:5] for code in iris}), "departement"])
-
     def show(self, iris) -> None:
         """Move the map to these IRIS, extending the area to their départements."""
         iris = list(iris)
-        self.area = tuple(sorted(set(self.area) | self.departements_of(iris)))
+        self.area = tuple(sorted(set(self.area) | iris_departements(self.bundle, iris)))
         self.view = tuple(sorted(iris))
         self.view_requests += 1
 
@@ -182,7 +185,7 @@ class DrawingSession:
             self.code_report = None
         self.name = params.get("nom", self.name)
         if area:
-            self.area = tuple(sorted(set(area) | self.departements_of(self.selection)))
+            self.area = tuple(sorted(set(area) | iris_departements(self.bundle, self.selection)))
 
     # --- drafts ------------------------------------------------------------------------
     def save_draft(self, store: TerritoryStore) -> str:

@@ -138,8 +138,7 @@ with list_column:
     focus = report.cpts["name"].iat[rows[0]] if rows else None
     if focus:
         st.link_button(f"Ouvrir « {focus} » dans « Tracer le territoire »", icon=":material/draw:",
-                       url="./?" + urlencode(selection_query(bundle, imported.cpts[focus], focus, sorted(
-                           set(bundle.iris.loc[sorted(imported.cpts[focus]), "departement"])))))
+                       url="./?" + urlencode(selection_query(bundle, imported.cpts[focus], focus)))
 with map_column:
     area = load_area(DATA_PATH, departements_of(report, bundle),
                      webmap.SIMPLIFY_TOLERANCE_M if departement else webmap.REGION_TOLERANCE_M)

@@ -76,7 +76,7 @@ def test_registry_cpts_opens_in_the_drawing_page(dep66):
 
     example = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
     perpignan = read_registry(dep66, example).cpts["CPTS Perpignan"]
-    params = selection_query(dep66, perpignan, " CPTS Perpignan ", ["66"])
+    params = selection_query(dep66, perpignan, " CPTS Perpignan ")     # area: the départements of the CPTS
     assert set(params) == {"zones", "nom", "dep"} and params["nom"] == "CPTS Perpignan"
     reopened = DrawingSession(dep66)
     reopened.open_query(params)
