@@ -169,12 +169,13 @@ with st.sidebar:
                          key="neighbour_file", on_change=on_neighbour_file)
         st.multiselect("Brouillons à comparer", [d for d in drafts if d != session.name.strip()],
                        key="neighbour_drafts")
-        registry = {name: codes for name, codes in store.load_all("registry").items() if name != session.name.strip()}
-        if registry:
-            st.checkbox(f"Comparer aux CPTS du registre enregistré ({len(registry)})", key="neighbour_registry",
+        registry_names = [name for name, _ in store.names("registry") if name != session.name.strip()]
+        if registry_names:
+            st.checkbox(f"Comparer aux CPTS du registre enregistré ({len(registry_names)})", key="neighbour_registry",
                         help="Le registre de l'ARS (page « Vue ARS ») dans le même fichier de territoires.")
 
-neighbours = {**(registry if st.session_state.get("neighbour_registry") else {}),
+neighbours = {**({name: codes for name, codes in store.load_all("registry").items() if name in registry_names}
+                 if st.session_state.get("neighbour_registry") else {}),
               **st.session_state.get("neighbours_from_file", {}),
               **{name: codes for name, codes in store.load_all().items()
                  if name in st.session_state.get("neighbour_drafts", [])}}
