@@ -37,6 +37,8 @@ class Bundle:
     age_reference: pd.DataFrame
     qpv: pd.DataFrame
     aci: pd.DataFrame
+    aliases: pd.DataFrame
+    epci: pd.DataFrame
     _geometry: gpd.GeoSeries | None = field(default=None, repr=False)
 
     @classmethod
@@ -58,6 +60,8 @@ class Bundle:
             age_reference=pd.read_parquet(path / files.AGE_REFERENCE_FILE),
             qpv=pd.read_parquet(path / files.QPV_FILE),
             aci=pd.read_parquet(path / files.ACI_FILE),
+            aliases=pd.read_parquet(path / files.ALIASES_FILE).set_index("code", drop=False),
+            epci=pd.read_parquet(path / files.EPCI_FILE).set_index("code", drop=False),
         )
 
     @cached_property
@@ -88,12 +92,43 @@ class Bundle:
 
     @cached_property
     def iris_by_commune(self) -> dict[str, tuple[str, ...]]:
-        """The IRIS codes of each commune, sorted."""
-        codes = self.iris["code_iris"].to_numpy()
-        communes = self.iris["code_insee"].to_numpy()  # rows are sorted by IRIS code, hence by commune
-        starts = np.flatnonzero(np.r_[True, communes[1:] != communes[:-1]])
-        stops = np.r_[starts[1:], len(codes)]
-        return {communes[a]: tuple(codes[a:b]) for a, b in zip(starts, stops)}
+        """The IRIS codes of each current commune, sorted (those of its former communes included).
+
+        A commune re-established since the contours gets the IRIS that draw it (shared with the
+        commune it had joined, see ``communes.drawn_in``)."""
+        groups = self.iris.groupby("code_insee", sort=False)["code_iris"]
+        by_commune = {commune: tuple(sorted(codes)) for commune, codes in groups}
+        by_commune.update({code: by_commune[owner] for code, owner in self.restored_communes.items()
+                           if owner in by_commune})
+        return by_commune
+
+    @cached_property
+    def restored_communes(self) -> dict[str, str]:
+        """Communes re-established since the contours → the commune whose IRIS draw them."""
+        if "drawn_in" not in self.communes:
+            return {}
+        return self.communes["drawn_in"].dropna().to_dict()
+
+    @cached_property
+    def commune_of_iris(self) -> dict[str, str]:
+        """IRIS code → its current commune (not always the code's first five characters)."""
+        return dict(zip(self.iris["code_iris"], self.iris["code_insee"]))
+
+    @cached_property
+    def epci_communes(self) -> dict[str, tuple[str, ...]]:
+        """The communes of each EPCI present in the bundle (its members outside the bundle are left out)."""
+        communes = self.communes[self.communes["epci"].fillna("") != ""] if "epci" in self.communes else \
+            self.communes.iloc[0:0]
+        return {code: tuple(sorted(group)) for code, group in communes.groupby("epci")["code_insee"]}
+
+    def epci_iris(self, epci: str) -> frozenset[str]:
+        """The IRIS of an EPCI's communes."""
+        return frozenset(i for commune in self.epci_communes.get(epci, ()) for i in self.iris_by_commune[commune])
+
+    def communes_of(self, iris_codes) -> set[str]:
+        """Current communes of some IRIS codes known to the bundle."""
+        commune_of = self.commune_of_iris
+        return {commune_of[code] for code in iris_codes}
 
     @cached_property
     def departements(self) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cpts_geo.codes import CodeReport
-from cpts_geo.territory import Territory
+from cpts_geo.territory import Territory, epci_parts
 
 LEVEL_ORDER = {"ok": 0, "info": 1, "warning": 2, "error": 3}
 
@@ -47,7 +47,7 @@ def _names(bundle, communes) -> str:
 def _communes_and_iris(bundle, iris_codes) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Split IRIS codes into whole communes and the IRIS of partly concerned communes."""
     iris_codes = set(iris_codes)
-    communes = sorted({i[:5] for i in iris_codes})
+    communes = sorted(bundle.communes_of(iris_codes))
     whole = tuple(c for c in communes if set(bundle.iris_by_commune[c]) <= iris_codes)
     return whole, tuple(sorted(iris_codes))
 
@@ -77,14 +77,14 @@ def check_contiguity(bundle, territory: Territory) -> CheckResult:
     for piece in pieces:
         per_landmass.setdefault(int(landmass[piece[0]]), []).append(piece)
     detached = [p for lm, group in per_landmass.items() for p in group[1:]]
-    piece_list = [{"iris": sorted(graph.codes[p]), "communes": sorted({c[:5] for c in graph.codes[p]})}
+    piece_list = [{"iris": sorted(graph.codes[p]), "communes": sorted(bundle.communes_of(graph.codes[p]))}
                   for p in pieces]
     islands = len(per_landmass) - 1
     if not detached:
         extra = f" ({islands} île(s) rattachée(s), admises sans continuité terrestre)" if islands else ""
         return CheckResult("contiguity", "Territoire d'un seul tenant", "ok",
                            f"Le territoire est d'un seul tenant{extra}.", details={"pieces": piece_list})
-    communes = sorted({c[:5] for p in detached for c in graph.codes[p]})
+    communes = sorted(bundle.communes_of(graph.codes[np.concatenate(detached)]))
     return CheckResult(
         "contiguity", "Territoire d'un seul tenant", "error",
         f"Le territoire est en {len(pieces) - islands} morceaux sans frontière commune. "
@@ -100,7 +100,7 @@ def check_enclaves(bundle, territory: Territory) -> CheckResult:
     if not len(codes):
         return CheckResult("enclaves", "Pas d'enclave", "ok", "Aucune zone n'est enclavée dans le territoire.")
     whole, iris = _communes_and_iris(bundle, codes)
-    partial = sorted({i[:5] for i in iris} - set(whole))
+    partial = sorted(bundle.communes_of(iris) - set(whole))
     parts = []
     if whole:
         parts.append(f"communes enclavées : {_names(bundle, whole)}")
@@ -123,14 +123,14 @@ def check_overlaps(bundle, territory: Territory, others: dict[str, frozenset[str
     lines = []
     for name, codes in shared.items():
         whole, _ = _communes_and_iris(bundle, codes)
-        partial = sorted({c[:5] for c in codes} - set(whole))
+        partial = sorted(bundle.communes_of(codes) - set(whole))
         what = "; ".join(filter(None, [whole and f"communes {_names(bundle, whole)}",
                                        partial and f"IRIS de {_names(bundle, partial)}"]))
         lines.append(f"avec « {name} » : {what}")
     all_codes = sorted({c for codes in shared.values() for c in codes})
     return CheckResult("overlaps", "Pas de chevauchement", "error",
                        "Le territoire chevauche d'autres CPTS — " + " ; ".join(lines) + ".",
-                       communes=tuple(sorted({c[:5] for c in all_codes})), iris=tuple(all_codes),
+                       communes=tuple(sorted(bundle.communes_of(all_codes))), iris=tuple(all_codes),
                        details={"by_cpts": shared})
 
 
@@ -146,7 +146,7 @@ def check_isolated(bundle, territory: Territory, others: dict[str, frozenset[str
                            "Aucune commune ou IRIS hors CPTS n'est isolé par ce territoire"
                            + (" et ses voisines." if others else "."))
     whole, iris = _communes_and_iris(bundle, graph.codes[np.concatenate(pieces)])
-    partial = sorted({i[:5] for i in iris} - set(whole))
+    partial = sorted(bundle.communes_of(iris) - set(whole))
     described = "; ".join(filter(None, [whole and f"communes {_names(bundle, whole)}",
                                         partial and f"IRIS de {_names(bundle, partial)}"]))
     return CheckResult("isolated", "Pas de commune isolée", "warning",
@@ -158,7 +158,7 @@ def check_isolated(bundle, territory: Territory, others: dict[str, frozenset[str
 
 def check_split_communes(bundle, territory: Territory) -> CheckResult:
     """Communes only partly included (some of their IRIS)."""
-    split = sorted(c for c in territory.communes() if not set(bundle.iris_by_commune[c]) <= territory.iris)
+    split = sorted(c for c in territory.communes(bundle) if not set(bundle.iris_by_commune[c]) <= territory.iris)
     if not split:
         return CheckResult("split_communes", "Communes découpées", "ok", "Toutes les communes sont entières.")
     parts = [f"{bundle.communes.at[c, 'nom']} ({sum(i in territory.iris for i in bundle.iris_by_commune[c])}"
@@ -167,6 +167,20 @@ def check_split_communes(bundle, territory: Territory) -> CheckResult:
                        "Communes incluses en partie, par IRIS : " + ", ".join(parts) + ".",
                        communes=tuple(split),
                        iris=tuple(sorted(i for c in split for i in bundle.iris_by_commune[c] if i in territory.iris)))
+
+
+def check_epci(bundle, territory: Territory) -> CheckResult:
+    """EPCI only partly in the territory (information: a CPTS may cross EPCI limits)."""
+    split = [e for e in epci_parts(bundle, territory) if not e.whole]
+    if not split:
+        return CheckResult("epci", "EPCI entiers", "ok",
+                           "Le territoire ne partage aucune intercommunalité (EPCI) avec l'extérieur.")
+    described = "; ".join(f"{e.nom} ({len(e.communes_in)} commune(s) sur {e.communes_total})" for e in split[:8])
+    more = f" et {len(split) - 8} autre(s)" if len(split) > 8 else ""
+    return CheckResult("epci", "EPCI entiers", "info",
+                       f"Le territoire couvre une partie seulement de : {described}{more}.",
+                       communes=tuple(sorted({c for e in split for c in e.communes_in})),
+                       details={"epci": [e.as_dict() for e in split]})
 
 
 def check_codes(report: CodeReport | None) -> CheckResult:
@@ -190,4 +204,5 @@ def run_checks(bundle, territory: Territory, others: dict[str, frozenset[str]] |
         check_overlaps(bundle, territory, others),
         check_isolated(bundle, territory, others),
         check_split_communes(bundle, territory),
+        check_epci(bundle, territory),
     ]

@@ -11,6 +11,7 @@ import pandas as pd
 from cpts_geo.config import departement_of
 from cpts_geo.errors import InputError
 from cpts_geo.reference import departements_table
+from cpts_geo.sources.cog import alias_note
 from cpts_geo.sources.readers import read_text_table
 
 CODE_PATTERN = re.compile(r"^(?:\d{2}|2[AB])\d{3}(?:\d{4})?$")
@@ -52,8 +53,30 @@ class CodeReport:
         return " ; ".join(f"{code} : {reason}" for code, reason in self.problems)
 
 
+def alias_notes(bundle, codes) -> dict[str, str]:
+    """French note for each code that stands for a current commune under another code (former commune,
+    commune déléguée or associée, commune re-established since the contours)."""
+    aliases = bundle.aliases
+    found = aliases.loc[aliases.index.intersection(list(codes))]
+    names = bundle.communes["nom"]
+    return {row.code: alias_note(row.code, row.kind, row.current, names.get(row.current, ""), row.nom)
+            for row in found.itertuples()}
+
+
+def translate_communes(bundle, codes: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Commune codes as today's communes (a former code becomes its commune nouvelle), with a note for each
+    code translated. Re-established communes keep their code (the bundle knows the IRIS that draw them)."""
+    aliases = bundle.aliases[bundle.aliases["kind"] != "retablie"]
+    notes = alias_notes(bundle, codes.unique())
+    return codes.map(aliases["current"]).fillna(codes), [notes[c] for c in sorted(notes)]
+
+
 def resolve_codes(bundle, codes) -> CodeReport:
-    """Resolve INSEE commune codes and IRIS codes into a set of IRIS of ``bundle``."""
+    """Resolve INSEE commune codes and IRIS codes into a set of IRIS of ``bundle``.
+
+    A current commune selects the IRIS of the area it covers today (those of its former communes
+    in the contours); a former code, a commune déléguée or associée is read as its current commune
+    and a re-established commune as the IRIS that draw it, each with a note."""
     report = CodeReport()
     selected: set[str] = set()
     seen: set[str] = set()
@@ -73,24 +96,32 @@ def resolve_codes(bundle, codes) -> CodeReport:
         elif len(code) == 9 and code in bundle.iris.index:
             selected.add(code)
             iris_given.append(code)
-        elif len(code) == 5 and code in bundle.iris_by_commune:
-            selected.update(bundle.iris_by_commune[code])
-            communes_given.append(code)
-        elif len(code) == 5 and code in PLM_PARENTS:
-            parts = bundle.communes.index[bundle.communes["commune_parent"] == code].tolist()
+        elif len(code) == 5 and (current := _current_commune(bundle, code)) in bundle.iris_by_commune:
+            selected.update(bundle.iris_by_commune[current])
+            communes_given.append(current)
+            report.notes.extend(alias_notes(bundle, [code]).values())
+        elif len(code) == 5 and current in PLM_PARENTS:
+            parts = bundle.communes.index[bundle.communes["commune_parent"] == current].tolist()
             if not parts:
-                report.problems.append((code, f"{PLM_PARENTS[code]} n'est pas dans les données préparées"))
+                report.problems.append((code, f"{PLM_PARENTS[current]} n'est pas dans les données préparées"))
                 continue
             for part in parts:
                 selected.update(bundle.iris_by_commune[part])
             communes_given.extend(parts)
-            report.notes.append(f"{code} ({PLM_PARENTS[code]}) remplacé par ses {len(parts)} arrondissements.")
+            report.notes.append(f"{code} ({PLM_PARENTS[current]}) remplacé par ses {len(parts)} arrondissements.")
         else:
             report.problems.append((code, _unknown_reason(bundle, code, departements)))
     report.iris = frozenset(selected)
     report.communes_given = tuple(communes_given)
     report.iris_given = tuple(iris_given)
     return report
+
+
+def _current_commune(bundle, code: str) -> str:
+    """The current commune a commune code stands for (itself when current or re-established)."""
+    if code in bundle.iris_by_commune or code not in bundle.aliases.index:
+        return code
+    return bundle.aliases.at[code, "current"]
 
 
 def _unknown_reason(bundle, code: str, departements: set[str]) -> str:
@@ -101,14 +132,16 @@ def _unknown_reason(bundle, code: str, departements: set[str]) -> str:
         return (f"département {departement} absent des données préparées "
                 f"(préparées : {', '.join(sorted(departements)[:10])}{'…' if len(departements) > 10 else ''})")
     if len(code) == 9:
-        commune = code[:5]
+        commune = _current_commune(bundle, code[:5])
         if commune in bundle.iris_by_commune:
             known = bundle.iris_by_commune[commune]
             return (f"IRIS inconnu dans la commune {commune} ({bundle.communes.at[commune, 'nom']}), "
                     f"qui a {len(known)} IRIS ({', '.join(known[:5])}{'…' if len(known) > 5 else ''})")
         return f"IRIS inconnu : la commune {commune} n'existe pas dans les contours IRIS {bundle.meta.get('iris_edition', '')}"
-    return (f"commune inconnue dans les contours IRIS {bundle.meta.get('iris_edition', '')} "
-            "(code erroné, ou commune créée ou fusionnée depuis)")
+    if code in bundle.aliases.index:
+        return f"{alias_notes(bundle, [code])[code]}, absente des données préparées"
+    return (f"commune inconnue du code officiel géographique {bundle.meta.get('cog_millesime') or ''} "
+            f"et des contours IRIS {bundle.meta.get('iris_edition', '')} (code erroné ?)").replace("  ", " ")
 
 
 def _compact(name: str) -> str:

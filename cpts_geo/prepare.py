@@ -10,6 +10,7 @@ The bundle (``data/`` by default) holds:
   its legal population, the method used, its postal codes;
 * ``population/age_reference.parquet``: age bands summed per département and région;
 * ``population/qpv.parquet``, ``population/aci.parquet``: reference tables;
+* ``reference/aliases.parquet`` (former codes → current commune) and ``reference/epci.parquet``;
 * ``bundle.json``: sources, millésimes, limits and the adjacency rule.
 """
 
@@ -39,6 +40,8 @@ COMMUNES_FILE = "population/communes.parquet"
 AGE_REFERENCE_FILE = "population/age_reference.parquet"
 QPV_FILE = "population/qpv.parquet"
 ACI_FILE = "population/aci.parquet"
+ALIASES_FILE = "reference/aliases.parquet"
+EPCI_FILE = "reference/epci.parquet"
 META_FILE = "bundle.json"
 
 #: How a commune's population was obtained (values of ``population_method``).
@@ -103,9 +106,26 @@ def commune_populations(iris: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame({"population": population, "population_method": method}, index=table.index)
 
 
+def current_codes(codes: pd.Series, aliases: pd.DataFrame) -> pd.Series:
+    """Commune codes carried to today's communes through the COG's former codes (chains followed)."""
+    links = aliases[aliases["kind"] != "retablie"].set_index("code")["current"]
+    for _ in range(5):
+        moved = codes.map(links)
+        if moved.isna().all():
+            break
+        codes = moved.fillna(codes)
+    return codes
+
+
 def build_iris_table(tables: SourceTables) -> gpd.GeoDataFrame:
-    """IRIS contours joined with their population, shares and bands."""
-    iris = tables.iris.merge(tables.iris_population.drop(columns=["code_insee"]), on="code_iris", how="left")
+    """IRIS contours joined with their population, shares and bands.
+
+    ``code_insee`` is the current commune of each IRIS (COG), ``code_insee_2020`` the commune of
+    the contours' edition: the IRIS of the communes merged since belong to the commune nouvelle.
+    """
+    iris = tables.iris.rename(columns={"code_insee": "code_insee_2020"})
+    iris.insert(1, "code_insee", current_codes(iris["code_insee_2020"], tables.cog.aliases))
+    iris = iris.merge(tables.iris_population.drop(columns=["code_insee"]), on="code_iris", how="left")
     counts = iris.groupby("code_insee")["code_iris"].transform("size")
     commune_total = iris.groupby("code_insee")["pop_total"].transform("sum")
     iris["share"] = np.where(commune_total > 0, iris["pop_total"].fillna(0) / commune_total, 1.0 / counts)
@@ -126,8 +146,19 @@ def metric_bounds(iris: gpd.GeoDataFrame) -> pd.DataFrame:
     return pd.concat(parts).loc[iris.index]
 
 
+def restored_into(tables: SourceTables) -> pd.Series:
+    """Communes re-established since the contours (index) → the commune whose IRIS draw them."""
+    aliases = tables.cog.aliases
+    restored = aliases[aliases["kind"] == "retablie"]
+    return restored.set_index("code")["current"].rename("drawn_in")
+
+
 def build_commune_table(iris: gpd.GeoDataFrame, tables: SourceTables) -> pd.DataFrame:
-    """One row per commune of the contours: name, codes, population, postal codes."""
+    """One row per commune of the contours: name, codes, population, postal codes, EPCI.
+
+    A commune re-established since the contours has a row of its own (``n_iris`` 0, ``drawn_in``
+    the commune whose IRIS cover it); the population of those IRIS is that of the whole group.
+    """
     deps = departements_table().set_index("code_departement")
     source = tables.communes.set_index("code_insee")
     grouped = iris.groupby("code_insee", sort=True)
@@ -140,8 +171,23 @@ def build_commune_table(iris: gpd.GeoDataFrame, tables: SourceTables) -> pd.Data
     table["commune_parent"] = source["commune_parent"].reindex(table.index) if "commune_parent" in source else pd.NA
     table["region"] = source["region"].reindex(table.index).fillna(table["departement"].map(deps["code_region"]))
     table = table.join(commune_populations(iris, tables.communes))
+    drawn_in = restored_into(tables)
+    drawn_in = drawn_in[drawn_in.isin(table.index) & drawn_in.index.isin(source.index)]
+    restored = pd.DataFrame({
+        "nom": source.loc[drawn_in.index, "nom"], "n_iris": 0,
+        "departement": source.loc[drawn_in.index, "departement"],
+        "commune_parent": pd.NA, "region": source.loc[drawn_in.index, "region"],
+        "population": source.loc[drawn_in.index, "population"], "population_method": "legal",
+        "drawn_in": drawn_in})
+    table = pd.concat([table, restored]).sort_index()
+    table["group_population"] = table["population"].add(
+        restored.groupby("drawn_in")["population"].sum().reindex(table.index), fill_value=0)
     postal = tables.postal_codes.sort_values("code_postal").groupby("code_insee")["code_postal"].agg(",".join)
     table["postal_codes"] = postal.reindex(table.index).fillna("")
+    epci = source["epci"] if "epci" in source else tables.cog.commune_epci
+    table["epci"] = epci.reindex(table.index).fillna("")
+    table.loc[table["commune_parent"].notna(), "epci"] = table["commune_parent"].map(epci).dropna()
+    table["epci_nom"] = table["epci"].map(tables.cog.epci.set_index("code")["nom"]).fillna("")
     table.index.name = "code_insee"
     return table.reset_index()
 
@@ -173,8 +219,10 @@ def prepare_bundle(tables: SourceTables, out_dir: Path, region: str | None = Non
     log.step(f"Préparation de {len(tables.iris):,} IRIS".replace(",", " "))
     iris = build_iris_table(tables)
     communes = build_commune_table(iris, tables)
-    iris = iris.merge(communes[["code_insee", "region", "population"]].rename(columns={"population": "commune_pop"}),
-                      on="code_insee")
+    log.step(f"{int((iris['code_insee'] != iris['code_insee_2020']).sum())} IRIS de communes fusionnées depuis les "
+             f"contours rattachés à leur commune actuelle (COG {tables.cog.millesime or 'non fourni'})")
+    iris = iris.merge(communes[["code_insee", "region", "group_population"]]
+                      .rename(columns={"group_population": "commune_pop"}), on="code_insee")
     iris["population"] = iris["commune_pop"] * iris["share"]
     iris = iris.drop(columns=["commune_pop"])
     iris = pd.concat([iris, metric_bounds(iris)], axis=1)
@@ -190,12 +238,13 @@ def prepare_bundle(tables: SourceTables, out_dir: Path, region: str | None = Non
     shared_total = pd.concat([iris_edges.set_index("a")["shared_m"], iris_edges.set_index("b")["shared_m"]])
     iris["open_m"] = (iris["perimeter_m"] - shared_total.groupby(level=0).sum().reindex(iris["code_iris"])
                       .fillna(0).to_numpy()).clip(lower=0).round(0)
-    communes["landmass"] = communes["code_insee"].map(iris.groupby("code_insee")["landmass"].min())
+    landmass = iris.groupby("code_insee")["landmass"].min()
+    communes["landmass"] = communes["drawn_in"].fillna(communes["code_insee"]).map(landmass)
     communes["n_neighbours"] = communes["code_insee"].map(
         pd.concat([commune_edges["a"], commune_edges["b"]]).value_counts()).fillna(0).astype(int)
 
     out_dir = Path(out_dir)
-    for sub in ("iris_shapes", "population"):
+    for sub in ("iris_shapes", "population", "reference"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
     iris = iris.drop(columns=["nom_commune"])
     iris.to_parquet(out_dir / IRIS_FILE, index=False, compression="zstd")
@@ -203,9 +252,15 @@ def prepare_bundle(tables: SourceTables, out_dir: Path, region: str | None = Non
     commune_edges.to_parquet(out_dir / COMMUNE_EDGES_FILE, index=False)
     communes.to_parquet(out_dir / COMMUNES_FILE, index=False)
     age_reference(iris).to_parquet(out_dir / AGE_REFERENCE_FILE, index=False)
-    tables.qpv.astype({c: str for c in tables.qpv.columns if c != "pop_qpv"}).to_parquet(out_dir / QPV_FILE,
-                                                                                          index=False)
+    qpv = tables.qpv.astype({c: str for c in tables.qpv.columns if c != "pop_qpv"})
+    if len(qpv):
+        qpv["code_insee"] = current_codes(qpv["code_insee"], tables.cog.aliases)
+    qpv.to_parquet(out_dir / QPV_FILE, index=False)
     tables.aci.to_parquet(out_dir / ACI_FILE, index=False)
+    aliases = tables.cog.aliases.copy()
+    aliases["current"] = current_codes(aliases["current"], aliases)
+    aliases.to_parquet(out_dir / ALIASES_FILE, index=False)
+    tables.cog.epci.to_parquet(out_dir / EPCI_FILE, index=False)
 
     meta = {
         **tables.meta,
@@ -216,6 +271,7 @@ def prepare_bundle(tables: SourceTables, out_dir: Path, region: str | None = Non
                    "iris_edges": int(len(iris_edges)), "commune_edges": int(len(commune_edges))},
         "adjacency": {"tolerance_m": tolerance, "min_shared_m": min_shared},
         "population_methods": POPULATION_METHODS,
+        "cog_millesime": tables.cog.millesime,
     }
     (out_dir / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
     log.step(f"Bundle écrit dans {out_dir}")

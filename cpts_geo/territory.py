@@ -27,9 +27,14 @@ class Territory:
         parts = set(bundle.iris_by_commune[code_insee])
         return Territory(self.iris - parts if parts <= self.iris else self.iris | parts, self.name)
 
-    def communes(self) -> set[str]:
-        """INSEE codes of the communes touched (IRIS codes start with their commune's code)."""
-        return {code[:5] for code in self.iris}
+    def toggle_epci(self, bundle, epci: str) -> "Territory":
+        """The territory with all the communes of an EPCI added, or removed if they were all in."""
+        parts = bundle.epci_iris(epci)
+        return Territory(self.iris - parts if parts <= self.iris else self.iris | parts, self.name)
+
+    def communes(self, bundle) -> set[str]:
+        """INSEE codes of the current communes touched (see :meth:`Bundle.communes_of`)."""
+        return bundle.communes_of(self.iris)
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,26 @@ class AgeStructure:
 
 
 @dataclass(frozen=True)
+class EpciPart:
+    """An EPCI touched by the territory: how many of its communes are in it (wholly or partly)."""
+
+    code: str
+    nom: str
+    communes_in: tuple[str, ...]
+    communes_total: int
+    whole_communes: int
+
+    @property
+    def whole(self) -> bool:
+        """All the EPCI's communes are wholly in the territory."""
+        return self.whole_communes == self.communes_total
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "name": self.nom, "communes_in": list(self.communes_in),
+                "communes_total": self.communes_total, "whole": self.whole}
+
+
+@dataclass(frozen=True)
 class Summary:
     """Everything the lettre d'intention needs about a territory."""
 
@@ -96,6 +121,7 @@ class Summary:
     population: Population
     taille: Taille
     age: AgeStructure
+    epci: tuple[EpciPart, ...] = ()
     limits: tuple[str, ...] = field(default=())
 
     @property
@@ -111,17 +137,24 @@ class Summary:
                 "communes": [c.as_dict() for c in self.communes], "iris_count": self.iris_count,
                 "postal_codes": list(self.postal_codes), "postal_codes_to_confirm": list(self.postal_codes_to_confirm),
                 "population": self.population.as_dict(), "taille": self.taille.as_dict(),
-                "age_structure": self.age.as_dict(), "limits": list(self.limits)}
+                "age_structure": self.age.as_dict(), "epci": [e.as_dict() for e in self.epci],
+                "limits": list(self.limits)}
 
 
 def commune_parts(bundle, territory: Territory, postal_overrides: dict[str, str] | None = None) -> list[CommunePart]:
-    """The communes of the territory, in the order of their INSEE code."""
+    """The communes of the territory, in the order of their INSEE code.
+
+    A commune re-established since the IRIS contours is listed, with its own population, when the
+    IRIS that draw it (those of the commune it had joined) are all in the territory.
+    """
     overrides = postal_overrides or {}
     parts = []
     iris_population = bundle.iris["population"]
-    codes = sorted(territory.communes())
-    rows = bundle.communes.loc[codes, ["nom", "departement", "population", "postal_codes", "population_method"]]
-    for code, row in zip(codes, rows.to_dict(orient="records")):
+    codes = sorted(territory.communes(bundle))
+    codes += sorted(code for code, owner in bundle.restored_communes.items() if owner in codes
+                    and set(bundle.iris_by_commune[owner]) <= territory.iris)
+    rows = bundle.communes.loc[sorted(codes), ["nom", "departement", "population", "postal_codes", "population_method"]]
+    for code, row in zip(rows.index, rows.to_dict(orient="records")):
         all_iris = bundle.iris_by_commune[code]
         chosen = tuple(i for i in all_iris if i in territory.iris)
         whole = len(chosen) == len(all_iris)
@@ -131,6 +164,22 @@ def commune_parts(bundle, territory: Territory, postal_overrides: dict[str, str]
         parts.append(CommunePart(code, row["nom"], row["departement"], whole, chosen, len(all_iris), postal,
                                  population, method))
     return parts
+
+
+def epci_parts(bundle, territory: Territory) -> tuple[EpciPart, ...]:
+    """The EPCI of the territory's communes, most communes in first."""
+    if "epci" not in bundle.communes or not territory.iris:
+        return ()
+    communes = territory.communes(bundle)
+    communes |= {code for code, owner in bundle.restored_communes.items() if owner in communes}
+    touched = bundle.communes.loc[sorted(communes), "epci"]
+    names = bundle.epci["nom"]
+    result = []
+    for code, members in touched[touched != ""].groupby(touched):
+        whole = sum(set(bundle.iris_by_commune[c]) <= territory.iris for c in members.index)
+        result.append(EpciPart(code, names.get(code, code), tuple(members.index),
+                               len(bundle.epci_communes.get(code, ())), whole))
+    return tuple(sorted(result, key=lambda e: (-len(e.communes_in), e.nom)))
 
 
 def population_of(bundle, parts: list[CommunePart]) -> Population:
@@ -237,6 +286,8 @@ def summarize(bundle, territory: Territory, postal_overrides: dict[str, str] | N
         population=population,
         taille=taille_of(population.value, bundle.aci),
         age=age,
-        limits=tuple(bundle.meta.get("limits", ())),
+        epci=epci_parts(bundle, territory),
+        limits=tuple(bundle.meta.get("limits", ()))
+        + (tuple(bundle.meta.get("limits_overseas", ())) if any(p.departement.startswith("97") for p in parts) else ()),
     )
 

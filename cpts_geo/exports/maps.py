@@ -253,7 +253,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     summary = summarize(bundle, territory)
     crs = metric_crs(summary)
     fig, ax = new_map_figure(orientation)
-    communes = sorted(territory.communes())
+    communes = sorted(territory.communes(bundle))
     context = _context(bundle, set(communes), crs)
     split = [p.code_insee for p in summary.split_communes]
     selected = bundle.iris_geometry(sorted(territory.iris)).to_crs(crs)

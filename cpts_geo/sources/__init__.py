@@ -17,6 +17,8 @@ official downloads) yields a :class:`SourceTables`:
 ``postal_codes``  DataFrame of (``code_insee``, ``code_postal``) pairs.
 ``qpv``  DataFrame ``code_qp, nom_qp, code_insee, pop_qpv`` (may be empty).
 ``aci``  DataFrame of the ACI amounts (columns of ``aci_cpts.csv``; may be empty).
+``cog``  :class:`cpts_geo.sources.cog.Cog`: former codes of the current communes and the EPCI
+    (empty when the origin has none: codes are then taken as they are in the contours).
 ``meta``  dict: ``iris_edition``, ``iris_source``, ``population_millesime``,
     ``population_source``, ``iris_population_year``, ``iris_population_source``,
     ``postal_source``, ``qpv_source``, ``limits`` (list of French sentences).
@@ -28,6 +30,8 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 import pandas as pd
+
+from cpts_geo.sources.cog import Cog, empty_cog
 
 #: Age bands of the INSEE "base infracommunale" population files, as bundle columns.
 AGE_BANDS = ("pop_0014", "pop_1529", "pop_3044", "pop_4559", "pop_6074", "pop_75p", "pop_65p", "pop_80p")
@@ -43,6 +47,7 @@ class SourceTables:
     postal_codes: pd.DataFrame
     qpv: pd.DataFrame = field(default_factory=pd.DataFrame)
     aci: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cog: Cog = field(default_factory=empty_cog)
     meta: dict = field(default_factory=dict)
 
     def restrict(self, departements: set[str]) -> "SourceTables":
@@ -59,5 +64,6 @@ class SourceTables:
             postal_codes=self.postal_codes[keep(self.postal_codes["code_insee"])].reset_index(drop=True),
             qpv=self.qpv[keep(self.qpv["code_insee"])].reset_index(drop=True) if len(self.qpv) else self.qpv,
             aci=self.aci,
+            cog=self.cog,
             meta=dict(self.meta),
         )

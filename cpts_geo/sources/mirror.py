@@ -9,6 +9,7 @@ import pandas as pd
 
 from cpts_geo.errors import DataError
 from cpts_geo.sources import AGE_BANDS, SourceTables
+from cpts_geo.sources.cog import read_cog_json
 
 IRIS_FILES = ("iris/contours_iris_2020_fxx.parquet", "iris/contours_iris_2020_fxx.gpkg")
 COMMUNES_FILE = "population/communes_population.csv"
@@ -16,6 +17,9 @@ IRIS_POPULATION_FILE = "population/iris_population.csv"
 POSTAL_FILE = "postal/codes_postaux.csv"
 QPV_FILE = "reference/qpv.csv"
 ACI_FILE = "reference/aci_cpts.csv"
+#: Commune contours of the overseas départements (no IRIS there: a commune stands for its single IRIS).
+OVERSEAS_PATTERN = "overseas/communes-97*.geojson"
+OVERSEAS_SOURCE = "IGN Admin Express COG 2018 (communes d'outre-mer, simplifiées), via gregoiredavid/france-geojson"
 
 IRIS_COLUMNS = {"CODE_IRIS": "code_iris", "INSEE_COM": "code_insee", "NOM_COM": "nom_commune",
                 "NOM_IRIS": "nom_iris", "TYP_IRIS": "typ_iris"}
@@ -51,19 +55,24 @@ def read_mirror(folder: Path) -> SourceTables:
     else:
         iris = gpd.read_file(iris_path, engine="pyogrio")
     iris = iris.rename(columns=IRIS_COLUMNS)[[*IRIS_COLUMNS.values(), "geometry"]].to_crs("EPSG:4326")
+    overseas = read_overseas_communes(folder)
+    iris = pd.concat([iris, overseas], ignore_index=True) if len(overseas) else iris
 
     communes = _csv(folder, COMMUNES_FILE)
     year = _latest_population_year(communes.columns)
     communes = communes.assign(
         population=pd.to_numeric(communes[f"population_{year}"]),
         population_ref=pd.to_numeric(communes["population_2016"]),
-    )[["code_insee", "nom", "type", "commune_parent", "departement", "region", "population", "population_ref"]]
+    )[["code_insee", "nom", "type", "commune_parent", "departement", "region", "epci", "population", "population_ref"]]
 
     iris_pop = _csv(folder, IRIS_POPULATION_FILE)
     bands = [b for b in AGE_BANDS if b in iris_pop.columns]
     for col in ["pop_total", *bands]:
         iris_pop[col] = pd.to_numeric(iris_pop[col])
     iris_pop = iris_pop[["code_iris", "code_insee", "pop_total", *bands]]
+    iris_pop = pd.concat([iris_pop[~iris_pop["code_insee"].isin(overseas["code_insee"])],
+                          commune_level_population(iris_pop[iris_pop["code_insee"].isin(overseas["code_insee"])],
+                                                   bands)], ignore_index=True)
 
     postal = _csv(folder, POSTAL_FILE)[["code_insee", "code_postal"]].drop_duplicates()
     qpv = _csv(folder, QPV_FILE)
@@ -91,5 +100,34 @@ def read_mirror(folder: Path) -> SourceTables:
             "Liste des QPV de 2015 (décret 2014-1750), pas celle de 2024.",
         ],
     }
+    if len(overseas):
+        meta["overseas_source"] = OVERSEAS_SOURCE
+        meta["limits_overseas"] = [
+            "Outre-mer : pas de découpage en IRIS dans les données préparées (contours des communes "
+            f"{OVERSEAS_SOURCE}) ; une commune s'y choisit entière, avec sa population légale {year}."
+            " Mayotte : population du recensement 2017, reprise chaque année."]
     return SourceTables(iris=iris, communes=communes, iris_population=iris_pop, postal_codes=postal,
-                        qpv=qpv, aci=aci, meta=meta)
+                        qpv=qpv, aci=aci, cog=read_cog_json(folder), meta=meta)
+
+
+def read_overseas_communes(folder: Path) -> gpd.GeoDataFrame:
+    """Commune contours of the overseas départements, as single-IRIS communes (``XXXXX0000``)."""
+    frames = [gpd.read_file(path, engine="pyogrio") for path in sorted(Path(folder).glob(OVERSEAS_PATTERN))]
+    if not frames:
+        return gpd.GeoDataFrame(columns=[*IRIS_COLUMNS.values(), "geometry"], geometry="geometry", crs="EPSG:4326")
+    communes = pd.concat(frames, ignore_index=True).to_crs("EPSG:4326")
+    code = communes["code"].astype(str)
+    return gpd.GeoDataFrame({"code_iris": code + "0000", "code_insee": code, "nom_commune": communes["nom"],
+                             "nom_iris": communes["nom"], "typ_iris": "Z"}, geometry=communes.geometry.array,
+                            crs="EPSG:4326")
+
+
+def commune_level_population(iris_pop: pd.DataFrame, bands: list[str]) -> pd.DataFrame:
+    """IRIS populations summed per commune, as the single IRIS ``XXXXX0000`` of the commune.
+
+    An age band is kept only when every IRIS of the commune has it (else NA)."""
+    grouped = iris_pop.groupby("code_insee")
+    sums = grouped[["pop_total", *bands]].sum(min_count=1)
+    complete = grouped[bands].count().eq(grouped.size(), axis=0)
+    sums[bands] = sums[bands].where(complete)
+    return sums.reset_index().assign(code_iris=lambda t: t["code_insee"] + "0000")
