@@ -172,7 +172,7 @@ def build_commune_table(iris: gpd.GeoDataFrame, tables: SourceTables) -> pd.Data
     table["region"] = source["region"].reindex(table.index).fillna(table["departement"].map(deps["code_region"]))
     table = table.join(commune_populations(iris, tables.communes))
     drawn_in = restored_into(tables)
-    drawn_in = drawn_in[drawn_in.isin(table.index) & drawn_in.index.isin(source.index)]
+    drawn_in = drawn_in[drawn_in.isin(table.index) & drawn_in.index.isin(source.index) & ~drawn_in.index.isin(table.index)]
     restored = pd.DataFrame({
         "nom": source.loc[drawn_in.index, "nom"], "n_iris": 0,
         "departement": source.loc[drawn_in.index, "departement"],
@@ -185,8 +185,8 @@ def build_commune_table(iris: gpd.GeoDataFrame, tables: SourceTables) -> pd.Data
     postal = tables.postal_codes.sort_values("code_postal").groupby("code_insee")["code_postal"].agg(",".join)
     table["postal_codes"] = postal.reindex(table.index).fillna("")
     epci = source["epci"] if "epci" in source else tables.cog.commune_epci
-    table["epci"] = epci.reindex(table.index).fillna("")
-    table.loc[table["commune_parent"].notna(), "epci"] = table["commune_parent"].map(epci).dropna()
+    own_epci = pd.Series(epci.reindex(table.index).to_numpy(), index=table.index, dtype=object)
+    table["epci"] = table["commune_parent"].map(epci).astype(object).fillna(own_epci).fillna("").astype(str)
     table["epci_nom"] = table["epci"].map(tables.cog.epci.set_index("code")["nom"]).fillna("")
     table.index.name = "code_insee"
     return table.reset_index()

@@ -491,10 +491,10 @@ def test_download_official_fetches_what_is_missing(tmp_path, monkeypatch, capsys
     dests = [dest for _, dest, _ in calls]
     assert dests[0] == f"{fxx}/{fxx}.7z" and calls[0][2].endswith(f"{fxx}.md5")
     assert dests[3:] == ["base-ic-evol-struct-pop-2022_csv.zip", "ensemble_2023.zip", "ensemble_2022.zip",
-                         "019HexaSmal.csv"]
+                         "v_commune_2026.csv", "v_mvt_commune_2026.csv", "019HexaSmal.csv"]
     assert calls[3][0] == "https://www.insee.fr/fr/statistiques/fichier/8647014/base-ic-evol-struct-pop-2022_csv.zip"
     assert calls[-1][0].startswith("https://datanova.laposte.fr/")  # fallback host
-    assert len(calls) == 7
+    assert len(calls) == 9
     calls.clear()
     official.download_official(tmp_path, progress=False)  # everything present: nothing fetched
     assert calls == []

@@ -98,3 +98,36 @@ def alias_note(code: str, kind: str, current: str, current_name: str, alias_name
     """French note on a code read as its current commune: « 05088 : ancienne commune, fusionnée dans Valdoule (05024) »."""
     named = f" ({alias_name})" if alias_name else ""
     return f"{code}{named} : {ALIAS_KINDS[kind]} {current_name} ({current})"
+
+
+#: COG movements (``MOD`` of ``v_mvt_commune``) that make a code stand for another commune.
+MERGE_MOVEMENTS = {"31", "32", "33", "34", "41"}   # fusions, commune nouvelle, change of code
+RESTORE_MOVEMENT = "21"                            # rétablissement
+
+
+def read_cog_insee(communes: pd.DataFrame, movements: pd.DataFrame | None = None,
+                   millesime: int | None = None) -> Cog:
+    """The COG from INSEE's files: ``v_commune_YYYY.csv`` (``TYPECOM, COM, …, LIBELLE, COMPARENT``) and,
+    when given, ``v_mvt_commune_YYYY.csv`` (``MOD, COM_AV, TYPECOM_AV, COM_AP, TYPECOM_AP, LIBELLE_AV``).
+
+    The restored communes of the movements are kept only while the contours do not draw them (see
+    :func:`cpts_geo.prepare.restored_into`). The EPCI are not in these files (left empty).
+    """
+    current = communes[communes["TYPECOM"] == "COM"]
+    attached = communes[communes["TYPECOM"].isin(["COMD", "COMA"]) & (communes["COM"] != communes["COMPARENT"])]
+    rows = [pd.DataFrame({"code": attached["COM"], "current": attached["COMPARENT"],
+                          "kind": attached["TYPECOM"].map({"COMD": "deleguee", "COMA": "associee"}),
+                          "nom": attached["LIBELLE"]})]
+    if movements is not None:
+        moves = movements[(movements["TYPECOM_AV"] == "COM") & (movements["TYPECOM_AP"] == "COM")
+                          & (movements["COM_AV"] != movements["COM_AP"])]
+        merged = moves[moves["MOD"].isin(MERGE_MOVEMENTS)]
+        restored = moves[moves["MOD"] == RESTORE_MOVEMENT]
+        rows += [pd.DataFrame({"code": restored["COM_AP"], "current": restored["COM_AV"], "kind": "retablie",
+                               "nom": restored["LIBELLE_AP"]}),
+                 pd.DataFrame({"code": merged["COM_AV"], "current": merged["COM_AP"], "kind": "ancienne",
+                               "nom": merged["LIBELLE_AV"]})]
+    aliases = pd.concat(rows, ignore_index=True).drop_duplicates("code")
+    keep = ~aliases["code"].isin(current["COM"]) | (aliases["kind"] == "retablie")
+    return Cog(aliases[keep].reset_index(drop=True)[ALIAS_COLUMNS], pd.DataFrame(columns=EPCI_COLUMNS),
+               pd.Series(dtype=str), millesime)

@@ -20,6 +20,7 @@ import pandas as pd
 from cpts_geo.config import PROJECT_ROOT, departement_of
 from cpts_geo.errors import DataError, InputError
 from cpts_geo.sources import AGE_BANDS, SourceTables
+from cpts_geo.sources.cog import Cog, empty_cog, read_cog_insee
 from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, VOLUME, archive_kind, extracted_vectors,
                                       normalise_iris_fields, read_text_table, read_vector_file)
 
@@ -47,6 +48,11 @@ OFFICIAL_SOURCES = {
         for year, page in {2018: "6011070", 2020: "6683035", 2021: "7739582",
                            2022: "8290591", 2023: "8680726"}.items()
     },
+    "cog": {  # millésime -> (communes, movements) of the Code officiel géographique
+        year: (INSEE_FILE.format(page=page, file=f"v_commune_{year}.csv"),
+               INSEE_FILE.format(page=page, file=f"v_mvt_commune_{year}.csv"))
+        for year, page in {2025: "8377162", 2026: "8740222"}.items()
+    },
     "postal": ("https://data.laposte.fr/data-fair/api/v1/datasets/laposte-hexasmal/raw",
                "https://datanova.laposte.fr/data-fair/api/v1/datasets/laposte-hexasmal/raw"),
 }
@@ -61,6 +67,8 @@ EDITION_RE = re.compile(r"CONTOURS-IRIS_(?P<version>\d-\d)__?(?P<format>[A-Z]+)_
 YEAR_IN_PATH = (re.compile(r"ED(20\d\d)"), re.compile(r"(20\d\d)-01-01"), re.compile(r"-(20\d\d)\b"),
                 re.compile(r"(20\d\d)"))
 IRIS_POP_RE = re.compile(r"base-ic-evol-struct-pop-(\d{4})", re.IGNORECASE)
+COG_RE = {"cog_communes": re.compile(r"v_commune_(\d{4})\.csv", re.IGNORECASE),
+          "cog_movements": re.compile(r"v_mvt_commune_(\d{4})\.csv", re.IGNORECASE)}
 COMMUNE_CODE_RE = r"^(\d{5}|2[AB]\d{3})$"
 
 
@@ -183,6 +191,12 @@ def download_official(folder: Path, iris_year: int | None = None, progress: bool
         except DataError as err:
             print(f"Populations légales {rp_year} non téléchargées, la population de référence des communes "
                   f"restera vide : {err}", file=sys.stderr)
+    cog = OFFICIAL_SOURCES["cog"]
+    for url in cog[max(cog)]:   # optional: without it, codes are taken as the contours give them
+        try:
+            _download_missing(url, folder / Path(url).name, progress)
+        except DataError as err:
+            print(f"Code officiel géographique non téléchargé : {err}", file=sys.stderr)
     if "postal" not in found:
         errors = []
         for url in OFFICIAL_SOURCES["postal"]:  # new La Poste host first, then the former one
@@ -217,8 +231,8 @@ def find_official_files(folder: Path, iris_year: int | None = None) -> dict:
     """Recognise the official files of ``folder`` (searched recursively) by their names.
 
     Returns ``iris`` (list of archives or layers of one edition: ``iris_year`` or the latest),
-    ``iris_edition``, ``iris_population`` (latest), ``legal_population`` ({millésime or None: path})
-    and ``postal``; a key is absent (or ``iris`` empty) when no such file was found.
+    ``iris_edition``, ``iris_population`` (latest), ``legal_population`` ({millésime or None: path}),
+    ``postal`` and ``cog_communes``/``cog_movements`` ((millésime, path), latest); a key is absent (or ``iris`` empty) when no such file was found.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -246,6 +260,10 @@ def find_official_files(folder: Path, iris_year: int | None = None) -> dict:
     postal = [p for p in files if p.name.lower() in ("019hexasmal.csv", "base-officielle-codes-postaux.csv")]
     if postal:
         found["postal"] = postal[0]
+    for key, pattern in COG_RE.items():
+        cog = [(int(m[1]), p) for p in files if (m := pattern.fullmatch(p.name))]
+        if cog:
+            found[key] = max(cog)
     return found
 
 
@@ -481,5 +499,20 @@ def read_official(folder: Path, download: bool = False, *, iris_year: int | None
         "limits": limits,
     }
     qpv = pd.DataFrame(columns=["code_qp", "nom_qp", "code_insee", "pop_qpv"])
+    cog = read_official_cog(found)
+    if cog.millesime is None:
+        limits.append("Code officiel géographique absent (v_commune_AAAA.csv) : les codes de communes sont ceux "
+                      "des contours IRIS, sans lecture des anciens codes.")
+    limits.append("Intercommunalités (EPCI) non lues depuis les fichiers officiels.")
     return SourceTables(iris=iris, communes=communes, iris_population=iris_pop, postal_codes=postal,
-                        qpv=qpv, aci=pd.DataFrame(), meta=meta)
+                        qpv=qpv, aci=pd.DataFrame(), cog=cog, meta=meta)
+
+
+def read_official_cog(found: dict) -> Cog:
+    """The COG of INSEE's ``v_commune_YYYY.csv`` and ``v_mvt_commune_YYYY.csv`` when present, else an empty one."""
+    if "cog_communes" not in found:
+        return empty_cog()
+    year, path = found["cog_communes"]
+    movements = _table(found["cog_movements"][1], "mouvements des communes",
+                       ("MOD", "TYPECOM_AV", "COM_AV", "TYPECOM_AP", "COM_AP")) if "cog_movements" in found else None
+    return read_cog_insee(_table(path, "code officiel géographique", ("TYPECOM", "COM", "COMPARENT")), movements, year)
