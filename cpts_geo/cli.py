@@ -25,10 +25,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a command; a :class:`CptsGeoError` becomes a French message on stderr and exit code 2."""
+    """Run a command; a :class:`CptsGeoError` becomes a French message on stderr and exit code 2.
+
+    An :class:`OSError` that no reader turned into a French message (a file or folder of the
+    command line that cannot be used, a full disk) is reported the same way, naming the file and
+    the system's reason; any other exception is a bug and keeps its traceback.
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except CptsGeoError as err:
         print(f"Erreur : {err}", file=sys.stderr)
-        return EXIT_INVALID_INPUT
+    except OSError as err:
+        where = f" : {err.filename}" if err.filename else ""
+        print(f"Erreur : fichier ou dossier inutilisable{where} ({err.strerror or err}).", file=sys.stderr)
+    return EXIT_INVALID_INPUT

@@ -9,6 +9,7 @@ membership matrix (IRIS × CPTS) and the IRIS graph, so all metropolitan France 
 
 from __future__ import annotations
 
+import io
 import unicodedata
 from dataclasses import dataclass, field
 from itertools import chain
@@ -23,6 +24,8 @@ from cpts_geo.checks import enclosed_pieces
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.funding import taille_number, taille_of
+from cpts_geo.output import write_files
+from cpts_geo.user_text import spreadsheet_cell
 
 #: ACI item shown per CPTS: the yearly operating funding after avenant 2.
 FUNDING_ITEM = "fonctionnement_after_avenant2_plus75pct"
@@ -345,18 +348,24 @@ def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
     }
 
 
-def write_report_files(tables: dict[str, pd.DataFrame], out_dir: Path | str, stem: str) -> list[Path]:
-    """Write the tables as one XLSX workbook and one CSV per table (``;``, UTF-8 with BOM for Excel)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    workbook = out_dir / f"{stem}.xlsx"
+def report_csv(table: pd.DataFrame) -> bytes:
+    """A report table as CSV for Excel in French (``;``, UTF-8 with BOM); no cell can become a formula."""
+    return table.map(spreadsheet_cell).to_csv(sep=";", index=False).encode("utf-8-sig")
+
+
+def report_files(tables: dict[str, pd.DataFrame], stem: str) -> dict[str, bytes]:
+    """The tables as one XLSX workbook (a sheet each) and one CSV each, by file name; no cell can become a formula."""
+    workbook = io.BytesIO()
     with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
         for sheet, table in tables.items():
-            table.to_excel(writer, sheet_name=sheet, index=False)
-    written = [workbook]
+            table.map(spreadsheet_cell).to_excel(writer, sheet_name=sheet, index=False)
+    files = {f"{stem}.xlsx": workbook.getvalue()}
     for sheet, table in tables.items():
         plain = unicodedata.normalize("NFKD", sheet).encode("ascii", "ignore").decode().lower().replace(" ", "_")
-        path = out_dir / f"{stem}_{plain}.csv"
-        table.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
-        written.append(path)
-    return written
+        files[f"{stem}_{plain}.csv"] = report_csv(table)
+    return files
+
+
+def write_report_files(tables: dict[str, pd.DataFrame], out_dir: Path | str, stem: str) -> list[Path]:
+    """Write the tables of :func:`report_files` into ``out_dir`` (all or nothing, see :func:`write_files`)."""
+    return write_files(out_dir, report_files(tables, stem))

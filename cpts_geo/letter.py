@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from cpts_geo.formatting import fr_int
-
 from cpts_geo.territory import Summary
+from cpts_geo.user_text import spreadsheet_cell
 
 COLUMNS = ["COMMUNES / QUARTIERS", "CODE POSTAL", "CODE INSEE"]
 
@@ -40,10 +40,10 @@ def letter_footer(summary: Summary) -> list[tuple[str, str]]:
 
 
 def letter_csv(table: pd.DataFrame, summary: Summary) -> bytes:
-    """CSV for Excel in French: UTF-8 with BOM, ``;`` separator, footer lines after a blank line."""
+    """CSV for Excel in French: UTF-8 with BOM, ``;`` separator, footer lines after a blank line; no formula."""
     footer = pd.DataFrame([(label, value, "") for label, value in letter_footer(summary)], columns=COLUMNS)
     blank = pd.DataFrame([("", "", "")], columns=COLUMNS)
-    text = pd.concat([table, blank, footer]).to_csv(sep=";", index=False, lineterminator="\r\n")
+    text = pd.concat([table, blank, footer]).map(spreadsheet_cell).to_csv(sep=";", index=False, lineterminator="\r\n")
     return text.encode("utf-8-sig")
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path, PurePath
 
-from cpts_geo.codes import MAX_UPLOAD_BYTES
 from cpts_geo.errors import InputError
-from cpts_geo.registry import ARCHIVE_SUFFIXES, TEXT_SUFFIXES, VECTOR_SUFFIXES, RegistryImport, read_registry
-
-#: Perimeter files are bigger than code lists.
-MAX_PERIMETER_BYTES = 10 * MAX_UPLOAD_BYTES
+from cpts_geo.registry import (ARCHIVE_SUFFIXES, TEXT_SUFFIXES, VECTOR_SUFFIXES, RegistryImport, max_registry_bytes,
+                               read_registry)
+from cpts_geo.sources.readers import check_size
 
 
 def read_neighbours(bundle, data: bytes, filename: str) -> RegistryImport:
@@ -25,9 +23,7 @@ def read_neighbours(bundle, data: bytes, filename: str) -> RegistryImport:
     if suffix not in TEXT_SUFFIXES + VECTOR_SUFFIXES + ARCHIVE_SUFFIXES:
         raise InputError(f"{label} n'est pas d'un format reconnu (attendu : CSV « cpts;code », GeoJSON, "
                          "GeoPackage ou Shapefile zippé).")
-    limit = MAX_UPLOAD_BYTES if suffix in TEXT_SUFFIXES else MAX_PERIMETER_BYTES
-    if len(data) > limit:
-        raise InputError(f"{label} est trop volumineux ({len(data) / 1e6:.1f} Mo ; maximum {limit / 1e6:.0f} Mo).")
+    check_size(label, len(data), max_registry_bytes(name))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
         path.write_bytes(data)

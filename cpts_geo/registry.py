@@ -20,12 +20,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpts_geo.codes import CODE_COLUMNS, NAME_COLUMNS, PLM_PARENTS, pick_column, resolve_codes
+from cpts_geo.codes import CODE_COLUMNS, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column, resolve_codes
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_percent
-from cpts_geo.sources.readers import ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, read_text_table, read_vector
+from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, input_file, listed, read_text_table,
+                                      read_vector)
 from cpts_geo.territory import Territory
+from cpts_geo.user_text import clean_text
 
 #: An IRIS belongs to a perimeter when more than this share of its area lies inside it.
 MIN_OVERLAP_SHARE = 0.5
@@ -36,6 +38,8 @@ DOUBTFUL_SHARE = (0.2, 0.8)
 ARRONDISSEMENT_COLUMNS = ("arrondissement", "arrondissementmunicipal", "arrdt")
 QUARTER_COLUMNS = ("quartier", "nomiris", "partie")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+#: Perimeter files are bigger than code lists (a CSV registry has the limit of a list of codes).
+MAX_PERIMETER_BYTES = 10 * MAX_UPLOAD_BYTES
 IGNORED_COLUMNS = ["line", "cpts", "code", "reason"]
 DOUBTFUL_COLUMNS = ["cpts", "code_iris", "commune", "share", "assigned"]
 
@@ -120,13 +124,13 @@ def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     code_columns = [c for c in (iris_column, other_column) if c]
     if name is None or not code_columns:
         raise InputError(f"{label} doit avoir une colonne « cpts » et une colonne « code_insee » ou « code_iris » "
-                         f"(colonnes lues : {', '.join(map(str, table.columns))}).")
+                         f"(colonnes lues : {listed(table.columns)}).")
     code = table[code_columns[0]]
     for other in code_columns[1:]:
         code = code.fillna(table[other])
     optional = {"arrondissement": pick_column(table, ARRONDISSEMENT_COLUMNS),
                 "quartier": pick_column(table, QUARTER_COLUMNS)}
-    rows = pd.DataFrame({"line": np.arange(len(table)) + 2, "cpts": table[name].fillna("").str.strip(),
+    rows = pd.DataFrame({"line": np.arange(len(table)) + 2, "cpts": table[name].fillna("").map(clean_text),
                          "given": _canonical(code), "code": _clean_codes(code)}, index=table.index)
     for column, source in optional.items():
         rows[column] = table[source].fillna("").str.strip() if source else ""
@@ -255,11 +259,11 @@ def read_perimeter_layer(path: Path, imported: RegistryImport) -> gpd.GeoDataFra
     name = pick_column(table, NAME_COLUMNS)
     if name is None:
         raise InputError(f"{label} doit avoir un attribut « cpts » ou « nom » donnant le nom de chaque CPTS "
-                         f"(attributs lus : {', '.join(c for c in table.columns if c != table.geometry.name)}).")
+                         f"(attributs lus : {listed(c for c in table.columns if c != table.geometry.name)}).")
     if not table.crs.equals(STORAGE_CRS):
         imported.notes.append(f"Périmètres en {table.crs.name} ({table.crs.to_string()}) : reprojetés en WGS 84.")
     table = gpd.GeoDataFrame({"line": np.arange(len(table)) + 1,
-                              "cpts": table[name].astype("string").fillna("").str.strip(), "code": ""},
+                              "cpts": table[name].astype("string").fillna("").map(clean_text), "code": ""},
                              geometry=table.geometry.array, crs=table.crs)
     geometry = table.geometry.array
     empty = shapely.is_missing(geometry) | shapely.is_empty(geometry)
@@ -337,11 +341,17 @@ def registry_from_store(bundle, store, kind: str = "draft") -> RegistryImport:
     return imported
 
 
+def max_registry_bytes(filename: str) -> int:
+    """Largest registry file read, by its extension: a CSV as a list of codes, perimeters 10 times more."""
+    return MAX_UPLOAD_BYTES if Path(filename).suffix.lower() in TEXT_SUFFIXES else MAX_PERIMETER_BYTES
+
+
 def read_registry(bundle, path: Path | str) -> RegistryImport:
-    """Registry from a file, read by its extension (CSV of codes, or perimeters)."""
+    """Registry from a file, read by its extension (CSV of codes, or perimeters) and checked first (size, type)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"Fichier du registre introuvable : {path}")
+    input_file(path, max_bytes=max_registry_bytes(path.name))
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         return read_registry_csv(bundle, path)

@@ -16,6 +16,7 @@ import unicodedata
 MAX_NAME_LENGTH = 200
 #: First characters that make a spreadsheet read a cell as a formula (Excel, LibreOffice, Google Sheets).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+_NOT_IN_WORKBOOK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~:$])")
 
 
@@ -36,7 +37,11 @@ def markdown_text(text) -> str:
 
 
 def spreadsheet_cell(value):
-    """A value that a spreadsheet shows as written: a text starting like a formula gets a leading ``'``."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """A value that a spreadsheet shows as written: a text starting like a formula gets a leading ``'``.
+
+    Control characters that a workbook cannot hold (XML 1.0; openpyxl refuses them) are removed.
+    """
+    if not isinstance(value, str):
+        return value
+    value = _NOT_IN_WORKBOOK.sub("", value)
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value

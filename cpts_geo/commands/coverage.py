@@ -7,26 +7,23 @@ import sys
 from pathlib import Path
 
 from cpts_geo.bundle import Bundle
-from cpts_geo.coverage import area_of, coverage_report, report_tables, write_report_files
+from cpts_geo.coverage import area_of, coverage_report, report_files, report_tables
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_int
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
-from cpts_geo.store import open_store
+from cpts_geo.output import write_files
+from cpts_geo.store import TerritoryStore, open_store
 
 #: Rows of each list printed in text mode (the files have them all).
 PRINTED_ROWS = 15
 
 
-def load_registry(bundle: Bundle, args) -> RegistryImport | None:
-    """The registry of the command: a file (saved in the store with ``--save``), the drafts, or the stored one."""
+def load_registry(bundle: Bundle, args, store: TerritoryStore | None) -> RegistryImport:
+    """The registry of the command: a file, the drafts of ``store``, or the registry saved in ``store``."""
     if args.registry:
-        imported = read_registry(bundle, args.registry)
-        if args.save:
-            save_registry(bundle, open_store(args.db), imported)
-        return imported
-    store = open_store(args.db)
+        return read_registry(bundle, args.registry)
     if args.drafts:
         return registry_from_store(bundle, store, kind="draft")
     stored = store.load_all("registry")
@@ -63,17 +60,26 @@ def print_text(report, imported: RegistryImport, files: list[Path]) -> None:
 
 
 def run(args) -> int:
+    """Read the registry, write the report files, then (``--save``) replace the stored registry.
+
+    Everything that can fail (reading, report, files) comes before the one transaction of
+    ``--save``: a failure leaves the stored registry unchanged.
+    """
+    if args.save and not args.registry:
+        raise InputError("--save enregistre le registre lu avec --registry FICHIER : donnez ce fichier.")
     bundle = Bundle.load(args.data)
     area = area_of(bundle, args.region, args.departement)
-    imported = load_registry(bundle, args)
+    store = open_store(args.db) if args.save or not args.registry else None
+    imported = load_registry(bundle, args, store)
     report = coverage_report(bundle, imported.cpts, area)
     stem = "_".join(filter(None, ["couverture", area.kind, area.code]))
-    files = write_report_files(report_tables(report, bundle), args.out, stem)
+    contents = report_files(report_tables(report, bundle), stem)
     if args.map:
         for fmt in ("pdf", "png"):
-            path = args.out / f"{stem}_carte.{fmt}"
-            path.write_bytes(save_figure(coverage_print_map(bundle, imported.cpts, report), fmt))
-            files.append(path)
+            contents[f"{stem}_carte.{fmt}"] = save_figure(coverage_print_map(bundle, imported.cpts, report), fmt)
+    files = write_files(args.out, contents)
+    if args.save:
+        save_registry(bundle, store, imported)
     if args.json:
         payload = {**report.as_dict(), "registry": imported.as_dict(), "files": [str(f) for f in files]}
         print(json.dumps(payload, ensure_ascii=False, indent=2, default=int))

@@ -9,11 +9,13 @@ from cpts_geo.commands.summary import (add_territory_arguments, codes_argument, 
                                        postal_overrides)
 from cpts_geo.errors import InputError
 from cpts_geo.exports.files import FORMATS, TerritoryExport
+from cpts_geo.output import write_files
 
 
 def formats_argument(value: str) -> list[str]:
     """``--format png,pdf`` (or ``all``) as a list of known formats."""
-    wanted = list(FORMATS) if value.strip() == "all" else [f.strip().lower() for f in value.split(",") if f.strip()]
+    wanted = list(FORMATS) if value.strip() == "all" else list(dict.fromkeys(
+        f.strip().lower() for f in value.split(",") if f.strip()))
     unknown = [f for f in wanted if f not in FORMATS]
     if unknown or not wanted:
         raise InputError(f"Format(s) inconnu(s) : {', '.join(unknown) or value} (formats : {', '.join(FORMATS)}, "
@@ -22,15 +24,15 @@ def formats_argument(value: str) -> list[str]:
 
 
 def run(args) -> int:
+    formats = formats_argument(args.format)
     bundle = Bundle.load(args.data)
     territory, _ = load_territory(bundle, codes_argument(args.codes), args.name)
     exporter = TerritoryExport(bundle, territory, load_others(bundle, args.other_cpts), postal_overrides(args.postal),
                                detailed=not args.compact, orientation=args.orientation)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for fmt in formats_argument(args.format):
-        exported = exporter.export(fmt)
-        (args.out / exported.filename).write_bytes(exported.data)
-        print(f"{FORMATS[fmt][2]} : {args.out / exported.filename}")
+    exported = [exporter.export(fmt) for fmt in formats]
+    paths = write_files(args.out, {file.filename: file.data for file in exported})
+    for fmt, path in zip(formats, paths):
+        print(f"{FORMATS[fmt][2]} : {path}")
     return 0
 
 

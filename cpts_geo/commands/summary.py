@@ -8,23 +8,40 @@ from pathlib import Path
 
 from cpts_geo.bundle import Bundle
 from cpts_geo.checks import run_checks
-from cpts_geo.codes import read_code_file, resolve_codes, split_codes
+from cpts_geo.codes import MAX_UPLOAD_BYTES, read_code_file, resolve_codes, split_codes
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int, fr_percent
 from cpts_geo.letter import letter_markdown, letter_table
-from cpts_geo.registry import read_registry
+from cpts_geo.registry import TEXT_SUFFIXES, read_registry
+from cpts_geo.sources.readers import ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, listed, read_input_bytes
 from cpts_geo.territory import Territory, summarize
+from cpts_geo.user_text import clean_text
 
 LEVEL_MARKS = {"ok": "[OK]", "info": "[i]", "warning": "[!]", "error": "[X]"}
 
 
+def _is_path(value: str) -> bool:
+    """True when ``value`` names an existing file or folder (a long list of codes is not a path)."""
+    try:
+        return Path(value).exists()
+    except (OSError, ValueError):  # name too long, NUL character
+        return False
+
+
 def codes_argument(value: str) -> list[str]:
-    """Codes from ``--codes``: a comma list, or the path of a CSV/TXT file of codes."""
+    """Codes from ``--codes``: a comma list, or the path of a CSV/TXT file of codes (checked: size, type)."""
+    if not value.strip():
+        raise InputError("L'option --codes est vide : donnez des codes INSEE ou IRIS séparés par des virgules, "
+                         "ou un fichier CSV/TXT de codes.")
     path = Path(value)
-    if path.suffix.lower() in (".csv", ".txt", ".tsv") or path.exists():
-        if not path.exists():
-            raise InputError(f"Fichier de codes introuvable : {path}")
-        return read_code_file(path, label=f"Le fichier {path.name}")
+    if path.suffix.lower() in TEXT_SUFFIXES or _is_path(value):
+        if not _is_path(value):
+            raise InputError(f"Fichier de codes introuvable : {listed([value], width=200)}")
+        if path.suffix.lower() in VECTOR_SUFFIXES + ARCHIVE_SUFFIXES:
+            raise InputError(f"Le fichier {path.name} est une couche géographique : --codes attend des codes ou un "
+                             "fichier CSV/TXT de codes (un périmètre se donne en CPTS voisine, --other-cpts).")
+        label = f"Le fichier {path.name}"
+        return read_code_file(read_input_bytes(path, label, MAX_UPLOAD_BYTES), label=label)
     return split_codes(value)
 
 
@@ -46,7 +63,7 @@ def load_territory(bundle: Bundle, codes: list[str], name: str):
         raise InputError(f"{len(report.problems)} code(s) non reconnu(s) — {report.message()}.")
     if not report.iris:
         raise InputError("La sélection est vide : donnez au moins un code de commune ou d'IRIS.")
-    return Territory(report.iris, name), report
+    return Territory(report.iris, clean_text(name)), report
 
 
 def load_others(bundle: Bundle, path: Path | None) -> dict[str, frozenset[str]]:
@@ -91,6 +108,9 @@ def print_text(bundle: Bundle, summary, checks, table) -> None:
     print(f"Codes postaux : {', '.join(summary.postal_codes)}"
           + (f" (à confirmer, communes à plusieurs codes : {', '.join(summary.postal_codes_to_confirm)})"
              if summary.postal_codes_to_confirm else ""))
+    if summary.epci:
+        print("Intercommunalités (EPCI) : " + "; ".join(
+            f"{e.nom} ({len(e.communes_in)}/{e.communes_total} communes)" for e in summary.epci))
     if summary.age.rows:
         print(f"Structure par âge (dép. {summary.age.departement}, région {summary.age.region}) :")
         for row in summary.age.rows:

@@ -24,6 +24,7 @@ from cpts_geo.funding import TAILLE_BANDS  # noqa: E402
 from cpts_geo.letter import COLUMNS, letter_footer  # noqa: E402
 from cpts_geo.reference import departements_table  # noqa: E402
 from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure  # noqa: E402
+from cpts_geo.user_text import spreadsheet_cell  # noqa: E402
 
 A4_PORTRAIT_IN = (8.27, 11.69)
 A4_CM = (Cm(21), Cm(29.7))
@@ -111,7 +112,7 @@ def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Délimitation"
-    sheet.append([f"Délimitation géographique — {summary.name}".strip(" —")])
+    sheet.append([spreadsheet_cell(f"Délimitation géographique — {summary.name}".strip(" —"))])
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append([])
     sheet.append(COLUMNS)
@@ -119,7 +120,7 @@ def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame) -> bytes:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDDDDD")
     for row in table.itertuples(index=False):
-        sheet.append(list(row))
+        sheet.append([spreadsheet_cell(value) for value in row])
     sheet.append([])
     for label, value in letter_footer(summary):
         sheet.append([label, value])

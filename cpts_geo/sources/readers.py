@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import csv
 import glob
 import io
 import re
 import shutil
+import stat
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import py7zr
 import pyogrio
+import shapely
 
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import DataError, InputError
@@ -41,6 +46,66 @@ IRIS_COLUMNS = ("code_iris", "code_insee", "nom_commune", "nom_iris", "typ_iris"
 SEPARATORS = (";", ",", "\t")
 ENCODINGS = ("utf-8-sig", "cp1252")
 SEPARATOR_NAMES = {";": "« ; »", ",": "« , »", "\t": "tabulation"}
+#: Fields a data row may have beyond its header when they are empty (trailing separators of spreadsheets).
+EXTRA_FIELDS = 8
+
+#: What an archive may unpack (zip bombs): members, total bytes, and compression ratio of a member over 1 MB.
+MAX_ARCHIVE_MEMBERS = 10_000
+MAX_EXTRACTED_BYTES = 1_000_000_000
+#: The official IGN archives of all France are larger (read by :mod:`cpts_geo.sources.official`).
+OFFICIAL_EXTRACTED_BYTES = 20_000_000_000
+MAX_COMPRESSION_RATIO = 200
+#: Zip compression methods read by :mod:`zipfile`; others (Deflate64, PPMd, Zstandard…) are named in the error.
+ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+ZIP_METHOD_NAMES = {9: "Deflate64", 10: "PKWARE Implode", 93: "Zstandard", 95: "XZ", 98: "PPMd", 99: "AES"}
+#: Longest list of names (members, layers, columns) put in a message.
+LISTED_NAMES = 10
+
+
+# --------------------------------------------------------------------------- files given by users
+
+def listed(names, limit: int = LISTED_NAMES, width: int = 40) -> str:
+    """Names for a message: at most ``limit``, each cut at ``width`` characters (never a whole file's content)."""
+    names = [str(n) if len(str(n)) <= width else str(n)[:width - 1] + "…" for n in names]
+    return ", ".join(names[:limit]) + (f"… ({len(names)} en tout)" if len(names) > limit else "")
+
+
+def check_size(label: str, size: int, limit: int | None, what: str = "") -> None:
+    """Raise :class:`InputError` when ``size`` bytes exceed ``limit`` (``what``: « pour une liste de codes »…)."""
+    if limit is not None and size > limit:
+        raise InputError(f"{_capitalised(label)} est trop volumineux ({size / 1e6:.1f} Mo ; "
+                         f"maximum {limit / 1e6:.0f} Mo{what}).")
+
+
+def input_file(path: Path | str, label: str | None = None, max_bytes: int | None = None) -> Path:
+    """``path`` checked as an existing regular file of at most ``max_bytes``; else an :class:`InputError` naming it.
+
+    A folder, a pipe or a device is refused before anything is read from it.
+    """
+    path = Path(path)
+    label = label or f"le fichier {path.name}"
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"Fichier introuvable : {path}") from None
+    except OSError as err:
+        raise InputError(f"{_capitalised(label)} est inaccessible ({err.strerror or err}).") from err
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path} est un dossier : donnez le chemin d'un fichier.")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{_capitalised(label)} n'est pas un fichier ordinaire (tube, périphérique ou socket).")
+    check_size(label, info.st_size, max_bytes)
+    return path
+
+
+def read_input_bytes(path: Path | str, label: str | None = None, max_bytes: int | None = None) -> bytes:
+    """The bytes of a file checked by :func:`input_file`; a read error (permissions…) is an :class:`InputError`."""
+    path = input_file(path, label, max_bytes)
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise InputError(f"{_capitalised(label or f'le fichier {path.name}')} n'a pas pu être lu "
+                         f"({err.strerror or err}).") from err
 
 
 # --------------------------------------------------------------------------- vectors
@@ -79,7 +144,9 @@ def _seven_zip(path: Path) -> Iterator[py7zr.SevenZipFile]:
 
 
 def _vector_members(names: list[str]) -> list[str]:
-    return sorted(n for n in names if PurePosixPath(n).suffix.lower() in VECTOR_SUFFIXES)
+    """Vector files among archive members (macOS resource forks ``__MACOSX/``, ``._x.shp`` left out)."""
+    return sorted(n for n in names if PurePosixPath(n).suffix.lower() in VECTOR_SUFFIXES
+                  and "__MACOSX" not in PurePosixPath(n).parts and not PurePosixPath(n).name.startswith("._"))
 
 
 def _needed_members(names: list[str], vectors: list[str]) -> list[str]:
@@ -88,15 +155,105 @@ def _needed_members(names: list[str], vectors: list[str]) -> list[str]:
             and PurePosixPath(n).suffix.lower() in (*VECTOR_SUFFIXES, *SIDECAR_SUFFIXES)]
 
 
+def _check_member_names(archive_name: str, names: list[str]) -> None:
+    """Refuse an archive with too many members or a member outside its folder (absolute path, ``..``)."""
+    if len(names) > MAX_ARCHIVE_MEMBERS:
+        raise InputError(f"L'archive {archive_name} contient trop de fichiers ({len(names)} ; maximum "
+                         f"{MAX_ARCHIVE_MEMBERS}).")
+    for name in names:
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in parts or "\0" in name:
+            raise InputError(f"L'archive {archive_name} est refusée : le fichier « {listed([name])} » qu'elle "
+                             "contient désigne un emplacement hors de l'archive (chemin absolu ou « .. »).")
+
+
+def _check_total(archive_name: str, total: int, max_bytes: int) -> None:
+    if total > max_bytes:
+        raise InputError(f"L'archive {archive_name} se décompresse en {total / 1e6:.0f} Mo, plus que les "
+                         f"{max_bytes / 1e6:.0f} Mo acceptés : archive piégée (bombe de décompression) ou trop grande.")
+
+
+def _zip_targets(path: Path, archive: zipfile.ZipFile, max_bytes: int) -> tuple[list[str], list[zipfile.ZipInfo]]:
+    """The vector members of a zip and every member to extract, each checked (encryption, method, type, size)."""
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    names = [i.filename for i in infos]
+    _check_member_names(path.name, names)
+    vectors = _vector_members(names)
+    needed = set(_needed_members(names, vectors))
+    targets = [i for i in infos if i.filename in needed]
+    for info in targets:
+        member = f"« {listed([info.filename])} »"
+        if info.flag_bits & 0x1:
+            raise InputError(f"L'archive {path.name} est protégée par un mot de passe ({member}) : "
+                             "enregistrez-la de nouveau sans mot de passe.")
+        if info.compress_type not in ZIP_METHODS:
+            method = ZIP_METHOD_NAMES.get(info.compress_type, f"méthode n° {info.compress_type}")
+            raise InputError(f"L'archive {path.name} utilise une compression non prise en charge ({method}, "
+                             f"pour {member}) : recompressez-la en zip standard (Deflate).")
+        mode = info.external_attr >> 16
+        if mode and not stat.S_ISREG(mode):
+            raise InputError(f"L'archive {path.name} est refusée : {member} est un lien symbolique ou un "
+                             "fichier spécial, pas un fichier ordinaire.")
+        if info.file_size > 1_000_000 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise InputError(f"L'archive {path.name} est refusée : {member} se décompresse plus de "
+                             f"{MAX_COMPRESSION_RATIO} fois (bombe de décompression).")
+    _check_total(path.name, sum(i.file_size for i in targets), max_bytes)
+    return vectors, targets
+
+
+def _extract_zip(path: Path, archive: zipfile.ZipFile, folder: Path, max_bytes: int) -> list[Path]:
+    """Copy the checked members of a zip to names chosen here: ``<folder>/<n>/<base name>``, one ``n`` per folder."""
+    vectors, targets = _zip_targets(path, archive, max_bytes)
+    subfolders: dict[str, int] = {}
+    written, total = {}, 0
+    for info in targets:
+        member = PurePosixPath(info.filename.replace("\\", "/"))
+        target = folder / str(subfolders.setdefault(str(member.parent), len(subfolders))) / member.name
+        target.parent.mkdir(exist_ok=True)
+        if target in written.values():
+            raise InputError(f"L'archive {path.name} contient deux fois le fichier « {listed([info.filename])} ».")
+        with archive.open(info) as source, target.open("wb") as out:
+            while chunk := source.read(1 << 20):
+                total += len(chunk)
+                _check_total(path.name, total, max_bytes)
+                out.write(chunk)
+        written[info.filename] = target
+    return [written[v] for v in vectors]
+
+
+def _extract_7z(path: Path, archive: py7zr.SevenZipFile, folder: Path, max_bytes: int) -> list[Path]:
+    """Extract the checked vector members of a 7z archive (no link, no name outside ``folder``)."""
+    if archive.needs_password():
+        raise InputError(f"L'archive {path.name} est protégée par un mot de passe : "
+                         "enregistrez-la de nouveau sans mot de passe.")
+    files = [f for f in archive.files if not f.is_directory]
+    names = [f.filename for f in files]
+    _check_member_names(path.name, names)
+    vectors = _vector_members(names)
+    targets = _needed_members(names, vectors)
+    special = [f.filename for f in files if f.filename in targets and (f.is_symlink or f.is_junction or f.is_socket)]
+    if special:
+        raise InputError(f"L'archive {path.name} est refusée : « {listed(special)} » est un lien symbolique ou un "
+                         "fichier spécial, pas un fichier ordinaire.")
+    _check_total(path.name, sum(f.uncompressed or 0 for f in files if f.filename in targets), max_bytes)
+    archive.extract(path=folder, targets=targets)
+    extracted = [folder / v for v in vectors]
+    outside = [p.name for p in extracted if p.is_symlink() or not p.resolve().is_relative_to(folder.resolve())]
+    if outside:
+        raise InputError(f"L'archive {path.name} est refusée : « {listed(outside)} » sort du dossier d'extraction.")
+    return extracted
+
+
 @contextmanager
-def extracted_vectors(path: Path) -> Iterator[list[Path]]:
+def extracted_vectors(path: Path, max_bytes: int = MAX_EXTRACTED_BYTES) -> Iterator[list[Path]]:
     """Yield the vector files of ``path``: itself, or those of an archive extracted to a temporary folder.
 
-    Only the vector files and their side-cars are extracted; the folder is removed on exit.
+    Only the vector files and their side-cars are extracted, each checked first: no member
+    outside the folder (absolute name, ``..``, link), no encryption or unsupported compression,
+    at most ``max_bytes`` unpacked (:class:`InputError` naming the problem otherwise). The folder
+    is removed on exit.
     """
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"Fichier introuvable : {path}")
+    path = input_file(path)
     kind = archive_kind(path)
     if kind is None:
         if path.suffix.lower() not in VECTOR_SUFFIXES:
@@ -105,52 +262,88 @@ def extracted_vectors(path: Path) -> Iterator[list[Path]]:
         yield [path]
         return
     with tempfile.TemporaryDirectory(prefix="cpts_geo_") as tmp:
-        yield [Path(tmp, v) for v in _extract_vectors(path, kind, tmp)]
+        yield _extract_vectors(path, kind, Path(tmp), max_bytes)
 
 
-def _extract_vectors(path: Path, kind: str, folder: str) -> list[str]:
-    """Extract the vector files of an archive (opened once) with their side-cars; returns their names."""
+def _extract_vectors(path: Path, kind: str, folder: Path, max_bytes: int) -> list[Path]:
+    """Extract the vector files of an archive (opened once) with their side-cars; returns their paths."""
     try:
-        with _seven_zip(path) if kind == ".7z" else zipfile.ZipFile(path) as archive:
-            names = archive.getnames() if kind == ".7z" else archive.namelist()
-            vectors = _vector_members(names)
-            if not vectors:
-                raise DataError(f"L'archive {path.name} ne contient aucune couche géographique "
-                                f"({', '.join(VECTOR_SUFFIXES)}).")
-            targets = _needed_members(names, vectors)
-            if kind == ".7z":
-                archive.extract(path=folder, targets=targets)
-            else:
-                archive.extractall(folder, members=targets)
-    except (zipfile.BadZipFile, py7zr.Bad7zFile, OSError) as err:
-        raise DataError(f"L'archive {path.name} est illisible ou incomplète ({err}) ; "
-                        "supprimez-la et téléchargez-la de nouveau.") from err
+        if kind == ".7z":
+            with _seven_zip(path) as archive:
+                vectors = _extract_7z(path, archive, folder, max_bytes)
+        else:
+            with zipfile.ZipFile(path) as archive:
+                vectors = _extract_zip(path, archive, folder, max_bytes)
+    except py7zr.exceptions.PasswordRequired as err:
+        raise InputError(f"L'archive {path.name} est protégée par un mot de passe : "
+                         "enregistrez-la de nouveau sans mot de passe.") from err
+    except py7zr.exceptions.UnsupportedCompressionMethodError as err:
+        raise InputError(f"L'archive {path.name} utilise une compression non prise en charge ({err}) : "
+                         "recompressez-la en 7z standard (LZMA2) ou en zip.") from err
+    except (zipfile.BadZipFile, py7zr.Bad7zFile, py7zr.exceptions.ArchiveError, EOFError, OSError) as err:
+        raise InputError(f"L'archive {path.name} est illisible ou incomplète ({err}) ; "
+                         "supprimez-la et téléchargez-la de nouveau.") from err
+    if not vectors:
+        raise DataError(f"L'archive {path.name} ne contient aucune couche géographique "
+                         f"({', '.join(VECTOR_SUFFIXES)}).")
     return vectors
+
+
+def vector_layer(path: Path, layer: str | None = None) -> str | None:
+    """The layer to read in ``path``: ``layer``, else its only layer with geometry.
+
+    A file of several layers (a GeoPackage) is refused with the list of its layers rather than
+    read from its first one.
+    """
+    if layer is not None or path.suffix.lower() != ".gpkg":
+        return layer
+    try:
+        layers = pyogrio.list_layers(path)
+    except (pyogrio.errors.DataSourceError, OSError) as err:
+        raise InputError(f"Le fichier {path.name} n'a pas pu être lu comme GeoPackage : fichier abîmé ou "
+                         "d'un autre format.") from err
+    spatial = [name for name, geometry_type in layers if geometry_type] or [name for name, _ in layers]
+    if len(spatial) > 1:
+        raise InputError(f"Le fichier {path.name} contient {len(spatial)} couches ({listed(spatial)}) ; une seule "
+                         "est attendue : enregistrez la couche voulue dans un fichier à part.")
+    return spatial[0] if spatial else None
 
 
 def read_vector_file(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read one plain vector file (GeoParquet through geopandas, the other formats through pyogrio).
 
-    A damaged file or one of another format raises :class:`InputError` naming it.
+    Unclosed rings are closed; a damaged file, one of another format, of several layers (see
+    :func:`vector_layer`) or with non-numeric coordinates (NaN) raises :class:`InputError` naming it.
     """
     try:
         if path.suffix.lower() == ".parquet":
-            return gpd.read_parquet(path)
-        return gpd.read_file(path, layer=layer, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as err:
+            table = gpd.read_parquet(path)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's note on an unclosed ring it accepts
+                table = gpd.read_file(path, layer=vector_layer(path, layer), engine="pyogrio", on_invalid="fix")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, shapely.errors.GEOSException,
+            OSError, ValueError) as err:
         raise InputError(f"Le fichier {path.name} n'a pas pu être lu comme couche géographique "
                          f"({path.suffix or 'sans extension'}) : fichier abîmé ou d'un autre format.") from err
+    coordinates, index = shapely.get_coordinates(table.geometry.array, return_index=True)
+    bad = np.unique(index[~np.isfinite(coordinates).all(axis=1)])
+    if len(bad):
+        raise InputError(f"Le fichier {path.name} a des coordonnées non numériques (NaN ou infinies) : entité(s) "
+                         f"{listed(bad + 1)}.")
+    return table
 
 
-def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
+def read_vector(path: Path, layer: str | None = None, max_bytes: int = MAX_EXTRACTED_BYTES) -> gpd.GeoDataFrame:
     """Read a vector layer (.shp/.gpkg/.geojson/.fgb/.parquet), possibly inside a .zip or .7z (split or not).
 
-    An archive must hold exactly one vector file; use :func:`extracted_vectors` otherwise.
+    An archive must hold exactly one vector file, a file one layer unless ``layer`` is given;
+    otherwise :class:`InputError` lists them (use :func:`extracted_vectors` to read them all).
     """
-    with extracted_vectors(path) as files:
+    with extracted_vectors(path, max_bytes) as files:
         if len(files) > 1:
             raise InputError(f"L'archive {Path(path).name} contient plusieurs couches "
-                             f"({', '.join(f.name for f in files)}) ; une seule est attendue.")
+                             f"({listed(f.name for f in files)}) ; une seule est attendue.")
         return read_vector_file(files[0], layer)
 
 
@@ -199,43 +392,68 @@ def _separator(header: str) -> str | None:
     return best if counts[best] else None
 
 
+def _header_names(header: str, sep: str) -> list[str]:
+    """Column names of a header line, without its trailing empty fields; empty or repeated names made unique."""
+    fields = next(csv.reader([header], delimiter=sep), [])
+    while fields and not fields[-1].strip():
+        fields.pop()
+    names: list[str] = []
+    for position, field in enumerate(fields):
+        name = field if field.strip() else f"Unnamed: {position}"
+        names.append(name if name not in names else f"{name}.{names.count(name)}")
+    return names or ["Unnamed: 0"]
+
+
+def _bad_width(label: str, line: int, saw: int, width: int, sep: str) -> InputError:
+    return InputError(f"{_capitalised(label)} n'a pas le même nombre de colonnes sur toutes ses lignes "
+                      f"(ligne {line} : {saw} champs au lieu de {width} ; séparateur détecté : "
+                      f"{SEPARATOR_NAMES.get(sep, '« ; »')}).")
+
+
 def read_text_table(source: Path | str | bytes, *, label: str | None = None,
                     required: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a delimited text file (path or bytes) with every column as a string.
 
     The encoding (UTF-8, else Windows-1252) and the separator (``;``, ``,`` or tab, judged on the
     header line) are detected; a leading ``#`` and spaces are stripped from the column names.
-    ``required`` columns are matched whatever their case and renamed to the given spelling.
-    Raises :class:`InputError` with a French message naming the problem (encoding, separator,
-    missing column).
+    Empty fields after the last column (rows ending with a separator, as spreadsheets export
+    them) are dropped, never taken for an index. ``required`` columns are matched whatever their
+    case and renamed to the given spelling. Raises :class:`InputError` with a French message
+    naming the problem (encoding, separator, number of fields, missing column).
     """
     if isinstance(source, bytes):
         data, label = source, label or "le fichier fourni"
     else:
-        path = Path(source)
-        if not path.exists():
-            raise InputError(f"Fichier introuvable : {path}")
-        data, label = path.read_bytes(), label or f"le fichier {path.name}"
+        label = label or f"le fichier {Path(source).name}"
+        data = read_input_bytes(source, label)
     text = _decode(data, label)
     header = next((line for line in text.splitlines() if line.strip()), None)
     if header is None:
         raise InputError(f"{_capitalised(label)} est vide.")
-    sep = _separator(header)
+    sep = _separator(header) or ";"
+    names = _header_names(header, sep)
+    extras = [f"\0extra{i}" for i in range(EXTRA_FIELDS)]
     try:
-        table = pd.read_csv(io.StringIO(text), sep=sep or ";", dtype=str, keep_default_na=False,
-                            na_values=[""])
+        table = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=[*names, *extras], index_col=False,
+                            dtype=str, keep_default_na=False, na_values=[""]).iloc[1:].reset_index(drop=True)
     except pd.errors.ParserError as err:
-        where = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
-        detail = (f"ligne {where[2]} : {where[3]} champs au lieu de {where[1]}" if where else str(err))
-        raise InputError(f"{_capitalised(label)} n'a pas le même nombre de colonnes sur toutes ses lignes "
-                         f"({detail} ; séparateur détecté : {SEPARATOR_NAMES.get(sep, '« ; »')}).") from err
+        where = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", str(err))
+        if not where:
+            raise InputError(f"{_capitalised(label)} n'a pas pu être lu comme tableau ({str(err)[:200]}).") from err
+        raise _bad_width(label, int(where[1]), int(where[2]), len(names), sep) from err
+    beyond = table[extras].notna()
+    if beyond.any(axis=None):
+        row = int(np.argmax(beyond.any(axis=1).to_numpy()))
+        raise _bad_width(label, row + 2, len(names) + int(beyond.iloc[row].to_numpy().nonzero()[0].max()) + 1,
+                         len(names), sep)
+    table = table.drop(columns=extras)
     table.columns = table.columns.str.strip().str.lstrip("#").str.strip()
     by_lower = {c.lower(): c for c in table.columns}
     table = table.rename(columns={by_lower[r.lower()]: r for r in required if r.lower() in by_lower})
     missing = [c for c in required if c not in table.columns]
     if missing:
         hint = ("aucun séparateur reconnu sur la ligne d'en-tête (attendu : « ; », « , » ou tabulation)"
-                if sep is None else f"séparateur détecté : {SEPARATOR_NAMES[sep]}")
+                if _separator(header) is None else f"séparateur détecté : {SEPARATOR_NAMES[sep]}")
         raise InputError(f"Colonnes absentes dans {label} : {', '.join(missing)} ; colonnes lues : "
-                         f"{', '.join(table.columns)} ({hint}).")
+                         f"{listed(table.columns)} ({hint}).")
     return table
