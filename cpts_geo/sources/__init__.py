@@ -19,6 +19,8 @@ official downloads) yields a :class:`SourceTables`:
 ``aci``  DataFrame of the ACI amounts (columns of ``aci_cpts.csv``; may be empty).
 ``cog``  :class:`cpts_geo.sources.cog.Cog`: former codes of the current communes and the EPCI
     (empty when the origin has none: codes are then taken as they are in the contours).
+``health``  :class:`cpts_geo.sources.health.HealthTables`: the offer-of-care sources (professionals,
+    establishments, APL, nurse zoning), all of France as read (empty tables when absent).
 ``meta``  dict: ``iris_edition``, ``iris_source``, ``population_millesime``,
     ``population_source``, ``iris_population_year``, ``iris_population_source``,
     ``postal_source``, ``qpv_source``, ``limits`` (list of French sentences).
@@ -32,6 +34,7 @@ import geopandas as gpd
 import pandas as pd
 
 from cpts_geo.sources.cog import Cog, empty_cog
+from cpts_geo.sources.health import HealthTables
 
 #: Age bands of the INSEE "base infracommunale" population files, as bundle columns.
 AGE_BANDS = ("pop_0014", "pop_1529", "pop_3044", "pop_4559", "pop_6074", "pop_75p", "pop_65p", "pop_80p")
@@ -48,6 +51,7 @@ class SourceTables:
     qpv: pd.DataFrame = field(default_factory=pd.DataFrame)
     aci: pd.DataFrame = field(default_factory=pd.DataFrame)
     cog: Cog = field(default_factory=empty_cog)
+    health: HealthTables = field(default_factory=HealthTables)
     meta: dict = field(default_factory=dict)
 
     def restrict(self, departements: set[str]) -> "SourceTables":
@@ -65,5 +69,6 @@ class SourceTables:
             qpv=self.qpv[keep(self.qpv["code_insee"])].reset_index(drop=True) if len(self.qpv) else self.qpv,
             aci=self.aci,
             cog=self.cog,
+            health=self.health,
             meta=dict(self.meta),
         )

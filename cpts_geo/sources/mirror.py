@@ -10,6 +10,7 @@ import pandas as pd
 from cpts_geo.errors import DataError
 from cpts_geo.sources import AGE_BANDS, SourceTables
 from cpts_geo.sources.cog import read_cog_json
+from cpts_geo.sources.health import read_health_mirror
 
 IRIS_FILES = ("iris/contours_iris_2020_fxx.parquet", "iris/contours_iris_2020_fxx.gpkg")
 COMMUNES_FILE = "population/communes_population.csv"
@@ -107,7 +108,8 @@ def read_mirror(folder: Path) -> SourceTables:
             f"{OVERSEAS_SOURCE}) ; une commune s'y choisit entière, avec sa population légale {year}."
             " Mayotte : population du recensement 2017, reprise chaque année."]
     return SourceTables(iris=iris, communes=communes, iris_population=iris_pop, postal_codes=postal,
-                        qpv=qpv, aci=aci, cog=read_cog_json(folder), meta=meta)
+                        qpv=qpv, aci=aci, cog=read_cog_json(folder), health=read_health_mirror(folder),
+                        meta=meta)
 
 
 def read_overseas_communes(folder: Path) -> gpd.GeoDataFrame:

@@ -21,8 +21,10 @@ from cpts_geo.config import PROJECT_ROOT, departement_of
 from cpts_geo.errors import DataError, InputError
 from cpts_geo.sources import AGE_BANDS, SourceTables
 from cpts_geo.sources.cog import Cog, empty_cog, read_cog_insee
-from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, VOLUME, archive_kind, extracted_vectors,
-                                      normalise_iris_fields, read_text_table, read_vector_file)
+from cpts_geo.sources.health import read_health_official
+from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, OFFICIAL_EXTRACTED_BYTES, VECTOR_SUFFIXES, VOLUME, archive_kind,
+                                      check_zip_member, extracted_vectors, normalise_iris_fields, read_text_table,
+                                      read_vector_file)
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 cpts-geo"
 IGN_FEED = "https://data.geopf.fr/telechargement/resource/CONTOURS-IRIS"
@@ -283,12 +285,14 @@ def _zip_tables(path: Path, pattern: str, required: tuple[str, ...] = ()) -> lis
         return [_table(path, f"le fichier {path.name}", required)]
     try:
         with zipfile.ZipFile(path) as archive:
-            members = [n for n in archive.namelist() if re.fullmatch(pattern, Path(n).name, re.IGNORECASE)]
+            members = [i for i in archive.infolist() if re.fullmatch(pattern, Path(i.filename).name, re.IGNORECASE)]
             if not members:
                 raise DataError(f"L'archive {path.name} ne contient pas le fichier attendu ({pattern}).")
-            return [_table(archive.read(n), f"le fichier {Path(n).name} de {path.name}", required)
-                    for n in members]
-    except zipfile.BadZipFile as err:
+            for info in members:
+                check_zip_member(path.name, info)
+            return [_table(archive.read(i), f"le fichier {Path(i.filename).name} de {path.name}", required)
+                    for i in members]
+    except (zipfile.BadZipFile, EOFError, OSError) as err:
         raise DataError(f"L'archive {path.name} est illisible ({err}) : téléchargez-la de nouveau.") from err
 
 
@@ -301,7 +305,7 @@ def read_iris_layers(paths: list[Path]) -> gpd.GeoDataFrame:
     """Read and normalise every IRIS layer of ``paths`` (each in its own CRS) into one EPSG:4326 layer."""
     layers = []
     for path in paths:
-        with extracted_vectors(path) as files:
+        with extracted_vectors(path, OFFICIAL_EXTRACTED_BYTES) as files:
             for file in files:
                 layers.append(normalise_iris_fields(read_vector_file(file)))
     if not layers:
@@ -505,7 +509,8 @@ def read_official(folder: Path, download: bool = False, *, iris_year: int | None
                       "des contours IRIS, sans lecture des anciens codes.")
     limits.append("Intercommunalités (EPCI) non lues depuis les fichiers officiels.")
     return SourceTables(iris=iris, communes=communes, iris_population=iris_pop, postal_codes=postal,
-                        qpv=qpv, aci=pd.DataFrame(), cog=cog, meta=meta)
+                        qpv=qpv, aci=pd.DataFrame(), cog=cog, health=read_health_official(folder),
+                        meta=meta)
 
 
 def read_official_cog(found: dict) -> Cog:
