@@ -16,6 +16,7 @@ from cpts_geo import prepare as files
 from cpts_geo.config import DATA_DIR, OPEN_BORDER_MIN_M
 from cpts_geo.errors import DataError
 from cpts_geo.graph import ZoneGraph
+from cpts_geo.offer import OfferData
 from cpts_geo.reference import departements_table
 from cpts_geo.sources import AGE_BANDS
 
@@ -49,6 +50,9 @@ class Bundle:
         if not meta_file.exists():
             raise DataError(f"Aucune donnée préparée dans {path} : lancez d'abord "
                             "« python -m cpts_geo prepare ».")
+        if not files.bundle_is_current(path):
+            raise DataError(f"Les données préparées dans {path} viennent d'une version antérieure de cpts-geo : "
+                            "relancez « python -m cpts_geo prepare ».")
         iris_columns = [c for c in pq.read_schema(path / files.IRIS_FILE).names if c != "geometry"]
         return cls(
             path=path,
@@ -63,6 +67,11 @@ class Bundle:
             aliases=pd.read_parquet(path / files.ALIASES_FILE).set_index("code", drop=False),
             epci=pd.read_parquet(path / files.EPCI_FILE).set_index("code", drop=False),
         )
+
+    @cached_property
+    def offer(self) -> OfferData:
+        """The offer of care (``offer/``), read at first use."""
+        return OfferData.load(self.path)
 
     @cached_property
     def iris_graph(self) -> ZoneGraph:

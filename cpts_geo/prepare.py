@@ -12,6 +12,7 @@ The bundle (``data/`` by default) holds:
 * ``population/qpv.parquet``, ``population/aci.parquet``: reference tables;
 * ``reference/aliases.parquet`` (former codes → current commune) and ``reference/epci.parquet``;
 * ``bundle.json``: sources, millésimes, limits and the adjacency rule.
+* ``offer/``: the offer of care, professionals, establishments, APL (see :mod:`cpts_geo.offer`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from cpts_geo import __version__
 from cpts_geo.config import ADJACENCY_MIN_SHARED_M, ADJACENCY_TOLERANCE_M, departement_of, local_crs
 from cpts_geo.errors import DataError
 from cpts_geo.graph import ZoneGraph, aggregate_edges, landmass_ids, shared_borders_by_crs
+from cpts_geo.offer import OFFER_DIR, write_offer
 from cpts_geo.reference import departements_table
 from cpts_geo.sources import AGE_BANDS, SourceTables
 
@@ -43,6 +45,8 @@ ACI_FILE = "population/aci.parquet"
 ALIASES_FILE = "reference/aliases.parquet"
 EPCI_FILE = "reference/epci.parquet"
 META_FILE = "bundle.json"
+#: Version of the bundle's layout: a bundle of another version is prepared again (``prepare --if-needed``).
+BUNDLE_FORMAT = 2
 
 #: How a commune's population was obtained (values of ``population_method``).
 POPULATION_METHODS = {
@@ -62,6 +66,15 @@ class Progress:
     def step(self, message: str) -> None:
         if self.enabled:
             print(f"[{time.perf_counter() - self.start:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def bundle_is_current(out_dir: Path) -> bool:
+    """True when ``out_dir`` holds a bundle of this version's layout (:data:`BUNDLE_FORMAT`)."""
+    try:
+        meta = json.loads((Path(out_dir) / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return meta.get("bundle_format") == BUNDLE_FORMAT
 
 
 def select_departements(tables: SourceTables, region: str | None, departement: str | None) -> set[str] | None:
@@ -266,6 +279,7 @@ def prepare_bundle(tables: SourceTables, out_dir: Path, region: str | None = Non
         **tables.meta,
         "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cpts_geo_version": __version__,
+        "bundle_format": BUNDLE_FORMAT,
         "departements": sorted(iris["departement"].unique().tolist()),
         "counts": {"iris": int(len(iris)), "communes": int(len(communes)),
                    "iris_edges": int(len(iris_edges)), "commune_edges": int(len(commune_edges))},
@@ -274,5 +288,7 @@ def prepare_bundle(tables: SourceTables, out_dir: Path, region: str | None = Non
         "cog_millesime": tables.cog.millesime,
     }
     (out_dir / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    log.step(f"Bundle écrit dans {out_dir}")
+    from cpts_geo.bundle import Bundle  # imports this module: loaded only once the bundle is written
+    write_offer(Bundle.load(out_dir), tables.health)
+    log.step(f"Bundle écrit dans {out_dir} (offre de soins dans {OFFER_DIR}/)")
     return meta

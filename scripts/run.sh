@@ -4,7 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 . .venv/bin/activate
-if [ ! -f "${CPTS_GEO_DATA:-data}/bundle.json" ]; then
-  python -m cpts_geo prepare
-fi
+python -m cpts_geo prepare --if-needed --out "${CPTS_GEO_DATA:-data}"   # prepared again after an upgrade
 exec streamlit run app.py "$@"

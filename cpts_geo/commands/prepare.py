@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cpts_geo.config import DATA_DIR, DEFAULT_MIRROR, DOWNLOAD_DIR
 from cpts_geo.errors import DataError
-from cpts_geo.prepare import prepare_bundle
+from cpts_geo.prepare import bundle_is_current, prepare_bundle
 from cpts_geo.sources.mirror import is_mirror, read_mirror
 from cpts_geo.sources.official import read_official
 
@@ -23,6 +23,9 @@ def read_sources(mirror: Path | None, download: bool):
 
 
 def run(args) -> int:
+    if args.if_needed and bundle_is_current(args.out):
+        print(f"Données déjà prêtes dans {args.out}.")
+        return 0
     tables = read_sources(args.mirror, args.download)
     meta = prepare_bundle(tables, Path(args.out), region=args.region, departement=args.departement)
     counts = meta["counts"]
@@ -40,4 +43,6 @@ def add_parser(subparsers) -> None:
     area.add_argument("--region", help="code(s) de région, séparés par des virgules (ex. 76)")
     area.add_argument("--departement", help="code(s) de département, séparés par des virgules (ex. 66)")
     parser.add_argument("--out", type=Path, default=DATA_DIR, help=f"dossier du bundle (défaut : {DATA_DIR})")
+    parser.add_argument("--if-needed", action="store_true",
+                        help="ne rien faire si le dossier contient déjà des données de cette version")
     parser.set_defaults(func=run)
