@@ -23,7 +23,9 @@ from cpts_geo.funding import TAILLE_BANDS
 from cpts_geo.exports.files import FORMATS, TerritoryExport
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.session import MODES, DrawingSession
+from cpts_geo.store import AlreadySaved
 from cpts_geo.territory import summarize
+from cpts_geo.user_text import markdown_text
 
 LEVEL_BOXES = {"ok": st.success, "info": st.success, "warning": st.warning, "error": st.error}
 LEVEL_ICONS = {"ok": ":material/check_circle:", "info": ":material/info:", "warning": ":material/warning:",
@@ -32,7 +34,7 @@ MAX_ZOOM_BUTTONS = 8
 
 
 def notify(level: str, text: str) -> None:
-    """Keep a message to show at the top of the page on the next run."""
+    """Keep a message to show at the top of the page on the next run (shown as plain text: it may hold names)."""
     st.session_state.setdefault("notices", []).append((level, text))
 
 
@@ -57,7 +59,8 @@ def bind(widget, label: str, attribute: str, convert=lambda v: v, **kwargs):
 
 
 # --- data and session ---------------------------------------------------------------------
-DATA_PATH, bundle, store = open_page("Tracer le territoire")
+DATA_PATH, bundle, drafts = open_page("Tracer le territoire")
+store, user = drafts.store, drafts.user
 map_data = load_map_data(DATA_PATH)
 
 if "session" not in st.session_state:
@@ -96,18 +99,44 @@ def on_neighbour_file() -> None:
     notify("success", f"{len(report.cpts)} CPTS voisine(s) chargée(s) : {', '.join(report.cpts)}.")
 
 
+def draft_label(key: tuple[str, str]) -> str:
+    owner, name = key
+    return name if owner == user.email else f"{name} — {owner or 'utilisateur local'}"
+
+
 def open_draft() -> None:
-    act(session.open_draft, store, st.session_state.draft_choice,
-        success=f"Brouillon « {st.session_state.draft_choice} » rouvert.")
+    owner, name = st.session_state.draft_choice
+    act(session.open_draft, drafts, name, owner, success=f"Brouillon « {name} » rouvert.")
 
 
-def save_draft() -> None:
-    act(session.save_draft, store, success=f"Brouillon « {session.name.strip()} » enregistré.")
+def save_draft(replace: bool = False) -> None:
+    """Save the draft; a draft of that name that is not the one being drawn is replaced only once confirmed."""
+    st.session_state.pop("confirm_overwrite", None)
+    try:
+        session.save_draft(drafts, replace=replace)
+    except AlreadySaved:
+        st.session_state.confirm_overwrite = session.name
+    except CptsGeoError as err:
+        notify("error", str(err))
+    else:
+        notify("success", f"Brouillon « {session.name} » enregistré.")
 
 
 def delete_draft() -> None:
-    store.delete(st.session_state.draft_choice)
-    notify("success", f"Brouillon « {st.session_state.draft_choice} » supprimé.")
+    owner, name = st.session_state.pop("confirm_delete")
+    act(drafts.delete, name, owner, success=f"Brouillon « {name} » supprimé (avec ses versions).")
+
+
+def restore_version() -> None:
+    owner, name = st.session_state.draft_choice
+    number = st.session_state.version_choice
+    act(session.restore_version, drafts, name, number, owner,
+        success=f"Version {number} du brouillon « {name} » restaurée (la précédente reste dans l'historique).")
+
+
+def share_draft(emails: str) -> None:
+    _, name = st.session_state.draft_choice
+    act(drafts.share, name, emails, success=f"Partage du brouillon « {name} » enregistré.")
 
 
 def import_typed_codes() -> None:
@@ -152,12 +181,43 @@ with st.sidebar:
     st.header("Brouillons")
     bind(st.text_input, "Nom de la CPTS", "name", placeholder="ex. CPTS Ruscino")
     st.button("Enregistrer le brouillon", icon=":material/save:", on_click=save_draft, width="stretch")
-    drafts = [name for name, _ in store.names()]
-    if drafts:
-        st.selectbox("Brouillons enregistrés", drafts, key="draft_choice")
+    if st.session_state.get("confirm_overwrite") == session.name:
+        st.warning(markdown_text(f"Un brouillon « {session.name} » existe déjà. Le remplacer ? (sa version "
+                                 "actuelle restera dans l'historique)"))
+        replace_col, cancel_col = st.columns(2)
+        replace_col.button("Remplacer", icon=":material/save_as:", on_click=save_draft, args=(True,),
+                           key="confirm_overwrite_yes", width="stretch")
+        cancel_col.button("Annuler", on_click=st.session_state.pop, args=("confirm_overwrite",),
+                          key="confirm_overwrite_no", width="stretch")
+    visible = {(draft.owner, draft.name): draft for draft in drafts.visible()}
+    if visible:
+        st.selectbox("Brouillons enregistrés", list(visible), key="draft_choice", format_func=draft_label)
+        chosen = visible.get(st.session_state.draft_choice)
         open_col, delete_col = st.columns(2)
         open_col.button("Rouvrir", icon=":material/folder_open:", on_click=open_draft, width="stretch")
-        delete_col.button("Supprimer", icon=":material/delete:", on_click=delete_draft, width="stretch")
+        delete_col.button("Supprimer", icon=":material/delete:", disabled=chosen.owner != user.email,
+                          on_click=st.session_state.__setitem__, args=("confirm_delete", st.session_state.draft_choice),
+                          width="stretch", help="Seul l'auteur d'un brouillon peut le supprimer.")
+        if st.session_state.get("confirm_delete") == st.session_state.draft_choice:
+            st.warning(markdown_text(f"Supprimer définitivement le brouillon « {chosen.name} » et ses versions ?"))
+            yes_col, no_col = st.columns(2)
+            yes_col.button("Supprimer", icon=":material/delete_forever:", on_click=delete_draft,
+                           key="confirm_delete_yes", type="primary", width="stretch")
+            no_col.button("Annuler", on_click=st.session_state.pop, args=("confirm_delete",),
+                          key="confirm_delete_no", width="stretch")
+        if drafts.can_change(chosen):
+            with st.expander("Versions précédentes"):
+                versions = {v.number: v for v in drafts.versions(chosen.name, chosen.owner)}
+                st.selectbox("Version", list(versions), key="version_choice", format_func=lambda n: (
+                    f"{n} — {versions[n].updated.replace('T', ' ')[:16]} — {len(versions[n].iris)} IRIS"
+                    f"{' — ' + versions[n].author if versions[n].author else ''}"))
+                st.button("Restaurer cette version", icon=":material/history:", on_click=restore_version,
+                          disabled=len(versions) < 2, key="restore_version")
+        if chosen.owner == user.email and user.email:
+            with st.expander("Partager"):
+                emails = st.text_input("Partager avec (e-mails, séparés par des virgules)",
+                                       value=", ".join(chosen.shared_with))
+                st.button("Partager", icon=":material/share:", on_click=share_draft, args=(emails,), key="share_draft")
 
     with st.expander("Importer une liste de codes"):
         st.file_uploader("Fichier CSV ou TXT (codes INSEE ou IRIS)", key="code_file", on_change=on_code_file)
@@ -167,9 +227,10 @@ with st.sidebar:
     with st.expander("CPTS voisines"):
         st.file_uploader("Fichier des CPTS voisines (CSV « cpts;code », GeoJSON ou GeoPackage)",
                          key="neighbour_file", on_change=on_neighbour_file)
-        st.multiselect("Brouillons à comparer", [d for d in drafts if d != session.name.strip()],
+        draft_codes = drafts.load_all()
+        st.multiselect("Brouillons à comparer", [d for d in draft_codes if d != session.name],
                        key="neighbour_drafts")
-        registry_names = [name for name, _ in store.names("registry") if name != session.name.strip()]
+        registry_names = [name for name, _ in store.names("registry") if name != session.name]
         if registry_names:
             st.checkbox(f"Comparer aux CPTS du registre enregistré ({len(registry_names)})", key="neighbour_registry",
                         help="Le registre de l'ARS (page « Vue ARS ») dans le même fichier de territoires.")
@@ -177,7 +238,7 @@ with st.sidebar:
 neighbours = {**({name: codes for name, codes in store.load_all("registry").items() if name in registry_names}
                  if st.session_state.get("neighbour_registry") else {}),
               **st.session_state.get("neighbours_from_file", {}),
-              **{name: codes for name, codes in store.load_all().items()
+              **{name: codes for name, codes in draft_codes.items()
                  if name in st.session_state.get("neighbour_drafts", [])}}
 
 # --- main page ------------------------------------------------------------------------------
@@ -185,7 +246,7 @@ st.title("Tracer le territoire de la CPTS")
 st.caption("Cliquez sur les zones (IRIS) de la carte pour les ajouter ou les retirer ; le résumé et les "
            "vérifications se mettent à jour à chaque clic.")
 for level, text in st.session_state.pop("notices", []):
-    {"error": st.error, "success": st.success, "info": st.info}[level](text)
+    {"error": st.error, "success": st.success, "warning": st.warning}[level](markdown_text(text))
 
 territory = session.territory
 summary = summarize(bundle, territory) if territory.iris else None
@@ -237,18 +298,18 @@ def show_taille_and_ages(summary) -> None:
 def show_checks(checks) -> None:
     st.subheader("Vérifications")
     for check in checks:
-        LEVEL_BOXES[check.level](f"**{check.title}** — {check.message}", icon=LEVEL_ICONS[check.level])
-        communes = sorted(set(check.communes) | {code[:5] for code in check.iris})
+        LEVEL_BOXES[check.level](f"**{check.title}** — {markdown_text(check.message)}", icon=LEVEL_ICONS[check.level])
+        communes = sorted(set(check.communes) | bundle.communes_of(check.iris))
         if check.level != "ok" and communes:
             cols = st.columns(min(len(communes), 4))
             for i, code in enumerate(communes[:MAX_ZOOM_BUTTONS]):
-                cols[i % len(cols)].button(bundle.communes.at[code, "nom"], icon=":material/zoom_in:",
+                cols[i % len(cols)].button(markdown_text(bundle.communes.at[code, "nom"]), icon=":material/zoom_in:",
                                            key=f"zoom_{check.name}_{code}", on_click=session.zoom_to,
                                            args=([code],), width="stretch", help="Voir sur la carte")
 
 
 with summary_col:
-    st.subheader(f"Résumé{' — ' + territory.name if territory.name else ''}")
+    st.subheader(f"Résumé{' — ' + markdown_text(territory.name) if territory.name else ''}")
     if summary is None:
         st.info("Aucune zone sélectionnée : cliquez sur la carte, cherchez une commune, rouvrez un brouillon "
                 "ou importez une liste de codes.")

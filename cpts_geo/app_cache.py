@@ -1,15 +1,20 @@
-"""What every page of the Streamlit app shares: the data, loaded once per server process, and the links between pages."""
+"""What every page of the Streamlit app shares: the data, loaded once per server process, the links between
+pages, and who is using the app (single user, or the logged-in user of a shared server: see :mod:`cpts_geo.users`)."""
 
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import streamlit as st
 
 from cpts_geo import webmap
 from cpts_geo.bundle import Bundle
 from cpts_geo.errors import CptsGeoError
-from cpts_geo.store import TerritoryStore, open_store
+from cpts_geo.session import iris_regions
+from cpts_geo.store import open_store
+from cpts_geo.user_text import markdown_text
+from cpts_geo.users import SINGLE_USER, Drafts, User, user_from_login
 
 
 @st.cache_resource(show_spinner="Chargement des données…")
@@ -36,11 +41,30 @@ PAGES = (("app.py", "Tracer le territoire", ":material/draw:"),
          ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:"))
 
 
-def open_page(title: str) -> tuple[str | None, Bundle, TerritoryStore]:
-    """Start a page: its title, the links to the pages, the data bundle and the store.
+def current_user() -> User:
+    """Who uses the app: the single user when no login is configured (no ``[auth]`` in the secrets), else the
+    logged-in user with his roles (section ``[cpts_geo]`` of the secrets); a visitor not logged in gets the
+    login button and the page stops."""
+    info = st.user.to_dict()
+    if "is_logged_in" not in info:   # Streamlit sets it only when ``[auth]`` is configured: a laptop
+        return SINGLE_USER
+    if not info["is_logged_in"]:
+        st.info("Connectez-vous pour retrouver vos brouillons.")
+        st.button("Se connecter", icon=":material/login:", on_click=st.login)
+        st.stop()
+    try:
+        roles = st.secrets.get("cpts_geo", {})
+    except FileNotFoundError:   # logged in without a secrets file: only in tests
+        roles = {}
+    return user_from_login(info, roles)
 
-    Returns ``(data path, bundle, store)``; when the bundle or the store cannot be opened, the
-    page shows the French error and stops. The data come from ``$CPTS_GEO_DATA`` (default bundle
+
+def open_page(title: str) -> tuple[str | None, Bundle, Drafts]:
+    """Start a page: its title, the links to the pages, the user, the data bundle and the store.
+
+    Returns ``(data path, bundle, drafts)``: the drafts of the store as the current user may see them
+    (``drafts.store`` is the whole store, ``drafts.user`` the user); when the bundle or the store cannot be
+    opened, the page shows the French error and stops. The data come from ``$CPTS_GEO_DATA`` (default bundle
     when unset), the store from ``$CPTS_GEO_STORE`` (see :mod:`cpts_geo.store`).
     """
     st.set_page_config(page_title=f"CPTS — {title}", page_icon="🗺️", layout="wide")
@@ -50,7 +74,14 @@ def open_page(title: str) -> tuple[str | None, Bundle, TerritoryStore]:
         st.divider()
     data_path = os.environ.get("CPTS_GEO_DATA")
     try:
-        return data_path, load_bundle(data_path), open_store(os.environ.get("CPTS_GEO_STORE"))
+        user = current_user()
+        bundle = load_bundle(data_path)
+        drafts = Drafts(open_store(os.environ.get("CPTS_GEO_STORE")), user, partial(iris_regions, bundle))
     except CptsGeoError as err:
-        st.error(str(err))
+        st.error(markdown_text(err))
         st.stop()
+    if user is not SINGLE_USER:
+        with st.sidebar:
+            st.caption(markdown_text(f"Connecté : {user.label}" + (" (ARS)" if user.is_ars else "")))
+            st.button("Se déconnecter", icon=":material/logout:", on_click=st.logout, key="logout")
+    return data_path, bundle, drafts

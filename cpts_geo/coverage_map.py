@@ -16,6 +16,7 @@ from cpts_geo import webmap
 from cpts_geo.bundle import dissolve_territories
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.coverage import CoverageReport
+from cpts_geo.user_text import html_text
 
 #: Qualitative palette of the CPTS (ColorBrewer Set3 and Paired), cycled.
 CPTS_PALETTE = ("#8dd3c7", "#bebada", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#bc80bd", "#ccebc5",
@@ -29,7 +30,8 @@ def white_zone_features(area: webmap.AreaLayer, report: CoverageReport) -> dict:
     white = report.white_zones[report.white_zones["code"].isin(area.communes.index)]
     whole = white[white["whole"]]
     communes = gpd.GeoDataFrame({
-        "code": whole["code"].to_numpy(), "commune": whole["name"].to_numpy(), "nom_iris": "commune entière",
+        "code": whole["code"].to_numpy(), "commune": whole["name"].map(html_text).to_numpy(),
+        "nom_iris": "commune entière",
         "population": [webmap.fr_int(p) for p in whole["population"]]},
         geometry=area.communes.geometry.loc[whole["code"]].array, crs=STORAGE_CRS)
     partial = [c for codes in white.loc[~white["whole"], "iris"] for c in codes]
@@ -55,7 +57,8 @@ def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], re
     shapes["population"] = table.loc[shapes.index, "population"].map(webmap.fr_int)
     shapes["taille"] = table.loc[shapes.index, "taille"].astype(str)
     if len(shapes):
-        folium.GeoJson(shapes.reset_index().to_geo_dict(drop_id=True), name="CPTS",
+        features = shapes.reset_index().assign(name=lambda table: table["name"].map(html_text))  # tooltips are HTML
+        folium.GeoJson(features.to_geo_dict(drop_id=True), name="CPTS",
                        style_function=lambda f: {"color": "#333333", "weight": 1.2, "fillOpacity": 0.55,
                                                  "fillColor": f["properties"]["colour"]},
                        tooltip=folium.GeoJsonTooltip(fields=CPTS_TOOLTIP[0], aliases=CPTS_TOOLTIP[1])

@@ -13,8 +13,9 @@ from pathlib import PurePath
 
 from cpts_geo.codes import CodeReport, read_code_file, resolve_codes
 from cpts_geo.errors import InputError
-from cpts_geo.store import TerritoryStore
 from cpts_geo.territory import Territory
+from cpts_geo.user_text import clean_text
+from cpts_geo.users import Drafts
 
 DEFAULT_DEPARTEMENT = "66"
 #: Click modes: what a click on an IRIS toggles.
@@ -27,25 +28,35 @@ MAX_HISTORY = 200
 
 
 def encode_selection(bundle, iris: frozenset[str]) -> str:
-    """Compact text of a selection: whole communes as INSEE codes, split ones as ``commune.suffix.suffix``."""
+    """Compact text of a selection: whole communes as INSEE codes, the IRIS of split ones as ``prefix.suffix.suffix``
+    (an IRIS code is its prefix, the commune of the contours, and a 4-digit suffix)."""
     groups = []
-    for commune in sorted({code[:5] for code in iris}):
+    for commune in sorted(bundle.communes_of(iris)):
         chosen = [code for code in bundle.iris_by_commune[commune] if code in iris]
-        whole = len(chosen) == len(bundle.iris_by_commune[commune])
-        groups.append(commune if whole else IRIS_SEPARATOR.join([commune, *(code[5:] for code in chosen)]))
+        if len(chosen) == len(bundle.iris_by_commune[commune]):
+            groups.append(commune)
+            continue
+        prefixes = sorted({code[:5] for code in chosen})
+        groups += [IRIS_SEPARATOR.join([prefix, *(code[5:] for code in chosen if code[:5] == prefix)])
+                   for prefix in prefixes]
     return GROUP_SEPARATOR.join(groups)
 
 
 def iris_departements(bundle, iris) -> set[str]:
     """Départements of some IRIS."""
-    return set(bundle.communes.loc[sorted({code[:5] for code in iris}), "departement"])
+    return set(bundle.communes.loc[sorted(bundle.communes_of(iris)), "departement"])
+
+
+def iris_regions(bundle, iris) -> set[str]:
+    """Régions of some IRIS."""
+    return set(bundle.iris["region"].reindex(list(iris)).dropna())
 
 
 def selection_query(bundle, iris: frozenset[str], name: str = "", area=None) -> dict[str, str]:
     """The URL parameters of the drawing page that open this selection, name and area (by default: the
     départements of the selection)."""
     area = sorted(iris_departements(bundle, iris)) if area is None else area
-    params = {"zones": encode_selection(bundle, iris), "nom": name.strip(), "dep": GROUP_SEPARATOR.join(area)}
+    params = {"zones": encode_selection(bundle, iris), "nom": clean_text(name), "dep": GROUP_SEPARATOR.join(area)}
     return {key: value for key, value in params.items() if value}
 
 
@@ -70,8 +81,13 @@ class DrawingSession:
     focus: tuple[str, ...] = ()            # communes outlined because a check or a search named them
     view_requests: int = 0                 # how many times the map was asked to move (see webmap.view_of)
     code_report: CodeReport | None = None  # of the last import, for the check of codes
+    draft: tuple[str, str] | None = None   # (owner, name) of the draft last opened or saved
     history: list[frozenset[str]] = field(default_factory=lambda: [frozenset()])
     position: int = 0
+
+    def __setattr__(self, attribute, value):
+        # the name comes from the user (text box, link, draft): cleaned wherever it is set
+        super().__setattr__(attribute, clean_text(value) if attribute == "name" else value)
 
     def __post_init__(self):
         present = sorted(self.bundle.departements["code_departement"])
@@ -85,7 +101,7 @@ class DrawingSession:
 
     @property
     def territory(self) -> Territory:
-        return Territory(self.selection, self.name.strip())
+        return Territory(self.selection, self.name)
 
     def select(self, iris: frozenset[str]) -> bool:
         """Make ``iris`` the selection as a new step (the steps after an undo are dropped)."""
@@ -102,7 +118,7 @@ class DrawingSession:
             return False
         territory = self.territory
         if self.mode == "commune":
-            changed = territory.toggle_commune(self.bundle, iris_code[:5])
+            changed = territory.toggle_commune(self.bundle, self.bundle.commune_of_iris[iris_code])
         else:
             changed = territory.toggle_iris(iris_code)
         return self.select(changed.iris)
@@ -188,16 +204,33 @@ class DrawingSession:
             self.area = tuple(sorted(set(area) | iris_departements(self.bundle, self.selection)))
 
     # --- drafts ------------------------------------------------------------------------
-    def save_draft(self, store: TerritoryStore) -> str:
-        """Save the selection under the session's name; returns the name."""
+    def save_draft(self, drafts: Drafts, replace: bool = False) -> str:
+        """Save the selection under the session's name; returns the name.
+
+        Saving again the draft opened (or saved) last replaces it, its previous state kept as a
+        version; any other existing draft of that name is replaced only when ``replace``
+        (else :class:`~cpts_geo.store.AlreadySaved`).
+        """
         if not self.selection:
             raise InputError("La sélection est vide : rien à enregistrer.")
-        store.save(self.territory, kind="draft")
-        return self.territory.name
+        territory = self.territory
+        owner = self.draft[0] if self.draft and self.draft[1] == territory.name else drafts.user.email
+        drafts.save(territory, owner, replace=replace or self.draft == (owner, territory.name))
+        self.draft = (owner, territory.name)
+        return territory.name
 
-    def open_draft(self, store: TerritoryStore, name: str) -> None:
+    def open_draft(self, drafts: Drafts, name: str, owner: str | None = None) -> None:
         """Reopen a saved draft as a new step of the history."""
-        territory = store.load(name, kind="draft")
+        draft = drafts.get(name, owner)
+        self._reopen(draft.territory)
+        self.draft = (draft.owner, draft.name) if drafts.can_change(draft) else None
+
+    def restore_version(self, drafts: Drafts, name: str, number: int, owner: str | None = None) -> None:
+        """Make version ``number`` of a draft its current state, and reopen it."""
+        self._reopen(drafts.restore(name, number, owner))
+        self.draft = (drafts.user.email if owner is None else owner, name)
+
+    def _reopen(self, territory: Territory) -> None:
         self.name = territory.name
         self.code_report = None
         self.select(territory.iris)

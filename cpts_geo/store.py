@@ -1,22 +1,32 @@
 """Store of named territories (drafts of the app, registry of the ARS).
 
-A territory is stored as its name, its kind (``draft`` or ``registry``), its IRIS codes,
-a JSON of free attributes and, when given, its perimeter (EPSG:4326; WKB in SQLite, a PostGIS
-``geometry(MultiPolygon, 4326)`` in PostgreSQL, so that QGIS or SQL can read a shared registry). The default store is a SQLite file in the user's data
-folder (``$CPTS_GEO_STORE`` or ``~/.local/share/cpts-geo/territoires.sqlite``); an ARS that
-shares one registry between several people points :func:`open_store` at a PostgreSQL
-database instead (``postgresql://user@host/base``, psycopg 3). Both backends have the same
-interface and schema, and every write is one transaction: an import is all-or-nothing and
-never half-writes.
+A territory is stored as its kind (``draft`` or ``registry``), its owner, its name, its IRIS
+codes, a JSON of free attributes, the e-mails it is shared with and, when given, its
+perimeter (EPSG:4326; WKB in SQLite, a PostGIS ``geometry(MultiPolygon, 4326)`` in PostgreSQL,
+so that QGIS or SQL can read a shared registry). A draft belongs to its owner (the e-mail of a
+logged-in user, ``""`` for the single user of a laptop and for drafts saved before owners
+existed); two owners may use the same name. Every save of a draft also appends a version, so
+that a previous state can be restored (:meth:`TerritoryStore.versions`).
+
+The default store is a SQLite file in the user's data folder (``$CPTS_GEO_STORE`` or
+``~/.local/share/cpts-geo/territoires.sqlite``); an ARS that shares one registry between several
+people points :func:`open_store` at a PostgreSQL database instead (``postgresql://user@host/base``,
+psycopg 3). Both backends have the same interface and schema, a store of an earlier version is
+migrated when opened, and every write is one transaction: an import is all-or-nothing and never
+half-writes. A store that cannot be used (corrupt or read-only file, foreign table, malformed
+URL, unreachable server) raises :class:`~cpts_geo.errors.InputError` naming its location and
+is left untouched.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Mapping
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,21 +42,80 @@ DEFAULT_STORE = Path(os.environ.get("CPTS_GEO_STORE",
                                     Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
                                     / "cpts-geo" / "territoires.sqlite"))
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+#: Owner of the registry, of the drafts of the single-user mode and of drafts saved before owners existed.
+NO_OWNER = ""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS territories (
     kind TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
     name TEXT NOT NULL,
     iris TEXT NOT NULL,
     attributes TEXT NOT NULL DEFAULT '{{}}',
     updated TEXT NOT NULL,
     perimeter {perimeter_type},
-    PRIMARY KEY (kind, name)
+    shared_with TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (kind, owner, name)
 )
 """
-UPSERT = ("INSERT INTO territories (kind, name, iris, attributes, updated, perimeter) "
-          "VALUES (?, ?, ?, ?, ?, {perimeter_value}) ON CONFLICT (kind, name) DO UPDATE SET iris = excluded.iris, "
-          "attributes = excluded.attributes, updated = excluded.updated, perimeter = excluded.perimeter")
+VERSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS territory_versions (
+    kind TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    iris TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    author TEXT NOT NULL,
+    PRIMARY KEY (kind, owner, name, version)
+)
+"""
+#: Columns our tables have (``territories``: in any version); a table of that name without them is refused, never changed.
+REQUIRED_COLUMNS = {"territories": {"kind", "name", "iris", "attributes", "updated"},
+                    "territory_versions": {"kind", "owner", "name", "version", "iris", "updated", "author"}}
+UPSERT = ("INSERT INTO territories (kind, owner, name, iris, attributes, updated, perimeter) "
+          "VALUES (?, ?, ?, ?, ?, ?, {perimeter_value}) ON CONFLICT (kind, owner, name) DO UPDATE SET "
+          "iris = excluded.iris, attributes = excluded.attributes, updated = excluded.updated, "
+          "perimeter = excluded.perimeter")
+ADD_VERSION = ("INSERT INTO territory_versions (kind, owner, name, version, iris, updated, author) "
+               "SELECT ?, ?, ?, COALESCE(MAX(version), 0) + 1, ?, ?, ? FROM territory_versions "
+               "WHERE kind = ? AND owner = ? AND name = ?")
+#: Kinds whose every save is kept as a version.
+VERSIONED_KINDS = ("draft",)
+
+
+class AlreadySaved(InputError):
+    """A territory of that name exists: replacing it must be asked for (``replace=True``)."""
+
+
+@dataclass(frozen=True)
+class StoredTerritory:
+    """One saved territory with who owns it and who it is shared with."""
+
+    kind: str
+    owner: str
+    name: str
+    iris: frozenset[str]
+    updated: str
+    shared_with: tuple[str, ...] = ()
+
+    @property
+    def territory(self) -> Territory:
+        return Territory(self.iris, self.name)
+
+
+@dataclass(frozen=True)
+class Version:
+    """A saved state of a territory: its number (1 = first save), date, author and codes."""
+
+    number: int
+    updated: str
+    author: str
+    iris: frozenset[str]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class TerritoryStore:
@@ -55,15 +124,17 @@ class TerritoryStore:
     PERIMETER_TYPE = "BLOB"       # column type of the perimeter
     PERIMETER_VALUE = "?"         # SQL that turns the WKB parameter into that column
     PERIMETER_OUTPUT = "perimeter"  # SQL that reads that column back as WKB
+    DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,)
 
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path or DEFAULT_STORE)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._create_schema()
-        except (OSError, sqlite3.Error) as err:
-            raise InputError(f"Impossible d'ouvrir le fichier des territoires enregistrés {self.path} : {err}. "
-                             "Choisissez un autre emplacement (variable CPTS_GEO_STORE).") from err
+        except OSError as err:
+            raise InputError(self._error_message(err)) from err
+        if self.path.is_dir():
+            raise InputError(self._error_message(IsADirectoryError("c'est un dossier")))
+        self._create_schema()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
@@ -73,31 +144,80 @@ class TerritoryStore:
         """Where the territories are kept (file path or database URL without password)."""
         return str(self.path)
 
+    def _error_message(self, err: Exception) -> str:
+        detail = str(err).strip() or type(err).__name__
+        reasons = (("readonly", "il est en lecture seule"), ("read-only", "il est en lecture seule"),
+                   ("not a database", "ce n'est pas une base de territoires (fichier endommagé ?)"),
+                   ("malformed", "le fichier est endommagé"), ("locked", "il est occupé par un autre programme"))
+        reason = next((text for key, text in reasons if key in detail.lower()), "il ne peut pas être lu ou écrit")
+        return (f"Impossible d'utiliser le fichier des territoires enregistrés {self.location} : {reason} "
+                f"({detail}). Rien n'a été modifié. Choisissez un autre emplacement (variable CPTS_GEO_STORE).")
+
     def _create_schema(self) -> None:
+        """Create the tables, or check and migrate those of an earlier version (in one transaction)."""
         with self._transaction() as db:
             db.execute(SCHEMA.format(perimeter_type=self.PERIMETER_TYPE))
-            db.execute("SELECT * FROM territories WHERE 1 = 0")
-            if "perimeter" not in [column[0] for column in db.description]:   # a store of an earlier version
+            db.execute(VERSIONS_SCHEMA)
+            columns = self._our_columns(db, "territories")
+            self._our_columns(db, "territory_versions")
+            if "perimeter" not in columns:   # before perimeters were stored
                 db.execute(f"ALTER TABLE territories ADD COLUMN perimeter {self.PERIMETER_TYPE}")
+            if "owner" not in columns:       # before owners: every territory becomes the local user's
+                db.execute("ALTER TABLE territories RENAME TO territories_before_owners")
+                db.execute(SCHEMA.format(perimeter_type=self.PERIMETER_TYPE))
+                db.execute("INSERT INTO territories (kind, owner, name, iris, attributes, updated, perimeter) "
+                           "SELECT kind, '', name, iris, attributes, updated, perimeter "
+                           "FROM territories_before_owners")
+                db.execute("DROP TABLE territories_before_owners")
+
+    def _our_columns(self, db, table: str) -> set[str]:
+        """The columns of one of our tables; a table of that name made by another program is refused."""
+        db.execute(f"SELECT * FROM {table} WHERE 1 = 0")
+        columns = {column[0] for column in db.description}
+        if not REQUIRED_COLUMNS[table] <= columns:
+            raise InputError(
+                f"La base {self.location} contient déjà une table « {table} » qui n'est pas celle de cpts-geo "
+                f"(colonnes : {', '.join(sorted(columns))}) : rien n'a été modifié. "
+                "Choisissez un autre emplacement (variable CPTS_GEO_STORE ou option --db).")
+        return columns
+
+    def _connect(self):
+        """A connection whose context commits on success and rolls back on error (see :meth:`_transaction`)."""
+        return _SqliteConnection(self.path)
 
     @contextmanager
     def _transaction(self):
-        """A cursor inside one transaction: committed on success, rolled back on any error."""
-        with closing(sqlite3.connect(self.path, timeout=10)) as connection, connection:
-            yield connection.cursor()
+        """A cursor inside one transaction: committed on success, rolled back on any error.
+
+        A database error (corrupt or read-only file, SQL refused by the server…) becomes an
+        :class:`InputError` naming the store.
+        """
+        try:
+            with self._connect() as cursor:
+                yield cursor
+        except self.DATABASE_ERRORS as err:
+            raise InputError(self._error_message(err)) from err
 
     def _query(self, sql: str, parameters=()) -> list[tuple]:
         with self._transaction() as db:
             db.execute(sql, parameters)
             return db.fetchall()
 
-    def save(self, territory: Territory, kind: str = "draft", attributes: dict | None = None) -> None:
-        """Save (or replace) one territory under its name."""
-        self.save_many([territory], kind, attributes)
+    # --- writing --------------------------------------------------------------------------
+    def save(self, territory: Territory, kind: str = "draft", attributes: dict | None = None,
+             owner: str = NO_OWNER, author: str | None = None, replace: bool = True) -> None:
+        """Save one territory under its name; an existing one is replaced only when ``replace``
+        (else :class:`AlreadySaved`). ``author``: who saves it, kept with the version (default: the owner)."""
+        if not replace and self.exists(territory.name.strip(), kind, owner):
+            raise AlreadySaved(f"Un territoire « {territory.name.strip()} » est déjà enregistré : confirmez pour "
+                               "le remplacer (sa version actuelle restera dans l'historique).")
+        self.save_many([territory], kind, attributes, owner=owner, author=author)
 
     def save_many(self, territories, kind: str = "registry", attributes: dict | None = None,
-                  replace_kind: bool = False, perimeters: Mapping[str, BaseGeometry] | None = None) -> None:
-        """Save several territories in one transaction; ``replace_kind`` first removes the others of that kind.
+                  replace_kind: bool = False, perimeters: Mapping[str, BaseGeometry] | None = None,
+                  owner: str = NO_OWNER, author: str | None = None) -> None:
+        """Save several territories in one transaction; ``replace_kind`` first removes the others of that kind
+        (of that owner).
 
         ``perimeters``: name → polygonal geometry in EPSG:4326, stored beside the codes (optional).
         """
@@ -105,31 +225,80 @@ class TerritoryStore:
         for territory in territories:
             if not territory.name.strip():
                 raise InputError("Donnez un nom au territoire avant de l'enregistrer.")
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = _now()
         shapes = perimeters or {}
-        rows = [(kind, t.name.strip(), json.dumps(sorted(t.iris)), json.dumps(attributes or {}, ensure_ascii=False),
-                 now, shapely.to_wkb(shapes[t.name]) if t.name in shapes else None) for t in territories]
+        rows = [(kind, owner, t.name.strip(), json.dumps(sorted(t.iris)),
+                 json.dumps(attributes or {}, ensure_ascii=False), now,
+                 shapely.to_wkb(shapes[t.name]) if t.name in shapes else None) for t in territories]
+        versions = [(kind, owner, row[2], row[3], now, owner if author is None else author, kind, owner, row[2])
+                    for row in rows] if kind in VERSIONED_KINDS else []
         with self._transaction() as db:
             if replace_kind:
-                db.execute("DELETE FROM territories WHERE kind = ?", (kind,))
+                db.execute("DELETE FROM territories WHERE kind = ? AND owner = ?", (kind, owner))
             db.executemany(UPSERT.format(perimeter_value=self.PERIMETER_VALUE), rows)
+            for version in versions:
+                db.execute(ADD_VERSION, version)
 
-    def load(self, name: str, kind: str = "draft") -> Territory:
+    def share(self, name: str, emails, kind: str = "draft", owner: str = NO_OWNER) -> None:
+        """Set the e-mails a territory is shared with (replacing the previous list)."""
+        self.stored(name, kind, owner)   # exists, or a French error
+        with self._transaction() as db:
+            db.execute("UPDATE territories SET shared_with = ? WHERE kind = ? AND owner = ? AND name = ?",
+                       (json.dumps(sorted(set(emails))), kind, owner, name))
+
+    def delete(self, name: str, kind: str = "draft", owner: str = NO_OWNER) -> None:
+        """Remove one territory and its versions."""
+        with self._transaction() as db:
+            for table in ("territories", "territory_versions"):
+                db.execute(f"DELETE FROM {table} WHERE kind = ? AND owner = ? AND name = ?", (kind, owner, name))
+
+    # --- reading --------------------------------------------------------------------------
+    def exists(self, name: str, kind: str = "draft", owner: str = NO_OWNER) -> bool:
+        return bool(self._query("SELECT 1 FROM territories WHERE kind = ? AND owner = ? AND name = ?",
+                                (kind, owner, name)))
+
+    def load(self, name: str, kind: str = "draft", owner: str = NO_OWNER) -> Territory:
         """The territory saved under ``name``."""
-        rows = self._query("SELECT iris FROM territories WHERE kind = ? AND name = ?", (kind, name))
-        if not rows:
-            raise InputError(f"Aucun territoire enregistré sous le nom « {name} ».")
-        return Territory(frozenset(json.loads(rows[0][0])), name)
+        return self.stored(name, kind, owner).territory
 
-    def names(self, kind: str = "draft") -> list[tuple[str, str]]:
-        """``(name, updated)`` of the saved territories of a kind, most recent first."""
-        return [tuple(row) for row in self._query(
-            "SELECT name, updated FROM territories WHERE kind = ? ORDER BY updated DESC, name", (kind,))]
+    def stored(self, name: str, kind: str = "draft", owner: str = NO_OWNER) -> StoredTerritory:
+        """The territory saved under ``name`` with its owner and sharing."""
+        found = self.entries(kind, owners=[owner], name=name)
+        if not found:
+            raise InputError(f"Aucun territoire enregistré sous le nom « {name} ».")
+        return found[0]
+
+    def entries(self, kind: str = "draft", owners=None, name: str | None = None) -> list[StoredTerritory]:
+        """The saved territories of a kind (of some owners, or all), most recent first."""
+        sql = "SELECT kind, owner, name, iris, updated, shared_with FROM territories WHERE kind = ?"
+        parameters: list = [kind]
+        if owners is not None:
+            owners = list(owners)
+            sql += f" AND owner IN ({', '.join('?' * len(owners))})" if owners else " AND 1 = 0"
+            parameters += owners
+        if name is not None:
+            sql += " AND name = ?"
+            parameters.append(name)
+        rows = self._query(sql + " ORDER BY updated DESC, name, owner", parameters)
+        return [StoredTerritory(kind, owner, name, frozenset(self._json_list(iris, name)), updated,
+                                tuple(self._json_list(shared, name))) for kind, owner, name, iris, updated, shared in rows]
+
+    def _json_list(self, text: str, name: str) -> list[str]:
+        """A JSON list of a stored row (codes, e-mails)."""
+        try:
+            values = json.loads(text)
+        except ValueError as err:
+            raise InputError(f"Le territoire « {name} » de {self.location} est illisible (modifié hors de "
+                             f"cpts-geo ? {err}). Rien n'a été modifié.") from err
+        return values
+
+    def names(self, kind: str = "draft", owner: str = NO_OWNER) -> list[tuple[str, str]]:
+        """``(name, updated)`` of the saved territories of a kind and owner, most recent first."""
+        return [(entry.name, entry.updated) for entry in self.entries(kind, owners=[owner])]
 
     def load_all(self, kind: str = "draft") -> dict[str, frozenset[str]]:
-        """Every territory of a kind, name → IRIS codes."""
-        rows = self._query("SELECT name, iris FROM territories WHERE kind = ? ORDER BY name", (kind,))
-        return {name: frozenset(json.loads(iris)) for name, iris in rows}
+        """Every territory of a kind, name → IRIS codes (a name used by several owners: ``name (owner)``)."""
+        return labelled(self.entries(kind))
 
     def load_perimeters(self, kind: str = "registry") -> dict[str, BaseGeometry]:
         """The stored perimeters of a kind (EPSG:4326), name → geometry; territories without one are left out."""
@@ -137,10 +306,44 @@ class TerritoryStore:
                            "WHERE kind = ? AND perimeter IS NOT NULL ORDER BY name", (kind,))
         return {name: shapely.from_wkb(bytes(wkb)) for name, wkb in rows}
 
-    def delete(self, name: str, kind: str = "draft") -> None:
-        """Remove one territory."""
-        with self._transaction() as db:
-            db.execute("DELETE FROM territories WHERE kind = ? AND name = ?", (kind, name))
+    def versions(self, name: str, kind: str = "draft", owner: str = NO_OWNER) -> list[Version]:
+        """The saved versions of a territory, most recent first."""
+        rows = self._query("SELECT version, updated, author, iris FROM territory_versions "
+                           "WHERE kind = ? AND owner = ? AND name = ? ORDER BY version DESC", (kind, owner, name))
+        return [Version(number, updated, author, frozenset(self._json_list(iris, name))) for number, updated, author, iris in rows]
+
+    def version(self, name: str, number: int, kind: str = "draft", owner: str = NO_OWNER) -> Version:
+        """One saved version of a territory."""
+        found = [v for v in self.versions(name, kind, owner) if v.number == number]
+        if not found:
+            raise InputError(f"Aucune version {number} du territoire « {name} ».")
+        return found[0]
+
+
+def labelled(entries) -> dict[str, frozenset[str]]:
+    """Territories by name; a name used by several owners is told apart as ``name (owner)``."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.name] = counts.get(entry.name, 0) + 1
+    return {(entry.name if counts[entry.name] == 1 else f"{entry.name} ({entry.owner or 'local'})"): entry.iris
+            for entry in sorted(entries, key=lambda e: (e.name, e.owner))}
+
+
+class _SqliteConnection:
+    """A SQLite connection in one explicit transaction (DDL included, so that a migration is all-or-nothing)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        self.connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        self.connection.execute("BEGIN")
+        return self.connection.cursor()
+
+    def __exit__(self, kind, error, traceback):
+        with closing(self.connection):
+            self.connection.execute("COMMIT" if kind is None else "ROLLBACK")
+        return False
 
 
 class PostgresTerritoryStore(TerritoryStore):
@@ -149,32 +352,46 @@ class PostgresTerritoryStore(TerritoryStore):
     PERIMETER_TYPE = "geometry(MultiPolygon, 4326)"
     PERIMETER_VALUE = "ST_Multi(ST_GeomFromWKB(?, 4326))"
     PERIMETER_OUTPUT = "ST_AsBinary(perimeter)"
+    DATABASE_ERRORS = (psycopg.Error,)
 
     def __init__(self, url: str):
         self.url = url
+        try:
+            self._conninfo = psycopg.conninfo.conninfo_to_dict(url)
+        except psycopg.Error as err:
+            raise InputError(f"Adresse de base PostgreSQL invalide ({self.location}) : {str(err).strip()}. "
+                             "Forme attendue : postgresql://utilisateur@serveur:5432/base") from err
         self._create_schema()
 
     def _create_schema(self) -> None:
-        try:
-            with self._transaction() as db:
-                db.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
-                if not db.fetchall():
+        with self._transaction() as db:
+            db.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
+            missing = not db.fetchall()
+        if missing:
+            try:
+                with self._transaction() as db:
                     db.execute("CREATE EXTENSION postgis")
-        except psycopg.Error as err:
-            raise InputError(f"PostGIS n'est pas disponible dans la base {self.location} : un administrateur doit "
-                             f"l'installer (CREATE EXTENSION postgis). Détail : {str(err).strip()}") from err
+            except InputError as err:
+                raise InputError(f"PostGIS n'est pas disponible dans la base {self.location} : un administrateur "
+                                 f"doit l'installer (CREATE EXTENSION postgis). Détail : {str(err.__cause__).strip()}"
+                                 ) from err
         super()._create_schema()
 
     @property
     def location(self) -> str:
-        info = psycopg.conninfo.conninfo_to_dict(self.url)
+        info = getattr(self, "_conninfo", None)
+        if info is None:   # a URL psycopg cannot read: shown without its password
+            return re.sub(r"(://[^:@/]*):[^@/]*@", r"\1:***@", self.url)
         return f"postgresql://{info.get('user', '')}@{info.get('host', '')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
+    def _error_message(self, err: Exception) -> str:
+        return f"Erreur de la base PostgreSQL {self.location} : {str(err).strip()}. Rien n'a été modifié."
+
     @contextmanager
-    def _transaction(self):
+    def _connect(self):
         try:
             connection = psycopg.connect(self.url, connect_timeout=10)
-        except psycopg.OperationalError as err:
+        except psycopg.Error as err:
             raise InputError(f"Base PostgreSQL injoignable ({self.location}) : {str(err).strip()}") from err
         with connection, connection.cursor() as cursor:
             yield _QmarkCursor(cursor)

@@ -5,6 +5,9 @@ Only plain data and folium objects here (no Streamlit), so that it is tested and
 without a browser. The base map (tiles, IRIS of the area, commune borders) depends only on
 the area; the selection, split communes, neighbouring CPTS and the zone to look at are
 separate feature groups, so that a click updates them without rebuilding the map.
+
+Every name shown on the map (tooltips, labels) is HTML-escaped here, and Leaflet comes from the
+app's own ``static/`` folder (no CDN), so that the map works on a closed network.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 
 from cpts_geo.codes import CODE_PATTERN, normalise_code
 from cpts_geo.config import STORAGE_CRS, local_crs
 from cpts_geo.formatting import fr_int
+from cpts_geo.user_text import html_text
 
 #: Simplification of the IRIS borders sent to the browser (metres, metric CRS).
 SIMPLIFY_TOLERANCE_M = 30.0
@@ -44,6 +50,15 @@ MAP_WIDTH_PX = 700  # typical width of the map column, to choose a zoom level
 TILES = ("https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=GEOGRAPHICALGRIDSYSTEMS."
          "PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM&FORMAT=image/png&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}")
 ATTRIBUTION = "Fond Plan IGN ; contours IRIS © IGN-INSEE"
+
+#: Leaflet 1.9.4 (BSD-2-Clause, static/leaflet/LICENSE) served by Streamlit from ``static/`` (``enableStaticServing``
+#: in .streamlit/config.toml), instead of folium's CDN links (Leaflet, jQuery, Bootstrap, Font Awesome: only
+#: Leaflet is used). Relative to the map's iframe (``<base>/component/streamlit_folium…/index.html``), so that
+#: it also works under a ``server.baseUrlPath``.
+STATIC_URL = "../../app/static"
+LOCAL_JS = [("leaflet", f"{STATIC_URL}/leaflet/leaflet.js")]
+LOCAL_CSS = [("leaflet_css", f"{STATIC_URL}/leaflet/leaflet.css")]
+TILE_ERROR_NOTICE = "Fond de carte indisponible (réseau) : la carte reste utilisable."
 
 #: Properties of an IRIS feature; ``code`` is what a click gives back.
 FEATURE_FIELDS = ["code", "commune", "nom_iris", "population"]
@@ -96,8 +111,8 @@ class MapData:
         table = pd.DataFrame({
             "code": iris.index,
             "code_insee": iris["code_insee"].to_numpy(),
-            "commune": names.reindex(iris["code_insee"]).to_numpy(),
-            "nom_iris": iris["nom_iris"].to_numpy(),
+            "commune": names.reindex(iris["code_insee"]).map(html_text).to_numpy(),   # tooltips are HTML
+            "nom_iris": iris["nom_iris"].map(html_text).to_numpy(),
             "population": [fr_int(p) for p in iris["population"].fillna(0)],
         }, index=iris.index)
         return gpd.GeoDataFrame(table, geometry=rounded, crs=STORAGE_CRS)
@@ -162,9 +177,37 @@ def _iris_tooltip() -> folium.GeoJsonTooltip:
     return folium.GeoJsonTooltip(fields=FEATURE_FIELDS, aliases=TOOLTIP_ALIASES, sticky=False)
 
 
+class TileErrorNotice(MacroElement):
+    """A French notice on the map, shown once when a background tile fails to load (closed network)."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+    (function (map) {
+        var notice = L.control({position: "bottomleft"}), shown = false;
+        notice.onAdd = function () {
+            var box = L.DomUtil.create("div", "cpts-tile-error");
+            box.textContent = {{ this.text|tojson }};
+            box.style.cssText = "background:#fff8e1;border:1px solid #c77c02;padding:4px 8px;font:13px sans-serif";
+            return box;
+        };
+        map.eachLayer(function (layer) {
+            if (layer instanceof L.TileLayer) {
+                layer.on("tileerror", function () { if (!shown) { shown = true; notice.addTo(map); } });
+            }
+        });
+    })({{ this._parent.get_name() }});
+    {% endmacro %}""")
+
+    def __init__(self, text: str = TILE_ERROR_NOTICE):
+        super().__init__()
+        self._name = "TileErrorNotice"
+        self.text = text
+
+
 def empty_map(area: AreaLayer) -> folium.Map:
-    """The background tiles, framed on the area."""
+    """The background tiles, framed on the area, with Leaflet from the app and the notice of missing tiles."""
     folium_map = folium.Map(tiles=TILES, attr=ATTRIBUTION, control_scale=True, max_zoom=18)
+    folium_map.default_js, folium_map.default_css = LOCAL_JS, LOCAL_CSS
+    TileErrorNotice().add_to(folium_map)
     folium_map.fit_bounds(area.bounds)
     return folium_map
 
@@ -193,7 +236,7 @@ def _outline(geometry: gpd.GeoSeries, colour: str, dash: str | None, weight: flo
 
 def _label(point, text: str, colour: str) -> folium.Marker:
     html = (f'<div style="color:{colour};font:600 12px sans-serif;white-space:nowrap;'
-            f'text-shadow:0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)">{text}</div>')
+            f'text-shadow:0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)">{html_text(text)}</div>')
     return folium.Marker([point.y, point.x], icon=folium.DivIcon(html=html, icon_size=(0, 0)), interactive=False)
 
 
@@ -254,17 +297,20 @@ def search_communes(bundle, text: str, area=(), limit: int = 12) -> list[tuple[s
     if not query:
         return []
     communes = bundle.communes
+    aliases = bundle.aliases[bundle.aliases["current"].isin(communes.index)]
     if query.isdigit() or CODE_PATTERN.match(query.upper()):
         code = query.upper()
         by_code = communes.index[communes.index.str.startswith(code)]
         by_postal = communes.index[communes["postal_codes"].str.contains(rf"(?:^|,){code}", regex=True)]
-        hits = list(dict.fromkeys([*by_code, *by_postal]))
+        by_former_code = aliases.loc[aliases.index == code, "current"]   # 05088 → Valdoule (05024)
+        hits = list(dict.fromkeys([*by_code, *by_former_code, *by_postal]))
     else:
         names = communes["nom"].map(_plain)
         starts = names.str.startswith(query)
         contains = names.str.contains(query, regex=False) & ~starts
-        hits = [*names.index[starts & (names == query)], *names.index[starts & (names != query)],
-                *names.index[contains]]
+        by_former_name = aliases.loc[aliases["nom"].map(_plain) == query, "current"]   # Champtoceaux → Orée d'Anjou
+        hits = list(dict.fromkeys([*names.index[starts & (names == query)], *by_former_name,
+                                   *names.index[starts & (names != query)], *names.index[contains]]))
     area = set(area)
     hits = sorted(hits, key=lambda code: communes.at[code, "departement"] not in area)  # stable sort
     return [(code, commune_label(bundle, code)) for code in hits[:limit]]

@@ -24,6 +24,7 @@ from cpts_geo.exports.maps import save_figure
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
 from cpts_geo.session import selection_query
+from cpts_geo.user_text import markdown_text
 
 SOURCES = ("Registre enregistré", "Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)", "Brouillons de l'application")
 
@@ -63,12 +64,13 @@ def open_linked_area(regions: pd.Series) -> None:
 
 def show_import(imported: RegistryImport) -> None:
     """The validation report of a registry: what was ignored and why, notes, doubtful IRIS."""
+    source = markdown_text(imported.source)   # holds the file name
     if imported.ok and not imported.notes:
-        st.success(f"{imported.source} : {len(imported.cpts)} CPTS lues, aucune ligne ignorée.")
+        st.success(f"{source} : {len(imported.cpts)} CPTS lues, aucune ligne ignorée.")
         return
-    st.warning(f"{imported.source} : {len(imported.cpts)} CPTS lues, {len(imported.ignored)} ligne(s) ignorée(s).")
+    st.warning(f"{source} : {len(imported.cpts)} CPTS lues, {len(imported.ignored)} ligne(s) ignorée(s).")
     for note in imported.notes:
-        st.info(note)
+        st.info(markdown_text(note))
     if len(imported.ignored):
         st.dataframe(imported.ignored.rename(columns={"line": "Ligne", "cpts": "CPTS", "code": "Code",
                                                       "reason": "Raison"}), hide_index=True)
@@ -77,7 +79,8 @@ def show_import(imported: RegistryImport) -> None:
         st.dataframe(imported.doubtful, hide_index=True)
 
 
-DATA_PATH, bundle, store = open_page("Vue ARS")
+DATA_PATH, bundle, drafts = open_page("Vue ARS")
+store = drafts.store
 st.title("Couverture de la région par les CPTS")
 
 with st.sidebar:
@@ -102,11 +105,14 @@ try:
             st.stop()
         imported = read_upload(uploaded)
         show_import(imported)
-        if st.button("Enregistrer comme registre (remplace le registre enregistré)", key="ars_save"):
+        if not drafts.user.is_ars_of([region]):
+            st.caption(f"Seule l'ARS de la région enregistre le registre ({markdown_text(drafts.user.label)} n'en "
+                       "fait pas partie : voir « Serveur partagé » dans le README).")
+        elif st.button("Enregistrer comme registre (remplace le registre enregistré)", key="ars_save"):
             save_registry(bundle, store, imported)
-            st.success(f"Registre enregistré dans {store.location}.")
+            st.success(markdown_text(f"Registre enregistré dans {store.location}."))
     elif source == SOURCES[2]:
-        imported = registry_from_store(bundle, store, kind="draft")
+        imported = registry_from_store(bundle, drafts, kind="draft")   # the drafts this user may see
     else:
         imported = RegistryImport(f"registre de {store.location}", cpts=store.load_all("registry"))
     if not imported.cpts:
@@ -114,7 +120,7 @@ try:
         st.stop()
     report = coverage_report(bundle, imported.cpts, area_of(bundle, region, departement or None))
 except CptsGeoError as err:
-    st.error(str(err))
+    st.error(markdown_text(err))
     st.stop()
 
 columns = st.columns(4)
@@ -137,7 +143,7 @@ with list_column:
     rows = picked.selection.rows if picked else []
     focus = report.cpts["name"].iat[rows[0]] if rows else None
     if focus:
-        st.link_button(f"Ouvrir « {focus} » dans « Tracer le territoire »", icon=":material/draw:",
+        st.link_button(f"Ouvrir « {markdown_text(focus)} » dans « Tracer le territoire »", icon=":material/draw:",
                        url="./?" + urlencode(selection_query(bundle, imported.cpts[focus], focus)))
 with map_column:
     area = load_area(DATA_PATH, departements_of(report, bundle),

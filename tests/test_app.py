@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,11 @@ def app(dep66_dir, tmp_path, monkeypatch) -> AppTest:
     monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
     monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "drafts.sqlite"))
     return AppTest.from_file(APP, default_timeout=120)
+
+
+def plain(markdown: str) -> str:
+    """What the reader sees of a Markdown text escaped by :func:`cpts_geo.user_text.markdown_text`."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def metrics(app: AppTest) -> dict[str, str]:
@@ -42,8 +49,8 @@ def test_store_that_cannot_be_opened_is_a_french_message(app, tmp_path, monkeypa
     monkeypatch.setenv("CPTS_GEO_STORE", str(blocker / "drafts.sqlite"))
     app.run()
     assert not app.exception
-    assert "Impossible d'ouvrir le fichier des territoires enregistrés" in app.error[0].value
-    assert "CPTS_GEO_STORE" in app.error[0].value
+    assert "Impossible d'utiliser le fichier des territoires enregistrés" in plain(app.error[0].value)
+    assert f"{blocker}" in plain(app.error[0].value) and "CPTS_GEO_STORE" in plain(app.error[0].value)
 
 
 def test_ruscino_from_url(app):
@@ -52,7 +59,7 @@ def test_ruscino_from_url(app):
     app.run()
     assert not app.exception and not app.error
     assert metrics(app) == {"Communes": "4", "IRIS": "16", "Population 2023": "48\u202f454", "Taille": "2"}
-    assert any("Perpignan (10/47 IRIS)" in box.value for box in app.success)
+    assert any("Perpignan (10/47 IRIS)" in plain(box.value) for box in app.success)
     assert any("Limites des données" in caption.value for caption in app.caption)
     assert app.dataframe[0].value.shape[0] == 13  # 3 whole communes + the 10 IRIS of Perpignan
     assert app.get("download_button")
@@ -83,7 +90,7 @@ def test_save_and_reopen_draft(app):
     assert any("enregistré" in s.value for s in app.success)
     next(b for b in app.button if b.label == "Vider la sélection").click().run()
     assert not selection(app)
-    app.selectbox(key="draft_choice").set_value("CPTS Ruscino")
+    app.selectbox(key="draft_choice").set_value(("", "CPTS Ruscino"))
     next(b for b in app.button if "Rouvrir" in b.label).click().run()
     assert len(selection(app)) == 16 and metrics(app)["Population 2023"] == "48\u202f454"
 
@@ -106,7 +113,7 @@ def test_bad_upload_keeps_selection(app, name, data, words):
     app.run()
     app.file_uploader(key="code_file").upload(name, data).run()
     assert not app.exception
-    assert words in app.error[0].value and "conservée" in app.error[0].value
+    assert words in plain(app.error[0].value) and "conservée" in plain(app.error[0].value)
     assert len(selection(app)) == 16 and metrics(app)["IRIS"] == "16"
 
 
@@ -114,7 +121,7 @@ def test_neighbours_from_csv(app):
     app.query_params["zones"] = RUSCINO_URL
     app.run()
     app.file_uploader(key="neighbour_file").upload("voisines.csv", b"cpts;code\nCPTS Voisine;66186\n").run()
-    assert any("chevauche" in box.value and "CPTS Voisine" in box.value for box in app.error)
+    assert any("chevauche" in box.value and "CPTS Voisine" in plain(box.value) for box in app.error)
 
 
 def test_neighbours_from_the_stored_registry(app, dep66, tmp_path):
@@ -133,3 +140,169 @@ def test_neighbours_from_the_stored_registry(app, dep66, tmp_path):
     registry_box.check().run()
     overlap = [box.value for box in app.error if "chevauche" in box.value]
     assert len(overlap) == 1 and "CPTS Ruscino" in overlap[0] and "CPTS Perpignan" not in overlap[0]
+
+
+HOSTILE_NAMES = ["<img src=x onerror=alert(1)>", '=HYPERLINK("http://x")', "[lien](javascript:alert(1))"]
+
+
+def map_arguments(app: AppTest) -> str:
+    """The text values the page sends to the map component (script, layers), with the escapes of their JS
+    strings (``\\u003c``…) decoded, as the browser would."""
+    values = [value for element in app.get("component_instance")
+              for value in json.loads(element.proto.json_args).values() if isinstance(value, str)]
+    return re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), " ".join(values)).replace('\\"', '"')
+
+
+def live_markup(markdown: str) -> list[str]:
+    """HTML tags, links and bold text that Markdown would act on (not escaped by a backslash)."""
+    return re.findall(r"(?<!\\)<[a-z]|(?<!\\)\]\(|(?<!\\)\*\*[^*]+(?<!\\)\*\*", markdown)
+
+
+def click(app: AppTest, label: str, key: str | None = None) -> None:
+    next(b for b in app.button if b.label == label and (key is None or b.key == key)).click().run()
+
+
+def test_hostile_names_are_inert(app, dep66, tmp_path):
+    """Drafts named like HTML, a formula or a Markdown link: shown as written, on the map and in the page."""
+    from cpts_geo.store import open_store
+    from cpts_geo.territory import Territory
+
+    store = open_store(tmp_path / "drafts.sqlite")
+    for name, commune in zip(HOSTILE_NAMES, ["66186", "66189", "66028"]):
+        store.save(Territory(frozenset(dep66.iris_by_commune[commune]), name))
+    app.query_params["zones"] = RUSCINO_URL
+    app.run()
+    app.multiselect(key="neighbour_drafts").set_value(HOSTILE_NAMES).run()
+    assert not app.exception
+    arguments = map_arguments(app)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in arguments and "<img src=x" not in arguments
+    assert "=HYPERLINK(&quot;http://x&quot;)" in arguments
+    overlaps = " ".join(box.value for box in app.error if "chevauche" in box.value)
+    assert live_markup(overlaps) == ["**Pas de chevauchement**"] and "\\<img src=x onerror=alert\\(1\\)\\>" in overlaps
+    assert "\\[lien\\]\\(javascript\\:alert\\(1\\)\\)" in overlaps
+
+    for name in ["**gras**", *HOSTILE_NAMES]:
+        app.text_input(key="session_name").input(name).run()
+        assert plain(app.subheader[0].value) == f"Résumé — {name}"
+        assert not live_markup(app.subheader[0].value)
+    click(app, "Enregistrer le brouillon")
+    assert plain(app.warning[0].value).startswith(f"Un brouillon « {HOSTILE_NAMES[-1]} » existe déjà")
+    assert not live_markup(app.warning[0].value)
+
+
+def test_overwrite_and_delete_ask_first_and_versions_restore(app, tmp_path):
+    from cpts_geo.store import open_store
+
+    app.query_params["zones"] = "66028"
+    app.run()
+    app.text_input(key="session_name").input("Projet").run()
+    click(app, "Enregistrer le brouillon")
+    click(app, "Vider la sélection")
+    app.text_input[0].input("saleilles").run()
+    click(app, "Ajouter")
+    click(app, "Enregistrer le brouillon")                # the draft being drawn: saved, first state kept
+    assert not app.warning
+    store = open_store(tmp_path / "drafts.sqlite")
+    assert {c[:5] for c in store.load("Projet").iris} == {"66189"}
+
+    app.session_state["session"].draft = None              # as a fresh drawing under the same name
+    app.session_state["session"].toggle_commune("66186")
+    app.run()
+    click(app, "Enregistrer le brouillon")
+    assert "existe déjà" in plain(app.warning[0].value)
+    assert {c[:5] for c in store.load("Projet").iris} == {"66189"}    # not replaced yet
+    click(app, "Annuler", "confirm_overwrite_no")
+    assert not app.warning and {c[:5] for c in store.load("Projet").iris} == {"66189"}
+    click(app, "Enregistrer le brouillon")
+    click(app, "Remplacer", "confirm_overwrite_yes")
+    assert {c[:5] for c in store.load("Projet").iris} == {"66186", "66189"}
+
+    assert [option.split(" — ")[0] for option in app.selectbox(key="version_choice").options] == ["3", "2", "1"]
+    app.selectbox(key="version_choice").set_value(1).run()
+    click(app, "Restaurer cette version")
+    assert {c[:5] for c in store.load("Projet").iris} == {"66028"} == {c[:5] for c in selection(app)}
+    assert [v.number for v in store.versions("Projet")] == [4, 3, 2, 1]
+
+    click(app, "Supprimer")
+    assert "Supprimer définitivement" in plain(app.warning[0].value) and store.exists("Projet")
+    click(app, "Annuler", "confirm_delete_no")
+    assert store.exists("Projet")
+    click(app, "Supprimer")
+    click(app, "Supprimer", "confirm_delete_yes")
+    assert not store.exists("Projet") and store.versions("Projet") == []
+
+
+@pytest.fixture
+def shared_store(dep66, tmp_path):
+    """A store with a draft of Alice (Cabestany) and one of Bob (Saleilles)."""
+    from cpts_geo.store import open_store
+    from cpts_geo.territory import Territory
+
+    store = open_store(tmp_path / "drafts.sqlite")
+    store.save(Territory(frozenset(dep66.iris_by_commune["66028"]), "Projet Alice"), owner="alice@ex.fr")
+    store.save(Territory(frozenset(dep66.iris_by_commune["66189"]), "Projet Bob"), owner="bob@ex.fr")
+    return store
+
+
+def log_in(app: AppTest, email: str) -> AppTest:
+    app.user = {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
+    app.secrets["cpts_geo"] = {"ars": {"ars@ex.fr": ["76"]}}
+    return app
+
+
+def test_login_is_asked_on_a_shared_server(app):
+    app.user = {"is_logged_in": False}
+    app.run()
+    assert not app.exception
+    assert [b.label for b in app.button] == ["Se connecter"] and not app.get("component_instance")
+
+
+def test_two_users_see_only_their_drafts(app, shared_store):
+    log_in(app, "alice@ex.fr").run()
+    assert not app.exception
+    assert app.selectbox(key="draft_choice").options == ["Projet Alice"]
+    assert app.multiselect(key="neighbour_drafts").options == ["Projet Alice"]
+    click(app, "Rouvrir")
+    assert {c[:5] for c in selection(app)} == {"66028"}
+    app.text_input(key="session_name").input("Projet Bob").run()
+    click(app, "Enregistrer le brouillon")            # her own « Projet Bob », Bob's untouched
+    assert {c[:5] for c in shared_store.load("Projet Bob", owner="bob@ex.fr").iris} == {"66189"}
+    assert {c[:5] for c in shared_store.load("Projet Bob", owner="alice@ex.fr").iris} == {"66028"}
+
+
+def test_the_ars_sees_the_drafts_of_its_region(app, shared_store):
+    log_in(app, "ars@ex.fr").run()
+    choice = app.selectbox(key="draft_choice")
+    assert sorted(choice.options) == ["Projet Alice — alice@ex.fr", "Projet Bob — bob@ex.fr"]
+    assert next(b for b in app.button if b.label == "Supprimer").disabled     # not the author
+    choice.set_value(("bob@ex.fr", "Projet Bob"))
+    click(app, "Rouvrir")
+    assert {c[:5] for c in selection(app)} == {"66189"}
+    assert not [e for e in app.expander if e.label == "Versions précédentes"]   # read only
+
+
+EXAMPLE = Path(APP).parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
+
+
+@pytest.mark.parametrize("email, may_save", [("alice@ex.fr", False), ("ars@ex.fr", True)])
+def test_only_the_ars_saves_the_registry(dep66_dir, shared_store, monkeypatch, tmp_path, email, may_save):
+    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "drafts.sqlite"))
+    page = log_in(AppTest.from_file(APP, default_timeout=120), email)
+    page.switch_page("pages/2_Vue_ARS.py")
+    page.query_params["dep"] = "66"
+    page.run()
+    page.radio(key="ars_source").set_value("Brouillons de l'application").run()
+    assert not page.exception
+    shown = set(page.dataframe[0].value["CPTS"])
+    assert shown == ({"Projet Alice", "Projet Bob"} if may_save else {"Projet Alice"})
+    page.radio(key="ars_source").set_value("Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)").run()
+    page.get("file_uploader")[0].upload("registre.csv", EXAMPLE.read_bytes(), "text/csv").run()
+    save = [b for b in page.button if b.key == "ars_save"]
+    assert bool(save) == may_save
+    if may_save:
+        save[0].click().run()
+        assert len(shared_store.load_all("registry")) == 10
+    else:
+        assert any("Seule l'ARS" in plain(c.value) for c in page.caption)
+        assert shared_store.load_all("registry") == {}

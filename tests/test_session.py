@@ -1,12 +1,16 @@
-"""Drawing session: history, toggles, imports, URL form and drafts, on the Pyrénées-Orientales data."""
+"""Drawing session: history, toggles, imports, URL form and drafts (two users, the ARS), on the Pyrénées-Orientales data."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import pytest
 
 from cpts_geo.errors import InputError
-from cpts_geo.session import DrawingSession, decode_selection, encode_selection, selection_query
-from cpts_geo.store import TerritoryStore
+from cpts_geo.session import DrawingSession, decode_selection, encode_selection, iris_regions, selection_query
+from cpts_geo.store import AlreadySaved, TerritoryStore
+from cpts_geo.territory import Territory
+from cpts_geo.users import SINGLE_USER, Drafts, User, user_from_login
 from tests.conftest import RUSCINO_CODES
 
 
@@ -90,13 +94,113 @@ def test_bad_url_changes_nothing(session):
     assert not session.selection
 
 
+def drafts_of(store, bundle, email: str = "", ars_regions=()) -> Drafts:
+    user = SINGLE_USER if not email else User(email, ars_regions=frozenset(ars_regions))
+    return Drafts(store, user, partial(iris_regions, bundle))
+
+
 def test_drafts(session, tmp_path):
-    store = TerritoryStore(tmp_path / "store.sqlite")
+    drafts = drafts_of(TerritoryStore(tmp_path / "store.sqlite"), session.bundle)
     with pytest.raises(InputError, match="vide"):
-        session.save_draft(store)
+        session.save_draft(drafts)
     session.import_codes(RUSCINO_CODES)
     session.name = "CPTS Ruscino"
-    session.save_draft(store)
+    session.save_draft(drafts)
+    session.toggle("661860000")
+    session.save_draft(drafts)          # the draft being drawn: saved again, its first state kept
     other = DrawingSession(session.bundle)
-    other.open_draft(store, "CPTS Ruscino")
+    other.open_draft(drafts, "CPTS Ruscino")
     assert other.selection == session.selection and other.name == "CPTS Ruscino"
+    assert [len(v.iris) for v in drafts.versions("CPTS Ruscino")] == [15, 16]
+
+
+def test_saving_under_the_name_of_another_draft_asks_first(session, tmp_path):
+    drafts = drafts_of(TerritoryStore(tmp_path / "store.sqlite"), session.bundle)
+    session.import_codes(["66028"])
+    session.name = "CPTS Ruscino"
+    session.save_draft(drafts)
+    fresh = DrawingSession(session.bundle)
+    fresh.import_codes(["66186"])
+    fresh.name = "  CPTS\tRuscino "                 # cleaned: the same name
+    with pytest.raises(AlreadySaved, match="confirmez"):
+        fresh.save_draft(drafts)
+    assert {c[:5] for c in drafts.get("CPTS Ruscino").iris} == {"66028"}
+    fresh.save_draft(drafts, replace=True)
+    assert {c[:5] for c in drafts.get("CPTS Ruscino").iris} == {"66186"}
+    fresh.restore_version(drafts, "CPTS Ruscino", 1)
+    assert {c[:5] for c in drafts.get("CPTS Ruscino").iris} == {"66028"} == {c[:5] for c in fresh.selection}
+    assert [v.number for v in drafts.versions("CPTS Ruscino")] == [3, 2, 1]
+
+
+def test_two_porteurs_and_the_ars(dep66, tmp_path):
+    """A sees and changes only hers (and what B shares with her); the ARS of Occitanie sees both; a porteur
+    never learns the name of another's draft, even by guessing it."""
+    store = TerritoryStore(tmp_path / "store.sqlite")
+    alice, bob = drafts_of(store, dep66, "a@ex.fr"), drafts_of(store, dep66, "b@ex.fr")
+    ars, other_ars = drafts_of(store, dep66, "ars@ex.fr", {"76"}), drafts_of(store, dep66, "ars@ex.fr", {"84"})
+    for drafts, codes in ((alice, ["66028"]), (bob, ["66186"])):
+        session = DrawingSession(dep66)
+        session.import_codes(codes)
+        session.name = "CPTS Ruscino"
+        session.save_draft(drafts)
+    bob_session = DrawingSession(dep66)
+    bob_session.import_codes(["66189"])
+    bob_session.name = "Brouillon de Bob"
+    bob_session.save_draft(bob)
+
+    assert [(d.owner, d.name) for d in alice.visible()] == [("a@ex.fr", "CPTS Ruscino")]
+    assert {c[:5] for c in alice.get("CPTS Ruscino").iris} == {"66028"}
+    for attempt in (lambda: alice.get("Brouillon de Bob", "b@ex.fr"), lambda: alice.delete("Brouillon de Bob", "b@ex.fr"),
+                    lambda: alice.versions("Brouillon de Bob", "b@ex.fr"),
+                    lambda: alice.restore("Brouillon de Bob", 1, "b@ex.fr"),
+                    lambda: DrawingSession(dep66).open_draft(alice, "Brouillon de Bob", "b@ex.fr")):
+        with pytest.raises(InputError, match="Aucun brouillon « Brouillon de Bob » accessible"):
+            attempt()
+    assert set(alice.load_all()) == {"CPTS Ruscino"}
+    assert {c[:5] for c in store.load("Brouillon de Bob", owner="b@ex.fr").iris} == {"66189"}   # untouched
+
+    assert {(d.owner, d.name) for d in ars.visible()} == {("a@ex.fr", "CPTS Ruscino"), ("b@ex.fr", "CPTS Ruscino"),
+                                                          ("b@ex.fr", "Brouillon de Bob")}
+    assert set(ars.load_all()) == {"CPTS Ruscino (a@ex.fr)", "CPTS Ruscino (b@ex.fr)", "Brouillon de Bob"}
+    assert other_ars.visible() == []                  # ARS of another région
+    with pytest.raises(InputError, match="pas le modifier"):
+        ars.save(Territory(frozenset({"661890000"}), "Brouillon de Bob"), owner="b@ex.fr", replace=True)
+    with pytest.raises(InputError, match="Seul son auteur"):
+        ars.delete("Brouillon de Bob", "b@ex.fr")
+    reading = DrawingSession(dep66)
+    reading.open_draft(ars, "Brouillon de Bob", "b@ex.fr")
+    reading.save_draft(ars)                           # the ARS saves a copy of its own
+    assert store.load("Brouillon de Bob", owner="ars@ex.fr") == store.load("Brouillon de Bob", owner="b@ex.fr")
+
+    assert bob.share("Brouillon de Bob", "A@ex.fr; c@ex.fr ,") == ["a@ex.fr", "c@ex.fr"]
+    shared = DrawingSession(dep66)
+    shared.open_draft(alice, "Brouillon de Bob", "b@ex.fr")
+    shared.toggle_commune("66028")
+    shared.save_draft(alice)                          # changes Bob's draft, which he shared with her
+    assert {c[:5] for c in store.load("Brouillon de Bob", owner="b@ex.fr").iris} == {"66028", "66189"}
+    assert bob.versions("Brouillon de Bob")[0].author == "a@ex.fr"
+    with pytest.raises(InputError, match="Seul son auteur"):
+        alice.delete("Brouillon de Bob", "b@ex.fr")
+    with pytest.raises(InputError, match="non valable"):
+        bob.share("Brouillon de Bob", "pas-une-adresse")
+    bob.delete("Brouillon de Bob")
+    assert [(d.owner, d.name) for d in alice.visible()] == [("a@ex.fr", "CPTS Ruscino")]
+
+
+def test_user_from_login():
+    roles = {"ars": {"Agent@ARS.sante.fr": ["76"], "autre@ars.fr": "84"}}
+    agent = user_from_login({"email": "agent@ars.sante.fr", "name": "Agent\x07 ARS"}, roles)
+    assert agent == User("agent@ars.sante.fr", "Agent ARS", frozenset({"76"})) and agent.is_ars_of(["76"])
+    assert user_from_login({"email": "autre@ars.fr"}, roles).ars_regions == {"84"}
+    porteur = user_from_login({"email": "p@ex.fr"}, roles)
+    assert not porteur.is_ars and not porteur.is_ars_of(["76"])
+    with pytest.raises(InputError, match="e-mail"):
+        user_from_login({"name": "sans adresse"}, roles)
+    assert SINGLE_USER.is_ars_of(["01"]) and SINGLE_USER.email == ""
+
+
+def test_names_are_cleaned_when_they_enter(session):
+    session.name = "  CPTS\x00 <b>Ruscino</b>\u200b\n "
+    assert session.name == "CPTS <b>Ruscino</b>"
+    session.open_query({"nom": "A\tB\x1b[31m"})
+    assert session.name == "A B [31m"

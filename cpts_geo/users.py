@@ -1,0 +1,154 @@
+"""Who uses the app, and which drafts each person may see and change.
+
+Two modes:
+
+* **single user** (a laptop, the default): nobody logs in; the one user owns the drafts saved
+  without an owner and acts as the ARS of every région (sees every draft, saves the registry);
+* **shared server**: people log in through Streamlit's OpenID Connect login (``st.login``,
+  configured in the ``[auth]`` section of ``.streamlit/secrets.toml``); their e-mail identifies
+  them. A porteur sees and changes his own drafts and those shared with him; the people listed
+  in the ``[cpts_geo.ars]`` section (e-mail → codes of their régions) see the drafts that touch
+  their régions and alone save the registry of the ARS.
+
+Plain Python (no Streamlit): the app reads the login and the roles and builds a :class:`User`
+(see :func:`user_from_login`), tests build one directly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from cpts_geo.errors import InputError
+from cpts_geo.store import NO_OWNER, StoredTerritory, TerritoryStore, Version, labelled
+from cpts_geo.territory import Territory
+from cpts_geo.user_text import clean_text
+
+#: Section of the secrets that lists the ARS people: ``"e-mail" = ["76", …]`` (codes of their régions).
+ARS_SECTION = "ars"
+
+
+@dataclass(frozen=True)
+class User:
+    """A person using the app: e-mail (the owner of his drafts), name, régions where he acts for the ARS."""
+
+    email: str
+    name: str = ""
+    ars_regions: frozenset[str] = frozenset()
+    all_regions: bool = False   # the single user of a laptop: the ARS of every région
+
+    @property
+    def label(self) -> str:
+        return self.name or self.email or "utilisateur local"
+
+    @property
+    def is_ars(self) -> bool:
+        return self.all_regions or bool(self.ars_regions)
+
+    def is_ars_of(self, regions) -> bool:
+        """Whether the user acts for the ARS of one of these régions."""
+        return self.all_regions or bool(self.ars_regions & set(regions))
+
+
+#: The one user of the single-user mode (no login): owns the drafts saved without an owner.
+SINGLE_USER = User(email=NO_OWNER, name="Utilisateur local", all_regions=True)
+
+
+def user_from_login(info: Mapping, roles: Mapping | None = None) -> User:
+    """The user of an OpenID Connect login (``st.user``: ``email``, ``name``) with his ARS régions from ``roles``.
+
+    ``roles``: the ``[cpts_geo]`` section of the secrets; its ``ars`` table maps e-mails to région codes.
+    """
+    email = clean_text(info.get("email") or "").lower()
+    if not email:
+        raise InputError("Votre compte ne donne pas d'adresse e-mail : l'application ne peut pas savoir à qui "
+                         "sont vos brouillons. Demandez à l'administrateur d'ajouter « email » aux informations "
+                         "transmises par la connexion.")
+    ars = {clean_text(key).lower(): value for key, value in ((roles or {}).get(ARS_SECTION) or {}).items()}
+    regions = ars.get(email, ())
+    regions = [regions] if isinstance(regions, str) else regions
+    return User(email=email, name=clean_text(info.get("name") or ""),
+                ars_regions=frozenset(clean_text(code) for code in regions))
+
+
+@dataclass(frozen=True)
+class Drafts:
+    """The drafts of a store as one user may see and change them.
+
+    ``regions_of``: the régions of some IRIS codes (from the data bundle), to show an ARS user
+    the drafts of his régions. A draft the user may not see is reported as missing, whoever owns it.
+    """
+
+    store: TerritoryStore
+    user: User
+    regions_of: Callable[[frozenset[str]], set[str]]
+
+    @property
+    def location(self) -> str:
+        return self.store.location
+
+    def can_see(self, draft: StoredTerritory) -> bool:
+        return self.can_change(draft) or self.user.is_ars_of(self.regions_of(draft.iris))
+
+    def can_change(self, draft: StoredTerritory) -> bool:
+        return draft.owner == self.user.email or self.user.email in draft.shared_with
+
+    def visible(self) -> list[StoredTerritory]:
+        """The drafts the user may see, most recent first."""
+        return [draft for draft in self.store.entries("draft") if self.can_see(draft)]
+
+    def load_all(self, kind: str = "draft") -> dict[str, frozenset[str]]:
+        """The visible drafts, name → IRIS codes (what :func:`cpts_geo.registry.registry_from_store` reads)."""
+        if kind != "draft":
+            raise InputError("Seuls les brouillons sont lus par utilisateur.")
+        return labelled(self.visible())
+
+    def get(self, name: str, owner: str | None = None, change: bool = False) -> StoredTerritory:
+        """One draft the user may see (``change``: may change); the user's own by default."""
+        owner = self.user.email if owner is None else owner
+        drafts = self.store.entries("draft", owners=[owner], name=name)
+        if not drafts or not self.can_see(drafts[0]):
+            raise InputError(f"Aucun brouillon « {name} » accessible.")
+        if change and not self.can_change(drafts[0]):
+            raise InputError(f"Le brouillon « {name} » est à {owner or 'l’utilisateur local'} : vous pouvez le "
+                             "rouvrir et l'enregistrer sous votre nom, pas le modifier.")
+        return drafts[0]
+
+    def save(self, territory: Territory, owner: str | None = None, replace: bool = False) -> None:
+        """Save a draft of the user (or of ``owner``, who shared it with him); an existing one is replaced
+        only when ``replace`` (else :class:`~cpts_geo.store.AlreadySaved`)."""
+        owner = self.user.email if owner is None else owner
+        if owner != self.user.email:
+            self.get(territory.name, owner, change=True)
+        self.store.save(territory, kind="draft", owner=owner, author=self.user.email, replace=replace)
+
+    def delete(self, name: str, owner: str | None = None) -> None:
+        """Delete a draft (only its owner may)."""
+        draft = self.get(name, owner)
+        if draft.owner != self.user.email:
+            raise InputError(f"Seul son auteur peut supprimer le brouillon « {name} ».")
+        self.store.delete(name, kind="draft", owner=draft.owner)
+
+    def share(self, name: str, emails: str) -> list[str]:
+        """Share one of the user's drafts with the e-mails of a text (replacing the list); returns them."""
+        self.get(name)
+        cleaned = sorted({email.lower() for email in re.split(r"[,;\s]+", clean_text(emails, 10_000))}
+                         - {"", self.user.email})
+        invalid = [email for email in cleaned if "@" not in email or " " in email]
+        if invalid:
+            raise InputError(f"Adresse(s) e-mail non valable(s) : {', '.join(invalid)}. Le partage est inchangé.")
+        self.store.share(name, cleaned, owner=self.user.email)
+        return cleaned
+
+    def versions(self, name: str, owner: str | None = None) -> list[Version]:
+        draft = self.get(name, owner)
+        return self.store.versions(name, owner=draft.owner)
+
+    def restore(self, name: str, number: int, owner: str | None = None) -> Territory:
+        """Make an earlier version the current one (the current one stays in the history); returns it."""
+        draft = self.get(name, owner, change=True)
+        version = self.store.version(name, number, owner=draft.owner)
+        territory = Territory(version.iris, name)
+        self.store.save(territory, kind="draft", owner=draft.owner, author=self.user.email)
+        return territory
