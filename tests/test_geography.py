@@ -170,3 +170,17 @@ def test_official_cog_files_give_the_same_aliases(tmp_path):
     assert aliases.loc[["05088", "05150", "05120", "15031"], ["current", "kind"]].values.tolist() == [
         ["05024", "ancienne"], ["05024", "ancienne"], ["05001", "deleguee"], ["15141", "retablie"]]
     assert "05024" not in aliases.index and "05001" not in aliases.index   # current communes stand for themselves
+
+
+def test_printed_map_draws_the_epci_of_the_territory(france, ruscino):
+    import numpy as np
+    from matplotlib.colors import to_rgba
+
+    from cpts_geo.exports.maps import EPCI_COLOUR, territory_map
+
+    fig = territory_map(france, ruscino)
+    legend = [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+    assert "Limite d'intercommunalité (EPCI) : CU Perpignan Méditerranée Métropole" in legend
+    epci_lines = [c for ax in fig.axes for c in ax.collections
+                  if len(c.get_edgecolor()) and np.allclose(c.get_edgecolor()[0], to_rgba(EPCI_COLOUR))]
+    assert epci_lines and epci_lines[0].get_paths()

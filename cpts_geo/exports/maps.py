@@ -45,6 +45,8 @@ TITLE_PT, SUBTITLE_PT, LEGEND_PT, FOOTER_PT = 17, 10, 8, 6.5
 LEGEND_COLUMN_PT = 215               # width of one legend column, in points
 TERRITORY_COLOUR = "#f4a259"
 NEIGHBOUR_COLOUR = "#2a7f62"
+EPCI_COLOUR = "#6a3d9a"
+EPCI_LINE = (0, (6, 2, 1, 2))
 CPTS_PALETTE = ("#8dd3c7", "#bebada", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#bc80bd", "#ccebc5",
                 "#a6cee3", "#b2df8a", "#fb9a99", "#cab2d6", "#ffed6f", "#d9d9d9")
 CPTS_HATCHES = ("", "//", "\\\\", "..", "xx", "--", "||", "oo")
@@ -239,6 +241,14 @@ def _departement_outlines(bundle, context: gpd.GeoDataFrame) -> gpd.GeoSeries:
     return gpd.GeoSeries(shapely.get_exterior_ring(parts.explode().to_numpy()), crs=context.crs)
 
 
+def _epci_outlines(bundle, epci, crs) -> gpd.GeoDataFrame:
+    """The whole shapes of some EPCI (:class:`~cpts_geo.territory.EpciPart`), dissolved from their communes."""
+    members = sorted({c for e in epci for c in bundle.epci_communes.get(e.code, ())} & set(bundle.iris_by_commune))
+    if not members:
+        return gpd.GeoDataFrame(geometry=[], crs=crs)
+    return bundle.commune_geometry(members)[["epci", "geometry"]].dissolve(by="epci").to_crs(crs)
+
+
 def _count(number: int, word: str) -> str:
     return f"{number} {word}{'s' if number > 1 else ''}"
 
@@ -279,6 +289,11 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
                         linestyle="--", zorder=4)
         handles.append(Patch(facecolor="none", edgecolor=NEIGHBOUR_COLOUR, hatch="///", linestyle="--",
                              label="CPTS voisine"))
+    epci = _epci_outlines(bundle, summary.epci, crs)
+    if not epci.empty:
+        epci.boundary.plot(ax=ax, color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE, zorder=4)
+        handles.append(Line2D([], [], color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE,
+                              label="Limite d'intercommunalité (EPCI) : " + ", ".join(e.nom for e in summary.epci)))
     departements = _departement_outlines(bundle, context)
     departements.plot(ax=ax, color="black", linewidth=1.0, linestyle="-.", zorder=4)
     outline.boundary.plot(ax=ax, color="black", linewidth=2.0, zorder=5)
