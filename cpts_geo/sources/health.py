@@ -133,14 +133,14 @@ def read_bpe_mirror(path: Path) -> pd.DataFrame:
                          "count": pd.to_numeric(table["count"])}).reset_index(drop=True)
 
 
-def read_bpe_official(source: Path | str | bytes) -> pd.DataFrame:
+def read_bpe_official(source: Path | str | bytes) -> tuple[pd.DataFrame, int | None]:
     """Professionals of the INSEE BPE national file (one row per equipment), counted by IRIS when
-    ``DCIRIS`` gives a 9-character IRIS code, else by commune."""
+    ``DCIRIS`` gives a 9-character IRIS code, else by commune; and the millésime (column ``AN``)."""
     data = io.BytesIO(source) if isinstance(source, bytes) else source
     header = pd.read_csv(data, sep=";", nrows=0).columns
     if isinstance(data, io.BytesIO):
         data.seek(0)
-    wanted = [c for c in ("TYPEQU", "DEPCOM", "DCIRIS") if c in header]
+    wanted = [c for c in ("TYPEQU", "DEPCOM", "DCIRIS", "AN") if c in header]
     if not {"TYPEQU", "DEPCOM"} <= set(wanted):
         raise DataError("Le fichier BPE n'a pas les colonnes TYPEQU et DEPCOM.")
     table = pd.read_csv(data, sep=";", dtype=str, usecols=wanted)
@@ -149,8 +149,9 @@ def read_bpe_official(source: Path | str | bytes) -> pd.DataFrame:
     iris = table["DCIRIS"].str.replace("_", "", regex=False) if "DCIRIS" in table else pd.Series(None, table.index)
     counted = pd.DataFrame({"code_insee": table["DEPCOM"].str.zfill(5),
                             "code_iris": iris.where(iris.str.len() == 9), "kind": table["TYPEQU"].map(codes)})
+    year = pd.to_numeric(table["AN"], errors="coerce").max() if "AN" in table else None
     return (counted.groupby(["code_insee", "code_iris", "kind"], dropna=False).size().rename("count")
-            .reset_index())
+            .reset_index()), (None if year is None or pd.isna(year) else int(year))
 
 
 # --------------------------------------------------------------------------- establishments (FINESS)
@@ -316,10 +317,9 @@ def read_health_official(folder: Path) -> HealthTables:
     limits += [f"Fichier officiel absent du dossier : {labels[key]} ; non disponible dans les données préparées."
                for key in labels if key not in found]
     if "bpe" in found:
-        tables.professionals = read_bpe_official(found["bpe"])
-        year = re.search(r"(20\d\d)", found["bpe"].name)
-        meta["professionals"] = {"source": f"INSEE, Base permanente des équipements ({found['bpe'].name})",
-                                 "millesime": int(year[1]) if year else None, "level": "iris"}
+        tables.professionals, year = read_bpe_official(found["bpe"])
+        meta["professionals"] = {"source": f"INSEE, Base permanente des équipements {year or ''} "
+                                           f"({found['bpe'].name})", "millesime": year, "level": "iris"}
         limits.append("Orthophonistes : code TYPEQU de la BPE non confirmé, non comptés.")
     if "finess" in found:
         tables.establishments = read_finess_official(found["finess"])

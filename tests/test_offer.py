@@ -1,0 +1,231 @@
+"""Offer of care on the real data: readers (mirror and official layouts), counts, estimates, APL, FINESS."""
+
+import json
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pytest
+import shapely
+
+from cpts_geo.codes import resolve_codes
+from cpts_geo.config import DEFAULT_MIRROR
+from cpts_geo.offer import (APL_THRESHOLD, NOT_AVAILABLE, OfferData, establishments_geojson, territory_offer,
+                            write_offer)
+from cpts_geo.sources.health import (HealthTables, read_apl_csv, read_apl_workbook, read_bpe_mirror,
+                                     read_bpe_official, read_finess_mirror, read_finess_official,
+                                     read_health_official, read_nurse_zoning)
+from tests.conftest import RUSCINO_CODES
+
+HEALTH = DEFAULT_MIRROR / "health"
+
+
+def offer_of(bundle, codes):
+    return territory_offer(bundle, resolve_codes(bundle, codes).iris).as_dict()
+
+
+def professionals(offer) -> dict:
+    return {p["kind"]: p for p in offer["professionals"]}
+
+
+# --------------------------------------------------------------------------- readers, real mirror files
+
+def test_bpe_mirror_reader():
+    bpe = read_bpe_mirror(HEALTH / "bpe2025_communes_66_11.csv").set_index(["code_insee", "kind"])["count"]
+    assert bpe["66136", "medecin_generaliste"] == 132 and bpe["66136", "infirmier"] == 341
+    assert bpe["66136", "pharmacie"] == 51 and bpe["66136", "masseur_kinesitherapeute"] == 221
+    assert bpe["66028", "medecin_generaliste"] == 31 and bpe["66028", "pharmacie"] == 3
+
+
+def test_finess_mirror_reader():
+    finess, departements = read_finess_mirror(HEALTH / "finess_occitanie.csv")
+    assert len(departements) == 13 and {"09", "11", "48", "66"} <= set(departements)
+    assert finess["finess"].is_unique and finess["lon"].between(-1, 5).all()
+    cabestany = finess[finess["code_insee"] == "66028"]
+    assert (cabestany["kind"] == "pharmacie").sum() == 3 and (cabestany["kind"] == "maison_sante").sum() == 2
+    assert set(cabestany.loc[cabestany["kind"] == "maison_sante", "category"]) == {"soins de ville"}
+
+
+def test_apl_workbook_and_csv_agree():
+    sheets = read_apl_workbook(HEALTH / "drees_apl_medecins_generalistes_2022_2023.xlsx")
+    assert sorted(sheets) == [2022, 2023] and len(sheets[2023]) == 34_954
+    csv = read_apl_csv(HEALTH / "apl_mg_communes_2023.csv").set_index("code_insee")
+    book = sheets[2023].set_index("code_insee")
+    assert book.at["66136", "apl"] == csv.at["66136", "apl"] == 4.826
+    assert sheets[2022].set_index("code_insee").at["66028", "apl"] == 5.051
+    pd.testing.assert_frame_equal(book.loc[csv.index[:500]], csv.iloc[:500], check_dtype=False)
+
+
+def test_nurse_zoning_reader():
+    zoning = read_nurse_zoning(HEALTH / "zonage_infirmiers_communes.csv").set_index("code_insee")["zonage"]
+    assert zoning["66136"] == "5_Sur_dotee" and len(zoning) > 34_000
+
+
+# --------------------------------------------------------------------------- readers, official layouts
+
+BPE_NATIONAL = ("AN;NOMRS;DEPCOM;DEP;DOM;SDOM;TYPEQU;LAMBERT_X;LAMBERT_Y;QUALITE_XY;DCIRIS\n"
+                "2024;CABINET A;66136;66;D;D2;D265;691234.1;6175432.2;Bonne;661360801\n"
+                "2024;CABINET B;66136;66;D;D2;D265;691235.1;6175433.2;Bonne;661360801\n"
+                "2024;CABINET C;66136;66;D;D2;D281;691236.1;6175434.2;Bonne;66136_0901\n"
+                "2024;PHARMACIE;66186;66;D;D3;D307;695000.0;6178000.0;Bonne;66186\n"
+                "2024;BOULANGERIE;66136;66;B;B2;B207;691000.0;6175000.0;Bonne;661360801\n")
+
+FINESS_EXTRACTION = (
+    "finess;etalab;95;2025-01-01\n"
+    "structureet;660011826;660011818;MSP CABESTANY;MAISON DE SANTE PLURIPROFESSIONNELLE CABESTANY;;;;RUE;DES ECOLES;;;"
+    "028;66;PYRENEES ORIENTALES;66330 CABESTANY;;;603;Maison de santé (L.6223-3);;;;;;;;;;;;\n"
+    "structureet;660788084;660788076;PHARMACIE DU CENTRE;;;;;;;;;028;66;PYRENEES ORIENTALES;66330 CABESTANY;;;620;"
+    "Pharmacie d'Officine;;;;;;;;;;;;\n"
+    "structureet;971000001;971000002;PHARMACIE TEST;;;;;;;;;101;9A;GUADELOUPE;97100 BASSE TERRE;;;620;"
+    "Pharmacie d'Officine;;;;;;;;;;;;\n"
+    "geolocalisation;660011826;695136.4;6175645.1;1,ATLASANTE,96,BAN,L93_METROPOLE;2025-01-01\n"
+    "geolocalisation;660788084;695051.4;6175586.8;1,ATLASANTE,96,BAN,LAMBERT_93;2025-01-01\n"
+    "geolocalisation;971000001;636965.8;1768250.7;1,ATLASANTE,96,BAN,UTM_N20;2025-01-01\n")
+
+
+def write_apl_workbook(path, rows):
+    """A workbook in the DREES layout: title lines, header « Code commune INSEE », units, data."""
+    book = openpyxl.Workbook()
+    book.active.title = "Paramètres"
+    sheet = book.create_sheet("APL 2024")
+    sheet.append(["Indicateur d'accessibilité potentielle localisée (APL) 2024 aux médecins généralistes"])
+    sheet.append([])
+    sheet.append(["Millésime : 2024"])
+    sheet.append(["Code commune INSEE", "Commune", "APL aux médecins généralistes", "APL moins de 65 ans",
+                  "Population standardisée 2022", "Population totale 2022"])
+    sheet.append([None, None, "En nombre de consultations", "En nombre de consultations", "habitants", "habitants"])
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+
+
+def test_bpe_official_layout_counts_by_iris():
+    counts, year = read_bpe_official(BPE_NATIONAL.encode())
+    assert year == 2024
+    rows = {(r.code_insee, r.code_iris, r.kind): r.count for r in counts.itertuples()}
+    assert rows[("66136", "661360801", "medecin_generaliste")] == 2
+    assert rows[("66136", "661360901", "infirmier")] == 1  # « 66136_0901 » read as an IRIS code
+    pharmacies = counts[counts["kind"] == "pharmacie"]  # commune not split: « 66186 », counted by commune
+    assert pharmacies["code_iris"].isna().all() and pharmacies["count"].sum() == 1
+    assert set(counts["kind"]) == {"medecin_generaliste", "infirmier", "pharmacie"}
+
+
+def test_finess_official_layout_projects_each_crs():
+    table = read_finess_official(FINESS_EXTRACTION.encode()).set_index("finess")
+    assert table.at["660011826", "kind"] == "maison_sante" and table.at["660011826", "code_insee"] == "66028"
+    assert table.at["660011826", "name"] == "MAISON DE SANTE PLURIPROFESSIONNELLE CABESTANY"
+    assert table.at["660788084", "name"] == "PHARMACIE DU CENTRE"  # no long name: the short one
+    assert table.at["660011826", "lon"] == pytest.approx(2.940734, abs=1e-5)  # the mirror's WGS84 point
+    assert table.at["660011826", "lat"] == pytest.approx(42.680414, abs=1e-5)
+    assert table.at["971000001", "code_insee"] == "97101"
+    assert table.at["971000001", "lon"] == pytest.approx(-61.72, abs=1e-4)  # UTM 20N
+    assert table.at["971000001", "lat"] == pytest.approx(15.99, abs=1e-4)
+
+
+def test_official_folder_is_read_and_missing_files_said(tmp_path):
+    (tmp_path / "bpe24.csv").write_text(BPE_NATIONAL, encoding="utf-8")
+    (tmp_path / "etalab-cs1100507-stock-20250101-0400.csv").write_text(FINESS_EXTRACTION, encoding="utf-8")
+    write_apl_workbook(tmp_path / "DREES_APL_MG_2024.xlsx", [["66136", "Perpignan", 4.5, 3.9, 120_000.5, 119_000]])
+    health = read_health_official(tmp_path)
+    assert health.meta["professionals"]["level"] == "iris" and health.meta["professionals"]["millesime"] == 2024
+    assert health.meta["apl"]["millesime"] == 2024 and health.apl.loc[0, "apl"] == 4.5
+    assert len(health.establishments) == 3 and health.nurse_zoning.empty
+    assert any("zonage infirmier" in limit and NOT_AVAILABLE in limit for limit in health.meta["limits"])
+
+
+# --------------------------------------------------------------------------- the offer of a territory
+
+def test_cabestany_whole_is_counted_exactly(france):
+    offer = offer_of(france, ["66028"])
+    kinds = professionals(offer)
+    assert kinds["medecin_generaliste"]["count"] == 31 and kinds["infirmier"]["count"] == 22
+    assert kinds["pharmacie"]["count"] == 3
+    assert not any(p["estimated"] for p in offer["professionals"])
+    gp = kinds["medecin_generaliste"]
+    assert gp["millesime"] == 2025 and "Base permanente des équipements" in gp["source"]
+    assert gp["per_10000"] == pytest.approx(31 / 10_465 * 1e4, abs=0.01)
+    assert gp["reference"]["departement"] > 0 and gp["reference"]["france"] is None  # BPE of 66 and 11 only
+    assert set(offer) >= {"professionals", "establishments", "apl", "limits"}
+    assert set(gp) >= {"kind", "label", "count", "estimated", "per_10000", "reference", "source", "millesime"}
+
+
+def test_perpignan_whole(france):
+    offer = offer_of(france, ["66136"])
+    assert professionals(offer)["medecin_generaliste"]["count"] == 132
+    apl = offer["apl"]
+    assert apl["value"] == 4.826 and apl["millesime"] == 2023 and apl["threshold"] == APL_THRESHOLD
+    assert apl["population_under_threshold_share"] == 0
+    assert 2 < apl["departement_value"] < 6
+    assert offer["nurse_zoning"] == [{"code": "66136", "name": "Perpignan", "class": "5_Sur_dotee",
+                                      "label": "sur-dotée"}]
+    assert any("sous-dense" in limit and "2,5" in limit for limit in offer["limits"])
+
+
+def test_ruscino_counts_whole_communes_exactly_and_estimates_perpignan(france, ruscino):
+    offer = territory_offer(france, ruscino.iris).as_dict()
+    whole = {kind: sum(professionals(offer_of(france, [code]))[kind]["count"] for code in ("66028", "66186", "66189"))
+             for kind in ("medecin_generaliste", "infirmier")}
+    share = france.iris.loc[[c for c in ruscino.iris if france.iris.at[c, "code_insee"] == "66136"],
+                            "population"].sum() / france.communes.at["66136", "population"]
+    gp = professionals(offer)["medecin_generaliste"]
+    assert gp["estimated"] and gp["count"] == pytest.approx(whole["medecin_generaliste"] + 132 * share, abs=0.1)
+    assert gp["split_communes"] == [{"code": "66136", "name": "Perpignan", "commune_count": 132,
+                                     "share": round(share, 4)}]
+    assert professionals(offer)["infirmier"]["count"] == pytest.approx(whole["infirmier"] + 341 * share, abs=0.1)
+    assert any("Perpignan (66136) découpée" in limit for limit in offer["limits"])
+    # APL: communal APL weighted by the standardised population of each part.
+    apl = pd.read_csv(HEALTH / "apl_mg_communes_2023.csv", dtype={"codgeo": str}).set_index("codgeo")
+    weights = {"66028": 1, "66186": 1, "66189": 1, "66136": share}
+    std = sum(apl.at[c, "pop_std_2021_mg"] * w for c, w in weights.items())
+    expected = sum(apl.at[c, "apl_mg"] * apl.at[c, "pop_std_2021_mg"] * w for c, w in weights.items()) / std
+    assert offer["apl"]["value"] == pytest.approx(expected, abs=0.001)
+
+
+def test_ruscino_establishments_are_those_inside_its_polygon(france, ruscino):
+    offer = territory_offer(france, ruscino.iris).as_dict()
+    names = {e["name"] for e in offer["establishments"]}
+    assert "MAISON DE SANTE PLURIPROFESSIONNELLE CABESTANY (MSPC)" in names and "MSPU D'AVICENNE" in names
+    shape = france.territory_shapes({"ruscino": ruscino.iris}).geometry.iat[0]
+    finess, _ = read_finess_mirror(HEALTH / "finess_occitanie.csv")
+    points = finess.set_index("finess")
+    listed = {e["finess"] for e in offer["establishments"]}
+    located = shapely.points(points["lon"], points["lat"])
+    inside = set(points.index[shapely.contains(shape, located)])
+    assert listed == inside  # nothing outside the polygon, nothing inside left out
+    assert {e["category"] for e in offer["establishments"]} == {"soins de ville", "sanitaire", "médico-social"}
+    assert all(france.iris.at[e["iris"], "code_insee"] == e["commune"] for e in offer["establishments"])
+
+
+def test_lozere_says_not_available_rather_than_zero(france):
+    offer = offer_of(france, ["48095"])  # Mende
+    assert all(p["count"] is None and p["per_10000"] is None for p in offer["professionals"])
+    assert any("BPE" in limit and NOT_AVAILABLE in limit and "48" in limit for limit in offer["limits"])
+    assert any(e["kind"] == "hopital" for e in offer["establishments"])  # FINESS covers Occitanie
+    assert offer["apl"]["value"] is not None
+
+
+def test_outside_occitanie_establishments_not_available(france):
+    offer = offer_of(france, ["13201"])
+    assert offer["establishments"] == []
+    assert any("FINESS" in limit and NOT_AVAILABLE in limit for limit in offer["limits"])
+
+
+def test_located_professionals_are_counted_exactly(dep66, tmp_path):
+    """With the official BPE (each professional in its IRIS), a split commune's part is not estimated."""
+    health = HealthTables(professionals=read_bpe_official(BPE_NATIONAL.encode())[0],
+                          meta={"professionals": {"source": "BPE test", "millesime": 2024, "level": "iris",
+                                                  "departements": ["66"]}})
+    write_offer(dep66, health, tmp_path)
+    data = OfferData.load(tmp_path)
+    offer = territory_offer(dep66, resolve_codes(dep66, ["661360801", "66186"]).iris, data).as_dict()
+    kinds = professionals(offer)
+    assert kinds["medecin_generaliste"]["count"] == 2 and not kinds["medecin_generaliste"]["estimated"]
+    assert kinds["infirmier"]["count"] == 0 and kinds["pharmacie"]["count"] == 1
+    assert json.loads((tmp_path / "offer" / "offer.json").read_text())["professionals"]["level"] == "iris"
+
+
+def test_establishments_map_layer_of_a_departement_is_small(dep66):
+    layer = establishments_geojson(dep66.offer, "66")
+    size = len(json.dumps(layer, ensure_ascii=False).encode())
+    assert len(layer["features"]) > 300 and size <= 300_000
+    assert gpd.GeoDataFrame.from_features(layer["features"]).geometry.geom_type.eq("Point").all()
