@@ -21,8 +21,8 @@ FORMATS = {
     "png": ("_carte.png", "image/png", "Carte (PNG 300 dpi)"),
     "pdf": ("_carte.pdf", "application/pdf", "Carte (PDF vectoriel)"),
     "geojson": ("_perimetre.geojson", "application/geo+json", "Périmètre (GeoJSON, WGS 84)"),
-    "gpkg": ("_perimetre.gpkg", "application/geopackage+sqlite3", "Périmètre (GeoPackage, Lambert-93)"),
-    "shp": ("_perimetre_shp.zip", "application/zip", "Périmètre (Shapefile zippé, Lambert-93)"),
+    "gpkg": ("_perimetre.gpkg", "application/geopackage+sqlite3", "Périmètre (GeoPackage, Lambert-93 ; projection locale outre-mer)"),
+    "shp": ("_perimetre_shp.zip", "application/zip", "Périmètre (Shapefile zippé, Lambert-93 ; projection locale outre-mer)"),
 }
 
 

@@ -68,12 +68,16 @@ def new_map_figure(orientation: str = "portrait"):
     return fig, ax
 
 
-def source_lines(bundle) -> list[str]:
-    """Sources, millésimes and the data limits that must go with the figures."""
+def source_lines(bundle, departements=()) -> list[str]:
+    """Sources, millésimes and the data limits that must go with the figures (of ``departements``: overseas
+    ones add the source and limits of their commune contours)."""
     meta = bundle.meta
+    overseas = any(str(d).startswith("97") for d in departements) and "overseas_source" in meta
     return [f"Contours : {meta.get('iris_source', 'IGN-INSEE CONTOURS-IRIS')} ; Licence Ouverte Etalab 2.0.",
+            *([f"Contours outre-mer : {meta['overseas_source']} ; Licence Ouverte Etalab 2.0."] if overseas else []),
             f"Population : {meta.get('population_source', 'INSEE')}.",
-            *(f"Limite : {limit}" for limit in meta.get("limits", []))]
+            *(f"Limite : {limit}" for limit in [*meta.get("limits", []),
+                                                 *(meta.get("limits_overseas", []) if overseas else [])])]
 
 
 def _page_text(fig, y: float, lines: list[str], **style):
@@ -308,7 +312,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
                 f"{fr_int(pop.value)} habitants (population municipale {pop.millesime}) — "
                 f"taille {summary.taille.number}")
     frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle, handles=handles,
-              footer=source_lines(bundle), extent=outline)
+              footer=source_lines(bundle, {p.departement for p in summary.communes}), extent=outline)
     labels = MapLabels(ax)
     inside = selected[["code_insee", "geometry"]].dissolve(by="code_insee")  # split communes: their part only
     labels.add(inside.geometry, bundle.communes.loc[inside.index, "nom"], 8, labels.view.area / 400)
@@ -353,7 +357,8 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
                 f"{fr_int(report.population_total)} ({fr_percent(report.covered_share)}) — population municipale "
                 f"{report.millesime}")
     frame_map(fig, ax, title=f"Couverture en CPTS — {report.area.label}", subtitle=subtitle, handles=handles,
-              footer=source_lines(bundle), extent=communes.geometry, margin=0.02)
+              footer=source_lines(bundle, set(bundle.iris.loc[area_codes, "departement"])),
+              extent=communes.geometry, margin=0.02)
     MapLabels(ax).add(shapes.geometry, shapes.index, 6.5)
     return fig
 
