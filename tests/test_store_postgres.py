@@ -16,7 +16,7 @@ from cpts_geo import store as store_module
 from cpts_geo.cli import main
 from cpts_geo.errors import InputError
 from cpts_geo.registry import read_registry, save_registry
-from cpts_geo.store import PostgresTerritoryStore, open_store
+from cpts_geo.store import AlreadySaved, PostgresTerritoryStore, open_store
 from cpts_geo.territory import Territory
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
@@ -79,9 +79,51 @@ def test_failed_import_leaves_the_registry_intact(pg_url, monkeypatch):
     store = open_store(pg_url)
     store.save_many([Territory(frozenset({"66028"}), "A")], replace_kind=True)
     monkeypatch.setattr(store_module, "UPSERT", "INSERT INTO nowhere VALUES (?, ?, ?, ?, ?)")
-    with pytest.raises(psycopg.Error):
+    with pytest.raises(InputError, match="Erreur de la base PostgreSQL.*Rien n'a été modifié"):
         store.save_many([Territory(frozenset({"66186"}), "B")], replace_kind=True)   # DELETE ran, then failed
     assert store.load_all("registry") == {"A": frozenset({"66028"})}
+
+
+def test_owners_versions_and_sharing(pg_url):
+    store = open_store(pg_url)
+    store.save(Territory(frozenset({"66028"}), "Projet"), owner="a@ex.fr")
+    store.save(Territory(frozenset({"66186"}), "Projet"), owner="b@ex.fr")
+    with pytest.raises(AlreadySaved):
+        store.save(Territory(frozenset({"66189"}), "Projet"), owner="a@ex.fr", replace=False)
+    store.save(Territory(frozenset({"66189"}), "Projet"), owner="a@ex.fr", author="b@ex.fr")
+    assert [(v.number, v.iris, v.author) for v in store.versions("Projet", owner="a@ex.fr")] == [
+        (2, {"66189"}, "b@ex.fr"), (1, {"66028"}, "a@ex.fr")]
+    store.share("Projet", ["c@ex.fr"], owner="a@ex.fr")
+    assert store.stored("Projet", owner="a@ex.fr").shared_with == ("c@ex.fr",)
+    assert store.load_all() == {"Projet (a@ex.fr)": {"66189"}, "Projet (b@ex.fr)": {"66186"}}
+    store.delete("Projet", owner="a@ex.fr")
+    assert store.versions("Projet", owner="a@ex.fr") == [] and store.load("Projet", owner="b@ex.fr").iris == {"66186"}
+
+
+def test_store_of_an_earlier_version_is_migrated(pg_url):
+    with psycopg.connect(pg_url) as connection:
+        connection.execute("CREATE TABLE territories (kind TEXT NOT NULL, name TEXT NOT NULL, iris TEXT NOT NULL, "
+                           "attributes TEXT NOT NULL DEFAULT '{}', updated TEXT NOT NULL, "
+                           "perimeter geometry(MultiPolygon, 4326), PRIMARY KEY (kind, name))")
+        connection.execute("INSERT INTO territories (kind, name, iris, updated) VALUES "
+                           "('draft', 'Ancien', '[\"660280101\"]', '2026-01-01'), "
+                           "('registry', 'CPTS R', '[\"66186\"]', '2026-01-01')")
+    store = open_store(pg_url)
+    assert store.load("Ancien") == Territory(frozenset({"660280101"}), "Ancien")
+    assert store.load_all("registry") == {"CPTS R": frozenset({"66186"})}
+    store.save(Territory(frozenset({"66028"}), "Ancien"), owner="a@ex.fr")
+    assert len(open_store(pg_url).entries()) == 2
+
+
+def test_foreign_table_is_refused_and_left_alone(pg_url):
+    with psycopg.connect(pg_url) as connection:
+        connection.execute("CREATE TABLE territories (id INTEGER, label TEXT)")
+        connection.execute("INSERT INTO territories VALUES (1, 'x')")
+    with pytest.raises(InputError, match="territories.*pas celle de cpts-geo.*id, label"):
+        open_store(pg_url)
+    with psycopg.connect(pg_url) as connection:
+        assert connection.execute("SELECT * FROM territories").fetchall() == [(1, "x")]
+        assert connection.execute("SELECT to_regclass('territory_versions')").fetchone() == (None,)
 
 
 def test_unreachable_database_is_a_french_error():
