@@ -1,0 +1,64 @@
+"""The maps of the app on a closed network and with hostile names: Leaflet from the app, names inert in HTML."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit_folium import _get_map_string
+
+from cpts_geo import webmap
+from cpts_geo.coverage import area_of, coverage_report
+from cpts_geo.coverage_map import coverage_map
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = "<img src=x onerror=alert(1)>"
+ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+
+
+@pytest.fixture(scope="module")
+def area(dep66):
+    return webmap.MapData(dep66).area(["66"])
+
+
+def decoded_script(folium_map) -> str:
+    """The JavaScript the map component runs, with the ``\\u003c`` escapes of its JSON strings decoded."""
+    folium_map.render()
+    return re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), _get_map_string(folium_map))
+
+
+def test_leaflet_is_served_by_the_app(area):
+    folium_map = webmap.base_map(area)
+    links = [url for _, url in folium_map.default_js + folium_map.default_css]
+    assert links == ["../../app/static/leaflet/leaflet.js", "../../app/static/leaflet/leaflet.css"]
+    for url in links:   # the file Streamlit serves from static/ (enableStaticServing) exists
+        assert (ROOT / "static" / url.removeprefix("../../app/static/")).stat().st_size > 10_000
+    assert "Leaflet 1.9.4" in (ROOT / "static" / "leaflet" / "leaflet.js").read_text()[:200]
+    assert "BSD 2-Clause" in (ROOT / "static" / "leaflet" / "LICENSE").read_text()
+    config = (ROOT / ".streamlit" / "config.toml").read_text()
+    assert re.search(r"^enableStaticServing = true", config, re.M)
+    script = decoded_script(folium_map)
+    assert "https://cdn" not in script and "tileerror" in script and webmap.TILE_ERROR_NOTICE in script
+
+
+def test_neighbour_label_and_tooltips_are_escaped(area, dep66):
+    layers = webmap.selection_layers(area, frozenset(dep66.iris_by_commune["66028"]), (),
+                                     {HOSTILE: frozenset(dep66.iris_by_commune["66186"])})
+    folium_map = webmap.base_map(area)
+    for layer in layers:
+        layer.add_to(folium_map)
+    script = decoded_script(folium_map)
+    assert ESCAPED in script and HOSTILE not in script
+    names = " ".join(area.iris["commune"])         # names from the data are escaped too (L'Albère…)
+    assert "&#x27;" in names and "'" not in names and "&#x27;" in script
+
+
+def test_coverage_map_tooltips_are_escaped(dep66):
+    area = webmap.MapData(dep66).area(["66"])
+    registry = {HOSTILE: frozenset(dep66.iris_by_commune["66028"]),
+                '=HYPERLINK("http://x")': frozenset(dep66.iris_by_commune["66186"])}
+    report = coverage_report(dep66, registry, area_of(dep66, "76", "66"))
+    script = decoded_script(coverage_map(area, registry, report, focus=HOSTILE))
+    assert ESCAPED in script and HOSTILE not in script
+    assert "=HYPERLINK(&quot;http://x&quot;)" in script
