@@ -397,3 +397,35 @@ def establishments_geojson(data: OfferData, departement: str) -> dict:
          "properties": {"finess": finess, "nom": name, "type": labels[kind], "categorie": category}}
         for finess, name, kind, category, lon, lat
         in table[["finess", "name", "kind", "category", "lon", "lat"]].itertuples(index=False)]}
+
+
+def _fr(value: float, digits: int) -> str:
+    """``1234.5`` → ``1 234,5`` (French separators)."""
+    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def offer_lines(offer: dict) -> list[str]:
+    """The offer of a territory (``TerritoryOffer.as_dict()``) as French text lines."""
+    lines = ["Offre de soins :"]
+    for p in offer["professionals"]:
+        if p["count"] is None:
+            lines.append(f"  {p['label']} : {NOT_AVAILABLE}")
+            continue
+        count = _fr(p["count"], 1 if p["estimated"] else 0)
+        reference = "  ".join(f"{name} {_fr(value, 1)}" for name, value in
+                              zip(("département", "région", "France"), p["reference"].values()) if value is not None)
+        lines.append(f"  {p['label']} : {count}{' (estimé)' if p['estimated'] else ''}, "
+                     f"{_fr(p['per_10000'], 1)} pour 10 000 habitants" + (f" ({reference})" if reference else ""))
+    apl = offer["apl"]
+    if apl["value"] is not None:
+        lines.append(f"  APL médecins généralistes {apl['millesime']} : {_fr(apl['value'], 2)} (département "
+                     f"{_fr(apl['departement_value'], 2)}) ; population sous {_fr(apl['threshold'], 1)} : "
+                     f"{fr_percent(apl['population_under_threshold_share'])}")
+    by_category: dict[str, int] = {}
+    for e in offer["establishments"]:
+        by_category[e["category"]] = by_category.get(e["category"], 0) + 1
+    if by_category:
+        lines.append("  Établissements (FINESS) : " + ", ".join(f"{n} {c}" for c, n in by_category.items()))
+    zoning = {z["label"] for z in offer["nurse_zoning"]}
+    lines.append(f"  Zonage infirmier des communes : {', '.join(sorted(zoning))}")
+    return lines

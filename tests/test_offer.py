@@ -229,3 +229,20 @@ def test_establishments_map_layer_of_a_departement_is_small(dep66):
     size = len(json.dumps(layer, ensure_ascii=False).encode())
     assert len(layer["features"]) > 300 and size <= 300_000
     assert gpd.GeoDataFrame.from_features(layer["features"]).geometry.geom_type.eq("Point").all()
+
+
+def test_summary_json_and_text_carry_the_offer(dep66_dir):
+    from tests.test_cli import run_cli
+
+    result = run_cli("summary", "--codes", ",".join(RUSCINO_CODES), "--json", data=dep66_dir)
+    assert result.returncode == 0, result.stderr
+    offer = json.loads(result.stdout)["offer"]
+    assert set(offer) >= {"professionals", "establishments", "apl", "limits"}
+    gp = professionals(offer)["medecin_generaliste"]
+    assert gp["estimated"] and gp["split_communes"][0]["commune_count"] == 132
+    assert set(offer["apl"]) >= {"value", "millesime", "departement_value", "threshold",
+                                 "population_under_threshold_share"}
+    assert set(offer["establishments"][0]) >= {"finess", "name", "kind", "category", "commune", "iris"}
+    text = run_cli("summary", "--codes", ",".join(RUSCINO_CODES), data=dep66_dir)
+    assert "Offre de soins :" in text.stdout and "Médecins généralistes : " in text.stdout
+    assert "(estimé)" in text.stdout

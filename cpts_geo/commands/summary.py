@@ -12,6 +12,7 @@ from cpts_geo.codes import MAX_UPLOAD_BYTES, read_code_file, resolve_codes, spli
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int, fr_percent
 from cpts_geo.letter import letter_markdown, letter_table
+from cpts_geo.offer import offer_lines, territory_offer
 from cpts_geo.registry import TEXT_SUFFIXES, read_registry
 from cpts_geo.sources.readers import ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, listed, read_input_bytes
 from cpts_geo.territory import Territory, summarize
@@ -90,12 +91,13 @@ def summary_payload(bundle: Bundle, territory: Territory, others, report, overri
     return {**summary.as_dict(),
             "checks": {c.name: c.as_dict() for c in checks},
             "letter_table": table.to_dict(orient="records"),
+            "offer": territory_offer(bundle, territory.iris).as_dict(),
             "sources": {k: bundle.meta.get(k) for k in ("iris_source", "population_source",
                                                         "iris_population_source", "postal_source")}}, \
         (summary, checks, table)
 
 
-def print_text(bundle: Bundle, summary, checks, table) -> None:
+def print_text(bundle: Bundle, summary, checks, table, offer: dict) -> None:
     """Human-readable summary in French."""
     pop = summary.population
     print(f"Territoire {summary.name or '(sans nom)'} : {summary.commune_count} communes, "
@@ -117,13 +119,14 @@ def print_text(bundle: Bundle, summary, checks, table) -> None:
             cells = [fr_percent(row[k]) for k in ("territory", "departement", "region")]
             print(f"  {row['label']:<18} territoire {cells[0]:>6}  département {cells[1]:>6}  région {cells[2]:>6}")
         print(f"  {summary.age.note}")
+    print("\n".join(offer_lines(offer)))
     print("\nVérifications :")
     for check in checks:
         print(f"  {LEVEL_MARKS[check.level]} {check.title} : {check.message}")
     print("\nTableau de la lettre d'intention :\n")
     print(letter_markdown(table, summary))
     print("Limites des données :")
-    for limit in summary.limits:
+    for limit in [*summary.limits, *offer["limits"]]:
         print(f"  - {limit}")
 
 
@@ -136,7 +139,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
-        print_text(bundle, summary, checks, table)
+        print_text(bundle, summary, checks, table, payload["offer"])
     return 0
 
 
