@@ -12,7 +12,7 @@ from cpts_geo.config import departement_of
 from cpts_geo.errors import InputError
 from cpts_geo.reference import departements_table
 from cpts_geo.sources.cog import alias_note
-from cpts_geo.sources.readers import read_text_table
+from cpts_geo.sources.readers import listed, read_text_table
 
 CODE_PATTERN = re.compile(r"^(?:\d{2}|2[AB])\d{3}(?:\d{4})?$")
 #: Communes whose IRIS are coded by arrondissement municipal.
@@ -175,4 +175,4 @@ def read_code_file(source: Path | str | bytes, label: str = "Le fichier") -> lis
     if table.shape[1] == 1 and all(CODE_PATTERN.match(t) for t in header_tokens):
         return header_tokens + [normalise_code(v) for v in table.iloc[:, 0].dropna()]
     raise InputError(f"{label} n'a pas de colonne de codes reconnue (attendu : code_insee, code_iris, "
-                     f"code ou CODE INSEE ; colonnes lues : {', '.join(map(str, table.columns))}).")
+                     f"code ou CODE INSEE ; colonnes lues : {listed(table.columns)}).")

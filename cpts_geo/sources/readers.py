@@ -182,23 +182,27 @@ def _zip_targets(path: Path, archive: zipfile.ZipFile, max_bytes: int) -> tuple[
     needed = set(_needed_members(names, vectors))
     targets = [i for i in infos if i.filename in needed]
     for info in targets:
-        member = f"« {listed([info.filename])} »"
-        if info.flag_bits & 0x1:
-            raise InputError(f"L'archive {path.name} est protégée par un mot de passe ({member}) : "
-                             "enregistrez-la de nouveau sans mot de passe.")
-        if info.compress_type not in ZIP_METHODS:
-            method = ZIP_METHOD_NAMES.get(info.compress_type, f"méthode n° {info.compress_type}")
-            raise InputError(f"L'archive {path.name} utilise une compression non prise en charge ({method}, "
-                             f"pour {member}) : recompressez-la en zip standard (Deflate).")
-        mode = info.external_attr >> 16
-        if mode and not stat.S_ISREG(mode):
-            raise InputError(f"L'archive {path.name} est refusée : {member} est un lien symbolique ou un "
-                             "fichier spécial, pas un fichier ordinaire.")
-        if info.file_size > 1_000_000 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
-            raise InputError(f"L'archive {path.name} est refusée : {member} se décompresse plus de "
-                             f"{MAX_COMPRESSION_RATIO} fois (bombe de décompression).")
+        check_zip_member(path.name, info)
     _check_total(path.name, sum(i.file_size for i in targets), max_bytes)
     return vectors, targets
+
+
+def check_zip_member(archive_name: str, info: zipfile.ZipInfo) -> None:
+    """Refuse a zip member that is encrypted, compressed by a method :mod:`zipfile` cannot read, a link or a bomb."""
+    member = f"« {listed([info.filename])} »"
+    if info.flag_bits & 0x1:
+        raise InputError(f"L'archive {archive_name} est protégée par un mot de passe ({member}) : "
+                         "enregistrez-la de nouveau sans mot de passe.")
+    if info.compress_type not in ZIP_METHODS:
+        method = ZIP_METHOD_NAMES.get(info.compress_type, f"méthode n° {info.compress_type}")
+        raise InputError(f"L'archive {archive_name} utilise une compression non prise en charge ({method}, "
+                         f"pour {member}) : recompressez-la en zip standard (Deflate).")
+    if stat.S_IFMT(info.external_attr >> 16) not in (0, stat.S_IFREG):  # Unix file type: a link, a device…
+        raise InputError(f"L'archive {archive_name} est refusée : {member} est un lien symbolique ou un "
+                         "fichier spécial, pas un fichier ordinaire.")
+    if info.file_size > 1_000_000 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+        raise InputError(f"L'archive {archive_name} est refusée : {member} se décompresse plus de "
+                         f"{MAX_COMPRESSION_RATIO} fois (bombe de décompression).")
 
 
 def _extract_zip(path: Path, archive: zipfile.ZipFile, folder: Path, max_bytes: int) -> list[Path]:
@@ -245,15 +249,16 @@ def _extract_7z(path: Path, archive: py7zr.SevenZipFile, folder: Path, max_bytes
 
 
 @contextmanager
-def extracted_vectors(path: Path, max_bytes: int = MAX_EXTRACTED_BYTES) -> Iterator[list[Path]]:
+def extracted_vectors(path: Path, max_bytes: int | None = None) -> Iterator[list[Path]]:
     """Yield the vector files of ``path``: itself, or those of an archive extracted to a temporary folder.
 
     Only the vector files and their side-cars are extracted, each checked first: no member
     outside the folder (absolute name, ``..``, link), no encryption or unsupported compression,
-    at most ``max_bytes`` unpacked (:class:`InputError` naming the problem otherwise). The folder
-    is removed on exit.
+    at most ``max_bytes`` unpacked (default :data:`MAX_EXTRACTED_BYTES`; :class:`InputError` naming
+    the problem otherwise). The folder is removed on exit.
     """
     path = input_file(path)
+    max_bytes = max_bytes or MAX_EXTRACTED_BYTES
     kind = archive_kind(path)
     if kind is None:
         if path.suffix.lower() not in VECTOR_SUFFIXES:
@@ -334,7 +339,7 @@ def read_vector_file(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     return table
 
 
-def read_vector(path: Path, layer: str | None = None, max_bytes: int = MAX_EXTRACTED_BYTES) -> gpd.GeoDataFrame:
+def read_vector(path: Path, layer: str | None = None, max_bytes: int | None = None) -> gpd.GeoDataFrame:
     """Read a vector layer (.shp/.gpkg/.geojson/.fgb/.parquet), possibly inside a .zip or .7z (split or not).
 
     An archive must hold exactly one vector file, a file one layer unless ``layer`` is given;
@@ -397,11 +402,15 @@ def _header_names(header: str, sep: str) -> list[str]:
     fields = next(csv.reader([header], delimiter=sep), [])
     while fields and not fields[-1].strip():
         fields.pop()
-    names: list[str] = []
+    names: dict[str, None] = {}
     for position, field in enumerate(fields):
-        name = field if field.strip() else f"Unnamed: {position}"
-        names.append(name if name not in names else f"{name}.{names.count(name)}")
-    return names or ["Unnamed: 0"]
+        base = name = field if field.strip() else f"Unnamed: {position}"
+        copy = 0
+        while name in names:
+            copy += 1
+            name = f"{base}.{copy}"
+        names[name] = None
+    return list(names) or ["Unnamed: 0"]
 
 
 def _bad_width(label: str, line: int, saw: int, width: int, sep: str) -> InputError:
