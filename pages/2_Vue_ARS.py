@@ -16,7 +16,7 @@ from streamlit_folium import st_folium
 
 from cpts_geo import webmap
 from cpts_geo.app_cache import load_area, open_page
-from cpts_geo.coverage import area_of, coverage_report, report_tables, write_report_files
+from cpts_geo.coverage import area_of, coverage_report, report_csv, report_tables, write_report_files
 from cpts_geo.coverage_map import coverage_map, departements_of
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
@@ -163,7 +163,7 @@ st.download_button("Télécharger la carte imprimable (PDF A4)",
                    lambda: save_figure(coverage_print_map(bundle, imported.cpts, report), "pdf"),
                    file_name=f"couverture_{region}_carte.pdf", mime="application/pdf", key="ars_map_pdf",
                    on_click="ignore")
-st.download_button("Télécharger la liste des CPTS (CSV)", tables["CPTS"].to_csv(sep=";", index=False)
-                   .encode("utf-8-sig"), file_name=f"cpts_{region}.csv", key="ars_csv")
+st.download_button("Télécharger la liste des CPTS (CSV)", report_csv(tables["CPTS"]), file_name=f"cpts_{region}.csv",
+                   key="ars_csv")
 with st.expander("Limites des données"):
     st.markdown("\n".join(f"- {limit}" for limit in pd.unique(pd.Series(report.limits))))
