@@ -8,7 +8,9 @@ the URL, drives Chromium (Debian package ``chromium``) through the DevTools prot
 until the map shows the selection and the summary, and saves a PNG screenshot. With
 ``--click CODE`` it first clicks the map, as a user does, inside that IRIS or commune, and
 waits until the summary figures change (the time is printed): the whole path browser → map
-component → session → summary, in a real browser.
+component → session → summary, in a real browser. ``--offline`` blocks every request that does
+not go to the app (as on a closed network): the map must still draw (Leaflet comes from the
+app's ``static/``) and show its notice about the missing background.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from websockets.asyncio.client import connect
 
@@ -36,9 +38,14 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars"]
 WINDOW = (1600, 1150)
-#: Leaflet of the Debian package ``libjs-leaflet``, served instead of the CDN when offline.
-LEAFLET_DIR = Path("/usr/share/javascript/leaflet")
-LOCAL_ASSETS = {"leaflet.js": LEAFLET_DIR / "leaflet.js", "leaflet.css": LEAFLET_DIR / "leaflet.css"}
+#: Hosts a closed network reaches (``--offline``): the app only.
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+#: The notice of the map when its background tiles fail (``webmap.TileErrorNotice``), in the map's iframe.
+NOTICE_SCRIPT = """(() => {
+  const frame = [...document.querySelectorAll('iframe')].find(f => f.title.includes('folium'));
+  const notice = frame && frame.contentDocument.querySelector('.cpts-tile-error');
+  return notice ? notice.innerText : null;
+})()"""
 #: True once the map iframe holds drawn zones and the summary shows its figures.
 READY_SCRIPT = """(() => {
   const frame = [...document.querySelectorAll('iframe')].find(f => f.title.includes('folium'));
@@ -100,6 +107,7 @@ class DevTools:
         self.next_id = 0
         self.pending: dict[int, asyncio.Future] = {}
         self.reader = asyncio.create_task(self._read())
+        self.blocked: set[str] = set()
 
     async def _read(self) -> None:
         async for raw in self.connection:
@@ -120,18 +128,13 @@ class DevTools:
         return message["result"]
 
     async def serve_offline(self, request: dict) -> None:
-        """Answer a request for the internet: Leaflet from the Debian package, other assets empty, no tiles."""
-        url = request["request"]["url"].split("?")[0]
-        local = next((path for name, path in LOCAL_ASSETS.items() if url.endswith(name)), None)
-        if "/wmts" in url or url.endswith((".png", ".jpg")):
-            await self.call("Fetch.failRequest", requestId=request["requestId"], errorReason="InternetDisconnected")
+        """A closed network: requests to the app go through, any other fails (its host is kept in ``blocked``)."""
+        host = urlsplit(request["request"]["url"]).hostname or ""
+        if host in LOCAL_HOSTS or request["request"]["url"].startswith(("data:", "blob:")):
+            await self.call("Fetch.continueRequest", requestId=request["requestId"])
             return
-        body = local.read_bytes() if local else b""
-        mime = "text/css" if url.endswith(".css") else "application/javascript"
-        await self.call("Fetch.fulfillRequest", requestId=request["requestId"], responseCode=200,
-                        responseHeaders=[{"name": "Content-Type", "value": mime},
-                                         {"name": "Access-Control-Allow-Origin", "value": "*"}],
-                        body=base64.b64encode(body).decode())
+        self.blocked.add(host)
+        await self.call("Fetch.failRequest", requestId=request["requestId"], errorReason="InternetDisconnected")
 
 
 async def evaluate(devtools: DevTools, expression: str):
@@ -162,7 +165,7 @@ async def capture(debug_port: int, url: str, out: Path, timeout: float, offline:
     async with connect(page["webSocketDebuggerUrl"], max_size=64 << 20) as connection:
         devtools = DevTools(connection)
         if offline:
-            await devtools.call("Fetch.enable", patterns=[{"urlPattern": "https://*"}])
+            await devtools.call("Fetch.enable", patterns=[{"urlPattern": "*"}])
         await devtools.call("Emulation.setDeviceMetricsOverride", width=WINDOW[0], height=WINDOW[1],
                             deviceScaleFactor=1, mobile=False)
         # numbers and dates as a French user sees them (Intl and navigator.languages)
@@ -177,6 +180,11 @@ async def capture(debug_port: int, url: str, out: Path, timeout: float, offline:
             await asyncio.sleep(0.5)
         ready = time.monotonic() - start
         await asyncio.sleep(2.5)  # let the tiles and the fit-to-bounds animation settle
+        if offline:
+            notice = await evaluate(devtools, NOTICE_SCRIPT)
+            print(f"offline: blocked {sorted(devtools.blocked)}; map notice: {notice!r}")
+            if not notice:
+                raise RuntimeError("offline: the map does not say that its background is missing")
         if click:
             await click_map(devtools, *click, timeout)
             await asyncio.sleep(1.5)
@@ -193,7 +201,7 @@ def main() -> int:
     parser.add_argument("--dep", default="66", help="département shown")
     parser.add_argument("--timeout", type=float, default=90)
     parser.add_argument("--offline", action="store_true",
-                        help="no internet: serve Leaflet from libjs-leaflet, no background tiles")
+                        help="closed network: block every request but the app's (no background tiles)")
     parser.add_argument("--click", metavar="CODE", help="click the map inside this IRIS or commune first")
     parser.add_argument("--ars", metavar="STORE", type=Path,
                         help="shoot the « Vue ARS » page instead, on the registry saved in this store "
@@ -203,8 +211,6 @@ def main() -> int:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         sys.exit("Chromium not found: apt-get install -y chromium")
-    if args.offline and not LEAFLET_DIR.exists():
-        sys.exit("Leaflet not found for --offline: apt-get install -y libjs-leaflet")
     app_port, debug_port = free_port(), free_port()
     env = {**os.environ, **({"CPTS_GEO_STORE": str(args.ars.resolve())} if args.ars else {})}
     app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
