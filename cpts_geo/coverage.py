@@ -111,6 +111,7 @@ class CoverageReport:
     white_zones: pd.DataFrame
     overlaps: pd.DataFrame
     isolated: pd.DataFrame
+    epci: pd.DataFrame
     unknown_iris: int
     millesime: int | None
     limits: tuple[str, ...]
@@ -135,6 +136,7 @@ class CoverageReport:
             "white_zones": self.white_zones.to_dict(orient="records"),
             "overlaps": self.overlaps.to_dict(orient="records"),
             "isolated": self.isolated.to_dict(orient="records"),
+            "epci": self.epci.to_dict(orient="records"),
             "several_pieces": self.several_pieces,
             "unknown_iris": self.unknown_iris,
             "limits": list(self.limits),
@@ -272,6 +274,26 @@ def _isolated(bundle, members: Membership, covered: np.ndarray, area: np.ndarray
     })
 
 
+def _epci(bundle, members: Membership, covered: np.ndarray, area: np.ndarray) -> pd.DataFrame:
+    """Per EPCI of the area: population, part covered by CPTS, and the CPTS it meets."""
+    if "epci" not in bundle.communes:
+        return pd.DataFrame(columns=["code", "name", "population", "covered", "covered_share", "cpts"])
+    iris = bundle.iris
+    epci = iris["code_insee"].map(bundle.communes["epci"]).fillna("").to_numpy()
+    zones = pd.DataFrame({"epci": epci, "population": iris["population"].to_numpy(),
+                          "covered": np.where(covered, iris["population"].to_numpy(), 0.0)})[area & (epci != "")]
+    table = zones.groupby("epci")[["population", "covered"]].sum()
+    group = table.index.get_indexer(epci[members.iris])
+    met = group >= 0
+    table["cpts"] = _codes_by_group(group[met], members.names[members.cpts][met], len(table))
+    table["covered_share"] = (table["covered"] / table["population"].where(table["population"] > 0)).round(4)
+    return pd.DataFrame({"code": table.index, "name": table.index.map(bundle.epci["nom"]).fillna(""),
+                         "population": table["population"].round().astype(int).to_numpy(),
+                         "covered": table["covered"].round().astype(int).to_numpy(),
+                         "covered_share": table["covered_share"].to_numpy(), "cpts": table["cpts"].to_numpy()}) \
+        .sort_values(["covered_share", "population"], ascending=[True, False], ignore_index=True)
+
+
 def coverage_report(bundle, registry: dict[str, frozenset[str]], area: Area) -> CoverageReport:
     """Coverage of ``area`` by the CPTS of ``registry`` (name → IRIS codes)."""
     everyone = Membership.of(bundle, registry)
@@ -291,6 +313,7 @@ def coverage_report(bundle, registry: dict[str, frozenset[str]], area: Area) -> 
         white_zones=_white_zones(bundle, area.mask & ~covered),
         overlaps=_overlaps(bundle, members, shared),
         isolated=_isolated(bundle, everyone, covered, area.mask),
+        epci=_epci(bundle, everyone, covered, area.mask),
         unknown_iris=everyone.unknown,
         millesime=bundle.meta.get("population_millesime"),
         limits=tuple(bundle.meta.get("limits", ())),
@@ -344,6 +367,11 @@ def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
                                        "IRIS": report.isolated["iris"].map(_joined),
                                        "Population": report.isolated["population"],
                                        "CPTS autour": report.isolated["around"].map(_joined)}),
+        "EPCI": pd.DataFrame({"EPCI": report.epci["name"], "SIREN": report.epci["code"],
+                              "Population": report.epci["population"],
+                              "Population couverte": report.epci["covered"],
+                              "Part couverte": report.epci["covered_share"],
+                              "CPTS": report.epci["cpts"].map(_joined)}),
         "Limites": pd.DataFrame({"Limites des données": list(report.limits)}),
     }
 

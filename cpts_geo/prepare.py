@@ -200,7 +200,7 @@ def build_commune_table(iris: gpd.GeoDataFrame, tables: SourceTables) -> pd.Data
     epci = source["epci"] if "epci" in source else tables.cog.commune_epci
     own_epci = pd.Series(epci.reindex(table.index).to_numpy(), index=table.index, dtype=object)
     table["epci"] = table["commune_parent"].map(epci).astype(object).fillna(own_epci).fillna("").astype(str)
-    table["epci_nom"] = table["epci"].map(tables.cog.epci.set_index("code")["nom"]).fillna("")
+    table["epci_nom"] = table["epci"].map(tables.cog.epci.set_index("code")["nom"]).astype(object).fillna("")
     table.index.name = "code_insee"
     return table.reset_index()
 

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpts_geo.codes import CODE_COLUMNS, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column, resolve_codes
+from cpts_geo.codes import (CODE_COLUMNS, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column, resolve_codes,
+                            translate_communes)
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_percent
@@ -167,24 +168,25 @@ def _apply_arrondissement(bundle, rows: pd.DataFrame) -> pd.Series:
 def _expand_to_iris(bundle, rows: pd.DataFrame) -> pd.DataFrame:
     """One row per IRIS of each registry row (``row`` is the row's index), quarters applied."""
     iris = bundle.iris[["code_iris", "code_insee", "nom_iris"]].reset_index(drop=True)
-    own = iris["code_insee"].unique()
-    communes = pd.concat([pd.DataFrame({"code": own, "code_insee": own}),
-                          _arrondissements(bundle).rename(columns={"parent": "code"})[["code", "code_insee"]]])
+    communes = pd.concat([pd.DataFrame([(code, code_iris) for code, codes in bundle.iris_by_commune.items()
+                                        for code_iris in codes], columns=["code", "code_iris"]),
+                          _arrondissements(bundle).rename(columns={"parent": "code"})
+                          .merge(iris, on="code_insee")[["code", "code_iris"]]])
     given = rows.reset_index(names="row")[["row", "code", "quartier"]]
-    by_commune = given.merge(communes, on="code").merge(iris, on="code_insee")
+    by_commune = given.merge(communes, on="code").merge(iris, on="code_iris")
     by_iris = given.merge(iris, left_on="code", right_on="code_iris")
     expanded = pd.concat([by_commune, by_iris], ignore_index=True)
     quarter = expanded["quartier"] != ""
     quarter_code = _canonical(expanded["quartier"])
     matches = ((name_key(expanded["nom_iris"].fillna("")) == name_key(expanded["quartier"]))
-               | (expanded["code_iris"] == quarter_code) | (expanded["code_iris"] == expanded["code_insee"] + quarter_code))
+               | (expanded["code_iris"] == quarter_code) | (expanded["code_iris"].str[5:] == quarter_code))
     return expanded.loc[~quarter | matches, ["row", "code_iris"]]
 
 
 def _reasons_for_unknown(bundle, rows: pd.DataFrame) -> pd.Series:
     """French reason for each row whose code (or infra-communal part) matched no IRIS."""
     reasons = dict(resolve_codes(bundle, rows["code"].unique()).problems)
-    reason = rows["code"].map(reasons)
+    reason = rows["code"].map(reasons).astype(object)
     quarter = rows["quartier"] != ""
     reason = reason.where(reason.notna() | ~quarter,
                           "quartier « " + rows["quartier"] + " » inconnu dans la commune (ni nom ni code d'IRIS)")
@@ -212,6 +214,8 @@ def read_registry_csv(bundle, source: Path | str | bytes, label: str | None = No
     ignored.append(rows.loc[repeated, ["line", "cpts", "code"]]
                    .assign(reason="ligne en double de la ligne " + first_line[repeated].astype(str)))
     rows = rows[~repeated]
+    rows["code"], translated = translate_communes(bundle, rows["code"])
+    imported.notes += translated
     rows["code"] = _apply_arrondissement(bundle, rows)
     bad_arrondissement = rows["code"].isna()
     ignored.append(rows.loc[bad_arrondissement, ["line", "cpts", "arrondissement"]].rename(
@@ -313,7 +317,7 @@ def read_registry_geometries(bundle, path: Path | str) -> RegistryImport:
     shares = overlap_shares(bundle, perimeters)
     low, high = DOUBTFUL_SHARE
     doubtful = shares[(shares["share"] >= low) & (shares["share"] <= high)]
-    imported.doubtful = doubtful.assign(commune=doubtful["code_iris"].str[:5].map(bundle.communes["nom"]),
+    imported.doubtful = doubtful.assign(commune=doubtful["code_iris"].map(bundle.commune_of_iris).map(bundle.communes["nom"]),
                                         share=doubtful["share"].round(3),
                                         assigned=doubtful["share"] > MIN_OVERLAP_SHARE)[DOUBTFUL_COLUMNS]
     imported.cpts = _territories(shares[shares["share"] > MIN_OVERLAP_SHARE])

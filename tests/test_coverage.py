@@ -133,7 +133,7 @@ def test_cli_json_and_files(france_dir, tmp_path, capsys):
     assert (ruscino["population"], ruscino["taille"], ruscino["pieces"]) == (48_454, 2, 1)
     assert payload["registry"]["ignored"] == []
     workbook = openpyxl.load_workbook(tmp_path / "couverture_departement_66.xlsx")
-    assert workbook.sheetnames == ["Synthèse", "CPTS", "Zones blanches", "Chevauchements", "Zones isolées", "Limites"]
+    assert workbook.sheetnames == ["Synthèse", "CPTS", "Zones blanches", "Chevauchements", "Zones isolées", "EPCI", "Limites"]
     assert workbook["Zones blanches"]["B2"].value == "Porté-Puymorens"
     csv = (tmp_path / "couverture_departement_66_chevauchements.csv").read_text(encoding="utf-8-sig")
     assert "CPTS Aspres / CPTS Vallespir;Tresserre (66214);662140000;1166" in csv

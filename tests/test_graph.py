@@ -56,7 +56,9 @@ def test_zone_graph_components_and_enclosure():
 
 
 def test_real_graph_counts(france, dep66):
-    assert france.meta["counts"] == {"iris": 48592, "communes": 34881,
+    # 48,592 metropolitan IRIS 2020 + 129 overseas communes (one zone each, from the mirror);
+    # 34,917 communes of today (COG 2026) with contours, restored communes and overseas included.
+    assert france.meta["counts"] == {"iris": 48721, "communes": 34917,
                                      "iris_edges": france.iris_graph.edge_count,
                                      "commune_edges": france.commune_graph.edge_count}
     # 140,739 pairs share an exact edge; the tolerance adds pairs split by slivers a few metres wide.
