@@ -177,6 +177,13 @@ with st.sidebar:
                     width="stretch")
     st.button("Vider la sélection", icon=":material/delete_sweep:", on_click=session.clear,
               disabled=not session.selection, width="stretch")
+    epci_names = webmap.epci_choices(load_area(DATA_PATH, session.area))
+    if epci_names:
+        picked_epci = st.selectbox("Intercommunalité (EPCI)", epci_names, format_func=epci_names.get, key="epci_pick",
+                                   index=None, placeholder="Choisir une EPCI de la zone")
+        st.button("Ajouter / retirer toute l'EPCI", icon=":material/select_all:", on_click=session.toggle_epci,
+                  args=(picked_epci,), disabled=picked_epci is None, width="stretch",
+                  help="Ajoute toutes les communes de l'EPCI, ou les retire si elles y sont toutes déjà.")
 
     st.header("Brouillons")
     bind(st.text_input, "Nom de la CPTS", "name", placeholder="ex. CPTS Ruscino")
@@ -262,7 +269,7 @@ with map_col:
               returned_objects=["last_active_drawing", "last_object_clicked"], feature_group_to_add=layers,
               center=centre, zoom=zoom, on_change=on_map_click)
     st.caption("Orange : sélection · violet pointillé : commune découpée · vert : CPTS voisine · "
-               "rose : zone signalée par une vérification.")
+               "brun tireté : limite d'EPCI · rose : zone signalée par une vérification.")
 
 
 def show_figures(summary) -> None:
@@ -274,6 +281,9 @@ def show_figures(summary) -> None:
     cols[2].metric(f"Population {pop.millesime or ''}".strip(), fr_int(pop.value))
     cols[3].metric("Taille", taille.number, help=taille.label)
     st.caption(f"{pop.source}. {pop.method}")
+    if summary.epci:
+        st.info(markdown_text("Intercommunalités (EPCI) : " + ", ".join(e.label for e in summary.epci) + "."),
+                icon=":material/account_balance:")
 
 
 def show_taille_and_ages(summary) -> None:

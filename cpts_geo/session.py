@@ -127,6 +127,10 @@ class DrawingSession:
         """Add or remove a whole commune (e.g. found by the search box)."""
         return self.select(self.territory.toggle_commune(self.bundle, code_insee).iris)
 
+    def toggle_epci(self, epci: str) -> bool:
+        """Add all the communes of an EPCI, or remove them if they were all in."""
+        return self.select(self.territory.toggle_epci(self.bundle, epci).iris)
+
     def clear(self) -> bool:
         self.code_report = None
         return self.select(frozenset())

@@ -104,6 +104,11 @@ class EpciPart:
         """All the EPCI's communes are wholly in the territory."""
         return self.whole_communes == self.communes_total
 
+    @property
+    def label(self) -> str:
+        """``CU Perpignan Méditerranée Métropole (37/37 communes)``."""
+        return f"{self.nom} ({len(self.communes_in)}/{self.communes_total} communes)"
+
     def as_dict(self) -> dict:
         return {"code": self.code, "name": self.nom, "communes_in": list(self.communes_in),
                 "communes_total": self.communes_total, "whole": self.whole}

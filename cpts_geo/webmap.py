@@ -43,6 +43,7 @@ COLOURS = {
     "split": "#7b3294",
     "neighbour": "#1b7837",
     "focus": "#e7298a",
+    "epci": "#8c510a",
 }
 MAP_HEIGHT_PX = 640
 MAP_WIDTH_PX = 700  # typical width of the map column, to choose a zoom level
@@ -71,8 +72,9 @@ class AreaLayer:
 
     departements: tuple[str, ...]
     iris: gpd.GeoDataFrame       # indexed by IRIS code; columns of FEATURE_FIELDS + code_insee
-    communes: gpd.GeoDataFrame   # indexed by INSEE code; nom, geometry
+    communes: gpd.GeoDataFrame   # indexed by INSEE code; nom, epci, geometry
     commune_borders: shapely.Geometry  # every border between communes once (lines)
+    epci: gpd.GeoDataFrame       # indexed by EPCI code (SIREN); nom, geometry (the part within the area)
 
     @property
     def bounds(self) -> list[list[float]]:
@@ -124,8 +126,11 @@ class MapData:
         iris = gpd.GeoDataFrame(iris, geometry="geometry", crs=STORAGE_CRS)
         communes = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="unary")  # snapped: not a clean coverage
         communes["nom"] = self.bundle.communes["nom"].reindex(communes.index)
+        communes["epci"] = self.bundle.communes["epci"].reindex(communes.index).fillna("")
         borders = shapely.line_merge(shapely.union_all(communes.boundary.array))
-        return AreaLayer(departements, iris, communes, borders)
+        epci = communes.loc[communes["epci"] != "", ["epci", "geometry"]].dissolve(by="epci", method="unary")
+        epci["nom"] = self.bundle.epci["nom"].reindex(epci.index).fillna(epci.index.to_series())
+        return AreaLayer(departements, iris, communes, borders, epci)
 
     def iris_bounds(self, codes) -> list[list[float]]:
         """Bounds of some IRIS (their départements' layers are computed if needed)."""
@@ -218,12 +223,22 @@ def commune_borders_layer(borders: shapely.Geometry) -> folium.GeoJson:
                           style_function=lambda _: {"color": COLOURS["commune"], "weight": 1.6, "fill": False})
 
 
+def epci_layer(area: AreaLayer) -> folium.GeoJson:
+    """Outlines of the area's EPCI (intercommunalités), not clickable."""
+    return folium.GeoJson(area.epci[["geometry"]].boundary.to_frame("geometry").to_geo_dict(drop_id=True),
+                          name="Intercommunalités (EPCI)", interactive=False,
+                          style_function=lambda _: {"color": COLOURS["epci"], "weight": 2.4, "dashArray": "10 5 2 5",
+                                                    "fill": False})
+
+
 def base_map(area: AreaLayer) -> folium.Map:
-    """Tiles, clickable IRIS of the area and commune borders: what stays while the user clicks."""
+    """Tiles, clickable IRIS of the area, commune borders and EPCI outlines: what stays while the user clicks."""
     folium_map = empty_map(area)
     folium.GeoJson(area.iris_features(), name="IRIS", style_function=_iris_style,
                    highlight_function=_iris_highlight, tooltip=_iris_tooltip()).add_to(folium_map)
     commune_borders_layer(area.commune_borders).add_to(folium_map)
+    if not area.epci.empty:
+        epci_layer(area).add_to(folium_map)
     return folium_map
 
 
@@ -314,6 +329,11 @@ def search_communes(bundle, text: str, area=(), limit: int = 12) -> list[tuple[s
     area = set(area)
     hits = sorted(hits, key=lambda code: communes.at[code, "departement"] not in area)  # stable sort
     return [(code, commune_label(bundle, code)) for code in hits[:limit]]
+
+
+def epci_choices(area: AreaLayer) -> dict[str, str]:
+    """The EPCI met by the area, code → name, sorted by name (for a picker)."""
+    return dict(sorted(area.epci["nom"].items(), key=lambda item: _plain(item[1])))
 
 
 def commune_label(bundle, code: str) -> str:

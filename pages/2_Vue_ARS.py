@@ -38,9 +38,12 @@ def read_upload(uploaded) -> RegistryImport:
 
 
 def localized_numbers(table: pd.DataFrame) -> dict:
-    """Population columns shown with the reader's thousands separator (48 454 in a French browser)."""
-    return {column: st.column_config.NumberColumn(format="localized") for column in table.columns
-            if str(column).startswith("Population") and pd.api.types.is_numeric_dtype(table[column])}
+    """Population columns with the reader's thousands separator (48 454 in a French browser), shares as percents."""
+    config = {column: st.column_config.NumberColumn(format="localized") for column in table.columns
+              if str(column).startswith("Population") and pd.api.types.is_numeric_dtype(table[column])}
+    if "Part couverte" in table:
+        config["Part couverte"] = st.column_config.NumberColumn(format="percent")
+    return config
 
 
 def default_region(store) -> str:
@@ -152,7 +155,7 @@ with map_column:
               use_container_width=True, returned_objects=[], key="ars_map")
 
 tables = report_tables(report, bundle)
-for title in ("Zones blanches", "Chevauchements", "Zones isolées"):
+for title in ("Zones blanches", "Chevauchements", "Zones isolées", "EPCI"):
     with st.expander(f"{title} ({len(tables[title])})", expanded=title == "Zones blanches"):
         st.dataframe(tables[title], hide_index=True, column_config=localized_numbers(tables[title]))
 with tempfile.TemporaryDirectory() as folder:

@@ -82,6 +82,15 @@ def test_select_with_search_click_and_undo(app):
     assert app.query_params["zones"] == "66028-66186"
 
 
+def test_whole_epci_from_the_sidebar(app):
+    app.run()
+    app.selectbox(key="epci_pick").set_value("200027183").run()
+    next(b for b in app.button if "toute l'EPCI" in b.label).click().run()
+    assert not app.exception
+    assert metrics(app)["Communes"] == "37"
+    assert any("CU Perpignan Méditerranée Métropole" in plain(box.value) for box in [*app.success, *app.info])
+
+
 def test_save_and_reopen_draft(app):
     app.query_params["zones"] = RUSCINO_URL
     app.run()

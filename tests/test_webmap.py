@@ -43,6 +43,31 @@ def test_base_map_and_layers(area, dep66):
 
 
 
+def test_epci_outlines_and_picker(area, dep66):
+    # The 12 EPCI of the Pyrénées-Orientales (COG 2026), drawn as outlines and offered by name.
+    assert len(area.epci) == 12
+    choices = webmap.epci_choices(area)
+    assert choices["200027183"] == "CU Perpignan Méditerranée Métropole"
+    assert list(choices.values()) == sorted(choices.values(), key=webmap._plain)
+    perpignan_metropole = area.epci.geometry["200027183"]
+    cabestany = area.communes.geometry["66028"].representative_point()
+    ceret = area.communes.geometry["66049"].representative_point()
+    assert perpignan_metropole.contains(cabestany) and not perpignan_metropole.contains(ceret)
+    html = webmap.base_map(area).get_root().render()
+    assert '"dashArray": "10 5 2 5"' in html           # the EPCI outlines' style
+
+
+def test_whole_epci_toggled_in_one_action(dep66):
+    session = DrawingSession(dep66)
+    assert session.toggle_epci("200027183")
+    assert session.territory.communes(dep66) == set(dep66.epci_communes["200027183"])
+    assert len(session.territory.communes(dep66)) == 37
+    assert session.toggle_epci("200027183") and not session.selection     # all in: removed
+    session.toggle_commune("66028")
+    session.toggle_epci("200027183")                                       # partly in: completed
+    assert len(session.territory.communes(dep66)) == 37
+
+
 @pytest.mark.parametrize("text, code", [("cabestany", "66028"), ("Cabestany", "66028"), ("66028", "66028"),
                                         ("66330", "66028"), ("perpignan", "66136"), ("saint nazaire", "66186")])
 def test_search_communes(dep66, text, code):

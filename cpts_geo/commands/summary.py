@@ -111,8 +111,7 @@ def print_text(bundle: Bundle, summary, checks, table, offer: dict) -> None:
           + (f" (à confirmer, communes à plusieurs codes : {', '.join(summary.postal_codes_to_confirm)})"
              if summary.postal_codes_to_confirm else ""))
     if summary.epci:
-        print("Intercommunalités (EPCI) : " + "; ".join(
-            f"{e.nom} ({len(e.communes_in)}/{e.communes_total} communes)" for e in summary.epci))
+        print("Intercommunalités (EPCI) : " + "; ".join(e.label for e in summary.epci))
     if summary.age.rows:
         print(f"Structure par âge (dép. {summary.age.departement}, région {summary.age.region}) :")
         for row in summary.age.rows:
