@@ -39,9 +39,13 @@ def letter_footer(summary: Summary) -> list[tuple[str, str]]:
     ]
 
 
-def letter_csv(table: pd.DataFrame, summary: Summary) -> bytes:
-    """CSV for Excel in French: UTF-8 with BOM, ``;`` separator, footer lines after a blank line; no formula."""
-    footer = pd.DataFrame([(label, value, "") for label, value in letter_footer(summary)], columns=COLUMNS)
+def letter_csv(table: pd.DataFrame, summary: Summary, alerts: list[str] = ()) -> bytes:
+    """CSV for Excel in French: UTF-8 with BOM, ``;`` separator, footer lines after a blank line; no formula.
+
+    ``alerts`` (the checks the territory fails, see ``TerritoryExport.alerts``) follow the footer.
+    """
+    lines = [*letter_footer(summary), *(("Attention", alert) for alert in alerts)]
+    footer = pd.DataFrame([(label, value, "") for label, value in lines], columns=COLUMNS)
     blank = pd.DataFrame([("", "", "")], columns=COLUMNS)
     text = pd.concat([table, blank, footer]).map(spreadsheet_cell).to_csv(sep=";", index=False, lineterminator="\r\n")
     return text.encode("utf-8-sig")

@@ -202,3 +202,23 @@ def test_coverage_print_map(france):
     report = coverage_report(france, registry.cpts, area_of(france, None, "66"))
     text = assert_a4(save_figure(coverage_map(france, registry.cpts, report), "pdf"), A4_POINTS[::-1])
     assert "Pyrénées-Orientales" in text and "CPTS Ruscino" in text and "Zone blanche" in text
+
+
+def test_an_invalid_territory_says_so_on_every_document(france):
+    from cpts_geo.codes import resolve_codes
+
+    territory = Territory(resolve_codes(france, ["84007", "84031"]).iris, "CPTS en deux morceaux")
+    exporter = TerritoryExport(france, territory)
+    alert = ("Territoire non conforme : Le territoire est en 2 morceaux sans frontière commune. Morceaux détachés du "
+             "principal : Carpentras (84031).")
+    assert exporter.alerts == [alert]
+    csv_lines = exporter.export("csv").data.decode("utf-8-sig").splitlines()
+    assert f"Attention;{alert};" in csv_lines
+    sheet = load_workbook(io.BytesIO(exporter.export("xlsx").data))["Délimitation"]
+    assert sheet["A2"].value == alert and sheet["A2"].font.color.rgb.endswith("C00000")
+    document = Document(io.BytesIO(exporter.export("docx").data))
+    assert document.paragraphs[1].text == f"Attention — {alert}"
+    for fmt in ("pdf", "prediag"):
+        text = " ".join(PdfReader(io.BytesIO(exporter.export(fmt).data)).pages[0].extract_text().split())
+        assert "Territoire non conforme : Le territoire est en 2 morceaux" in text and "Carpentras (84031)" in text
+    assert TerritoryExport(france, Territory(resolve_codes(france, ["84007"]).iris, "Avignon")).alerts == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from cpts_geo.bundle import Bundle
@@ -33,6 +34,8 @@ def run(args) -> int:
     paths = write_files(args.out, {file.filename: file.data for file in exported})
     for fmt, path in zip(formats, paths):
         print(f"{FORMATS[fmt][2]} : {path}")
+    for alert in exporter.alerts:
+        print(f"Attention — {alert} (signalé dans chaque fichier)", file=sys.stderr)
     return 0
 
 

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from cpts_geo.checks import run_checks
 from cpts_geo.errors import InputError
 from cpts_geo.exports import perimeter, tables
 from cpts_geo.letter import letter_csv, letter_table
@@ -56,6 +57,9 @@ class TerritoryExport:
         self.bundle, self.territory, self.others = bundle, territory, others or {}
         self.orientation = orientation
         self.summary = summarize(bundle, territory, postal_overrides)
+        #: the checks the territory fails, printed on every document (a territory is exported even when invalid)
+        self.alerts = [f"Territoire non conforme : {check.message}"
+                       for check in run_checks(bundle, territory, self.others) if check.level == "error"]
         self.table = letter_table(bundle, self.summary, detailed)
         self.stem = file_stem(territory.name)
         self._map_png: bytes | None = None
@@ -63,7 +67,8 @@ class TerritoryExport:
     def map_figure(self):
         from cpts_geo.exports.maps import territory_map
 
-        return territory_map(self.bundle, self.territory, self.others, orientation=self.orientation)
+        return territory_map(self.bundle, self.territory, self.others, orientation=self.orientation,
+                             alerts=self.alerts)
 
     def map_image(self, fmt: str) -> bytes:
         from cpts_geo.exports.maps import save_figure
@@ -81,13 +86,14 @@ class TerritoryExport:
             raise InputError(f"Format d'export inconnu : {fmt} (formats : {', '.join(FORMATS)}).")
         suffix, mime, _ = FORMATS[fmt]
         if fmt == "csv":
-            data = letter_csv(self.table, self.summary)
+            data = letter_csv(self.table, self.summary, self.alerts)
         elif fmt == "xlsx":
-            data = tables.letter_xlsx(self.bundle, self.summary, self.table)
+            data = tables.letter_xlsx(self.bundle, self.summary, self.table, self.alerts)
         elif fmt in ("docx", "prediag"):
             prediag = tables.prediagnostic(self.bundle, self.territory, self.summary)
-            data = (tables.letter_docx(self.bundle, self.summary, self.table, prediag, self.map_image("png"))
-                    if fmt == "docx" else tables.prediagnostic_pdf(self.bundle, self.summary, prediag))
+            data = (tables.letter_docx(self.bundle, self.summary, self.table, prediag, self.map_image("png"),
+                                       self.alerts)
+                    if fmt == "docx" else tables.prediagnostic_pdf(self.bundle, self.summary, prediag, self.alerts))
         elif fmt in ("png", "pdf"):
             data = self.map_image(fmt)
         else:

@@ -46,6 +46,7 @@ LEGEND_COLUMN_PT = 215               # width of one legend column, in points
 TERRITORY_COLOUR = "#f4a259"
 NEIGHBOUR_COLOUR = "#2a7f62"
 EPCI_COLOUR = "#6a3d9a"
+ALERT_COLOUR = "#c00000"
 EPCI_LINE = (0, (6, 2, 1, 2))
 CPTS_PALETTE = ("#8dd3c7", "#bebada", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#bc80bd", "#ccebc5",
                 "#a6cee3", "#b2df8a", "#fb9a99", "#cab2d6", "#ffed6f", "#d9d9d9")
@@ -97,10 +98,10 @@ def _height(fig, artist) -> float:
 
 
 def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list[str],
-              extent: gpd.GeoSeries, margin: float = 0.08) -> None:
+              extent: gpd.GeoSeries, margin: float = 0.08, alerts: list[str] = ()) -> None:
     """Lay out the page around the map and frame the view on ``extent`` (metric CRS).
 
-    Title and subtitle on top; at the bottom the ``footer`` lines (sources, limits, date of the map)
+    Title and subtitle on top, then the ``alerts`` in red (checks the territory fails); at the bottom the ``footer`` lines (sources, limits, date of the map)
     and above them the legend of ``handles``; the map fills the space between. Then a scale bar and
     a north arrow. Draw the layers before, the labels (:class:`MapLabels`) after.
     """
@@ -110,6 +111,10 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     subtitle_top = 1 - edge - _height(fig, title_text) - gap / 2
     subtitle_text = _page_text(fig, subtitle_top, [subtitle], fontsize=SUBTITLE_PT, va="top")
     map_top = subtitle_top - _height(fig, subtitle_text) - gap
+    if alerts:
+        alert_text = _page_text(fig, map_top + gap / 2, list(alerts), fontsize=SUBTITLE_PT - 1, va="top",
+                                weight="bold", color=ALERT_COLOUR)
+        map_top -= _height(fig, alert_text) + gap / 2
     lines = [*footer, f"Carte produite avec cpts-geo le {date.today():%d/%m/%Y}."]
     footer_text = _page_text(fig, edge, lines, fontsize=FOOTER_PT, va="bottom", color="#333333")
     legend_bottom = edge + _height(fig, footer_text) + gap
@@ -258,8 +263,9 @@ def _count(number: int, word: str) -> str:
 
 
 def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]] | None = None,
-                  orientation: str = "portrait"):
-    """The A4 map of a CPTS territory (matplotlib Figure); ``others``: neighbouring CPTS, name → IRIS codes.
+                  orientation: str = "portrait", alerts: list[str] = ()):
+    """The A4 map of a CPTS territory (matplotlib Figure); ``others``: neighbouring CPTS, name → IRIS codes;
+    ``alerts``: checks the territory fails, printed in red under the subtitle.
 
     The territory filled, split communes at IRIS level (the part left out dotted), commune names,
     the neighbouring CPTS in view hatched and named, commune and département limits.
@@ -312,7 +318,8 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
                 f"{fr_int(pop.value)} habitants (population municipale {pop.millesime}) — "
                 f"taille {summary.taille.number}")
     frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle, handles=handles,
-              footer=source_lines(bundle, {p.departement for p in summary.communes}), extent=outline)
+              footer=source_lines(bundle, {p.departement for p in summary.communes}), extent=outline,
+              alerts=alerts)
     labels = MapLabels(ax)
     inside = selected[["code_insee", "geometry"]].dissolve(by="code_insee")  # split communes: their part only
     labels.add(inside.geometry, bundle.communes.loc[inside.index, "nom"], 8, labels.view.area / 400)

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from docx import Document  # noqa: E402
-from docx.shared import Cm, Pt  # noqa: E402
+from docx.shared import Cm, Pt, RGBColor  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
@@ -29,6 +29,7 @@ from cpts_geo.user_text import spreadsheet_cell  # noqa: E402
 A4_PORTRAIT_IN = (8.27, 11.69)
 A4_CM = (Cm(21), Cm(29.7))
 QPV_ROWS_ON_PDF = 12  # more would run into the footer; the DOCX lists them all
+ALERT_COLOUR = "C00000"
 QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la génération 2015 (décret 2014-1750), "
               "population du quartier entier ; pour une commune découpée, vérifier que le quartier est dans "
               "les IRIS retenus.")
@@ -107,14 +108,18 @@ def _sources_lines(bundle) -> list[str]:
             f"Âges : {meta.get('iris_population_source', '')}.", *meta.get("limits", [])]
 
 
-def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame) -> bytes:
-    """The letter table in an Excel workbook: sheet « Délimitation » (table and footer) and « Sources »."""
+def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str] = ()) -> bytes:
+    """The letter table in an Excel workbook: sheet « Délimitation » (table and footer) and « Sources ».
+
+    ``alerts`` (checks the territory fails) are in red on the line under the title.
+    """
     book = Workbook()
     sheet = book.active
     sheet.title = "Délimitation"
     sheet.append([spreadsheet_cell(f"Délimitation géographique — {summary.name}".strip(" —"))])
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append([])
+    sheet.append([spreadsheet_cell(" ".join(alerts))] if alerts else [])
+    sheet["A2"].font = Font(bold=True, color=ALERT_COLOUR)
     sheet.append(COLUMNS)
     for cell in sheet[3]:
         cell.font = Font(bold=True)
@@ -148,15 +153,27 @@ def _docx_table(document, frame: pd.DataFrame) -> None:
             cell.text = str(value)
 
 
+def _docx_alerts(document, alerts: list[str]) -> None:
+    """The checks the territory fails, in bold red."""
+    for alert in alerts:
+        run = document.add_paragraph().add_run(f"Attention — {alert}")
+        run.bold = True
+        run.font.color.rgb = RGBColor.from_string(ALERT_COLOUR)
+
+
 def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagnostic,
-                map_png: bytes | None = None) -> bytes:
-    """A Word section « Délimitation géographique » ready to paste in the ARS template, and the pre-diagnostic."""
+                map_png: bytes | None = None, alerts: list[str] = ()) -> bytes:
+    """A Word section « Délimitation géographique » ready to paste in the ARS template, and the pre-diagnostic.
+
+    ``alerts`` (checks the territory fails) are in red under the heading.
+    """
     document = Document()
     page = document.sections[0]  # python-docx starts from US Letter
     page.page_width, page.page_height = A4_CM
     page.left_margin = page.right_margin = page.top_margin = page.bottom_margin = Cm(2)
     document.styles["Normal"].font.size = Pt(10)
     document.add_heading("Délimitation géographique", level=1)
+    _docx_alerts(document, alerts)
     document.add_paragraph(f"Territoire de la {summary.name or 'CPTS'} : communes et quartiers (IRIS) couverts.")
     _docx_table(document, table)
     for label, value in letter_footer(summary)[:2]:
@@ -196,15 +213,18 @@ def qpv_table(prediag: Prediagnostic) -> pd.DataFrame:
                                              for w in qpv["commune_entiere"]]})
 
 
-def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic) -> bytes:
-    """One A4 page: the age table and chart, the QPV, the sources."""
+def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic, alerts: list[str] = ()) -> bytes:
+    """One A4 page: the checks the territory fails (in red), the age table and chart, the QPV, the sources."""
     plt.rcParams["pdf.fonttype"] = 42
     fig = plt.figure(figsize=A4_PORTRAIT_IN)
     fig.text(0.08, 0.95, f"Pré-diagnostic — {summary.name or 'CPTS'}", fontsize=16, weight="bold")
     fig.text(0.08, 0.925, f"{summary.commune_count} commune{'s' if summary.commune_count > 1 else ''}, "
              f"{fr_int(summary.population.value)} habitants (population municipale {summary.population.millesime}), "
              f"taille {summary.taille.number}", fontsize=10)
-    table_ax = fig.add_axes([0.08, 0.72, 0.84, 0.18])
+    alert_lines = [line for alert in alerts for line in textwrap.wrap(alert, 120)]
+    fig.text(0.08, 0.915, "\n".join(alert_lines), fontsize=7.5, weight="bold", color=f"#{ALERT_COLOUR}", va="top")
+    alert_height = len(alert_lines) * 7.5 * 1.3 / 72 / A4_PORTRAIT_IN[1]  # the age table moves down under them
+    table_ax = fig.add_axes([0.08, 0.72 - alert_height, 0.84, 0.18])
     table_ax.axis("off")
     ages = prediag.age_table()
     grid = table_ax.table(cellText=ages.values, colLabels=list(ages.columns), loc="upper center")
