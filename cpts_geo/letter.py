@@ -9,6 +9,8 @@ from cpts_geo.territory import Summary
 from cpts_geo.user_text import spreadsheet_cell
 
 COLUMNS = ["COMMUNES / QUARTIERS", "CODE POSTAL", "CODE INSEE"]
+LEADING_ZERO_NOTE = ("des codes commencent par 0 : un tableur qui ouvre ce CSV les lit comme des nombres et retire "
+                     "ce 0. Importez les colonnes CODE POSTAL et CODE INSEE en texte, ou utilisez le fichier Excel.")
 
 
 def letter_table(bundle, summary: Summary, detailed: bool = True) -> pd.DataFrame:
@@ -43,8 +45,12 @@ def letter_csv(table: pd.DataFrame, summary: Summary, alerts: list[str] = ()) ->
     """CSV for Excel in French: UTF-8 with BOM, ``;`` separator, footer lines after a blank line; no formula.
 
     ``alerts`` (the checks the territory fails, see ``TerritoryExport.alerts``) follow the footer.
+    Codes are written bare: a spreadsheet reads the letter's ``(660280101)`` as the number -660280101.
     """
-    lines = [*letter_footer(summary), *(("Attention", alert) for alert in alerts)]
+    table = table.assign(**{COLUMNS[2]: table[COLUMNS[2]].str.strip("()")})
+    zeros = table[COLUMNS[1:]].apply(lambda column: column.str.match(r"0\d")).any(axis=None)
+    lines = [*letter_footer(summary), *(("Attention", alert) for alert in alerts),
+             *([("Codes", LEADING_ZERO_NOTE)] if zeros else [])]
     footer = pd.DataFrame([(label, value, "") for label, value in lines], columns=COLUMNS)
     blank = pd.DataFrame([("", "", "")], columns=COLUMNS)
     text = pd.concat([table, blank, footer]).map(spreadsheet_cell).to_csv(sep=";", index=False, lineterminator="\r\n")

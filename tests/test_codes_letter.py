@@ -1,11 +1,13 @@
 """Reading codes, the letter table and its CSV/Markdown forms."""
 
+import re
+
 import pytest
 
 from cpts_geo.codes import read_code_file, resolve_codes, split_codes
 from cpts_geo.errors import InputError
 from cpts_geo.letter import COLUMNS, letter_csv, letter_markdown, letter_table
-from cpts_geo.territory import summarize
+from cpts_geo.territory import Territory, summarize
 
 
 def test_resolve_codes_reports_unknown_and_expands_paris(france):
@@ -62,8 +64,32 @@ def test_letter_csv_opens_in_french_excel(france, ruscino):
     assert data.startswith(b"\xef\xbb\xbf")
     lines = data.decode("utf-8-sig").splitlines()
     assert lines[0] == "COMMUNES / QUARTIERS;CODE POSTAL;CODE INSEE"
-    assert lines[1] == "Ouest (660280101) - Cabestany;66330;(660280101)"
+    assert lines[1] == "Ouest (660280101) - Cabestany;66330;660280101"
     assert "Nombre de communes;4 (dont 1 en partie);" in lines
     assert any(line.startswith("Population;48\u202f454 habitants") for line in lines)
     markdown = letter_markdown(letter_table(france, summary), summary)
     assert "| Saint-Nazaire | 66570 | 66186 |" in markdown
+
+
+def spreadsheet_shows(cell: str) -> str:
+    """What LibreOffice Calc or Excel shows for a CSV cell they open with the standard column type: a number
+    (« (123) » is -123, leading zeros dropped) or the text itself."""
+    match = re.fullmatch(r"(\()?([+-]?)(\d+)(\))?", cell.strip())
+    if not match or bool(match[1]) != bool(match[4]):
+        return cell
+    return f"{'-' if match[1] or match[2] == '-' else ''}{int(match[3])}"
+
+
+def test_csv_codes_show_as_codes_in_a_spreadsheet(france, ruscino):
+    summary = summarize(france, ruscino)
+    rows = [line.split(";") for line in letter_csv(letter_table(france, summary, detailed=True), summary)
+            .decode("utf-8-sig").splitlines()]
+    table = rows[1:17]
+    assert table[0] == ["Ouest (660280101) - Cabestany", "66330", "660280101"]
+    assert all(spreadsheet_shows(code) == code for _, postal, code in table for code in (postal, code))
+    assert spreadsheet_shows("(660280101)") == "-660280101"      # what the letter's display would become
+    assert not any(row[0] == "Codes" for row in rows)
+    bourg = summarize(france, Territory(frozenset(france.iris_by_commune["01053"]), "Bourg"))
+    lines = letter_csv(letter_table(france, bourg, detailed=False), bourg).decode("utf-8-sig").splitlines()
+    assert lines[1] == "Bourg-en-Bresse;01000;01053" and spreadsheet_shows("01053") == "1053"
+    assert "Codes;des codes commencent par 0 : un tableur qui ouvre ce CSV" in "\n".join(lines)

@@ -53,7 +53,8 @@ def test_xlsx_letter_table(files):
     sheet = load_workbook(files["xlsx"])["Délimitation"]
     rows = [tuple(c.value for c in row) for row in sheet.iter_rows()]
     assert rows[2] == ("COMMUNES / QUARTIERS", "CODE POSTAL", "CODE INSEE")
-    assert rows[3] == ("Ouest (660280101) - Cabestany", "66330", "(660280101)")
+    assert rows[3] == ("Ouest (660280101) - Cabestany", "66330", "(660280101)")   # text cells: no negative number
+    assert {sheet.cell(4, column).number_format for column in (2, 3)} == {"@"}
     table = rows[3:3 + 16]
     assert len(table) == 16 and table[-1] == ("Saleilles", "66280", "66189")
     footer = {r[0]: r[1] for r in rows[3 + 16:] if r[0]}
@@ -66,7 +67,7 @@ def test_xlsx_letter_table(files):
 
 def test_csv_is_the_letter_csv(files):
     lines = files["csv"].read_bytes().decode("utf-8-sig").splitlines()
-    assert lines[1] == "Ouest (660280101) - Cabestany;66330;(660280101)"
+    assert lines[1] == "Ouest (660280101) - Cabestany;66330;660280101"
 
 
 def test_perimeter_files_content_and_crs(files, france, ruscino):

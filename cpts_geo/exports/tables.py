@@ -126,6 +126,8 @@ def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str]
         cell.fill = PatternFill("solid", fgColor="DDDDDD")
     for row in table.itertuples(index=False):
         sheet.append([spreadsheet_cell(value) for value in row])
+        for cell in sheet[sheet.max_row][1:]:  # codes stay text: « (660280101) » is no negative number
+            cell.number_format = "@"
     sheet.append([])
     for label, value in letter_footer(summary):
         sheet.append([label, value])
