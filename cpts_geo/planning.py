@@ -1,0 +1,453 @@
+"""Plan of full coverage of an area: who should take each white zone and each overlap.
+
+The registry is a partition of the IRIS graph (IRIS → CPTS, or none); a proposal moves a zone
+to a neighbouring CPTS. Zones are *units*: the white (or shared) part of one commune, split only
+where that part is itself in several pieces. A unit lies in one commune, hence in one EPCI.
+
+* **Overlaps** first. A shared unit is kept by the best-scoring CPTS among those that hold it and
+  released by the others — except by a CPTS that releasing it would cut in two or leave empty
+  (the overlap then stays, « à arbitrer »).
+* **White zones**, on the registry without the released overlaps. A *piece* is a connected set of
+  white units of the area. A piece of fewer than :data:`NEW_CPTS_POPULATION` inhabitants that
+  touches a CPTS is shared out, round after round: every unit touching a CPTS (or a unit already
+  given to it) goes to the best-scoring of those CPTS. A CPTS thus grows only into units adjacent
+  to what it has, and each proposal (the units of a piece given to one CPTS) keeps it in one
+  piece on its own. A piece that touches no CPTS, or that is populated enough for a CPTS of its
+  own, is proposed as « nouvelle CPTS » (one per EPCI part when it is that populated), with its
+  population, its taille and the nearest CPTS.
+
+**Score** of a unit (or zone) for a CPTS, between 0 and 1, weights in :data:`SCORE_WEIGHTS`::
+
+    0.60 × border + 0.25 × same EPCI + 0.15 × balance
+
+* *border*: the share of the unit's outline shared with the CPTS (with what it already has, and
+  during the rounds with the units given to it) — the outline counts the sea, frontiers and the
+  edge of the data too;
+* *same EPCI*: 1 when the unit's EPCI is the EPCI of one of the CPTS's communes, else 0;
+* *balance*: ``1 − population of the CPTS / population of the largest CPTS`` of the registry, so
+  that, borders being equal, a small CPTS is preferred to a large one.
+
+Ties go to the first CPTS by name. The effect on the taille (hence on the ACI funding, amounts of
+``aci_cpts.csv``) is given with every proposal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from cpts_geo.coverage import FUNDING_ITEM, Area, CoverageReport, Membership, coverage_report
+from cpts_geo.formatting import fr_euros, fr_int, fr_percent
+from cpts_geo.funding import taille_number, taille_of
+
+#: Weights of the score of a unit for a CPTS (they add up to 1).
+SCORE_WEIGHTS = {"border": 0.6, "epci": 0.25, "balance": 0.15}
+#: A white piece with at least this population is proposed as new CPTS even when it touches CPTS
+#: (the population from which a CPTS is of taille 2): giving it to a neighbour would swell it.
+NEW_CPTS_POPULATION = 40_000
+#: Order of the proposals by kind (then by population, largest first).
+KIND_ORDER = {"isolated": 0, "white": 1, "overlap": 2}
+
+
+@dataclass
+class Proposal:
+    """Give a zone to a CPTS (``to``; None for a new CPTS), or keep a shared zone in one CPTS."""
+
+    kind: str                       # "white", "isolated" or "overlap"
+    communes: list[str]
+    iris: list[str]
+    population: float
+    to: str | None
+    score: float | None             # None for a new CPTS
+    reasons: list[str]
+    taille_before: int | None       # of the CPTS whose population changes (``to``, or the one releasing)
+    taille_after: int | None
+    released_by: list[str] = field(default_factory=list)   # overlaps: the CPTS that give the zone up
+
+    def as_dict(self) -> dict:
+        """The proposal in the JSON contract of ``coverage --propose --json``."""
+        return {"zone": {"communes": self.communes, "iris": self.iris, "population": round(self.population)},
+                "kind": self.kind, "to": self.to, "score": None if self.score is None else round(self.score, 3),
+                "reasons": self.reasons, "taille_before": self.taille_before, "taille_after": self.taille_after}
+
+
+@dataclass
+class Plan:
+    """The proposals for an area, the registry before and after applying them all, and both coverage reports."""
+
+    proposals: list[Proposal]
+    registry: dict[str, frozenset[str]]
+    before: CoverageReport
+    after: CoverageReport
+    registry_after: dict[str, frozenset[str]]
+
+    def as_dict(self) -> dict:
+        """``proposals``, ``after`` (contract of ``coverage --propose --json``) and the before/after figures."""
+        return {"proposals": [p.as_dict() for p in self.proposals],
+                "after": {"white_zones": len(self.after.white_zones),
+                          "covered_share": round(self.after.covered_share, 4),
+                          "several_pieces": self.after.several_pieces},
+                "before_after": {"before": outcome(self.before), "after": outcome(self.after),
+                                 "cpts": comparison(self).to_dict(orient="records")}}
+
+
+def outcome(report: CoverageReport) -> dict:
+    """The figures a plan changes: white zones, coverage, overlaps, pieces, CPTS per taille, yearly ACI total."""
+    tailles = report.cpts["taille"].value_counts()
+    return {"white_zones": len(report.white_zones), "covered_share": round(report.covered_share, 4),
+            "white_population": round(report.population_total - report.population_covered),
+            "overlaps": len(report.overlaps), "several_pieces": report.several_pieces, "cpts": len(report.cpts),
+            "cpts_per_taille": {str(t): int(tailles.get(t, 0)) for t in range(1, 5)},
+            "aci_total_eur": int(report.cpts["funding_eur"].fillna(0).sum())}
+
+
+def comparison(plan: Plan) -> pd.DataFrame:
+    """Per CPTS (of the area before or after), before and after the plan: population, taille, funding, pieces."""
+    columns = ["population", "taille", "funding_eur", "pieces"]
+    before = plan.before.cpts.set_index("name")[columns]
+    after = plan.after.cpts.set_index("name")[columns]
+    table = before.add_suffix("_before").join(after.add_suffix("_after"), how="outer")
+    table = table[[f"{c}_{when}" for c in columns for when in ("before", "after")]]
+    return table.astype("Int64").reset_index().rename(columns={"index": "name"})
+
+
+# --------------------------------------------------------------------------- units
+
+@dataclass
+class _Units:
+    """Units over the IRIS positions ``zones``: ``label[i]`` is the unit of ``zones[i]``."""
+
+    zones: np.ndarray
+    label: np.ndarray
+    count: int
+    indicator: sparse.csr_matrix      # units × IRIS
+
+    @classmethod
+    def of(cls, bundle, mask: np.ndarray, key: np.ndarray | None = None) -> "_Units":
+        """Units of the IRIS in ``mask``: connected within one commune (and one ``key``, e.g. a set of CPTS)."""
+        zones = np.flatnonzero(mask)
+        group = bundle.iris["code_insee"].to_numpy()[zones]
+        if key is not None:
+            group = group + "|" + key[zones]
+        sub = bundle.iris_graph.matrix[zones][:, zones].tocoo()
+        same = group[sub.row] == group[sub.col]
+        graph = sparse.coo_matrix((np.ones(same.sum()), (sub.row[same], sub.col[same])), shape=(len(zones),) * 2)
+        count, label = csgraph.connected_components(graph, directed=False)
+        count, label = _islands_joined(label, group, bundle.iris["landmass"].to_numpy()[zones])
+        indicator = sparse.csr_matrix((np.ones(len(zones)), (label, zones)), shape=(count, len(bundle.iris)))
+        return cls(zones, label, count, indicator)
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        """Per unit sum of a value over the IRIS positions."""
+        return np.bincount(self.label, weights=values[self.zones], minlength=self.count)
+
+    def first(self, values: np.ndarray) -> np.ndarray:
+        """Per unit value of its first IRIS (for values shared by the IRIS of a unit: commune, EPCI)."""
+        result = np.empty(self.count, dtype=values.dtype)
+        result[self.label[::-1]] = values[self.zones[::-1]]
+        return result
+
+    def positions(self, unit_ids) -> np.ndarray:
+        return self.zones[np.isin(self.label, unit_ids)]
+
+    def borders(self, bundle, member: sparse.csr_matrix) -> tuple[sparse.csr_matrix, np.ndarray, sparse.csr_matrix]:
+        """Border (m) of each unit with each CPTS outside the unit (units × CPTS), the whole outline of each unit
+        (shared or on the sea, a frontier, the edge of the data), and the border between units."""
+        border = (self.indicator @ bundle.iris_graph.matrix).tocsr()      # units × IRIS
+        border = border - border.multiply(self.indicator)                 # not with the unit's own IRIS
+        outline = np.asarray(border.sum(axis=1)).ravel() + self.sums(bundle.iris["open_m"].to_numpy())
+        between = (border @ self.indicator.T).tolil()
+        between.setdiag(0)
+        return (border @ member).tocsr(), np.maximum(outline, 1.0), between.tocsr()
+
+
+def _islands_joined(label: np.ndarray, group: np.ndarray, landmass: np.ndarray) -> tuple[int, np.ndarray]:
+    """Units renumbered so that the parts of a group (commune) on another land mass than its largest part
+    (its islands) join that part: an island goes with its commune."""
+    parts = pd.DataFrame({"label": label, "group": group, "landmass": landmass})
+    sizes = parts.groupby(["group", "label", "landmass"]).size().rename("size").reset_index()
+    main = sizes.sort_values(["group", "size", "label"], ascending=[True, False, True]).drop_duplicates("group")
+    sizes = sizes.merge(main.rename(columns={"label": "main", "landmass": "main_landmass"})[
+        ["group", "main", "main_landmass"]], on="group")
+    target = dict(zip(sizes["label"], np.where(sizes["landmass"] != sizes["main_landmass"], sizes["main"],
+                                               sizes["label"])))
+    _, relabelled = np.unique(np.array([target[x] for x in label]), return_inverse=True)
+    return int(relabelled.max()) + 1 if len(label) else 0, relabelled.ravel()
+
+
+class _Scorer:
+    """Scores of zones for CPTS (see :data:`SCORE_WEIGHTS`), with the facts behind them for the reasons."""
+
+    def __init__(self, bundle, names: list[str], member: sparse.csr_matrix):
+        self.bundle = bundle
+        self.names = names
+        self.population = np.asarray(member.T @ bundle.iris["population"].to_numpy()).ravel()
+        self.balance = 1 - self.population / max(self.population.max(initial=0), 1)
+        epci = (bundle.iris["code_insee"].map(bundle.communes["epci"]).fillna("").to_numpy(dtype=object)
+                if "epci" in bundle.communes else np.full(len(bundle.iris), "", dtype=object))
+        self.iris_epci = epci
+        self.epci_codes, epci_index = np.unique(epci, return_inverse=True)
+        self.epci_index = epci_index.ravel()
+        cpts_of, iris_of = member.T.nonzero()
+        self.cpts_epci = np.zeros((len(names), len(self.epci_codes)), dtype=bool)
+        self.cpts_epci[cpts_of, self.epci_index[iris_of]] = True
+        self.cpts_epci[:, self.epci_codes == ""] = False
+
+    def score(self, share, same_epci, cpts):
+        """Score(s) from the border share(s), same-EPCI flag(s) and CPTS position(s) (broadcast)."""
+        return (SCORE_WEIGHTS["border"] * np.asarray(share) + SCORE_WEIGHTS["epci"] * np.asarray(same_epci)
+                + SCORE_WEIGHTS["balance"] * self.balance[cpts])
+
+    def same_epci(self, positions: np.ndarray, cpts: int) -> list[str]:
+        """EPCI of the IRIS ``positions`` that are also EPCI of the CPTS."""
+        codes = set(self.epci_index[positions])
+        return [self.epci_codes[e] for e in sorted(codes) if self.cpts_epci[cpts, e]]
+
+    def epci_label(self, code: str) -> str:
+        epci = self.bundle.epci
+        return str(epci["nom"].get(code, code)) if len(epci) else code
+
+    def zone_score(self, border_m: float, outline_m: float, positions: np.ndarray, cpts: int) -> tuple[float, list]:
+        """Score of a zone (IRIS ``positions``) for a CPTS, and its reasons in French."""
+        share = border_m / max(outline_m, 1.0)
+        same = self.same_epci(positions, cpts)
+        reasons = [f"Frontière commune de {border_m / 1000:.1f} km".replace(".", ",")
+                   + f" ({fr_percent(min(share, 1.0), 0)} du pourtour de la zone).",
+                   (f"Même intercommunalité : {', '.join(self.epci_label(e) for e in same)}." if same
+                    else "Pas d'intercommunalité commune avec la CPTS."),
+                   f"Population actuelle de la CPTS : {fr_int(self.population[cpts])} habitants."]
+        return float(self.score(min(share, 1.0), bool(same), cpts)), reasons
+
+
+# --------------------------------------------------------------------------- taille and funding
+
+def _funding(bundle, population: float) -> int | None:
+    return next((f["amount_eur"] for f in taille_of(population, bundle.aci).funding if f["item"] == FUNDING_ITEM),
+                None)
+
+
+def _taille_reason(bundle, before: float, after: float, name: str) -> str:
+    t0, t1 = taille_number(before), taille_number(after)
+    if t0 == t1:
+        return f"Taille inchangée pour « {name} » ({t0}) : {fr_int(before)} → {fr_int(after)} habitants."
+    f0, f1 = _funding(bundle, before), _funding(bundle, after)
+    money = f" ; fonctionnement ACI {fr_euros(f0)} → {fr_euros(f1)} par an" if None not in (f0, f1) else ""
+    return (f"Changement de taille pour « {name} » : {t0} → {t1} ({fr_int(before)} → {fr_int(after)} "
+            f"habitants){money}.")
+
+
+# --------------------------------------------------------------------------- overlaps
+
+def _pieces(bundle, mask: np.ndarray) -> int:
+    """Pieces of the IRIS in ``mask``, islands on another land mass not counted."""
+    landmass = bundle.iris["landmass"].to_numpy()
+    return len(bundle.iris_graph.components(mask)) - len(set(landmass[mask])) + 1 if mask.any() else 0
+
+
+def _overlap_proposals(bundle, names, member: sparse.csr_matrix, scorer: _Scorer,
+                       shared: np.ndarray) -> tuple[list[Proposal], sparse.csr_matrix]:
+    """For each shared unit, the CPTS that keeps it; and the membership with the releases applied."""
+    key = np.full(member.shape[0], "", dtype=object)
+    for zone in np.flatnonzero(shared):
+        key[zone] = "-".join(map(str, member[zone].indices))
+    units = _Units.of(bundle, shared, key)
+    if not units.count:
+        return [], member
+    border, outline, _ = units.borders(bundle, member)
+    holds = {}          # CPTS position → mask of its IRIS, as releases go
+
+    def mask_of(c):
+        if c not in holds:
+            holds[c] = np.zeros(member.shape[0], dtype=bool)
+            holds[c][member[:, c].nonzero()[0]] = True
+        return holds[c]
+
+    def cannot_release(c, zones) -> bool:
+        mask = mask_of(c).copy()
+        before = _pieces(bundle, mask)
+        mask[zones] = False
+        return not mask.any() or _pieces(bundle, mask) > before
+
+    population = units.sums(bundle.iris["population"].to_numpy())
+    proposals, released_pairs = [], []
+    for u in range(units.count):
+        zones = units.zones[units.label == u]
+        sharing = list(member[zones[0]].indices)
+        outside = border[u].toarray().ravel()
+        ranked = sorted(sharing, key=lambda c: -scorer.zone_score(outside[c], outline[u], zones, c)[0])
+        blocked = {c: cannot_release(c, zones) for c in sharing}
+        keeper = next((c for c in ranked if not any(blocked[o] for o in sharing if o != c)), ranked[0])
+        released = [c for c in sharing if c != keeper and not blocked[c]]
+        kept_too = [c for c in sharing if c != keeper and blocked[c]]
+        for c in released:
+            mask_of(c)[zones] = False
+            released_pairs.append((zones, c))
+        score, reasons = scorer.zone_score(outside[keeper], outline[u], zones, keeper)
+        pop = float(population[u])
+        if released:
+            reasons.append(f"Retirée de : {', '.join(f'« {names[c]} »' for c in released)}.")
+            reasons += [_taille_reason(bundle, scorer.population[c], scorer.population[c] - pop, names[c])
+                        for c in released]
+        if kept_too:
+            reasons.append("À arbitrer : la retirer couperait en deux ou viderait « "
+                           + " », « ".join(names[c] for c in kept_too) + " » ; le chevauchement reste.")
+        changed = released[0] if released else keeper
+        after = scorer.population[changed] - (pop if released else 0)
+        proposals.append(Proposal("overlap", *_codes(bundle, zones), pop, names[keeper], score, reasons,
+                                  taille_number(scorer.population[changed]), taille_number(after),
+                                  released_by=[names[c] for c in released]))
+    if released_pairs:
+        rows = np.concatenate([z for z, _ in released_pairs])
+        cols = np.concatenate([np.full(len(z), c) for z, c in released_pairs])
+        removed = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=member.shape)
+        member = (member - member.multiply(removed)).tocsr()
+        member.eliminate_zeros()
+    return proposals, member
+
+
+def _codes(bundle, positions: np.ndarray) -> tuple[list[str], list[str]]:
+    """Communes and IRIS codes of IRIS positions, sorted."""
+    iris = bundle.iris.iloc[np.sort(positions)]
+    return sorted(set(iris["code_insee"])), sorted(iris["code_iris"])
+
+
+# --------------------------------------------------------------------------- white zones
+
+def _grow(units: _Units, border: sparse.csr_matrix, outline: np.ndarray, between: sparse.csr_matrix,
+          scorer: _Scorer, unit_epci: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Owner (CPTS position, or -1) of each unit: round after round, every ``allowed`` unit touching a CPTS (or
+    units given to it) goes to the best-scoring of them; all units of a round are scored on the same state."""
+    owner = np.full(units.count, -1)
+    columns = np.unique(border[allowed].indices)
+    if not len(columns):
+        return owner
+    grown = border[:, columns].toarray()
+    grown[~allowed] = 0
+    same = scorer.cpts_epci[columns][:, unit_epci].T            # units × columns
+    while True:
+        candidates = np.flatnonzero((owner < 0) & (grown.max(axis=1) > 0))
+        if not len(candidates):
+            return owner
+        share = np.minimum(grown[candidates] / outline[candidates, None], 1.0)
+        scores = np.where(grown[candidates] > 0, scorer.score(share, same[candidates], columns), -1.0)
+        best = scores.argmax(axis=1)
+        owner[candidates] = columns[best]
+        given = sparse.csr_matrix((np.ones(len(candidates)), (candidates, best)), shape=grown.shape)
+        grown += np.asarray((between @ given).todense())
+        grown[owner >= 0] = 0
+
+
+def _white_proposals(bundle, names, member, scorer: _Scorer, white: np.ndarray, enclosed: np.ndarray,
+                     new_cpts_population: float) -> list[Proposal]:
+    units = _Units.of(bundle, white)
+    if not units.count:
+        return []
+    border, outline, between = units.borders(bundle, member)
+    population = units.sums(bundle.iris["population"].to_numpy())
+    unit_epci = units.first(scorer.epci_index)
+    _, piece = csgraph.connected_components(between, directed=False)
+    piece_population = np.bincount(piece, weights=population)
+    big = piece_population[piece] >= new_cpts_population
+    owner = _grow(units, border, outline, between, scorer, unit_epci, ~big)
+    # A new CPTS: one per piece, or per EPCI part of a big piece.
+    part = piece.copy()
+    if big.any():
+        _, by_epci = csgraph.connected_components(_same_label_edges(between, unit_epci), directed=False)
+        part[big] = piece.max() + 1 + by_epci[big]
+    proposals = []
+    for p in np.unique(part):
+        in_part = np.flatnonzero(part == p)
+        for c in np.unique(owner[in_part]):
+            chosen = in_part[owner[in_part] == c]
+            positions = units.positions(chosen)
+            kind = "isolated" if enclosed[positions].all() else "white"
+            pop = float(population[chosen].sum())
+            if c < 0:
+                proposals.append(_new_cpts(bundle, names, member, scorer, positions, pop, kind,
+                                           touching=np.unique(border[chosen].indices), big=bool(big[chosen[0]]),
+                                           threshold=new_cpts_population))
+                continue
+            outer = outline[chosen].sum() - between[chosen][:, chosen].sum()
+            score, reasons = scorer.zone_score(float(border[chosen][:, c].sum()), outer, positions, c)
+            before = scorer.population[c]
+            reasons.append(_taille_reason(bundle, before, before + pop, names[c]))
+            proposals.append(Proposal(kind, *_codes(bundle, positions), pop, names[c], score, reasons,
+                                      taille_number(before), taille_number(before + pop)))
+    return proposals
+
+
+def _same_label_edges(graph: sparse.csr_matrix, label: np.ndarray) -> sparse.csr_matrix:
+    """The edges of ``graph`` between nodes of the same ``label``."""
+    edges = graph.tocoo()
+    keep = label[edges.row] == label[edges.col]
+    return sparse.csr_matrix((edges.data[keep], (edges.row[keep], edges.col[keep])), shape=graph.shape)
+
+
+def _new_cpts(bundle, names, member, scorer: _Scorer, positions: np.ndarray, population: float, kind: str,
+              touching: np.ndarray, big: bool, threshold: float) -> Proposal:
+    """A white zone for a new CPTS, with the nearest existing CPTS (centres of IRIS boxes, same projection)."""
+    table = bundle.iris
+    centre = np.column_stack([(table["xmin"] + table["xmax"]) / 2, (table["ymin"] + table["ymax"]) / 2])
+    crs = table["crs"].to_numpy()
+    here = centre[positions].mean(axis=0)
+    iris_of, cpts_of = member.nonzero()
+    same_crs = crs[iris_of] == crs[positions[0]]
+    taille = taille_number(population)
+    funding = _funding(bundle, population)
+    reasons = []
+    if big:
+        epci = sorted({scorer.epci_codes[e] for e in scorer.epci_index[positions]} - {""})
+        reasons.append(f"Zone blanche de {fr_int(population)} habitants"
+                       + (f" ({', '.join(scorer.epci_label(e) for e in epci)})" if epci else "")
+                       + f", dans un ensemble hors CPTS d'au moins {fr_int(threshold)} habitants : "
+                         "assez peuplé pour une nouvelle CPTS plutôt que d'agrandir une voisine.")
+        if len(touching):
+            reasons.append("CPTS voisines : " + ", ".join(f"« {names[c]} »" for c in touching) + ".")
+    else:
+        reasons.append(f"Aucune CPTS voisine : zone de {fr_int(population)} habitants pour une nouvelle CPTS.")
+    money = f" ; fonctionnement ACI {fr_euros(funding)} par an" if funding is not None else ""
+    reasons.append(f"Taille de la nouvelle CPTS : {taille}{money}.")
+    if same_crs.any():
+        distance = np.linalg.norm(centre[iris_of[same_crs]] - here, axis=1)
+        nearest = names[cpts_of[same_crs][int(np.argmin(distance))]]
+        reasons.append(f"CPTS la plus proche : « {nearest} » (à {distance.min() / 1000:.0f} km).")
+    else:
+        reasons.append("Aucune CPTS du registre sur ce territoire.")
+    return Proposal(kind, *_codes(bundle, positions), population, None, None, reasons, None, taille)
+
+
+# --------------------------------------------------------------------------- plan
+
+def apply_proposals(registry: dict[str, frozenset[str]], proposals: list[Proposal]) -> dict[str, frozenset[str]]:
+    """The registry with the proposals applied (new-CPTS proposals are left out: they need a name)."""
+    result = {name: set(codes) for name, codes in registry.items()}
+    for proposal in proposals:
+        if proposal.to is None:
+            continue
+        for name in proposal.released_by:
+            result[name] -= set(proposal.iris)
+        result[proposal.to] |= set(proposal.iris)
+    return {name: frozenset(codes) for name, codes in result.items()}
+
+
+def propose(bundle, registry: dict[str, frozenset[str]], area: Area,
+            new_cpts_population: float = NEW_CPTS_POPULATION) -> Plan:
+    """Proposals for every white zone, isolated zone and overlap of ``area``, and the coverage once all applied."""
+    before = coverage_report(bundle, registry, area)
+    members = Membership.of(bundle, registry)
+    names = members.names.tolist()
+    member = members.matrix(len(bundle.iris))
+    per_zone = np.asarray(member.sum(axis=1)).ravel()
+    overlaps, member = _overlap_proposals(bundle, names, member, _Scorer(bundle, names, member),
+                                          area.mask & (per_zone > 1))
+    enclosed = np.zeros(len(bundle.iris), dtype=bool)
+    enclosed[bundle.iris_graph.positions([c for codes in before.isolated["iris"] for c in codes])] = True
+    white = _white_proposals(bundle, names, member, _Scorer(bundle, names, member), area.mask & (per_zone == 0),
+                             enclosed, new_cpts_population)
+    proposals = sorted(white + overlaps, key=lambda p: (KIND_ORDER[p.kind], -p.population, p.communes))
+    after_registry = apply_proposals(registry, proposals)
+    return Plan(proposals, registry, before, coverage_report(bundle, after_registry, area), after_registry)

@@ -1,0 +1,182 @@
+"""Proposals of full coverage (cpts_geo.planning) on the example registry of 66 + 11 and on whole régions
+built from real communes (tests/synthetic_registry.py)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cpts_geo.coverage import area_of
+from cpts_geo.planning import NEW_CPTS_POPULATION, SCORE_WEIGHTS, apply_proposals, comparison, propose
+from cpts_geo.registry import read_registry
+from tests.synthetic_registry import synthetic_registry
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
+#: Corse: CA du Pays Ajaccien (93 835 inhabitants), CC de l'Oriente, CC du Sud Corse, CC Nebbiu - Conca d'Oro white.
+CORSE_WHITE = {"242010056", "200015162", "200040764", "200073120"}
+
+
+@pytest.fixture(scope="module")
+def example(france):
+    return read_registry(france, EXAMPLE).cpts
+
+
+@pytest.fixture(scope="module")
+def plan_66(france, example):
+    return propose(france, example, area_of(france, "76", "66"))
+
+
+@pytest.fixture(scope="module")
+def corse(france):
+    registry = synthetic_registry(france, "94", CORSE_WHITE, 20, overlaps=2)
+    return registry, propose(france, registry, area_of(france, "94"))
+
+
+@pytest.fixture(scope="module")
+def paca(france):
+    """PACA (961 communes) in 70 CPTS, one EPCI in seven white, three overlaps (as bench/bench_planning.py)."""
+    epci = sorted(set(france.communes.loc[france.communes["region"] == "93", "epci"].dropna()))
+    registry = synthetic_registry(france, "93", set(epci[::7]), 70, overlaps=3)
+    return registry, propose(france, registry, area_of(france, "93"))
+
+
+def pieces(bundle, codes) -> int:
+    """Pieces of a set of IRIS, islands on another land mass not counted."""
+    graph = bundle.iris_graph
+    mask = graph.mask([c for c in codes if c in bundle.iris.index])
+    landmass = bundle.iris["landmass"].to_numpy()
+    return len(graph.components(mask)) - len(set(landmass[mask])) + 1 if mask.any() else 0
+
+
+def check_plan(bundle, plan, area):
+    """What applying all the proposals must give: no white zone touching a CPTS but in a big piece proposed as
+    new CPTS, no CPTS in more pieces (each proposal alone neither), no overlap."""
+    after = plan.registry_after
+    assert after == apply_proposals(plan.registry, plan.proposals)
+    covered = bundle.iris_graph.mask({c for codes in after.values() for c in codes})
+    white = area.mask & ~covered
+    new = [p for p in plan.proposals if p.to is None]
+    assert set(bundle.iris.index[white]) == {c for p in new for c in p.iris}
+    population = bundle.iris["population"].to_numpy()
+    for proposal in new:
+        zone = bundle.iris_graph.mask(proposal.iris)
+        piece = np.concatenate([p for p in bundle.iris_graph.components(white) if zone[p].any()])
+        if population[piece].sum() >= NEW_CPTS_POPULATION:
+            assert "assez peuplé pour une nouvelle CPTS" in proposal.reasons[0]
+        else:
+            assert not bundle.iris_graph.touching(zone)[covered].any()
+            assert proposal.reasons[0].startswith("Aucune CPTS voisine")
+    for name, codes in plan.registry.items():
+        assert pieces(bundle, after[name]) <= pieces(bundle, codes), name
+    for proposal in plan.proposals:
+        if proposal.to is not None:
+            alone = apply_proposals(plan.registry, [proposal])
+            for name in [proposal.to, *proposal.released_by]:
+                assert pieces(bundle, alone[name]) <= pieces(bundle, plan.registry[name]), (proposal, name)
+    assert plan.after.overlaps.empty
+    assert plan.after.population_covered >= plan.before.population_covered - 1e-6
+
+
+def test_example_66_proposals(france, plan_66):
+    got = [(p.kind, p.communes, round(p.population), p.to, p.released_by, p.taille_before, p.taille_after)
+           for p in plan_66.proposals]
+    assert got == [
+        ("isolated", ["66040"], 44, "CPTS Aspres", [], 2, 2),                        # Casefabre, inside Aspres
+        ("white", ["66147"], 100, "CPTS Cerdagne - Capcir", [], 1, 1),              # Porté-Puymorens
+        ("overlap", ["66214"], 1166, "CPTS Vallespir", ["CPTS Aspres"], 2, 2)]      # Tresserre
+    casefabre = plan_66.proposals[0]
+    # The whole outline of Casefabre is on CPTS Aspres, which has the same EPCI (CC Roussillon-Conflent).
+    balance = 1 - 77_312 / 159_296          # Aspres without Tresserre, against CPTS Perpignan
+    assert casefabre.score == pytest.approx(SCORE_WEIGHTS["border"] + SCORE_WEIGHTS["epci"]
+                                            + SCORE_WEIGHTS["balance"] * balance, abs=1e-3)
+    assert casefabre.reasons == [
+        "Frontière commune de 11,3 km (100\u00a0% du pourtour de la zone).",
+        "Même intercommunalité : CC Roussillon-Conflent.",
+        "Population actuelle de la CPTS : 77\u202f312 habitants.",
+        "Taille inchangée pour « CPTS Aspres » (2) : 77\u202f312 → 77\u202f356 habitants."]
+    tresserre = plan_66.proposals[2]
+    assert "Retirée de : « CPTS Aspres »." in tresserre.reasons
+    assert tresserre.iris == ["662140000"]
+    check_plan(france, plan_66, area_of(france, "76", "66"))
+
+
+def test_example_66_after_and_json_contract(plan_66):
+    payload = plan_66.as_dict()
+    assert list(payload) == ["proposals", "after", "before_after"]
+    first = payload["proposals"][0]
+    assert list(first) == ["zone", "kind", "to", "score", "reasons", "taille_before", "taille_after"]
+    assert first["zone"] == {"communes": ["66040"], "iris": ["660400000"], "population": 44}
+    assert (first["kind"], first["to"], first["taille_before"], first["taille_after"]) == (
+        "isolated", "CPTS Aspres", 2, 2)
+    assert isinstance(first["score"], float) and 0 < first["score"] <= 1
+    assert all(isinstance(r, str) for r in first["reasons"])
+    assert payload["after"] == {"white_zones": 0, "covered_share": 1.0, "several_pieces": ["CPTS Salanque"]}
+    before, after = payload["before_after"]["before"], payload["before_after"]["after"]
+    assert (before["white_zones"], before["white_population"], before["overlaps"]) == (2, 144, 1)
+    assert (after["white_zones"], after["white_population"], after["overlaps"]) == (0, 0, 0)
+    assert before["cpts_per_taille"] == after["cpts_per_taille"] == {"1": 5, "2": 4, "3": 1, "4": 0}
+    assert before["aci_total_eur"] == after["aci_total_eur"] == 988_750
+    table = comparison(plan_66).set_index("name")
+    assert table.loc["CPTS Aspres", ["population_before", "population_after"]].tolist() == [78_478, 77_356]
+    assert table.loc["CPTS Cerdagne - Capcir", "population_after"] - \
+        table.loc["CPTS Cerdagne - Capcir", "population_before"] == 100
+
+
+def test_example_11_has_nothing_to_propose(france, example):
+    plan = propose(france, example, area_of(france, "76", "11"))
+    assert plan.proposals == [] and plan.registry_after == example
+    assert plan.as_dict()["after"] == {"white_zones": 0, "covered_share": 1.0, "several_pieces": ["CPTS Salanque"]}
+
+
+def test_example_whole_occitanie_new_cpts(france, example):
+    """Occitanie with CPTS only in 66 and 11: the rest is one white piece, proposed as new CPTS by EPCI."""
+    area = area_of(france, "76")
+    plan = propose(france, example, area)
+    new = {tuple(p.communes[:1]): p for p in plan.proposals if p.to is None}
+    toulouse = next(p for p in new.values() if "31555" in p.communes)
+    assert round(toulouse.population) == france.communes.loc[
+        france.communes["epci"] == "243100518", "population"].sum().round()       # Toulouse Métropole
+    assert (toulouse.taille_before, toulouse.taille_after, toulouse.score) == (None, 4, None)
+    assert toulouse.reasons[0].startswith("Zone blanche de 841\u202f524 habitants (Toulouse Métropole)")
+    assert "Taille de la nouvelle CPTS : 4 ; fonctionnement ACI 157\u202f500\u00a0€ par an." in toulouse.reasons
+    assert toulouse.reasons[-1] == "CPTS la plus proche : « CPTS du Lauragais audois » (à 41 km)."
+    check_plan(france, plan, area)
+
+
+def test_corse_synthetic_region(france, corse):
+    registry, plan = corse
+    area = area_of(france, "94")
+    check_plan(france, plan, area)
+    new = [p for p in plan.proposals if p.to is None]
+    ajaccio = france.communes.loc[france.communes["epci"] == "242010056"]
+    assert [(sorted(p.communes), round(p.population), p.taille_after) for p in new] == [
+        (sorted(ajaccio["code_insee"]), round(ajaccio["population"].sum()), 3)]
+    # The small white EPCI are shared out between their neighbours; the two overlaps resolved.
+    given = {c for p in plan.proposals if p.to for c in p.communes if p.kind != "overlap"}
+    small = france.communes[france.communes["epci"].isin(CORSE_WHITE - {"242010056"})]
+    assert given == set(small["code_insee"])
+    assert sum(p.kind == "overlap" for p in plan.proposals) == 2
+    assert plan.as_dict()["after"] == {"white_zones": len(ajaccio), "covered_share": pytest.approx(
+        1 - ajaccio["population"].sum() / plan.before.population_total, abs=1e-4), "several_pieces": []}
+
+
+def test_paca_taille_change_flagged_with_aci_amounts(france, paca):
+    registry, plan = paca
+    check_plan(france, plan, area_of(france, "93"))
+    changed = [p for p in plan.proposals if p.to and p.taille_before != p.taille_after]
+    assert changed, "a taille changes in this plan"
+    for proposal in changed:
+        line = next(r for r in proposal.reasons if r.startswith("Changement de taille"))
+        assert f"{proposal.taille_before} → {proposal.taille_after}" in line
+        assert "fonctionnement ACI" in line and line.count("€") == 2
+    aygues = next(p for p in changed if p.to == "CPTS CC Aygues-Ouvèze en Provence (CCAOP)")
+    assert (aygues.taille_before, aygues.taille_after) == (1, 2)
+    assert aygues.reasons[-1].endswith("fonctionnement ACI 87\u202f500\u00a0€ → 105\u202f000\u00a0€ par an.")
+    table = comparison(plan).set_index("name")
+    row = table.loc["CPTS CC Aygues-Ouvèze en Provence (CCAOP)"]
+    assert (row["taille_before"], row["taille_after"], row["funding_eur_before"], row["funding_eur_after"]) == (
+        1, 2, 87_500, 105_000)
+    totals = plan.as_dict()["before_after"]
+    assert totals["after"]["aci_total_eur"] - totals["before"]["aci_total_eur"] == int(
+        (table["funding_eur_after"] - table["funding_eur_before"]).sum())
+    assert np.isclose(totals["after"]["covered_share"], plan.after.covered_share, atol=1e-4)
