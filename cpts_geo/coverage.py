@@ -2,7 +2,8 @@
 
 White zones (IRIS and communes in no CPTS), overlaps (zones shared by CPTS), isolated
 white zones (cut off by CPTS from everything else), CPTS in several pieces, and per CPTS
-its communes, population, taille and ACI band. Everything is computed at once on the
+its communes, population, taille and ACI band, general practitioners per 10,000 inhabitants
+and APL (:func:`cpts_geo.offer.groups_offer`), with the APL of the white zones. Everything is computed at once on the
 membership matrix (IRIS × CPTS) and the IRIS graph, so all metropolitan France with
 800 CPTS takes well under a second after the data is loaded.
 """
@@ -22,8 +23,9 @@ from scipy.sparse import csgraph
 
 from cpts_geo.checks import enclosed_pieces
 from cpts_geo.errors import InputError
-from cpts_geo.formatting import fr_int, fr_percent
+from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.funding import taille_number, taille_of
+from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE, groups_offer, source_lines
 from cpts_geo.output import write_files
 from cpts_geo.user_text import spreadsheet_cell
 
@@ -112,6 +114,7 @@ class CoverageReport:
     overlaps: pd.DataFrame
     isolated: pd.DataFrame
     epci: pd.DataFrame
+    offer: dict          # white zones' general practitioners and APL, millésimes, threshold
     unknown_iris: int
     millesime: int | None
     limits: tuple[str, ...]
@@ -132,11 +135,12 @@ class CoverageReport:
                            "covered_share": round(self.covered_share, 4),
                            "white": round(self.population_total - self.population_covered),
                            "overlap": round(self.population_overlap), "millesime": self.millesime},
-            "cpts": self.cpts.to_dict(orient="records"),
-            "white_zones": self.white_zones.to_dict(orient="records"),
+            "cpts": _records(self.cpts),
+            "white_zones": _records(self.white_zones),
             "overlaps": self.overlaps.to_dict(orient="records"),
             "isolated": self.isolated.to_dict(orient="records"),
             "epci": self.epci.to_dict(orient="records"),
+            "offer": self.offer,
             "several_pieces": self.several_pieces,
             "unknown_iris": self.unknown_iris,
             "limits": list(self.limits),
@@ -154,7 +158,43 @@ class CoverageReport:
             "concernés.",
             f"Zones isolées (hors CPTS et entourées de CPTS) : {len(self.isolated)}.",
             f"CPTS en plusieurs morceaux : {', '.join(self.several_pieces) or 'aucune'}.",
-        ]
+        ] + ([f"Offre des zones blanches : APL médecins généralistes {self.offer['apl_millesime'] or ''} "
+              f"{fr_number(self.offer['white_zones']['apl'], 2)}, médecins généralistes pour 10 000 habitants "
+              f"{fr_number(self.offer['white_zones']['gp_per_10000'], 1)}."] if len(self.white_zones) else [])
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    """Rows of a table as JSON-ready dicts, a missing figure (NaN) as ``None``."""
+    return table.astype(object).where(table.notna(), None).to_dict(orient="records")
+
+
+def fr_number(value, digits: int) -> str:
+    """A figure in French (``9,67``), or « non disponible dans les données préparées »."""
+    return fr_decimal(value, digits, NOT_AVAILABLE)
+
+
+def _white_offer(bundle, white: np.ndarray) -> dict:
+    """General practitioners and APL of the white zones together, with the sources' millésimes."""
+    zones = np.flatnonzero(white)
+    figures = groups_offer(bundle, zones, np.zeros(len(zones), dtype=int), 1).iloc[0]
+    meta = bundle.offer.meta
+    return {"white_zones": {key: None if value != value else value.item() for key, value in figures.items()},
+            "apl_millesime": meta.get("apl", {}).get("millesime"),
+            "professionals_millesime": meta.get("professionals", {}).get("millesime"),
+            "apl_threshold": APL_THRESHOLD}
+
+
+def _offer_limits(bundle, area: Area) -> list[str]:
+    """What the offer columns of the report rest on, and where they are missing."""
+    data = bundle.offer
+    missing = sorted(set(bundle.iris.loc[area.mask, "departement"]) - data.covered("professionals"))
+    limits = [f"Médecins généralistes (BPE) : {NOT_AVAILABLE} pour le(s) département(s) {', '.join(missing)}."] \
+        if missing else []
+    limits.append("Médecins généralistes d'une commune partagée entre CPTS (ou en partie hors CPTS) : estimés au "
+                  "prorata de la population ; APL d'une CPTS : moyenne des APL communales pondérée par la "
+                  "population standardisée (DREES), la part de chaque commune au prorata de sa population ; "
+                  f"seuil usuel de la zone « sous-dense » : APL sous {fr_number(APL_THRESHOLD, 1)}.")
+    return limits + source_lines(data, ("professionals", "apl"))
 
 
 def _codes_by_group(groups: np.ndarray, codes: np.ndarray, count: int) -> list[list[str]]:
@@ -304,19 +344,24 @@ def coverage_report(bundle, registry: dict[str, frozenset[str]], area: Area) -> 
     population = bundle.iris["population"].to_numpy()
     covered = per_zone > 0
     shared = area.mask & (per_zone > 1)
+    white = area.mask & ~covered
+    apl = bundle.offer.apl
+    white_zones = _white_zones(bundle, white)
+    white_zones["apl"] = [apl[c][0] if c in apl else np.nan for c in white_zones["code"]]
     return CoverageReport(
         area=area,
         population_total=float(population[area.mask].sum()),
         population_covered=float(population[area.mask & covered].sum()),
         population_overlap=float(population[shared].sum()),
-        cpts=_cpts_table(bundle, members),
-        white_zones=_white_zones(bundle, area.mask & ~covered),
+        cpts=_cpts_table(bundle, members).join(groups_offer(bundle, members.iris, members.cpts, len(members.names))),
+        white_zones=white_zones,
         overlaps=_overlaps(bundle, members, shared),
         isolated=_isolated(bundle, everyone, covered, area.mask),
         epci=_epci(bundle, everyone, covered, area.mask),
+        offer=_white_offer(bundle, white),
         unknown_iris=everyone.unknown,
         millesime=bundle.meta.get("population_millesime"),
-        limits=tuple(bundle.meta.get("limits", ())),
+        limits=(*bundle.meta.get("limits", ()), *_offer_limits(bundle, area)),
     )
 
 
@@ -326,6 +371,11 @@ def _joined(values) -> str:
     return ", ".join(values)
 
 
+def _figure(value):
+    """A figure of a sheet, or « non disponible dans les données préparées » (never 0)."""
+    return NOT_AVAILABLE if value is None or value != value else value
+
+
 def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
     """The report as tables with French headers, one per sheet of the workbook (or CSV file)."""
     names = bundle.communes["nom"]
@@ -333,16 +383,22 @@ def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
     def described(codes) -> str:
         return _joined(f"{names[c]} ({c})" for c in codes)
 
+    offer = report.offer
+    white = offer["white_zones"]
+    gp_header = f"Médecins généralistes (BPE {offer['professionals_millesime'] or ''})".replace(" )", ")")
+    apl_header = f"APL médecins généralistes {offer['apl_millesime'] or ''}".strip()
     summary = pd.DataFrame({"Indicateur": ["Territoire", "Population totale", "Population couverte",
                                            "Part couverte", "Population hors CPTS", "Population en chevauchement",
                                            "Nombre de CPTS", "Communes en zone blanche", "Zones isolées",
-                                           "CPTS en plusieurs morceaux", "Millésime de population"],
+                                           "CPTS en plusieurs morceaux", "Millésime de population",
+                                           f"{apl_header} des zones blanches",
+                                           "Médecins généralistes pour 10 000 hab. des zones blanches"],
                             "Valeur": [report.area.label, round(report.population_total),
                                        round(report.population_covered), round(report.covered_share, 4),
                                        round(report.population_total - report.population_covered),
                                        round(report.population_overlap), len(report.cpts), len(report.white_zones),
                                        len(report.isolated), _joined(report.several_pieces),
-                                       report.millesime]})
+                                       report.millesime, _figure(white["apl"]), _figure(white["gp_per_10000"])]})
     cpts = report.cpts
     return {
         "Synthèse": summary,
@@ -350,6 +406,10 @@ def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
                               "Population": cpts["population"], "Taille": cpts["taille"],
                               "Tranche ACI": cpts["aci_band"], "Fonctionnement annuel (€)": cpts["funding_eur"],
                               "Morceaux": cpts["pieces"],
+                              gp_header: cpts["gp_count"].map(_figure),
+                              "Estimé (commune partagée)": cpts["gp_estimated"].map({True: "oui", False: "non"}),
+                              "Médecins généralistes pour 10 000 hab.": cpts["gp_per_10000"].map(_figure),
+                              apl_header: cpts["apl"].map(_figure),
                               "Communes détachées": cpts["detached_communes"].map(described),
                               "Départements": cpts["departements"].map(_joined),
                               "Codes des communes": cpts["communes"].map(_joined)}),
@@ -358,6 +418,7 @@ def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
                                         "Département": report.white_zones["departement"],
                                         "Population hors CPTS": report.white_zones["population"],
                                         "Commune entière": report.white_zones["whole"].map({True: "oui", False: "non"}),
+                                        apl_header: report.white_zones["apl"].map(_figure),
                                         "IRIS hors CPTS": report.white_zones["iris"].map(_joined)}),
         "Chevauchements": pd.DataFrame({"CPTS": report.overlaps["cpts"].map(" / ".join),
                                         "Communes": report.overlaps["communes"].map(described),

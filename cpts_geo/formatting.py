@@ -14,3 +14,10 @@ def fr_percent(share: float | None, digits: int = 1) -> str:
 def fr_euros(amount: float) -> str:
     """``105000`` → ``105 000 €``."""
     return f"{fr_int(amount)}\u00a0€"
+
+
+def fr_decimal(value: float | None, digits: int, missing: str = "n.d.") -> str:
+    """``1234.5`` → ``1 234,5``; ``None`` or NaN → ``missing``."""
+    if value is None or value != value:
+        return missing
+    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")

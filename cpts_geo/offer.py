@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo.config import departement_of
-from cpts_geo.formatting import fr_percent
+from cpts_geo.formatting import fr_decimal, fr_percent
 from cpts_geo.reference import departements_table
 from cpts_geo.sources.health import ESTABLISHMENT_KINDS, NURSE_ZONING, PROFESSIONS, HealthTables
 
@@ -264,11 +264,12 @@ class CommuneShare:
 def commune_shares(bundle, iris_codes) -> list[CommuneShare]:
     """The communes of a territory with the share of their population it holds (1 for a whole commune)."""
     iris = bundle.iris
-    positions = iris.index.get_indexer(sorted(iris_codes))
-    communes, inverse = np.unique(iris["code_insee"].to_numpy()[positions], return_inverse=True)
+    positions = iris.index.get_indexer(list(iris_codes))
+    # take the rows first, then convert: a whole column of text to NumPy costs milliseconds
+    communes, inverse = np.unique(iris["code_insee"].take(positions).to_numpy(), return_inverse=True)
     parts = np.bincount(inverse, weights=iris["population"].to_numpy()[positions])
     sizes = np.bincount(inverse)
-    rows = bundle.communes.iloc[bundle.communes.index.get_indexer(communes)]
+    rows = bundle.communes.take(bundle.communes.index.get_indexer(communes))
     shares = []
     for code, part, size, nom, dep, region, population in zip(
             communes, parts, sizes, rows["nom"], rows["departement"], rows["region"], rows["population"]):
@@ -320,7 +321,7 @@ def _professionals_offer(data: OfferData, iris_codes, communes: list[CommuneShar
         estimated = not uncovered and any(values[k] > 0 for values in in_split.values())
         count = None if uncovered else (round(float(counts[k]), 1) if estimated else int(round(counts[k])))
         row = {"kind": kind, "label": LABELS[kind], "count": count, "estimated": estimated,
-               "per_10000": None if count is None or not population else round(count / population * 1e4, 2),
+               "per_10000": None if count is None or not population else round(counts[k] / population * 1e4, 2),
                "reference": {level: _rounded(data.reference.get((level, code, kind)))
                              for level, code in zip(("departement", "region", "france"), (*main, "FR"))},
                "source": info.get("source"), "millesime": info.get("millesime")}
@@ -381,10 +382,56 @@ def territory_offer(bundle, iris_codes, data: OfferData | None = None) -> Territ
     apl = _apl_offer(data, communes, main.departement, limits)
     nurse = tuple({"code": c.code, "name": c.nom, "class": data.nurse_zoning.get(c.code),
                    "label": NURSE_ZONING.get(data.nurse_zoning.get(c.code), NOT_AVAILABLE)} for c in communes)
-    limits += [f"Source : {info['source']}." for key in ("professionals", "establishments", "apl", "nurse_zoning")
-               if (info := data.meta.get(key))]
-    limits += data.meta.get("limits", [])
+    limits += source_lines(data, ("professionals", "establishments", "apl", "nurse_zoning"))
     return TerritoryOffer(tuple(professionals), tuple(establishments), apl, nurse, tuple(limits))
+
+
+def source_lines(data: OfferData, keys) -> list[str]:
+    """« Source : … » of each source of ``keys`` in the bundle, then the limits noted when it was prepared."""
+    return [f"Source : {info['source']}." for key in keys if (info := data.meta.get(key))] + \
+        list(data.meta.get("limits", []))
+
+
+def groups_offer(bundle, zones: np.ndarray, groups: np.ndarray, count: int, data: OfferData | None = None
+                 ) -> pd.DataFrame:
+    """General practitioners and APL of many territories at once (an ARS registry, the white zones).
+
+    ``zones`` are positions in ``bundle.iris`` and ``groups`` the territory (0..count-1) of each; an
+    IRIS may be in several territories. Returns, per territory: ``gp_count`` (a commune split between
+    territories counts pro rata population: ``gp_estimated``), ``gp_per_10000``, ``apl`` (weighted by
+    the standardised population of each part, as in :func:`territory_offer`); NaN where not covered.
+    """
+    data = data if data is not None else bundle.offer
+    iris, communes = bundle.iris, bundle.communes
+    commune = iris["code_insee"].to_numpy()[zones]
+    people = iris["population"].to_numpy()[zones]
+    commune_people = communes["population"].reindex(commune).to_numpy()
+    sizes = np.array([len(bundle.iris_by_commune[c]) for c in commune])
+    with np.errstate(invalid="ignore", divide="ignore"):   # a commune without inhabitants: share by IRIS
+        weight = np.where(commune_people > 0, people / commune_people, 1.0 / sizes)
+    gp = KINDS.index("medecin_generaliste")
+    zero = np.zeros(len(KINDS))
+    commune_gp = np.array([data.by_commune.get(c, zero)[gp] for c in commune])
+    located_gp = np.array([data.by_iris.get(c, zero)[gp] for c in iris["code_iris"].to_numpy()[zones]])
+    gp_count = np.bincount(groups, weights=located_gp + commune_gp * weight, minlength=count).astype(float)
+    population = np.bincount(groups, weights=people, minlength=count)
+    uncovered = ~iris["departement"].iloc[zones].isin(data.covered("professionals")).to_numpy()
+    gp_count[np.bincount(groups, weights=uncovered, minlength=count) > 0] = np.nan
+    pairs = pd.DataFrame({"group": groups, "commune": commune, "gp": commune_gp})
+    per_pair = pairs.groupby(["group", "commune"]).agg(size=("gp", "size"), gp=("gp", "first")).reset_index()
+    per_pair = per_pair.merge(pd.DataFrame({"commune": commune, "total": sizes}).drop_duplicates("commune"),
+                              on="commune")
+    split = (per_pair["size"].to_numpy() < per_pair["total"].to_numpy()) & (per_pair["gp"].to_numpy() > 0)
+    estimated = np.bincount(per_pair["group"].to_numpy(), weights=split, minlength=count) > 0
+    apl = np.array([data.apl.get(c, (np.nan, np.nan, np.nan))[:2] for c in commune]).reshape(-1, 2)
+    known = ~np.isnan(apl[:, 0])
+    std = np.where(known, apl[:, 1] * weight, 0.0)
+    apl_sum = np.bincount(groups, weights=np.where(known, apl[:, 0], 0.0) * std, minlength=count)
+    std_sum = np.bincount(groups, weights=std, minlength=count)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame({"gp_count": gp_count.round(1), "gp_estimated": estimated & ~np.isnan(gp_count),
+                             "gp_per_10000": (gp_count / population * 1e4).round(2),
+                             "apl": np.where(std_sum > 0, apl_sum / std_sum, np.nan).round(3)})
 
 
 def establishments_geojson(data: OfferData, departement: str) -> dict:
@@ -399,11 +446,6 @@ def establishments_geojson(data: OfferData, departement: str) -> dict:
         in table[["finess", "name", "kind", "category", "lon", "lat"]].itertuples(index=False)]}
 
 
-def _fr(value: float, digits: int) -> str:
-    """``1234.5`` → ``1 234,5`` (French separators)."""
-    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
-
-
 def offer_lines(offer: dict) -> list[str]:
     """The offer of a territory (``TerritoryOffer.as_dict()``) as French text lines."""
     lines = ["Offre de soins :"]
@@ -411,15 +453,15 @@ def offer_lines(offer: dict) -> list[str]:
         if p["count"] is None:
             lines.append(f"  {p['label']} : {NOT_AVAILABLE}")
             continue
-        count = _fr(p["count"], 1 if p["estimated"] else 0)
-        reference = "  ".join(f"{name} {_fr(value, 1)}" for name, value in
+        count = fr_decimal(p["count"], 1 if p["estimated"] else 0)
+        reference = "  ".join(f"{name} {fr_decimal(value, 1)}" for name, value in
                               zip(("département", "région", "France"), p["reference"].values()) if value is not None)
         lines.append(f"  {p['label']} : {count}{' (estimé)' if p['estimated'] else ''}, "
-                     f"{_fr(p['per_10000'], 1)} pour 10 000 habitants" + (f" ({reference})" if reference else ""))
+                     f"{fr_decimal(p['per_10000'], 1)} pour 10 000 habitants" + (f" ({reference})" if reference else ""))
     apl = offer["apl"]
     if apl["value"] is not None:
-        lines.append(f"  APL médecins généralistes {apl['millesime']} : {_fr(apl['value'], 2)} (département "
-                     f"{_fr(apl['departement_value'], 2)}) ; population sous {_fr(apl['threshold'], 1)} : "
+        lines.append(f"  APL médecins généralistes {apl['millesime']} : {fr_decimal(apl['value'], 2)} (département "
+                     f"{fr_decimal(apl['departement_value'], 2)}) ; population sous {fr_decimal(apl['threshold'], 1)} : "
                      f"{fr_percent(apl['population_under_threshold_share'])}")
     by_category: dict[str, int] = {}
     for e in offer["establishments"]:

@@ -16,12 +16,13 @@ from streamlit_folium import st_folium
 
 from cpts_geo import webmap
 from cpts_geo.app_cache import load_area, open_page
-from cpts_geo.coverage import area_of, coverage_report, report_csv, report_tables, write_report_files
+from cpts_geo.coverage import area_of, coverage_report, fr_number, report_csv, report_tables, write_report_files
 from cpts_geo.coverage_map import coverage_map, departements_of
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.formatting import fr_int, fr_percent
+from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
 from cpts_geo.session import selection_query
 from cpts_geo.user_text import markdown_text
@@ -126,7 +127,7 @@ except CptsGeoError as err:
     st.error(markdown_text(err))
     st.stop()
 
-columns = st.columns(4)
+columns = st.columns(5)
 neutral = {"delta_color": "off", "delta_arrow": "off"}   # the deltas are figures, not changes
 columns[0].metric("Population couverte", fr_percent(report.covered_share, digits=2),
                   f"{fr_int(report.population_covered)} / {fr_int(report.population_total)} hab.", **neutral)
@@ -134,15 +135,22 @@ columns[1].metric("Communes en zone blanche", len(report.white_zones),
                   f"{fr_int(report.population_total - report.population_covered)} hab.", **neutral)
 columns[2].metric("Chevauchements", len(report.overlaps), f"{fr_int(report.population_overlap)} hab.", **neutral)
 columns[3].metric("Zones isolées", len(report.isolated))
+columns[4].metric(f"APL des zones blanches {report.offer['apl_millesime'] or ''}".strip(),
+                  fr_number(report.offer["white_zones"]["apl"], 2) if len(report.white_zones) else "—",
+                  help="Accessibilité potentielle localisée aux médecins généralistes (DREES), pondérée par la "
+                       f"population standardisée ; « sous-dense » sous {fr_number(APL_THRESHOLD, 1)}.")
 
 list_column, map_column = st.columns([2, 3])
 with list_column:
     st.caption("Cliquez une CPTS pour la voir sur la carte.")
-    shown = report.cpts[["name", "commune_count", "population", "taille", "pieces"]].rename(columns={
-        "name": "CPTS", "commune_count": "Communes", "population": "Population", "taille": "Taille",
-        "pieces": "Morceaux"})
+    shown = report.cpts[["name", "commune_count", "population", "taille", "pieces", "gp_per_10000", "apl"]].rename(
+        columns={"name": "CPTS", "commune_count": "Communes", "population": "Population", "taille": "Taille",
+                 "pieces": "Morceaux", "gp_per_10000": "MG / 10 000 hab.", "apl": "APL MG"})
     picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key="ars_list",
                           column_config=localized_numbers(shown))
+    st.caption(f"MG : médecins généralistes libéraux (BPE {report.offer['professionals_millesime'] or ''}), "
+               f"estimés pour une commune partagée ; APL {report.offer['apl_millesime'] or ''} (DREES), "
+               f"« sous-dense » sous {fr_number(APL_THRESHOLD, 1)}. Case vide : {NOT_AVAILABLE}.")
     rows = picked.selection.rows if picked else []
     focus = report.cpts["name"].iat[rows[0]] if rows else None
     if focus:

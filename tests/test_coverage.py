@@ -5,16 +5,20 @@ import time
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from pypdf import PdfReader
 
 from cpts_geo.cli import main
-from cpts_geo.coverage import area_of, coverage_report
+from cpts_geo.config import DEFAULT_MIRROR
+from cpts_geo.coverage import area_of, coverage_report, report_tables
 from cpts_geo.errors import InputError
+from cpts_geo.offer import NOT_AVAILABLE, territory_offer
 from cpts_geo.registry import read_registry
 from cpts_geo.territory import Territory, summarize
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
+HEALTH = DEFAULT_MIRROR / "health"
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +96,52 @@ def test_cpts_sizes_pieces_and_tailles(france, example, report_66, ruscino):
     assert cpts.loc["CPTS Salanque", "population"] == summarize(france, salanque).population.value
 
 
+def test_general_practitioners_and_apl_per_cpts_checked_on_the_source_files(france, example, report_66):
+    """Recomputed from the raw BPE and DREES files: GP per 10,000 and APL weighted by standardised population."""
+    registry = pd.read_csv(EXAMPLE, sep=";", dtype=str)
+    aspres = registry.loc[registry["cpts"] == "CPTS Aspres"]
+    assert aspres["code_iris"].isna().all()                     # whole communes only
+    communes = sorted(aspres["code_insee"])
+    bpe = pd.read_csv(HEALTH / "bpe2025_communes_66_11.csv", sep=";", dtype={"code_insee": str})
+    gp = bpe[bpe["typequ_label"] == "médecin généraliste"].set_index("code_insee")["count"]
+    apl = pd.read_csv(HEALTH / "apl_mg_communes_2023.csv", dtype={"codgeo": str}).set_index("codgeo")
+    population = france.communes.loc[communes, "population"].sum()
+    expected_gp = gp.reindex(communes).fillna(0).sum()
+    expected_apl = (apl.loc[communes, "apl_mg"] * apl.loc[communes, "pop_std_2021_mg"]).sum() \
+        / apl.loc[communes, "pop_std_2021_mg"].sum()
+    cpts = report_66.cpts.set_index("name")
+    row = cpts.loc["CPTS Aspres"]
+    assert (row["gp_count"], row["gp_per_10000"], row["apl"]) == (58, 7.39, 3.74)
+    assert (expected_gp, round(expected_gp / population * 1e4, 2), round(expected_apl, 3)) == (58, 7.39, 3.74)
+    assert not row["gp_estimated"]
+    # CPTS Ruscino shares Perpignan with CPTS Perpignan: its part is estimated, as for the territory alone.
+    ruscino = territory_offer(france, example["CPTS Ruscino"]).as_dict()
+    gp_ruscino = ruscino["professionals"][0]
+    assert cpts.loc["CPTS Ruscino", "gp_estimated"] and gp_ruscino["estimated"]
+    assert (cpts.loc["CPTS Ruscino", "gp_count"], cpts.loc["CPTS Ruscino", "gp_per_10000"],
+            cpts.loc["CPTS Ruscino", "apl"]) == (gp_ruscino["count"], gp_ruscino["per_10000"], ruscino["apl"]["value"])
+    # White zones: each commune's APL, and the white zones together weighted by standardised population.
+    white = report_66.white_zones.set_index("code")["apl"]
+    assert white.to_dict() == {"66147": apl.at["66147", "apl_mg"], "66040": apl.at["66040", "apl_mg"]} \
+        == {"66147": 0.452, "66040": 0.35}
+    std = apl.loc[["66147", "66040"], "pop_std_2021_mg"]
+    assert report_66.offer["white_zones"]["apl"] == round((white * std).sum() / std.sum(), 3) == 0.423
+    assert report_66.offer["white_zones"]["gp_count"] == 0 and report_66.offer["apl_millesime"] == 2023
+
+
+def test_gp_not_available_outside_the_bpe_mirror(france):
+    lozere = {"CPTS Lozère": frozenset(france.iris.index[france.iris["departement"] == "48"])}
+    report = coverage_report(france, lozere, area_of(france, "76", "48"))
+    row = report.as_dict()["cpts"][0]
+    assert row["gp_count"] is None and row["gp_per_10000"] is None and not row["gp_estimated"]
+    assert 0 < row["apl"] < 10                                  # the APL covers all France but Mayotte
+    sheet = report_tables(report, france)["CPTS"].iloc[0]
+    assert sheet["Médecins généralistes pour 10 000 hab."] == NOT_AVAILABLE
+    assert sheet["APL médecins généralistes 2023"] == row["apl"]
+    assert any(limit.startswith(f"Médecins généralistes (BPE) : {NOT_AVAILABLE} pour le(s) département(s) 48")
+               for limit in report.limits)
+
+
 def test_region_report_covers_both_departements(france, example):
     report = coverage_report(france, example, area_of(france, "76"))
     assert len(report.cpts) == 16
@@ -135,6 +185,14 @@ def test_cli_json_and_files(france_dir, tmp_path, capsys):
     workbook = openpyxl.load_workbook(tmp_path / "couverture_departement_66.xlsx")
     assert workbook.sheetnames == ["Synthèse", "CPTS", "Zones blanches", "Chevauchements", "Zones isolées", "EPCI", "Limites"]
     assert workbook["Zones blanches"]["B2"].value == "Porté-Puymorens"
+    sheet = {cell.value: column for column, cell in enumerate(workbook["CPTS"][1])}
+    aspres = next(row for row in workbook["CPTS"].iter_rows(values_only=True) if row[0] == "CPTS Aspres")
+    assert (aspres[sheet["Médecins généralistes (BPE 2025)"]], aspres[sheet["Médecins généralistes pour 10 000 hab."]],
+            aspres[sheet["APL médecins généralistes 2023"]]) == (58, 7.39, 3.74)
+    white = {cell.value: row.value for cell, row in zip(workbook["Zones blanches"][1], workbook["Zones blanches"][2])}
+    assert (white["Commune"], white["APL médecins généralistes 2023"]) == ("Porté-Puymorens", 0.452)
+    assert payload["offer"]["white_zones"]["apl"] == 0.423
+    assert (ruscino["gp_estimated"], ruscino["apl"]) == (True, 4.797)
     csv = (tmp_path / "couverture_departement_66_chevauchements.csv").read_text(encoding="utf-8-sig")
     assert "CPTS Aspres / CPTS Vallespir;Tresserre (66214);662140000;1166" in csv
     assert str(tmp_path / "couverture_departement_66_carte.pdf") in payload["files"]
@@ -172,6 +230,9 @@ def test_ars_page(dep66_dir, france, tmp_path, monkeypatch):
     assert page.selectbox(key="ars_region").value == "76"
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["Communes en zone blanche"] == "2" and metrics["Zones isolées"] == "1"
+    assert metrics["APL des zones blanches 2023"] == "0,42"
+    listed = page.dataframe[0].value.set_index("CPTS")
+    assert listed.loc["CPTS Aspres", ["MG / 10 000 hab.", "APL MG"]].tolist() == [7.39, 3.74]
     assert [e.label for e in page.expander][:3] == ["Zones blanches (2)", "Chevauchements (1)", "Zones isolées (1)"]
     assert dict(page.query_params) == {"region": "76"}
     page.selectbox(key="ars_departement").select("66").run()       # the choice is kept in the link

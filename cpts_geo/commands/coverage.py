@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from cpts_geo.bundle import Bundle
-from cpts_geo.coverage import area_of, coverage_report, report_files, report_tables
+from cpts_geo.coverage import area_of, coverage_report, fr_number, report_files, report_tables
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.errors import InputError
@@ -37,15 +37,17 @@ def print_text(report, imported: RegistryImport, files: list[Path]) -> None:
     """The report in French: key figures, CPTS, white zones, overlaps, isolated zones."""
     print(imported.message(), file=sys.stderr)
     print("\n".join(report.headline()))
-    print("\nCPTS (population, taille, morceaux) :")
+    print(f"\nCPTS (population, taille, morceaux ; médecins généralistes pour 10 000 habitants, APL "
+          f"{report.offer['apl_millesime'] or ''}) :")
     for row in report.cpts.itertuples():
         pieces = f", {row.pieces} morceaux" if row.pieces > 1 else ""
         print(f"  {row.name} : {row.commune_count} communes, {fr_int(row.population)} habitants, "
-              f"taille {row.taille}{pieces}")
+              f"taille {row.taille}{pieces} ; médecins généralistes {fr_number(row.gp_per_10000, 1)}"
+              f"{' (estimé)' if row.gp_estimated else ''}, APL {fr_number(row.apl, 2)}")
     print("\nZones blanches (communes hors CPTS, les plus peuplées d'abord) :")
     for row in report.white_zones.head(PRINTED_ROWS).itertuples():
         part = "" if row.whole else f" (en partie : {len(row.iris)} IRIS)"
-        print(f"  {row.name} ({row.code}) : {fr_int(row.population)} habitants{part}")
+        print(f"  {row.name} ({row.code}) : {fr_int(row.population)} habitants{part}, APL {fr_number(row.apl, 2)}")
     print("\nChevauchements :")
     for row in report.overlaps.head(PRINTED_ROWS).itertuples():
         print(f"  {' / '.join(row.cpts)} : communes {', '.join(row.communes)} ({fr_int(row.population)} habitants)")

@@ -1,0 +1,62 @@
+"""Benchmark of the offer of care (by hand): what it adds to summary + checks of a 50-IRIS territory
+(target ≤ 5 ms), and the size of the establishments map layer of each département (target ≤ 300 kB).
+
+    python bench/bench_offer.py [--data data]
+
+Measured 2026-12-01 on 2 cores (load ≈ 4 from other jobs), all France with the mirror's offer:
+summary + checks of the 50-IRIS territory 21.8 ms, with the offer 24.9 ms; the offer alone 2.3 ms
+(≤ 5 ms: met); first call, tables read and indexed, 0.3 s. Establishments layer: Haute-Garonne (31)
+the largest, 279 kB for 1,183 points (≤ 300 kB: met); Pyrénées-Orientales 114 kB, Hérault 268 kB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from bench_core import fifty_iris_territory, timed  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=ROOT / "data", help="prepared bundle (all France)")
+    args = parser.parse_args()
+
+    from cpts_geo.bundle import Bundle
+    from cpts_geo.checks import run_checks
+    from cpts_geo.offer import establishments_geojson, territory_offer
+    from cpts_geo.territory import Territory, summarize
+
+    bundle = Bundle.load(args.data)
+    territory = Territory(frozenset(fifty_iris_territory(bundle)), "bench")
+    base = lambda: (summarize(bundle, territory), run_checks(bundle, territory, {}))  # noqa: E731
+    base()
+    start = time.perf_counter()
+    territory_offer(bundle, territory.iris)
+    first = time.perf_counter() - start
+    without, _ = timed(base, repeat=30)
+    with_offer, _ = timed(lambda: (base(), territory_offer(bundle, territory.iris)), repeat=30)
+    alone, _ = timed(lambda: territory_offer(bundle, territory.iris), repeat=30)
+    print(f"Summary + checks, {len(territory.iris)} IRIS: {without * 1000:.1f} ms; with the offer "
+          f"{with_offer * 1000:.1f} ms; the offer alone {alone * 1000:.2f} ms (target ≤ 5 ms added); "
+          f"first call, tables read and indexed: {first * 1000:.0f} ms")
+
+    sizes = {}
+    for departement in sorted(bundle.offer.covered("establishments")):
+        layer = establishments_geojson(bundle.offer, departement)
+        sizes[departement] = (len(json.dumps(layer, ensure_ascii=False).encode()), len(layer["features"]))
+    if sizes:
+        largest = max(sizes, key=lambda d: sizes[d][0])
+        print(f"Establishments map layer (GeoJSON), {len(sizes)} départements: largest {largest} "
+              f"{sizes[largest][0] / 1000:.0f} kB for {sizes[largest][1]} points (target ≤ 300 kB); "
+              + ", ".join(f"{d} {s / 1000:.0f} kB" for d, (s, _) in sizes.items()))
+
+
+if __name__ == "__main__":
+    main()
