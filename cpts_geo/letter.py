@@ -13,8 +13,9 @@ LEADING_ZERO_NOTE = ("des codes commencent par 0 : un tableur qui ouvre ce CSV l
                      "ce 0. Importez les colonnes CODE POSTAL et CODE INSEE en texte, ou utilisez le fichier Excel.")
 
 
-def letter_table(bundle, summary: Summary, detailed: bool = True) -> pd.DataFrame:
-    """One row per whole commune, or per IRIS for split communes (and for all when ``detailed``).
+def letter_table(bundle, summary: Summary, detailed: bool = False) -> pd.DataFrame:
+    """One row per whole commune and one per IRIS (quartier) of a split commune; ``detailed``: one row per
+    IRIS for whole communes too (the style of the Ruscino letter).
 
     A commune of a single IRIS (not split into IRIS by INSEE) is always one row.
     IRIS rows read ``Ouest (660280101) - Cabestany | 66330 | (660280101)``.

@@ -31,7 +31,7 @@ def test_summary_json_of_ruscino(france_dir):
     assert {"66330", "66000", "66570", "66280"} <= set(payload["postal_codes"])
     assert payload["checks"]["contiguity"]["ok"] is True
     assert payload["checks"]["split_communes"]["communes"] == ["66136"]
-    assert len(payload["letter_table"]) == 16
+    assert len(payload["letter_table"]) == 13      # Cabestany whole: one row; Perpignan: its 10 IRIS
 
 
 def test_summary_text_from_file_with_neighbours(france_dir, tmp_path):

@@ -60,7 +60,7 @@ def test_letter_table_detailed_and_compact(france, ruscino):
 
 def test_letter_csv_opens_in_french_excel(france, ruscino):
     summary = summarize(france, ruscino)
-    data = letter_csv(letter_table(france, summary), summary)
+    data = letter_csv(letter_table(france, summary, detailed=True), summary)
     assert data.startswith(b"\xef\xbb\xbf")
     lines = data.decode("utf-8-sig").splitlines()
     assert lines[0] == "COMMUNES / QUARTIERS;CODE POSTAL;CODE INSEE"

@@ -9,6 +9,7 @@ import numpy as np
 import pyogrio
 import pytest
 from docx import Document
+from docx.oxml.ns import qn
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -30,7 +31,7 @@ REGISTRY = "docs/registry_example/registre_cpts_66_11.csv"
 @pytest.fixture(scope="module")
 def exporter(france, ruscino):
     neighbours = load_others(france, REGISTRY)
-    return TerritoryExport(france, ruscino, neighbours, postal_overrides={"66136": "66000"})
+    return TerritoryExport(france, ruscino, neighbours, postal_overrides={"66136": "66000"}, detailed=True)
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +224,20 @@ def test_an_invalid_territory_says_so_on_every_document(france):
         text = " ".join(PdfReader(io.BytesIO(exporter.export(fmt).data)).pages[0].extract_text().split())
         assert "Territoire non conforme : Le territoire est en 2 morceaux" in text and "Carpentras (84031)" in text
     assert TerritoryExport(france, Territory(resolve_codes(france, ["84007"]).iris, "Avignon")).alerts == []
+
+
+def test_whole_communes_are_one_row_and_docx_headers_repeat(france, france_dir):
+    from cpts_geo.codes import resolve_codes
+
+    paris = Territory(resolve_codes(france, ["75113", "75114"]).iris, "CPTS Paris 13-14")
+    exporter = TerritoryExport(france, paris)
+    assert exporter.table.values.tolist() == [["Paris 13e Arrondissement", "75013", "75113"],
+                                              ["Paris 14e Arrondissement", "75014", "75114"]]
+    document = Document(io.BytesIO(exporter.export("docx").data))
+    for table in document.tables:
+        assert table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+    assert len(document.tables[0].rows) == 3
+    detailed = TerritoryExport(france, paris, detailed=True).table
+    assert len(detailed) == len(paris.iris) > 100
+    result = run_cli("summary", "--codes", "75113,75114", "--par-iris", "--json", data=france_dir)
+    assert len(json.loads(result.stdout)["letter_table"]) == len(paris.iris)

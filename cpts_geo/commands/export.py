@@ -29,7 +29,7 @@ def run(args) -> int:
     bundle = Bundle.load(args.data)
     territory, _ = load_territory(bundle, codes_argument(args.codes), args.name)
     exporter = TerritoryExport(bundle, territory, load_others(bundle, args.other_cpts), postal_overrides(args.postal),
-                               detailed=not args.compact, orientation=args.orientation)
+                               detailed=args.detailed, orientation=args.orientation)
     exported = [exporter.export(fmt) for fmt in formats]
     paths = write_files(args.out, {file.filename: file.data for file in exported})
     for fmt, path in zip(formats, paths):

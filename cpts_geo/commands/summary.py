@@ -134,7 +134,7 @@ def run(args) -> int:
     territory, report = load_territory(bundle, codes_argument(args.codes), args.name)
     others = load_others(bundle, args.other_cpts)
     payload, (summary, checks, table) = summary_payload(bundle, territory, others, report,
-                                                        postal_overrides(args.postal), not args.compact)
+                                                        postal_overrides(args.postal), args.detailed)
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
@@ -150,8 +150,11 @@ def add_territory_arguments(parser, default_name: str = "") -> None:
     parser.add_argument("--other-cpts", type=Path, help="CPTS voisines : CSV cpts;code (code_insee ou code_iris) ou périmètres GeoJSON/GeoPackage/Shapefile")
     parser.add_argument("--postal", action="append", metavar="INSEE=CP",
                         help="code postal à retenir pour une commune à plusieurs codes (répétable)")
-    parser.add_argument("--compact", action="store_true",
-                        help="une ligne par commune entière dans le tableau (au lieu d'une ligne par IRIS)")
+    rows = parser.add_mutually_exclusive_group()
+    rows.add_argument("--par-iris", dest="detailed", action="store_true",
+                      help="tableau : une ligne par IRIS, aussi pour les communes entières (style de la lettre Ruscino)")
+    rows.add_argument("--compact", dest="detailed", action="store_false",
+                      help="tableau : une ligne par commune entière (défaut)")
     parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
 
 

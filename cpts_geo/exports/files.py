@@ -46,7 +46,7 @@ class TerritoryExport:
     """The exports of one territory; the summary, tables and layers are computed once and shared."""
 
     def __init__(self, bundle, territory: Territory, others: dict[str, frozenset[str]] | None = None,
-                 postal_overrides: dict[str, str] | None = None, detailed: bool = True,
+                 postal_overrides: dict[str, str] | None = None, detailed: bool = False,
                  orientation: str = "portrait"):
         if not territory.iris:
             raise InputError("Le territoire est vide : sélectionnez au moins une commune ou un IRIS avant "
