@@ -71,8 +71,9 @@ def main() -> None:
     print(f"Bundle load (import + tables + both graphs), fresh process: {seconds:.2f} s, peak RSS {mib:.0f} MiB")
 
     bundle = Bundle.load(args.data)
-    geometry = bundle.iris_geometry().to_crs("EPSG:2154")  # metropolitan bundle
-    print(f"IRIS: {len(geometry):,}")
+    geometry = bundle.iris_geometry()
+    geometry = geometry[~geometry["departement"].str.startswith("97")].to_crs("EPSG:2154")
+    print(f"Metropolitan IRIS: {len(geometry):,}")
     build_s, edges = timed(lambda: shared_borders(geometry.index.to_numpy(), geometry.geometry.array))
     ours = {(a, b) for a, b in zip(edges["a"], edges["b"])}
     print(f"cpts_geo graph build: {build_s:.1f} s, {len(ours):,} edges")

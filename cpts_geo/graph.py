@@ -18,35 +18,93 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from cpts_geo.config import ADJACENCY_MIN_SHARED_M, ADJACENCY_TOLERANCE_M
+from cpts_geo.config import ADJACENCY_MIN_SHARED_M, ADJACENCY_TOLERANCE_M, OPEN_BORDER_MIN_M
 
 EDGE_COLUMNS = ["a", "b", "shared_m"]
 
 
 def shared_borders(codes, geometries, tolerance: float = ADJACENCY_TOLERANCE_M,
-                   min_shared: float = ADJACENCY_MIN_SHARED_M) -> pd.DataFrame:
-    """Edge table ``a, b, shared_m`` (a < b) of zones sharing a border.
+                   min_shared: float = ADJACENCY_MIN_SHARED_M, open_min: float = OPEN_BORDER_MIN_M) -> pd.DataFrame:
+    """Edge table ``a, b, shared_m`` (a < b) of zones sharing a border (the rule of docs/adjacency.md).
 
-    ``geometries`` must be in a metric CRS. ``shared_m`` is the length of the longer of
-    the two one-sided measures (boundary of A near B, boundary of B near A).
+    ``geometries`` must be in a metric CRS. The rule's measure (``shared_m``) is the longer
+    of the two one-sided lengths of boundary lying within ``tolerance`` of the other zone.
+    Neighbours of a clean coverage have more than ``min_shared`` metres of identical
+    segments: they are neighbours at once, and ``shared_m`` is that exactly shared length
+    (a few metres less than the rule's measure, which adds the ends of the border). The
+    buffer measure is taken for all other pairs within ``tolerance`` (slivers, T-junctions,
+    corners) and for every pair of a zone whose boundary is shared exactly over less than
+    its perimeter minus ``open_min`` metres, so that the open border (perimeter minus
+    shared borders) of a zone is the rule's wherever it may exceed ``open_min``. The edge
+    set is the buffer rule's: an exactly shared length never exceeds the rule's measure.
     """
     codes = np.asarray(codes)
     geoms = np.asarray(geometries)
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="dwithin", distance=tolerance)
-    keep = left < right
-    left, right = left[keep], right[keep]
-    boundaries = shapely.boundary(geoms)
-    grown = shapely.buffer(geoms, tolerance, quad_segs=2)
-    one_way = shapely.length(shapely.intersection(boundaries[left], grown[right]))
-    other_way = shapely.length(shapely.intersection(boundaries[right], grown[left]))
-    shared = np.maximum(one_way, other_way)
+    n = len(geoms)
+    exact = _exactly_shared(geoms)
+    pair, exact_m = exact.index.to_numpy(), exact.to_numpy()
+    unshared = shapely.length(geoms) - np.bincount(np.concatenate([pair // n, pair % n]),
+                                                   np.concatenate([exact_m, exact_m]), minlength=n)
+    maybe_open = unshared > open_min
+    sure = (exact_m > min_shared) & ~maybe_open[pair // n] & ~maybe_open[pair % n]
+    pair, exact_m = pair[sure], exact_m[sure]
+    bounds = shapely.bounds(geoms)
+    left, right = shapely.STRtree(geoms).query(shapely.box(*(bounds + [-tolerance, -tolerance,
+                                                                      tolerance, tolerance]).T))
+    other = np.unique(np.minimum(left, right).astype(np.int64) * n + np.maximum(left, right))
+    other = other[(other // n != other % n) & ~np.isin(other, pair)]
+    near = geoms[np.unique(other // n)]
+    shapely.prepare(near)          # prepared geometries answer dwithin through an index of their edges
+    other = other[shapely.dwithin(geoms[other // n], geoms[other % n], tolerance)]
+    shapely.destroy_prepared(near)
+    measured = _within_tolerance(geoms, other // n, other % n, tolerance)
+    pair = np.concatenate([pair, other])
+    shared = np.concatenate([exact_m, measured])
     real = shared > min_shared
-    a, b = codes[left[real]], codes[right[real]]
+    a, b = codes[pair[real] // n], codes[pair[real] % n]
     swap = a > b
     a, b = np.where(swap, b, a), np.where(swap, a, b)
     return pd.DataFrame({"a": a, "b": b, "shared_m": shared[real].round(1)}).sort_values(["a", "b"],
                                                                                           ignore_index=True)
+
+
+def _exactly_shared(geoms) -> pd.Series:
+    """Length of boundary segments shared by exactly two zones (same two vertices), by pair key ``a * n + b``, a < b."""
+    rings, owner = shapely.get_parts(shapely.boundary(geoms), return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    vertex = _vertex_ids(xy)
+    start = np.flatnonzero(ring[1:] == ring[:-1])
+    v0, v1 = vertex[start], vertex[start + 1]
+    segment = np.minimum(v0, v1) * (vertex.max() + 1) + np.maximum(v0, v1)
+    order = np.argsort(segment)
+    segment, start = segment[order], start[order]
+    first = np.flatnonzero(np.concatenate([[True], segment[1:] != segment[:-1]]))
+    twice = first[np.diff(np.append(first, len(segment))) == 2]
+    a, b = owner[ring[start[twice]]].astype(np.int64), owner[ring[start[twice + 1]]].astype(np.int64)
+    apart = a != b
+    length = np.hypot(*(xy[start[twice] + 1] - xy[start[twice]]).T)
+    return pd.Series(length[apart]).groupby(np.minimum(a, b)[apart] * len(geoms) + np.maximum(a, b)[apart]).sum()
+
+
+def _vertex_ids(xy: np.ndarray) -> np.ndarray:
+    """The same id for points with identical coordinates (x and y factorized on their bits, then the pair)."""
+    bits = np.ascontiguousarray(xy).view(np.int64)
+    x, xs = pd.factorize(bits[:, 0])
+    y, ys = pd.factorize(bits[:, 1])
+    return pd.factorize(x.astype(np.int64) * len(ys) + y)[0].astype(np.int64)
+
+
+def _within_tolerance(geoms, a, b, tolerance: float) -> np.ndarray:
+    """For each pair ``a, b``: the longer of the lengths of boundary of one lying within ``tolerance`` of the other."""
+    if not len(a):
+        return np.zeros(0)
+    grown = np.empty(len(geoms), dtype=object)
+    needed = np.unique(np.concatenate([a, b]))
+    grown[needed] = shapely.buffer(geoms[needed], tolerance, quad_segs=2)
+    boundary = np.empty(len(geoms), dtype=object)
+    boundary[needed] = shapely.boundary(geoms[needed])
+    return np.maximum(shapely.length(shapely.intersection(boundary[a], grown[b])),
+                      shapely.length(shapely.intersection(boundary[b], grown[a])))
 
 
 def shared_borders_by_crs(zones: gpd.GeoDataFrame, code_column: str, crs_column: str, **rule) -> pd.DataFrame:
