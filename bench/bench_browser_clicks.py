@@ -1,0 +1,185 @@
+"""Benchmark of the drawing page in a real browser: 20 clicks on the map, end to end (run by hand).
+
+    python bench/bench_browser_clicks.py [--dep 66 59] [--clicks 20] [--data DIR]
+
+For each département, starts ``streamlit run app.py`` on the page of that département (empty
+selection), drives headless Chromium (as scripts/screenshot.py does), and clicks the map inside
+``--clicks`` large IRIS, one after the other, as a user does (IRIS mode). For each click it
+measures, from the mouse press, in the page itself (polled every 5 ms):
+
+* colour: until the zone under the cursor changes colour on the map (target ≤ 150 ms);
+* panel: until the summary figures have changed and the page has finished its run (no element
+  still stale, no « running » sign) (target ≤ 500 ms in the Pyrénées-Orientales, ≤ 1 s in the Nord).
+
+Prints the median and worst of each, as JSON lines. The IRIS are the largest of the département
+as the map draws them (simplified), among those fully in view at the first framing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import shapely
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from screenshot import CHROMIUM_FLAGS, WINDOW, DevTools, evaluate, free_port, wait_http  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+
+from cpts_geo import webmap  # noqa: E402
+from cpts_geo.bundle import Bundle  # noqa: E402
+
+#: The Leaflet map of the drawing page, the document it is drawn in and that document's offset in the page.
+MAP_JS = """
+window.__cptsMap = () => {
+  const frame = [...document.querySelectorAll('iframe')].find(f => f.title.includes('folium'));
+  if (frame) {
+    const rect = frame.getBoundingClientRect();
+    return {map: frame.contentWindow.map, doc: frame.contentDocument, dx: rect.left, dy: rect.top};
+  }
+  return {map: window.cptsDrawMap, doc: document, dx: 0, dy: 0};
+};
+window.__cptsFill = (x, y) => {
+  const {doc, dx, dy} = window.__cptsMap();
+  const element = doc.elementFromPoint(x - dx, y - dy);
+  return element ? element.getAttribute('fill') : null;
+};
+window.__cptsMetrics = () =>
+  [...document.querySelectorAll('[data-testid="stMetricValue"]')].map(e => e.innerText).join('|');
+window.__cptsIdle = () => !document.querySelector('[data-stale="true"], [data-testid^="stStatusWidgetRunning"]');
+"""
+READY_JS = """(() => {
+  const found = window.__cptsMap && window.__cptsMap();
+  return Boolean(found && found.map && found.doc.querySelectorAll('path.leaflet-interactive').length > 10
+                 && window.__cptsIdle());
+})()"""
+#: Page coordinates of (lat, lng) points, and whether each is well inside the map's box.
+POINTS_JS = """((points) => {
+  const {map, dx, dy} = window.__cptsMap(), box = map.getContainer().getBoundingClientRect();
+  return points.map(([lat, lng]) => {
+    const p = map.latLngToContainerPoint([lat, lng]);
+    const inside = p.x > 60 && p.y > 90 && p.x < box.width - 60 && p.y < box.height - 40;
+    return [dx + box.left + p.x, dy + box.top + p.y, inside];
+  });
+})(%s)"""
+#: Resolves with the times (ms from now) when the colour at (x, y) and the panel have changed.
+WATCH_JS = """((x, y) => {
+  const start = performance.now(), fill = window.__cptsFill(x, y), metrics = window.__cptsMetrics();
+  window.__cptsWatch = new Promise(resolve => {
+    let colour = null;
+    const timer = setInterval(() => {
+      const now = performance.now() - start;
+      if (colour === null && window.__cptsFill(x, y) !== fill) colour = now;
+      if (window.__cptsMetrics() !== metrics && window.__cptsIdle()) {
+        clearInterval(timer);
+        resolve({colour: colour === null ? now : colour, panel: now, fill: window.__cptsFill(x, y)});
+      } else if (now > 30000) {
+        clearInterval(timer);
+        resolve({colour, panel: null, fill: window.__cptsFill(x, y)});
+      }
+    }, 5);
+  });
+  return fill;
+})(%r, %r)"""
+
+
+def candidate_points(bundle: Bundle, departement: str, count: int) -> list[tuple[str, float, float]]:
+    """(code, lat, lng) of the centres of the largest IRIS of the département as drawn (simplified)."""
+    iris = webmap.MapData(bundle).departement_iris(departement)
+    circles = shapely.maximum_inscribed_circle(iris.geometry.array, 1e-4)
+    radius = shapely.length(circles)
+    order = sorted(range(len(iris)), key=lambda i: -radius[i])[:count]
+    centres = shapely.get_point(circles, 0)
+    return [(iris.index[i], float(shapely.get_y(centres[i])), float(shapely.get_x(centres[i]))) for i in order]
+
+
+async def click_series(debug_port: int, url: str, candidates, clicks: int, timeout: float) -> list[dict]:
+    targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json").read())
+    page = next(t for t in targets if t["type"] == "page")
+    async with connect(page["webSocketDebuggerUrl"], max_size=64 << 20) as connection:
+        devtools = DevTools(connection)
+        await devtools.call("Emulation.setDeviceMetricsOverride", width=WINDOW[0], height=WINDOW[1],
+                            deviceScaleFactor=1, mobile=False)
+        await devtools.call("Page.navigate", url=url)
+        start = asyncio.get_running_loop().time()
+        while not await evaluate(devtools, MAP_JS + READY_JS):
+            if asyncio.get_running_loop().time() - start > timeout:
+                raise TimeoutError("the map did not show within the time limit")
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(3)  # fit-to-bounds animation and tiles
+        points = await evaluate(devtools, POINTS_JS % json.dumps([[lat, lng] for _, lat, lng in candidates]))
+        chosen = [(code, x, y) for (code, _, _), (x, y, inside) in zip(candidates, points) if inside][:clicks]
+        results = []
+        for code, x, y in chosen:
+            before = await evaluate(devtools, WATCH_JS % (x, y))
+            for kind in ("mousePressed", "mouseReleased"):
+                await devtools.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+            times = (await devtools.call("Runtime.evaluate", expression="window.__cptsWatch", awaitPromise=True,
+                                         returnByValue=True))["result"]["value"]
+            results.append({"code": code, "fill_before": before, **times})
+            await devtools.call("Input.dispatchMouseEvent", type="mouseMoved", x=5, y=5)
+            await asyncio.sleep(0.3)
+        return results
+
+
+def bench(departement: str, clicks: int, data: Path, timeout: float) -> dict:
+    bundle = Bundle.load(data)
+    candidates = candidate_points(bundle, departement, clicks * 3)
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    app_port, debug_port = free_port(), free_port()
+    env = {**os.environ, "CPTS_GEO_DATA": str(data),
+           "CPTS_GEO_STORE": os.environ.get("CPTS_GEO_STORE", "/tmp/cpts-geo-bench-store.sqlite")}
+    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+                            "true", "--server.port", str(app_port), "--browser.gatherUsageStats", "false"],
+                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    profile = tempfile.mkdtemp(prefix="cpts-geo-bench-")
+    browser = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                                f"--remote-debugging-port={debug_port}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
+                                "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", timeout)
+        wait_http(f"http://127.0.0.1:{debug_port}/json/version", 30)
+        url = f"http://127.0.0.1:{app_port}/?" + urlencode({"dep": departement})
+        results = asyncio.run(click_series(debug_port, url, candidates, clicks, timeout))
+    finally:
+        browser.terminate()
+        app.terminate()
+        browser.wait(10)
+        app.wait(10)
+        shutil.rmtree(profile, ignore_errors=True)
+    colour = [r["colour"] for r in results if r["colour"] is not None]
+    panel = [r["panel"] for r in results if r["panel"] is not None]
+    return {"departement": departement, "clicks": len(results),
+            "colour_changed": len(colour), "colour_median_ms": round(statistics.median(colour)) if colour else None,
+            "colour_worst_ms": round(max(colour)) if colour else None,
+            "panel_updated": len(panel), "panel_median_ms": round(statistics.median(panel)) if panel else None,
+            "panel_worst_ms": round(max(panel)) if panel else None,
+            "fills": sorted({f"{r['fill_before']}->{r['fill']}" for r in results})}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dep", nargs="+", default=["66", "59"])
+    parser.add_argument("--clicks", type=int, default=20)
+    parser.add_argument("--data", type=Path, default=os.environ.get("CPTS_GEO_DATA", ROOT / "data"))
+    parser.add_argument("--timeout", type=float, default=120)
+    args = parser.parse_args()
+    for departement in args.dep:
+        print(json.dumps(bench(departement, args.clicks, args.data, args.timeout)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
