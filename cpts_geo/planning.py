@@ -51,6 +51,10 @@ SCORE_WEIGHTS = {"border": 0.6, "epci": 0.25, "balance": 0.15}
 NEW_CPTS_POPULATION = 40_000
 #: Order of the proposals by kind (then by population, largest first).
 KIND_ORDER = {"isolated": 0, "white": 1, "overlap": 2}
+#: French names of the kinds of proposal.
+KIND_LABELS = {"isolated": "Zone isolée", "white": "Zone blanche", "overlap": "Chevauchement"}
+#: Communes named in the French label of a zone (the others are counted).
+NAMED_COMMUNES = 3
 
 
 @dataclass
@@ -67,6 +71,20 @@ class Proposal:
     taille_before: int | None       # of the CPTS whose population changes (``to``, or the one releasing)
     taille_after: int | None
     released_by: list[str] = field(default_factory=list)   # overlaps: the CPTS that give the zone up
+
+    def destination(self) -> str:
+        """Where the zone goes, in French."""
+        return f"« {self.to} »" if self.to else "nouvelle CPTS"
+
+    def zone_label(self, bundle) -> str:
+        """The zone in French: its most populated communes by name (and code), the number of the others, its
+        population."""
+        named = bundle.communes.loc[self.communes].reset_index(drop=True).sort_values(
+            ["population", "code_insee"], ascending=[False, True]).head(NAMED_COMMUNES)
+        names = [f"{name} ({code})" for name, code in zip(named["nom"], named["code_insee"])]
+        more = len(self.communes) - NAMED_COMMUNES
+        return ", ".join(names) + (f" et {more} autre(s) commune(s)" if more > 0 else "") + \
+            f" : {fr_int(self.population)} habitants"
 
     def as_dict(self) -> dict:
         """The proposal in the JSON contract of ``coverage --propose --json``."""
@@ -103,6 +121,26 @@ def outcome(report: CoverageReport) -> dict:
             "overlaps": len(report.overlaps), "several_pieces": report.several_pieces, "cpts": len(report.cpts),
             "cpts_per_taille": {str(t): int(tailles.get(t, 0)) for t in range(1, 5)},
             "aci_total_eur": int(report.cpts["funding_eur"].fillna(0).sum())}
+
+
+def before_after_lines(plan: Plan) -> list[str]:
+    """The area's figures before and after all the proposals, in French, one line each."""
+    before, after = outcome(plan.before), outcome(plan.after)
+
+    def pieces(figures):
+        return ", ".join(figures["several_pieces"]) or "aucune"
+
+    tailles = " ; ".join(f"taille {t} : {before['cpts_per_taille'][t]} → {after['cpts_per_taille'][t]}"
+                         for t in before["cpts_per_taille"])
+    return [f"Population couverte : {fr_percent(plan.before.covered_share, 2)} → {fr_percent(plan.after.covered_share, 2)}.",
+            f"Population hors CPTS : {fr_int(before['white_population'])} → {fr_int(after['white_population'])} "
+            "habitants.",
+            f"Communes en zone blanche : {before['white_zones']} → {after['white_zones']}.",
+            f"Chevauchements : {before['overlaps']} → {after['overlaps']}.",
+            f"CPTS : {before['cpts']} → {after['cpts']} ({tailles}).",
+            f"Fonctionnement ACI par an, total : {fr_euros(before['aci_total_eur'])} → "
+            f"{fr_euros(after['aci_total_eur'])}.",
+            f"CPTS en plusieurs morceaux : {pieces(before)} → {pieces(after)}."]
 
 
 def comparison(plan: Plan) -> pd.DataFrame:

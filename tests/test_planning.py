@@ -1,11 +1,13 @@
 """Proposals of full coverage (cpts_geo.planning) on the example registry of 66 + 11 and on whole régions
 built from real communes (tests/synthetic_registry.py)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cpts_geo.cli import main
 from cpts_geo.coverage import area_of
 from cpts_geo.planning import NEW_CPTS_POPULATION, SCORE_WEIGHTS, apply_proposals, comparison, propose
 from cpts_geo.registry import read_registry
@@ -180,3 +182,69 @@ def test_paca_taille_change_flagged_with_aci_amounts(france, paca):
     assert totals["after"]["aci_total_eur"] - totals["before"]["aci_total_eur"] == int(
         (table["funding_eur_after"] - table["funding_eur_before"]).sum())
     assert np.isclose(totals["after"]["covered_share"], plan.after.covered_share, atol=1e-4)
+
+
+def test_cli_propose_json_contract(france_dir, tmp_path, capsys):
+    code = main(["coverage", "--registry", str(EXAMPLE), "--region", "76", "--departement", "66", "--propose",
+                 "--json", "--out", str(tmp_path), "--data", str(france_dir)])
+    assert code == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["white_zones"][0]["code"] == "66147"          # the coverage report is still there
+    proposals = payload["proposals"]
+    assert len(proposals) == 3
+    for proposal in proposals:
+        assert list(proposal) == ["zone", "kind", "to", "score", "reasons", "taille_before", "taille_after"]
+        assert list(proposal["zone"]) == ["communes", "iris", "population"]
+    casefabre, porte, tresserre = proposals
+    assert casefabre["zone"] == {"communes": ["66040"], "iris": ["660400000"], "population": 44}
+    assert casefabre["kind"] == "isolated"
+    assert casefabre["to"] == "CPTS Aspres"
+    assert casefabre["score"] == 0.927
+    assert casefabre["reasons"][1] == "Même intercommunalité : CC Roussillon-Conflent."
+    assert (casefabre["taille_before"], casefabre["taille_after"]) == (2, 2)
+    assert porte["zone"] == {"communes": ["66147"], "iris": ["661470000"], "population": 100}
+    assert (porte["kind"], porte["to"], porte["score"]) == ("white", "CPTS Cerdagne - Capcir", 0.822)
+    assert (porte["taille_before"], porte["taille_after"]) == (1, 1)
+    assert tresserre["zone"] == {"communes": ["66214"], "iris": ["662140000"], "population": 1166}
+    assert (tresserre["kind"], tresserre["to"], tresserre["taille_before"], tresserre["taille_after"]) == (
+        "overlap", "CPTS Vallespir", 2, 2)
+    assert "Retirée de : « CPTS Aspres »." in tresserre["reasons"]
+    after = payload["after"]
+    assert list(after) == ["white_zones", "covered_share", "several_pieces"]
+    assert after["white_zones"] == 0
+    assert after["covered_share"] == 1.0
+    assert after["several_pieces"] == ["CPTS Salanque"]
+    cpts = {row["name"]: row for row in payload["before_after"]["cpts"]}
+    assert (cpts["CPTS Aspres"]["population_before"], cpts["CPTS Aspres"]["population_after"]) == (78_478, 77_356)
+
+
+def test_cli_propose_new_cpts_json_and_text(france_dir, tmp_path, capsys):
+    """Occitanie: new CPTS have ``to`` and ``score`` null and a taille after; the text shows them in French."""
+    args = ["coverage", "--registry", str(EXAMPLE), "--region", "76", "--propose", "--out", str(tmp_path),
+            "--data", str(france_dir)]
+    assert main(args + ["--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    toulouse = next(p for p in payload["proposals"] if "31555" in p["zone"]["communes"])
+    assert (toulouse["kind"], toulouse["to"], toulouse["score"], toulouse["taille_before"],
+            toulouse["taille_after"], toulouse["zone"]["population"]) == ("white", None, None, None, 4, 841_524)
+    assert payload["after"]["white_zones"] > 3000 and payload["after"]["covered_share"] < 0.2
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "Zone blanche — Toulouse (31555), Colomiers (31149), Tournefeuille (31557) et 34 autre(s) commune(s) : " \
+           "841\u202f524 habitants → nouvelle CPTS" in text
+    assert "  Chevauchements : 1 → 0.\n" in text
+    assert "Fonctionnement ACI par an, total : 1\u202f618\u202f750\u00a0€ → 1\u202f618\u202f750\u00a0€." in text
+
+
+def test_cli_propose_text_66(france_dir, tmp_path, capsys):
+    assert main(["coverage", "--registry", str(EXAMPLE), "--region", "76", "--departement", "66", "--propose",
+                 "--out", str(tmp_path), "--data", str(france_dir)]) == 0
+    text = capsys.readouterr().out
+    plan = text[text.index("Propositions pour une couverture complète : 3."):]
+    assert "  1. Zone isolée — Casefabre (66040) : 44 habitants → « CPTS Aspres » (score 0,93)\n" in plan
+    assert "  3. Chevauchement — Tresserre (66214) : 1\u202f166 habitants → « CPTS Vallespir » (score 0,76)\n" in plan
+    assert "  Population hors CPTS : 144 → 0 habitants.\n" in plan
+    assert "  CPTS : 10 → 10 (taille 1 : 5 → 5 ; taille 2 : 4 → 4 ; taille 3 : 1 → 1 ; taille 4 : 0 → 0).\n" in plan
+    assert "  Fonctionnement ACI par an, total : 988\u202f750\u00a0€ → 988\u202f750\u00a0€.\n" in plan
+    assert ("  CPTS Aspres : 78\u202f478 → 77\u202f356 habitants, taille 2 → 2, 105\u202f000\u00a0€ → "
+            "105\u202f000\u00a0€\n") in plan

@@ -6,14 +6,17 @@ import json
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from cpts_geo.bundle import Bundle
 from cpts_geo.coverage import area_of, coverage_report, fr_number, report_files, report_tables
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.errors import InputError
-from cpts_geo.formatting import fr_int
+from cpts_geo.formatting import fr_euros, fr_int
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
 from cpts_geo.output import write_files
+from cpts_geo.planning import KIND_LABELS, Plan, before_after_lines, comparison, propose
 from cpts_geo.store import TerritoryStore, open_store
 
 #: Rows of each list printed in text mode (the files have them all).
@@ -61,6 +64,33 @@ def print_text(report, imported: RegistryImport, files: list[Path]) -> None:
         print(f"  - {limit}")
 
 
+def print_plan(plan: Plan, bundle: Bundle) -> None:
+    """The proposals and the figures before/after them, in French."""
+    print(f"\nPropositions pour une couverture complète : {len(plan.proposals)}.")
+    for number, proposal in enumerate(plan.proposals, 1):
+        score = f" (score {proposal.score:.2f})".replace(".", ",") if proposal.score is not None else ""
+        print(f"  {number}. {KIND_LABELS[proposal.kind]} — {proposal.zone_label(bundle)} → "
+              f"{proposal.destination()}{score}")
+        for reason in proposal.reasons:
+            print(f"       {reason}")
+    print("\nAvant → après (toutes les propositions appliquées) :")
+    for line in before_after_lines(plan):
+        print(f"  {line}")
+    changed = comparison(plan)
+    changed = changed[changed["population_before"].ne(changed["population_after"]).fillna(True)]
+    print("\nCPTS modifiées (population, taille, fonctionnement ACI par an) :")
+    for row in changed.itertuples():
+        print(f"  {row.name} : {_figure(row.population_before, fr_int)} → {_figure(row.population_after, fr_int)} "
+              f"habitants, taille {_figure(row.taille_before, str)} → {_figure(row.taille_after, str)}, "
+              f"{_figure(row.funding_eur_before, fr_euros)} → {_figure(row.funding_eur_after, fr_euros)}")
+    if changed.empty:
+        print("  aucune")
+
+
+def _figure(value, show) -> str:
+    return "—" if pd.isna(value) else show(value)
+
+
 def run(args) -> int:
     """Read the registry, write the report files, then (``--save``) replace the stored registry.
 
@@ -73,7 +103,8 @@ def run(args) -> int:
     area = area_of(bundle, args.region, args.departement)
     store = open_store(args.db) if args.save or not args.registry else None
     imported = load_registry(bundle, args, store)
-    report = coverage_report(bundle, imported.cpts, area)
+    plan = propose(bundle, imported.cpts, area) if args.propose else None
+    report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
     stem = "_".join(filter(None, ["couverture", area.kind, area.code]))
     contents = report_files(report_tables(report, bundle), stem)
     if args.map:
@@ -83,10 +114,13 @@ def run(args) -> int:
     if args.save:
         save_registry(bundle, store, imported)
     if args.json:
-        payload = {**report.as_dict(), "registry": imported.as_dict(), "files": [str(f) for f in files]}
+        payload = {**report.as_dict(), **(plan.as_dict() if plan else {}), "registry": imported.as_dict(),
+                   "files": [str(f) for f in files]}
         print(json.dumps(payload, ensure_ascii=False, indent=2, default=int))
     else:
         print_text(report, imported, files)
+        if plan:
+            print_plan(plan, bundle)
     return 0
 
 
@@ -107,6 +141,9 @@ def add_parser(subparsers) -> None:
                                      "(par défaut : la base locale de l'application)")
     parser.add_argument("--out", type=Path, default=Path("."), help="dossier des fichiers XLSX/CSV du rapport")
     parser.add_argument("--map", action="store_true", help="écrire aussi la carte A4 imprimable (PDF et PNG)")
+    parser.add_argument("--propose", action="store_true",
+                        help="proposer qui prend chaque zone blanche et chaque chevauchement (couverture complète), "
+                             "avec la situation avant/après")
     parser.add_argument("--json", action="store_true", help="sortie JSON")
     parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
     parser.set_defaults(func=run)
