@@ -471,3 +471,55 @@ def offer_lines(offer: dict) -> list[str]:
     zoning = {z["label"] for z in offer["nurse_zoning"]}
     lines.append(f"  Zonage infirmier des communes : {', '.join(sorted(zoning))}")
     return lines
+
+
+# --------------------------------------------------------------------------- tables of a document or a page
+
+#: What « n.d. » means in the tables below.
+ND_NOTE = f"n.d. : {NOT_AVAILABLE}."
+ESTABLISHMENT_LABELS = {kind: label for kind, (label, _, _) in ESTABLISHMENT_KINDS.items()}
+
+
+def professionals_table(offer: dict) -> pd.DataFrame:
+    """Professionals of a territory (``TerritoryOffer.as_dict()``): count, estimated or not, density per
+    10,000 inhabitants against the département, the région and France (« n.d. » where not covered)."""
+    return pd.DataFrame([(p["label"], fr_decimal(p["count"], 1 if p["estimated"] else 0),
+                          "oui" if p["estimated"] else "non", fr_decimal(p["per_10000"], 1),
+                          *(fr_decimal(p["reference"][level], 1) for level in ("departement", "region", "france")))
+                         for p in offer["professionals"]],
+                        columns=["Professionnels", "Nombre", "Estimé", "Pour 10 000 hab.", "Département", "Région",
+                                 "France"])
+
+
+def establishments_table(offer: dict) -> pd.DataFrame:
+    """FINESS establishments of a territory, soins de ville, then sanitaire, then médico-social."""
+    names = {c["code"]: c["name"] for c in offer["nurse_zoning"]}
+    return pd.DataFrame([(e["category"], ESTABLISHMENT_LABELS.get(e["kind"], e["kind"]), e["name"], e["finess"],
+                          names.get(e["commune"], e["commune"]), e["iris"]) for e in offer["establishments"]],
+                        columns=["Groupe", "Type", "Nom", "FINESS", "Commune", "IRIS"])
+
+
+def establishment_counts(offer: dict) -> pd.DataFrame:
+    """Number of establishments of each type, by group (the short form of :func:`establishments_table`)."""
+    table = establishments_table(offer)
+    return table.groupby(["Groupe", "Type"], sort=False).size().rename("Nombre").reset_index()
+
+
+def apl_table(offer: dict) -> pd.DataFrame:
+    """The APL of a territory, its département's, the « sous-dense » threshold and the population under it."""
+    apl = offer["apl"]
+    return pd.DataFrame({"Indicateur": [f"APL médecins généralistes {apl['millesime'] or ''} du territoire".replace(
+                                            "  ", " "), "APL du département",
+                                        "Seuil usuel de la zone « sous-dense »",
+                                        "Population dans une commune sous le seuil"],
+                         "Valeur": [fr_decimal(apl["value"], 2), fr_decimal(apl["departement_value"], 2),
+                                    fr_decimal(apl["threshold"], 1),
+                                    fr_percent(apl["population_under_threshold_share"])]})
+
+
+def communes_offer_table(offer: dict) -> pd.DataFrame:
+    """Per commune of the territory: its APL and its nurse zoning class."""
+    apl = {c["code"]: c["value"] for c in offer["apl"].get("communes", ())}
+    return pd.DataFrame([(f"{z['name']} ({z['code']})", fr_decimal(apl.get(z["code"]), 2), z["label"])
+                         for z in offer["nurse_zoning"]],
+                        columns=["Commune", f"APL {offer['apl']['millesime'] or ''}".strip(), "Zonage infirmier"])

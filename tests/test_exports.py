@@ -125,8 +125,48 @@ def test_a_qpv_over_several_communes_is_one_row(france):
 
 
 def test_prediagnostic_pdf(files):
-    text = assert_a4(files["prediag"].read_bytes(), A4_POINTS)
-    assert "Pré-diagnostic" in text and "QP066003" in text and "75 ans et plus" in text
+    population, offer = assert_a4(files["prediag"].read_bytes(), A4_POINTS, pages=2).split("\f")
+    assert "Pré-diagnostic" in population and "QP066003" in population and "75 ans et plus" in population
+    lines = offer.splitlines()
+    # Ruscino: Cabestany, Saint-Nazaire and Saleilles counted exactly, Perpignan's part estimated (test_offer).
+    assert "Médecins généralistes 72,0 oui 14,9 10,2 n.d. n.d." in lines
+    assert "APL médecins généralistes 2023 du territoire 4,80" in lines and "Seuil usuel de la zone « sous-dense » 2,5" in lines
+    assert "soins de ville Maison de santé 2" in lines and "soins de ville Pharmacie 18" in lines
+    assert "Cabestany (66028) 4,80 sur-dotée" in lines
+    assert "n.d. : non disponible dans les données préparées." in offer and "BPE 2025" in offer
+
+
+def test_docx_offer_of_care_section(france):
+    """Cabestany alone: counts of the BPE 2025 exactly, its two maisons de santé, APL 4.797, nurse zoning."""
+    from cpts_geo.codes import resolve_codes
+
+    cabestany = TerritoryExport(france, Territory(resolve_codes(france, ["66028"]).iris, "Cabestany"))
+    document = Document(io.BytesIO(cabestany.export("docx").data))
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[headings.index("Pré-diagnostic : offre de soins"):][:4] == [
+        "Pré-diagnostic : offre de soins", "Professionnels de santé libéraux",
+        "Accessibilité aux médecins généralistes (APL)", "Établissements (FINESS)"]
+    rows = {t.rows[0].cells[0].text: [[c.text for c in r.cells] for r in t.rows[1:]] for t in document.tables}
+    professionals = {row[0]: row for row in rows["Professionnels"]}
+    assert professionals["Médecins généralistes"][:4] == ["Médecins généralistes", "31", "non", "29,6"]
+    assert professionals["Infirmiers"][1] == "22" and professionals["Pharmacies"][1] == "3"
+    assert 31 / france.communes.at["66028", "population"] * 1e4 == pytest.approx(29.6, abs=0.05)
+    assert rows["Indicateur"][0] == ["APL médecins généralistes 2023 du territoire", "4,80"]
+    assert rows["Indicateur"][2:] == [["Seuil usuel de la zone « sous-dense »", "2,5"],
+                                      ["Population dans une commune sous le seuil", "0,0\u00a0%"]]
+    groups = [p.text for p in document.paragraphs if p.style.name == "Heading 3"]
+    assert [g.split(" (")[0] for g in groups] == ["Soins de ville", "Sanitaire", "Médico-social"][:len(groups)]
+    establishments = [[c.text for c in r.cells] for t in document.tables if t.rows[0].cells[0].text == "Type"
+                      for r in t.rows[1:]]
+    # 14 of the 27 FINESS numbers of Cabestany are of the kinds kept (not MECS, SAAD, SPST…: sources/health.py).
+    assert len(establishments) == 14 and [row[0] for row in establishments].count("Pharmacie") == 3
+    maisons = [row for row in establishments if row[0] == "Maison de santé"]
+    assert sorted(row[1] for row in maisons) == ["MAISON DE SANTE PLURIPROFESSIONNELLE CABESTANY (MSPC)",
+                                                 "MSPU D'AVICENNE"]
+    assert all(row[3] == "Cabestany" and row[4].startswith("66028") for row in maisons)
+    assert rows["Commune"] == [["Cabestany (66028)", "4,80", "sur-dotée"]]
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Source : DREES, accessibilité potentielle localisée (APL) aux médecins généralistes 2023." in text
 
 
 def test_empty_or_unknown_territory_is_refused(france):
@@ -165,13 +205,14 @@ def test_png_map_is_a4_at_300_dpi(map_files):
     assert orange > 0.1 * 200 * 283
 
 
-def assert_a4(pdf: bytes, size: tuple[int, int]) -> str:
-    """The text of the single page of ``pdf``, after checking that it is A4 (``size`` in points)."""
+def assert_a4(pdf: bytes, size: tuple[int, int], pages: int = 1) -> str:
+    """The text of the pages of ``pdf`` (separated by form feeds), after checking that they are A4 (``size``
+    in points)."""
     reader = PdfReader(io.BytesIO(pdf))
-    assert len(reader.pages) == 1
-    page = reader.pages[0]
-    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == size
-    return page.extract_text().replace("\u202f", " ")
+    assert len(reader.pages) == pages
+    for page in reader.pages:
+        assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == size
+    return "\f".join(page.extract_text().replace("\u202f", " ") for page in reader.pages)
 
 
 def test_pdf_map_page_and_text(map_files):

@@ -23,6 +23,8 @@ from openpyxl.styles import Alignment, Font, PatternFill  # noqa: E402
 from cpts_geo.formatting import fr_int, fr_percent  # noqa: E402
 from cpts_geo.funding import TAILLE_BANDS  # noqa: E402
 from cpts_geo.letter import COLUMNS, letter_footer  # noqa: E402
+from cpts_geo.offer import (ND_NOTE, apl_table, communes_offer_table, establishment_counts,  # noqa: E402
+                            establishments_table, professionals_table, territory_offer)
 from cpts_geo.reference import departements_table  # noqa: E402
 from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure  # noqa: E402
 from cpts_geo.user_text import spreadsheet_cell  # noqa: E402
@@ -38,10 +40,11 @@ QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la généra
 
 @dataclass(frozen=True)
 class Prediagnostic:
-    """Age bands of the territory against its département and région, and the QPV of its communes."""
+    """Age bands of the territory against its département and région, the QPV of its communes, its offer of care."""
 
     ages: AgeStructure
     qpv: pd.DataFrame          # one row per QPV: code_qp, nom_qp, commune, code_insee, pop_qpv, commune_entiere
+    offer: dict                # TerritoryOffer.as_dict()
 
     def area_names(self) -> tuple[str, str]:
         """Names of the département and the région compared: ``Pyrénées-Orientales (66)``, ``Occitanie``."""
@@ -59,7 +62,7 @@ class Prediagnostic:
 
 
 def prediagnostic(bundle, territory: Territory, summary: Summary) -> Prediagnostic:
-    """The pre-diagnostic of a territory (age bands, QPV)."""
+    """The pre-diagnostic of a territory (age bands, QPV, offer of care)."""
     ages = age_structure(bundle, territory, summary.age.departement, AGE_BANDS_DETAIL)
     whole = {p.code_insee: p.whole for p in summary.communes}
     qpv = bundle.qpv[bundle.qpv["code_insee"].isin(whole)]
@@ -68,7 +71,7 @@ def prediagnostic(bundle, territory: Territory, summary: Summary) -> Prediagnost
     by_quartier = qpv.groupby("code_qp", sort=True).agg(  # a QPV over several communes is one row
         nom_qp=("nom_qp", "first"), commune=("commune", ", ".join), code_insee=("code_insee", ",".join),
         pop_qpv=("pop_qpv", "first"), commune_entiere=("commune_entiere", "all"))
-    return Prediagnostic(ages, by_quartier.reset_index())
+    return Prediagnostic(ages, by_quartier.reset_index(), territory_offer(bundle, territory.iris).as_dict())
 
 
 def age_chart(prediag: Prediagnostic, ax) -> None:
@@ -201,12 +204,36 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
     else:
         _docx_table(document, qpv_table(prediag))
     document.add_paragraph(QPV_CAVEAT).runs[0].italic = True
+    _docx_offer(document, prediag.offer)
     document.add_heading("Sources et limites des données", level=2)
     for line in [*_sources_lines(bundle), f"Document produit par cpts-geo le {date.today():%d/%m/%Y}."]:
         document.add_paragraph(line, style="List Bullet")
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def _docx_offer(document, offer: dict) -> None:
+    """Section « Offre de soins »: professionals, APL, establishments by group, communes, sources and limits."""
+    document.add_heading("Pré-diagnostic : offre de soins", level=1)
+    document.add_heading("Professionnels de santé libéraux", level=2)
+    _docx_table(document, professionals_table(offer))
+    document.add_paragraph(ND_NOTE).runs[0].italic = True
+    document.add_heading("Accessibilité aux médecins généralistes (APL)", level=2)
+    _docx_table(document, apl_table(offer))
+    document.add_heading("Établissements (FINESS)", level=2)
+    establishments = establishments_table(offer)
+    if establishments.empty:
+        document.add_paragraph("Aucun établissement FINESS localisé dans le territoire (ou source non disponible : "
+                               "voir les limites).")
+    for group, rows in establishments.groupby("Groupe", sort=False):
+        document.add_heading(f"{group[:1].upper()}{group[1:]} ({len(rows)})", level=3)
+        _docx_table(document, rows.drop(columns="Groupe"))
+    document.add_heading("APL et zonage infirmier des communes", level=2)
+    _docx_table(document, communes_offer_table(offer))
+    document.add_heading("Sources, millésimes et limites de l'offre de soins", level=2)
+    for line in offer["limits"]:
+        document.add_paragraph(line, style="List Bullet")
 
 
 def qpv_table(prediag: Prediagnostic) -> pd.DataFrame:
@@ -219,7 +246,8 @@ def qpv_table(prediag: Prediagnostic) -> pd.DataFrame:
 
 
 def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic, alerts: list[str] = ()) -> bytes:
-    """One A4 page: the checks the territory fails (in red), the age table and chart, the QPV, the sources."""
+    """Two A4 pages: the checks the territory fails (in red), the age table and chart, the QPV, the sources;
+    then the offer of care (:func:`offer_page`)."""
     plt.rcParams["pdf.fonttype"] = 42
     fig = plt.figure(figsize=A4_PORTRAIT_IN)
     fig.text(0.08, 0.95, f"Pré-diagnostic — {summary.name or 'CPTS'}", fontsize=16, weight="bold")
@@ -261,5 +289,42 @@ def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic, alerts: 
     buffer = io.BytesIO()
     with PdfPages(buffer) as pdf:
         pdf.savefig(fig)
-    plt.close(fig)
+        pdf.savefig(offer_page(summary, prediag.offer))
+    plt.close("all")
     return buffer.getvalue()
+
+
+def _pdf_table(fig, rect, frame: pd.DataFrame, title: str, rows: int, widths=None) -> None:
+    """A table in ``rect`` of the page, cut to ``rows`` rows (the rest is named: the DOCX has them all)."""
+    ax = fig.add_axes(rect)
+    ax.axis("off")
+    ax.set_title(title, loc="left", fontsize=10)
+    if len(frame) > rows:
+        ax.set_title(f"{len(frame) - rows + 1} autres lignes : voir le document Word.", loc="right", fontsize=7)
+        frame = frame.head(rows - 1)
+    if frame.empty:
+        ax.text(0, 0.9, "Aucun (ou source non disponible : voir les limites).", fontsize=8)
+        return
+    cells = [[textwrap.shorten(str(value), 44, placeholder=" …") for value in row] for row in frame.values]
+    grid = ax.table(cellText=cells, colLabels=list(frame.columns), loc="upper center", cellLoc="left",
+                    colWidths=widths)
+    grid.auto_set_font_size(False)
+    grid.set_fontsize(7)
+    grid.scale(1, 1.15)
+
+
+def offer_page(summary: Summary, offer: dict):
+    """The second page of the pre-diagnostic: the offer of care (professionals, APL, establishments, communes)."""
+    fig = plt.figure(figsize=A4_PORTRAIT_IN)
+    fig.text(0.08, 0.95, f"Offre de soins — {summary.name or 'CPTS'}", fontsize=16, weight="bold")
+    _pdf_table(fig, [0.08, 0.70, 0.84, 0.22], professionals_table(offer), "Professionnels de santé libéraux", 12,
+               [0.37, 0.09, 0.07, 0.14, 0.13, 0.1, 0.1])
+    _pdf_table(fig, [0.08, 0.58, 0.84, 0.1], apl_table(offer), "Accessibilité aux médecins généralistes (APL)", 5,
+               [0.7, 0.3])
+    _pdf_table(fig, [0.08, 0.24, 0.47, 0.31], establishment_counts(offer), "Établissements (FINESS)", 18,
+               [0.24, 0.64, 0.12])
+    _pdf_table(fig, [0.57, 0.24, 0.35, 0.31], communes_offer_table(offer), "APL et zonage infirmier", 18,
+               [0.48, 0.18, 0.34])
+    notes = [ND_NOTE, *offer["limits"]]
+    fig.text(0.08, 0.03, "\n".join(textwrap.fill(n, 150) for n in notes), fontsize=6, va="bottom")
+    return fig
