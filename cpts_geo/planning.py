@@ -263,7 +263,8 @@ class _Scorer:
 
 # --------------------------------------------------------------------------- taille and funding
 
-def _funding(bundle, population: float) -> int | None:
+def yearly_funding(bundle, population: float) -> int | None:
+    """Yearly ACI operating funding (after avenant 2) of a CPTS of that population, None when not in the data."""
     return next((f["amount_eur"] for f in taille_of(population, bundle.aci).funding if f["item"] == FUNDING_ITEM),
                 None)
 
@@ -272,7 +273,7 @@ def _taille_reason(bundle, before: float, after: float, name: str) -> str:
     t0, t1 = taille_number(before), taille_number(after)
     if t0 == t1:
         return f"Taille inchangée pour « {name} » ({t0}) : {fr_int(before)} → {fr_int(after)} habitants."
-    f0, f1 = _funding(bundle, before), _funding(bundle, after)
+    f0, f1 = yearly_funding(bundle, before), yearly_funding(bundle, after)
     money = f" ; fonctionnement ACI {fr_euros(f0)} → {fr_euros(f1)} par an" if None not in (f0, f1) else ""
     return (f"Changement de taille pour « {name} » : {t0} → {t1} ({fr_int(before)} → {fr_int(after)} "
             f"habitants){money}.")
@@ -435,7 +436,7 @@ def _new_cpts(bundle, names, member, scorer: _Scorer, positions: np.ndarray, pop
     iris_of, cpts_of = member.nonzero()
     same_crs = crs[iris_of] == crs[positions[0]]
     taille = taille_number(population)
-    funding = _funding(bundle, population)
+    funding = yearly_funding(bundle, population)
     reasons = []
     if big:
         epci = sorted({scorer.epci_codes[e] for e in scorer.epci_index[positions]} - {""})

@@ -365,10 +365,12 @@ def read_registry(bundle, path: Path | str) -> RegistryImport:
                      "GeoPackage ou Shapefile).")
 
 
-def save_registry(bundle, store, imported: RegistryImport) -> None:
-    """Replace the registry of ``store`` by ``imported`` with each CPTS's perimeter, in one transaction (all-or-nothing)."""
+def save_registry(bundle, store, imported: RegistryImport, author: str = "", comment: str = "") -> None:
+    """Replace the registry of ``store`` by ``imported`` with each CPTS's perimeter, in one transaction (all-or-nothing);
+    the store keeps it as a new version (``author``, ``comment``, source file), the previous ones untouched."""
     if not imported.cpts:
         raise InputError(f"Aucune CPTS utilisable dans {imported.source} : le registre enregistré est inchangé.")
     perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
-                    attributes={"source": imported.source}, replace_kind=True, perimeters=perimeters.to_dict())
+                    attributes={"source": imported.source}, replace_kind=True, perimeters=perimeters.to_dict(),
+                    author=clean_text(author), comment=clean_text(comment, max_length=1000))

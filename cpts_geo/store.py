@@ -6,7 +6,9 @@ perimeter (EPSG:4326; WKB in SQLite, a PostGIS ``geometry(MultiPolygon, 4326)`` 
 so that QGIS or SQL can read a shared registry). A draft belongs to its owner (the e-mail of a
 logged-in user, ``""`` for the single user of a laptop and for drafts saved before owners
 existed); two owners may use the same name. Every save of a draft also appends a version, so
-that a previous state can be restored (:meth:`TerritoryStore.versions`).
+that a previous state can be restored (:meth:`TerritoryStore.versions`). Every save of the registry
+appends a version of the whole registry (date, author, comment, source file, its CPTS) to
+``registry_versions``, which is never changed (:meth:`TerritoryStore.registry_versions`).
 
 The default store is a SQLite file in the user's data folder (``$CPTS_GEO_STORE`` or
 ``~/.local/share/cpts-geo/territoires.sqlite``); an ARS that shares one registry between several
@@ -70,9 +72,21 @@ CREATE TABLE IF NOT EXISTS territory_versions (
     PRIMARY KEY (kind, owner, name, version)
 )
 """
+#: Every save of the registry, whole: who, when, why, from which file, and its CPTS (JSON name → IRIS codes).
+REGISTRY_VERSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS registry_versions (
+    version INTEGER NOT NULL PRIMARY KEY,
+    saved TEXT NOT NULL,
+    author TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    source TEXT NOT NULL,
+    cpts TEXT NOT NULL
+)
+"""
 #: Columns our tables have (``territories``: in any version); a table of that name without them is refused, never changed.
 REQUIRED_COLUMNS = {"territories": {"kind", "name", "iris", "attributes", "updated"},
-                    "territory_versions": {"kind", "owner", "name", "version", "iris", "updated", "author"}}
+                    "territory_versions": {"kind", "owner", "name", "version", "iris", "updated", "author"},
+                    "registry_versions": {"version", "saved", "author", "comment", "source", "cpts"}}
 UPSERT = ("INSERT INTO territories (kind, owner, name, iris, attributes, updated, perimeter) "
           "VALUES (?, ?, ?, ?, ?, ?, {perimeter_value}) ON CONFLICT (kind, owner, name) DO UPDATE SET "
           "iris = excluded.iris, attributes = excluded.attributes, updated = excluded.updated, "
@@ -80,8 +94,12 @@ UPSERT = ("INSERT INTO territories (kind, owner, name, iris, attributes, updated
 ADD_VERSION = ("INSERT INTO territory_versions (kind, owner, name, version, iris, updated, author) "
                "SELECT ?, ?, ?, COALESCE(MAX(version), 0) + 1, ?, ?, ? FROM territory_versions "
                "WHERE kind = ? AND owner = ? AND name = ?")
+ADD_REGISTRY_VERSION = ("INSERT INTO registry_versions (version, saved, author, comment, source, cpts) "
+                        "SELECT COALESCE(MAX(version), 0) + 1, ?, ?, ?, ?, ? FROM registry_versions")
 #: Kinds whose every save is kept as a version.
 VERSIONED_KINDS = ("draft",)
+#: Comment of the version made, when a store is migrated, of a registry saved before the history existed.
+BEFORE_HISTORY = "Registre enregistré avant l'historique des versions"
 
 
 class AlreadySaved(InputError):
@@ -114,6 +132,18 @@ class Version:
     iris: frozenset[str]
 
 
+@dataclass(frozen=True)
+class RegistryVersion:
+    """A saved state of the whole registry: number (1 = first save), date, author, comment, source file, CPTS."""
+
+    number: int
+    saved: str
+    author: str
+    comment: str
+    source: str
+    cpts: dict[str, frozenset[str]]
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -125,6 +155,7 @@ class TerritoryStore:
     PERIMETER_VALUE = "?"         # SQL that turns the WKB parameter into that column
     PERIMETER_OUTPUT = "perimeter"  # SQL that reads that column back as WKB
     DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,)
+    TABLE_EXISTS = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
 
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path or DEFAULT_STORE)
@@ -169,6 +200,16 @@ class TerritoryStore:
                            "SELECT kind, '', name, iris, attributes, updated, perimeter "
                            "FROM territories_before_owners")
                 db.execute("DROP TABLE territories_before_owners")
+            db.execute(self.TABLE_EXISTS, ("registry_versions",))
+            history = db.fetchall()[0][0]
+            db.execute(REGISTRY_VERSIONS_SCHEMA)
+            self._our_columns(db, "registry_versions")
+            if not history:     # before the registry history: a registry saved then is version 1
+                db.execute("SELECT attributes, updated FROM territories WHERE kind = 'registry' AND owner = '' "
+                           "ORDER BY updated DESC LIMIT 1")
+                for attributes, updated in db.fetchall():
+                    self._add_registry_version(db, updated, "", BEFORE_HISTORY,
+                                               str(json.loads(attributes or "{}").get("source", "")))
 
     def _our_columns(self, db, table: str) -> set[str]:
         """The columns of one of our tables; a table of that name made by another program is refused."""
@@ -215,11 +256,13 @@ class TerritoryStore:
 
     def save_many(self, territories, kind: str = "registry", attributes: dict | None = None,
                   replace_kind: bool = False, perimeters: Mapping[str, BaseGeometry] | None = None,
-                  owner: str = NO_OWNER, author: str | None = None) -> None:
+                  owner: str = NO_OWNER, author: str | None = None, comment: str = "") -> None:
         """Save several territories in one transaction; ``replace_kind`` first removes the others of that kind
         (of that owner).
 
-        ``perimeters``: name → polygonal geometry in EPSG:4326, stored beside the codes (optional).
+        ``perimeters``: name → polygonal geometry in EPSG:4326, stored beside the codes (optional). A save of
+        the registry adds, in the same transaction, a version of the whole registry (:meth:`registry_versions`)
+        with ``author``, ``comment`` and the ``source`` of ``attributes``.
         """
         territories = list(territories)
         for territory in territories:
@@ -238,6 +281,14 @@ class TerritoryStore:
             db.executemany(UPSERT.format(perimeter_value=self.PERIMETER_VALUE), rows)
             for version in versions:
                 db.execute(ADD_VERSION, version)
+            if kind == "registry" and owner == NO_OWNER:
+                self._add_registry_version(db, now, author or "", comment, str((attributes or {}).get("source", "")))
+
+    def _add_registry_version(self, db, saved: str, author: str, comment: str, source: str) -> None:
+        """Append the registry as it is in this transaction to its history."""
+        db.execute("SELECT name, iris FROM territories WHERE kind = 'registry' AND owner = '' ORDER BY name")
+        cpts = {name: json.loads(iris) for name, iris in db.fetchall()}
+        db.execute(ADD_REGISTRY_VERSION, (saved, author, comment, source, json.dumps(cpts, ensure_ascii=False)))
 
     def share(self, name: str, emails, kind: str = "draft", owner: str = NO_OWNER) -> None:
         """Set the e-mails a territory is shared with (replacing the previous list)."""
@@ -246,11 +297,13 @@ class TerritoryStore:
             db.execute("UPDATE territories SET shared_with = ? WHERE kind = ? AND owner = ? AND name = ?",
                        (json.dumps(sorted(set(emails))), kind, owner, name))
 
-    def delete(self, name: str, kind: str = "draft", owner: str = NO_OWNER) -> None:
-        """Remove one territory and its versions."""
+    def delete(self, name: str, kind: str = "draft", owner: str = NO_OWNER, author: str = "") -> None:
+        """Remove one territory and its versions (a CPTS removed from the registry makes a registry version)."""
         with self._transaction() as db:
             for table in ("territories", "territory_versions"):
                 db.execute(f"DELETE FROM {table} WHERE kind = ? AND owner = ? AND name = ?", (kind, owner, name))
+            if kind == "registry" and owner == NO_OWNER:
+                self._add_registry_version(db, _now(), author, f"« {name} » supprimée du registre", "")
 
     # --- reading --------------------------------------------------------------------------
     def exists(self, name: str, kind: str = "draft", owner: str = NO_OWNER) -> bool:
@@ -320,6 +373,36 @@ class TerritoryStore:
         return found[0]
 
 
+    def registry_versions(self) -> list[RegistryVersion]:
+        """Every saved version of the registry, most recent first."""
+        rows = self._query("SELECT version, saved, author, comment, source, cpts FROM registry_versions "
+                           "ORDER BY version DESC")
+        return [RegistryVersion(number, saved, author, comment, source, self._registry_cpts(cpts, number))
+                for number, saved, author, comment, source, cpts in rows]
+
+    def registry_version(self, number: int) -> RegistryVersion:
+        """One saved version of the registry, with its CPTS."""
+        rows = self._query("SELECT version, saved, author, comment, source, cpts FROM registry_versions "
+                           "WHERE version = ?", (number,))
+        if not rows:
+            known = self._query("SELECT MIN(version), MAX(version) FROM registry_versions")[0]
+            listed = f"versions {known[0]} à {known[1]}" if known[0] is not None else "aucune version enregistrée"
+            raise InputError(f"Aucune version {number} du registre dans {self.location} ({listed}).")
+        number, saved, author, comment, source, cpts = rows[0]
+        return RegistryVersion(number, saved, author, comment, source, self._registry_cpts(cpts, number))
+
+    def _registry_cpts(self, text: str, number: int) -> dict[str, frozenset[str]]:
+        return {name: frozenset(codes) for name, codes in self._json_dict(text, f"version {number} du registre").items()}
+
+    def _json_dict(self, text: str, what: str) -> dict:
+        try:
+            values = json.loads(text)
+        except ValueError as err:
+            raise InputError(f"La {what} de {self.location} est illisible (modifiée hors de cpts-geo ? {err}). "
+                             "Rien n'a été modifié.") from err
+        return values
+
+
 def labelled(entries) -> dict[str, frozenset[str]]:
     """Territories by name; a name used by several owners is told apart as ``name (owner)``."""
     counts: dict[str, int] = {}
@@ -353,6 +436,7 @@ class PostgresTerritoryStore(TerritoryStore):
     PERIMETER_VALUE = "ST_Multi(ST_GeomFromWKB(?, 4326))"
     PERIMETER_OUTPUT = "ST_AsBinary(perimeter)"
     DATABASE_ERRORS = (psycopg.Error,)
+    TABLE_EXISTS = "SELECT COUNT(*) FROM (SELECT to_regclass(?::text) AS found) AS t WHERE found IS NOT NULL"
 
     def __init__(self, url: str):
         self.url = url

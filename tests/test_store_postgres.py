@@ -16,8 +16,9 @@ from cpts_geo import store as store_module
 from cpts_geo.cli import main
 from cpts_geo.errors import InputError
 from cpts_geo.registry import read_registry, save_registry
-from cpts_geo.store import AlreadySaved, PostgresTerritoryStore, open_store
+from cpts_geo.store import BEFORE_HISTORY, AlreadySaved, PostgresTerritoryStore, open_store
 from cpts_geo.territory import Territory
+from tests.test_registry_history import round_trip
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 
@@ -113,6 +114,8 @@ def test_store_of_an_earlier_version_is_migrated(pg_url):
     assert store.load_all("registry") == {"CPTS R": frozenset({"66186"})}
     store.save(Territory(frozenset({"66028"}), "Ancien"), owner="a@ex.fr")
     assert len(open_store(pg_url).entries()) == 2
+    assert [(v.number, v.saved, v.comment, v.cpts) for v in open_store(pg_url).registry_versions()] == [
+        (1, "2026-01-01", BEFORE_HISTORY, {"CPTS R": {"66186"}})]       # the registry saved before the history
 
 
 def test_foreign_table_is_refused_and_left_alone(pg_url):
@@ -164,3 +167,10 @@ def test_shared_registry_perimeters_are_postgis_geometries(pg_url, france, tmp_p
     assert area == pytest.approx(expected, rel=1e-4)          # 50.7 km²
     assert overlapping == [("CPTS Aspres", "CPTS Vallespir")]  # both hold Montbolo (IRIS 662140000)
     assert open_store(pg_url).load_perimeters()["CPTS Ruscino"].equals(sqlite.load_perimeters()["CPTS Ruscino"])
+
+
+def test_registry_history_round_trip(pg_url, france, france_dir, tmp_path, capsys):
+    """Save, save, diff, restore on the shared registry, as in SQLite (tests/test_registry_history.py)."""
+    round_trip(france, france_dir, pg_url, tmp_path, capsys)
+    with psycopg.connect(pg_url) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM registry_versions").fetchone() == (3,)

@@ -112,7 +112,7 @@ def run(args) -> int:
             contents[f"{stem}_carte.{fmt}"] = save_figure(coverage_print_map(bundle, imported.cpts, report), fmt)
     files = write_files(args.out, contents)
     if args.save:
-        save_registry(bundle, store, imported)
+        save_registry(bundle, store, imported, author=args.author, comment=args.comment)
     if args.json:
         payload = {**report.as_dict(), **(plan.as_dict() if plan else {}), "registry": imported.as_dict(),
                    "files": [str(f) for f in files]}
@@ -133,7 +133,10 @@ def add_parser(subparsers) -> None:
                              "Shapefile (par défaut : le registre enregistré)")
     source.add_argument("--drafts", action="store_true", help="prendre pour registre les brouillons de l'application")
     parser.add_argument("--save", action="store_true",
-                        help="enregistrer le registre lu (remplace le registre enregistré, tout ou rien)")
+                        help="enregistrer le registre lu comme nouvelle version (tout ou rien ; les versions "
+                             "précédentes restent dans l'historique : « registry history »)")
+    parser.add_argument("--author", default="", help="--save : qui enregistre (gardé avec la version du registre)")
+    parser.add_argument("--comment", default="", help="--save : commentaire de la version du registre")
     parser.add_argument("--region", help="code de la région (ex. 76 pour l'Occitanie ; sans --region ni --departement : "
                                            "toutes les données préparées)")
     parser.add_argument("--departement", help="code du département (limite le rapport à ce département)")

@@ -1,0 +1,140 @@
+"""History of the registry in the SQLite store: save, save, diff, restore (the PostgreSQL store runs the same
+round trip in tests/test_store_postgres.py), and the ``registry`` command's French errors."""
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cpts_geo.cli import main
+from cpts_geo.registry import RegistryImport, read_registry, save_registry
+from cpts_geo.registry_history import registry_diff
+from cpts_geo.store import BEFORE_HISTORY, open_store
+from cpts_geo.territory import Territory
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
+
+
+def second_version(bundle) -> dict[str, frozenset[str]]:
+    """The example edited as an ARS officer would: Casefabre given to CPTS Aspres, Tresserre left to CPTS Vallespir,
+    CPTS Conflent renamed, CPTS Fenouillèdes removed, Porté-Puymorens made a CPTS of its own."""
+    registry = dict(read_registry(bundle, EXAMPLE).cpts)
+    registry["CPTS Aspres"] = (registry["CPTS Aspres"] | {"660400000"}) - {"662140000"}
+    registry["CPTS du Conflent"] = registry.pop("CPTS Conflent")
+    del registry["CPTS Fenouillèdes"]
+    registry["CPTS Porté"] = frozenset({"661470000"})
+    return registry
+
+
+def round_trip(bundle, bundle_dir, location, tmp_path, capsys):
+    """Save (command line), save (a plan accepted), history, diff, restore: nothing is overwritten."""
+    fenouilledes = sorted(bundle.communes_of(read_registry(bundle, EXAMPLE).cpts["CPTS Fenouillèdes"]))
+    assert main(["coverage", "--registry", str(EXAMPLE), "--save", "--db", location, "--author", "a@ars.fr",
+                 "--comment", "Import initial", "--departement", "66", "--out", str(tmp_path),
+                 "--data", str(bundle_dir)]) == 0
+    store = open_store(location)
+    save_registry(bundle, store, RegistryImport("propositions acceptées", cpts=second_version(bundle)),
+                  author="b@ars.fr", comment="Propositions de couverture acceptées")
+    capsys.readouterr()
+    assert main(["registry", "history", "--db", location, "--json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    assert [(v["version"], v["author"], v["comment"], v["source"], v["cpts_count"]) for v in history] == [
+        (2, "b@ars.fr", "Propositions de couverture acceptées", "propositions acceptées", 16),
+        (1, "a@ars.fr", "Import initial", "registre_cpts_66_11.csv", 16)]
+    assert history[0]["saved"] >= history[1]["saved"]
+
+    assert main(["registry", "diff", "1", "2", "--db", location, "--json", "--data", str(bundle_dir)]) == 0
+    diff = json.loads(capsys.readouterr().out)
+    assert (diff["old"], diff["new"]) == (1, 2)
+    assert diff["added"] == ["CPTS Porté"] and diff["removed"] == ["CPTS Fenouillèdes"]
+    assert diff["renamed"] == [{"from": "CPTS Conflent", "to": "CPTS du Conflent"}]
+    moved = {(m["source"], m["target"]): (m["communes"], m["iris"], m["population"]) for m in diff["moved"]}
+    assert moved == {("", "CPTS Aspres"): (["66040"], [], 44),
+                     ("", "CPTS Porté"): (["66147"], [], 100),
+                     ("CPTS Aspres / CPTS Vallespir", "CPTS Vallespir"): (["66214"], [], 1166),
+                     ("CPTS Fenouillèdes", ""): (fenouilledes, [], moved[("CPTS Fenouillèdes", "")][2])}
+    changed = {c["name"]: c for c in diff["changed"]}
+    assert set(changed) == {"CPTS Aspres"}
+    assert (changed["CPTS Aspres"]["population_before"], changed["CPTS Aspres"]["population_after"],
+            changed["CPTS Aspres"]["taille_before"], changed["CPTS Aspres"]["taille_after"]) == (78_478, 77_356, 2, 2)
+
+    assert main(["registry", "diff", "1", "2", "--db", location, "--data", str(bundle_dir)]) == 0
+    text = capsys.readouterr().out
+    assert "  CPTS renommée : « CPTS Conflent » → « CPTS du Conflent ».\n" in text
+    assert "  Déplacé de hors registre vers « CPTS Porté » : Porté-Puymorens (66147) (100 habitants).\n" in text
+    assert "  « CPTS Aspres » : 78\u202f478 → 77\u202f356 habitants, taille 2.\n" not in text
+    assert "  « CPTS Aspres » : 78\u202f478 → 77\u202f356 habitants, taille 2 → 2.\n" in text
+
+    assert main(["registry", "restore", "1", "--db", location, "--author", "c@ars.fr",
+                 "--data", str(bundle_dir)]) == 0
+    assert "Version 1 restaurée : 16 CPTS ; enregistrée comme version 3" in capsys.readouterr().out
+    store = open_store(location)
+    versions = store.registry_versions()
+    assert [(v.number, v.author, v.comment) for v in versions] == [
+        (3, "c@ars.fr", "Restauration de la version 1"),
+        (2, "b@ars.fr", "Propositions de couverture acceptées"), (1, "a@ars.fr", "Import initial")]
+    assert store.load_all("registry") == versions[2].cpts == versions[0].cpts == read_registry(bundle, EXAMPLE).cpts
+    assert versions[1].cpts == second_version(bundle)                 # still there after the restore
+    assert registry_diff(bundle, versions[2], versions[0]).lines(bundle)[1:] == ["  Aucune différence."]
+    assert set(store.load_perimeters()) == set(versions[0].cpts)      # perimeters of the restored CPTS
+
+
+def test_round_trip_sqlite(france, france_dir, tmp_path, capsys):
+    round_trip(france, france_dir, str(tmp_path / "store.sqlite"), tmp_path, capsys)
+
+
+def test_history_text_and_deleted_cpts(tmp_path, capsys):
+    location = str(tmp_path / "store.sqlite")
+    store = open_store(location)
+    store.save_many([Territory(frozenset({"66028"}), "A"), Territory(frozenset({"66186"}), "B")],
+                    attributes={"source": "liste.csv"}, replace_kind=True, author="a@ars.fr")
+    store.delete("B", kind="registry", author="a@ars.fr")
+    assert main(["registry", "history", "--db", location]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"Historique du registre de {location} :"
+    assert lines[1].startswith("Version 2 — ") and lines[1].endswith(
+        " — a@ars.fr — 1 CPTS — source : non indiquée — « « B » supprimée du registre »")
+    assert lines[2].endswith(" — a@ars.fr — 2 CPTS — source : liste.csv")
+    assert store.registry_version(1).cpts == {"A": {"66028"}, "B": {"66186"}}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["registry", "diff", "1"], "« registry diff » attend 2 numéro\\(s\\) de version, 1 donné\\(s\\)"),
+    (["registry", "restore", "x"], "Numéro de version invalide : « x »"),
+    (["registry", "restore", "-1"], "Numéro de version invalide : « -1 »"),
+    (["registry", "undo"], "Action inconnue : « undo »"),
+    (["registry", "diff", "1", "9"], "Aucune version 9 du registre dans .* \\(versions 1 à 1\\)"),
+    (["registry", "restore", "2"], "Aucune version 2 du registre"),
+])
+def test_bad_input_is_a_french_error(tmp_path, capsys, args, message):
+    location = str(tmp_path / "store.sqlite")
+    open_store(location).save_many([Territory(frozenset({"66028"}), "A")], replace_kind=True)
+    before = open_store(location).registry_versions()
+    assert main(args + ["--db", location]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("Erreur : ") and re.search(message, error) and "Traceback" not in error
+    assert open_store(location).registry_versions() == before
+
+
+def test_empty_history(tmp_path, capsys):
+    assert main(["registry", "history", "--db", str(tmp_path / "store.sqlite")]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "Aucune version du registre enregistrée."
+    assert main(["registry", "diff", "1", "2", "--db", str(tmp_path / "store.sqlite")]) == 2
+    assert "aucune version enregistrée" in capsys.readouterr().err
+
+
+def test_store_of_an_earlier_version_gets_its_registry_as_version_1(tmp_path):
+    path = tmp_path / "ancien.sqlite"
+    with sqlite3.connect(path) as db:      # a store from before the registry history
+        db.execute("CREATE TABLE territories (kind TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '', name TEXT NOT NULL, "
+                   "iris TEXT NOT NULL, attributes TEXT NOT NULL DEFAULT '{}', updated TEXT NOT NULL, perimeter BLOB, "
+                   "shared_with TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (kind, owner, name))")
+        db.execute("INSERT INTO territories (kind, name, iris, attributes, updated) VALUES "
+                   "('registry', 'CPTS R', '[\"66186\"]', '{\"source\": \"ancien.csv\"}', '2026-01-01T00:00:00+00:00'), "
+                   "('draft', 'Brouillon', '[\"66028\"]', '{}', '2026-01-02T00:00:00+00:00')")
+    versions = open_store(path).registry_versions()
+    assert [(v.number, v.saved, v.author, v.comment, v.source, v.cpts) for v in versions] == [
+        (1, "2026-01-01T00:00:00+00:00", "", BEFORE_HISTORY, "ancien.csv", {"CPTS R": {"66186"}})]
+    assert open_store(path).registry_versions() == versions          # opening again adds nothing
