@@ -153,6 +153,41 @@ def comparison(plan: Plan) -> pd.DataFrame:
     return table.astype("Int64").reset_index().rename(columns={"index": "name"})
 
 
+def plan_tables(plan: Plan, bundle) -> dict[str, pd.DataFrame]:
+    """The plan as tables with French headers, one per sheet (see :func:`cpts_geo.coverage.report_files`, which
+    makes every cell inert): the proposals, the area before/after, each CPTS before/after."""
+    names = bundle.communes["nom"]
+    proposals = pd.DataFrame({
+        "N°": range(1, len(plan.proposals) + 1),
+        "Type": [KIND_LABELS[p.kind] for p in plan.proposals],
+        "Communes": [", ".join(f"{names.get(c, c)} ({c})" for c in p.communes) for p in plan.proposals],
+        "IRIS": [", ".join(p.iris) for p in plan.proposals],
+        "Population": [round(p.population) for p in plan.proposals],
+        "Proposée à": [p.to or "nouvelle CPTS" for p in plan.proposals],
+        "Retirée de": [", ".join(p.released_by) for p in plan.proposals],
+        "Score": [None if p.score is None else round(p.score, 3) for p in plan.proposals],
+        "Taille avant": [p.taille_before for p in plan.proposals],
+        "Taille après": [p.taille_after for p in plan.proposals],
+        "Motifs": [" ".join(p.reasons) for p in plan.proposals],
+    })
+    before, after = outcome(plan.before), outcome(plan.after)
+    labels = {"covered_share": "Part de la population couverte", "white_population": "Population hors CPTS",
+              "white_zones": "Communes en zone blanche", "overlaps": "Chevauchements (paires de CPTS)",
+              "cpts": "Nombre de CPTS", "aci_total_eur": "Fonctionnement ACI par an, total (€)"}
+    rows = [(label, before[key], after[key]) for key, label in labels.items()]
+    rows += [(f"CPTS de taille {t}", before["cpts_per_taille"][t], after["cpts_per_taille"][t])
+             for t in before["cpts_per_taille"]]
+    rows.append(("CPTS en plusieurs morceaux", ", ".join(before["several_pieces"]), ", ".join(after["several_pieces"])))
+    per_cpts = comparison(plan).rename(columns={
+        "name": "CPTS", "population_before": "Population avant", "population_after": "Population après",
+        "taille_before": "Taille avant", "taille_after": "Taille après",
+        "funding_eur_before": "Fonctionnement ACI avant (€/an)", "funding_eur_after": "Fonctionnement ACI après (€/an)",
+        "pieces_before": "Morceaux avant", "pieces_after": "Morceaux après"})
+    return {"Propositions": proposals,
+            "Avant-après": pd.DataFrame(rows, columns=[f"Indicateur ({plan.before.area.label})", "Avant", "Après"]),
+            "Avant-après par CPTS": per_cpts.astype(object).where(per_cpts.notna(), None)}
+
+
 # --------------------------------------------------------------------------- units
 
 @dataclass

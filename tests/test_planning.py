@@ -1,15 +1,20 @@
 """Proposals of full coverage (cpts_geo.planning) on the example registry of 66 + 11 and on whole régions
 built from real communes (tests/synthetic_registry.py)."""
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pytest
+from PIL import Image
+from pypdf import PdfReader
 
 from cpts_geo.cli import main
-from cpts_geo.coverage import area_of
-from cpts_geo.planning import NEW_CPTS_POPULATION, SCORE_WEIGHTS, apply_proposals, comparison, propose
+from cpts_geo.coverage import area_of, report_files
+from cpts_geo.planning import (NEW_CPTS_POPULATION, SCORE_WEIGHTS, apply_proposals, comparison, plan_tables,
+                               propose)
 from cpts_geo.registry import read_registry
 from tests.synthetic_registry import synthetic_registry
 
@@ -248,3 +253,43 @@ def test_cli_propose_text_66(france_dir, tmp_path, capsys):
     assert "  Fonctionnement ACI par an, total : 988\u202f750\u00a0€ → 988\u202f750\u00a0€.\n" in plan
     assert ("  CPTS Aspres : 78\u202f478 → 77\u202f356 habitants, taille 2 → 2, 105\u202f000\u00a0€ → "
             "105\u202f000\u00a0€\n") in plan
+
+
+def test_plan_workbook_and_proposed_map(france_dir, tmp_path, capsys):
+    assert main(["coverage", "--registry", str(EXAMPLE), "--region", "76", "--departement", "66", "--propose",
+                 "--map", "--out", str(tmp_path), "--data", str(france_dir)]) == 0
+    capsys.readouterr()
+    workbook = openpyxl.load_workbook(tmp_path / "plan_couverture_departement_66.xlsx")
+    assert workbook.sheetnames == ["Propositions", "Avant-après", "Avant-après par CPTS"]
+    rows = list(workbook["Propositions"].iter_rows(values_only=True))
+    assert rows[0][:10] == ("N°", "Type", "Communes", "IRIS", "Population", "Proposée à", "Retirée de", "Score",
+                            "Taille avant", "Taille après")
+    assert rows[3][:10] == (3, "Chevauchement", "Tresserre (66214)", "662140000", 1166, "CPTS Vallespir",
+                            "CPTS Aspres", 0.758, 2, 2)
+    figures = {row[0]: row[1:] for row in workbook["Avant-après"].iter_rows(min_row=2, values_only=True)}
+    assert figures["Population hors CPTS"] == (144, 0)
+    assert figures["Fonctionnement ACI par an, total (€)"] == (988_750, 988_750)
+    per_cpts = {row[0]: row[1:] for row in workbook["Avant-après par CPTS"].iter_rows(min_row=2, values_only=True)}
+    assert per_cpts["CPTS Aspres"][:2] == (78_478, 77_356)
+    pdf = PdfReader(tmp_path / "couverture_departement_66_carte_proposee.pdf")
+    text = pdf.pages[0].extract_text()
+    assert "Couverture proposée en CPTS — département Pyrénées-Orientales (66)" in text
+    assert "Zone déplacée par les propositions" in text and "Zone blanche" not in text
+    pixels = np.asarray(Image.open(tmp_path / "couverture_departement_66_carte_proposee.png").convert("RGB"))
+    assert (np.abs(pixels.astype(int) - [0x2B, 0x5C, 0xD6]).sum(axis=2) < 30).sum() > 500     # the outlines
+    before = PdfReader(tmp_path / "couverture_departement_66_carte.pdf").pages[0].extract_text()
+    assert "Zone blanche" in before and "Couverture proposée" not in before
+
+
+def test_plan_workbook_cells_cannot_be_formulas(france, example):
+    hostile = '=HYPERLINK("http://x","y")'
+    registry = dict(example)
+    registry[hostile] = registry.pop("CPTS Aspres")
+    plan = propose(france, registry, area_of(france, "76", "66"))
+    files = report_files(plan_tables(plan, france), "plan")
+    workbook = openpyxl.load_workbook(io.BytesIO(files["plan.xlsx"]))
+    cells = [c for sheet in workbook for row in sheet.iter_rows(values_only=True) for c in row
+             if isinstance(c, str) and "HYPERLINK" in c]
+    assert cells and all(not c.startswith("=") for c in cells)
+    assert "'" + hostile in cells                                        # the CPTS of Casefabre, as written
+    assert files["plan_propositions.csv"].decode("utf-8-sig").count("'=HYPERLINK") >= 1

@@ -16,7 +16,7 @@ from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
 from cpts_geo.output import write_files
-from cpts_geo.planning import KIND_LABELS, Plan, before_after_lines, comparison, propose
+from cpts_geo.planning import KIND_LABELS, Plan, before_after_lines, comparison, plan_tables, propose
 from cpts_geo.store import TerritoryStore, open_store
 
 #: Rows of each list printed in text mode (the files have them all).
@@ -107,9 +107,17 @@ def run(args) -> int:
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
     stem = "_".join(filter(None, ["couverture", area.kind, area.code]))
     contents = report_files(report_tables(report, bundle), stem)
+    if plan:
+        contents.update(report_files(plan_tables(plan, bundle), stem.replace("couverture", "plan_couverture", 1)))
     if args.map:
-        for fmt in ("pdf", "png"):
-            contents[f"{stem}_carte.{fmt}"] = save_figure(coverage_print_map(bundle, imported.cpts, report), fmt)
+        maps = {f"{stem}_carte": lambda: coverage_print_map(bundle, imported.cpts, report)}
+        if plan:
+            moved = [code for p in plan.proposals if p.to for code in p.iris]
+            maps[f"{stem}_carte_proposee"] = lambda: coverage_print_map(bundle, plan.registry_after, plan.after,
+                                                                         proposed=moved)
+        for name, draw in maps.items():
+            for fmt in ("pdf", "png"):
+                contents[f"{name}.{fmt}"] = save_figure(draw(), fmt)
     files = write_files(args.out, contents)
     if args.save:
         save_registry(bundle, store, imported, author=args.author, comment=args.comment)

@@ -330,8 +330,10 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     return fig
 
 
-def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientation: str = "landscape"):
-    """The A4 map of the coverage of an area by the CPTS of a registry (ARS view)."""
+def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientation: str = "landscape",
+                 proposed: list[str] | None = None):
+    """The A4 map of the coverage of an area by the CPTS of a registry (ARS view); with ``proposed`` (IRIS codes of
+    the zones a plan moves), the map of the proposed coverage, those zones outlined."""
     area_codes = bundle.iris.index[report.area.mask]
     crs = local_crs(bundle.iris.loc[area_codes[0], "departement"])
     fig, ax = new_map_figure(orientation)
@@ -355,7 +357,9 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
               (shared, {"facecolor": "#ff7f00", "edgecolor": "black", "hatch": "++", "linewidth": 0.6},
                "Chevauchement"),
               (isolated, {"facecolor": "none", "edgecolor": "black", "linewidth": 2.2, "linestyle": "--"},
-               "Zone isolée"))
+               "Zone isolée"),
+              (proposed or [], {"facecolor": "none", "edgecolor": "#2b5cd6", "linewidth": 1.8, "linestyle": ":"},
+               "Zone déplacée par les propositions"))
     for codes, style, label in layers:
         if codes:
             iris.loc[sorted(set(codes) & in_area)].plot(ax=ax, zorder=3, **style)
@@ -363,7 +367,8 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
     subtitle = (f"{len(names)} CPTS — population couverte {fr_int(report.population_covered)} sur "
                 f"{fr_int(report.population_total)} ({fr_percent(report.covered_share)}) — population municipale "
                 f"{report.millesime}")
-    frame_map(fig, ax, title=f"Couverture en CPTS — {report.area.label}", subtitle=subtitle, handles=handles,
+    title = "Couverture proposée en CPTS" if proposed is not None else "Couverture en CPTS"
+    frame_map(fig, ax, title=f"{title} — {report.area.label}", subtitle=subtitle, handles=handles,
               footer=source_lines(bundle, set(bundle.iris.loc[area_codes, "departement"])),
               extent=communes.geometry, margin=0.02)
     MapLabels(ax).add(shapes.geometry, shapes.index, 6.5)
