@@ -11,7 +11,6 @@ edge table and loaded as a :class:`ZoneGraph` (scipy sparse matrix).
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -107,12 +106,11 @@ def _within_tolerance(geoms, a, b, tolerance: float) -> np.ndarray:
                       shapely.length(shapely.intersection(boundary[b], grown[a])))
 
 
-def shared_borders_by_crs(zones: gpd.GeoDataFrame, code_column: str, crs_column: str, **rule) -> pd.DataFrame:
-    """Edge table of ``zones``, each group of rows measured in the metric CRS named in ``crs_column``."""
-    tables = [
-        shared_borders(group[code_column], group.geometry.to_crs(crs).array, **rule)
-        for crs, group in zones.groupby(crs_column, sort=True)
-    ]
+def shared_borders_by_crs(codes: pd.Series, metric: pd.Series, crs: pd.Series, **rule) -> pd.DataFrame:
+    """Edge table of zones whose ``metric`` geometries are each in the metric CRS named in ``crs``
+    (a zone is never a neighbour of a zone measured in another CRS)."""
+    tables = [shared_borders(codes.loc[rows].to_numpy(), metric.loc[rows].to_numpy(), **rule)
+              for _, rows in crs.groupby(crs, sort=True).groups.items()]
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=EDGE_COLUMNS)
 
 

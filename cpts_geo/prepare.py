@@ -26,6 +26,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from cpts_geo import __version__
 from cpts_geo.config import ADJACENCY_MIN_SHARED_M, ADJACENCY_TOLERANCE_M, departement_of, local_crs
@@ -147,16 +148,21 @@ def build_iris_table(tables: SourceTables) -> gpd.GeoDataFrame:
     return iris
 
 
-def metric_bounds(iris: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Bounding box (metres, local CRS), area and perimeter of each IRIS."""
-    parts = []
+def metric_geometry(iris: gpd.GeoDataFrame) -> pd.Series:
+    """Each IRIS's geometry projected in the metric CRS of its département (column ``crs``), computed once."""
+    metric = pd.Series(None, index=iris.index, dtype=object)
     for crs, group in iris.groupby("crs"):
-        projected = group.geometry.to_crs(crs)
-        bounds = projected.bounds.rename(columns={"minx": "xmin", "miny": "ymin", "maxx": "xmax", "maxy": "ymax"})
-        bounds["area_km2"] = projected.area / 1e6
-        bounds["perimeter_m"] = projected.length
-        parts.append(bounds)
-    return pd.concat(parts).loc[iris.index]
+        metric.loc[group.index] = np.asarray(group.geometry.to_crs(crs).array, dtype=object)
+    return metric
+
+
+def metric_bounds(metric: pd.Series) -> pd.DataFrame:
+    """Bounding box (metres, local CRS), area and perimeter of each projected IRIS geometry."""
+    geoms = np.asarray(metric.array, dtype=object)
+    bounds = pd.DataFrame(shapely.bounds(geoms), columns=["xmin", "ymin", "xmax", "ymax"], index=metric.index)
+    bounds["area_km2"] = shapely.area(geoms) / 1e6
+    bounds["perimeter_m"] = shapely.length(geoms)
+    return bounds
 
 
 def restored_into(tables: SourceTables) -> pd.Series:
@@ -238,11 +244,13 @@ def prepare_bundle(tables: SourceTables, out_dir: Path, region: str | None = Non
                       .rename(columns={"group_population": "commune_pop"}), on="code_insee")
     iris["population"] = iris["commune_pop"] * iris["share"]
     iris = iris.drop(columns=["commune_pop"])
-    iris = pd.concat([iris, metric_bounds(iris)], axis=1)
+    metric = metric_geometry(iris)
+    iris = pd.concat([iris, metric_bounds(metric)], axis=1)
 
     log.step("Graphe d'adjacence des IRIS (STRtree, tolérance "
              f"{tolerance:g} m, frontière commune > {min_shared:g} m)")
-    iris_edges = shared_borders_by_crs(iris, "code_iris", "crs", tolerance=tolerance, min_shared=min_shared)
+    iris_edges = shared_borders_by_crs(iris["code_iris"], metric, iris["crs"], tolerance=tolerance,
+                                       min_shared=min_shared)
     commune_edges = aggregate_edges(iris_edges, iris.set_index("code_iris")["code_insee"])
     log.step(f"{len(iris_edges):,} paires d'IRIS voisins, {len(commune_edges):,} paires de communes voisines"
              .replace(",", " "))
