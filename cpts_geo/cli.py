@@ -14,13 +14,16 @@ from cpts_geo.errors import CptsGeoError
 EXIT_INVALID_INPUT = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser with every sub-command of :mod:`cpts_geo.commands`."""
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with the sub-commands of :mod:`cpts_geo.commands`: only the one named in ``argv``
+    when there is one (its module alone is imported: ``prepare`` does not load matplotlib), else all."""
     parser = argparse.ArgumentParser(prog="python -m cpts_geo",
                                      description="Délimiter, vérifier et exporter le territoire d'une CPTS.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
-    for module in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        importlib.import_module(f"{commands.__name__}.{module.name}").add_parser(subparsers)
+    names = sorted(module.name for module in pkgutil.iter_modules(commands.__path__))
+    named = [name for name in names if argv and argv[0] == name]
+    for name in named or names:
+        importlib.import_module(f"{commands.__name__}.{name}").add_parser(subparsers)
     return parser
 
 
@@ -31,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     command line that cannot be used, a full disk) is reported the same way, naming the file and
     the system's reason; any other exception is a bug and keeps its traceback.
     """
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.func(args)
     except CptsGeoError as err:

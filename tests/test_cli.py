@@ -98,3 +98,14 @@ def test_prepare_one_departement(tmp_path):
     assert "Graphe d'adjacence" in result.stderr       # progress is shown
     bad = run_cli("prepare", "--departement", "99", "--out", out)
     assert bad.returncode == 2 and "inconnu" in bad.stderr
+
+
+def test_only_the_named_command_is_loaded():
+    """`prepare` does not import the export modules (matplotlib, python-docx): a fresh process shows it."""
+    code = ("import sys; from cpts_geo.cli import build_parser; build_parser(['prepare']); "
+            "print(sorted(m for m in ('matplotlib', 'docx', 'cpts_geo.commands.export') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+    from cpts_geo.cli import build_parser
+    help_text = build_parser([]).format_help()
+    assert all(name in help_text for name in ("coverage", "export", "prepare", "registry", "summary"))
