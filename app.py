@@ -11,10 +11,9 @@ from functools import partial
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from cpts_geo import webmap
-from cpts_geo.app_cache import load_area, load_map_data, open_page
+from cpts_geo import drawmap, webmap
+from cpts_geo.app_cache import load_area, load_draw_area, load_map_data, open_page
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import split_codes
 from cpts_geo.errors import CptsGeoError
@@ -31,6 +30,7 @@ LEVEL_BOXES = {"ok": st.success, "info": st.success, "warning": st.warning, "err
 LEVEL_ICONS = {"ok": ":material/check_circle:", "info": ":material/info:", "warning": ":material/warning:",
                "error": ":material/error:"}
 MAX_ZOOM_BUTTONS = 8
+MAP_TOOLS = {"move": "déplace la carte", "paint": "peint les zones (pinceau)"}
 
 
 def notify(level: str, text: str) -> None:
@@ -70,10 +70,16 @@ session: DrawingSession = st.session_state.session
 departement_names = bundle.departements.set_index("code_departement")
 
 
-def on_map_click() -> None:
-    code = webmap.clicked_code(st.session_state.get("map"))
-    if code:
-        session.toggle(code)
+def on_map_selection() -> None:
+    """The user changed the selection on the map: the session takes it (unknown codes are left out)."""
+    sent = drawmap.selection_of("map")
+    if sent is not None:
+        codes, st.session_state.map_seq = sent
+        session.select(frozenset(codes) & frozenset(bundle.iris.index))
+
+
+def on_map_key() -> None:
+    {"undo": session.undo, "redo": session.redo, None: lambda: None}[drawmap.key_of("map")]()
 
 
 def on_code_file() -> None:
@@ -170,13 +176,9 @@ with st.sidebar:
 
     st.header("Sélection")
     bind(st.radio, "Un clic sur la carte ajoute ou retire", "mode", options=list(MODES), format_func=MODES.get)
-    undo_col, redo_col = st.columns(2)
-    undo_col.button("Annuler", icon=":material/undo:", on_click=session.undo, disabled=not session.can_undo,
-                    width="stretch")
-    redo_col.button("Rétablir", icon=":material/redo:", on_click=session.redo, disabled=not session.can_redo,
-                    width="stretch")
-    st.button("Vider la sélection", icon=":material/delete_sweep:", on_click=session.clear,
-              disabled=not session.selection, width="stretch")
+    st.radio("Glisser sur la carte", list(MAP_TOOLS), format_func=MAP_TOOLS.get, key="map_tool",
+             help="En mode pinceau, maintenir le bouton et glisser ajoute (ou retire, si la première zone était "
+                  "sélectionnée) toutes les zones survolées.")
     epci_names = webmap.epci_choices(load_area(DATA_PATH, session.area))
     if epci_names:
         picked_epci = st.selectbox("Intercommunalité (EPCI)", epci_names, format_func=epci_names.get, key="epci_pick",
@@ -255,19 +257,29 @@ st.caption("Cliquez sur les zones (IRIS) de la carte pour les ajouter ou les ret
 for level, text in st.session_state.pop("notices", []):
     {"error": st.error, "success": st.success, "warning": st.warning}[level](markdown_text(text))
 
-territory = session.territory
-summary = summarize(bundle, territory) if territory.iris else None
-map_col, summary_col = st.columns([3, 2], gap="medium")
 
-with map_col:
+def map_toolbar() -> None:
+    """Undo, redo and clear, above the map (Ctrl+Z / Ctrl+Y on the page do the same)."""
+    undo_col, redo_col, clear_col = st.columns(3)
+    undo_col.button("Annuler", icon=":material/undo:", on_click=session.undo, disabled=not session.can_undo,
+                    width="stretch", help="Annule le dernier changement de la sélection (Ctrl+Z)")
+    redo_col.button("Rétablir", icon=":material/redo:", on_click=session.redo, disabled=not session.can_redo,
+                    width="stretch", help="Rétablit le changement annulé (Ctrl+Y)")
+    clear_col.button("Vider la sélection", icon=":material/delete_sweep:", on_click=session.clear,
+                     disabled=not session.selection, width="stretch", help="Vide la sélection")
+
+
+def show_map(territory, summary) -> None:
     area = load_area(DATA_PATH, session.area)
-    centre, zoom = (webmap.view_of(map_data.iris_bounds(session.view), request=session.view_requests)
-                    if session.view else (None, None))
-    layers = webmap.selection_layers(area, territory.iris, [c.code_insee for c in summary.split_communes]
-                                     if summary else (), neighbours, session.focus)
-    st_folium(webmap.base_map(area), key="map", height=webmap.MAP_HEIGHT_PX, use_container_width=True,
-              returned_objects=["last_active_drawing", "last_object_clicked"], feature_group_to_add=layers,
-              center=centre, zoom=zoom, on_change=on_map_click)
+    view = ({"bounds": map_data.iris_bounds(session.view), "request": session.view_requests}
+            if session.view else None)
+    overlays = webmap.overlay_layers(area, [c.code_insee for c in summary.split_communes] if summary else (),
+                                     neighbours, session.focus)
+    drawmap.draw_map(key="map", area_id="-".join(area.departements),
+                     area_payload=partial(load_draw_area, DATA_PATH, area.departements),
+                     selection=territory.iris, seq=st.session_state.get("map_seq", 0), mode=session.mode,
+                     tool=st.session_state.map_tool, overlays=overlays, view=view,
+                     on_selection_change=on_map_selection, on_key=on_map_key)
     st.caption("Orange : sélection · violet pointillé : commune découpée · vert : CPTS voisine · "
                "brun tireté : limite d'EPCI · rose : zone signalée par une vérification.")
 
@@ -318,18 +330,34 @@ def show_checks(checks) -> None:
                                            args=([code],), width="stretch", help="Voir sur la carte")
 
 
-with summary_col:
-    st.subheader(f"Résumé{' — ' + markdown_text(territory.name) if territory.name else ''}")
-    if summary is None:
-        st.info("Aucune zone sélectionnée : cliquez sur la carte, cherchez une commune, rouvrez un brouillon "
-                "ou importez une liste de codes.")
-    else:
-        show_figures(summary)
-        show_checks(run_checks(bundle, territory, neighbours, session.code_report))
-        show_taille_and_ages(summary)
-    st.caption("Limites des données : " + " ".join(bundle.meta.get("limits", [])))
+@st.fragment
+def drawing() -> None:
+    """The map and all that follows the selection: a change on the map reruns only this part of the page."""
+    if list(session.area) != st.session_state.get("session_area"):   # the map was moved to other départements
+        st.rerun(scope="app")
+    territory = session.territory
+    summary = summarize(bundle, territory) if territory.iris else None
+    map_col, summary_col = st.columns([3, 2], gap="medium")
+    with map_col:
+        map_toolbar()
+        show_map(territory, summary)
+    with summary_col:
+        st.subheader(f"Résumé{' — ' + markdown_text(territory.name) if territory.name else ''}")
+        if summary is None:
+            st.info("Aucune zone sélectionnée : cliquez sur la carte, cherchez une commune, rouvrez un brouillon "
+                    "ou importez une liste de codes.")
+        else:
+            show_figures(summary)
+            show_checks(run_checks(bundle, territory, neighbours, session.code_report))
+            show_taille_and_ages(summary)
+        st.caption("Limites des données : " + " ".join(bundle.meta.get("limits", [])))
+    if summary is not None:
+        show_letter_and_exports(territory)
+    if st.query_params.to_dict() != session.query():
+        st.query_params.from_dict(session.query())
 
-if summary is not None:
+
+def show_letter_and_exports(territory) -> None:
     st.subheader("Tableau de la lettre d'intention")
     detailed = st.toggle("Une ligne par IRIS (sinon une ligne par commune entière)", value=False)
     exporter = TerritoryExport(bundle, territory, neighbours, detailed=detailed)
@@ -343,5 +371,5 @@ if summary is not None:
             label, data=partial(lambda f: exporter.export(f).data, fmt), file_name=exporter.stem + suffix,
             mime=mime, icon=":material/download:", key=f"export_{fmt}", on_click="ignore", width="stretch")
 
-if st.query_params.to_dict() != session.query():
-    st.query_params.from_dict(session.query())
+
+drawing()

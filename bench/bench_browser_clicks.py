@@ -8,6 +8,7 @@ selection), drives headless Chromium (as scripts/screenshot.py does), and clicks
 measures, from the mouse press, in the page itself (polled every 5 ms):
 
 * colour: until the zone under the cursor changes colour on the map (target ≤ 150 ms);
+* figures: until the summary figures (communes, IRIS, population) have changed;
 * panel: until the summary figures have changed and the page has finished its run (no element
   still stale, no « running » sign) (target ≤ 500 ms in the Pyrénées-Orientales, ≤ 1 s in the Nord).
 
@@ -78,16 +79,17 @@ POINTS_JS = """((points) => {
 WATCH_JS = """((x, y) => {
   const start = performance.now(), fill = window.__cptsFill(x, y), metrics = window.__cptsMetrics();
   window.__cptsWatch = new Promise(resolve => {
-    let colour = null;
+    let colour = null, figures = null;
     const timer = setInterval(() => {
       const now = performance.now() - start;
       if (colour === null && window.__cptsFill(x, y) !== fill) colour = now;
-      if (window.__cptsMetrics() !== metrics && window.__cptsIdle()) {
+      if (figures === null && window.__cptsMetrics() !== metrics) figures = now;
+      if (figures !== null && window.__cptsIdle()) {
         clearInterval(timer);
-        resolve({colour: colour === null ? now : colour, panel: now, fill: window.__cptsFill(x, y)});
+        resolve({colour: colour === null ? now : colour, figures, panel: now, fill: window.__cptsFill(x, y)});
       } else if (now > 30000) {
         clearInterval(timer);
-        resolve({colour, panel: null, fill: window.__cptsFill(x, y)});
+        resolve({colour, figures, panel: null, fill: window.__cptsFill(x, y)});
       }
     }, 5);
   });
@@ -159,14 +161,12 @@ def bench(departement: str, clicks: int, data: Path, timeout: float) -> dict:
         browser.wait(10)
         app.wait(10)
         shutil.rmtree(profile, ignore_errors=True)
-    colour = [r["colour"] for r in results if r["colour"] is not None]
-    panel = [r["panel"] for r in results if r["panel"] is not None]
-    return {"departement": departement, "clicks": len(results),
-            "colour_changed": len(colour), "colour_median_ms": round(statistics.median(colour)) if colour else None,
-            "colour_worst_ms": round(max(colour)) if colour else None,
-            "panel_updated": len(panel), "panel_median_ms": round(statistics.median(panel)) if panel else None,
-            "panel_worst_ms": round(max(panel)) if panel else None,
-            "fills": sorted({f"{r['fill_before']}->{r['fill']}" for r in results})}
+    figures = {"departement": departement, "clicks": len(results)}
+    for measure in ("colour", "figures", "panel"):
+        times = [r[measure] for r in results if r[measure] is not None]
+        figures |= {f"{measure}_seen": len(times), f"{measure}_median_ms": round(statistics.median(times)) if times else None,
+                    f"{measure}_worst_ms": round(max(times)) if times else None}
+    return figures | {"fills": sorted({f"{r['fill_before']}->{r['fill']}" for r in results})}
 
 
 def main() -> int:

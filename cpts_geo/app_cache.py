@@ -36,6 +36,12 @@ def load_area(path: str | None, departements: tuple[str, ...],
     return load_map_data(path, tolerance_m).area(tuple(sorted(departements)))
 
 
+@st.cache_resource(show_spinner=False)
+def load_draw_area(path: str | None, departements: tuple[str, ...]) -> dict:
+    """What the drawing map receives once per area (:func:`cpts_geo.webmap.draw_area`), built once per server."""
+    return webmap.draw_area(load_area(path, departements), load_bundle(path))
+
+
 #: The pages of the app with their French names (Streamlit would name the main page after its file, « app »).
 PAGES = (("app.py", "Tracer le territoire", ":material/draw:"),
          ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:"))

@@ -79,7 +79,7 @@ class DrawingSession:
     area: tuple[str, ...] = (DEFAULT_DEPARTEMENT,)
     view: tuple[str, ...] = ()             # IRIS the map should show (after an import, a search…)
     focus: tuple[str, ...] = ()            # communes outlined because a check or a search named them
-    view_requests: int = 0                 # how many times the map was asked to move (see webmap.view_of)
+    view_requests: int = 0                 # how many times the map was asked to move (the map moves on a new one)
     code_report: CodeReport | None = None  # of the last import, for the check of codes
     draft: tuple[str, str] | None = None   # (owner, name) of the draft last opened or saved
     history: list[frozenset[str]] = field(default_factory=lambda: [frozenset()])

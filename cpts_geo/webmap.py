@@ -1,10 +1,11 @@
-"""Everything the map of the app needs: simplified layers per département, the folium map and
-its layers, commune search, and the translation of a click into a zone code.
+"""Everything the maps of the app need: simplified layers per département, the layers of the drawing map
+as plain GeoJSON and Leaflet styles (:mod:`cpts_geo.drawmap` draws them), the folium base of the « Vue ARS »
+map, and commune search.
 
-Only plain data and folium objects here (no Streamlit), so that it is tested and benchmarked
-without a browser. The base map (tiles, IRIS of the area, commune borders) depends only on
-the area; the selection, split communes, neighbouring CPTS and the zone to look at are
-separate feature groups, so that a click updates them without rebuilding the map.
+Only plain data and folium objects here (no Streamlit), so that it is tested and benchmarked without a
+browser. The IRIS of an area and its fixed layers (commune borders and names, EPCI outlines) depend only on
+the area and go to the browser once (:func:`draw_area`); the neighbouring CPTS, split communes and the zone
+to look at change with the selection (:func:`overlay_layers`).
 
 Every name shown on the map (tooltips, labels) is HTML-escaped here, and Leaflet comes from the
 app's own ``static/`` folder (no CDN), so that the map works on a closed network.
@@ -12,7 +13,6 @@ app's own ``static/`` folder (no CDN), so that the map works on a closed network
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from cpts_geo.codes import CODE_PATTERN, normalise_code
+from cpts_geo.codes import CODE_PATTERN
 from cpts_geo.config import STORAGE_CRS, local_crs
 from cpts_geo.formatting import fr_int
 from cpts_geo.user_text import html_text
@@ -46,7 +46,6 @@ COLOURS = {
     "epci": "#8c510a",
 }
 MAP_HEIGHT_PX = 640
-MAP_WIDTH_PX = 700  # typical width of the map column, to choose a zoom level
 #: Plan IGN (Géoplateforme, no key needed), light enough to read the zones on it.
 TILES = ("https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=GEOGRAPHICALGRIDSYSTEMS."
          "PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM&FORMAT=image/png&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}")
@@ -146,42 +145,6 @@ def bounds_of(geometry: gpd.GeoSeries) -> list[list[float]]:
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
-def view_of(bounds: list[list[float]], width_px: int = MAP_WIDTH_PX, height_px: int = MAP_HEIGHT_PX,
-            request: int = 0) -> tuple[tuple[float, float], int]:
-    """Centre and Web-Mercator zoom level that show ``bounds`` in a map of the given size.
-
-    streamlit-folium moves the map only when the centre it is given changes; the centre of an odd
-    ``request`` (the number of the move asked) is nudged by 1e-9° (0.1 mm), so that asking twice for
-    the same place, after the user has panned away, moves the map back.
-    """
-    (south, west), (north, east) = bounds
-    centre = ((south + north) / 2 + (request % 2) * 1e-9, (west + east) / 2)
-
-    def mercator_y(lat: float) -> float:
-        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
-    lng_fraction = max(east - west, 1e-6) / 360
-    lat_fraction = max(mercator_y(north) - mercator_y(south), 1e-6) / (2 * math.pi)
-    zoom = min(math.log2(width_px / 256 / lng_fraction), math.log2(height_px / 256 / lat_fraction))
-    return centre, int(max(5, min(16, math.floor(zoom - 0.3))))  # a margin around the bounds
-
-
-def _iris_style(_feature) -> dict:
-    return {"color": COLOURS["iris"], "weight": 0.6, "fillColor": "#ffffff", "fillOpacity": 0.35}
-
-
-def _iris_highlight(_feature) -> dict:
-    return {"weight": 2.5, "fillOpacity": 0.15}
-
-
-def _selected_style(_feature) -> dict:
-    return {"color": COLOURS["selected"], "weight": 1, "fillColor": COLOURS["selected"], "fillOpacity": 0.55}
-
-
-def _iris_tooltip() -> folium.GeoJsonTooltip:
-    return folium.GeoJsonTooltip(fields=FEATURE_FIELDS, aliases=TOOLTIP_ALIASES, sticky=False)
-
-
 class TileErrorNotice(MacroElement):
     """A French notice on the map, shown once when a background tile fails to load (closed network)."""
 
@@ -223,77 +186,78 @@ def commune_borders_layer(borders: shapely.Geometry) -> folium.GeoJson:
                           style_function=lambda _: {"color": COLOURS["commune"], "weight": 1.6, "fill": False})
 
 
-def epci_layer(area: AreaLayer) -> folium.GeoJson:
-    """Outlines of the area's EPCI (intercommunalités), not clickable."""
-    return folium.GeoJson(area.epci[["geometry"]].boundary.to_frame("geometry").to_geo_dict(drop_id=True),
-                          name="Intercommunalités (EPCI)", interactive=False,
-                          style_function=lambda _: {"color": COLOURS["epci"], "weight": 2.4, "dashArray": "10 5 2 5",
-                                                    "fill": False})
+# --- the drawing map (cpts_geo.drawmap): plain GeoJSON layers and styles -------------------------------
+#: Leaflet styles of the clickable IRIS of the drawing map.
+IRIS_STYLES = {"iris": {"color": COLOURS["iris"], "weight": 0.6, "fillColor": "#ffffff", "fillOpacity": 0.35},
+               "selected": {"color": COLOURS["selected"], "weight": 1, "fillColor": COLOURS["selected"],
+                            "fillOpacity": 0.55}}
+#: Commune names on the drawing map: communes of at least this population from the first zoom, all from the second.
+COMMUNE_NAME_ZOOMS = ((5000, 10), (0, 12))
 
 
-def base_map(area: AreaLayer) -> folium.Map:
-    """Tiles, clickable IRIS of the area, commune borders and EPCI outlines: what stays while the user clicks."""
-    folium_map = empty_map(area)
-    folium.GeoJson(area.iris_features(), name="IRIS", style_function=_iris_style,
-                   highlight_function=_iris_highlight, tooltip=_iris_tooltip()).add_to(folium_map)
-    commune_borders_layer(area.commune_borders).add_to(folium_map)
+def map_layer(name: str, features: dict, style: dict, *, labels=(), min_zoom: int | None = None,
+              point_radius: float | None = None) -> dict:
+    """One layer of the drawing map, JSON-ready: a GeoJSON FeatureCollection (EPSG:4326) drawn with a Leaflet
+    ``style`` (a feature's ``style`` property overrides it; its ``tooltip`` property, HTML, is shown on hover),
+    point features as circles of ``point_radius`` px, ``labels`` as ``[lat, lng, html]`` in the style's colour,
+    the whole shown only from ``min_zoom``. Every text in it is HTML, already escaped."""
+    return {"name": name, "features": features, "style": style, "labels": [list(label) for label in labels],
+            "min_zoom": min_zoom, "point_radius": point_radius}
+
+
+def _geometry_features(geometry) -> dict:
+    return gpd.GeoDataFrame(geometry=gpd.GeoSeries(geometry), crs=STORAGE_CRS).to_geo_dict(drop_id=True)
+
+
+def _point_label(point, text: str) -> list:
+    return [round(point.y, 5), round(point.x, 5), html_text(text)]
+
+
+def area_layers(area: AreaLayer, bundle) -> list[dict]:
+    """The layers of an area that do not change with the selection: commune borders, EPCI outlines, commune names."""
+    layers = [map_layer("Communes", _geometry_features([area.commune_borders]),
+                        {"color": COLOURS["commune"], "weight": 1.6, "fill": False})]
     if not area.epci.empty:
-        epci_layer(area).add_to(folium_map)
-    return folium_map
+        layers.append(map_layer("Intercommunalités (EPCI)", _geometry_features(area.epci.boundary.array),
+                                {"color": COLOURS["epci"], "weight": 2.4, "dashArray": "10 5 2 5", "fill": False}))
+    population = bundle.communes["population"].reindex(area.communes.index).fillna(0)
+    points = area.communes.geometry.representative_point()
+    shown = pd.Series(False, index=area.communes.index)
+    for least, zoom in COMMUNE_NAME_ZOOMS:
+        names = (population >= least) & ~shown
+        shown |= names
+        layers.append(map_layer(f"Noms des communes (zoom {zoom})", _geometry_features([]),
+                                {"color": COLOURS["commune"]}, min_zoom=zoom,
+                                labels=[_point_label(points[code], area.communes.at[code, "nom"])
+                                        for code in names.index[names]]))
+    return layers
 
 
-def _outline(geometry: gpd.GeoSeries, colour: str, dash: str | None, weight: float, fill: float = 0.0) -> dict:
-    style = {"color": colour, "weight": weight, "dashArray": dash, "fillColor": colour,
-             "fillOpacity": fill, "fill": fill > 0}
-    return {"data": gpd.GeoDataFrame(geometry=geometry, crs=STORAGE_CRS).to_geo_dict(drop_id=True),
-            "style_function": lambda _: style, "interactive": False}
+def draw_area(area: AreaLayer, bundle) -> dict:
+    """What the drawing map receives once per area: the IRIS (clickable), the other layers, bounds and styles."""
+    iris = area.iris[[*FEATURE_FIELDS, "code_insee", "geometry"]].to_geo_dict(drop_id=True)
+    return {"iris": iris, "layers": area_layers(area, bundle), "bounds": area.bounds, "styles": IRIS_STYLES}
 
 
-def _label(point, text: str, colour: str) -> folium.Marker:
-    html = (f'<div style="color:{colour};font:600 12px sans-serif;white-space:nowrap;'
-            f'text-shadow:0 0 3px #fff,0 0 3px #fff;transform:translate(-50%,-50%)">{html_text(text)}</div>')
-    return folium.Marker([point.y, point.x], icon=folium.DivIcon(html=html, icon_size=(0, 0)), interactive=False)
-
-
-def selection_layers(area: AreaLayer, selection: frozenset[str], split_communes=(),
-                     neighbours: dict[str, frozenset[str]] | None = None,
-                     focus_communes=()) -> list[folium.FeatureGroup]:
-    """The layers that change with each click: selection, split communes, neighbouring CPTS, focus."""
-    selected = folium.FeatureGroup(name="Sélection")
-    if selection:
-        folium.GeoJson(area.iris_features(selection), style_function=_selected_style,
-                       highlight_function=_iris_highlight, tooltip=_iris_tooltip()).add_to(selected)
-    split = folium.FeatureGroup(name="Communes découpées")
-    in_area = [c for c in split_communes if c in area.communes.index]
-    if in_area:
-        folium.GeoJson(**_outline(area.communes.geometry.loc[in_area], COLOURS["split"], "6 4", 3)).add_to(split)
-    others = folium.FeatureGroup(name="CPTS voisines")
+def overlay_layers(area: AreaLayer, split_communes=(), neighbours: dict[str, frozenset[str]] | None = None,
+                   focus_communes=()) -> list[dict]:
+    """The layers that change with the selection: neighbouring CPTS (named), split communes, zone to look at."""
+    layers = []
     for name, codes in (neighbours or {}).items():
         shapes = area.iris.geometry[area.iris.index.isin(list(codes))]
-        if shapes.empty:
-            continue
-        merged = gpd.GeoSeries([shapely.coverage_union_all(shapes.array)], crs=STORAGE_CRS)
-        folium.GeoJson(**_outline(merged, COLOURS["neighbour"], "2 6", 2.5, fill=0.12)).add_to(others)
-        _label(merged.iloc[0].point_on_surface(), name, COLOURS["neighbour"]).add_to(others)
-    focus = folium.FeatureGroup(name="Zone signalée")
-    in_area = [c for c in focus_communes if c in area.communes.index]
-    if in_area:
-        folium.GeoJson(**_outline(area.communes.geometry.loc[in_area], COLOURS["focus"], None, 4)).add_to(focus)
-    return [others, selected, split, focus]
-
-
-def clicked_code(event: dict | None) -> str | None:
-    """The IRIS code of the feature a streamlit-folium event reports as clicked, if any."""
-    feature = (event or {}).get("last_active_drawing") or {}
-    code = normalise_code((feature.get("properties") or {}).get("code", ""))
-    return code if len(code) == 9 and CODE_PATTERN.match(code) else None
-
-
-def click_signature(event: dict | None) -> tuple | None:
-    """What tells one click from the next (the same IRIS may be clicked twice)."""
-    clicked = (event or {}).get("last_object_clicked")
-    code = clicked_code(event)
-    return (code, clicked.get("lat"), clicked.get("lng")) if code and clicked else None
+        if not shapes.empty:
+            merged = shapely.coverage_union_all(shapes.array)
+            layers.append(map_layer(f"CPTS voisine {html_text(name)}", _geometry_features([merged]),
+                                    {"color": COLOURS["neighbour"], "weight": 2.5, "dashArray": "2 6",
+                                     "fillColor": COLOURS["neighbour"], "fillOpacity": 0.12},
+                                    labels=[_point_label(merged.point_on_surface(), name)]))
+    for name, codes, colour, dash, weight in (("Communes découpées", split_communes, COLOURS["split"], "6 4", 3),
+                                              ("Zone signalée", focus_communes, COLOURS["focus"], None, 4)):
+        in_area = [c for c in codes if c in area.communes.index]
+        if in_area:
+            layers.append(map_layer(name, _geometry_features(area.communes.geometry.loc[in_area].array),
+                                    {"color": colour, "weight": weight, "dashArray": dash, "fill": False}))
+    return layers
 
 
 def _plain(text: str) -> str:

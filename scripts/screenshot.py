@@ -40,28 +40,29 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 WINDOW = (1600, 1150)
 #: Hosts a closed network reaches (``--offline``): the app only.
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
-#: The notice of the map when its background tiles fail (``webmap.TileErrorNotice``), in the map's iframe.
+#: The notice of the map when its background tiles fail (``cpts_geo/drawmap``, ``webmap.TileErrorNotice`` on the
+#: « Vue ARS » page's map, in its iframe).
 NOTICE_SCRIPT = """(() => {
   const frame = [...document.querySelectorAll('iframe')].find(f => f.title.includes('folium'));
-  const notice = frame && frame.contentDocument.querySelector('.cpts-tile-error');
+  const notice = (frame ? frame.contentDocument : document).querySelector('.cpts-tile-error');
   return notice ? notice.innerText : null;
 })()"""
-#: True once the map iframe holds drawn zones and the summary shows its figures.
+#: True once the map (of the drawing page, or in the iframe of the « Vue ARS » page) holds drawn zones and the
+#: summary shows its figures.
 READY_SCRIPT = """(() => {
   const frame = [...document.querySelectorAll('iframe')].find(f => f.title.includes('folium'));
-  const doc = frame && frame.contentDocument;
+  const doc = frame ? frame.contentDocument : document;
   const paths = doc ? doc.querySelectorAll('path.leaflet-interactive').length : 0;
   const metrics = document.querySelectorAll('[data-testid="stMetricValue"]').length;
   return paths > 10 && metrics >= 4;
 })()"""
 
 
-#: Page coordinates of a (lat, lng) point of the Leaflet map inside the streamlit-folium iframe.
+#: Page coordinates of a (lat, lng) point of the drawing map (cpts_geo/drawmap).
 POINT_SCRIPT = """((lat, lng) => {
-  const frame = [...document.querySelectorAll('iframe')].find(f => f.title.includes('folium'));
-  const map = frame.contentWindow.map, rect = frame.getBoundingClientRect();
+  const map = window.cptsDrawMap;
   const box = map.getContainer().getBoundingClientRect(), point = map.latLngToContainerPoint([lat, lng]);
-  return [rect.left + box.left + point.x, rect.top + box.top + point.y];
+  return [box.left + point.x, box.top + point.y];
 })(%r, %r)"""
 METRICS_SCRIPT = "[...document.querySelectorAll('[data-testid=\"stMetricValue\"]')].map(e => e.innerText)"
 

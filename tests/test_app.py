@@ -155,11 +155,16 @@ HOSTILE_NAMES = ["<img src=x onerror=alert(1)>", '=HYPERLINK("http://x")', "[lie
 
 
 def map_arguments(app: AppTest) -> str:
-    """The text values the page sends to the map component (script, layers), with the escapes of their JS
-    strings (``\\u003c``…) decoded, as the browser would."""
-    values = [value for element in app.get("component_instance")
-              for value in json.loads(element.proto.json_args).values() if isinstance(value, str)]
-    return re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), " ".join(values)).replace('\\"', '"')
+    """The texts the page sends to the map component (cpts_geo.drawmap: layers, labels, tooltips), as the
+    browser reads them from its JSON."""
+    def texts(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict | list):
+            for item in value.values() if isinstance(value, dict) else value:
+                yield from texts(item)
+
+    return " ".join(text for element in app.get("bidi_component") for text in texts(json.loads(element.proto.json)))
 
 
 def live_markup(markdown: str) -> list[str]:
@@ -263,7 +268,7 @@ def test_login_is_asked_on_a_shared_server(app):
     app.user = {"is_logged_in": False}
     app.run()
     assert not app.exception
-    assert [b.label for b in app.button] == ["Se connecter"] and not app.get("component_instance")
+    assert [b.label for b in app.button] == ["Se connecter"] and not app.get("bidi_component")
 
 
 def test_two_users_see_only_their_drafts(app, shared_store):

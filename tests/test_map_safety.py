@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -29,7 +30,8 @@ def decoded_script(folium_map) -> str:
 
 
 def test_leaflet_is_served_by_the_app(area):
-    folium_map = webmap.base_map(area)
+    # the « Vue ARS » map (folium, in an iframe) and the drawing map (cpts_geo/drawmap, in the page)
+    folium_map = webmap.empty_map(area)
     links = [url for _, url in folium_map.default_js + folium_map.default_css]
     assert links == ["../../app/static/leaflet/leaflet.js", "../../app/static/leaflet/leaflet.css"]
     for url in links:   # the file Streamlit serves from static/ (enableStaticServing) exists
@@ -40,18 +42,17 @@ def test_leaflet_is_served_by_the_app(area):
     assert re.search(r"^enableStaticServing = true", config, re.M)
     script = decoded_script(folium_map)
     assert "https://cdn" not in script and "tileerror" in script and webmap.TILE_ERROR_NOTICE in script
+    drawing = (ROOT / "cpts_geo" / "drawmap" / "drawmap.js").read_text()
+    assert 'new URL("app/static/leaflet/", document.baseURI)' in drawing and "https://" not in drawing
+    assert "tileerror" in drawing
 
 
 def test_neighbour_label_and_tooltips_are_escaped(area, dep66):
-    layers = webmap.selection_layers(area, frozenset(dep66.iris_by_commune["66028"]), (),
-                                     {HOSTILE: frozenset(dep66.iris_by_commune["66186"])})
-    folium_map = webmap.base_map(area)
-    for layer in layers:
-        layer.add_to(folium_map)
-    script = decoded_script(folium_map)
-    assert ESCAPED in script and HOSTILE not in script
+    layers = webmap.overlay_layers(area, (), {HOSTILE: frozenset(dep66.iris_by_commune["66186"])})
+    payload = json.dumps([webmap.draw_area(area, dep66), layers], ensure_ascii=False)
+    assert ESCAPED in payload and HOSTILE not in payload
     names = " ".join(area.iris["commune"])         # names from the data are escaped too (L'Albère…)
-    assert "&#x27;" in names and "'" not in names and "&#x27;" in script
+    assert "&#x27;" in names and "'" not in names and "&#x27;" in payload
 
 
 def test_coverage_map_tooltips_are_escaped(dep66):

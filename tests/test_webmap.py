@@ -30,17 +30,28 @@ def test_simplified_layer(area):
     assert 42.3 < south < north < 43 and 1.7 < west < east < 3.2
 
 
-def test_base_map_and_layers(area, dep66):
-    html = webmap.base_map(area).get_root().render()
-    assert "660280101" in html and len(html) < 1_200_000
-    cabestany = frozenset(dep66.iris_by_commune["66028"])
-    layers = webmap.selection_layers(area, cabestany | {"661360801"}, ["66136"],
-                                     {"CPTS voisine": frozenset(dep66.iris_by_commune["66172"])}, ["66186"])
-    assert [layer.layer_name for layer in layers] == ["CPTS voisines", "Sélection", "Communes découpées",
-                                                     "Zone signalée"]
-    assert all(layer._children for layer in layers)
-
-
+def test_drawing_map_payload_and_overlays(area, dep66):
+    payload = webmap.draw_area(area, dep66)
+    assert len(payload["iris"]["features"]) == 313
+    first = payload["iris"]["features"][0]["properties"]
+    assert set(first) == {"code", "commune", "nom_iris", "population", "code_insee"}
+    assert [layer["name"] for layer in payload["layers"]] == [
+        "Communes", "Intercommunalités (EPCI)", "Noms des communes (zoom 10)", "Noms des communes (zoom 12)"]
+    big, small = payload["layers"][2:]
+    big_names = {label[2] for label in big["labels"]}
+    assert {"Perpignan", "Cabestany", "Saint-Estève"} <= big_names and "Llo" not in big_names   # ≥ 5,000 inhabitants
+    assert "Llo" in {label[2] for label in small["labels"]}
+    assert len(big["labels"]) + len(small["labels"]) == len(area.communes) and (big["min_zoom"], small["min_zoom"]) == (10, 12)
+    assert len(json.dumps(payload)) < 1_000_000
+    layers = webmap.overlay_layers(area, ["66136"], {"CPTS voisine": frozenset(dep66.iris_by_commune["66172"])},
+                                   ["66186"])
+    assert [layer["name"] for layer in layers] == ["CPTS voisine CPTS voisine", "Communes découpées", "Zone signalée"]
+    neighbour = shapely.geometry.shape(layers[0]["features"]["features"][0]["geometry"])
+    assert neighbour.contains(shapely.Point(*reversed(layers[0]["labels"][0][:2])))
+    assert layers[0]["labels"][0][2] == "CPTS voisine"
+    perpignan = shapely.geometry.shape(layers[1]["features"]["features"][0]["geometry"])
+    assert perpignan.contains(area.communes.geometry["66136"].representative_point())
+    assert webmap.overlay_layers(area) == []
 
 
 def test_epci_outlines_and_picker(area, dep66):
@@ -53,8 +64,8 @@ def test_epci_outlines_and_picker(area, dep66):
     cabestany = area.communes.geometry["66028"].representative_point()
     ceret = area.communes.geometry["66049"].representative_point()
     assert perpignan_metropole.contains(cabestany) and not perpignan_metropole.contains(ceret)
-    html = webmap.base_map(area).get_root().render()
-    assert '"dashArray": "10 5 2 5"' in html           # the EPCI outlines' style
+    epci = webmap.area_layers(area, dep66)[1]
+    assert epci["style"]["dashArray"] == "10 5 2 5" and len(epci["features"]["features"]) == 12
 
 
 def test_whole_epci_toggled_in_one_action(dep66):
@@ -72,31 +83,6 @@ def test_whole_epci_toggled_in_one_action(dep66):
                                         ("66330", "66028"), ("perpignan", "66136"), ("saint nazaire", "66186")])
 def test_search_communes(dep66, text, code):
     assert webmap.search_communes(dep66, text)[0][0] == code
-
-
-def test_click_to_code():
-    event = {"last_active_drawing": {"type": "Feature", "properties": {"code": "660280101"}},
-             "last_object_clicked": {"lat": 42.68, "lng": 2.95}}
-    assert webmap.clicked_code(event) == "660280101"
-    assert webmap.clicked_code({"last_active_drawing": {"properties": {"name": "x"}}}) is None
-    assert webmap.clicked_code(None) is None
-
-
-def test_view_of_a_commune(dep66):
-    centre, zoom = webmap.view_of(webmap.MapData(dep66).iris_bounds(dep66.iris_by_commune["66028"]))
-    assert 42.6 < centre[0] < 42.7 and 2.9 < centre[1] < 3.0 and 12 <= zoom <= 15
-
-
-def test_asking_twice_for_the_same_commune_moves_the_map_again(dep66):
-    """streamlit-folium only moves the map when its centre changes: two zoom requests differ."""
-    session = DrawingSession(dep66)
-    bounds = webmap.MapData(dep66).iris_bounds
-    session.zoom_to(["66028"])
-    first = webmap.view_of(bounds(session.view), request=session.view_requests)
-    session.zoom_to(["66028"])
-    second = webmap.view_of(bounds(session.view), request=session.view_requests)
-    assert first[0] != second[0] and first[1] == second[1]
-    assert abs(first[0][0] - second[0][0]) < 1e-8 and first[0][1] == second[0][1]
 
 
 def _gpkg(frame: gpd.GeoDataFrame) -> bytes:
