@@ -44,6 +44,19 @@ def _fixed_style(colour: str, fill: float, weight: float, dash: str | None = Non
     return lambda _feature: style
 
 
+def name_labels(shapes: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """The name of each CPTS written on it (at a point inside its largest piece), inert HTML."""
+    labels = folium.FeatureGroup(name="Noms des CPTS")
+    for name, geometry in shapes.geometry.items():
+        largest = max(getattr(geometry, "geoms", [geometry]), key=lambda piece: piece.area)
+        point = largest.point_on_surface()
+        html = ('<div style="font:600 11px sans-serif;color:#222;white-space:nowrap;transform:translate(-50%,-50%);'
+                f'text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff">{html_text(name)}</div>')
+        folium.Marker([point.y, point.x], icon=folium.DivIcon(html=html, icon_size=(0, 0)),
+                      interactive=False).add_to(labels)
+    return labels
+
+
 def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], report: CoverageReport,
                  focus: str | None = None) -> folium.Map:
     """The map of ``report``: CPTS coloured with their name, population and taille; problems on top."""
@@ -63,6 +76,7 @@ def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], re
                                                  "fillColor": f["properties"]["colour"]},
                        tooltip=folium.GeoJsonTooltip(fields=CPTS_TOOLTIP[0], aliases=CPTS_TOOLTIP[1])
                        ).add_to(folium_map)
+        name_labels(shapes).add_to(folium_map)
     shared = [c for codes in report.overlaps["iris"] for c in codes]
     isolated = [c for codes in report.isolated["iris"] for c in codes]
     for features, name, style in (

@@ -7,8 +7,13 @@ def fr_int(value: float) -> str:
 
 
 def fr_percent(share: float | None, digits: int = 1) -> str:
-    """``0.1599`` → ``16,0 %``; ``None`` → ``n.d.``."""
-    return "n.d." if share is None else f"{share * 100:.{digits}f}".replace(".", ",") + "\u00a0%"
+    """``0.1599`` → ``16,0 %``; ``None`` → ``n.d.``. A share short of 1 (or above 0) never reads ``100,0 %``
+    (or ``0,0 %``): more digits are given until it shows (``0.99973`` → ``99,97 %``)."""
+    if share is None:
+        return "n.d."
+    while digits < 6 and ((0 < share < 1 and round(share * 100, digits) in (0, 100))):
+        digits += 1
+    return f"{share * 100:.{digits}f}".replace(".", ",") + "\u00a0%"
 
 
 def fr_euros(amount: float) -> str:

@@ -47,7 +47,7 @@ ALIASES_FILE = "reference/aliases.parquet"
 EPCI_FILE = "reference/epci.parquet"
 META_FILE = "bundle.json"
 #: Version of the bundle's layout: a bundle of another version is prepared again (``prepare --if-needed``).
-BUNDLE_FORMAT = 2
+BUNDLE_FORMAT = 3   # 3: the offer of care (offer/)
 
 #: How a commune's population was obtained (values of ``population_method``).
 POPULATION_METHODS = {

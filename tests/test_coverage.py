@@ -62,10 +62,24 @@ def test_web_map_of_the_coverage(france, example, report_66):
     def union(layer):
         return shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in layers[layer]["features"]])
 
+    labels = next(c for c in folium_map._children.values() if getattr(c, "layer_name", "") == "Noms des CPTS")
+    markers = {m.icon.options["html"]: m.location for m in labels._children.values()}
+    assert len(markers) == 10
+    aspres = next(location for html, location in markers.items() if ">CPTS Aspres<" in html)
+    aspres_shape = next(shapely.geometry.shape(f["geometry"]) for f in layers["CPTS"]["features"]
+                        if f["properties"]["name"] == "CPTS Aspres")
+    assert aspres_shape.contains(shapely.Point(aspres[1], aspres[0]))        # the name is written on its CPTS
     near_cpts = union("CPTS").buffer(1e-4)
     porte = area.communes.geometry["66147"]    # white, on the frontier: its outline is no CPTS's
     assert shapely.difference(area.commune_borders, near_cpts).intersection(porte.boundary).length > 0.05
     assert shapely.difference(union("Communes"), near_cpts).length < 1e-6
+
+
+def test_a_share_short_of_full_never_reads_100_percent(report_66):
+    from cpts_geo.formatting import fr_percent
+
+    assert report_66.population_total - report_66.population_covered == 144     # Porté-Puymorens and Casefabre
+    assert fr_percent(report_66.covered_share) == "99,97\u00a0%" and fr_percent(1.0) == "100,0\u00a0%"
 
 
 def test_overlap_and_population_covered(france, report_66):
