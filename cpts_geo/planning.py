@@ -185,7 +185,7 @@ def plan_tables(plan: Plan, bundle) -> dict[str, pd.DataFrame]:
         "pieces_before": "Morceaux avant", "pieces_after": "Morceaux après"})
     return {"Propositions": proposals,
             "Avant-après": pd.DataFrame(rows, columns=[f"Indicateur ({plan.before.area.label})", "Avant", "Après"]),
-            "Avant-après par CPTS": per_cpts.astype(object).where(per_cpts.notna(), None)}
+            "Avant-après par CPTS": per_cpts}
 
 
 # --------------------------------------------------------------------------- units
@@ -523,5 +523,14 @@ def propose(bundle, registry: dict[str, frozenset[str]], area: Area,
     white = _white_proposals(bundle, names, member, _Scorer(bundle, names, member), area.mask & (per_zone == 0),
                              enclosed, new_cpts_population)
     proposals = sorted(white + overlaps, key=lambda p: (KIND_ORDER[p.kind], -p.population, p.communes))
+    return _plan(bundle, registry, before, proposals)
+
+
+def _plan(bundle, registry: dict[str, frozenset[str]], before: CoverageReport, proposals: list[Proposal]) -> Plan:
     after_registry = apply_proposals(registry, proposals)
-    return Plan(proposals, registry, before, coverage_report(bundle, after_registry, area), after_registry)
+    return Plan(proposals, registry, before, coverage_report(bundle, after_registry, before.area), after_registry)
+
+
+def with_proposals(bundle, plan: Plan, chosen: list[Proposal]) -> Plan:
+    """The plan reduced to the ``chosen`` proposals (those the officer accepts), with the coverage they give."""
+    return _plan(bundle, plan.registry, plan.before, chosen)

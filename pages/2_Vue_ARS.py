@@ -1,7 +1,8 @@
 """Page of the ARS: coverage of a région or département by the CPTS of the registry.
 
 Thin layer: the registry is read by :mod:`cpts_geo.registry`, the report computed by
-:mod:`cpts_geo.coverage`, the map drawn by :mod:`cpts_geo.coverage_map`.
+:mod:`cpts_geo.coverage`, the map drawn by :mod:`cpts_geo.coverage_map`, the proposals of full coverage by
+:mod:`cpts_geo.planning`; the registry's versions are kept by the store.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from streamlit_folium import st_folium
 
 from cpts_geo import webmap
 from cpts_geo.app_cache import load_area, open_page
-from cpts_geo.coverage import area_of, coverage_report, fr_number, report_csv, report_tables, write_report_files
+from cpts_geo.coverage import (area_of, coverage_report, fr_number, report_csv, report_files, report_tables,
+                               write_report_files)
 from cpts_geo.coverage_map import coverage_map, departements_of
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE
+from cpts_geo.planning import KIND_LABELS, before_after_lines, plan_tables, propose, with_proposals
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
 from cpts_geo.session import selection_query
 from cpts_geo.user_text import markdown_text
@@ -112,8 +115,8 @@ try:
         if not drafts.user.is_ars_of([region]):
             st.caption(f"Seule l'ARS de la région enregistre le registre ({markdown_text(drafts.user.label)} n'en "
                        "fait pas partie : voir « Serveur partagé » dans le README).")
-        elif st.button("Enregistrer comme registre (remplace le registre enregistré)", key="ars_save"):
-            save_registry(bundle, store, imported)
+        elif st.button("Enregistrer comme registre (nouvelle version du registre enregistré)", key="ars_save"):
+            save_registry(bundle, store, imported, author=drafts.user.email or drafts.user.label)
             st.success(markdown_text(f"Registre enregistré dans {store.location}."))
     elif source == SOURCES[2]:
         imported = registry_from_store(bundle, drafts, kind="draft")   # the drafts this user may see
@@ -176,5 +179,54 @@ st.download_button("Télécharger la carte imprimable (PDF A4)",
                    on_click="ignore")
 st.download_button("Télécharger la liste des CPTS (CSV)", report_csv(tables["CPTS"]), file_name=f"cpts_{region}.csv",
                    key="ars_csv")
+st.subheader("Plan de couverture complète")
+if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", key="ars_propose"):
+    plan = propose(bundle, imported.cpts, report.area)
+    proposals = plan_tables(plan, bundle)["Propositions"]
+    st.dataframe(proposals, hide_index=True, column_config=localized_numbers(proposals))
+    st.caption("Score entre 0 et 1 : 0,60 × part de frontière commune + 0,25 × même intercommunalité + 0,15 × "
+               "équilibre des populations (voir le README). Une zone pour une « nouvelle CPTS » n'est pas appliquée : "
+               "la CPTS reste à créer.")
+    labels = {n: f"{n} — {KIND_LABELS[p.kind]} : {p.zone_label(bundle)} → {p.destination()}"
+              for n, p in enumerate(plan.proposals, 1) if p.to}
+    rejected = st.multiselect("Propositions refusées", list(labels), format_func=labels.get, key="ars_rejected",
+                              placeholder="Aucune : toutes les propositions sont acceptées")
+    chosen = with_proposals(bundle, plan, [p for n, p in enumerate(plan.proposals, 1) if p.to and n not in rejected])
+    st.markdown(f"**Avec les {len(chosen.proposals)} proposition(s) acceptée(s)** :\n"
+                + "\n".join(f"- {markdown_text(line)}" for line in before_after_lines(chosen)))
+    per_cpts = plan_tables(chosen, bundle)["Avant-après par CPTS"]
+    changed = per_cpts[per_cpts["Population avant"] != per_cpts["Population après"]]
+    st.dataframe(changed, hide_index=True, column_config={
+        **localized_numbers(changed),
+        **{c: st.column_config.NumberColumn(format="localized") for c in changed.columns if "€" in c}})
+    st.download_button("Télécharger le plan (XLSX)", report_files(plan_tables(chosen, bundle), "plan")["plan.xlsx"],
+                       file_name=f"plan_couverture_{region}.xlsx", key="ars_plan_xlsx")
+    moved = [code for p in chosen.proposals for code in p.iris]
+    st.download_button("Télécharger la carte de la couverture proposée (PDF A4)",
+                       lambda: save_figure(coverage_print_map(bundle, chosen.registry_after, chosen.after,
+                                                              proposed=moved), "pdf"),
+                       file_name=f"couverture_{region}_proposee.pdf", mime="application/pdf", key="ars_plan_pdf",
+                       on_click="ignore")
+    if drafts.user.is_ars_of([region]):
+        comment = st.text_input("Commentaire de la nouvelle version", key="ars_plan_comment")
+        if st.button("Enregistrer comme nouvelle version du registre", key="ars_plan_save",
+                     disabled=not chosen.proposals):
+            try:
+                save_registry(bundle, store, RegistryImport("propositions acceptées (Vue ARS)",
+                                                            cpts=chosen.registry_after),
+                              author=drafts.user.email or drafts.user.label, comment=comment)
+            except CptsGeoError as err:
+                st.error(markdown_text(err))
+            else:
+                st.success(markdown_text(f"Nouvelle version du registre enregistrée dans {store.location} "
+                                         "(les précédentes restent dans l'historique)."))
+with st.expander("Historique du registre"):
+    versions = store.registry_versions()
+    st.dataframe(pd.DataFrame({"Version": [v.number for v in versions], "Date": [v.saved for v in versions],
+                               "Auteur": [v.author for v in versions], "CPTS": [len(v.cpts) for v in versions],
+                               "Source": [v.source for v in versions], "Commentaire": [v.comment for v in versions]}),
+                 hide_index=True)
+    st.caption("Comparer ou restaurer une version : « python -m cpts_geo registry diff V1 V2 » ou "
+               "« registry restore V ».")
 with st.expander("Limites des données"):
     st.markdown("\n".join(f"- {limit}" for limit in pd.unique(pd.Series(report.limits))))

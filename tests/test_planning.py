@@ -293,3 +293,51 @@ def test_plan_workbook_cells_cannot_be_formulas(france, example):
     assert cells and all(not c.startswith("=") for c in cells)
     assert "'" + hostile in cells                                        # the CPTS of Casefabre, as written
     assert files["plan_propositions.csv"].decode("utf-8-sig").count("'=HYPERLINK") >= 1
+
+
+def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
+    """Proposals on the « Vue ARS » page: all accepted, one refused, saved as a new version, shown in the history."""
+    from streamlit.testing.v1 import AppTest
+
+    from cpts_geo.registry import save_registry
+    from cpts_geo.store import open_store
+
+    location = tmp_path / "registre.sqlite"
+    save_registry(france, open_store(location), read_registry(france, EXAMPLE), author="a@ars.fr",
+                  comment="Import initial")
+    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(location))
+    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)
+    page.switch_page("pages/2_Vue_ARS.py")
+    page.query_params["dep"] = "66"
+    page.run()
+    page.toggle(key="ars_propose").set_value(True).run()
+    assert not page.exception
+
+    def figures():
+        text = next(m.value for m in page.markdown if "proposition(s) acceptée(s)" in m.value)
+        return text.replace("\u202f", " ").replace("\\", "")     # as shown (Markdown escapes removed)
+
+    def table(column):    # the page's tables without selection have no key here
+        return next(d.value for d in page.dataframe if column in d.value.columns)
+
+    proposals = table("Proposée à")
+    assert proposals["Proposée à"].tolist() == ["CPTS Aspres", "CPTS Cerdagne - Capcir", "CPTS Vallespir"]
+    assert "Avec les 3 proposition(s) acceptée(s)" in figures()
+    assert "Population hors CPTS : 144 → 0 habitants" in figures() and "Chevauchements : 1 → 0" in figures()
+    changed = table("Morceaux après").set_index("CPTS")
+    assert changed.loc["CPTS Aspres", ["Population avant", "Population après"]].tolist() == [78_478, 77_356]
+    page.multiselect(key="ars_rejected").select(3).run()                 # Tresserre stays shared
+    assert "Avec les 2 proposition(s) acceptée(s)" in figures() and "Chevauchements : 1 → 1" in figures()
+    page.text_input(key="ars_plan_comment").input("Casefabre et Porté rattachées").run()
+    page.button(key="ars_plan_save").click().run()
+    assert not page.exception
+    assert any("Nouvelle version du registre enregistrée" in s.value for s in page.success)
+    store = open_store(location)
+    latest = store.registry_versions()[0]
+    assert (latest.number, latest.comment, latest.author) == (2, "Casefabre et Porté rattachées", "Utilisateur local")
+    assert "660400000" in latest.cpts["CPTS Aspres"] and "662140000" in latest.cpts["CPTS Aspres"]
+    assert latest.cpts["CPTS Cerdagne - Capcir"] >= {"661470000"}
+    history = table("Commentaire")
+    assert history[["Version", "Auteur", "Commentaire"]].values.tolist() == [
+        [2, "Utilisateur local", "Casefabre et Porté rattachées"], [1, "a@ars.fr", "Import initial"]]
