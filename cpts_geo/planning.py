@@ -206,9 +206,7 @@ class _Units:
         group = bundle.iris["code_insee"].to_numpy()[zones]
         if key is not None:
             group = group + "|" + key[zones]
-        sub = bundle.iris_graph.matrix[zones][:, zones].tocoo()
-        same = group[sub.row] == group[sub.col]
-        graph = sparse.coo_matrix((np.ones(same.sum()), (sub.row[same], sub.col[same])), shape=(len(zones),) * 2)
+        graph = _same_label_edges(bundle.iris_graph.matrix[zones][:, zones], group)
         count, label = csgraph.connected_components(graph, directed=False)
         count, label = _islands_joined(label, group, bundle.iris["landmass"].to_numpy()[zones])
         indicator = sparse.csr_matrix((np.ones(len(zones)), (label, zones)), shape=(count, len(bundle.iris)))
