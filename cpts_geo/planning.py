@@ -50,9 +50,10 @@ SCORE_WEIGHTS = {"border": 0.6, "epci": 0.25, "balance": 0.15}
 #: (the population from which a CPTS is of taille 2): giving it to a neighbour would swell it.
 NEW_CPTS_POPULATION = 40_000
 #: Order of the proposals by kind (then by population, largest first).
-KIND_ORDER = {"isolated": 0, "white": 1, "overlap": 2}
-#: French names of the kinds of proposal.
-KIND_LABELS = {"isolated": "Zone isolée", "white": "Zone blanche", "overlap": "Chevauchement"}
+KIND_ORDER = {"isolated": 0, "white": 1, "overlap": 2, "manual": 3}
+#: French names of the kinds of proposal (``manual``: a move made by hand on the « Vue ARS » page).
+KIND_LABELS = {"isolated": "Zone isolée", "white": "Zone blanche", "overlap": "Chevauchement",
+               "manual": "Déplacement à la main"}
 #: Communes named in the French label of a zone (the others are counted).
 NAMED_COMMUNES = 3
 
@@ -529,6 +530,31 @@ def _plan(bundle, registry: dict[str, frozenset[str]], before: CoverageReport, p
     return Plan(proposals, registry, before, coverage_report(bundle, after_registry, before.area), after_registry)
 
 
-def with_proposals(bundle, plan: Plan, chosen: list[Proposal]) -> Plan:
-    """The plan reduced to the ``chosen`` proposals (those the officer accepts), with the coverage they give."""
-    return _plan(bundle, plan.registry, plan.before, chosen)
+def manual_move(bundle, registry: dict[str, frozenset[str]], iris: frozenset[str], to: str) -> Proposal:
+    """A move made by hand: the IRIS ``iris`` go to CPTS ``to`` and leave every other CPTS of ``registry``."""
+    iris = frozenset(c for c in iris if c in bundle.iris.index)
+    population = bundle.iris["population"]
+    released = sorted(name for name, codes in registry.items() if name != to and codes & iris)
+    before = float(population.reindex(list(registry.get(to, ()))).sum())
+    after = before + float(population.reindex(list(iris - registry.get(to, frozenset()))).sum())
+    reasons = ["Déplacée à la main.", _taille_reason(bundle, before, after, to)]
+    for name in released:
+        held = float(population.reindex(list(registry[name])).sum())
+        reasons.append(_taille_reason(bundle, held, held - float(population.reindex(list(registry[name] & iris)).sum()),
+                                      name))
+    return Proposal("manual", *_codes(bundle, bundle.iris_graph.positions(sorted(iris))),
+                    float(population.reindex(list(iris)).sum()), to, None, reasons, taille_number(before),
+                    taille_number(after), released_by=released)
+
+
+def with_proposals(bundle, plan: Plan, chosen: list[Proposal], moves=()) -> Plan:
+    """The plan reduced to the ``chosen`` proposals (those the officer accepts), then the ``moves`` made by hand
+    (``(IRIS codes, CPTS)`` pairs, in order; a move to a CPTS absent from the registry is left out), with the
+    coverage they give."""
+    registry = apply_proposals(plan.registry, chosen)
+    manual = []
+    for iris, to in moves:
+        if to in registry:
+            manual.append(manual_move(bundle, registry, frozenset(iris), to))
+            registry = apply_proposals(registry, manual[-1:])
+    return _plan(bundle, plan.registry, plan.before, chosen + manual)

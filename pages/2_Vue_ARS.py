@@ -17,6 +17,7 @@ from streamlit_folium import st_folium
 
 from cpts_geo import webmap
 from cpts_geo.app_cache import load_area, open_page
+from cpts_geo.codes import resolve_codes
 from cpts_geo.coverage import (area_of, coverage_report, fr_number, report_csv, report_files, report_tables,
                                write_report_files)
 from cpts_geo.coverage_map import coverage_map, departements_of
@@ -191,8 +192,28 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
               for n, p in enumerate(plan.proposals, 1) if p.to}
     rejected = st.multiselect("Propositions refusées", list(labels), format_func=labels.get, key="ars_rejected",
                               placeholder="Aucune : toutes les propositions sont acceptées")
-    chosen = with_proposals(bundle, plan, [p for n, p in enumerate(plan.proposals, 1) if p.to and n not in rejected])
-    st.markdown(f"**Avec les {len(chosen.proposals)} proposition(s) acceptée(s)** :\n"
+    with st.expander("Déplacer des communes ou des IRIS à la main"):
+        codes = st.text_input("Codes INSEE de communes ou codes IRIS (séparés par des virgules)", key="ars_move_codes")
+        target = st.selectbox("Vers la CPTS", sorted(imported.cpts), index=None, placeholder="Choisissez une CPTS",
+                              key="ars_move_to")
+        if st.button("Ajouter ce déplacement", key="ars_move_add"):
+            resolved = resolve_codes(bundle, codes.replace(";", ",").split(","))
+            if not resolved.ok or not resolved.iris or target is None:
+                st.error(markdown_text(resolved.message() if not resolved.ok else
+                                       "Donnez au moins un code et la CPTS qui le reçoit."))
+            else:
+                st.session_state.ars_moves = [*st.session_state.get("ars_moves", []), (sorted(resolved.iris), target)]
+        if st.session_state.get("ars_moves") and st.button("Annuler les déplacements à la main", key="ars_move_clear"):
+            st.session_state.ars_moves = []
+    chosen = with_proposals(bundle, plan, [p for n, p in enumerate(plan.proposals, 1) if p.to and n not in rejected],
+                            st.session_state.get("ars_moves", []))
+    for move in chosen.proposals:
+        if move.kind == "manual":
+            st.caption(markdown_text(f"{KIND_LABELS[move.kind]} — {move.zone_label(bundle)} → {move.destination()}"
+                                     + (f", retirée de {', '.join(move.released_by)}" if move.released_by else "")))
+    by_hand = sum(p.kind == "manual" for p in chosen.proposals)
+    st.markdown(f"**Avec {len(chosen.proposals) - by_hand} proposition(s) acceptée(s) et {by_hand} déplacement(s) "
+                "à la main** :\n"
                 + "\n".join(f"- {markdown_text(line)}" for line in before_after_lines(chosen)))
     per_cpts = plan_tables(chosen, bundle)["Avant-après par CPTS"]
     changed = per_cpts[per_cpts["Population avant"] != per_cpts["Population après"]]

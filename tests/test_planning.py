@@ -13,8 +13,8 @@ from pypdf import PdfReader
 
 from cpts_geo.cli import main
 from cpts_geo.coverage import area_of, report_files
-from cpts_geo.planning import (NEW_CPTS_POPULATION, SCORE_WEIGHTS, apply_proposals, comparison, plan_tables,
-                               propose)
+from cpts_geo.planning import (NEW_CPTS_POPULATION, SCORE_WEIGHTS, apply_proposals, comparison, manual_move,
+                               plan_tables, propose, with_proposals)
 from cpts_geo.registry import read_registry
 from tests.synthetic_registry import synthetic_registry
 
@@ -105,6 +105,23 @@ def test_example_66_proposals(france, plan_66):
     assert "Retirée de : « CPTS Aspres »." in tresserre.reasons
     assert tresserre.iris == ["662140000"]
     check_plan(france, plan_66, area_of(france, "76", "66"))
+
+
+def test_manual_move(france, example, plan_66):
+    """Tresserre moved by hand to CPTS Aspres instead: CPTS Vallespir releases it, the overlap is gone."""
+    tresserre = frozenset(france.iris_by_commune["66214"])
+    move = manual_move(france, example, tresserre, "CPTS Aspres")
+    assert (move.kind, move.communes, move.to, move.released_by, round(move.population)) == (
+        "manual", ["66214"], "CPTS Aspres", ["CPTS Vallespir"], 1166)
+    assert move.reasons == ["Déplacée à la main.",
+                            "Taille inchangée pour « CPTS Aspres » (2) : 78\u202f478 → 78\u202f478 habitants.",
+                            "Taille inchangée pour « CPTS Vallespir » (1) : 34\u202f025 → 32\u202f859 habitants."]
+    kept = [p for p in plan_66.proposals if p.kind != "overlap"]
+    plan = with_proposals(france, plan_66, kept, [(tresserre, "CPTS Aspres"), (tresserre, "CPTS disparue")])
+    assert [p.kind for p in plan.proposals] == ["isolated", "white", "manual"]     # the unknown CPTS left out
+    assert plan.after.overlaps.empty and plan.after.white_zones.empty
+    assert "662140000" in plan.registry_after["CPTS Aspres"] and "662140000" not in plan.registry_after["CPTS Vallespir"]
+    assert comparison(plan).set_index("name").loc["CPTS Vallespir", "population_after"] == 32_859
 
 
 def test_example_66_after_and_json_contract(plan_66):
@@ -323,12 +340,21 @@ def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
 
     proposals = table("Proposée à")
     assert proposals["Proposée à"].tolist() == ["CPTS Aspres", "CPTS Cerdagne - Capcir", "CPTS Vallespir"]
-    assert "Avec les 3 proposition(s) acceptée(s)" in figures()
+    assert "Avec 3 proposition(s) acceptée(s) et 0 déplacement(s) à la main" in figures()
     assert "Population hors CPTS : 144 → 0 habitants" in figures() and "Chevauchements : 1 → 0" in figures()
     changed = table("Morceaux après").set_index("CPTS")
     assert changed.loc["CPTS Aspres", ["Population avant", "Population après"]].tolist() == [78_478, 77_356]
     page.multiselect(key="ars_rejected").select(3).run()                 # Tresserre stays shared
-    assert "Avec les 2 proposition(s) acceptée(s)" in figures() and "Chevauchements : 1 → 1" in figures()
+    assert "Avec 2 proposition(s) acceptée(s) et 0 déplacement(s)" in figures() and "Chevauchements : 1 → 1" in figures()
+    page.text_input(key="ars_move_codes").input("66214").run()         # Tresserre to CPTS Aspres, by hand
+    page.selectbox(key="ars_move_to").select("CPTS Aspres").run()
+    page.button(key="ars_move_add").click().run()
+    assert "Avec 2 proposition(s) acceptée(s) et 1 déplacement(s)" in figures() and "Chevauchements : 1 → 0" in figures()
+    assert any("Tresserre (66214) : 1\u202f166 habitants → « CPTS Aspres », retirée de CPTS Vallespir" in c.value
+               .replace("\\", "") for c in page.caption)
+    page.text_input(key="ars_move_codes").input("66999").run()
+    page.button(key="ars_move_add").click().run()
+    assert "66999" in page.error[0].value and "Avec 2 proposition(s) acceptée(s) et 1 déplacement(s)" in figures()
     page.text_input(key="ars_plan_comment").input("Casefabre et Porté rattachées").run()
     page.button(key="ars_plan_save").click().run()
     assert not page.exception
@@ -337,6 +363,7 @@ def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
     latest = store.registry_versions()[0]
     assert (latest.number, latest.comment, latest.author) == (2, "Casefabre et Porté rattachées", "Utilisateur local")
     assert "660400000" in latest.cpts["CPTS Aspres"] and "662140000" in latest.cpts["CPTS Aspres"]
+    assert "662140000" not in latest.cpts["CPTS Vallespir"]
     assert latest.cpts["CPTS Cerdagne - Capcir"] >= {"661470000"}
     history = table("Commentaire")
     assert history[["Version", "Auteur", "Commentaire"]].values.tolist() == [
