@@ -184,7 +184,8 @@ st.subheader("Plan de couverture complète")
 if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", key="ars_propose"):
     plan = propose(bundle, imported.cpts, report.area)
     proposals = plan_tables(plan, bundle)["Propositions"]
-    st.dataframe(proposals, hide_index=True, column_config=localized_numbers(proposals))
+    st.dataframe(proposals, hide_index=True, column_config={**localized_numbers(proposals),
+                                                            "Score": st.column_config.NumberColumn(format="localized")})
     st.caption("Score entre 0 et 1 : 0,60 × part de frontière commune + 0,25 × même intercommunalité + 0,15 × "
                "équilibre des populations (voir le README). Une zone pour une « nouvelle CPTS » n'est pas appliquée : "
                "la CPTS reste à créer.")
