@@ -136,11 +136,11 @@ def registry_diff(bundle, old: RegistryVersion, new: RegistryVersion) -> Registr
 
 
 def restore_version(bundle, store, number: int, author: str = "") -> RegistryImport:
-    """Save version ``number`` again as the registry (a new version; the ones after it are kept)."""
+    """Save version ``number`` again as the registry (a new version; the ones after it are kept). Its codes are
+    kept as saved, those outside the bundle too (a bundle of one département restores a regional registry whole)."""
     version = store.registry_version(number)
     imported = RegistryImport(f"version {number} du registre ({version.source or 'source non indiquée'})",
-                              cpts={name: frozenset(c for c in codes if c in bundle.iris.index)
-                                    for name, codes in version.cpts.items()})
+                              cpts=version.cpts)
     save_registry(bundle, store, imported, author=author, comment=f"Restauration de la version {number}")
     return imported
 

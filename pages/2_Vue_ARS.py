@@ -28,6 +28,7 @@ from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE
 from cpts_geo.planning import KIND_LABELS, before_after_lines, plan_tables, propose, with_proposals
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
+from cpts_geo.registry_history import registry_diff, restore_version
 from cpts_geo.session import selection_query
 from cpts_geo.user_text import markdown_text
 
@@ -248,7 +249,21 @@ with st.expander("Historique du registre"):
                                "Auteur": [v.author for v in versions], "CPTS": [len(v.cpts) for v in versions],
                                "Source": [v.source for v in versions], "Commentaire": [v.comment for v in versions]}),
                  hide_index=True)
-    st.caption("Comparer ou restaurer une version : « python -m cpts_geo registry diff V1 V2 » ou "
-               "« registry restore V ».")
+    if len(versions) > 1:
+        numbers = [v.number for v in versions]
+        left, right = st.columns(2)
+        old = left.selectbox("Comparer la version", numbers, index=1, key="ars_diff_old")
+        new = right.selectbox("à la version", numbers, index=0, key="ars_diff_new")
+        diff = registry_diff(bundle, *(next(v for v in versions if v.number == n) for n in (old, new)))
+        st.markdown("\n".join(f"- {markdown_text(line.strip())}" for line in diff.lines(bundle)[1:]))
+        if drafts.user.is_ars_of([region]) and st.button(f"Restaurer la version {old} (enregistrée comme nouvelle "
+                                                         "version)", key="ars_restore"):
+            try:
+                restore_version(bundle, store, old, author=drafts.user.email or drafts.user.label)
+            except CptsGeoError as err:
+                st.error(markdown_text(err))
+            else:
+                st.success(f"Version {old} restaurée : rechargez la page pour la voir.")
+    st.caption("En ligne de commande : « python -m cpts_geo registry history | diff V1 V2 | restore V ».")
 with st.expander("Limites des données"):
     st.markdown("\n".join(f"- {limit}" for limit in pd.unique(pd.Series(report.limits))))

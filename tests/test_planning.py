@@ -368,3 +368,10 @@ def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
     history = table("Commentaire")
     assert history[["Version", "Auteur", "Commentaire"]].values.tolist() == [
         [2, "Utilisateur local", "Casefabre et Porté rattachées"], [1, "a@ars.fr", "Import initial"]]
+    diff = next(m.value for m in page.markdown if "Déplacé de" in m.value).replace("\\", "").replace("\u202f", " ")
+    assert "- Déplacé de hors registre vers « CPTS Aspres » : Casefabre (66040) (44 habitants)." in diff
+    assert "- « CPTS Vallespir » : 34 025 → 32 859 habitants, taille 1 → 1." in diff
+    page.button(key="ars_restore").click().run()
+    assert [(v.number, v.comment) for v in open_store(location).registry_versions()][:1] == [
+        (3, "Restauration de la version 1")]
+    assert open_store(location).load_all("registry") == open_store(location).registry_version(1).cpts
