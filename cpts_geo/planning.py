@@ -111,7 +111,13 @@ class Plan:
                           "covered_share": round(self.after.covered_share, 4),
                           "several_pieces": self.after.several_pieces},
                 "before_after": {"before": outcome(self.before), "after": outcome(self.after),
-                                 "cpts": comparison(self).to_dict(orient="records")}}
+                                 "cpts": _records(comparison(self))}}
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts (integers as ``int``, a missing figure as ``None``)."""
+    return [{key: None if pd.isna(value) else (int(value) if key != "name" else value) for key, value in row.items()}
+            for row in table.to_dict(orient="records")]
 
 
 def outcome(report: CoverageReport) -> dict:

@@ -375,3 +375,17 @@ def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
     assert [(v.number, v.comment) for v in open_store(location).registry_versions()][:1] == [
         (3, "Restauration de la version 1")]
     assert open_store(location).load_all("registry") == open_store(location).registry_version(1).cpts
+
+
+def test_cpts_from_outside_the_area(france):
+    """A CPTS of the Ariège next to Porté-Puymorens takes the whole 66 (no new CPTS asked): it is in the area only
+    after, and its « before » figures are null in the JSON."""
+    neighbour = next(c for c in france.commune_graph.neighbours("66147") if c.startswith("09"))
+    registry = {"CPTS Ariège": frozenset(france.iris_by_commune[neighbour])}
+    plan = propose(france, registry, area_of(france, "76", "66"), new_cpts_population=10 ** 9)
+    row = json.loads(json.dumps(plan.as_dict()))["before_after"]["cpts"]
+    assert [(r["name"], r["population_before"], r["taille_before"], r["taille_after"]) for r in row] == [
+        ("CPTS Ariège", None, None, 4)]
+    assert plan.as_dict()["after"]["white_zones"] == 0
+    assert row[0]["population_after"] == round(plan.after.population_total
+                                               + france.communes.at[neighbour, "population"])
