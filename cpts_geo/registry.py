@@ -18,12 +18,14 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
 from cpts_geo.codes import (CODE_COLUMNS, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column, resolve_codes,
                             translate_communes)
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
+from cpts_geo.exports.perimeter import IRIS_LAYER, TERRITORY_LAYER
 from cpts_geo.formatting import fr_percent
 from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, input_file, listed, read_text_table,
                                       read_vector)
@@ -251,9 +253,25 @@ def _polygonal(geometries: np.ndarray) -> np.ndarray:
     return polygons
 
 
+def _exported_layer(path: Path) -> str | None:
+    """``territoire`` for a GeoPackage exported by cpts-geo (layers ``iris`` and ``territoire``), else None."""
+    if Path(path).suffix.lower() != ".gpkg":
+        return None
+    try:
+        layers = {name for name, _ in pyogrio.list_layers(path)}
+    except (pyogrio.errors.DataSourceError, OSError):
+        return None  # read_vector names the damaged file
+    return TERRITORY_LAYER if layers == {IRIS_LAYER, TERRITORY_LAYER} else None
+
+
 def read_perimeter_layer(path: Path, imported: RegistryImport) -> gpd.GeoDataFrame:
-    """Perimeters of a geometry file, one per CPTS (EPSG:4326); what was repaired or ignored goes to ``imported``."""
-    table = read_vector(path)
+    """Perimeters of a geometry file, one per CPTS (EPSG:4326); what was repaired or ignored goes to ``imported``.
+
+    A perimeter exported by cpts-geo (GeoPackage, zipped Shapefile or GeoJSON) gives its territory layer.
+    """
+    table = read_vector(path, layer=_exported_layer(path), suffix=f"_{TERRITORY_LAYER}")
+    if "niveau" in table.columns and (table["niveau"] == TERRITORY_LAYER).any():
+        table = table[table["niveau"] == TERRITORY_LAYER]
     label = f"Le fichier {Path(path).name}"
     if table.empty:
         raise InputError(f"{label} ne contient aucun périmètre.")

@@ -282,3 +282,11 @@ def test_whole_communes_are_one_row_and_docx_headers_repeat(france, france_dir):
     assert len(detailed) == len(paris.iris) > 100
     result = run_cli("summary", "--codes", "75113,75114", "--par-iris", "--json", data=france_dir)
     assert len(json.loads(result.stdout)["letter_table"]) == len(paris.iris)
+
+
+@pytest.mark.parametrize("fmt", ["shp", "gpkg", "geojson"])
+def test_exported_perimeter_reads_back_as_a_neighbour(files, france, ruscino, fmt):
+    from cpts_geo.registry import read_registry
+
+    imported = read_registry(france, files[fmt])
+    assert imported.cpts == {"CPTS Ruscino": ruscino.iris} and imported.ignored.empty

@@ -339,13 +339,19 @@ def read_vector_file(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     return table
 
 
-def read_vector(path: Path, layer: str | None = None, max_bytes: int | None = None) -> gpd.GeoDataFrame:
+def read_vector(path: Path, layer: str | None = None, max_bytes: int | None = None,
+                suffix: str | None = None) -> gpd.GeoDataFrame:
     """Read a vector layer (.shp/.gpkg/.geojson/.fgb/.parquet), possibly inside a .zip or .7z (split or not).
 
-    An archive must hold exactly one vector file, a file one layer unless ``layer`` is given;
-    otherwise :class:`InputError` lists them (use :func:`extracted_vectors` to read them all).
+    An archive must hold exactly one vector file, or exactly one whose name ends with ``suffix``
+    (``_territoire``: the zipped Shapefile of a perimeter exported by cpts-geo), a file one layer
+    unless ``layer`` is given; otherwise :class:`InputError` lists them (use :func:`extracted_vectors`
+    to read them all).
     """
     with extracted_vectors(path, max_bytes) as files:
+        chosen = [f for f in files if suffix and f.stem.endswith(suffix)]
+        if len(files) > 1 and len(chosen) == 1:
+            files = chosen
         if len(files) > 1:
             raise InputError(f"L'archive {Path(path).name} contient plusieurs couches "
                              f"({listed(f.name for f in files)}) ; une seule est attendue.")
