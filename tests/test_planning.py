@@ -272,6 +272,25 @@ def test_cli_propose_text_66(france_dir, tmp_path, capsys):
             "105\u202f000\u00a0€\n") in plan
 
 
+def test_cli_new_cpts_threshold(france_dir, tmp_path, capsys):
+    """--new-cpts-threshold 50: Porté-Puymorens (100 inhabitants, white, touching Cerdagne - Capcir) becomes a new
+    CPTS instead of growing its neighbour; Casefabre (44) still goes to Aspres. A threshold that is no whole number
+    of inhabitants, or without --propose, is a French error (exit 2)."""
+    args = ["coverage", "--registry", str(EXAMPLE), "--region", "76", "--departement", "66", "--out", str(tmp_path),
+            "--data", str(france_dir)]
+    assert main(args + ["--propose", "--new-cpts-threshold", "50", "--json"]) == 0
+    proposals = json.loads(capsys.readouterr().out)["proposals"]
+    assert [(p["zone"]["communes"], p["to"]) for p in proposals if p["kind"] != "overlap"] == [
+        (["66040"], "CPTS Aspres"), (["66147"], None)]
+    assert main(args + ["--propose", "--new-cpts-threshold", "40 000", "--json"]) == 0    # the default, French-written
+    assert next(p["to"] for p in json.loads(capsys.readouterr().out)["proposals"]
+                if p["zone"]["communes"] == ["66147"]) == "CPTS Cerdagne - Capcir"
+    assert main(args + ["--propose", "--new-cpts-threshold", "-5"]) == 2
+    assert "« -5 » n'est pas un nombre d'habitants" in capsys.readouterr().err
+    assert main(args + ["--new-cpts-threshold", "50"]) == 2
+    assert "s'utilise avec --propose" in capsys.readouterr().err
+
+
 def test_plan_workbook_and_proposed_map(france_dir, tmp_path, capsys):
     assert main(["coverage", "--registry", str(EXAMPLE), "--region", "76", "--departement", "66", "--propose",
                  "--map", "--out", str(tmp_path), "--data", str(france_dir)]) == 0

@@ -16,7 +16,8 @@ from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
 from cpts_geo.output import write_files
-from cpts_geo.planning import KIND_LABELS, Plan, before_after_lines, comparison, plan_tables, propose
+from cpts_geo.planning import (KIND_LABELS, NEW_CPTS_POPULATION, Plan, before_after_lines, comparison, plan_tables,
+                               propose)
 from cpts_geo.store import TerritoryStore, open_store
 
 #: Rows of each list printed in text mode (the files have them all).
@@ -91,6 +92,18 @@ def _figure(value, show) -> str:
     return "—" if pd.isna(value) else show(value)
 
 
+def new_cpts_threshold(args) -> int:
+    """The population from which a white piece is proposed as a new CPTS (``--new-cpts-threshold``, 40 000 by
+    default); anything but a whole number of inhabitants is a French error."""
+    if args.new_cpts_threshold is None:
+        return NEW_CPTS_POPULATION
+    digits = "".join(args.new_cpts_threshold.split())   # « 40 000 » as a French reader writes it
+    if not digits.isdigit():
+        raise InputError(f"--new-cpts-threshold : « {args.new_cpts_threshold} » n'est pas un nombre d'habitants "
+                         "(entier positif attendu, par exemple 40000).")
+    return int(digits)
+
+
 def run(args) -> int:
     """Read the registry, write the report files, then (``--save``) replace the stored registry.
 
@@ -99,11 +112,14 @@ def run(args) -> int:
     """
     if args.save and not args.registry:
         raise InputError("--save enregistre le registre lu avec --registry FICHIER : donnez ce fichier.")
+    if args.new_cpts_threshold is not None and not args.propose:
+        raise InputError("--new-cpts-threshold s'utilise avec --propose.")
+    threshold = new_cpts_threshold(args)
     bundle = Bundle.load(args.data)
     area = area_of(bundle, args.region, args.departement)
     store = open_store(args.db) if args.save or not args.registry else None
     imported = load_registry(bundle, args, store)
-    plan = propose(bundle, imported.cpts, area) if args.propose else None
+    plan = propose(bundle, imported.cpts, area, threshold) if args.propose else None
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
     stem = "_".join(filter(None, ["couverture", area.kind, area.code]))
     contents = report_files(report_tables(report, bundle), stem)
@@ -155,6 +171,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--propose", action="store_true",
                         help="proposer qui prend chaque zone blanche et chaque chevauchement (couverture complète), "
                              "avec la situation avant/après")
+    parser.add_argument("--new-cpts-threshold", metavar="HABITANTS",
+                        help="--propose : population à partir de laquelle une zone blanche d'un seul tenant est "
+                             f"proposée comme nouvelle CPTS plutôt que partagée entre ses voisines (défaut : "
+                             f"{fr_int(NEW_CPTS_POPULATION)})")
     parser.add_argument("--json", action="store_true", help="sortie JSON")
     parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
     parser.set_defaults(func=run)
