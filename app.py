@@ -162,9 +162,11 @@ with st.sidebar:
          help="Seuls ces départements sont envoyés à la carte, pour qu'elle reste rapide.")
 
     query = st.text_input("Rechercher une commune", placeholder="nom, code INSEE ou code postal")
-    found = webmap.search_communes(bundle, query, session.area) if query else []
+    found, more = webmap.search_communes(bundle, query, session.area) if query else ([], 0)
     if query and not found:
         st.caption("Aucune commune trouvée.")
+    if more:
+        st.caption(f"{fr_int(more)} autre(s) résultat(s) : précisez la recherche.")
     if found:
         labels = dict(found)
         picked = st.selectbox("Communes trouvées", labels, format_func=labels.get, key="search_pick")

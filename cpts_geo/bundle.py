@@ -112,6 +112,16 @@ class Bundle:
         return by_commune
 
     @cached_property
+    def arrondissements(self) -> dict[str, tuple[str, ...]]:
+        """Paris, Lyon and Marseille (``75056``, ``69123``, ``13055``) → the codes of their arrondissements."""
+        parents = self.communes["commune_parent"].dropna() if "commune_parent" in self.communes else pd.Series(dtype=object)
+        return {parent: tuple(sorted(group.index)) for parent, group in parents.groupby(parents)}
+
+    def commune_parts(self, code_insee: str) -> tuple[str, ...]:
+        """The communes a code stands for: the arrondissements of Paris, Lyon or Marseille, else the commune."""
+        return self.arrondissements.get(code_insee, (code_insee,))
+
+    @cached_property
     def restored_communes(self) -> dict[str, str]:
         """Communes re-established since the contours → the commune whose IRIS draw them."""
         if "drawn_in" not in self.communes:

@@ -101,7 +101,7 @@ def resolve_codes(bundle, codes) -> CodeReport:
             communes_given.append(current)
             report.notes.extend(alias_notes(bundle, [code]).values())
         elif len(code) == 5 and current in PLM_PARENTS:
-            parts = bundle.communes.index[bundle.communes["commune_parent"] == current].tolist()
+            parts = list(bundle.arrondissements.get(current, ()))
             if not parts:
                 report.problems.append((code, f"{PLM_PARENTS[current]} n'est pas dans les données préparées"))
                 continue

@@ -158,8 +158,9 @@ class DrawingSession:
         self.view_requests += 1
 
     def zoom_to(self, communes) -> None:
-        """Look at some communes: the map zooms to them and outlines them."""
-        self.focus = tuple(sorted(communes))
+        """Look at some communes (Paris, Lyon, Marseille: their arrondissements): the map zooms to them and
+        outlines them."""
+        self.focus = tuple(sorted(part for commune in communes for part in self.bundle.commune_parts(commune)))
         self.show(code for commune in self.focus for code in self.bundle.iris_by_commune[commune])
 
     # --- imports -----------------------------------------------------------------------

@@ -23,8 +23,9 @@ class Territory:
         return Territory(self.iris ^ {code}, self.name)
 
     def toggle_commune(self, bundle, code_insee: str) -> "Territory":
-        """The territory with a whole commune added, or removed if it was wholly in."""
-        parts = set(bundle.iris_by_commune[code_insee])
+        """The territory with a whole commune added, or removed if it was wholly in (Paris, Lyon, Marseille: all
+        their arrondissements)."""
+        parts = {i for commune in bundle.commune_parts(code_insee) for i in bundle.iris_by_commune[commune]}
         return Territory(self.iris - parts if parts <= self.iris else self.iris | parts, self.name)
 
     def toggle_epci(self, bundle, epci: str) -> "Territory":

@@ -24,8 +24,8 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from cpts_geo.codes import CODE_PATTERN
-from cpts_geo.config import STORAGE_CRS, local_crs
+from cpts_geo.codes import CODE_PATTERN, PLM_PARENTS
+from cpts_geo.config import STORAGE_CRS, departement_of, local_crs
 from cpts_geo.formatting import fr_int
 from cpts_geo.user_text import html_text
 
@@ -260,39 +260,51 @@ def overlay_layers(area: AreaLayer, split_communes=(), neighbours: dict[str, fro
     return layers
 
 
+#: Abbreviations read as the word they stand for in a searched name (« St Estève » → Saint-Estève).
+NAME_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+#: Matches of a search given at most (the page says how many more there are).
+SEARCH_LIMIT = 40
+
+
 def _plain(text: str) -> str:
     """Lower case without accents, hyphens or apostrophes: ``Saint-Génis`` → ``saint genis``."""
     text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
 
 
-def search_communes(bundle, text: str, area=(), limit: int = 12) -> list[tuple[str, str]]:
-    """Communes matching a name, an INSEE code or a postal code: ``[(code_insee, label)]``.
+def search_communes(bundle, text: str, area=(), limit: int = SEARCH_LIMIT) -> tuple[list[tuple[str, str]], int]:
+    """Communes matching a name, an INSEE code or a postal code: the first ``limit`` as ``[(code_insee, label)]``,
+    and how many more match.
 
-    Exact names first, then names that start with the text, then the others; within each,
-    the communes of the départements of ``area`` first.
+    Exact names first, then names that start with the text, then the others; within each, the communes of
+    the départements of ``area`` first. « St », « Ste » stand for Saint, Sainte; Paris, Lyon and Marseille
+    are found by name and by their code (75056, 69123, 13055) as the whole city (all its arrondissements).
     """
-    query = _plain(text)
+    query = " ".join(NAME_ABBREVIATIONS.get(word, word) for word in _plain(text).split())
     if not query:
-        return []
+        return [], 0
     communes = bundle.communes
+    city_codes = pd.Index([code for code in bundle.arrondissements if code in PLM_PARENTS], dtype=object)
+    cities = pd.Series(city_codes.map(PLM_PARENTS), index=city_codes, dtype=object)
     aliases = bundle.aliases[bundle.aliases["current"].isin(communes.index)]
     if query.isdigit() or CODE_PATTERN.match(query.upper()):
         code = query.upper()
-        by_code = communes.index[communes.index.str.startswith(code)]
+        by_code = [*city_codes[city_codes.str.startswith(code)], *communes.index[communes.index.str.startswith(code)]]
         by_postal = communes.index[communes["postal_codes"].str.contains(rf"(?:^|,){code}", regex=True)]
         by_former_code = aliases.loc[aliases.index == code, "current"]   # 05088 → Valdoule (05024)
         hits = list(dict.fromkeys([*by_code, *by_former_code, *by_postal]))
     else:
-        names = communes["nom"].map(_plain)
+        names = pd.concat([cities, communes["nom"]]).map(_plain)
         starts = names.str.startswith(query)
         contains = names.str.contains(query, regex=False) & ~starts
         by_former_name = aliases.loc[aliases["nom"].map(_plain) == query, "current"]   # Champtoceaux → Orée d'Anjou
         hits = list(dict.fromkeys([*names.index[starts & (names == query)], *by_former_name,
                                    *names.index[starts & (names != query)], *names.index[contains]]))
     area = set(area)
-    hits = sorted(hits, key=lambda code: communes.at[code, "departement"] not in area)  # stable sort
-    return [(code, commune_label(bundle, code)) for code in hits[:limit]]
+    hits = sorted(hits, key=lambda code: departement_of(code) not in area)  # stable sort
+    labels = [(code, f"{cities[code]} ({code}, ses {len(bundle.arrondissements[code])} arrondissements)"
+               if code in cities else commune_label(bundle, code)) for code in hits[:limit]]
+    return labels, max(0, len(hits) - limit)
 
 
 def epci_choices(area: AreaLayer) -> dict[str, str]:

@@ -82,6 +82,15 @@ def test_select_with_search_click_and_undo(app):
     assert app.query_params["zones"] == "66028-66186"
 
 
+def test_search_says_how_many_matches_are_not_listed(app):
+    app.run()
+    app.text_input[0].input("st lau").run()   # « St » is Saint
+    assert [o for o in app.selectbox(key="search_pick").options][:1] == ["Saint-Laurent-de-Cerdans (66179, 66260)"]
+    app.text_input[0].input("a").run()
+    assert len(app.selectbox(key="search_pick").options) == 40
+    assert any(re.fullmatch(r"\d+ autre\(s\) résultat\(s\) : précisez la recherche\.", c.value) for c in app.caption)
+
+
 def test_whole_epci_from_the_sidebar(app):
     app.run()
     app.selectbox(key="epci_pick").set_value("200027183").run()

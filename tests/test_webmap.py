@@ -80,9 +80,37 @@ def test_whole_epci_toggled_in_one_action(dep66):
 
 
 @pytest.mark.parametrize("text, code", [("cabestany", "66028"), ("Cabestany", "66028"), ("66028", "66028"),
-                                        ("66330", "66028"), ("perpignan", "66136"), ("saint nazaire", "66186")])
+                                        ("66330", "66028"), ("perpignan", "66136"), ("saint nazaire", "66186"),
+                                        ("St Esteve", "66172"), ("ste marie la mer", "66182"), ("ST-ESTÈVE", "66172")])
 def test_search_communes(dep66, text, code):
-    assert webmap.search_communes(dep66, text)[0][0] == code
+    found, more = webmap.search_communes(dep66, text)
+    assert found[0][0] == code and more == 0
+
+
+def test_search_gives_every_match_or_says_how_many_more(france):
+    found, more = webmap.search_communes(france, "Paris", ["66"])
+    codes = [code for code, _ in found]
+    assert more == 0 and codes[0] == "75056" and {f"751{n:02d}" for n in range(1, 21)} <= set(codes)
+    assert "Cormeilles-en-Parisis (95176, 95240)" in dict(found).values()
+    found, more = webmap.search_communes(france, "sainte", ["66"])
+    assert len(found) == webmap.SEARCH_LIMIT and more > 100
+    assert found[0][0].startswith("66")   # the communes of the area first
+
+
+@pytest.mark.parametrize("code, city, arrondissements", [("75056", "Paris", 20), ("13055", "Marseille", 16),
+                                                         ("69123", "Lyon", 9)])
+def test_search_paris_lyon_marseille_select_their_arrondissements(france, code, city, arrondissements):
+    found, _ = webmap.search_communes(france, code)
+    assert found[0] == (code, f"{city} ({code}, ses {arrondissements} arrondissements)")
+    assert webmap.search_communes(france, city.lower())[0][0] == found[0]
+    session = DrawingSession(france)
+    session.toggle_commune(code)             # « Ajouter »
+    parts = france.arrondissements[code]
+    assert len(parts) == arrondissements and session.territory.communes(france) == set(parts)
+    session.zoom_to([code])                  # « Zoomer »
+    assert session.focus == parts and code[:2] in session.area
+    session.toggle_commune(code)
+    assert not session.selection
 
 
 def _gpkg(frame: gpd.GeoDataFrame) -> bytes:
