@@ -109,3 +109,20 @@ def test_only_the_named_command_is_loaded():
     from cpts_geo.cli import build_parser
     help_text = build_parser([]).format_help()
     assert all(name in help_text for name in ("coverage", "export", "prepare", "registry", "summary"))
+
+
+def test_a_perimeter_is_given_with_perimeter_not_codes(france_dir, tmp_path):
+    """An exported perimeter given to --codes: a short French error pointing to --perimeter, which reads it."""
+    exported = run_cli("export", "--codes", "66028", "--name", "CPTS Cœur de Ville", "--format", "geojson",
+                       "--out", tmp_path, data=france_dir)
+    assert exported.returncode == 0, exported.stderr
+    perimeter = tmp_path / "cpts_coeur_de_ville_perimetre.geojson"
+    wrong = run_cli("summary", "--codes", perimeter, data=france_dir)
+    assert wrong.returncode == 2 and len(wrong.stderr) < 400 and "FeatureCollection" not in wrong.stderr
+    assert "--perimeter cpts_coeur_de_ville_perimetre.geojson" in wrong.stderr
+    right = run_cli("summary", "--perimeter", perimeter, "--json", data=france_dir)
+    assert right.returncode == 0, right.stderr
+    payload = json.loads(right.stdout)
+    assert payload["name"] == "CPTS Cœur de Ville" and payload["iris_count"] == 4
+    both = run_cli("summary", "--codes", "66028", "--perimeter", perimeter, data=france_dir)
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr

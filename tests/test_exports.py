@@ -48,6 +48,7 @@ def files(exporter, tmp_path_factory):
 def test_file_names(files):
     assert files["gpkg"].name == "cpts_ruscino_perimetre.gpkg"
     assert file_stem("CPTS Pays d'Olmes / Ariège") == "cpts_pays_d_olmes_ariege"
+    assert file_stem("CPTS Cœur d’Hérault — Æ Straße") == "cpts_coeur_d_herault_ae_strasse"
 
 
 def test_xlsx_letter_table(files):
@@ -290,3 +291,39 @@ def test_exported_perimeter_reads_back_as_a_neighbour(files, france, ruscino, fm
 
     imported = read_registry(france, files[fmt])
     assert imported.cpts == {"CPTS Ruscino": ruscino.iris} and imported.ignored.empty
+
+
+def test_gis_files_keep_integers_multipolygons_and_every_commune_code(france, tmp_path):
+    """Paris 13e + 14e, and 60 communes of Lozère whose codes (359 characters) do not fit a dBASE field."""
+    from cpts_geo.codes import resolve_codes
+
+    lozere = sorted(france.communes.index[france.communes.index.str.startswith("48")])[:60]
+    for name, codes in (("CPTS Paris 13-14", ["75113", "75114"]), ("CPTS Lozère", lozere)):
+        territory = Territory(resolve_codes(france, codes).iris, name)
+        exporter = TerritoryExport(france, territory)
+        paths = {}
+        for fmt in ("geojson", "gpkg", "shp"):
+            exported = exporter.export(fmt)
+            paths[fmt] = tmp_path / exported.filename
+            paths[fmt].write_bytes(exported.data)
+        features = json.loads(paths["geojson"].read_bytes())["features"]
+        whole = features[0]["properties"]
+        assert whole["niveau"] == "territoire" and whole["codes_insee"] == ",".join(codes)
+        for key in ("taille", "population", "nb_communes", "nb_iris", "millesime"):
+            assert type(whole[key]) is int, key
+        assert all(type(f["properties"]["population"]) is int for f in features[1:])
+        assert '"taille": 2.0' not in paths["geojson"].read_text(encoding="utf-8")
+        assert dict(pyogrio.list_layers(paths["gpkg"])) == {"iris": "MultiPolygon", "territoire": "MultiPolygon"}
+        stem = paths["shp"].name.removesuffix("_perimetre_shp.zip")
+        with zipfile.ZipFile(paths["shp"]) as archive:
+            communes = archive.read(f"{stem}_communes.csv").decode("utf-8-sig").splitlines()
+            notice = archive.read("LISEZMOI.txt").decode("utf-8")
+        assert [line.split(";")[0] for line in communes[1:]] == codes
+        field = gpd.read_file(f"zip://{paths['shp']}!{stem}_territoire.shp")["codes_inse"].iat[0]
+        if name == "CPTS Paris 13-14":
+            assert field == "75113,75114" and communes[1] == "75113;Paris 13e Arrondissement;oui"
+            assert "liste complète" in notice
+        else:
+            assert field == "voir cpts_lozere_communes.csv" and "359 caractères" in notice
+        for fmt in paths:
+            assert read_perimeter(france, paths[fmt]) == territory

@@ -6,8 +6,7 @@ import sys
 from pathlib import Path
 
 from cpts_geo.bundle import Bundle
-from cpts_geo.commands.summary import (add_territory_arguments, codes_argument, load_others, load_territory,
-                                       postal_overrides)
+from cpts_geo.commands.summary import add_territory_arguments, load_others, postal_overrides, territory_argument
 from cpts_geo.errors import InputError
 from cpts_geo.exports.files import FORMATS, TerritoryExport
 from cpts_geo.output import write_files
@@ -27,7 +26,7 @@ def formats_argument(value: str) -> list[str]:
 def run(args) -> int:
     formats = formats_argument(args.format)
     bundle = Bundle.load(args.data)
-    territory, _ = load_territory(bundle, codes_argument(args.codes), args.name)
+    territory, _ = territory_argument(bundle, args)
     exporter = TerritoryExport(bundle, territory, load_others(bundle, args.other_cpts), postal_overrides(args.postal),
                                detailed=args.detailed, orientation=args.orientation)
     exported = [exporter.export(fmt) for fmt in formats]

@@ -10,6 +10,7 @@ from cpts_geo.bundle import Bundle
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import MAX_UPLOAD_BYTES, read_code_file, resolve_codes, split_codes
 from cpts_geo.errors import InputError
+from cpts_geo.exports.perimeter import read_perimeter
 from cpts_geo.formatting import fr_euros, fr_int, fr_percent
 from cpts_geo.letter import letter_markdown, letter_table
 from cpts_geo.offer import offer_lines, territory_offer
@@ -40,10 +41,20 @@ def codes_argument(value: str) -> list[str]:
             raise InputError(f"Fichier de codes introuvable : {listed([value], width=200)}")
         if path.suffix.lower() in VECTOR_SUFFIXES + ARCHIVE_SUFFIXES:
             raise InputError(f"Le fichier {path.name} est une couche géographique : --codes attend des codes ou un "
-                             "fichier CSV/TXT de codes (un périmètre se donne en CPTS voisine, --other-cpts).")
+                             f"fichier CSV/TXT de codes. Pour un périmètre exporté par cpts-geo, utilisez "
+                             f"--perimeter {path.name} (ou --other-cpts pour des CPTS voisines).")
         label = f"Le fichier {path.name}"
         return read_code_file(read_input_bytes(path, label, MAX_UPLOAD_BYTES), label=label)
     return split_codes(value)
+
+
+def territory_argument(bundle: Bundle, args):
+    """The territory of ``--codes`` or of ``--perimeter`` (a perimeter file exported by cpts-geo), and its code
+    report; ``--name`` wins over the name stored in the perimeter."""
+    if args.perimeter is None:
+        return load_territory(bundle, codes_argument(args.codes), args.name or args.default_name)
+    territory = read_perimeter(bundle, args.perimeter)
+    return load_territory(bundle, sorted(territory.iris), args.name or territory.name or args.default_name)
 
 
 def postal_overrides(values: list[str] | None) -> dict[str, str]:
@@ -131,7 +142,7 @@ def print_text(bundle: Bundle, summary, checks, table, offer: dict) -> None:
 
 def run(args) -> int:
     bundle = Bundle.load(args.data)
-    territory, report = load_territory(bundle, codes_argument(args.codes), args.name)
+    territory, report = territory_argument(bundle, args)
     others = load_others(bundle, args.other_cpts)
     payload, (summary, checks, table) = summary_payload(bundle, territory, others, report,
                                                         postal_overrides(args.postal), args.detailed)
@@ -144,9 +155,13 @@ def run(args) -> int:
 
 def add_territory_arguments(parser, default_name: str = "") -> None:
     """The options that describe a territory, shared by ``summary`` and ``export``."""
-    parser.add_argument("--codes", required=True,
-                        help="codes INSEE de communes et codes IRIS séparés par des virgules, ou fichier CSV/TXT")
-    parser.add_argument("--name", default=default_name, help="nom de la CPTS")
+    given = parser.add_mutually_exclusive_group(required=True)
+    given.add_argument("--codes",
+                       help="codes INSEE de communes et codes IRIS séparés par des virgules, ou fichier CSV/TXT")
+    given.add_argument("--perimeter", type=Path, help="périmètre exporté par cpts-geo (GeoJSON, GeoPackage ou "
+                                                      "Shapefile zippé)")
+    parser.add_argument("--name", help="nom de la CPTS" + (f" (défaut : {default_name})" if default_name else ""))
+    parser.set_defaults(default_name=default_name)
     parser.add_argument("--other-cpts", type=Path, help="CPTS voisines : CSV cpts;code (code_insee ou code_iris) ou périmètres GeoJSON/GeoPackage/Shapefile")
     parser.add_argument("--postal", action="append", metavar="INSEE=CP",
                         help="code postal à retenir pour une commune à plusieurs codes (répétable)")

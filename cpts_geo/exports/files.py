@@ -36,9 +36,15 @@ class ExportedFile:
     data: bytes
 
 
+#: letters that Unicode does not decompose into ASCII (NFKD keeps « œ » whole, so it would be dropped)
+LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ẞ": "SS", "ø": "o", "Ø": "O",
+                           "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D",
+                           "ı": "i", "’": "_"})
+
+
 def file_stem(name: str) -> str:
-    """A safe file name from a CPTS name: ``CPTS Ruscino`` → ``cpts_ruscino``."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    """A safe file name from a CPTS name: ``CPTS Ruscino`` → ``cpts_ruscino``, ``Cœur`` → ``coeur``."""
+    ascii_name = unicodedata.normalize("NFKD", name.translate(LIGATURES)).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_") or "cpts"
 
 

@@ -18,9 +18,8 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 
-from cpts_geo.config import STORAGE_CRS, local_crs
+from cpts_geo.config import local_crs
 from cpts_geo.errors import InputError
 from cpts_geo.sources.readers import extracted_vectors, read_vector_file
 from cpts_geo.territory import Summary, Territory
@@ -47,7 +46,7 @@ def perimeter_layers(bundle, territory: Territory, summary: Summary) -> tuple[gp
         "cpts": [summary.name],
         "nb_communes": [summary.commune_count],
         "nb_iris": [summary.iris_count],
-        "population": [summary.population.value],
+        "population": [int(round(summary.population.value))],
         "millesime": [summary.population.millesime],
         "taille": [summary.taille.number],
         "codes_insee": [",".join(p.code_insee for p in summary.communes)],
@@ -61,24 +60,44 @@ def metric_crs(summary: Summary) -> str:
 
 
 def geojson_bytes(iris: gpd.GeoDataFrame, territory: gpd.GeoDataFrame) -> bytes:
-    """One GeoJSON (EPSG:4326) with the territory feature first, then the IRIS, told apart by ``niveau``."""
-    both = pd.concat([territory.assign(niveau=TERRITORY_LAYER), iris.assign(niveau=IRIS_LAYER)], ignore_index=True)
-    collection = json.loads(gpd.GeoDataFrame(both, geometry="geometry", crs=STORAGE_CRS).to_json(drop_id=True))
+    """One GeoJSON (EPSG:4326) with the territory feature first, then the IRIS, told apart by ``niveau``.
+
+    Each layer is written on its own, so that its integers stay integers (``"taille": 2``, not ``2.0``).
+    """
+    features = [feature for frame, level in ((territory, TERRITORY_LAYER), (iris, IRIS_LAYER))
+                for feature in json.loads(frame.assign(niveau=level).to_json(drop_id=True))["features"]]
+    collection = {"type": "FeatureCollection", "features": features}
     return json.dumps(collection, ensure_ascii=False).encode("utf-8")
 
 
 def geopackage_bytes(iris: gpd.GeoDataFrame, territory: gpd.GeoDataFrame, crs: str) -> bytes:
-    """A GeoPackage with layers ``iris`` and ``territoire`` in ``crs``."""
+    """A GeoPackage with layers ``iris`` and ``territoire`` in ``crs``, both of type MultiPolygon."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "perimetre.gpkg"
-        territory.to_crs(crs).to_file(path, layer=TERRITORY_LAYER, engine="pyogrio")
-        iris.to_crs(crs).to_file(path, layer=IRIS_LAYER, engine="pyogrio", mode="a")
+        territory.to_crs(crs).to_file(path, layer=TERRITORY_LAYER, engine="pyogrio", promote_to_multi=True)
+        iris.to_crs(crs).to_file(path, layer=IRIS_LAYER, engine="pyogrio", mode="a", promote_to_multi=True)
         return path.read_bytes()
 
 
+#: the longest text a Shapefile (dBASE) field holds
+DBF_TEXT_LIMIT = 254
+
+
 def shapefile_zip_bytes(iris: gpd.GeoDataFrame, territory: gpd.GeoDataFrame, crs: str, stem: str) -> bytes:
-    """A zip of two Shapefiles (``<stem>_iris``, ``<stem>_territoire``) in ``crs``, UTF-8 attributes."""
+    """A zip of two Shapefiles (``<stem>_iris``, ``<stem>_territoire``) in ``crs``, UTF-8 attributes, with the
+    full list of communes in ``<stem>_communes.csv`` and a ``LISEZMOI.txt``.
+
+    A dBASE text field holds 254 characters: a list of commune codes too long for ``codes_inse`` is replaced
+    by a pointer to the CSV rather than cut.
+    """
     short = {"commune_entiere": "entiere", "nb_communes": "nb_commun", "codes_insee": "codes_inse"}
+    communes_csv = f"{stem}_communes.csv"
+    codes = territory["codes_insee"].iat[0]
+    if len(codes.encode("utf-8")) > DBF_TEXT_LIMIT:
+        territory = territory.assign(codes_insee=f"voir {communes_csv}"[:DBF_TEXT_LIMIT])
+    communes = (iris[["code_insee", "commune", "commune_entiere"]].drop_duplicates("code_insee")
+                .sort_values("code_insee").assign(commune_entiere=lambda f: f["commune_entiere"].map(
+                    {True: "oui", False: "non"})))
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for layer, frame in ((IRIS_LAYER, iris), (TERRITORY_LAYER, territory)):
@@ -86,7 +105,26 @@ def shapefile_zip_bytes(iris: gpd.GeoDataFrame, territory: gpd.GeoDataFrame, crs
             frame.rename(columns=short).to_crs(crs).to_file(path, engine="pyogrio", encoding="UTF-8")
             for part in sorted(Path(folder).glob(f"{stem}_{layer}.*")):
                 archive.write(part, part.name)
+        archive.writestr(communes_csv, communes.to_csv(sep=";", index=False).encode("utf-8-sig"))
+        archive.writestr("LISEZMOI.txt", _shapefile_readme(stem, communes_csv, codes, crs).encode("utf-8"))
     return buffer.getvalue()
+
+
+def _shapefile_readme(stem: str, communes_csv: str, codes: str, crs: str) -> str:
+    """The French notice of the zipped Shapefile: layers, CRS, shortened field names, the communes' CSV."""
+    cut = (f"La liste des codes ({len(codes)} caractères) dépasse les {DBF_TEXT_LIMIT} caractères d'un champ "
+           f"Shapefile : le champ codes_inse de {stem}_{TERRITORY_LAYER} renvoie à {communes_csv}."
+           if len(codes.encode("utf-8")) > DBF_TEXT_LIMIT else
+           f"Le champ codes_inse de {stem}_{TERRITORY_LAYER} donne la liste complète des codes INSEE.")
+    return "\n".join([
+        "Périmètre exporté par cpts-geo (Shapefile zippé, attributs en UTF-8).",
+        f"- {stem}_{IRIS_LAYER} : un polygone par IRIS ; {stem}_{TERRITORY_LAYER} : le territoire entier.",
+        f"- Système de coordonnées : {crs}.",
+        "- Noms de champs raccourcis à 10 caractères : entiere = commune_entiere, nb_commun = nb_communes, "
+        "codes_inse = codes_insee.",
+        f"- {communes_csv} : les communes du territoire (code INSEE, nom, commune entière ou en partie ; "
+        "UTF-8, séparateur ;).",
+        f"- {cut}", ""])
 
 
 def read_perimeter(bundle, path: Path | str) -> Territory:
