@@ -57,7 +57,7 @@ class TerritoryExport:
         if not territory.iris:
             raise InputError("Le territoire est vide : sélectionnez au moins une commune ou un IRIS avant "
                              "d'exporter.")
-        unknown = sorted(territory.iris - set(bundle.iris.index))
+        unknown = sorted(code for code in territory.iris if code not in bundle.iris.index)
         if unknown:
             raise InputError(f"Le territoire contient des IRIS absents des données : {', '.join(unknown[:10])}.")
         self.bundle, self.territory, self.others = bundle, territory, others or {}
