@@ -15,12 +15,13 @@ import streamlit as st
 from cpts_geo import drawmap, webmap
 from cpts_geo.app_cache import load_area, load_draw_area, load_map_data, open_page
 from cpts_geo.checks import run_checks
-from cpts_geo.codes import split_codes
+from cpts_geo.codes import MAX_UPLOAD_BYTES, split_codes
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.formatting import fr_euros, fr_int, fr_percent
 from cpts_geo.funding import TAILLE_BANDS
 from cpts_geo.exports.files import FORMATS, TerritoryExport
 from cpts_geo.perimeters import read_neighbours
+from cpts_geo.registry import MAX_PERIMETER_BYTES
 from cpts_geo.session import MODES, DrawingSession
 from cpts_geo.store import AlreadySaved
 from cpts_geo.territory import summarize
@@ -159,7 +160,8 @@ with st.sidebar:
     bind(st.multiselect, "Départements affichés", "area", convert=lambda v: tuple(sorted(v)) or session.area,
          options=sorted(set(in_region) | set(session.area)),
          format_func=lambda d: f"{d} — {departement_names.at[d, 'nom_departement']}",
-         help="Seuls ces départements sont envoyés à la carte, pour qu'elle reste rapide.")
+         help="Seuls ces départements sont envoyés à la carte, pour qu'elle reste rapide.",
+         placeholder="Choisir des départements", select_all=False)
 
     query = st.text_input("Rechercher une commune", placeholder="nom, code INSEE ou code postal")
     found, more = webmap.search_communes(bundle, query, session.area) if query else ([], 0)
@@ -195,27 +197,25 @@ with st.sidebar:
     if st.session_state.get("confirm_overwrite") == session.name:
         st.warning(markdown_text(f"Un brouillon « {session.name} » existe déjà. Le remplacer ? (sa version "
                                  "actuelle restera dans l'historique)"))
-        replace_col, cancel_col = st.columns(2)
-        replace_col.button("Remplacer", icon=":material/save_as:", on_click=save_draft, args=(True,),
-                           key="confirm_overwrite_yes", width="stretch")
-        cancel_col.button("Annuler", on_click=st.session_state.pop, args=("confirm_overwrite",),
-                          key="confirm_overwrite_no", width="stretch")
+        st.button("Remplacer", icon=":material/save_as:", on_click=save_draft, args=(True,),
+                  key="confirm_overwrite_yes", width="stretch")
+        st.button("Annuler", on_click=st.session_state.pop, args=("confirm_overwrite",),
+                  key="confirm_overwrite_no", width="stretch")
     visible = {(draft.owner, draft.name): draft for draft in drafts.visible()}
     if visible:
         st.selectbox("Brouillons enregistrés", list(visible), key="draft_choice", format_func=draft_label)
         chosen = visible.get(st.session_state.draft_choice)
-        open_col, delete_col = st.columns(2)
-        open_col.button("Rouvrir", icon=":material/folder_open:", on_click=open_draft, width="stretch")
-        delete_col.button("Supprimer", icon=":material/delete:", disabled=chosen.owner != user.email,
-                          on_click=st.session_state.__setitem__, args=("confirm_delete", st.session_state.draft_choice),
-                          width="stretch", help="Seul l'auteur d'un brouillon peut le supprimer.")
+        # one button a row: two side by side are cut (« Suppri… ») in the sidebar of a 1366 px screen
+        st.button("Rouvrir", icon=":material/folder_open:", on_click=open_draft, width="stretch")
+        st.button("Supprimer", icon=":material/delete:", disabled=chosen.owner != user.email,
+                  on_click=st.session_state.__setitem__, args=("confirm_delete", st.session_state.draft_choice),
+                  width="stretch", help="Seul l'auteur d'un brouillon peut le supprimer.")
         if st.session_state.get("confirm_delete") == st.session_state.draft_choice:
             st.warning(markdown_text(f"Supprimer définitivement le brouillon « {chosen.name} » et ses versions ?"))
-            yes_col, no_col = st.columns(2)
-            yes_col.button("Supprimer", icon=":material/delete_forever:", on_click=delete_draft,
-                           key="confirm_delete_yes", type="primary", width="stretch")
-            no_col.button("Annuler", on_click=st.session_state.pop, args=("confirm_delete",),
-                          key="confirm_delete_no", width="stretch")
+            st.button("Supprimer", icon=":material/delete_forever:", on_click=delete_draft,
+                      key="confirm_delete_yes", type="primary", width="stretch")
+            st.button("Annuler", on_click=st.session_state.pop, args=("confirm_delete",),
+                      key="confirm_delete_no", width="stretch")
         if drafts.can_change(chosen):
             with st.expander("Versions précédentes"):
                 versions = {v.number: v for v in drafts.versions(chosen.name, chosen.owner)}
@@ -231,16 +231,20 @@ with st.sidebar:
                 st.button("Partager", icon=":material/share:", on_click=share_draft, args=(emails,), key="share_draft")
 
     with st.expander("Importer une liste de codes"):
-        st.file_uploader("Fichier CSV ou TXT (codes INSEE ou IRIS)", key="code_file", on_change=on_code_file)
+        st.file_uploader("Fichier CSV ou TXT (codes INSEE ou IRIS)", key="code_file", on_change=on_code_file,
+                         help=f"{MAX_UPLOAD_BYTES // 1_000_000} Mo au plus : une colonne « code » (ou « code_insee », "
+                              "« code_iris »), ou un code par ligne.")
         st.text_area("… ou collez les codes", key="typed_codes", placeholder="66028, 66186, 661360801")
         st.button("Importer les codes collés", on_click=import_typed_codes)
 
     with st.expander("CPTS voisines"):
         st.file_uploader("Fichier des CPTS voisines (CSV « cpts;code », GeoJSON ou GeoPackage)",
-                         key="neighbour_file", on_change=on_neighbour_file)
+                         key="neighbour_file", on_change=on_neighbour_file,
+                         help=f"CSV : {MAX_UPLOAD_BYTES // 1_000_000} Mo au plus ; GeoJSON, GeoPackage ou Shapefile "
+                              f"zippé : {MAX_PERIMETER_BYTES // 1_000_000} Mo au plus.")
         draft_codes = drafts.load_all()
         st.multiselect("Brouillons à comparer", [d for d in draft_codes if d != session.name],
-                       key="neighbour_drafts")
+                       key="neighbour_drafts", placeholder="Choisir des brouillons", select_all=False)
         registry_names = [name for name, _ in store.names("registry") if name != session.name]
         if registry_names:
             st.checkbox(f"Comparer aux CPTS du registre enregistré ({len(registry_names)})", key="neighbour_registry",
@@ -288,12 +292,14 @@ def show_map(territory, summary) -> None:
 
 def show_figures(summary) -> None:
     pop, taille = summary.population, summary.taille
-    cols = st.columns(4)
-    cols[0].metric("Communes", summary.commune_count,
-                   help=f"dont {len(summary.split_communes)} découpée(s)" if summary.split_communes else None)
-    cols[1].metric("IRIS", summary.iris_count)
-    cols[2].metric(f"Population {pop.millesime or ''}".strip(), fr_int(pop.value))
-    cols[3].metric("Taille", taille.number, help=taille.label)
+    # two figures a row: « 1 234 567 » habitants and the labels stay whole in the summary column of a 1366 px screen
+    population_col, taille_col = st.columns([3, 2])
+    population_col.metric(f"Population {pop.millesime or ''}".strip(), fr_int(pop.value))
+    taille_col.metric("Taille", taille.number, help=taille.label)
+    communes_col, iris_col = st.columns([3, 2])
+    communes_col.metric("Communes", summary.commune_count,
+                        help=f"dont {len(summary.split_communes)} découpée(s)" if summary.split_communes else None)
+    iris_col.metric("IRIS", summary.iris_count)
     st.caption(f"{pop.source}. {pop.method}")
     if summary.epci:
         st.info(markdown_text("Intercommunalités (EPCI) : " + ", ".join(e.label for e in summary.epci) + "."),

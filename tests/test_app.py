@@ -91,6 +91,43 @@ def test_search_says_how_many_matches_are_not_listed(app):
     assert any(re.fullmatch(r"\d+ autre\(s\) résultat\(s\) : précisez la recherche\.", c.value) for c in app.caption)
 
 
+def test_widgets_speak_french(app):
+    """Streamlit's English texts: the multiselects get a French placeholder and no « Select all »; the file
+    uploaders, that have no option for their texts, get French ones from the page's CSS and their limits in help."""
+    app.query_params["zones"] = "66028"
+    app.run()
+    assert [(m.label, m.proto.placeholder, m.proto.select_all) for m in app.multiselect] == [
+        ("Départements affichés", "Choisir des départements", 0), ("Brouillons à comparer", "Choisir des brouillons", 0)]
+    css = " ".join(element.proto.body for element in app.get("html"))
+    assert 'content: "Choisir un fichier"' in css and 'content: "ou le glisser ici"' in css
+    uploaders = [u.proto for u in app.get("file_uploader")]
+    assert [u.help.split(" : ")[0] for u in uploaders] == ["5 Mo au plus", "CSV"]
+    assert "50 Mo au plus" in uploaders[1].help
+
+
+def test_figures_and_buttons_have_room_on_a_laptop_screen(app, tmp_path):
+    """At 1366 px the summary column is about 300 px wide and the sidebar 240 px: six digits of population and the
+    labels of the figures need half of the column (« 152 … », « Populatio… » in four columns), and a button of
+    more than 7 letters a whole sidebar row (« Suppri… » beside « Rouvrir »)."""
+    from cpts_geo.store import open_store
+    from cpts_geo.territory import Territory
+
+    open_store(tmp_path / "drafts.sqlite").save(Territory(frozenset(["660280101"]), "CPTS Test"))
+    app.query_params["zones"] = RUSCINO_URL
+    app.run()
+    app.text_input(key="session_name").input("CPTS Test").run()
+    click(app, "Enregistrer le brouillon")                       # asks before replacing: « Remplacer », « Annuler »
+    click(app, "Supprimer")                                      # asks first: « Supprimer », « Annuler »
+    app.text_input[0].input("cabestany").run()                   # « Zoomer », « Ajouter »
+    assert {"Remplacer", "Rouvrir", "confirm_delete_yes"} <= {b.label for b in app.sidebar.button} | {
+        b.key for b in app.sidebar.button}
+    in_rows = [b.label for column in app.sidebar.columns for b in column.button]
+    assert in_rows == ["Zoomer", "Ajouter"]
+    figures = {m.label: column.weight for column in app.main.columns for m in column.metric
+               if len(column.metric) == 1}
+    assert figures == {"Population 2023": 0.6, "Taille": 0.4, "Communes": 0.6, "IRIS": 0.4}
+
+
 def test_whole_epci_from_the_sidebar(app):
     app.run()
     app.selectbox(key="epci_pick").set_value("200027183").run()
