@@ -66,7 +66,8 @@ map_data = load_map_data(DATA_PATH)
 
 if "session" not in st.session_state:
     st.session_state.session = DrawingSession(bundle)
-    act(st.session_state.session.open_query, st.query_params.to_dict())
+    for warning in st.session_state.session.open_query(st.query_params.to_dict()):
+        notify("warning", warning)
 session: DrawingSession = st.session_state.session
 departement_names = bundle.departements.set_index("code_departement")
 
@@ -361,8 +362,9 @@ def drawing() -> None:
         st.caption("Limites des données : " + " ".join(bundle.meta.get("limits", [])))
     if summary is not None:
         show_letter_and_exports(territory)
-    if st.query_params.to_dict() != session.query():
-        st.query_params.from_dict(session.query())
+    address = session.address()   # None: the user's link stays as he gave it until he changes the selection
+    if address is not None and st.query_params.to_dict() != address:
+        st.query_params.from_dict(address)
 
 
 def show_letter_and_exports(territory) -> None:

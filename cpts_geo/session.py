@@ -8,6 +8,7 @@ selection as it was.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -22,6 +23,8 @@ DEFAULT_DEPARTEMENT = "66"
 MODES = {"iris": "l'IRIS cliqué", "commune": "la commune entière"}
 #: Separators of the URL form of a selection: ``66028-66136.0801.0901`` (no escaping needed).
 GROUP_SEPARATOR, IRIS_SEPARATOR = "-", "."
+#: Separators also read in a link typed or pasted by hand: ``66028,66186``, ``66028 66186``, ``66028;66186``.
+TYPED_SEPARATORS = re.compile(r"[-,;\s]+")
 CODE_FILE_SUFFIXES = (".csv", ".txt", ".tsv", "")
 #: Limit on the undo history (selections are small sets; this bounds memory on long sessions).
 MAX_HISTORY = 200
@@ -61,9 +64,10 @@ def selection_query(bundle, iris: frozenset[str], name: str = "", area=None) -> 
 
 
 def decode_selection(text: str) -> list[str]:
-    """The codes (INSEE and IRIS) of the text made by :func:`encode_selection`."""
+    """The codes (INSEE and IRIS) of the text made by :func:`encode_selection` (or typed with commas, spaces or
+    semicolons between the codes)."""
     codes = []
-    for group in filter(None, text.strip().split(GROUP_SEPARATOR)):
+    for group in filter(None, TYPED_SEPARATORS.split(text)):
         commune, *suffixes = group.split(IRIS_SEPARATOR)
         codes.extend([commune + suffix for suffix in suffixes] if suffixes else [commune])
     return codes
@@ -81,6 +85,7 @@ class DrawingSession:
     focus: tuple[str, ...] = ()            # communes outlined because a check or a search named them
     view_requests: int = 0                 # how many times the map was asked to move (the map moves on a new one)
     code_report: CodeReport | None = None  # of the last import, for the check of codes
+    link_query: dict | None = None         # query() as the page's link opened it (see address())
     draft: tuple[str, str] | None = None   # (owner, name) of the draft last opened or saved
     history: list[frozenset[str]] = field(default_factory=lambda: [frozenset()])
     position: int = 0
@@ -194,19 +199,38 @@ class DrawingSession:
         """The page URL's parameters that reopen this session (selection, name, area)."""
         return selection_query(self.bundle, self.selection, self.name, self.area)
 
-    def open_query(self, params) -> None:
-        """Reopen the session of a URL; a wrong parameter raises :class:`InputError`, nothing changed."""
+    def open_query(self, params) -> list[str]:
+        """Reopen the session of a URL: the codes and départements known are taken, the others left out, each
+        named in the French warnings returned."""
         known = set(self.bundle.departements["code_departement"])
-        area = [d for d in params.get("dep", "").split(GROUP_SEPARATOR) if d]
-        unknown = [d for d in area if d not in known]
-        if unknown:
-            raise InputError(f"Lien : département(s) {', '.join(unknown)} absent(s) des données.")
+        area = [d for d in TYPED_SEPARATORS.split(params.get("dep", "")) if d]
+        warnings = []
+        if unknown := [d for d in area if d not in known]:
+            warnings.append(f"Lien : département(s) {', '.join(unknown)} absent(s) des données, laissé(s) de côté.")
         if params.get("zones"):
-            self.import_codes(decode_selection(params["zones"]), source="La sélection du lien")
-            self.code_report = None
+            report = resolve_codes(self.bundle, decode_selection(params["zones"]))
+            if report.problems:
+                warnings.append(f"Lien : {len(report.problems)} code(s) non reconnu(s), laissé(s) de côté — "
+                                f"{report.message()}." + (" Les autres zones du lien sont sélectionnées."
+                                                          if report.iris else ""))
+            if report.iris:
+                self.select(report.iris)
+                self.show(report.iris)
         self.name = params.get("nom", self.name)
+        area = [d for d in area if d in known]
         if area:
             self.area = tuple(sorted(set(area) | iris_departements(self.bundle, self.selection)))
+        self.link_query = self.query() if params else None
+        return warnings
+
+    def address(self) -> dict[str, str] | None:
+        """The URL parameters the page should show, or ``None`` to leave the address bar as the user's link gave
+        it (codes typed with commas, a code left out…) until the selection, the name or the area change."""
+        query = self.query()
+        if query == self.link_query:
+            return None
+        self.link_query = None
+        return query
 
     # --- drafts ------------------------------------------------------------------------
     def save_draft(self, drafts: Drafts, replace: bool = False) -> str:

@@ -65,6 +65,20 @@ def test_ruscino_from_url(app):
     assert app.get("download_button")
 
 
+def test_link_with_commas_and_an_unknown_code(app):
+    """The known codes open, the unknown one is named, the address bar keeps the user's link until he changes the
+    selection."""
+    app.query_params["zones"] = "66028,66186 66999"
+    app.run()
+    assert not app.exception and metrics(app)["Communes"] == "2"
+    assert any("66999" in plain(box.value) and "laissé(s) de côté" in plain(box.value) for box in app.warning)
+    assert app.query_params["zones"] == "66028,66186 66999"
+    app.run()
+    assert app.query_params["zones"] == "66028,66186 66999"
+    click(app, "Vider la sélection")
+    assert "zones" not in app.query_params
+
+
 def test_select_with_search_click_and_undo(app):
     app.run()
     app.text_input[0].input("cabestany").run()

@@ -6,6 +6,7 @@ from functools import partial
 
 import pytest
 
+from cpts_geo.codes import resolve_codes
 from cpts_geo.errors import InputError
 from cpts_geo.session import DrawingSession, decode_selection, encode_selection, iris_regions, selection_query
 from cpts_geo.store import AlreadySaved, TerritoryStore
@@ -88,10 +89,21 @@ def test_registry_cpts_opens_in_the_drawing_page(dep66):
     assert reopened.area == ("66",)
 
 
-def test_bad_url_changes_nothing(session):
-    with pytest.raises(InputError, match="département"):
-        session.open_query({"zones": "66028", "dep": "99"})
-    assert not session.selection
+def test_link_keeps_what_it_knows_and_names_the_rest(session, dep66):
+    """A link typed by hand: commas, spaces or semicolons between codes; an unknown code or département is left
+    out and named, the rest is opened."""
+    warnings = session.open_query({"zones": "66028, 66186;66999 661360801", "dep": "66,99"})
+    assert session.selection == frozenset({*dep66.iris_by_commune["66028"], *dep66.iris_by_commune["66186"],
+                                           "661360801"})
+    assert session.area == ("66",)
+    assert len(warnings) == 2 and "département(s) 99 absent(s) des données" in warnings[0]
+    assert warnings[1].startswith("Lien : 1 code(s) non reconnu(s), laissé(s) de côté — 66999 : ")
+    assert session.address() is None                 # the address bar keeps the user's link…
+    session.toggle_commune("66189")
+    assert session.address()["zones"] == "66028-66136.0801-66186-66189"   # … until the selection changes
+    assert session.address() is not None
+    assert DrawingSession(dep66).open_query({"zones": "66999"}) == [
+        f"Lien : 1 code(s) non reconnu(s), laissé(s) de côté — {resolve_codes(dep66, ['66999']).message()}."]
 
 
 def drafts_of(store, bundle, email: str = "", ars_regions=()) -> Drafts:
