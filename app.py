@@ -156,7 +156,10 @@ with st.sidebar:
     st.header("Zone de travail")
     regions = departement_names.drop_duplicates("code_region").set_index("code_region")["nom_region"].sort_values()
     st.session_state.setdefault("region", departement_names.at[session.area[0], "code_region"])
-    region = st.selectbox("Région", regions.index, format_func=regions.get, key="region")
+    region = st.selectbox("Région", regions.index, format_func=regions.get, key="region",
+                          on_change=lambda: session.show_region(st.session_state.region),
+                          help="La carte passe sur la région : ses départements où se trouve la sélection, sinon "
+                               "le plus peuplé ; d'autres s'ajoutent ci-dessous.")
     in_region = departement_names.index[departement_names["code_region"] == region]
     bind(st.multiselect, "Départements affichés", "area", convert=lambda v: tuple(sorted(v)) or session.area,
          options=sorted(set(in_region) | set(session.area)),

@@ -162,6 +162,14 @@ class DrawingSession:
         self.view = tuple(sorted(iris))
         self.view_requests += 1
 
+    def show_region(self, region: str) -> None:
+        """Move the map to a région: its départements the selection touches, or else its most populated one."""
+        departements = self.bundle.departements
+        in_region = departements.loc[departements["code_region"] == region, "code_departement"]
+        touched = set(in_region) & iris_departements(self.bundle, self.selection)
+        population = self.bundle.communes.groupby("departement")["population"].sum().reindex(in_region)
+        self.area = tuple(sorted(touched)) or (population.fillna(0).idxmax(),)
+
     def zoom_to(self, communes) -> None:
         """Look at some communes (Paris, Lyon, Marseille: their arrondissements): the map zooms to them and
         outlines them."""

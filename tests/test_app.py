@@ -79,6 +79,21 @@ def test_link_with_commas_and_an_unknown_code(app):
     assert "zones" not in app.query_params
 
 
+def test_choosing_a_region_moves_the_map_there(france_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("CPTS_GEO_DATA", str(france_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "drafts.sqlite"))
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    app.selectbox(key="region").set_value("32").run()          # Hauts-de-France only: its most populated département
+    assert not app.exception
+    assert app.multiselect(key="session_area").value == ["59"]
+    assert json.loads(app.get("bidi_component")[0].proto.json)["area_id"] == "59"
+    app.session_state["session"].toggle_commune("80021")       # Amiens
+    app.selectbox(key="region").set_value("76").run()
+    app.selectbox(key="region").set_value("32").run()          # back: where the selection is
+    assert app.multiselect(key="session_area").value == ["80"]
+
+
 def test_select_with_search_click_and_undo(app):
     app.run()
     app.text_input[0].input("cabestany").run()
