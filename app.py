@@ -339,7 +339,7 @@ def show_checks(checks) -> None:
             for i, code in enumerate(communes[:MAX_ZOOM_BUTTONS]):
                 cols[i % len(cols)].button(markdown_text(bundle.communes.at[code, "nom"]), icon=":material/zoom_in:",
                                            key=f"zoom_{check.name}_{code}", on_click=session.zoom_to,
-                                           args=([code],), width="stretch", help="Voir sur la carte")
+                                           args=([code], check.iris), width="stretch", help="Voir sur la carte")
 
 
 @st.fragment

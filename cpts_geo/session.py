@@ -82,7 +82,7 @@ class DrawingSession:
     mode: str = "iris"
     area: tuple[str, ...] = (DEFAULT_DEPARTEMENT,)
     view: tuple[str, ...] = ()             # IRIS the map should show (after an import, a search…)
-    focus: tuple[str, ...] = ()            # communes outlined because a check or a search named them
+    focus: tuple[str, ...] = ()            # communes (or IRIS) outlined because a check or a search named them
     view_requests: int = 0                 # how many times the map was asked to move (the map moves on a new one)
     code_report: CodeReport | None = None  # of the last import, for the check of codes
     link_query: dict | None = None         # query() as the page's link opened it (see address())
@@ -170,11 +170,18 @@ class DrawingSession:
         population = self.bundle.communes.groupby("departement")["population"].sum().reindex(in_region)
         self.area = tuple(sorted(touched)) or (population.fillna(0).idxmax(),)
 
-    def zoom_to(self, communes) -> None:
+    def zoom_to(self, communes, iris=()) -> None:
         """Look at some communes (Paris, Lyon, Marseille: their arrondissements): the map zooms to them and
-        outlines them."""
-        self.focus = tuple(sorted(part for commune in communes for part in self.bundle.commune_parts(commune)))
-        self.show(code for commune in self.focus for code in self.bundle.iris_by_commune[commune])
+        outlines them; a commune of which ``iris`` names only some IRIS (a check's enclaved IRIS) is shown by
+        those IRIS alone."""
+        named, focus, shown = set(iris), [], []
+        for commune in sorted(part for code in communes for part in self.bundle.commune_parts(code)):
+            own = self.bundle.iris_by_commune[commune]
+            some = [code for code in own if code in named]
+            focus += some if 0 < len(some) < len(own) else [commune]
+            shown += some if 0 < len(some) < len(own) else own
+        self.focus = tuple(focus)
+        self.show(shown)
 
     # --- imports -----------------------------------------------------------------------
     def import_codes(self, codes, source: str = "La liste") -> CodeReport:

@@ -239,9 +239,17 @@ def draw_area(area: AreaLayer, bundle) -> dict:
     return {"iris": iris, "layers": area_layers(area, bundle), "bounds": area.bounds, "styles": IRIS_STYLES}
 
 
+def _zone_shapes(area: AreaLayer, codes) -> list:
+    """Shapes of the communes (INSEE codes) and IRIS (9-character codes) of the area among ``codes``."""
+    communes = [code for code in codes if code in area.communes.index]
+    iris = [code for code in codes if code in area.iris.index]
+    return [*area.communes.geometry.loc[communes].array, *area.iris.geometry.loc[iris].array]
+
+
 def overlay_layers(area: AreaLayer, split_communes=(), neighbours: dict[str, frozenset[str]] | None = None,
-                   focus_communes=()) -> list[dict]:
-    """The layers that change with the selection: neighbouring CPTS (named), split communes, zone to look at."""
+                   focus=()) -> list[dict]:
+    """The layers that change with the selection: neighbouring CPTS (named), split communes, zone to look at
+    (``focus``: communes or IRIS, e.g. an enclaved IRIS)."""
     layers = []
     for name, codes in (neighbours or {}).items():
         shapes = area.iris.geometry[area.iris.index.isin(list(codes))]
@@ -252,10 +260,9 @@ def overlay_layers(area: AreaLayer, split_communes=(), neighbours: dict[str, fro
                                      "fillColor": COLOURS["neighbour"], "fillOpacity": 0.12},
                                     labels=[_point_label(merged.point_on_surface(), name)]))
     for name, codes, colour, dash, weight in (("Communes découpées", split_communes, COLOURS["split"], "6 4", 3),
-                                              ("Zone signalée", focus_communes, COLOURS["focus"], None, 4)):
-        in_area = [c for c in codes if c in area.communes.index]
-        if in_area:
-            layers.append(map_layer(name, _geometry_features(area.communes.geometry.loc[in_area].array),
+                                              ("Zone signalée", focus, COLOURS["focus"], None, 4)):
+        if shapes := _zone_shapes(area, codes):
+            layers.append(map_layer(name, _geometry_features(shapes),
                                     {"color": colour, "weight": weight, "dashArray": dash, "fill": False}))
     return layers
 

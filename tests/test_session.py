@@ -216,3 +216,10 @@ def test_names_are_cleaned_when_they_enter(session):
     assert session.name == "CPTS <b>Ruscino</b>"
     session.open_query({"nom": "A\tB\x1b[31m"})
     assert session.name == "A B [31m"
+
+
+def test_zoom_to_a_commune_or_to_some_of_its_iris(session, dep66):
+    session.zoom_to(["66136"], ["661360102", "660280101"])   # a check naming one IRIS of Perpignan
+    assert session.focus == ("661360102",) and session.view == ("661360102",)
+    session.zoom_to(["66028"], dep66.iris_by_commune["66028"])  # all the IRIS of Cabestany: the commune
+    assert session.focus == ("66028",) and session.view == dep66.iris_by_commune["66028"]
