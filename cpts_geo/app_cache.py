@@ -43,6 +43,13 @@ def load_draw_area(path: str | None, departements: tuple[str, ...]) -> dict:
     return webmap.draw_area(load_area(path, departements), load_bundle(path))
 
 
+@st.cache_resource(show_spinner="Préparation de la couche…")
+def load_offer_layer(path: str | None, departements: tuple[str, ...], kind: str) -> dict:
+    """An offer layer of the drawing map (:func:`cpts_geo.webmap.offer_layer`) of some départements, built once per
+    server."""
+    return webmap.offer_layer(load_area(path, departements), load_bundle(path).offer, kind)
+
+
 #: French texts in place of the English ones Streamlit gives some widgets (file uploaders).
 FRENCH_CSS = Path(__file__).with_name("french.css")
 #: The pages of the app with their French names (Streamlit would name the main page after its file, « app »).

@@ -291,6 +291,8 @@ class TerritoryOffer:
     apl: dict
     nurse_zoning: tuple[dict, ...]
     limits: tuple[str, ...]
+    #: Départements of the territory a source does not cover: ``{"professionals": [...], "establishments": [...]}``.
+    not_covered: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"professionals": list(self.professionals), "establishments": list(self.establishments),
@@ -306,7 +308,7 @@ def _professionals_offer(data: OfferData, iris_codes, communes: list[CommuneShar
     """Count, density and references of each kind of professional."""
     info = data.meta.get("professionals", {})
     population = sum(c.part for c in communes)
-    uncovered = sorted({c.departement for c in communes} - data.covered("professionals"))
+    uncovered = _uncovered(data, communes, "professionals")
     if uncovered:
         limits.append(f"Professionnels de santé (BPE) : {NOT_AVAILABLE} pour le(s) département(s) "
                       f"{', '.join(uncovered)}.")
@@ -336,9 +338,14 @@ def _professionals_offer(data: OfferData, iris_codes, communes: list[CommuneShar
     return rows
 
 
+def _uncovered(data: OfferData, communes: list[CommuneShare], source: str) -> list[str]:
+    """Départements of the territory that ``source`` does not cover."""
+    return sorted({c.departement for c in communes} - data.covered(source))
+
+
 def _establishments_offer(data: OfferData, iris_codes, communes: list[CommuneShare], limits: list[str]) -> list[dict]:
     """FINESS establishments located in the territory's IRIS, soins de ville first."""
-    uncovered = sorted({c.departement for c in communes} - data.covered("establishments"))
+    uncovered = _uncovered(data, communes, "establishments")
     if uncovered:
         limits.append(f"Établissements (FINESS) : {NOT_AVAILABLE} pour le(s) département(s) {', '.join(uncovered)}.")
     found = [e for code in iris_codes for e in data.establishments_by_iris.get(code, ())]
@@ -383,7 +390,8 @@ def territory_offer(bundle, iris_codes, data: OfferData | None = None) -> Territ
     nurse = tuple({"code": c.code, "name": c.nom, "class": data.nurse_zoning.get(c.code),
                    "label": NURSE_ZONING.get(data.nurse_zoning.get(c.code), NOT_AVAILABLE)} for c in communes)
     limits += source_lines(data, ("professionals", "establishments", "apl", "nurse_zoning"))
-    return TerritoryOffer(tuple(professionals), tuple(establishments), apl, nurse, tuple(limits))
+    not_covered = {source: _uncovered(data, communes, source) for source in ("professionals", "establishments")}
+    return TerritoryOffer(tuple(professionals), tuple(establishments), apl, nurse, tuple(limits), not_covered)
 
 
 def source_lines(data: OfferData, keys) -> list[str]:
@@ -468,9 +476,17 @@ def offer_lines(offer: dict) -> list[str]:
         by_category[e["category"]] = by_category.get(e["category"], 0) + 1
     if by_category:
         lines.append("  Établissements (FINESS) : " + ", ".join(f"{n} {c}" for c, n in by_category.items()))
-    zoning = {z["label"] for z in offer["nurse_zoning"]}
-    lines.append(f"  Zonage infirmier des communes : {', '.join(sorted(zoning))}")
+    lines.append(f"  {zoning_line(offer)}")
     return lines
+
+
+def zoning_line(offer: dict) -> str:
+    """« Zonage infirmier des communes : intermédiaire (2 communes), sur-dotée (1 commune) »."""
+    counts: dict[str, int] = {}
+    for z in offer["nurse_zoning"]:
+        counts[z["label"]] = counts.get(z["label"], 0) + 1
+    return "Zonage infirmier des communes : " + ", ".join(
+        f"{label} ({n} commune{'s' if n > 1 else ''})" for label, n in sorted(counts.items()))
 
 
 # --------------------------------------------------------------------------- tables of a document or a page
@@ -523,3 +539,61 @@ def communes_offer_table(offer: dict) -> pd.DataFrame:
     return pd.DataFrame([(f"{z['name']} ({z['code']})", fr_decimal(apl.get(z["code"]), 2), z["label"])
                          for z in offer["nurse_zoning"]],
                         columns=["Commune", f"APL {offer['apl']['millesime'] or ''}".strip(), "Zonage infirmier"])
+
+
+def establishment_groups(offer: dict) -> list[tuple[str, pd.DataFrame]]:
+    """:func:`establishments_table` split by group: (« Soins de ville (12) », its rows without the group column)."""
+    return [(f"{group[:1].upper()}{group[1:]} ({len(rows)})", rows.drop(columns="Groupe").reset_index(drop=True))
+            for group, rows in establishments_table(offer).groupby("Groupe", sort=False)]
+
+
+# --------------------------------------------------------------------------- the drawing page's panel
+
+#: Reference columns of the panel's professionals table, and how a sentence names them.
+PANEL_REFERENCES = {"Dép.": "du département", "Rég.": "de la région", "France": "de la France"}
+
+
+@dataclass(frozen=True)
+class OfferPanel:
+    """The offer of a territory as the drawing page shows it: French tables and sentences (no Streamlit)."""
+
+    professionals: pd.DataFrame | None   # None where the BPE does not cover the territory (said in the notes)
+    professionals_notes: tuple[str, ...]
+    apl: pd.DataFrame
+    establishment_groups: tuple[tuple[str, pd.DataFrame], ...]   # (« Soins de ville (12) », its establishments)
+    establishments_note: str | None
+    zoning: str
+    communes: pd.DataFrame
+    limits: tuple[str, ...]
+
+
+def offer_panel(offer: TerritoryOffer) -> OfferPanel:
+    """The « Offre de soins » panel of a territory, from the tables of the pre-diagnostic: estimated counts marked
+    « estimation », reference densities the data do not give left out (and said), « non disponible dans les
+    données préparées » where a source does not cover the territory, never 0."""
+    data = offer.as_dict()
+    notes = []
+    if uncovered := offer.not_covered.get("professionals"):
+        professionals = None
+        notes.append(f"Professionnels de santé libéraux : {NOT_AVAILABLE} (département(s) {', '.join(uncovered)}).")
+    else:
+        professionals = professionals_table(data)
+        estimated = professionals.pop("Estimé") == "oui"
+        professionals["Nombre"] = professionals["Nombre"].where(~estimated, professionals["Nombre"] + " (estimation)")
+        professionals = professionals.rename(columns={"Pour 10 000 hab.": "Pour 10\u202f000 hab.", "Département": "Dép.",
+                                                      "Région": "Rég."})
+        missing = [name for name in PANEL_REFERENCES if (professionals[name] == "n.d.").all()]
+        professionals = professionals.drop(columns=missing)
+        notes.append("Pour 10 000 hab. : densité du territoire" + "".join(
+            f" ; {name} : densité {PANEL_REFERENCES[name]}" for name in PANEL_REFERENCES if name not in missing) + ".")
+        if missing:
+            notes.append(f"Densité {', '.join(PANEL_REFERENCES[name] for name in missing)} : {NOT_AVAILABLE}.")
+        if estimated.any():
+            notes.append("« estimation » : commune découpée, son nombre au prorata de la population des IRIS retenus.")
+    if uncovered := offer.not_covered.get("establishments"):
+        establishments_note = f"Établissements (FINESS) : {NOT_AVAILABLE} (département(s) {', '.join(uncovered)})."
+    else:
+        establishments_note = None if offer.establishments else "Aucun établissement FINESS localisé dans le territoire."
+    return OfferPanel(professionals, tuple(notes), apl_table(data),
+                      tuple((title, rows.drop(columns="IRIS")) for title, rows in establishment_groups(data)),
+                      establishments_note, zoning_line(data), communes_offer_table(data), offer.limits)

@@ -4,7 +4,9 @@ The browser keeps the selection, so that a click colours its zone at once, and s
 selection back (``{"codes": [...], "seq": n}``); :class:`cpts_geo.session.DrawingSession` stays the
 reference: the page applies it, and the map shows what Python sends back unless the user has
 clicked again since (``seq``). The IRIS and the fixed layers of an area (:func:`cpts_geo.webmap.draw_area`)
-are sent once per area and session; later runs send only the selection, the overlays and the view.
+are sent once per area and session, an optional layer (:func:`cpts_geo.webmap.optional_layer`) once per
+area and session when first switched on; later runs send only the selection, the overlays, the view and
+which optional layers are shown.
 No npm build: ``drawmap.js`` and ``drawmap.css`` are plain files of this package.
 """
 
@@ -19,6 +21,8 @@ from cpts_geo import webmap
 HERE = Path(__file__).parent
 #: Which area's layers the browser has, per session (the key of the map's widget in ``st.session_state``).
 SENT_KEY = "drawmap_sent_area"
+#: Which optional layers the browser has, per session.
+SENT_LAYERS_KEY = "drawmap_sent_layers"
 #: The map's hover fields: (property of an IRIS, French label).
 TOOLTIP_FIELDS = list(zip(webmap.FEATURE_FIELDS, webmap.TOOLTIP_ALIASES))
 
@@ -28,13 +32,15 @@ _component = st.components.v2.component(
 
 
 def forget_sent_area() -> None:
-    """The browser lost the area's layers (a new map in the page): send them again on this run."""
+    """The browser lost the area's layers (a new map in the page): send them, and the optional layers, again."""
     st.session_state.pop(SENT_KEY, None)
+    st.session_state.pop(SENT_LAYERS_KEY, None)
 
 
 def draw_map(*, key: str, area_id: str, area_payload, selection: frozenset[str], seq: int, mode: str, tool: str,
-             overlays: list[dict], view: dict | None, on_selection_change, on_key) -> None:
-    """Mount the map. ``area_payload`` is called only when the browser does not have the area yet;
+             overlays: list[dict], view: dict | None, on_selection_change, on_key, layers=None) -> None:
+    """Mount the map. ``area_payload`` is called only when the browser does not have the area yet, and each
+    of ``layers`` (the optional layers shown: id → function giving the layer) when it does not have that id;
     ``on_selection_change`` runs when the user changes the selection on the map (read it with
     :func:`selection_of`), ``on_key`` when he types Ctrl+Z or Ctrl+Y on the page (:func:`key_of`)."""
     data = {"area_id": area_id, "selection": sorted(selection), "seq": seq, "mode": mode, "tool": tool,
@@ -44,6 +50,11 @@ def draw_map(*, key: str, area_id: str, area_payload, selection: frozenset[str],
     if st.session_state.get(SENT_KEY) != area_id:
         data["area"] = area_payload()
         st.session_state[SENT_KEY] = area_id
+    layers = layers or {}
+    sent = st.session_state.setdefault(SENT_LAYERS_KEY, set())
+    data["layers_shown"] = list(layers)
+    data["layer_payloads"] = {name: make() for name, make in layers.items() if name not in sent}
+    sent.update(layers)
     _component(key=key, data=data, default={"selection": None}, height=webmap.MAP_HEIGHT_PX,
                on_selection_change=on_selection_change, on_missing_area_change=forget_sent_area,
                on_key_change=on_key)

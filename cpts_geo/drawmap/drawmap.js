@@ -5,6 +5,7 @@
 // Every text of the payload is HTML already escaped by cpts_geo.webmap.
 
 const areas = window.__cptsAreas || (window.__cptsAreas = new Map());   // area id → payload, kept across reruns
+const optionalLayers = window.__cptsLayers || (window.__cptsLayers = new Map());   // optional layer id → payload
 const maps = new WeakMap();   // parent element → map state
 
 function loadLeaflet() {
@@ -43,6 +44,8 @@ class DrawMap {
     this.overlayKey = null;
     this.viewRequest = null;
     this.paint = null;   // {add: bool} while the mouse paints
+    this.optional = new Map();   // optional layer id shown → {group, legend, fill}
+    this.fill = null;   // commune → fill colour of the IRIS, while an optional layer colours them
   }
 
   init(L, data) {
@@ -62,7 +65,9 @@ class DrawMap {
     });
     tiles.addTo(this.map);
     L.control.scale({imperial: false}).addTo(this.map);
+    this.map.createPane("cptsPoints").style.zIndex = 450;   // dots above every zone and overlay
     this.areaGroup = L.layerGroup().addTo(this.map);
+    this.optionalGroup = L.layerGroup().addTo(this.map);
     this.overlayGroup = L.layerGroup().addTo(this.map);
     this.zoomed = [];   // layers shown from a zoom level
     this.map.on("zoomend", () => this.showByZoom());
@@ -87,15 +92,22 @@ class DrawMap {
     if (this.map) this.map.remove();
   }
 
+  // A zone's style; while an optional layer fills the IRIS (APL), every zone shows its commune's colour and
+  // the selection is outlined.
   style(code) {
-    return this.selected.has(code) ? this.styles.selected : this.styles.iris;
+    const selected = this.selected.has(code), style = selected ? this.styles.selected : this.styles.iris;
+    if (!this.fill) return style;
+    const fill = {fillColor: this.fill[this.communeByCode.get(code)] || "#bdbdbd", fillOpacity: 0.7};
+    return selected ? {...style, ...fill, weight: 3} : {...style, ...fill};
   }
 
   setArea(area) {
     const L = this.L;
     this.areaGroup.clearLayers();
+    this.showOptional([]);   // optional layers belong to an area
     this.zoomed = [];
     this.styles = area.styles;
+    this.communeByCode = new Map(area.iris.features.map(f => [f.properties.code, f.properties.code_insee]));
     this.byCode = new Map();
     this.byCommune = new Map();
     this.iris = L.geoJSON(area.iris, {
@@ -125,7 +137,7 @@ class DrawMap {
     const layer = L.geoJSON(spec.features, {
       interactive: Boolean(spec.interactive),
       style: feature => ({...spec.style, ...(feature.properties && feature.properties.style)}),
-      pointToLayer: (feature, latlng) => L.circleMarker(latlng, {radius: spec.point_radius || 5}),
+      pointToLayer: (feature, latlng) => L.circleMarker(latlng, {radius: spec.point_radius || 5, pane: "cptsPoints"}),
       onEachFeature: (feature, item) => {
         if (feature.properties && feature.properties.tooltip) item.bindTooltip(html(feature.properties.tooltip));
       },
@@ -141,6 +153,55 @@ class DrawMap {
     } else {
       group.addLayer(all);
     }
+  }
+
+  // Show the optional layers of ``ids`` (payloads kept in optionalLayers), each with its legend; hide the others.
+  showOptional(ids) {
+    for (const [id, shown] of this.optional) {
+      if (ids.includes(id)) continue;
+      this.optionalGroup.removeLayer(shown.group);
+      shown.legend.remove();
+      this.optional.delete(id);
+    }
+    for (const id of ids) {
+      if (this.optional.has(id)) continue;
+      const payload = optionalLayers.get(id), group = this.L.layerGroup();
+      for (const spec of payload.layers) this.addLayer(spec, group);
+      this.optionalGroup.addLayer(group);
+      this.optional.set(id, {group, legend: this.legend(payload.legend).addTo(this.map), fill: payload.iris_fill});
+    }
+    const fills = [...this.optional.values()].map(shown => shown.fill).filter(Boolean);
+    const fill = fills.length ? Object.assign({}, ...fills) : null;
+    if (fill || this.fill) {
+      this.fill = fill;
+      if (this.iris) this.iris.setStyle(feature => this.style(feature.properties.code));
+    }
+  }
+
+  legend(spec) {
+    const control = this.L.control({position: "bottomright"});
+    control.onAdd = () => {
+      const box = this.L.DomUtil.create("div", "cpts-legend");
+      const title = document.createElement("div");
+      title.className = "cpts-legend-title";
+      title.append(...html(spec.title).childNodes);
+      box.append(title);
+      for (const [colour, label] of spec.items) {
+        const row = document.createElement("div"), swatch = document.createElement("span");
+        swatch.className = spec.points ? "cpts-swatch cpts-swatch-point" : "cpts-swatch";
+        swatch.style.background = colour;
+        row.append(swatch, ...html(label).childNodes);
+        box.append(row);
+      }
+      if (spec.note) {
+        const note = document.createElement("div");
+        note.className = "cpts-legend-note";
+        note.append(...html(spec.note).childNodes);
+        box.append(note);
+      }
+      return box;
+    };
+    return control;
   }
 
   showByZoom() {
@@ -215,6 +276,12 @@ class DrawMap {
       this.seq = data.seq;
       this.setSelection(data.selection);
     }
+    for (const [id, payload] of Object.entries(data.layer_payloads || {})) optionalLayers.set(id, payload);
+    const shown = data.layers_shown || [];
+    if (shown.some(id => !optionalLayers.has(id))) {   // sent to an earlier map of the page: ask Python again
+      this.component.setTriggerValue("missing_area", this.areaId);
+    }
+    this.showOptional(shown.filter(id => optionalLayers.has(id)));
     const overlayKey = JSON.stringify(data.overlays);
     if (overlayKey !== this.overlayKey) {
       this.overlayKey = overlayKey;

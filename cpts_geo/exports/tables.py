@@ -24,7 +24,7 @@ from cpts_geo.formatting import fr_int, fr_percent  # noqa: E402
 from cpts_geo.funding import TAILLE_BANDS  # noqa: E402
 from cpts_geo.letter import COLUMNS, letter_footer  # noqa: E402
 from cpts_geo.offer import (ND_NOTE, apl_table, communes_offer_table, establishment_counts,  # noqa: E402
-                            establishments_table, professionals_table, territory_offer)
+                            establishment_groups, professionals_table, territory_offer)
 from cpts_geo.reference import departements_table  # noqa: E402
 from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure  # noqa: E402
 from cpts_geo.user_text import spreadsheet_cell  # noqa: E402
@@ -222,13 +222,13 @@ def _docx_offer(document, offer: dict) -> None:
     document.add_heading("Accessibilité aux médecins généralistes (APL)", level=2)
     _docx_table(document, apl_table(offer))
     document.add_heading("Établissements (FINESS)", level=2)
-    establishments = establishments_table(offer)
-    if establishments.empty:
+    groups = establishment_groups(offer)
+    if not groups:
         document.add_paragraph("Aucun établissement FINESS localisé dans le territoire (ou source non disponible : "
                                "voir les limites).")
-    for group, rows in establishments.groupby("Groupe", sort=False):
-        document.add_heading(f"{group[:1].upper()}{group[1:]} ({len(rows)})", level=3)
-        _docx_table(document, rows.drop(columns="Groupe"))
+    for title, rows in groups:
+        document.add_heading(title, level=3)
+        _docx_table(document, rows)
     document.add_heading("APL et zonage infirmier des communes", level=2)
     _docx_table(document, communes_offer_table(offer))
     document.add_heading("Sources, millésimes et limites de l'offre de soins", level=2)
