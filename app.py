@@ -13,12 +13,13 @@ import pandas as pd
 import streamlit as st
 
 from cpts_geo import drawmap, webmap
-from cpts_geo.app_cache import load_area, load_draw_area, load_map_data, open_page
+from cpts_geo.app_cache import load_area, load_draw_area, load_map_data, load_offer_layer, open_page
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import MAX_UPLOAD_BYTES, split_codes
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.formatting import fr_euros, fr_int, fr_percent
 from cpts_geo.funding import TAILLE_BANDS
+from cpts_geo.offer import offer_panel, territory_offer
 from cpts_geo.exports.files import FORMATS, TerritoryExport
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.registry import MAX_PERIMETER_BYTES
@@ -285,11 +286,18 @@ def show_map(territory, summary) -> None:
             if session.view else None)
     overlays = webmap.overlay_layers(area, [c.code_insee for c in summary.split_communes] if summary else (),
                                      neighbours, session.focus)
-    drawmap.draw_map(key="map", area_id="-".join(area.departements),
+    area_id = "-".join(area.departements)
+    layers = {f"{kind}-{area_id}": partial(load_offer_layer, DATA_PATH, area.departements, kind)
+              for kind in webmap.OFFER_LAYERS if st.session_state.get(f"layer_{kind}")}
+    drawmap.draw_map(key="map", area_id=area_id,
                      area_payload=partial(load_draw_area, DATA_PATH, area.departements),
                      selection=territory.iris, seq=st.session_state.get("map_seq", 0), mode=session.mode,
                      tool=st.session_state.map_tool, overlays=overlays, view=view,
-                     on_selection_change=on_map_selection, on_key=on_map_key)
+                     on_selection_change=on_map_selection, on_key=on_map_key, layers=layers)
+    switches = st.columns([1, 3, 3], vertical_alignment="center")
+    switches[0].markdown("**Afficher :**")
+    for column, (kind, label) in zip(switches[1:], webmap.OFFER_LAYERS.items()):
+        column.checkbox(label, key=f"layer_{kind}")
     st.caption("Orange : sélection · violet pointillé : commune découpée · vert : CPTS voisine · "
                "brun tireté : limite d'EPCI · rose : zone signalée par une vérification.")
 
@@ -329,6 +337,28 @@ def show_taille_and_ages(summary) -> None:
         st.caption(summary.age.note)
 
 
+def show_offer(territory) -> None:
+    """« Offre de soins »: professionals, APL, establishments by group, nurse zoning, sources and limits."""
+    panel = offer_panel(territory_offer(bundle, territory.iris))
+    st.subheader("Offre de soins")
+    if panel.professionals is not None:
+        st.markdown("**Professionnels de santé libéraux**")
+        st.table(panel.professionals.set_index("Professionnels"))
+    st.caption(markdown_text(" ".join(panel.professionals_notes)))
+    st.markdown("**Accessibilité aux médecins généralistes (APL)**")
+    st.table(panel.apl.set_index("Indicateur"))
+    st.markdown("**Établissements (FINESS) dans le territoire**")
+    for title, rows in panel.establishment_groups:
+        with st.expander(title):
+            st.dataframe(rows, hide_index=True, width="stretch")
+    if panel.establishments_note:
+        st.caption(markdown_text(panel.establishments_note))
+    st.markdown(markdown_text(panel.zoning))
+    with st.expander(f"APL et zonage infirmier par commune ({len(panel.communes)})"):
+        st.dataframe(panel.communes, hide_index=True, width="stretch")
+    st.caption("Sources et limites de l'offre de soins : " + markdown_text(" ".join(panel.limits)))
+
+
 def show_checks(checks) -> None:
     st.subheader("Vérifications")
     for check in checks:
@@ -362,6 +392,7 @@ def drawing() -> None:
             show_figures(summary)
             show_checks(run_checks(bundle, territory, neighbours, session.code_report))
             show_taille_and_ages(summary)
+            show_offer(territory)
         st.caption("Limites des données : " + " ".join(bundle.meta.get("limits", [])))
     if summary is not None:
         show_letter_and_exports(territory)

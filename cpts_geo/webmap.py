@@ -13,6 +13,7 @@ app's own ``static/`` folder (no CDN), so that the map works on a closed network
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from jinja2 import Template
 from cpts_geo.codes import CODE_PATTERN, PLM_PARENTS
 from cpts_geo.config import STORAGE_CRS, departement_of, local_crs
 from cpts_geo.formatting import fr_int
+from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE, establishments_geojson
 from cpts_geo.user_text import html_text
 
 #: Simplification of the IRIS borders sent to the browser (metres, metric CRS).
@@ -196,13 +198,13 @@ COMMUNE_NAME_ZOOMS = ((5000, 10), (0, 12))
 
 
 def map_layer(name: str, features: dict, style: dict, *, labels=(), min_zoom: int | None = None,
-              point_radius: float | None = None) -> dict:
+              point_radius: float | None = None, interactive: bool = False) -> dict:
     """One layer of the drawing map, JSON-ready: a GeoJSON FeatureCollection (EPSG:4326) drawn with a Leaflet
-    ``style`` (a feature's ``style`` property overrides it; its ``tooltip`` property, HTML, is shown on hover),
-    point features as circles of ``point_radius`` px, ``labels`` as ``[lat, lng, html]`` in the style's colour,
-    the whole shown only from ``min_zoom``. Every text in it is HTML, already escaped."""
+    ``style`` (a feature's ``style`` property overrides it; its ``tooltip`` property, HTML, is shown on hover
+    when ``interactive``), point features as circles of ``point_radius`` px, ``labels`` as ``[lat, lng, html]``
+    in the style's colour, the whole shown only from ``min_zoom``. Every text in it is HTML, already escaped."""
     return {"name": name, "features": features, "style": style, "labels": [list(label) for label in labels],
-            "min_zoom": min_zoom, "point_radius": point_radius}
+            "min_zoom": min_zoom, "point_radius": point_radius, "interactive": interactive}
 
 
 def _geometry_features(geometry) -> dict:
@@ -265,6 +267,66 @@ def overlay_layers(area: AreaLayer, split_communes=(), neighbours: dict[str, fro
             layers.append(map_layer(name, _geometry_features(shapes),
                                     {"color": colour, "weight": weight, "dashArray": dash, "fill": False}))
     return layers
+
+
+# --- offer of care: two layers the user switches on, sent to the browser once per area ---------------------
+#: The offer layers of the drawing map: key → French label of their switch.
+OFFER_LAYERS = {"apl": "APL médecins généralistes", "finess": "Établissements (FINESS)"}
+#: APL classes of the map, (upper bound, colour, French label): under 2.5 a commune is usually called « sous-dense ».
+APL_CLASSES = ((APL_THRESHOLD, "#d7301f", "moins de 2,5 (sous-dense)"), (3.0, "#fc8d59", "de 2,5 à moins de 3"),
+               (4.0, "#fee08b", "de 3 à moins de 4"), (5.0, "#a6d96a", "de 4 à moins de 5"),
+               (math.inf, "#1a9850", "5 et plus"))
+APL_MISSING = ("#bdbdbd", NOT_AVAILABLE)
+#: Colours of the establishment groups (soins de ville, sanitaire, médico-social).
+CATEGORY_COLOURS = {"soins de ville": "#1f78b4", "sanitaire": "#e31a1c", "médico-social": "#6a3d9a"}
+
+
+def apl_class(value: float | None) -> tuple[str, str]:
+    """Colour and French label of the APL class of a value (grey where the APL is not known)."""
+    if value is None or value != value:
+        return APL_MISSING
+    return next((colour, label) for bound, colour, label in APL_CLASSES if value < bound)
+
+
+def optional_layer(name: str, layers=(), *, iris_fill: dict[str, str] | None = None, legend=(),
+                   point_legend: bool = False, note: str | None = None) -> dict:
+    """A layer of the drawing map the user switches on: map layers (:func:`map_layer`) and/or a fill of the area's
+    IRIS by commune (``iris_fill``: INSEE code → colour; the IRIS are already in the browser), with its legend
+    (``(colour, label)``, drawn as dots with ``point_legend``) and a note under it. Texts escaped here."""
+    return {"name": html_text(name), "layers": list(layers), "iris_fill": iris_fill,
+            "legend": {"title": html_text(name), "items": [[colour, html_text(label)] for colour, label in legend],
+                       "points": point_legend, "note": html_text(note) if note else None}}
+
+
+def apl_layer(area: AreaLayer, offer) -> dict:
+    """The area's IRIS filled with the APL class of their commune (only the commune colours are sent)."""
+    millesime = offer.meta.get("apl", {}).get("millesime")
+    fill = {code: apl_class(offer.apl.get(code, (None,))[0])[0] for code in area.communes.index}
+    return optional_layer(f"APL médecins généralistes {millesime or ''}".strip(), iris_fill=fill,
+                          legend=[(colour, label) for _, colour, label in APL_CLASSES] + [APL_MISSING])
+
+
+def establishments_layer(area: AreaLayer, offer) -> dict:
+    """FINESS establishments of the area's départements as dots, one layer per group, their name (escaped) on hover."""
+    groups: dict[str, list[dict]] = {category: [] for category in CATEGORY_COLOURS}
+    for departement in area.departements:
+        for feature in establishments_geojson(offer, departement)["features"]:
+            p = feature["properties"]
+            groups[p["categorie"]].append({"type": "Feature", "geometry": feature["geometry"], "properties": {
+                "tooltip": f"<b>{html_text(p['nom'])}</b><br>{html_text(p['type'])}<br>FINESS {html_text(p['finess'])}"}})
+    layers = [map_layer(f"Établissements (FINESS) : {category}", {"type": "FeatureCollection", "features": features},
+                        {"color": "#ffffff", "weight": 1, "fillColor": CATEGORY_COLOURS[category], "fillOpacity": 0.9},
+                        point_radius=5, interactive=True)
+              for category, features in groups.items() if features]
+    uncovered = sorted(set(area.departements) - offer.covered("establishments"))
+    return optional_layer("Établissements (FINESS)", layers, legend=list(zip(CATEGORY_COLOURS.values(),
+                                                                              CATEGORY_COLOURS)),
+                          point_legend=True, note=f"{NOT_AVAILABLE} : {', '.join(uncovered)}" if uncovered else None)
+
+
+def offer_layer(area: AreaLayer, offer, kind: str) -> dict:
+    """The offer layer ``kind`` (a key of :data:`OFFER_LAYERS`) of an area."""
+    return {"apl": apl_layer, "finess": establishments_layer}[kind](area, offer)
 
 
 #: Abbreviations read as the word they stand for in a searched name (« St Estève » → Saint-Estève).

@@ -1,6 +1,7 @@
 """Open the map page in headless Chromium and save docs/screenshot.png (run by hand, not in CI).
 
     python scripts/screenshot.py [--out docs/screenshot.png] [--zones 66028-66186] [--offline] [--click 66037]
+                                 [--layers apl,finess] [--height 1150]
     python scripts/screenshot.py --ars registre.sqlite --out docs/screenshot_ars.png [--offline]
 
 Starts ``streamlit run app.py`` on a free port with the Ruscino territory preloaded through
@@ -10,7 +11,9 @@ until the map shows the selection and the summary, and saves a PNG screenshot. W
 waits until the summary figures change (the time is printed): the whole path browser → map
 component → session → summary, in a real browser. ``--offline`` blocks every request that does
 not go to the app (as on a closed network): the map must still draw (Leaflet comes from the
-app's ``static/``) and show its notice about the missing background.
+app's ``static/``) and show its notice about the missing background. ``--layers`` switches on offer layers of
+the map (« Afficher : » under it) and waits for their legend; ``--height`` makes the window taller, to see the
+whole panel.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from urllib.parse import urlencode, urlsplit
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from cpts_geo.webmap import OFFER_LAYERS  # noqa: E402
 RUSCINO = "66028-66136.0801.0901.0902.1001.1101.1202.1203.1901.1902.1903-66186-66189"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -64,6 +69,13 @@ POINT_SCRIPT = """((lat, lng) => {
   const box = map.getContainer().getBoundingClientRect(), point = map.latLngToContainerPoint([lat, lng]);
   return [box.left + point.x, box.top + point.y];
 })(%r, %r)"""
+#: Ticks the switch of an offer layer under the drawing map (its French label); true once done.
+LAYER_SCRIPT = """(label => {
+  const box = [...document.querySelectorAll('[data-testid="stCheckbox"] label')].find(l => l.innerText.trim() === label);
+  if (box) box.querySelector("input").click();
+  return Boolean(box);
+})(%r)"""
+LEGENDS_SCRIPT = "document.querySelectorAll('.cpts-legend').length"
 METRICS_SCRIPT = "[...document.querySelectorAll('[data-testid=\"stMetricValue\"]')].map(e => e.innerText)"
 
 
@@ -71,7 +83,6 @@ def inside_point(code: str) -> tuple[float, float]:
     """(lat, lng) of the point farthest inside an IRIS (9 characters) or a commune of the default bundle."""
     import shapely
 
-    sys.path.insert(0, str(ROOT))
     from cpts_geo.bundle import Bundle
 
     bundle = Bundle.load()
@@ -158,8 +169,21 @@ async def click_map(devtools: DevTools, lat: float, lng: float, timeout: float) 
     await devtools.call("Input.dispatchMouseEvent", type="mouseMoved", x=5, y=5)   # no hover style in the shot
 
 
+async def show_layers(devtools: DevTools, labels: list[str], timeout: float) -> None:
+    """Switch on the offer layers of ``labels`` and wait until the map shows a legend for each."""
+    start = time.monotonic()
+    for label in labels:
+        if not await evaluate(devtools, LAYER_SCRIPT % label):
+            raise RuntimeError(f"no switch « {label} » under the map")
+        while await evaluate(devtools, LEGENDS_SCRIPT) < labels.index(label) + 1:
+            if time.monotonic() - start > timeout:
+                raise TimeoutError(f"the layer « {label} » did not show")
+            await asyncio.sleep(0.2)
+    print(f"layers {labels} shown in {time.monotonic() - start:.1f} s")
+
+
 async def capture(debug_port: int, url: str, out: Path, timeout: float, offline: bool,
-                  click: tuple[float, float] | None = None) -> float:
+                  click: tuple[float, float] | None = None, layers=(), window=WINDOW) -> float:
     """Load ``url``, wait for the map (and click it at ``click``), write the PNG; returns the seconds until the map was ready."""
     targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json").read())
     page = next(t for t in targets if t["type"] == "page")
@@ -167,7 +191,7 @@ async def capture(debug_port: int, url: str, out: Path, timeout: float, offline:
         devtools = DevTools(connection)
         if offline:
             await devtools.call("Fetch.enable", patterns=[{"urlPattern": "*"}])
-        await devtools.call("Emulation.setDeviceMetricsOverride", width=WINDOW[0], height=WINDOW[1],
+        await devtools.call("Emulation.setDeviceMetricsOverride", width=window[0], height=window[1],
                             deviceScaleFactor=1, mobile=False)
         # numbers and dates as a French user sees them (Intl and navigator.languages)
         await devtools.call("Emulation.setLocaleOverride", locale="fr-FR")
@@ -189,6 +213,9 @@ async def capture(debug_port: int, url: str, out: Path, timeout: float, offline:
         if click:
             await click_map(devtools, *click, timeout)
             await asyncio.sleep(1.5)
+        if layers:
+            await show_layers(devtools, list(layers), timeout)
+            await asyncio.sleep(1.5)
         shot = await devtools.call("Page.captureScreenshot", format="png")
         out.write_bytes(base64.b64decode(shot["data"]))
         return ready
@@ -204,11 +231,16 @@ def main() -> int:
     parser.add_argument("--offline", action="store_true",
                         help="closed network: block every request but the app's (no background tiles)")
     parser.add_argument("--click", metavar="CODE", help="click the map inside this IRIS or commune first")
+    parser.add_argument("--layers", default="", help="offer layers to switch on, among: "
+                        + ", ".join(OFFER_LAYERS))
+    parser.add_argument("--height", type=int, default=WINDOW[1], help="window height (px)")
     parser.add_argument("--ars", metavar="STORE", type=Path,
                         help="shoot the « Vue ARS » page instead, on the registry saved in this store "
                              "(python -m cpts_geo coverage --registry … --save --db STORE)")
     args = parser.parse_args()
     click = inside_point(args.click) if args.click else None
+    layers = [OFFER_LAYERS[kind] for kind in filter(None, args.layers.split(","))]
+    window = (WINDOW[0], args.height)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         sys.exit("Chromium not found: apt-get install -y chromium")
@@ -219,7 +251,7 @@ def main() -> int:
                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     profile = tempfile.mkdtemp(prefix="cpts-geo-chromium-")
     browser = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                                f"--remote-debugging-port={debug_port}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
+                                f"--remote-debugging-port={debug_port}", f"--window-size={window[0]},{window[1]}",
                                 "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", args.timeout)
@@ -227,7 +259,7 @@ def main() -> int:
         url = (f"http://127.0.0.1:{app_port}/Vue_ARS?dep={args.dep}" if args.ars else
                f"http://127.0.0.1:{app_port}/?" + urlencode({"zones": args.zones, "nom": args.name, "dep": args.dep}))
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        ready = asyncio.run(capture(debug_port, url, args.out, args.timeout, args.offline, click))
+        ready = asyncio.run(capture(debug_port, url, args.out, args.timeout, args.offline, click, layers, window))
         print(f"{args.out}: map ready after {ready:.1f} s, {args.out.stat().st_size / 1e3:.0f} kB")
     finally:
         browser.terminate()

@@ -10,6 +10,7 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
+from cpts_geo.offer import NOT_AVAILABLE
 from tests.conftest import RUSCINO_CODES
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -242,6 +243,59 @@ def test_neighbours_from_the_stored_registry(app, dep66, tmp_path):
     registry_box.check().run()
     overlap = [box.value for box in app.error if "chevauche" in box.value]
     assert len(overlap) == 1 and "CPTS Ruscino" in overlap[0] and "CPTS Perpignan" not in overlap[0]
+
+
+def table_of(app: AppTest, row: str):
+    """The ``st.table`` that has a row named ``row``."""
+    return next(t.value for t in app.table if row in t.value.index)
+
+
+def test_offer_panel_and_map_layers(app):
+    """« Offre de soins » beside the map, and the two offer layers switched on under it (sent once)."""
+    app.query_params["zones"] = "66028"
+    app.run()
+    assert not app.exception and "Offre de soins" in [s.value for s in app.subheader]
+    counts = table_of(app, "Médecins généralistes")["Nombre"]
+    assert (counts["Médecins généralistes"], counts["Infirmiers"], counts["Pharmacies"]) == ("31", "22", "3")
+    assert table_of(app, "APL du département").iat[0, 0] == "4,80"
+    expanders = [e.label for e in app.expander]
+    assert any(label.startswith("Soins de ville (") for label in expanders) and "Sanitaire (4)" in expanders
+    assert any("Zonage infirmier des communes" in m.value for m in app.markdown)
+    assert any("Base permanente des équipements 2025" in plain(c.value) for c in app.caption)
+    arguments = map_arguments(app)
+    assert "MSPU" not in arguments and "de 4 à moins de 5" not in arguments   # off by default
+    app.checkbox(key="layer_finess").check().run()
+    app.checkbox(key="layer_apl").check().run()
+    assert not app.exception
+    sent = json.loads(app.get("bidi_component")[0].proto.json)
+    assert sent["layers_shown"] == ["apl-66", "finess-66"] and list(sent["layer_payloads"]) == ["apl-66"]
+    assert sent["layer_payloads"]["apl-66"]["iris_fill"]["66136"] == "#a6d96a"   # APL 4.826: « de 4 à moins de 5 »
+    app.run()
+    sent = json.loads(app.get("bidi_component")[0].proto.json)
+    assert sent["layers_shown"] == ["apl-66", "finess-66"] and sent["layer_payloads"] == {}   # the browser has them
+    app.checkbox(key="layer_apl").uncheck().run()
+    assert json.loads(app.get("bidi_component")[0].proto.json)["layers_shown"] == ["finess-66"]
+
+
+def test_establishments_layer_is_sent_with_escaped_names(app):
+    app.query_params["zones"] = "66028"
+    app.run()
+    app.checkbox(key="layer_finess").check().run()
+    arguments = map_arguments(app)
+    assert "<b>MSPU D&#x27;AVICENNE</b>" in arguments and "MSPU D'AVICENNE" not in arguments
+
+
+def test_offer_panel_not_available_in_lozere(france_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("CPTS_GEO_DATA", str(france_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "drafts.sqlite"))
+    app = AppTest.from_file(APP, default_timeout=180)
+    app.query_params["zones"] = "48095"
+    app.query_params["dep"] = "48"
+    app.run()
+    assert not app.exception and "Offre de soins" in [s.value for s in app.subheader]
+    assert all(t.value.index.name != "Professionnels" for t in app.table)   # no table of zeros
+    assert any(f"Professionnels de santé libéraux : {NOT_AVAILABLE} (département(s) 48)." == plain(c.value)
+               for c in app.caption)
 
 
 HOSTILE_NAMES = ["<img src=x onerror=alert(1)>", '=HYPERLINK("http://x")', "[lien](javascript:alert(1))"]

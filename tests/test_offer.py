@@ -10,8 +10,8 @@ import shapely
 
 from cpts_geo.codes import resolve_codes
 from cpts_geo.config import DEFAULT_MIRROR
-from cpts_geo.offer import (APL_THRESHOLD, NOT_AVAILABLE, OfferData, establishments_geojson, territory_offer,
-                            write_offer)
+from cpts_geo.offer import (APL_THRESHOLD, KINDS, NOT_AVAILABLE, OfferData, establishments_geojson, offer_panel,
+                            territory_offer, write_offer)
 from cpts_geo.sources.health import (HealthTables, read_apl_csv, read_apl_workbook, read_bpe_mirror,
                                      read_bpe_official, read_finess_mirror, read_finess_official,
                                      read_health_official, read_nurse_zoning)
@@ -208,6 +208,62 @@ def test_outside_occitanie_establishments_not_available(france):
     offer = offer_of(france, ["13201"])
     assert offer["establishments"] == []
     assert any("FINESS" in limit and NOT_AVAILABLE in limit for limit in offer["limits"])
+
+
+def test_offer_json_contract_key_by_key(france, ruscino):
+    """The ``offer`` object other tools rely on (``summary --json``), key by key, as JSON gives it back."""
+    offer = json.loads(json.dumps(territory_offer(france, ruscino.iris).as_dict()))
+    assert set(offer) == {"professionals", "establishments", "apl", "nurse_zoning", "limits"}
+    assert [p["kind"] for p in offer["professionals"]] == list(KINDS)
+    assert {"medecin_generaliste", "chirurgien_dentiste", "sage_femme", "masseur_kinesitherapeute", "infirmier",
+            "orthophoniste", "pedicure_podologue", "pharmacie", "laboratoire"} <= set(KINDS)
+    for p in offer["professionals"]:
+        assert set(p) == {"kind", "label", "count", "estimated", "per_10000", "reference", "source", "millesime",
+                          "split_communes"}   # split_communes: only with an estimate (Perpignan's part here)
+        assert isinstance(p["label"], str) and isinstance(p["count"], int | float) and p["estimated"] is True
+        assert isinstance(p["per_10000"], float) and set(p["reference"]) == {"departement", "region", "france"}
+        assert p["millesime"] == 2025 and p["source"].startswith("INSEE")
+    for e in offer["establishments"]:
+        assert set(e) == {"finess", "name", "kind", "category", "commune", "iris"}
+        assert e["category"] in ("soins de ville", "sanitaire", "médico-social") and len(e["finess"]) == 9
+    assert set(offer["apl"]) == {"value", "millesime", "departement_value", "threshold",
+                                 "population_under_threshold_share", "source", "communes"}
+    assert offer["apl"]["threshold"] == 2.5 and offer["apl"]["millesime"] == 2023
+    assert 0 <= offer["apl"]["population_under_threshold_share"] <= 1
+    assert all(set(z) == {"code", "name", "class", "label"} for z in offer["nurse_zoning"])
+    assert offer["limits"] and all(isinstance(line, str) for line in offer["limits"])
+    lozere = json.loads(json.dumps(offer_of(france, ["48095"])))
+    assert all(p["count"] is None and p["estimated"] is False and "split_communes" not in p
+               for p in lozere["professionals"])
+
+
+def test_panel_of_cabestany(france):
+    """The « Offre de soins » panel of the drawing page: exact counts, densities against the département."""
+    panel = offer_panel(territory_offer(france, resolve_codes(france, ["66028"]).iris))
+    counts = panel.professionals.set_index("Professionnels")["Nombre"]
+    assert (counts["Médecins généralistes"], counts["Infirmiers"], counts["Pharmacies"]) == ("31", "22", "3")
+    assert list(panel.professionals.columns) == ["Professionnels", "Nombre", "Pour 10\u202f000 hab.", "Dép."]
+    assert not counts.str.contains("estimation").any()
+    assert any(f"Densité de la région, de la France : {NOT_AVAILABLE}" in note for note in panel.professionals_notes)
+    assert panel.apl.iat[0, 0] == "APL médecins généralistes 2023 du territoire" and panel.apl.iat[0, 1] == "4,80"
+    titles = [title for title, _ in panel.establishment_groups]
+    assert titles[0].startswith("Soins de ville (") and [t.split(" (")[0] for t in titles] == [
+        "Soins de ville", "Sanitaire", "Médico-social"]
+    names = set(panel.establishment_groups[0][1]["Nom"])
+    assert "MAISON DE SANTE PLURIPROFESSIONNELLE CABESTANY (MSPC)" in names and "MSPU D'AVICENNE" in names
+    assert panel.establishments_note is None and panel.zoning.startswith("Zonage infirmier des communes : ")
+    assert any("Base permanente des équipements 2025" in line for line in panel.limits)
+
+
+def test_panel_estimates_and_not_available(france, ruscino):
+    counts = offer_panel(territory_offer(france, ruscino.iris)).professionals.set_index("Professionnels")["Nombre"]
+    assert counts["Médecins généralistes"].endswith(" (estimation)")
+    lozere = offer_panel(territory_offer(france, resolve_codes(france, ["48095"]).iris))
+    assert lozere.professionals is None   # never a table of zeros
+    assert lozere.professionals_notes == (f"Professionnels de santé libéraux : {NOT_AVAILABLE} (département(s) 48).",)
+    assert lozere.establishment_groups and lozere.establishments_note is None   # FINESS covers Occitanie
+    marseille = offer_panel(territory_offer(france, resolve_codes(france, ["13201"]).iris))
+    assert marseille.establishment_groups == () and NOT_AVAILABLE in marseille.establishments_note
 
 
 def test_located_professionals_are_counted_exactly(dep66, tmp_path):

@@ -11,6 +11,7 @@ import shapely
 
 from cpts_geo import webmap
 from cpts_geo.errors import InputError
+from cpts_geo.offer import NOT_AVAILABLE, OfferData, establishments_geojson
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.session import DrawingSession
 
@@ -52,6 +53,52 @@ def test_drawing_map_payload_and_overlays(area, dep66):
     perpignan = shapely.geometry.shape(layers[1]["features"]["features"][0]["geometry"])
     assert perpignan.contains(area.communes.geometry["66136"].representative_point())
     assert webmap.overlay_layers(area) == []
+
+
+def test_apl_layer_colours_the_iris_by_commune(area, dep66):
+    assert webmap.apl_class(4.826) == ("#a6d96a", "de 4 à moins de 5")   # Perpignan, APL 2023
+    assert webmap.apl_class(2.49)[1] == "moins de 2,5 (sous-dense)" and webmap.apl_class(2.5)[1] == "de 2,5 à moins de 3"
+    assert webmap.apl_class(None)[1] == webmap.apl_class(float("nan"))[1] == NOT_AVAILABLE
+    layer = webmap.apl_layer(area, dep66.offer)
+    assert layer["name"] == "APL médecins généralistes 2023" and layer["layers"] == []
+    assert set(layer["iris_fill"]) == set(area.communes.index) and layer["iris_fill"]["66136"] == "#a6d96a"
+    assert [label for _, label in layer["legend"]["items"]] == [
+        "moins de 2,5 (sous-dense)", "de 2,5 à moins de 3", "de 3 à moins de 4", "de 4 à moins de 5", "5 et plus",
+        NOT_AVAILABLE]
+    assert len(json.dumps(layer)) < 20_000   # the IRIS are already in the browser: only the colours go
+
+
+def test_establishments_layer(area, dep66):
+    layer = webmap.establishments_layer(area, dep66.offer)
+    assert [group["name"] for group in layer["layers"]] == [
+        "Établissements (FINESS) : soins de ville", "Établissements (FINESS) : sanitaire",
+        "Établissements (FINESS) : médico-social"]
+    assert all(group["interactive"] and group["point_radius"] for group in layer["layers"])
+    tooltips = [f["properties"]["tooltip"] for group in layer["layers"] for f in group["features"]["features"]]
+    assert len(tooltips) == len(establishments_geojson(dep66.offer, "66")["features"]) > 300
+    assert "<b>MAISON DE SANTE PLURIPROFESSIONNELLE CABESTANY (MSPC)</b><br>Maison de santé<br>FINESS " in " ".join(tooltips)
+    assert "<b>MSPU D&#x27;AVICENNE</b>" in " ".join(tooltips)
+    assert [label for _, label in layer["legend"]["items"]] == ["soins de ville", "sanitaire", "médico-social"]
+    assert layer["legend"]["points"] and layer["legend"]["note"] is None
+    assert len(json.dumps(layer, ensure_ascii=False).encode()) <= 300_000
+
+
+def test_establishment_names_are_escaped(area, dep66):
+    table = dep66.offer.establishments.copy()
+    table.loc[table["name"] == "MSPU D'AVICENNE", "name"] = '<img src=x onerror=alert(1)>"'
+    layer = webmap.establishments_layer(area, OfferData(dep66.offer.meta, {**dep66.offer.tables,
+                                                                            "establishments": table}))
+    text = json.dumps(layer, ensure_ascii=False)
+    assert "&lt;img src=x onerror=alert(1)&gt;&quot;" in text and "<img" not in text
+
+
+def test_establishments_layer_of_the_largest_departement(france):
+    """Haute-Garonne has the most FINESS points of Occitanie: its layer stays within 300 kB."""
+    layer = webmap.establishments_layer(webmap.MapData(france).area(["31"]), france.offer)
+    assert sum(len(group["features"]["features"]) for group in layer["layers"]) > 1000
+    assert len(json.dumps(layer, ensure_ascii=False).encode()) <= 300_000
+    outside = webmap.establishments_layer(webmap.MapData(france).area(["13"]), france.offer)
+    assert outside["layers"] == [] and outside["legend"]["note"] == f"{NOT_AVAILABLE} : 13"
 
 
 def test_epci_outlines_and_picker(area, dep66):
