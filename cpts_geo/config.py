@@ -39,6 +39,10 @@ LOCAL_CRS_BY_DEPARTEMENT = {
 }
 METROPOLE_CRS = "EPSG:2154"
 
+#: Qualitative palette of the CPTS on every map (ColorBrewer Set3 and Paired), cycled.
+CPTS_PALETTE = ("#8dd3c7", "#bebada", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#bc80bd", "#ccebc5",
+                "#a6cee3", "#b2df8a", "#fb9a99", "#cab2d6", "#ffed6f", "#1f78b4", "#33a02c", "#6a3d9a")
+
 
 def local_crs(departement: str) -> str:
     """Metric CRS to measure lengths and areas in a département."""

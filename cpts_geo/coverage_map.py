@@ -14,13 +14,10 @@ import shapely
 
 from cpts_geo import webmap
 from cpts_geo.bundle import dissolve_territories
-from cpts_geo.config import STORAGE_CRS
+from cpts_geo.config import CPTS_PALETTE, STORAGE_CRS
 from cpts_geo.coverage import CoverageReport
 from cpts_geo.user_text import html_text
 
-#: Qualitative palette of the CPTS (ColorBrewer Set3 and Paired), cycled.
-CPTS_PALETTE = ("#8dd3c7", "#bebada", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#bc80bd", "#ccebc5",
-                "#a6cee3", "#b2df8a", "#fb9a99", "#cab2d6", "#ffed6f", "#1f78b4", "#33a02c", "#6a3d9a")
 COLOURS = {"white": "#d7191c", "overlap": "#ff7f00", "isolated": "#000000", "focus": "#e7298a"}
 CPTS_TOOLTIP = (["name", "population", "taille"], ["CPTS", "Population", "Taille"])
 

@@ -38,6 +38,16 @@ class Territory:
         return bundle.communes_of(self.iris)
 
 
+def others_without_self(territory: Territory, others: dict[str, frozenset[str]]
+                        ) -> tuple[dict[str, frozenset[str]], list[str]]:
+    """The neighbouring CPTS without the territory itself (a CPTS of the same name, case and spaces aside, or of
+    exactly its IRIS), and the names of those left out."""
+    own = " ".join(territory.name.split()).casefold()
+    itself = [name for name, codes in others.items()
+              if (own and " ".join(name.split()).casefold() == own) or codes == territory.iris]
+    return {name: codes for name, codes in others.items() if name not in itself}, itself
+
+
 @dataclass(frozen=True)
 class CommunePart:
     """A commune of the territory, whole or split into some of its IRIS."""

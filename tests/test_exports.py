@@ -248,6 +248,179 @@ def test_coverage_print_map(france):
     assert "Pyrénées-Orientales" in text and "CPTS Ruscino" in text and "Zone blanche" in text
 
 
+# --- the printed map (cpts_geo/exports/maps.py), checked on its artists and rendered pixels -----------------------
+
+def commune_codes(bundle, *names):
+    return [bundle.communes.index[(bundle.communes["nom"] == name)
+                                  & (bundle.communes["departement"] == "66")][0] for name in names]
+
+
+@pytest.fixture(scope="module")
+def ruscino_with_neighbours(france, ruscino):
+    """Ruscino with two neighbouring CPTS made of communes, and itself under another name (issue 14, point 12)."""
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.exports.maps import territory_map
+
+    others = {"CPTS Aspres": resolve_codes(france, commune_codes(france, "Pollestres", "Villeneuve-de-la-Raho",
+                                                                  "Théza")).iris,
+              "CPTS Salanque": resolve_codes(france, commune_codes(france, "Bompas", "Villelongue-de-la-Salanque",
+                                                                    "Sainte-Marie-la-Mer", "Torreilles")).iris,
+              "Ruscino (registre)": ruscino.iris}
+    return territory_map(france, ruscino, others, author="Maison de santé de Cabestany")
+
+
+def legend_labels(fig) -> list[str]:
+    return [" ".join(text.get_text().split()) for legend in fig.legends for text in legend.get_texts()]
+
+
+def text_boxes(fig, ax):
+    """Map texts with their box in map coordinates."""
+    import shapely
+
+    renderer = fig.canvas.get_renderer()
+    inverse = ax.transData.inverted()
+    for text in ax.texts:
+        extent = text.get_window_extent(renderer)
+        (x0, y0), (x1, y1) = inverse.transform([[extent.x0, extent.y0], [extent.x1, extent.y1]])
+        yield text, shapely.box(x0, y0, x1, y1)
+
+
+def territory_outline(france, territory, ax):
+    from cpts_geo.config import METROPOLE_CRS
+
+    return france.iris_geometry(sorted(territory.iris)).to_crs(METROPOLE_CRS).union_all()
+
+
+def test_map_neighbours_own_style_names_and_legend(france, ruscino, ruscino_with_neighbours):
+    fig = ruscino_with_neighbours
+    ax = fig.axes[0]
+    labels = legend_labels(fig)
+    assert "CPTS voisine : CPTS Aspres" in labels and "CPTS voisine : CPTS Salanque" in labels
+    assert not any("Ruscino (registre)" in label for label in labels)   # the territory is not its own neighbour
+    assert "Commune hors territoire et hors des CPTS voisines" in labels
+    assert "Mer, étang, étranger (hors des contours IRIS)" in labels   # the Mediterranean, east of Saint-Nazaire
+    fills = [c for c in ax.collections if c.get_zorder() == 1.5]
+    assert len(fills) == 2 and fills[0].get_hatch() != fills[1].get_hatch()
+    assert len({tuple(c.get_facecolor()[0]) for c in fills}) == 2
+    outline = territory_outline(france, ruscino, ax)
+    texts = dict((text.get_text(), box) for text, box in text_boxes(fig, ax))
+    assert {"CPTS Aspres", "CPTS Salanque", "Cabestany", "Perpignan", "Saint-Nazaire", "Saleilles"} <= set(texts)
+    for name in ("CPTS Aspres", "CPTS Salanque", "Bompas", "Canet-en-Roussillon"):
+        assert not texts[name].intersects(outline), name      # names around never print on the territory
+
+
+def test_map_split_commune_iris_named_and_scale(france, ruscino, ruscino_with_neighbours):
+    from cpts_geo.exports.maps import map_scale
+
+    ax = ruscino_with_neighbours.axes[0]
+    texts = [text.get_text() for text in ax.texts]
+    perpignan = set(france.iris.loc[sorted(c for c in ruscino.iris if c.startswith("66136")), "nom_iris"])
+    assert len(perpignan & set(texts)) >= 3
+    scale = map_scale(ax)
+    assert scale % 5000 < 1e-6 * scale or -scale % 5000 < 1e-6 * scale      # a round scale: 1:75 000
+    assert f"Échelle 1:{round(scale):,}".replace(",", "\u202f") in texts
+
+
+def test_map_departement_limits_and_legend_on_paris(france):
+    """Paris 13e + 14e: the limits of Paris with Hauts-de-Seine and Val-de-Marne are thin grey dashes under the
+    territory outline; the Métropole du Grand Paris, out of view, is not in the legend; no white gap around."""
+    import matplotlib.colors as mcolors
+    from PIL import Image
+
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.exports.maps import DEPARTEMENT_STYLE, save_figure, territory_map
+
+    fig = territory_map(france, Territory(resolve_codes(france, ["75113", "75114"]).iris, "CPTS Paris 13-14"))
+    ax = fig.axes[0]
+    grey = mcolors.to_rgba(DEPARTEMENT_STYLE["color"])
+    limits = [c for c in ax.collections if len(c.get_edgecolor()) and np.allclose(c.get_edgecolor()[0], grey)]
+    outline = [c for c in ax.collections if c.get_zorder() == 5]
+    assert len(limits) == 1 and len(limits[0].get_segments()) > 0 and len(outline) == 1
+    assert limits[0].get_linewidth()[0] < 0.5 * outline[0].get_linewidth()[0]
+    assert limits[0].get_linestyle()[0][1] is not None                        # dashed
+    assert limits[0].get_zorder() < outline[0].get_zorder()
+    handle = next(h for legend in fig.legends for h, t in zip(legend.legend_handles, legend.get_texts())
+                  if t.get_text() == "Limite de département")
+    assert mcolors.to_rgba(handle.get_color()) == grey and handle.get_linestyle() == "--"
+    labels = legend_labels(fig)
+    assert not any("EPCI" in label for label in labels) and "Mer, étang, étranger (hors des contours IRIS)" not in labels
+    pixels = np.asarray(Image.open(io.BytesIO(save_figure(fig, "png", 60))).convert("RGB"))
+    box = ax.get_window_extent()
+    height = pixels.shape[0]
+    inside = pixels[int(height - box.y1 * 60 / fig.dpi) + 3:int(height - box.y0 * 60 / fig.dpi) - 3,
+                    int(box.x0 * 60 / fig.dpi) + 3:int(box.x1 * 60 / fig.dpi) - 3]
+    assert (inside == 255).all(axis=2).mean() < 0.01                        # land everywhere: no blank area
+
+
+@pytest.fixture(scope="module")
+def lozere(france):
+    """30 contiguous communes of Lozère around Mende."""
+    from cpts_geo.codes import resolve_codes
+
+    chosen = ["48095"]
+    while len(chosen) < 30:
+        chosen += sorted(n for c in chosen for n in france.commune_graph.neighbours(c)
+                         if n.startswith("48") and n not in chosen)[:30 - len(chosen)]
+    return Territory(resolve_codes(france, chosen).iris, "CPTS Cœur de Lozère")
+
+
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+def test_map_every_commune_named_or_numbered(france, lozere, orientation):
+    from cpts_geo.exports.maps import territory_map
+
+    fig = territory_map(france, lozere, orientation=orientation)
+    ax, inset = fig.axes
+    names = france.communes.loc[sorted(lozere.communes(france)), "nom"].tolist()
+    on_map = {text.get_text() for text in ax.texts}
+    key = "\n".join(text.get_text() for text in fig.texts)
+    numbered = [name for name in names if name not in on_map]
+    for number, name in enumerate(sorted(numbered), start=1):
+        assert str(number) in on_map and f"{number} {name}\n" in key + "\n", name
+    assert len(numbered) < len(names) / 2
+    outline = territory_outline(france, lozere, ax)
+    (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
+    bounds = outline.bounds
+    # the territory fills the frame: more than half its width and 70 % of its height at least one way
+    assert (bounds[2] - bounds[0]) / (xmax - xmin) > 0.5 or (bounds[3] - bounds[1]) / (ymax - ymin) > 0.7
+    assert "Lozère (Occitanie)" in inset.get_title() and inset.collections    # the locator inset
+
+
+def test_map_pdf_metadata_and_no_pyplot(france, ruscino, ruscino_with_neighbours):
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from matplotlib._pylab_helpers import Gcf
+
+    import cpts_geo.exports.maps as maps
+
+    source = Path(maps.__file__).read_text(encoding="utf-8")
+    assert "import matplotlib.pyplot" not in source and "pyplot import" not in source and "plt." not in source
+    managers = Gcf.get_num_fig_managers()
+    reader = PdfReader(io.BytesIO(maps.save_figure(ruscino_with_neighbours, "pdf")))
+    assert Gcf.get_num_fig_managers() == managers                 # no pyplot figure made on the way
+    info = reader.metadata
+    assert info.title == "CPTS Ruscino" and info.author == "Maison de santé de Cabestany (cpts-geo)"
+    assert "IGN-INSEE CONTOURS-IRIS" in info.subject and "populations légales 2023" in info.subject
+    assert "48\u202f454 habitants" in info.subject
+    assert abs((datetime.now(timezone.utc) - info.creation_date).total_seconds()) < 600
+    assert PdfReader(io.BytesIO(maps.save_figure(maps.territory_map(france, ruscino), "pdf"))).metadata.author \
+        == "cpts-geo"
+
+
+def test_cli_export_drops_the_territory_from_its_neighbours(france_dir, tmp_path):
+    others = tmp_path / "voisines.csv"
+    others.write_text("cpts;code_insee\nRuscino;66028\nRuscino;66186\nRuscino;66189\nCPTS Salanque;66212\n"
+                      + "".join(f"Ruscino;{code}\n" for code in RUSCINO_CODES if code.startswith("66136")),
+                      encoding="utf-8")
+    result = run_cli("export", "--codes", ",".join(RUSCINO_CODES), "--name", "CPTS Ruscino", "--other-cpts", others,
+                     "--format", "pdf", "--out", tmp_path, data=france_dir)
+    assert result.returncode == 0, result.stderr
+    assert "« Ruscino » de --other-cpts est le territoire exporté lui-même" in result.stderr
+    assert "non conforme" not in result.stderr                    # no overlap with itself
+    text = PdfReader(tmp_path / "cpts_ruscino_carte.pdf").pages[0].extract_text()
+    assert "CPTS voisine : Ruscino" not in " ".join(text.split())
+
+
 def test_an_invalid_territory_says_so_on_every_document(france):
     from cpts_geo.codes import resolve_codes
 

@@ -179,7 +179,7 @@ def test_printed_map_draws_the_epci_of_the_territory(france, ruscino):
     from cpts_geo.exports.maps import EPCI_COLOUR, territory_map
 
     fig = territory_map(france, ruscino)
-    legend = [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+    legend = [" ".join(text.get_text().split()) for legend in fig.legends for text in legend.get_texts()]
     assert "Limite d'intercommunalité (EPCI) : CU Perpignan Méditerranée Métropole" in legend
     epci_lines = [c for ax in fig.axes for c in ax.collections
                   if len(c.get_edgecolor()) and np.allclose(c.get_edgecolor()[0], to_rgba(EPCI_COLOUR))]

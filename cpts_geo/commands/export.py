@@ -10,6 +10,7 @@ from cpts_geo.commands.summary import add_territory_arguments, load_others, post
 from cpts_geo.errors import InputError
 from cpts_geo.exports.files import FORMATS, TerritoryExport
 from cpts_geo.output import write_files
+from cpts_geo.territory import others_without_self
 
 
 def formats_argument(value: str) -> list[str]:
@@ -27,7 +28,11 @@ def run(args) -> int:
     formats = formats_argument(args.format)
     bundle = Bundle.load(args.data)
     territory, _ = territory_argument(bundle, args)
-    exporter = TerritoryExport(bundle, territory, load_others(bundle, args.other_cpts), postal_overrides(args.postal),
+    others, itself = others_without_self(territory, load_others(bundle, args.other_cpts))
+    for name in itself:
+        print(f"Note — « {name} » de --other-cpts est le territoire exporté lui-même (même nom ou mêmes IRIS) : "
+              "elle n'est ni dessinée ni vérifiée comme CPTS voisine.", file=sys.stderr)
+    exporter = TerritoryExport(bundle, territory, others, postal_overrides(args.postal),
                                detailed=args.detailed, orientation=args.orientation)
     exported = [exporter.export(fmt) for fmt in formats]
     paths = write_files(args.out, {file.filename: file.data for file in exported})

@@ -1,14 +1,17 @@
 """Printable A4 maps (PNG 300 dpi, vector PDF): a CPTS territory, or the coverage of an area by CPTS.
 
-Drawn with matplotlib/geopandas in the metric CRS of the area, no network. Both maps share one
-frame, public so that other maps can use it:
+Drawn on matplotlib :class:`~matplotlib.figure.Figure` objects (never pyplot, whose state is shared by
+every session of the server) in the metric CRS of the area, no network. Both maps share one frame,
+public so that other maps can use it:
 
 * :func:`new_map_figure` — an A4 page and the axes of the map;
-* :func:`frame_map` — title and subtitle on top, the sources footer and the legend at the bottom,
-  the map in between framed on a geometry, a scale bar and a north arrow;
+* :func:`draw_shapes`, :func:`draw_lines` — polygons and lines of shapely geometries on the axes;
+* :func:`frame_map` — title and subtitle on top, the sources footer at the bottom, the legend, the
+  locator inset and the key of numbered names beside (landscape) or under (portrait) the map; the
+  view framed on a geometry at a round scale, with a scale bar, the numeric scale and a north arrow;
 * :class:`MapLabels` — names that do not overlap (optional ones are left out when they would);
 * :func:`source_lines` — sources, millésimes and data limits of the bundle, for the footer;
-* :func:`save_figure` — PNG or PDF bytes.
+* :func:`save_figure` — PNG or PDF bytes with their metadata (title, author, subject, date).
 
 Fills use hatching and line styles as well as colour, so a black-and-white print stays readable.
 """
@@ -16,57 +19,107 @@ Fills use hatching and line styles as well as colour, so a black-and-white print
 from __future__ import annotations
 
 import io
+import math
 import textwrap
+from datetime import date, datetime, timezone
 from itertools import compress
-from datetime import date
 
 import geopandas as gpd
 import matplotlib
+import numpy as np
+import shapely
+from matplotlib import patheffects
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PatchCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.path import Path
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import shapely  # noqa: E402
-from matplotlib import patheffects  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch, Rectangle  # noqa: E402
+from cpts_geo.config import CPTS_PALETTE, local_crs
+from cpts_geo.exports.perimeter import metric_crs
+from cpts_geo.formatting import fr_int, fr_percent
+from cpts_geo.reference import departements_table
+from cpts_geo.territory import Territory, others_without_self, summarize
 
-from cpts_geo.config import local_crs  # noqa: E402
-from cpts_geo.exports.perimeter import metric_crs  # noqa: E402
-from cpts_geo.formatting import fr_int, fr_percent  # noqa: E402
-from cpts_geo.territory import Territory, summarize  # noqa: E402
-
-plt.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
-plt.rcParams["font.family"] = "DejaVu Sans"
+matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
+matplotlib.rcParams["font.family"] = "DejaVu Sans"
 
 A4_INCHES = {"portrait": (8.27, 11.69), "landscape": (11.69, 8.27)}
 SIDE_MARGIN = 0.04                   # left and right page margins, in figure fractions
 EDGE_IN, GAP_IN = 0.3, 0.12          # top/bottom page margin and space between blocks, in inches
-TITLE_PT, SUBTITLE_PT, LEGEND_PT, FOOTER_PT = 17, 10, 8, 6.5
-LEGEND_COLUMN_PT = 215               # width of one legend column, in points
+PANEL_IN = 3.0                       # width of the side panel of a landscape page (legend, inset, key)
+KEY_COLUMN_IN = 1.9                  # width of a column of the key of numbered names, in a row of its own
+INSET_IN = (2.1, 1.9)                # width and height of the locator inset
+TITLE_PT, SUBTITLE_PT, LEGEND_PT, FOOTER_PT, KEY_PT = 17, 10, 8, 6.5, 6.5
+AUTHOR = "cpts-geo"
 TERRITORY_COLOUR = "#f4a259"
-NEIGHBOUR_COLOUR = "#2a7f62"
+LAND_COLOUR, LAND_EDGE = "#ededed", "#a3a3a3"
+SEA_COLOUR = "#d4e6f4"
 EPCI_COLOUR = "#6a3d9a"
 ALERT_COLOUR = "#c00000"
 EPCI_LINE = (0, (6, 2, 1, 2))
-CPTS_PALETTE = ("#8dd3c7", "#bebada", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#bc80bd", "#ccebc5",
-                "#a6cee3", "#b2df8a", "#fb9a99", "#cab2d6", "#ffed6f", "#d9d9d9")
+DEPARTEMENT_STYLE = {"color": "#7a7a7a", "linewidth": 0.8, "linestyle": (0, (5, 3))}
+#: neighbouring CPTS: the palette without its warm colours, which would read as the territory
+NEIGHBOUR_PALETTE = tuple(c for c in CPTS_PALETTE if c not in ("#fdb462", "#fb9a99", "#fccde5", "#ffed6f"))
 CPTS_HATCHES = ("", "//", "\\\\", "..", "xx", "--", "||", "oo")
+NEIGHBOUR_HATCHES = ("//", "\\\\", "xx", "||", "--", "++")
+NICE_SCALES = (1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 7.5, 8, 9, 10)
 HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
 
 
-def new_map_figure(orientation: str = "portrait"):
-    """An A4 page (``portrait`` or ``landscape``) and the axes of its map, placed by :func:`frame_map`."""
+class MapFigure(Figure):
+    """An A4 map page; its ``metadata`` (Title, Author, Subject) goes into the saved PDF or PNG."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        FigureCanvasAgg(self)
+        self.metadata: dict[str, str] = {"Author": AUTHOR}
+
+
+def new_map_figure(orientation: str = "portrait", size: tuple[float, float] | None = None):
+    """An A4 page (``portrait`` or ``landscape``; or ``size`` in inches) and the axes of its map, placed by
+    :func:`frame_map`."""
     if orientation not in A4_INCHES:
         raise ValueError(f"orientation must be one of {list(A4_INCHES)}")
-    fig = plt.figure(figsize=A4_INCHES[orientation])
-    # geopandas redraws the whole figure after each layer; a page that is only saved needs none of that
-    fig.canvas.draw_idle = lambda *args, **kwargs: None
+    fig = MapFigure(figsize=size or A4_INCHES[orientation])
     ax = fig.add_axes([SIDE_MARGIN, 0.1, 1 - 2 * SIDE_MARGIN, 0.8])
+    _bare(ax, 0.6)
+    return fig, ax
+
+
+def _bare(ax, frame_width: float) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
-        spine.set_linewidth(0.6)
-    return fig, ax
+        spine.set_linewidth(frame_width)
+
+
+def _polygon_paths(geometries) -> list[Path]:
+    polygons = shapely.get_parts(shapely.orient_polygons(np.asarray(geometries, dtype=object)))
+    return [Path.make_compound_path(*(Path(np.asarray(ring.coords)[:, :2], closed=True)
+                                      for ring in (polygon.exterior, *polygon.interiors)))
+            for polygon in polygons if isinstance(polygon, shapely.Polygon) and not polygon.is_empty]
+
+
+def draw_shapes(ax, geometries, zorder: float, **style) -> PatchCollection:
+    """The polygons of ``geometries`` (shapely, the CRS of the axes) as one collection styled by ``style``
+    (facecolor, edgecolor, linewidth, linestyle, hatch, alpha)."""
+    collection = PatchCollection([PathPatch(path) for path in _polygon_paths(geometries)], zorder=zorder, **style)
+    ax.add_collection(collection, autolim=False)
+    return collection
+
+
+def draw_lines(ax, geometries, zorder: float, **style) -> LineCollection:
+    """The lines of ``geometries`` (shapely lines, or polygons whose boundaries are drawn) as one collection."""
+    lines = np.array(geometries, dtype=object)  # a copy: the caller's geometries stay as they are
+    polygonal = np.isin(shapely.get_type_id(lines), (3, 6))
+    lines[polygonal] = shapely.boundary(lines[polygonal])
+    parts = [part for part in shapely.get_parts(shapely.get_parts(lines))  # collections hold multi-lines
+             if isinstance(part, shapely.LineString) and not part.is_empty]
+    collection = LineCollection([np.asarray(part.coords)[:, :2] for part in parts], zorder=zorder, **style)
+    ax.add_collection(collection, autolim=False)
+    return collection
 
 
 def source_lines(bundle, departements=()) -> list[str]:
@@ -81,13 +134,13 @@ def source_lines(bundle, departements=()) -> list[str]:
                                                  *(meta.get("limits_overseas", []) if overseas else [])])]
 
 
-def _page_text(fig, y: float, lines: list[str], **style):
-    """Text at the left margin, each line wrapped to the width between the margins (measured once)."""
-    text = fig.text(SIDE_MARGIN, y, "\n".join(lines), **style)
-    width = text.get_window_extent(fig.canvas.get_renderer()).width
-    available = fig.bbox.width * (1 - 2 * SIDE_MARGIN)
-    if width > available:
-        characters = int(0.97 * available * max(len(line) for line in lines) / width)
+def _page_text(fig, x: float, y: float, lines: list[str], width: float, **style):
+    """Text at ``x``, each line wrapped to ``width`` (figure fraction; measured once)."""
+    text = fig.text(x, y, "\n".join(lines), **style)
+    measured = text.get_window_extent(fig.canvas.get_renderer()).width
+    available = fig.bbox.width * width
+    if measured > available:
+        characters = int(0.97 * available * max(len(line) for line in lines) / measured)
         text.set_text("\n".join(textwrap.fill(line, characters, subsequent_indent="    ") for line in lines))
     return text
 
@@ -97,41 +150,107 @@ def _height(fig, artist) -> float:
     return artist.get_window_extent(fig.canvas.get_renderer()).height / fig.bbox.height
 
 
-def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list[str],
-              extent: gpd.GeoSeries, margin: float = 0.08, alerts: list[str] = ()) -> None:
-    """Lay out the page around the map and frame the view on ``extent`` (metric CRS).
+def _width(fig, artist) -> float:
+    return artist.get_window_extent(fig.canvas.get_renderer()).width / fig.bbox.width
 
-    Title and subtitle on top, then the ``alerts`` in red (checks the territory fails); at the bottom the ``footer`` lines (sources, limits, date of the map)
-    and above them the legend of ``handles``; the map fills the space between. Then a scale bar and
-    a north arrow. Draw the layers before, the labels (:class:`MapLabels`) after.
+
+def _entries(handles) -> list[tuple]:
+    """Legend entries as (handle, geometry or None): an entry with a geometry is kept only if it shows in view."""
+    return [entry if isinstance(entry, tuple) else (entry, None) for entry in handles]
+
+
+def _legend(fig, handles: list, anchor: tuple[float, float], width: float):
+    """One column of legend entries at ``anchor`` (upper left), labels wrapped to ``width`` (figure fraction)."""
+    characters = max(20, int(width * fig.get_size_inches()[0] * 72 / (LEGEND_PT * 0.56)) - 6)
+    for handle in handles:
+        handle.set_label(textwrap.fill(handle.get_label().replace("\n", " "), characters, subsequent_indent="  "))
+    return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=anchor, ncols=1, fontsize=LEGEND_PT,
+                      frameon=False, borderaxespad=0, handlelength=2.5, labelspacing=0.45)
+
+
+def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list[str],
+              extent: gpd.GeoSeries, margin: float = 0.08, alerts: list[str] = (), locator=None,
+              key_rows: int = 0):
+    """Lay out the page around the map and frame the view on ``extent`` (metric CRS); the box left for a key
+    (figure fractions ``[x, y, width, height]``: beside the legend, or with ``key_rows`` a row of its own over the
+    footer for that many names) is returned, for :func:`draw_key`.
+
+    Title and subtitle on top, then the ``alerts`` in red (checks the territory fails); at the bottom the
+    ``footer`` lines (sources, limits, date of the map). The legend of ``handles`` (a handle, or a pair
+    handle and geometry: the entry is left out when the geometry is not in view), the ``locator`` inset
+    (a function drawing on the inset axes, given the view box) and the key go in a panel on the right of
+    a landscape page, in a band under the map on a portrait one. The view is framed at a round scale,
+    with a scale bar, the numeric scale and a north arrow. Draw the layers before, the labels
+    (:class:`MapLabels`) after.
     """
-    page_height_in = fig.get_size_inches()[1]
-    edge, gap = EDGE_IN / page_height_in, GAP_IN / page_height_in
-    title_text = _page_text(fig, 1 - edge, [title], fontsize=TITLE_PT, weight="bold", va="top")
+    page_w, page_h = fig.get_size_inches()
+    edge, gap, gap_x = EDGE_IN / page_h, GAP_IN / page_h, GAP_IN / page_w
+    full = 1 - 2 * SIDE_MARGIN
+    title_text = _page_text(fig, SIDE_MARGIN, 1 - edge, [title], full, fontsize=TITLE_PT, weight="bold", va="top")
     subtitle_top = 1 - edge - _height(fig, title_text) - gap / 2
-    subtitle_text = _page_text(fig, subtitle_top, [subtitle], fontsize=SUBTITLE_PT, va="top")
+    subtitle_text = _page_text(fig, SIDE_MARGIN, subtitle_top, [subtitle], full, fontsize=SUBTITLE_PT, va="top")
     map_top = subtitle_top - _height(fig, subtitle_text) - gap
     if alerts:
-        alert_text = _page_text(fig, map_top + gap / 2, list(alerts), fontsize=SUBTITLE_PT - 1, va="top",
-                                weight="bold", color=ALERT_COLOUR)
+        alert_text = _page_text(fig, SIDE_MARGIN, map_top + gap / 2, list(alerts), full, fontsize=SUBTITLE_PT - 1,
+                                va="top", weight="bold", color=ALERT_COLOUR)
         map_top -= _height(fig, alert_text) + gap / 2
     lines = [*footer, f"Carte produite avec cpts-geo le {date.today():%d/%m/%Y}."]
-    footer_text = _page_text(fig, edge, lines, fontsize=FOOTER_PT, va="bottom", color="#333333")
-    legend_bottom = edge + _height(fig, footer_text) + gap
-    columns = max(1, int(fig.get_size_inches()[0] * 72 * (1 - 2 * SIDE_MARGIN) // LEGEND_COLUMN_PT))
-    legend = fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(SIDE_MARGIN, legend_bottom),
-                        ncols=columns, fontsize=LEGEND_PT, frameon=False, borderaxespad=0, handlelength=2.5)
-    map_bottom = legend_bottom + _height(fig, legend) + gap
-    ax.set_position([SIDE_MARGIN, map_bottom, 1 - 2 * SIDE_MARGIN, map_top - map_bottom])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    fit_view(ax, extent, margin)
+    footer_text = _page_text(fig, SIDE_MARGIN, edge, lines, full, fontsize=FOOTER_PT, va="bottom", color="#333333")
+    bottom = edge + _height(fig, footer_text) + gap
+    key_row = None
+    if key_rows:
+        columns = max(1, int(full * page_w / KEY_COLUMN_IN))
+        row_h = (math.ceil(key_rows / columns) + 1.5) * KEY_PT * 1.25 / 72 / page_h
+        key_row, bottom = [SIDE_MARGIN, bottom, full, row_h], bottom + row_h + gap
+    entries = _entries(handles)
+    inset_w, inset_h = (INSET_IN[0] / page_w, INSET_IN[1] / page_h) if locator else (0, 0)
+    if page_w > page_h:                                     # landscape: panel on the right
+        panel_w = PANEL_IN / page_w
+        panel_x = 1 - SIDE_MARGIN - panel_w
+        inset_box = [panel_x + (panel_w - inset_w) / 2, map_top - inset_h, inset_w, inset_h]
+        legend_anchor = (panel_x, map_top - inset_h - (gap if locator else 0))
+        legend_w = panel_w
+        legend = _legend(fig, [h for h, _ in entries], legend_anchor, legend_w)
+        legend_bottom = legend_anchor[1] - _height(fig, legend)
+        key_box = [panel_x, bottom, panel_w, legend_bottom - gap - bottom]
+        map_box = [SIDE_MARGIN, bottom, panel_x - gap_x - SIDE_MARGIN, map_top - bottom]
+    else:                                                   # portrait: band under the map
+        legend_w = 0.5 * full
+        legend = _legend(fig, [h for h, _ in entries], (SIDE_MARGIN, 0.5), legend_w)
+        band_h = max(_height(fig, legend), inset_h)
+        legend.set_bbox_to_anchor((SIDE_MARGIN, bottom + band_h), transform=fig.transFigure)
+        legend_right = SIDE_MARGIN + min(_width(fig, legend), legend_w) + gap_x
+        inset_box = [1 - SIDE_MARGIN - inset_w, bottom + band_h - inset_h, inset_w, inset_h]
+        key_box = [legend_right, bottom, inset_box[0] - gap_x - legend_right, band_h]
+        map_box = [SIDE_MARGIN, bottom + band_h + gap, full, map_top - bottom - band_h - gap]
+    anchor = legend.get_bbox_to_anchor().transformed(fig.transFigure.inverted())
+    ax.set_position(map_box)
+    fit_view(ax, extent, margin, round_scale=True)
+    (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
+    view = shapely.box(xmin, ymin, xmax, ymax)
+    shown = [handle for handle, geometry in entries if geometry is None or _in_view(geometry, view)]
+    if len(shown) < len(entries):                           # the legend says only what the map shows
+        legend.remove()
+        legend = _legend(fig, shown, (anchor.x0, anchor.y1), legend_w)
+    if locator:
+        inset = fig.add_axes(inset_box)
+        _bare(inset, 0.5)
+        locator(inset, view)
     _scale_bar(ax)
     _north_arrow(ax)
+    fig.metadata.update({"Title": title, "Subject": f"{subtitle}. Sources : " + " ".join(
+        line for line in footer if not line.startswith("Limite"))})
+    return key_row or key_box
 
 
-def fit_view(ax, geometry: gpd.GeoSeries, margin: float = 0.08) -> None:
-    """Frame the view on ``geometry`` with an equal aspect that fills the axes."""
+def _in_view(geometry, view) -> bool:
+    geometries = geometry.geometry.array if isinstance(geometry, (gpd.GeoSeries, gpd.GeoDataFrame)) else [geometry]
+    return bool(shapely.intersects(np.asarray(geometries, dtype=object), view).any())
+
+
+def fit_view(ax, geometry: gpd.GeoSeries, margin: float = 0.08, round_scale: bool = False) -> None:
+    """Frame the view on ``geometry`` with an equal aspect that fills the axes; with ``round_scale``, widened
+    to the next round scale (1:250 000 rather than 1:231 512)."""
     xmin, ymin, xmax, ymax = geometry.total_bounds
     width, height = (xmax - xmin) * (1 + 2 * margin), (ymax - ymin) * (1 + 2 * margin)
     box = ax.get_position(original=True)
@@ -141,14 +260,25 @@ def fit_view(ax, geometry: gpd.GeoSeries, margin: float = 0.08) -> None:
         height = width * aspect
     else:
         width = height / aspect
+    if round_scale:
+        scale = width / (box.width * fig_w * 0.0254)
+        power = 10 ** math.floor(math.log10(scale))
+        nice = next(step * power for step in NICE_SCALES if step * power >= scale * 0.9999)
+        width, height = width * nice / scale, height * nice / scale
     cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
     ax.set_xlim(cx - width / 2, cx + width / 2)
     ax.set_ylim(cy - height / 2, cy + height / 2)
     ax.set_aspect("equal")
 
 
+def map_scale(ax) -> float:
+    """The denominator of the numeric scale of the map on the page (metres of the map per metre of paper)."""
+    xmin, xmax = ax.get_xlim()
+    return (xmax - xmin) / (ax.get_position().width * ax.figure.get_size_inches()[0] * 0.0254)
+
+
 def _scale_bar(ax) -> None:
-    """A scale bar of a round length about a fifth of the map width (metres, metric CRS)."""
+    """A scale bar of a round length about a fifth of the map width (metres, metric CRS), and the numeric scale."""
     xmin, xmax = ax.get_xlim()
     ymin, ymax = ax.get_ylim()
     target = (xmax - xmin) / 5
@@ -160,6 +290,8 @@ def _scale_bar(ax) -> None:
     for position, text in ((0, "0"), (length / 2, _distance(length / 2)), (length, _distance(length))):
         ax.text(x0 + position, y0 + height * 1.8, text, ha="center", va="bottom", fontsize=8, zorder=10,
                 path_effects=HALO)
+    ax.text(x0 + length + (xmax - xmin) * 0.02, y0 + height / 2, f"Échelle 1:{fr_int(map_scale(ax))}", ha="left",
+            va="center", fontsize=8, zorder=10, path_effects=HALO)
 
 
 def _distance(metres: float) -> str:
@@ -172,8 +304,34 @@ def _north_arrow(ax) -> None:
                 zorder=10, path_effects=HALO)
 
 
+def draw_key(fig, box: list[float], title: str, names: list[str]) -> bool:
+    """Numbered names (``1 Badaroux`` …) in as many columns as ``box`` (figure fractions) needs; the font
+    shrinks down to 5 pt before names are shortened. Whether they fit whole is returned."""
+    if not names:
+        return True
+    lines = [f"{number} {name}" for number, name in enumerate(names, start=1)]
+    width_pt, height_pt = box[2] * fig.get_size_inches()[0] * 72, box[3] * fig.get_size_inches()[1] * 72
+    for size in (KEY_PT, 6, 5.5, 5):
+        rows = max(1, int(height_pt / (size * 1.25)) - 1)
+        columns = math.ceil(len(lines) / rows)
+        characters = int(width_pt / columns / (size * 0.55))
+        if fits := characters >= max(len(line) for line in lines):
+            break
+    if characters < 8:
+        return False
+    column_w = box[2] / columns
+    fig.text(box[0], box[1] + box[3], title, fontsize=size + 0.5, weight="bold", va="top")
+    for column in range(columns):
+        chunk = [line if len(line) <= characters else line[:characters - 1] + "…"
+                 for line in lines[column * rows:(column + 1) * rows]]
+        fig.text(box[0] + column * column_w, box[1] + box[3] - size * 1.6 / 72 / fig.get_size_inches()[1],
+                 "\n".join(chunk), fontsize=size, va="top", linespacing=1.25)
+    return fits
+
+
 class MapLabels:
-    """Names on a map that cover neither one another nor the scale bar and north arrow.
+    """Names on a map that cover neither one another nor the scale bar and north arrow, and, when asked,
+    neither the ``avoid`` geometry (the territory, which the names of its surroundings must leave clear).
 
     Create it after :func:`frame_map` (the view is final).
     """
@@ -181,32 +339,46 @@ class MapLabels:
     # moves tried, in label heights (vertical) and half label widths (horizontal), nearest first
     SHIFTS = ((0, 0), (0, 1), (0, -1), (1, 0), (-1, 0), (0, 2), (0, -2), (1, 1), (-1, -1), (1, -1), (-1, 1))
 
-    def __init__(self, ax):
+    def __init__(self, ax, avoid=None):
         self.ax = ax
         self.renderer = ax.figure.canvas.get_renderer()
         self.placed = [artist.get_window_extent(self.renderer) for artist in [*ax.texts, *ax.patches]]
         (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
         self.view = shapely.box(xmin, ymin, xmax, ymax)
+        self.avoid = avoid
 
     def add(self, geometry: gpd.GeoSeries, names, fontsize: float, min_area: float = 0.0, optional: bool = False,
-            weight: str = "normal", colour: str = "black", boxed: bool = True) -> None:
-        """Name each shape at a point of its visible part, if that part is at least ``min_area``.
+            weight: str = "normal", colour: str = "black", boxed: bool = True, inside: float = 0.0,
+            avoid: bool = False, style: str = "normal") -> list[int]:
+        """Name each shape at a point of its visible part, if that part is at least ``min_area``; the positions
+        (in ``names``) of the names not placed cleanly are returned.
 
-        A name that would cover one already placed moves up, down or sideways; if it still would, an
-        ``optional`` one is left out, another stays where it is.
+        A name that would cover one already placed, have less than the share ``inside`` of its box on its
+        shape or, with ``avoid``, touch the ``avoid`` geometry, moves up, down or sideways; if it still
+        would, an ``optional`` one is left out, another stays where it is.
         """
         visible = geometry.intersection(self.view).buffer(0)  # polygons only (no edge lines)
-        shown = ~visible.is_empty & (visible.area >= min_area)
+        if avoid and self.avoid is not None:
+            visible = visible.difference(self.avoid)
+        shown = (~visible.is_empty & (visible.area >= min_area)).to_numpy()
         # the pole of inaccessibility: the point farthest inside the shape, where a name reads best
         anchors = shapely.get_point(shapely.maximum_inscribed_circle(visible[shown].values), 0)
-        style = {"bbox": {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75, "linewidth": 0}} \
+        boxing = {"bbox": {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75, "linewidth": 0}} \
             if boxed else {"path_effects": HALO}
-        for point, name in zip(anchors, compress(names, shown)):
-            text = self.ax.text(point.x, point.y, name, ha="center", va="center", fontsize=fontsize,
-                                weight=weight, color=colour, zorder=6, clip_on=True, **style)
-            self._place(text, optional)
+        missed = [position for position, visible_enough in enumerate(shown) if not visible_enough]
+        positions = [position for position, visible_enough in enumerate(shown) if visible_enough]
+        for position, point, name, shape in zip(positions, anchors, compress(names, shown), visible[shown].values):
+            text = self.ax.text(point.x, point.y, name, ha="center", va="center", fontsize=fontsize, weight=weight,
+                                color=colour, style=style, zorder=6, clip_on=True, **boxing)
+            if not self._place(text, optional, shape if inside else None, inside, avoid and self.avoid is not None):
+                missed.append(position)
+        return sorted(missed)
 
-    def _place(self, text, optional: bool) -> None:
+    def _box(self, extent):
+        (x0, y0), (x1, y1) = self.ax.transData.inverted().transform([[extent.x0, extent.y0], [extent.x1, extent.y1]])
+        return shapely.box(x0, y0, x1, y1)
+
+    def _place(self, text, optional: bool, shape, inside: float, avoid: bool) -> bool:
         x, y = text.get_position()
         extent = text.get_window_extent(self.renderer)
         axes_box = self.ax.bbox
@@ -215,39 +387,50 @@ class MapLabels:
         for shift_x, shift_y in self.SHIFTS:
             text.set_position((x + shift_x * step_x, y + shift_y * step_y))
             extent = text.get_window_extent(self.renderer)
-            inside = axes_box.x0 <= extent.x0 and extent.x1 <= axes_box.x1 and \
+            in_axes = axes_box.x0 <= extent.x0 and extent.x1 <= axes_box.x1 and \
                 axes_box.y0 <= extent.y0 and extent.y1 <= axes_box.y1
-            if inside and not any(extent.overlaps(other) for other in self.placed):
-                self.placed.append(extent)
-                return
+            if not in_axes or any(extent.overlaps(other) for other in self.placed):
+                continue
+            box = self._box(extent) if shape is not None or avoid else None
+            if shape is not None and shape.intersection(box).area < inside * box.area:
+                continue
+            if avoid and self.avoid.intersects(box):
+                continue
+            self.placed.append(extent)
+            return True
         if optional:
             text.remove()
         else:
-            text.set_y(y)
+            text.set_position((x, y))
             self.placed.append(text.get_window_extent(self.renderer))
+        return False
 
 
-def _near(extent: gpd.GeoSeries, margin: float):
-    """The box of ``extent`` widened by ``margin``: always in the view that :func:`fit_view` gives."""
+def _search_box(extent: gpd.GeoSeries):
+    """A square around ``extent`` that holds any view :func:`fit_view` gives of it on an A4 page."""
     xmin, ymin, xmax, ymax = extent.total_bounds
-    dx, dy = (xmax - xmin) * margin, (ymax - ymin) * margin
-    return shapely.box(xmin - dx, ymin - dy, xmax + dx, ymax + dy)
+    half = 1.3 * max(xmax - xmin, ymax - ymin, 2000)
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+    return shapely.box(cx - half, cy - half, cx + half, cy + half)
 
 
-def _context(bundle, communes: set[str], crs: str, rings: int = 2) -> gpd.GeoDataFrame:
-    """Communes around ``communes`` (``rings`` of neighbours), dissolved from IRIS, in ``crs``."""
-    around = set(communes)
-    for _ in range(rings):
-        around |= {n for c in around for n in bundle.commune_graph.neighbours(c)}
-    return bundle.commune_geometry(sorted(around)).to_crs(crs)
+def _land(bundle, box, crs: str) -> gpd.GeoDataFrame:
+    """The IRIS whose bounds meet ``box`` (in ``crs``, their metric CRS), in ``crs``."""
+    iris = bundle.iris
+    xmin, ymin, xmax, ymax = box.bounds
+    inside = ((iris["crs"] == crs) & (iris["xmax"] >= xmin) & (iris["xmin"] <= xmax) & (iris["ymax"] >= ymin)
+              & (iris["ymin"] <= ymax)).to_numpy()
+    return bundle.iris_geometry(iris.index[inside]).to_crs(crs)
 
 
-def _departement_outlines(bundle, context: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """Outer limits of the départements of ``context`` (gaps in the IRIS coverage, e.g. lagoons, left out)."""
-    deps = bundle.communes.loc[context.index, "departement"].unique()
-    iris = bundle.iris_geometry(bundle.iris.index[bundle.iris["departement"].isin(deps)])
-    parts = iris[["departement", "geometry"]].dissolve(by="departement").to_crs(context.crs).geometry
-    return gpd.GeoSeries(shapely.get_exterior_ring(parts.explode().to_numpy()), crs=context.crs)
+def _internal_limits(land: gpd.GeoDataFrame, column: str) -> gpd.GeoSeries:
+    """The limits between the groups of ``column`` (départements) of ``land``, coasts and frontiers left out."""
+    groups = land[[column, "geometry"]].dissolve(by=column, method="coverage").geometry
+    if len(groups) < 2:
+        return gpd.GeoSeries([], crs=land.crs)
+    limits = [shapely.intersection(shape.boundary, shapely.union_all(groups.drop(index=code).values).buffer(30))
+              for code, shape in groups.items()]
+    return gpd.GeoSeries([line for line in limits if not line.is_empty], crs=land.crs)
 
 
 def _epci_outlines(bundle, epci, crs) -> gpd.GeoDataFrame:
@@ -262,72 +445,146 @@ def _count(number: int, word: str) -> str:
     return f"{number} {word}{'s' if number > 1 else ''}"
 
 
-def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]] | None = None,
-                  orientation: str = "portrait", alerts: list[str] = ()):
-    """The A4 map of a CPTS territory (matplotlib Figure); ``others``: neighbouring CPTS, name → IRIS codes;
-    ``alerts``: checks the territory fails, printed in red under the subtitle.
+def _darker(colour: str, factor: float = 0.45) -> tuple:
+    return tuple(channel * factor for channel in matplotlib.colors.to_rgb(colour))
 
-    The territory filled, split communes at IRIS level (the part left out dotted), commune names,
-    the neighbouring CPTS in view hatched and named, commune and département limits.
+
+def _locator(bundle, departements: list[str], outline, crs: str):
+    """The inset drawer of a territory: its région by département (its own darker), the territory, the view."""
+    table = departements_table().set_index("code_departement")
+    region = table.at[departements[0], "code_region"]
+    codes = set(table.index[table["code_region"] == region])
+    iris = bundle.iris
+    shapes = bundle.iris_geometry(iris.index[iris["departement"].isin(codes)])
+    parts = shapes[["departement", "geometry"]].dissolve(by="departement", method="coverage").to_crs(crs).geometry
+    parts = gpd.GeoSeries(shapely.simplify(parts.values, 200), index=parts.index, crs=crs)
+    names = ", ".join(table.loc[d, "nom_departement"] for d in departements)
+    region_name = table.at[departements[0], "nom_region"]
+
+    def draw(ax, view) -> None:
+        ax.set_facecolor("white")
+        own = parts.index.isin(departements)
+        draw_shapes(ax, parts[~own].values, 1, facecolor="#e6e6e6", edgecolor="white", linewidth=0.6)
+        draw_shapes(ax, parts[own].values, 1, facecolor="#bdbdbd", edgecolor="white", linewidth=0.6)
+        draw_shapes(ax, outline.values, 2, facecolor=TERRITORY_COLOUR, edgecolor="black", linewidth=0.5)
+        draw_shapes(ax, [view], 3, facecolor="none", edgecolor=ALERT_COLOUR, linewidth=0.8)
+        fit_view(ax, gpd.GeoSeries([*parts.values, view], crs=crs), 0.03)
+        title = names if names == region_name else f"{names} ({region_name})"
+        ax.set_title(textwrap.fill(f"Situation : {title}", 48), fontsize=6.5, pad=2)
+    return draw
+
+
+def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]] | None = None,
+                  orientation: str = "portrait", alerts: list[str] = (), author: str | None = None,
+                  size: tuple[float, float] | None = None):
+    """The A4 map of a CPTS territory (:class:`MapFigure`); ``others``: neighbouring CPTS, name → IRIS codes
+    (the territory itself among them is left out); ``alerts``: checks the territory fails, printed in red under
+    the subtitle; ``author``: the porteur, written in the document's metadata with cpts-geo; ``size``: the page in
+    inches instead of A4 (the DOCX takes the map at its text width).
+
+    The territory filled, split communes at IRIS level (the part left out dotted, its IRIS named),
+    every commune named (or numbered, with the key beside the map, where names do not fit), the
+    neighbouring CPTS in view each with its colour, hatching and name, the communes around in grey and
+    what the IRIS contours do not cover (sea, étangs, abroad) tinted, EPCI and département limits, a
+    locator inset of the région.
     """
     summary = summarize(bundle, territory)
     crs = metric_crs(summary)
-    fig, ax = new_map_figure(orientation)
     communes = sorted(territory.communes(bundle))
-    context = _context(bundle, set(communes), crs)
     split = [p.code_insee for p in summary.split_communes]
     selected = bundle.iris_geometry(sorted(territory.iris)).to_crs(crs)
     outline = gpd.GeoSeries([selected.geometry.union_all()], crs=crs)
-    near = _near(outline, 0.08)
-
-    context.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#9a9a9a", linewidth=0.4, zorder=1)
-    selected.plot(ax=ax, facecolor=TERRITORY_COLOUR, edgecolor="none", zorder=2)
-    handles = [Patch(facecolor=TERRITORY_COLOUR, edgecolor="black", label="Territoire de la CPTS")]
+    search = _search_box(outline)
+    land = _land(bundle, search, crs)
+    around = land[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
+    around["nom"] = bundle.communes.loc[around.index, "nom"]
+    sea = shapely.difference(search, shapely.coverage_union_all(around.geometry.values))
+    sea = gpd.GeoSeries([part for part in shapely.get_parts(sea) if part.area > search.area / 20_000], crs=crs)
+    neighbours, _ = others_without_self(territory, others or {})
+    neighbours = bundle.territory_shapes(neighbours).to_crs(crs)
+    neighbours = neighbours[neighbours.intersects(search)]
+    styles = [(NEIGHBOUR_PALETTE[n % len(NEIGHBOUR_PALETTE)], NEIGHBOUR_HATCHES[n % len(NEIGHBOUR_HATCHES)])
+              for n in range(len(neighbours))]
+    departements = _internal_limits(land, "departement")
+    epci = _epci_outlines(bundle, summary.epci, crs)
     if split:
         iris_of_split = bundle.iris_geometry([i for c in split for i in bundle.iris_by_commune[c]]).to_crs(crs)
         left_out = iris_of_split.drop(index=sorted(territory.iris & set(iris_of_split.index)))
-        left_out.plot(ax=ax, facecolor="white", edgecolor="#777777", hatch="....", linewidth=0.3, zorder=2)
-        iris_of_split.boundary.plot(ax=ax, color="#555555", linewidth=0.35, linestyle=":", zorder=3)
-        handles += [Patch(facecolor="white", edgecolor="#777777", hatch="....",
-                          label="Commune découpée : IRIS hors territoire"),
-                    Line2D([], [], color="#555555", linestyle=":", label="Limite d'IRIS")]
-    context.loc[communes].boundary.plot(ax=ax, color="#4d4d4d", linewidth=0.6, zorder=3)
-    neighbours = bundle.territory_shapes({n: c for n, c in (others or {}).items() if n != territory.name}).to_crs(crs)
-    neighbours = neighbours[neighbours.intersects(near)]
-    if not neighbours.empty:
-        neighbours.plot(ax=ax, facecolor="none", edgecolor=NEIGHBOUR_COLOUR, hatch="///", linewidth=1.2,
-                        linestyle="--", zorder=4)
-        handles.append(Patch(facecolor="none", edgecolor=NEIGHBOUR_COLOUR, hatch="///", linestyle="--",
-                             label="CPTS voisine"))
-    epci = _epci_outlines(bundle, summary.epci, crs)
-    if not epci.empty:
-        epci.boundary.plot(ax=ax, color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE, zorder=4)
-        handles.append(Line2D([], [], color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE,
-                              label="Limite d'intercommunalité (EPCI) : " + ", ".join(e.nom for e in summary.epci)))
-    departements = _departement_outlines(bundle, context)
-    departements.plot(ax=ax, color="black", linewidth=1.0, linestyle="-.", zorder=4)
-    outline.boundary.plot(ax=ax, color="black", linewidth=2.0, zorder=5)
-    handles += [Line2D([], [], color="black", linewidth=2, label="Limite du territoire"),
-                Line2D([], [], color="#4d4d4d", linewidth=0.6, label="Limite de commune")]
-    if departements.intersects(near).any():
-        handles.append(Line2D([], [], color="black", linewidth=1, linestyle="-.", label="Limite de département"))
-
+    inside = selected[["code_insee", "geometry"]].dissolve(by="code_insee")  # split communes: their part only
+    names = bundle.communes.loc[inside.index, "nom"].tolist()
     pop = summary.population
     split_text = f" (dont {len(split)} découpée{'s' if len(split) > 1 else ''} en IRIS)" if split else ""
     subtitle = (f"{_count(summary.commune_count, 'commune')}{split_text}, {summary.iris_count} IRIS — "
                 f"{fr_int(pop.value)} habitants (population municipale {pop.millesime}) — "
                 f"taille {summary.taille.number}")
-    frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle, handles=handles,
-              footer=source_lines(bundle, {p.departement for p in summary.communes}), extent=outline,
-              alerts=alerts)
-    labels = MapLabels(ax)
-    inside = selected[["code_insee", "geometry"]].dissolve(by="code_insee")  # split communes: their part only
-    labels.add(inside.geometry, bundle.communes.loc[inside.index, "nom"], 8, labels.view.area / 400)
-    labels.add(neighbours.geometry, neighbours.index, 8, weight="bold", colour=NEIGHBOUR_COLOUR)
-    around = context.drop(index=communes)
-    labels.add(around.geometry, around["nom"], 6, labels.view.area / 150, optional=True, colour="#555555",
-               boxed=False)
-    return fig
+    main = sorted({p.departement for p in summary.communes}, key=lambda d: -sum(
+        p.departement == d for p in summary.communes))
+    locator = _locator(bundle, main, outline, crs)
+
+    def page(key_rows: int):
+        """The page, and whether the names of the communes numbered fit in the key."""
+        fig, ax = new_map_figure(orientation, size)
+        if author:
+            fig.metadata["Author"] = f"{author} ({AUTHOR})"
+        ax.set_facecolor(SEA_COLOUR)
+        draw_shapes(ax, around.geometry.values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, linewidth=0.4)
+        handles = [Patch(facecolor=TERRITORY_COLOUR, edgecolor="black", label="Territoire de la CPTS")]
+        for (name, shape), (colour, hatch) in zip(neighbours.geometry.items(), styles):
+            draw_shapes(ax, [shape], 1.5, facecolor=colour, edgecolor=_darker(colour), hatch=hatch, linewidth=0,
+                        alpha=0.55)
+            draw_lines(ax, [shape], 4, color=_darker(colour), linewidth=1.2, linestyle="--")
+            handles.append((Patch(facecolor=colour, edgecolor=_darker(colour), hatch=hatch, linestyle="--",
+                                  alpha=0.55, label=f"CPTS voisine : {name}"), shape))
+        handles.append((Patch(facecolor=LAND_COLOUR, edgecolor=LAND_EDGE,
+                              label="Commune hors territoire" + ("" if neighbours.empty else " et hors des CPTS voisines")),
+                        around.geometry.difference(outline.iat[0])))
+        if not sea.empty:
+            handles.append((Patch(facecolor=SEA_COLOUR, edgecolor="none",
+                                  label="Mer, étang, étranger (hors des contours IRIS)"), sea))
+        draw_shapes(ax, selected.geometry.values, 2, facecolor=TERRITORY_COLOUR, edgecolor="none")
+        if split:
+            draw_shapes(ax, left_out.geometry.values, 2, facecolor="white", edgecolor="#777777", hatch="....",
+                        linewidth=0.3)
+            draw_lines(ax, iris_of_split.geometry.values, 3, color="#555555", linewidth=0.35, linestyle=":")
+            handles += [(Patch(facecolor="white", edgecolor="#777777", hatch="....",
+                               label="Commune découpée : IRIS hors territoire"), left_out),
+                        Line2D([], [], color="#555555", linestyle=":", label="Limite d'IRIS")]
+        draw_lines(ax, around.loc[communes].geometry.values, 3, color="#4d4d4d", linewidth=0.6)
+        draw_lines(ax, departements.values, 3.5, **DEPARTEMENT_STYLE)
+        handles.append((Line2D([], [], **DEPARTEMENT_STYLE, label="Limite de département"), departements))
+        if not epci.empty:
+            draw_lines(ax, epci.geometry.values, 4, color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE)
+            handles.append((Line2D([], [], color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE,
+                                   label="Limite d'intercommunalité (EPCI) : "
+                                         + ", ".join(e.nom for e in summary.epci)), epci.boundary))
+        draw_lines(ax, outline.values, 5, color="black", linewidth=2.0)
+        handles += [Line2D([], [], color="black", linewidth=2, label="Limite du territoire"),
+                    Line2D([], [], color="#4d4d4d", linewidth=0.6, label="Limite de commune")]
+        key_box = frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle,
+                            handles=handles, footer=source_lines(bundle, set(main)), extent=outline, alerts=alerts,
+                            locator=locator, key_rows=key_rows)
+        labels = MapLabels(ax, avoid=outline.iat[0])
+        fontsize = 8 if len(names) <= 15 else 7
+        unnamed = labels.add(inside.geometry, names, fontsize, optional=True, inside=0.6)
+        unnamed = sorted(unnamed, key=lambda position: names[position])
+        labels.add(inside.geometry.iloc[unnamed], [str(n) for n in range(1, len(unnamed) + 1)], fontsize - 1,
+                   weight="bold")
+        fits = draw_key(fig, key_box, "Communes du territoire", [names[position] for position in unnamed])
+        for (name, shape), (colour, _) in zip(neighbours.geometry.items(), styles):
+            labels.add(gpd.GeoSeries([shape], crs=crs), [name], 8, optional=True, weight="bold", boxed=False,
+                       colour=_darker(colour), avoid=True)
+        if split:
+            parts = selected.loc[selected["code_insee"].isin(split)]
+            labels.add(parts.geometry, parts["nom_iris"], 5.5, optional=True, inside=0.9, style="italic",
+                       colour="#333333", boxed=False)
+        others_around = around.drop(index=communes)
+        labels.add(others_around.geometry, others_around["nom"], 6, labels.view.area / 150, optional=True,
+                   colour="#555555", boxed=False, avoid=True)
+        return fig, fits, len(unnamed)
+
+    fig, fits, numbered = page(0)
+    # the key of numbered communes did not fit beside the legend: a row of its own under the map
+    return fig if fits else page(numbered)[0]
 
 
 def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientation: str = "landscape",
@@ -339,15 +596,14 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
     fig, ax = new_map_figure(orientation)
     iris = bundle.iris_geometry(area_codes).to_crs(crs)
     communes = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
-    communes.plot(ax=ax, facecolor="white", edgecolor="#b0b0b0", linewidth=0.25, zorder=1)
+    draw_shapes(ax, communes.geometry.values, 1, facecolor="white", edgecolor="#b0b0b0", linewidth=0.25)
     names = report.cpts["name"].tolist()
     in_area = set(area_codes)
     shapes = bundle.territory_shapes({name: registry[name] & in_area for name in names}).to_crs(crs)
     shapes = shapes.reindex([name for name in names if name in shapes.index])
     for number, shape in enumerate(shapes.geometry):
         colour, hatch = CPTS_PALETTE[number % len(CPTS_PALETTE)], CPTS_HATCHES[number % len(CPTS_HATCHES)]
-        gpd.GeoSeries([shape], crs=crs).plot(ax=ax, facecolor=colour, edgecolor="#333333", hatch=hatch,
-                                             linewidth=0.8, alpha=0.9, zorder=2)
+        draw_shapes(ax, [shape], 2, facecolor=colour, edgecolor="#333333", hatch=hatch, linewidth=0.8, alpha=0.9)
     handles = [Patch(facecolor=CPTS_PALETTE[0], edgecolor="#333333", label=f"CPTS ({len(names)})")]
     white = [c for codes in report.white_zones["iris"] for c in codes]
     shared = [c for codes in report.overlaps["iris"] for c in codes]
@@ -362,7 +618,7 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
                "Zone déplacée par les propositions"))
     for codes, style, label in layers:
         if codes:
-            iris.loc[sorted(set(codes) & in_area)].plot(ax=ax, zorder=3, **style)
+            draw_shapes(ax, iris.loc[sorted(set(codes) & in_area)].geometry.values, 3, **style)
             handles.append(Patch(label=label, **{k: v for k, v in style.items() if k != "linewidth"}))
     subtitle = (f"{len(names)} CPTS — population couverte {fr_int(report.population_covered)} sur "
                 f"{fr_int(report.population_total)} ({fr_percent(report.covered_share)}) — population municipale "
@@ -376,10 +632,17 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
 
 
 def save_figure(fig, fmt: str = "png", dpi: int = 300) -> bytes:
-    """The figure as PNG (``dpi``) or vector PDF, page size unchanged (A4); the figure is closed."""
+    """The figure as PNG (``dpi``) or vector PDF, page size unchanged (A4), with the figure's metadata
+    (:class:`MapFigure`) and the date of creation."""
     if fmt not in ("png", "pdf"):
         raise ValueError("fmt must be 'png' or 'pdf'")
+    info = getattr(fig, "metadata", {"Author": AUTHOR})
+    now = datetime.now(timezone.utc)
+    if fmt == "pdf":
+        metadata = {**info, "Creator": AUTHOR, "CreationDate": now}
+    else:
+        metadata = {"Title": info.get("Title", ""), "Author": info["Author"], "Description": info.get("Subject", ""),
+                    "Software": AUTHOR, "Creation Time": now.isoformat(timespec="seconds")}
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=dpi)
-    plt.close(fig)
+    fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
     return buffer.getvalue()
