@@ -1,14 +1,14 @@
-"""Benchmark of the map page, server side: payload and time to render a département's map,
-and time from a click to an updated summary.
+"""Benchmark of the map page, server side: what the drawing map (cpts_geo/drawmap) receives and how long Python
+takes from a click to an updated summary (the browser side: bench/bench_browser_clicks.py).
 
     python bench/bench_app.py [--data DIR] [--repeat 5]
 
 For Pyrénées-Orientales (66) and for the département with the most IRIS in the bundle:
 * layer: first simplification of the département (cold, then cached);
-* map: building the folium map with the selection layers and rendering it to HTML (what
-  ``st_folium`` does at each run), its size and the size of the IRIS GeoJSON;
-* click: a click on the map → new selection → summary and checks recomputed → selection
-  layers rebuilt (target: under 200 ms);
+* area: the payload the browser receives once per area (``webmap.draw_area``: IRIS, commune borders and
+  names, EPCI), its JSON size and build time;
+* click: a click on the map → new selection → summary and checks recomputed → overlays rebuilt
+  (target: under 200 ms), and the JSON size of what each run then sends (selection and overlays);
 * app run: one full run of app.py through Streamlit's AppTest after a click;
 * ARS map: the coverage map of the région Occitanie for the example registry (docs/registry_example),
   its HTML size and build + render time, at the région's simplification.
@@ -55,31 +55,25 @@ def bench_departement(bundle: Bundle, map_data: webmap.MapData, departement: str
     for commune in communes[:: max(1, len(communes) // 20)][:20]:  # a selection of some twenty communes
         session.toggle(bundle.iris_by_commune[commune][0])
 
-    def render_map() -> str:
-        layers = webmap.selection_layers(area, session.selection, (), {}, ())
-        folium_map = webmap.base_map(area)
-        for layer in layers:
-            layer.add_to(folium_map)
-        return folium_map.get_root().render()
-
-    def click() -> None:
+    def click() -> str:
         session.toggle(bundle.iris_by_commune[communes[len(communes) // 2]][0])
         summary = summarize(bundle, session.territory)
         run_checks(bundle, session.territory, {}, None)
-        webmap.selection_layers(area, session.selection, [c.code_insee for c in summary.split_communes], {}, ())
+        overlays = webmap.overlay_layers(area, [c.code_insee for c in summary.split_communes], {}, session.focus)
+        return json.dumps({"selection": sorted(session.selection), "overlays": overlays})
 
-    map_ms, html = timed(render_map, repeat)
-    click_ms, _ = timed(click, repeat * 4)
+    area_ms, payload = timed(lambda: json.dumps(webmap.draw_area(area, bundle)), repeat)
+    click_ms, run_payload = timed(click, repeat * 4)
     return {
         "departement": departement,
         "iris": len(area.iris),
         "communes": len(communes),
         "selected_iris": len(session.selection),
         "layer_cold_ms": round(cold_ms),
-        "iris_geojson_kb": round(len(json.dumps(area.iris_features())) / 1000),
-        "map_html_kb": round(len(html) / 1000),
-        "map_render_ms": round(map_ms),
+        "area_payload_kb": round(len(payload) / 1000),
+        "area_payload_ms": round(area_ms),
         "click_to_summary_ms": round(click_ms, 1),
+        "run_payload_kb": round(len(run_payload) / 1000, 1),
     }
 
 
