@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -185,3 +186,15 @@ def test_neighbours_from_csv_and_bad_files(dep66):
     unknown = read_neighbours(dep66, b"cpts;code\nCPTS Sud;66028\nCPTS Sud;99999\n", "voisines.csv")
     assert unknown.cpts == {"CPTS Sud": frozenset(dep66.iris_by_commune["66028"])}
     assert "99999" in unknown.message()
+
+
+def test_bench_app_measures_the_drawing_map(dep66):
+    """bench/bench_app.py follows the map's API (it broke when the folium drawing map was removed)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "bench_app.py"
+    spec = importlib.util.spec_from_file_location("bench_app", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    row = bench.bench_departement(dep66, webmap.MapData(dep66), "66", repeat=1)
+    assert row["iris"] == 313 and 300 < row["area_payload_kb"] < 1000 and row["click_to_summary_ms"] < 1000
