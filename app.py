@@ -20,7 +20,8 @@ from cpts_geo.errors import CptsGeoError
 from cpts_geo.formatting import fr_euros, fr_int, fr_percent
 from cpts_geo.funding import TAILLE_BANDS
 from cpts_geo.offer import offer_panel, territory_offer
-from cpts_geo.exports.files import FORMATS, TerritoryExport
+from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
+from cpts_geo.letter import letter_table
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.registry import MAX_PERIMETER_BYTES
 from cpts_geo.session import MODES, DrawingSession
@@ -395,24 +396,28 @@ def drawing() -> None:
             show_offer(territory)
         st.caption("Limites des données : " + " ".join(bundle.meta.get("limits", [])))
     if summary is not None:
-        show_letter_and_exports(territory)
+        show_letter_and_exports(territory, summary)
     address = session.address()   # None: the user's link stays as he gave it until he changes the selection
     if address is not None and st.query_params.to_dict() != address:
         st.query_params.from_dict(address)
 
 
-def show_letter_and_exports(territory) -> None:
+def show_letter_and_exports(territory, summary) -> None:
+    """The letter table of the panel's summary; the files are made only when their button is clicked."""
     st.subheader("Tableau de la lettre d'intention")
     detailed = st.toggle("Une ligne par IRIS (sinon une ligne par commune entière)", value=False)
-    exporter = TerritoryExport(bundle, territory, neighbours, detailed=detailed)
-    st.dataframe(exporter.table, hide_index=True, width="stretch")
+    st.dataframe(letter_table(bundle, summary, detailed), hide_index=True, width="stretch")
     st.subheader("Exporter")
     st.caption("Les fichiers sont produits au clic (la carte A4 prend quelques secondes). Périmètres en "
                "Lambert-93 (GeoPackage, Shapefile) ou WGS 84 (GeoJSON), une entité par IRIS et une pour le territoire.")
+
+    def file_data(fmt: str) -> bytes:
+        return TerritoryExport(bundle, territory, neighbours, detailed=detailed).export(fmt).data
+
     export_cols = st.columns(3)
     for index, (fmt, (suffix, mime, label)) in enumerate(FORMATS.items()):
         export_cols[index % 3].download_button(
-            label, data=partial(lambda f: exporter.export(f).data, fmt), file_name=exporter.stem + suffix,
+            label, data=partial(file_data, fmt), file_name=file_stem(territory.name) + suffix,
             mime=mime, icon=":material/download:", key=f"export_{fmt}", on_click="ignore", width="stretch")
 
 
