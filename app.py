@@ -264,8 +264,9 @@ neighbours = {**({name: codes for name, codes in store.load_all("registry").item
 
 # --- main page ------------------------------------------------------------------------------
 st.title("Tracer le territoire de la CPTS")
-st.caption("Cliquez sur les zones (IRIS) de la carte pour les ajouter ou les retirer ; le résumé et les "
-           "vérifications se mettent à jour à chaque clic.")
+st.caption("Cliquez sur les zones (IRIS) de la carte pour les ajouter ou les retirer ; **Alt + clic** : toute la "
+           "commune de la zone ; **Maj + glisser** : toutes les zones d'un rectangle (ajoutées, ou retirées si elles "
+           "y étaient toutes). Le résumé et les vérifications se mettent à jour à chaque clic.")
 for level, text in st.session_state.pop("notices", []):
     {"error": st.error, "success": st.success, "warning": st.warning}[level](markdown_text(text))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -107,7 +108,9 @@ def candidate_points(bundle: Bundle, departement: str, count: int) -> list[tuple
     return [(iris.index[i], float(shapely.get_y(centres[i])), float(shapely.get_x(centres[i]))) for i in order]
 
 
-async def click_series(debug_port: int, url: str, candidates, clicks: int, timeout: float) -> list[dict]:
+@contextlib.asynccontextmanager
+async def map_page(debug_port: int, url: str, timeout: float):
+    """The DevTools connection to the browser's page, once it shows the drawing map of ``url``."""
     targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json").read())
     page = next(t for t in targets if t["type"] == "page")
     async with connect(page["webSocketDebuggerUrl"], max_size=64 << 20) as connection:
@@ -121,6 +124,11 @@ async def click_series(debug_port: int, url: str, candidates, clicks: int, timeo
                 raise TimeoutError("the map did not show within the time limit")
             await asyncio.sleep(0.3)
         await asyncio.sleep(3)  # fit-to-bounds animation and tiles
+        yield devtools
+
+
+async def click_series(debug_port: int, url: str, candidates, clicks: int, timeout: float) -> list[dict]:
+    async with map_page(debug_port, url, timeout) as devtools:
         points = await evaluate(devtools, POINTS_JS % json.dumps([[lat, lng] for _, lat, lng in candidates]))
         chosen = [(code, x, y) for (code, _, _), (x, y, inside) in zip(candidates, points) if inside][:clicks]
         results = []
@@ -136,9 +144,10 @@ async def click_series(debug_port: int, url: str, candidates, clicks: int, timeo
         return results
 
 
-def bench(departement: str, clicks: int, data: Path, timeout: float) -> dict:
-    bundle = Bundle.load(data)
-    candidates = candidate_points(bundle, departement, clicks * 3)
+@contextlib.contextmanager
+def running_page(departement: str, data: Path, timeout: float):
+    """``streamlit run app.py`` on ``data`` and headless Chromium: yields (DevTools port, URL of the drawing page
+    of the département, empty selection); both stopped after."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     app_port, debug_port = free_port(), free_port()
     env = {**os.environ, "CPTS_GEO_DATA": str(data),
@@ -153,14 +162,19 @@ def bench(departement: str, clicks: int, data: Path, timeout: float) -> dict:
     try:
         wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", timeout)
         wait_http(f"http://127.0.0.1:{debug_port}/json/version", 30)
-        url = f"http://127.0.0.1:{app_port}/?" + urlencode({"dep": departement})
-        results = asyncio.run(click_series(debug_port, url, candidates, clicks, timeout))
+        yield debug_port, f"http://127.0.0.1:{app_port}/?" + urlencode({"dep": departement})
     finally:
         browser.terminate()
         app.terminate()
         browser.wait(10)
         app.wait(10)
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def bench(departement: str, clicks: int, data: Path, timeout: float) -> dict:
+    candidates = candidate_points(Bundle.load(data), departement, clicks * 3)
+    with running_page(departement, data, timeout) as (debug_port, url):
+        results = asyncio.run(click_series(debug_port, url, candidates, clicks, timeout))
     figures = {"departement": departement, "clicks": len(results)}
     for measure in ("colour", "figures", "panel"):
         times = [r[measure] for r in results if r[measure] is not None]

@@ -41,6 +41,8 @@ def test_loads_empty(app):
     app.run()
     assert not app.exception
     assert app.title[0].value == "Tracer le territoire de la CPTS"
+    help_text = app.caption[0].value   # the gestures of the map (tests/test_drawmap_gestures.py in a browser)
+    assert "**Alt + clic** : toute la commune de la zone" in help_text and "**Maj + glisser**" in help_text
     assert "Aucune zone sélectionnée" in app.info[0].value
     assert app.multiselect(key="session_area").value == ["66"]
 

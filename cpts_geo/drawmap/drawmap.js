@@ -44,6 +44,7 @@ class DrawMap {
     this.overlayKey = null;
     this.viewRequest = null;
     this.paint = null;   // {add: bool} while the mouse paints
+    this.rectangle = null;   // {start: LatLng, shape: L.Rectangle} while Shift + drag draws a selection box
     this.optional = new Map();   // optional layer id shown → {group, legend, fill}
     this.fill = null;   // commune → fill colour of the IRIS, while an optional layer colours them
   }
@@ -71,9 +72,12 @@ class DrawMap {
     this.overlayGroup = L.layerGroup().addTo(this.map);
     this.zoomed = [];   // layers shown from a zoom level
     this.map.on("zoomend", () => this.showByZoom());
-    this.listeners = [["mouseup", () => { this.paint = null; this.map.dragging.enable(); }],
+    this.listeners = [["mouseup", () => { this.endBox(); this.paint = null; this.map.dragging.enable(); }],
                       ["keydown", event => this.key(event)]];
     for (const [type, listener] of this.listeners) document.addEventListener(type, listener);
+    // Shift + drag, from outside the zones too (a press on a zone goes to press())
+    this.map.on("mousedown", event => { if (event.originalEvent.shiftKey) this.startBox(event); });
+    this.box.addEventListener("mousemove", event => this.moveBox(event));
   }
 
   // Ctrl+Z / Ctrl+Y (or Ctrl+Shift+Z) anywhere in the page but a text field: undo / redo, done by Python.
@@ -217,10 +221,15 @@ class DrawMap {
     if (this.paint) this.apply([code], this.paint.add);
   }
 
-  // A press on a zone: toggles it (or its commune); while the button is held in a painting tool,
-  // the zones under the cursor get the same change.
+  // A press on a zone: toggles it (or its commune, in commune mode or with Alt); while the button is held in a
+  // painting tool, the zones under the cursor get the same change. Shift + press starts a selection box.
   press(code, event) {
-    const codes = this.mode === "commune" ? this.byCommune.get(this.communeOf(code)) : [code];
+    if (event.originalEvent.shiftKey) {
+      this.startBox(event);
+      return;
+    }
+    const whole = this.mode === "commune" || event.originalEvent.altKey;
+    const codes = whole ? this.byCommune.get(this.communeOf(code)) : [code];
     const add = !codes.every(c => this.selected.has(c));
     this.apply(codes, add);
     if (this.tool === "paint") {
@@ -228,6 +237,33 @@ class DrawMap {
       this.map.dragging.disable();
       this.L.DomEvent.stop(event);
     }
+  }
+
+  // Shift + drag: a box; on release, the zones whose centre is in it are all added, or all removed if they
+  // were all selected (in commune mode, their whole communes).
+  startBox(event) {
+    this.L.DomEvent.stop(event);
+    this.map.dragging.disable();
+    const start = event.latlng;
+    this.rectangle = {start, shape: this.L.rectangle(this.L.latLngBounds(start, start), {
+      color: this.styles.selected.color, weight: 1.5, dashArray: "5 4", fillOpacity: 0.08, interactive: false,
+    }).addTo(this.map)};
+  }
+
+  moveBox(event) {
+    if (!this.rectangle) return;
+    this.rectangle.shape.setBounds(this.L.latLngBounds(this.rectangle.start, this.map.mouseEventToLatLng(event)));
+  }
+
+  endBox() {
+    if (!this.rectangle) return;
+    const bounds = this.rectangle.shape.getBounds();
+    this.rectangle.shape.remove();
+    this.rectangle = null;
+    let codes = [...this.byCode].filter(([, layer]) => bounds.contains(layer.getBounds().getCenter()))
+      .map(([code]) => code);
+    if (this.mode === "commune") codes = [...new Set(codes.flatMap(code => this.byCommune.get(this.communeOf(code))))];
+    if (codes.length) this.apply(codes, !codes.every(code => this.selected.has(code)));
   }
 
   communeOf(code) {

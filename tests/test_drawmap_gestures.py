@@ -1,0 +1,76 @@
+"""The drawing map's gestures in headless Chromium (Debian ``chromium``; skipped without it): Shift + drag selects
+the zones of a box, Alt + click a whole commune. Slow (a Streamlit server and a browser): about 30 s."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import shapely
+
+from cpts_geo import webmap
+
+pytestmark = pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")),
+                                reason="needs Chromium (apt-get install chromium)")
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_browser_clicks.py"
+#: The box dragged with Shift, over Cabestany, Saint-Nazaire and Saleilles: (north, west), (south, east); no IRIS
+#: centre within 9 px of its sides at zoom 12.
+BOX = ((42.692, 2.927), (42.650, 2.995))
+FIGURES_JS = """Object.fromEntries([...document.querySelectorAll('[data-testid="stMetric"]')].map(m =>
+  [m.querySelector('[data-testid="stMetricLabel"]').innerText.trim(),
+   m.querySelector('[data-testid="stMetricValue"]').innerText.trim()]))"""
+
+
+def browser_bench():
+    spec = importlib.util.spec_from_file_location("bench_browser_clicks", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def gesture(bench, devtools, points, modifiers: int) -> dict:
+    """Press at the first point, move through the others, release at the last (with the modifier keys: Alt 1,
+    Shift 8); returns the summary figures once the page has taken the change."""
+    before = await bench.evaluate(devtools, FIGURES_JS)
+    pixels = await bench.evaluate(devtools, bench.MAP_JS + bench.POINTS_JS % json.dumps(points))
+    steps = [("mousePressed", pixels[0])] + [("mouseMoved", p) for p in pixels[1:]] + [("mouseReleased", pixels[-1])]
+    for kind, (x, y, _) in steps:
+        await devtools.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", modifiers=modifiers,
+                            clickCount=0 if kind == "mouseMoved" else 1)
+    start = time.monotonic()
+    while (after := await bench.evaluate(devtools, FIGURES_JS)) == before or not await bench.evaluate(
+            devtools, "window.__cptsIdle()"):
+        assert time.monotonic() - start < 30, "the summary did not change"
+        await asyncio.sleep(0.2)
+    return after
+
+
+async def draw(bench, debug_port: int, url: str, perpignan: tuple[float, float]) -> list[dict]:
+    async with bench.map_page(debug_port, url, 120) as devtools:
+        await bench.evaluate(devtools, "window.cptsDrawMap.setView([42.68, 2.93], 12, {animate: false}) && true")
+        (north, west), (south, east) = BOX
+        box = [[north, west], [(north + south) / 2, (west + east) / 2], [south, east]]
+        return [await gesture(bench, devtools, box, 8),                 # Shift + drag: the zones of the box
+                await gesture(bench, devtools, [list(perpignan)], 1),  # Alt + click: all of Perpignan
+                await gesture(bench, devtools, box, 8)]                 # the box again: all in, so removed
+
+
+def test_shift_drag_selects_a_box_and_alt_click_a_whole_commune(dep66, dep66_dir):
+    area = webmap.MapData(dep66).area(["66"])
+    (north, west), (south, east) = BOX
+    centres = [shapely.box(*shape.bounds).centroid for shape in area.iris.geometry]   # as drawmap.js
+    in_box = [code for code, c in zip(area.iris.index, centres) if west < c.x < east and south < c.y < north]
+    assert len(in_box) == 6 and not any(code.startswith("66136") for code in in_box)   # 4 of Cabestany, 2 whole
+    saint_jacques = dep66.iris_geometry(["661360102"]).geometry.iloc[0].representative_point()
+    bench = browser_bench()
+    with bench.running_page("66", dep66_dir, 120) as (debug_port, url):
+        boxed, with_perpignan, unboxed = asyncio.run(draw(bench, debug_port, url, (saint_jacques.y, saint_jacques.x)))
+    communes = len(dep66.communes_of(in_box))
+    assert (boxed["IRIS"], boxed["Communes"]) == (str(len(in_box)), str(communes))
+    assert (with_perpignan["IRIS"], with_perpignan["Communes"]) == (str(len(in_box) + 47), str(communes + 1))
+    assert (unboxed["IRIS"], unboxed["Communes"]) == ("47", "1")
