@@ -50,7 +50,8 @@ SIDE_MARGIN = 0.04                   # left and right page margins, in figure fr
 EDGE_IN, GAP_IN = 0.3, 0.12          # top/bottom page margin and space between blocks, in inches
 PANEL_IN = 3.0                       # width of the side panel of a landscape page (legend, inset, key)
 KEY_COLUMN_IN = 1.9                  # width of a column of the key of numbered names, in a row of its own
-INSET_IN = (2.1, 1.9)                # width and height of the locator inset
+INSET_IN = (2.1, 2.1)                # width and height of the locator inset, its title included
+INSET_TITLE_IN = 0.25
 TITLE_PT, SUBTITLE_PT, LEGEND_PT, FOOTER_PT, KEY_PT = 17, 10, 8, 6.5, 6.5
 AUTHOR = "cpts-geo"
 TERRITORY_COLOUR = "#f4a259"
@@ -204,36 +205,45 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
         key_row, bottom = [SIDE_MARGIN, bottom, full, row_h], bottom + row_h + gap
     entries = _entries(handles)
     inset_w, inset_h = (INSET_IN[0] / page_w, INSET_IN[1] / page_h) if locator else (0, 0)
-    if page_w > page_h:                                     # landscape: panel on the right
-        panel_w = PANEL_IN / page_w
-        panel_x = 1 - SIDE_MARGIN - panel_w
-        inset_box = [panel_x + (panel_w - inset_w) / 2, map_top - inset_h, inset_w, inset_h]
-        legend_anchor = (panel_x, map_top - inset_h - (gap if locator else 0))
-        legend_w = panel_w
-        legend = _legend(fig, [h for h, _ in entries], legend_anchor, legend_w)
-        legend_bottom = legend_anchor[1] - _height(fig, legend)
-        key_box = [panel_x, bottom, panel_w, legend_bottom - gap - bottom]
-        map_box = [SIDE_MARGIN, bottom, panel_x - gap_x - SIDE_MARGIN, map_top - bottom]
-    else:                                                   # portrait: band under the map
-        legend_w = 0.5 * full
-        legend = _legend(fig, [h for h, _ in entries], (SIDE_MARGIN, 0.5), legend_w)
+    legend_w = PANEL_IN / page_w if page_w > page_h else 0.5 * full
+
+    def layout(shown: list):
+        """The legend of ``shown``, and the boxes of the inset, the key and the map around it."""
+        if page_w > page_h:                                 # landscape: panel on the right
+            panel_w = PANEL_IN / page_w
+            panel_x = 1 - SIDE_MARGIN - panel_w
+            inset_box = [panel_x + (panel_w - inset_w) / 2, map_top - inset_h, inset_w, inset_h]
+            legend = _legend(fig, shown, (panel_x, map_top - inset_h - (gap if locator else 0)), legend_w)
+            legend_bottom = legend.get_bbox_to_anchor().transformed(fig.transFigure.inverted()).y1 \
+                - _height(fig, legend)
+            key_box = [panel_x, bottom, panel_w, legend_bottom - gap - bottom]
+            return legend, inset_box, key_box, [SIDE_MARGIN, bottom, panel_x - gap_x - SIDE_MARGIN, map_top - bottom]
+        legend = _legend(fig, shown, (SIDE_MARGIN, 0.5), legend_w)  # portrait: band under the map
         band_h = max(_height(fig, legend), inset_h)
         legend.set_bbox_to_anchor((SIDE_MARGIN, bottom + band_h), transform=fig.transFigure)
         legend_right = SIDE_MARGIN + min(_width(fig, legend), legend_w) + gap_x
         inset_box = [1 - SIDE_MARGIN - inset_w, bottom + band_h - inset_h, inset_w, inset_h]
         key_box = [legend_right, bottom, inset_box[0] - gap_x - legend_right, band_h]
-        map_box = [SIDE_MARGIN, bottom + band_h + gap, full, map_top - bottom - band_h - gap]
-    anchor = legend.get_bbox_to_anchor().transformed(fig.transFigure.inverted())
-    ax.set_position(map_box)
-    fit_view(ax, extent, margin, round_scale=True)
-    (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
-    view = shapely.box(xmin, ymin, xmax, ymax)
-    shown = [handle for handle, geometry in entries if geometry is None or _in_view(geometry, view)]
-    if len(shown) < len(entries):                           # the legend says only what the map shows
+        return legend, inset_box, key_box, [SIDE_MARGIN, bottom + band_h + gap, full, map_top - bottom - band_h - gap]
+
+    # the legend says only what the map shows: laid out again when the view leaves some entries out
+    shown = [handle for handle, _ in entries]
+    for attempt in range(3):
+        legend, inset_box, key_box, map_box = layout(shown)
+        ax.set_position(map_box)
+        fit_view(ax, extent, margin, round_scale=True)
+        (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
+        view = shapely.box(xmin, ymin, xmax, ymax)
+        in_view = [handle for handle, geometry in entries if geometry is None or _in_view(geometry, view)]
+        if in_view == shown:
+            break
         legend.remove()
-        legend = _legend(fig, shown, (anchor.x0, anchor.y1), legend_w)
-    if locator:
-        inset = fig.add_axes(inset_box)
+        if attempt == 2:                                    # the last layout kept, with the entries in view
+            anchor = legend.get_bbox_to_anchor().transformed(fig.transFigure.inverted())
+            legend = _legend(fig, in_view, (anchor.x0, anchor.y1), legend_w)
+        shown = in_view
+    if locator:                                             # its title (two lines at most) inside the box
+        inset = fig.add_axes([*inset_box[:3], inset_box[3] - INSET_TITLE_IN / page_h])
         _bare(inset, 0.5)
         locator(inset, view)
     _scale_bar(ax)
@@ -470,7 +480,7 @@ def _locator(bundle, departements: list[str], outline, crs: str):
         draw_shapes(ax, [view], 3, facecolor="none", edgecolor=ALERT_COLOUR, linewidth=0.8)
         fit_view(ax, gpd.GeoSeries([*parts.values, view], crs=crs), 0.03)
         title = names if names == region_name else f"{names} ({region_name})"
-        ax.set_title(textwrap.fill(f"Situation : {title}", 48), fontsize=6.5, pad=2)
+        ax.set_title(textwrap.fill(f"Situation : {title}", 40), fontsize=6.5, pad=2)
     return draw
 
 
