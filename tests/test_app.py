@@ -65,7 +65,8 @@ def test_ruscino_from_url(app):
     assert metrics(app) == {"Communes": "4", "IRIS": "16", "Population 2023": "48\u202f454", "Taille": "2"}
     assert any("Perpignan (10/47 IRIS)" in plain(box.value) for box in app.success)
     assert any("Limites des données" in caption.value for caption in app.caption)
-    assert app.dataframe[0].value.shape[0] == 13  # 3 whole communes + the 10 IRIS of Perpignan
+    letter = next(d.value for d in app.dataframe if "COMMUNES / QUARTIERS" in d.value.columns)
+    assert letter.shape[0] == 13  # 3 whole communes + the 10 IRIS of Perpignan
     assert app.get("download_button")
 
 
