@@ -367,11 +367,12 @@ def show_checks(checks) -> None:
         LEVEL_BOXES[check.level](f"**{check.title}** — {markdown_text(check.message)}", icon=LEVEL_ICONS[check.level])
         communes = sorted(set(check.communes) | bundle.communes_of(check.iris))
         if check.level != "ok" and communes:
-            cols = st.columns(min(len(communes), 4))
+            cols = st.columns(min(len(communes), 2))   # four a row were cut to « B… » on a 1366 px screen
             for i, code in enumerate(communes[:MAX_ZOOM_BUTTONS]):
-                cols[i % len(cols)].button(markdown_text(bundle.communes.at[code, "nom"]), icon=":material/zoom_in:",
-                                           key=f"zoom_{check.name}_{code}", on_click=session.zoom_to,
-                                           args=([code], check.iris), width="stretch", help="Voir sur la carte")
+                name = markdown_text(bundle.communes.at[code, "nom"])
+                cols[i % len(cols)].button(name, icon=":material/zoom_in:", key=f"zoom_{check.name}_{code}",
+                                           on_click=session.zoom_to, args=([code], check.iris), width="stretch",
+                                           help=f"Voir {name} sur la carte")
 
 
 @st.fragment

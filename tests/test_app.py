@@ -177,6 +177,11 @@ def test_figures_and_buttons_have_room_on_a_laptop_screen(app, tmp_path):
     figures = {m.label: column.weight for column in app.main.columns for m in column.metric
                if len(column.metric) == 1}
     assert figures == {"Population 2023": 0.6, "Taille": 0.4, "Communes": 0.6, "IRIS": 0.4}
+    app.session_state["session"].import_codes(["66186", "66028", "66002", "66172", "66016", "66127", "66017"])
+    app.run()                                                   # in 5 pieces: 4 communes named
+    zoom_rows = [len(column.button) for column in app.main.columns
+                 if column.button and all((b.key or "").startswith("zoom_contiguity_") for b in column.button)]
+    assert zoom_rows == [2, 2]   # « Banyuls-sur-Mer », « Le Barcarès »… two a row, not four
 
 
 def test_whole_epci_from_the_sidebar(app):
