@@ -460,16 +460,15 @@ def _darker(colour: str, factor: float = 0.45) -> tuple:
 
 
 def _locator(bundle, departements: list[str], outline, crs: str):
-    """The inset drawer of a territory: its région by département (its own darker), the territory, the view."""
+    """The inset drawer of a territory: its région(s) by département (its own darker), the territory, the view."""
     table = departements_table().set_index("code_departement")
-    region = table.at[departements[0], "code_region"]
-    codes = set(table.index[table["code_region"] == region])
+    regions = list(dict.fromkeys(table.loc[departements, "code_region"]))
     iris = bundle.iris
-    shapes = bundle.iris_geometry(iris.index[iris["departement"].isin(codes)])
+    shapes = bundle.iris_geometry(iris.index[iris["departement"].isin(table.index[table["code_region"].isin(regions)])])
     parts = shapes[["departement", "geometry"]].dissolve(by="departement", method="coverage").to_crs(crs).geometry
     parts = gpd.GeoSeries(shapely.simplify(parts.values, 200), index=parts.index, crs=crs)
     names = ", ".join(table.loc[d, "nom_departement"] for d in departements)
-    region_name = table.at[departements[0], "nom_region"]
+    region_name = ", ".join(dict.fromkeys(table.loc[departements, "nom_region"]))
 
     def draw(ax, view) -> None:
         ax.set_facecolor("white")
