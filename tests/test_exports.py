@@ -109,9 +109,20 @@ def test_docx_section(exporter, france):
     letter = document.tables[0]
     assert len(letter.rows) == 17 and letter.rows[1].cells[0].text == "Ouest (660280101) - Cabestany"
     ages = document.tables[1]
-    assert ages.rows[0].cells[0].text == "Tranche d'âge" and ages.rows[1].cells[0].text == "0 à 14 ans"
-    qpv = document.tables[2]
-    assert len(qpv.rows) == 10 and "Perpignan" in qpv.rows[1].cells[2].text
+    assert [c.text for c in ages.rows[0].cells] == ["Tranche d'âge", "Territoire (IRIS couvrant 84\u00a0% de la population)",
+                                                    "Pyrénées-Orientales (66)", "Occitanie"]
+    assert ages.rows[1].cells[0].text == "0 à 14 ans"
+    caveat = ages._tbl.getnext()                   # the caveat is the paragraph right under the age table
+    assert "Recensement 2016" in "".join(caveat.itertext()) and "« 75 ans et plus »" in "".join(caveat.itertext())
+    # Perpignan is taken in part (10 IRIS of 47): its 9 QPV are to locate, with a hint from the IRIS names
+    qpv = {row.cells[0].text: [c.text for c in row.cells] for row in document.tables[2].rows}
+    assert qpv["Code"] == ["Code", "Quartier", "Commune", "Habitants du quartier", "Au plus dans le territoire",
+                           "Probablement (IRIS de nom proche)"]
+    assert len(qpv) == 10 and qpv["QP066010"][2:] == ["Perpignan", "1\u202f833", "1\u202f833", "dedans (Champs de Mars)"]
+    assert qpv["QP066003"][5] == "hors (Gare 1, Gare 2)" and qpv["QP066008"][5] == "à localiser"
+    assert ("Perpignan n'est retenue qu'en partie (10 IRIS sur 47, 29\u202f512 habitants) : ses 9 QPV ne sont pas "
+            "localisés par IRIS dans ces données ; au plus 29\u202f108 habitants du territoire y vivent. D'après les noms "
+            "des IRIS, 1 serait dans le territoire, 5 hors du territoire, 3 à localiser.") in text
     assert "génération 2015" in text and "14 m" in text
 
 
@@ -120,9 +131,73 @@ def test_a_qpv_over_several_communes_is_one_row(france):
     from cpts_geo.territory import summarize
 
     territory = Territory(resolve_codes(france, ["13201", "13202", "13203"]).iris, "Centre de Marseille")
-    qpv = tables.prediagnostic(france, territory, summarize(france, territory)).qpv
+    summary = summarize(france, territory)
+    qpv = tables.prediagnostic(france, territory, summary).qpv
     assert qpv["code_qp"].is_unique
-    assert qpv.set_index("code_qp").at["QP013032", "code_insee"] == "13201,13202,13203"
+    centre = qpv.set_index("code_qp").loc["QP013032"]
+    assert (centre["code_insee"], centre["commune"]) == ("13201,13202,13203", "Marseille 1er, Marseille 2e, Marseille 3e")
+    # over 6 arrondissements, 3 of them outside: in part (the territory, 120 006 inhabitants, may hold it all)
+    assert (centre["situation"], centre["pop_qpv"], centre["max_in_territory"]) == (tables.QPV_PARTLY, 104_302, 104_302)
+    assert summary.population.value == 120_006
+
+
+def test_a_few_iris_of_marseille_do_not_take_a_qpv_of_104_302(france):
+    """6 IRIS of Marseille 1er (13 378 inhabitants): the QPV of 104 302 inhabitants over 6 arrondissements is to
+    locate, with at most 13 378 of them in the territory; no QPV is counted in it."""
+    iris = sorted(code for code in france.iris.index if code.startswith("13201"))[:6]
+    exporter = TerritoryExport(france, Territory(frozenset(iris), "CPTS Marseille Centre"))
+    assert exporter.summary.population.value == 13_378
+    document = Document(io.BytesIO(exporter.export("docx").data))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert ("Marseille 1er Arrondissement n'est retenue qu'en partie (6 IRIS sur 19, 13\u202f378 habitants) : son QPV "
+            "n'est pas localisé par IRIS dans ces données ; au plus 13\u202f378 habitants du territoire y vivent.") in text
+    assert "QPV entièrement dans le territoire" not in text and "QPV des communes entières" not in text
+    qpv = next(t for t in document.tables if t.rows[0].cells[0].text == "Code")
+    assert [[c.text for c in row.cells] for row in qpv.rows[1:]] == [[
+        "QP013032", "Centre Ville Canet Arnavaux Jean Jaurès", "Marseille 1er", "104\u202f302 (6 communes)",
+        "13\u202f378", "à localiser"]]
+
+
+def test_the_prediagnostic_pdf_lists_every_qpv_and_the_age_coverage(france):
+    """22 QPV in Marseille's north and centre flow onto a second page; 30 communes of Lozère: the age bands
+    cover 46 % of the population, said in the table heading and under it."""
+    from cpts_geo.codes import resolve_codes
+
+    marseille = sorted(code for code in france.iris.index if code.startswith("13201"))[:6]
+    codes = ["13202", "13203", "13213", "13214", "13215", "13216", *marseille]
+    north = TerritoryExport(france, Territory(resolve_codes(france, codes).iris, "CPTS Marseille Nord"))
+    qpv = tables.prediagnostic(france, north.territory, north.summary).qpv
+    assert len(qpv) == 22
+    pages = assert_a4(north.export("prediag").data, A4_POINTS, pages=3).split("\f")
+    assert all(code in pages[0] + pages[1] for code in qpv["code_qp"])
+    assert "Pré-diagnostic — CPTS Marseille Nord (suite, page 2)" in pages[1] and "Offre de soins" in pages[2]
+    assert "20 QPV entièrement dans le territoire : 105 591 habitants, soit 30,5\u00a0% de sa population." in pages[0]
+    lozere = sorted(france.communes.index[france.communes.index.str.startswith("48")])[:29]
+    mende = TerritoryExport(france, Territory(resolve_codes(france, ["48095", *lozere]).iris, "CPTS Lozère"))
+    first = " ".join(assert_a4(mende.export("prediag").data, A4_POINTS, pages=2).split("\f")[0].split())
+    assert "Territoire (IRIS : 46 % de la pop.)" in first
+    assert "Recensement 2016, IRIS dont la population par âge est publiée (46 % de la population du territoire)" in first
+    # under the table (drawn before the QPV heading), once: not only in the footer
+    assert first.count("Recensement 2016, IRIS") == 1
+    assert first.index("Recensement 2016, IRIS") < first.index("Quartiers prioritaires (QPV, liste 2015)")
+    document = Document(io.BytesIO(mende.export("docx").data))
+    assert document.tables[1].rows[0].cells[1].text == "Territoire (IRIS couvrant 46\u00a0% de la population)"
+
+
+def test_prediagnostic_pdfs_drawn_at_once_stay_apart(france, ruscino):
+    """The charts are drawn on their own Figure (no pyplot state): two sessions of the server at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cpts_geo.codes import resolve_codes
+
+    cabestany = Territory(resolve_codes(france, ["66028"]).iris, "Cabestany")
+    exporters = [TerritoryExport(france, territory) for territory in (ruscino, cabestany) * 2]
+    with ThreadPoolExecutor(4) as pool:
+        pdfs = list(pool.map(lambda exporter: exporter.export("prediag").data, exporters))
+    for exporter, pdf in zip(exporters, pdfs):
+        first = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+        assert f"Pré-diagnostic — {exporter.territory.name}" in first
+        assert PdfReader(io.BytesIO(pdf)).metadata.title == f"Pré-diagnostic — {exporter.territory.name}"
 
 
 def test_prediagnostic_pdf(files):
@@ -232,9 +307,32 @@ def test_landscape_map(france, ruscino):
     assert "CPTS Ruscino" in text and "CPTS voisine" not in text
 
 
-def test_docx_holds_the_map(map_files):
+def test_docx_holds_the_map_at_text_width_with_metadata(map_files):
+    from datetime import datetime, timedelta, timezone
+
+    from PIL import Image
+
     document = Document(io.BytesIO(map_files["docx"]))
     assert len(document.inline_shapes) == 2          # the map and the age chart
+    picture = document.inline_shapes[0]
+    assert round(picture.width.cm, 1) == 17.0        # the text width of the page
+    image = Image.open(io.BytesIO(picture._inline.graphic.graphicData.pic.blipFill.blip.embed and
+                                  document.part.related_parts[picture._inline.graphic.graphicData.pic.blipFill
+                                                              .blip.embed].blob))
+    assert round(image.size[0] / image.info["dpi"][0] * 2.54, 1) == 17.0   # drawn at that width: placed at 100 %
+    description = picture._inline.docPr.get("descr")
+    assert description.startswith("Carte du territoire de la CPTS Ruscino : 4 communes (Cabestany, Perpignan (en "
+                                   "partie), Saint-Nazaire, Saleilles), 16 IRIS, 48\u202f454 habitants, taille 2")
+    assert document.inline_shapes[1]._inline.docPr.get("descr").startswith("Graphique : part de chaque tranche")
+    properties = document.core_properties
+    assert properties.title == "Délimitation géographique et pré-diagnostic — CPTS Ruscino"
+    assert properties.author == "cpts-geo" and "python-docx" not in (properties.comments + properties.author)
+    assert abs(properties.created - datetime.now(timezone.utc)) < timedelta(minutes=10)
+    assert "CONTOURS-IRIS" in properties.subject and "populations légales 2023" in properties.subject
+    letter = document.tables[0]                      # columns fitted to their content, within the text width
+    widths = [column.width.cm for column in letter.columns]
+    assert widths[0] > 2 * widths[2] > 2 * widths[1] and sum(widths) <= 17.01    # names, codes, postal codes
+    assert all(cell.width.cm == pytest.approx(widths[0]) for cell in letter.columns[0].cells)
 
 
 def test_coverage_print_map(france):

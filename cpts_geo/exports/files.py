@@ -70,11 +70,18 @@ class TerritoryExport:
         self.stem = file_stem(territory.name)
         self._map_png: bytes | None = None
 
-    def map_figure(self):
+    def map_figure(self, size: tuple[float, float] | None = None):
+        """The map page: A4 in the export's orientation, or ``size`` in inches (portrait)."""
         from cpts_geo.exports.maps import territory_map
 
-        return territory_map(self.bundle, self.territory, self.others, orientation=self.orientation,
-                             alerts=self.alerts)
+        return territory_map(self.bundle, self.territory, self.others,
+                             orientation="portrait" if size else self.orientation, alerts=self.alerts, size=size)
+
+    def docx_map_png(self) -> bytes:
+        """The map drawn at the DOCX's text width (:data:`tables.DOCX_MAP_INCHES`), placed there at 100 %."""
+        from cpts_geo.exports.maps import save_figure
+
+        return save_figure(self.map_figure(tables.DOCX_MAP_INCHES), "png", dpi=200)
 
     def map_image(self, fmt: str) -> bytes:
         from cpts_geo.exports.maps import save_figure
@@ -97,7 +104,7 @@ class TerritoryExport:
             data = tables.letter_xlsx(self.bundle, self.summary, self.table, self.alerts)
         elif fmt in ("docx", "prediag"):
             prediag = tables.prediagnostic(self.bundle, self.territory, self.summary)
-            data = (tables.letter_docx(self.bundle, self.summary, self.table, prediag, self.map_image("png"),
+            data = (tables.letter_docx(self.bundle, self.summary, self.table, prediag, self.docx_map_png(),
                                        self.alerts)
                     if fmt == "docx" else tables.prediagnostic_pdf(self.bundle, self.summary, prediag, self.alerts))
         elif fmt in ("png", "pdf"):

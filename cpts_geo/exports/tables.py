@@ -3,39 +3,52 @@
 from __future__ import annotations
 
 import io
+import re
 import textwrap
+import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 
 import matplotlib
+import pandas as pd
+from docx import Document
+from docx.oxml import OxmlElement
+from docx.shared import Cm, Pt, RGBColor
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MultipleLocator
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from docx import Document  # noqa: E402
-from docx.oxml import OxmlElement  # noqa: E402
-from docx.shared import Cm, Pt, RGBColor  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
-from openpyxl import Workbook  # noqa: E402
-from openpyxl.styles import Alignment, Font, PatternFill  # noqa: E402
-
-from cpts_geo.formatting import fr_int, fr_percent  # noqa: E402
-from cpts_geo.funding import TAILLE_BANDS  # noqa: E402
-from cpts_geo.letter import COLUMNS, letter_footer  # noqa: E402
-from cpts_geo.offer import (ND_NOTE, apl_table, communes_offer_table, establishment_counts,  # noqa: E402
+from cpts_geo.formatting import fr_int, fr_percent
+from cpts_geo.funding import TAILLE_BANDS
+from cpts_geo.letter import COLUMNS, letter_footer
+from cpts_geo.offer import (ND_NOTE, apl_table, communes_offer_table, establishment_counts,
                             establishment_groups, professionals_table, territory_offer)
-from cpts_geo.reference import departements_table  # noqa: E402
-from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure  # noqa: E402
-from cpts_geo.user_text import spreadsheet_cell  # noqa: E402
+from cpts_geo.reference import departements_table
+from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure
+from cpts_geo.user_text import spreadsheet_cell
+
+matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
 
 A4_PORTRAIT_IN = (8.27, 11.69)
 A4_CM = (Cm(21), Cm(29.7))
-QPV_ROWS_ON_PDF = 12  # more would run into the footer; the DOCX lists them all
+DOCX_MARGIN_CM = 2
+#: width of the text of the DOCX page (A4 less its margins): the map is drawn at this width, tables fit in it
+DOCX_TEXT_CM = 21 - 2 * DOCX_MARGIN_CM
+#: the map of the DOCX in inches: the text width, and a height that leaves a line under it on the page
+DOCX_MAP_INCHES = (DOCX_TEXT_CM / 2.54, 9.0)
+AUTHOR = "cpts-geo"
 ALERT_COLOUR = "C00000"
-QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la génération 2015 (décret 2014-1750), "
-              "population du quartier entier ; pour une commune découpée, vérifier que le quartier est dans "
-              "les IRIS retenus.")
+QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la génération 2015 (décret 2014-1750) ; "
+              "population du quartier entier (ANCT), non répartie entre les communes d'un quartier qui en couvre "
+              "plusieurs. Les QPV ne sont pas localisés par IRIS dans ces données : dans une commune retenue en "
+              "partie, vérifier sur la carte des QPV (sig.ville.gouv.fr) s'ils sont dans les IRIS retenus.")
+#: where a QPV is with respect to the territory
+QPV_WHOLE, QPV_PARTLY, QPV_TO_LOCATE = "en entier", "en partie", "à localiser"
+#: words left out when a QPV's name is compared with IRIS names
+NAME_STOP_WORDS = frozenset("quartier quartiers qpv zus ancien ancienne nouveau nouvelle de du des la le les et "
+                            "sur en au aux".split())
 
 
 @dataclass(frozen=True)
@@ -43,8 +56,15 @@ class Prediagnostic:
     """Age bands of the territory against its département and région, the QPV of its communes, its offer of care."""
 
     ages: AgeStructure
-    qpv: pd.DataFrame          # one row per QPV: code_qp, nom_qp, commune, code_insee, pop_qpv, commune_entiere
+    #: one row per QPV touching the territory's communes: code_qp, nom_qp, commune, code_insee (those of the
+    #: territory), pop_qpv (whole quartier), communes_qpv (its number of communes), situation (QPV_WHOLE,
+    #: QPV_PARTLY: over communes outside the territory, QPV_TO_LOCATE: in a commune taken in part) and
+    #: max_in_territory (at most that many of its inhabitants live in the territory); for a QPV to locate,
+    #: named_in / named_out: the IRIS of its communes whose name matches its own, in and out of the territory
+    qpv: pd.DataFrame
     offer: dict                # TerritoryOffer.as_dict()
+    communes: tuple            # the territory's CommunePart
+    population: int            # the territory's population
 
     def area_names(self) -> tuple[str, str]:
         """Names of the département and the région compared: ``Pyrénées-Orientales (66)``, ``Occitanie``."""
@@ -54,24 +74,68 @@ class Prediagnostic:
         row = table.loc[self.ages.departement]
         return f"{row['nom_departement']} ({self.ages.departement})", row["nom_region"]
 
-    def age_table(self) -> pd.DataFrame:
-        """Age bands as a table of French percentages."""
+    def territory_label(self, short: bool = False) -> str:
+        """« Territoire », with the share of its population that the age bands cover when it is not all of it:
+        ``Territoire (IRIS couvrant 48 % de la population)``, ``short``: ``Territoire (IRIS : 48 % de la pop.)``."""
+        if self.ages.coverage >= 0.995:
+            return "Territoire"
+        share = fr_percent(self.ages.coverage, 0)
+        if short:
+            return f"Territoire (IRIS : {share} de la pop.)"
+        return f"Territoire (IRIS couvrant {share} de la population)"
+
+    def age_caveat(self) -> str:
+        """What the age table covers (census year, share of the population, bands), printed next to it."""
+        oldest = self.ages.rows[-1]["label"] if self.ages.rows else "n.d."
+        return f"{self.ages.note} Tranche la plus âgée publiée par IRIS : « {oldest} »."
+
+    def age_table(self, short: bool = False) -> pd.DataFrame:
+        """Age bands as a table of French percentages (``short``: the shorter heading of the territory)."""
         return pd.DataFrame([(row["label"], fr_percent(row["territory"]), fr_percent(row["departement"]),
                               fr_percent(row["region"])) for row in self.ages.rows],
-                            columns=["Tranche d'âge", "Territoire", *self.area_names()])
+                            columns=["Tranche d'âge", self.territory_label(short), *self.area_names()])
 
 
 def prediagnostic(bundle, territory: Territory, summary: Summary) -> Prediagnostic:
     """The pre-diagnostic of a territory (age bands, QPV, offer of care)."""
     ages = age_structure(bundle, territory, summary.age.departement, AGE_BANDS_DETAIL)
-    whole = {p.code_insee: p.whole for p in summary.communes}
-    qpv = bundle.qpv[bundle.qpv["code_insee"].isin(whole)]
-    qpv = qpv.assign(commune=qpv["code_insee"].map(bundle.communes["nom"]),
-                     commune_entiere=qpv["code_insee"].map(whole))
-    by_quartier = qpv.groupby("code_qp", sort=True).agg(  # a QPV over several communes is one row
-        nom_qp=("nom_qp", "first"), commune=("commune", ", ".join), code_insee=("code_insee", ",".join),
-        pop_qpv=("pop_qpv", "first"), commune_entiere=("commune_entiere", "all"))
-    return Prediagnostic(ages, by_quartier.reset_index(), territory_offer(bundle, territory.iris).as_dict())
+    parts = {p.code_insee: p for p in summary.communes}
+    touched = bundle.qpv.loc[bundle.qpv["code_insee"].isin(parts), "code_qp"].unique()
+    records = []
+    for code, rows in bundle.qpv[bundle.qpv["code_qp"].isin(touched)].groupby("code_qp", sort=True):
+        inside = [parts[c] for c in rows["code_insee"] if c in parts]   # a QPV over several communes is one row
+        population = int(rows["pop_qpv"].iat[0])
+        situation = (QPV_TO_LOCATE if not all(p.whole for p in inside) else
+                     QPV_PARTLY if len(inside) < len(rows) else QPV_WHOLE)
+        records.append({
+            "code_qp": code, "nom_qp": rows["nom_qp"].iat[0],
+            "commune": ", ".join(p.nom.removesuffix(" Arrondissement") for p in inside),  # Marseille 13e
+            "code_insee": ",".join(p.code_insee for p in inside), "pop_qpv": population,
+            "communes_qpv": len(rows), "situation": situation,
+            "max_in_territory": population if situation == QPV_WHOLE else
+            min(population, round(sum(p.population for p in inside))),
+            **_named_iris(bundle, territory, rows["nom_qp"].iat[0], [p.code_insee for p in inside if not p.whole])})
+    qpv = pd.DataFrame(records, columns=["code_qp", "nom_qp", "commune", "code_insee", "pop_qpv", "communes_qpv",
+                                         "situation", "max_in_territory", "named_in", "named_out"])
+    return Prediagnostic(ages, qpv, territory_offer(bundle, territory.iris).as_dict(), tuple(summary.communes),
+                         summary.population.value)
+
+
+def _name_words(name: str) -> frozenset[str]:
+    plain = unicodedata.normalize("NFKD", name.casefold()).encode("ascii", "ignore").decode()
+    return frozenset(word for word in re.split(r"[^a-z]+", plain) if len(word) > 1 and word not in NAME_STOP_WORDS)
+
+
+def _named_iris(bundle, territory: Territory, quartier: str, split_communes: list[str]) -> dict:
+    """The IRIS of the split communes whose name matches the QPV's (the words of one hold all those of the
+    other: « Quartier Bas-Vernet Ancien Zus » and « Bas Vernet Est 1 »), in and out of the territory: a hint
+    of where the QPV lies, as the data do not place it by IRIS."""
+    words = _name_words(quartier)
+    iris = bundle.iris.loc[bundle.iris["code_insee"].isin(split_communes), "nom_iris"]
+    named = [code for code, name in iris.items()
+             if words and (other := _name_words(name)) and (words <= other or other <= words)]
+    return {"named_in": tuple(iris[c] for c in named if c in territory.iris),
+            "named_out": tuple(iris[c] for c in named if c not in territory.iris)}
 
 
 def age_chart(prediag: Prediagnostic, ax) -> None:
@@ -79,7 +143,7 @@ def age_chart(prediag: Prediagnostic, ax) -> None:
     rows = prediag.ages.rows
     labels = [row["label"] for row in rows]
     departement, region = prediag.area_names()
-    series = (("territory", "Territoire", "#c8553d", ""), ("departement", departement, "#8d99ae", "//"),
+    series = (("territory", prediag.territory_label(), "#c8553d", ""), ("departement", departement, "#8d99ae", "//"),
               ("region", region, "#edf2f4", ".."))
     height = 0.27
     for offset, (key, name, colour, hatch) in enumerate(series):
@@ -91,18 +155,17 @@ def age_chart(prediag: Prediagnostic, ax) -> None:
     ax.set_xlabel("Part de la population (IRIS mesurés)")
     ax.xaxis.set_major_locator(MultipleLocator(5))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g} %"))
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize=8, frameon=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=8, frameon=False)
     ax.grid(axis="x", linewidth=0.3)
 
 
 def age_chart_png(prediag: Prediagnostic, dpi: int = 150) -> bytes:
     """The age chart alone, as PNG (for the DOCX)."""
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    age_chart(prediag, ax)
+    fig = Figure(figsize=(6, 3.4))
+    age_chart(prediag, fig.add_subplot())
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
     return buffer.getvalue()
 
 
@@ -148,9 +211,22 @@ def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str]
     return buffer.getvalue()
 
 
+def column_widths_cm(frame: pd.DataFrame, font_pt: float = 10) -> list[float]:
+    """Widths (cm) of the columns of ``frame`` fitted to their content: the longest value (a header by its
+    longest word, as it may wrap), at most 45 characters; scaled down to the text width when wider."""
+    char_cm = font_pt * 0.52 * 2.54 / 72           # an average character of the font
+    lengths = [min(45, max([len(word) for word in str(name).split()] + [len(str(v)) for v in frame[name]] + [3]))
+               for name in frame.columns]
+    widths = [length * char_cm + 0.4 for length in lengths]   # with the cell's margins
+    scale = min(1.0, DOCX_TEXT_CM / sum(widths))
+    return [width * scale for width in widths]
+
+
 def _docx_table(document, frame: pd.DataFrame) -> None:
+    """``frame`` as a Word table: bold header repeated on each page, columns fitted to their content."""
     table = document.add_table(rows=1, cols=len(frame.columns))
     table.style = "Table Grid"
+    table.autofit = False
     for cell, name in zip(table.rows[0].cells, frame.columns):
         cell.text = str(name)
         cell.paragraphs[0].runs[0].bold = True
@@ -159,6 +235,38 @@ def _docx_table(document, frame: pd.DataFrame) -> None:
     for values in frame.itertuples(index=False):
         for cell, value in zip(table.add_row().cells, values):
             cell.text = str(value)
+    for column, width in zip(table.columns, column_widths_cm(frame)):
+        column.width = Cm(width)
+        for cell in column.cells:  # Word reads the cells' widths, LibreOffice the grid's
+            cell.width = Cm(width)
+
+
+def _docx_properties(document, bundle, summary: Summary, author: str | None) -> None:
+    """Real metadata: title, author, subject with the sources, created and modified now, French."""
+    properties = document.core_properties
+    properties.title = f"Délimitation géographique et pré-diagnostic — {summary.name or 'CPTS'}"
+    properties.author = properties.last_modified_by = author or AUTHOR
+    sources = [re.sub(r"\s*\([^)]*\)", "", bundle.meta[key]) for key in (  # without their details in brackets
+        "iris_source", "population_source", "iris_population_source", "qpv_source") if bundle.meta.get(key)]
+    properties.subject = textwrap.shorten("Sources : " + " ; ".join(sources), 255, placeholder=" …")  # Office limit
+    properties.keywords = "CPTS ; lettre d'intention ; délimitation géographique ; pré-diagnostic"
+    properties.comments = (f"Lettre d'intention CPTS (territoire, population, taille, pré-diagnostic), produit par "
+                           f"{AUTHOR}.")
+    properties.category = "Lettre d'intention CPTS"
+    properties.language = "fr-FR"
+    properties.created = properties.modified = datetime.now(timezone.utc).replace(microsecond=0)
+    properties.revision = 1
+
+
+def _docx_picture(document, png: bytes, width_cm: float, description: str) -> None:
+    """A picture at ``width_cm``, with its alternative text (read aloud, shown when the image is missing)."""
+    shape = document.add_picture(io.BytesIO(png), width=Cm(width_cm))
+    shape._inline.docPr.set("descr", description)
+    shape._inline.docPr.set("title", description.split(" :")[0])
+
+
+def _italic(document, text: str) -> None:
+    document.add_paragraph().add_run(text).italic = True
 
 
 def _docx_alerts(document, alerts: list[str]) -> None:
@@ -170,15 +278,17 @@ def _docx_alerts(document, alerts: list[str]) -> None:
 
 
 def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagnostic,
-                map_png: bytes | None = None, alerts: list[str] = ()) -> bytes:
+                map_png: bytes | None = None, alerts: list[str] = (), author: str | None = None) -> bytes:
     """A Word section « Délimitation géographique » ready to paste in the ARS template, and the pre-diagnostic.
 
-    ``alerts`` (checks the territory fails) are in red under the heading.
+    ``alerts`` (checks the territory fails) are in red under the heading; ``map_png`` is drawn for the text
+    width (:data:`DOCX_MAP_INCHES`) and placed at 100 %; ``author`` goes in the metadata.
     """
     document = Document()
+    _docx_properties(document, bundle, summary, author)
     page = document.sections[0]  # python-docx starts from US Letter
     page.page_width, page.page_height = A4_CM
-    page.left_margin = page.right_margin = page.top_margin = page.bottom_margin = Cm(2)
+    page.left_margin = page.right_margin = page.top_margin = page.bottom_margin = Cm(DOCX_MARGIN_CM)
     document.styles["Normal"].font.size = Pt(10)
     document.add_heading("Délimitation géographique", level=1)
     _docx_alerts(document, alerts)
@@ -193,17 +303,23 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
         mark = "☒" if number == summary.taille.number else "☐"
         document.add_paragraph(f"{mark} Taille {number} : {label}")
     if map_png:
-        document.add_picture(io.BytesIO(map_png), width=Cm(16))
+        _docx_picture(document, map_png, DOCX_TEXT_CM, _map_description(summary))
     document.add_heading("Pré-diagnostic : population", level=1)
-    document.add_paragraph(prediag.ages.note)
+    document.add_heading("Structure par âge", level=2)
     _docx_table(document, prediag.age_table())
-    document.add_picture(io.BytesIO(age_chart_png(prediag)), width=Cm(15))
+    _italic(document, prediag.age_caveat())
+    _docx_picture(document, age_chart_png(prediag), 15,
+                  f"Graphique : part de chaque tranche d'âge dans le territoire, le département et la région "
+                  f"(mêmes chiffres que le tableau ; {prediag.territory_label()}).")
     document.add_heading("Quartiers prioritaires de la politique de la ville", level=2)
-    if prediag.qpv.empty:
-        document.add_paragraph("Aucun QPV (liste 2015) dans les communes du territoire.")
-    else:
-        _docx_table(document, qpv_table(prediag))
-    document.add_paragraph(QPV_CAVEAT).runs[0].italic = True
+    for line in qpv_lines(prediag):
+        document.add_paragraph(line)
+    located, to_locate = qpv_tables(prediag)
+    for title, frame in ((QPV_LOCATED_TITLE, located), (QPV_TO_LOCATE_TITLE, to_locate)):
+        if len(frame):
+            document.add_paragraph().add_run(title).bold = True
+            _docx_table(document, frame)
+    _italic(document, QPV_CAVEAT)
     _docx_offer(document, prediag.offer)
     document.add_heading("Sources et limites des données", level=2)
     for line in [*_sources_lines(bundle), f"Document produit par cpts-geo le {date.today():%d/%m/%Y}."]:
@@ -236,61 +352,195 @@ def _docx_offer(document, offer: dict) -> None:
         document.add_paragraph(line, style="List Bullet")
 
 
-def qpv_table(prediag: Prediagnostic) -> pd.DataFrame:
-    """The QPV of the territory's communes as a French table."""
+def _map_description(summary: Summary) -> str:
+    """The alternative text of the map in the DOCX."""
+    communes = ", ".join(p.nom + ("" if p.whole else " (en partie)") for p in summary.communes[:12])
+    more = f" et {summary.commune_count - 12} autres" if summary.commune_count > 12 else ""
+    return (f"Carte du territoire de la {summary.name or 'CPTS'} : {summary.commune_count} commune"
+            f"{'s' if summary.commune_count > 1 else ''} ({communes}{more}), {summary.iris_count} IRIS, "
+            f"{fr_int(summary.population.value)} habitants, taille {summary.taille.number}.")
+
+
+QPV_LOCATED_TITLE = "QPV des communes entières du territoire"
+QPV_TO_LOCATE_TITLE = "QPV des communes retenues en partie : à localiser"
+
+
+def _quartier_population(row) -> str:
+    return fr_int(row.pop_qpv) + (f" ({row.communes_qpv} communes)" if row.communes_qpv > 1 else "")
+
+
+def qpv_tables(prediag: Prediagnostic) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The QPV as two French tables: those of the territory's whole communes (in full, or in part when the
+    quartier spreads over communes outside it), and those of its communes taken in part, which the data do not
+    place by IRIS, with the most of their inhabitants that can live in the territory."""
     qpv = prediag.qpv
-    return pd.DataFrame({"Code": qpv["code_qp"], "Quartier": qpv["nom_qp"], "Commune": qpv["commune"],
-                         "Population": [fr_int(p) for p in qpv["pop_qpv"]],
-                         "Commune retenue": ["entière" if w else "en partie : à vérifier"
-                                             for w in qpv["commune_entiere"]]})
+    located = qpv[qpv["situation"] != QPV_TO_LOCATE]
+    to_locate = qpv[qpv["situation"] == QPV_TO_LOCATE]
+
+    def columns(frame):
+        return {"Code": frame["code_qp"], "Quartier": frame["nom_qp"], "Commune": frame["commune"],
+                "Habitants du quartier": [_quartier_population(row) for row in frame.itertuples()]}
+
+    return (pd.DataFrame({**columns(located), "Dans le territoire": [
+                "en entier" if row.situation == QPV_WHOLE else f"en partie, au plus {fr_int(row.max_in_territory)}"
+                for row in located.itertuples()]}),
+            pd.DataFrame({**columns(to_locate), "Au plus dans le territoire": [
+                fr_int(value) for value in to_locate["max_in_territory"]],
+                QPV_HINT: [_name_hint(row) for row in to_locate.itertuples()]}))
 
 
-def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic, alerts: list[str] = ()) -> bytes:
-    """Two A4 pages: the checks the territory fails (in red), the age table and chart, the QPV, the sources;
-    then the offer of care (:func:`offer_page`)."""
-    plt.rcParams["pdf.fonttype"] = 42
-    fig = plt.figure(figsize=A4_PORTRAIT_IN)
-    fig.text(0.08, 0.95, f"Pré-diagnostic — {summary.name or 'CPTS'}", fontsize=16, weight="bold")
-    fig.text(0.08, 0.925, f"{summary.commune_count} commune{'s' if summary.commune_count > 1 else ''}, "
-             f"{fr_int(summary.population.value)} habitants (population municipale {summary.population.millesime}), "
-             f"taille {summary.taille.number}", fontsize=10)
-    alert_lines = [line for alert in alerts for line in textwrap.wrap(alert, 120)]
-    fig.text(0.08, 0.915, "\n".join(alert_lines), fontsize=7.5, weight="bold", color=f"#{ALERT_COLOUR}", va="top")
-    alert_height = len(alert_lines) * 7.5 * 1.3 / 72 / A4_PORTRAIT_IN[1]  # the age table moves down under them
-    table_ax = fig.add_axes([0.08, 0.72 - alert_height, 0.84, 0.18])
-    table_ax.axis("off")
-    ages = prediag.age_table()
-    grid = table_ax.table(cellText=ages.values, colLabels=list(ages.columns), loc="upper center")
-    grid.auto_set_font_size(False)
-    grid.set_fontsize(8)
-    grid.scale(1, 1.3)
-    chart_ax = fig.add_axes([0.22, 0.47, 0.7, 0.22])
-    age_chart(prediag, chart_ax)
-    qpv_ax = fig.add_axes([0.08, 0.16, 0.84, 0.22])
-    qpv_ax.axis("off")
-    qpv_ax.set_title("Quartiers prioritaires (QPV, liste 2015)", loc="left", fontsize=11)
-    if prediag.qpv.empty:
-        qpv_ax.text(0, 0.8, "Aucun QPV dans les communes du territoire.", fontsize=9)
-    else:
-        qpv = qpv_table(prediag)
-        if len(qpv) > QPV_ROWS_ON_PDF:
-            qpv_ax.set_title(f"{len(qpv) - QPV_ROWS_ON_PDF + 1} autres QPV : voir le document Word.", loc="right",
-                             fontsize=8)
-            qpv = qpv.head(QPV_ROWS_ON_PDF - 1)
-        for column, characters in (("Quartier", 40), ("Commune", 25)):  # a table cell does not wrap
-            qpv[column] = [textwrap.shorten(text, characters, placeholder=" …") for text in qpv[column]]
-        grid = qpv_ax.table(cellText=qpv.values, colLabels=list(qpv.columns), loc="upper center", cellLoc="left",
-                            colWidths=[0.11, 0.35, 0.24, 0.1, 0.2])
-        grid.auto_set_font_size(False)
-        grid.set_fontsize(7.5)
-        grid.scale(1, 1.2)
-    notes = [prediag.ages.note, QPV_CAVEAT, *_sources_lines(bundle)]
-    fig.text(0.08, 0.03, "\n".join(textwrap.fill(n, 150) for n in notes), fontsize=6, va="bottom")
+QPV_HINT = "Probablement (IRIS de nom proche)"
+
+
+def _name_hint(row) -> str:
+    """``dedans (Champs de Mars)``, ``hors (Gare 1, Gare 2)``, ``en partie (…)`` or ``à localiser``."""
+    named_in, named_out = ", ".join(row.named_in), ", ".join(row.named_out)
+    if named_in and named_out:
+        return f"en partie ({named_in} retenus ; {named_out} non)"
+    if named_in or named_out:
+        return f"{'dedans' if named_in else 'hors'} ({named_in or named_out})"
+    return "à localiser"
+
+
+def qpv_lines(prediag: Prediagnostic) -> list[str]:
+    """What the QPV mean for the territory, in French sentences: the inhabitants of the QPV wholly in it and
+    their share of its population; for each commune taken in part, its QPV are to be located."""
+    qpv = prediag.qpv
+    if qpv.empty:
+        return ["Aucun QPV (liste 2015) dans les communes du territoire."]
+    lines = []
+    whole = qpv[qpv["situation"] == QPV_WHOLE]
+    if len(whole):
+        people = int(whole["pop_qpv"].sum())
+        lines.append(f"{len(whole)} QPV entièrement dans le territoire : {fr_int(people)} habitants, soit "
+                     f"{fr_percent(people / prediag.population) if prediag.population else 'n.d.'} de sa "
+                     "population.")
+    partly = qpv[qpv["situation"] == QPV_PARTLY]
+    if len(partly):
+        lines.append(f"{len(partly)} QPV " + ("s'étendent" if len(partly) > 1 else "s'étend") + " aussi sur des "
+                     "communes hors du territoire (population du quartier non répartie entre ses communes).")
+    for part in prediag.communes:
+        here = qpv[(qpv["situation"] == QPV_TO_LOCATE) & qpv["code_insee"].str.split(",").map(
+            lambda codes, code=part.code_insee: code in codes)]
+        if part.whole or here.empty:
+            continue
+        most = min(int(here["pop_qpv"].sum()), round(part.population))
+        inside = sum(1 for row in here.itertuples() if row.named_in and not row.named_out)
+        outside = sum(1 for row in here.itertuples() if row.named_out and not row.named_in)
+        hint = (f" D'après les noms des IRIS, {inside} serai{'en' if inside > 1 else ''}t dans le territoire, "
+                f"{outside} hors du territoire, {len(here) - inside - outside} à localiser."
+                if inside or outside else "")
+        located = (f"ses {len(here)} QPV ne sont pas localisés" if len(here) > 1 else "son QPV n'est pas localisé")
+        lines.append(f"{part.nom} n'est retenue qu'en partie ({len(part.iris)} IRIS sur {part.iris_total}, "
+                     f"{fr_int(part.population)} habitants) : {located} par IRIS dans ces données ; au plus "
+                     f"{fr_int(most)} habitants du territoire y vivent.{hint} À vérifier sur la carte des QPV.")
+    return lines
+
+
+class _PdfPages:
+    """The A4 pages of the pre-diagnostic, filled from the top: text and tables flow onto a new page (its
+    table header repeated) when the page is full."""
+
+    WIDTH_IN, LEFT_IN, TOP_IN = A4_PORTRAIT_IN[0] - 1.3, 0.65, 0.55
+    ROW_IN = 0.2
+
+    def __init__(self, title: str, footer: list[str]):
+        self.title, self.footer, self.pages = title, footer, []
+        self._new_page()
+
+    def _new_page(self) -> None:
+        self.fig = Figure(figsize=A4_PORTRAIT_IN)
+        self.pages.append(self.fig)
+        footer = "\n".join(textwrap.fill(line, 150) for line in self.footer)
+        self.fig.text(self.LEFT_IN / A4_PORTRAIT_IN[0], 0.03, footer, fontsize=6, va="bottom")
+        self.bottom_in = A4_PORTRAIT_IN[1] - 0.03 * A4_PORTRAIT_IN[1] - (footer.count("\n") + 2) * 6 * 1.2 / 72
+        self.y_in = self.TOP_IN
+        if len(self.pages) > 1:
+            self.text([f"{self.title} (suite, page {len(self.pages)})"], 9, color="#555555")
+
+    def text(self, lines: list[str], size: float, width: int | None = None, **style) -> None:
+        """Lines of text wrapped to the page (``width`` characters), moved to a new page when they do not fit."""
+        wrapped = [part for line in lines for part in textwrap.wrap(line, width or int(self.WIDTH_IN * 72 /
+                                                                                        (size * 0.55)))]
+        height = len(wrapped) * size * 1.3 / 72
+        if self.y_in + height > self.bottom_in:
+            self._new_page()
+        self.fig.text(self.LEFT_IN / A4_PORTRAIT_IN[0], 1 - self.y_in / A4_PORTRAIT_IN[1], "\n".join(wrapped),
+                      fontsize=size, va="top", linespacing=1.3, **style)
+        self.y_in += height + 0.08
+
+    def space(self, inches: float) -> None:
+        self.y_in += inches
+
+    def axes(self, height_in: float, left_in: float = 0.0):
+        """Axes of ``height_in`` across the page (from ``left_in``), on a new page when they do not fit."""
+        if self.y_in + height_in > self.bottom_in:
+            self._new_page()
+        page_w, page_h = A4_PORTRAIT_IN
+        ax = self.fig.add_axes([(self.LEFT_IN + left_in) / page_w, 1 - (self.y_in + height_in) / page_h,
+                                (self.WIDTH_IN - left_in) / page_w, height_in / page_h])
+        self.y_in += height_in + 0.12
+        return ax
+
+    def table(self, frame: pd.DataFrame, widths: list[float], size: float = 7.5) -> None:
+        """``frame`` as a table (``widths``: fractions of the text width), cut into as many pages as it needs
+        (no row left out); a value too long for its column is shortened with « … »."""
+        characters = [int(width * self.WIDTH_IN * 72 / (size * 0.52) * 0.88) for width in widths]
+        cells = [[textwrap.shorten(str(value), limit, placeholder=" …") for value, limit in zip(row, characters)]
+                 for row in frame.values]
+        while cells:
+            room = int((self.bottom_in - self.y_in) / self.ROW_IN) - 1
+            if room < 2:
+                self._new_page()
+                continue
+            chunk, cells = cells[:room], cells[room:]
+            ax = self.axes(self.ROW_IN * (len(chunk) + 1))
+            ax.axis("off")
+            grid = ax.table(cellText=chunk, colLabels=list(frame.columns), cellLoc="left", colWidths=widths,
+                            bbox=[0, 0, 1, 1])
+            grid.auto_set_font_size(False)
+            grid.set_fontsize(size)
+            for (row, _), cell in grid.get_celld().items():
+                if row == 0:
+                    cell.set_text_props(weight="bold")
+                    cell.set_facecolor("#eeeeee")
+
+
+def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic, alerts: list[str] = (),
+                      author: str | None = None) -> bytes:
+    """The pre-diagnostic as A4 pages: the checks the territory fails (in red), the age table with what it
+    covers and the chart, every QPV (continued on further pages when needed), the sources; then the offer of
+    care (:func:`offer_page`). ``author`` goes in the PDF metadata."""
+    title = f"Pré-diagnostic — {summary.name or 'CPTS'}"
+    pages = _PdfPages(title, [QPV_CAVEAT, *_sources_lines(bundle)])
+    pages.text([title], 16, weight="bold")
+    pages.text([f"{summary.commune_count} commune{'s' if summary.commune_count > 1 else ''}, "
+                f"{fr_int(summary.population.value)} habitants (population municipale "
+                f"{summary.population.millesime}), taille {summary.taille.number}"], 10)
+    if alerts:
+        pages.text(list(alerts), 7.5, weight="bold", color=f"#{ALERT_COLOUR}")
+    pages.space(0.1)
+    pages.text(["Structure par âge"], 11, weight="bold")
+    pages.table(prediag.age_table(short=True), [0.17, 0.31, 0.26, 0.26], size=8)
+    pages.text([prediag.age_caveat()], 7, style="italic")
+    pages.space(0.4)                                    # the chart's legend is above it
+    age_chart(prediag, pages.axes(2.3, left_in=1.1))
+    pages.space(0.35)                                   # and its axis label under it
+    pages.text(["Quartiers prioritaires (QPV, liste 2015)"], 11, weight="bold")
+    pages.text(qpv_lines(prediag), 7.5)
+    short = {"Habitants du quartier": "Habitants", "Au plus dans le territoire": "Au plus ici"}
+    for heading, frame, widths in zip((QPV_LOCATED_TITLE, QPV_TO_LOCATE_TITLE), qpv_tables(prediag),
+                                      ([0.1, 0.31, 0.16, 0.19, 0.24], [0.09, 0.21, 0.12, 0.19, 0.09, 0.3])):
+        if len(frame):
+            pages.text([heading], 8.5, weight="bold")
+            pages.table(frame.rename(columns=short), widths)
     buffer = io.BytesIO()
-    with PdfPages(buffer) as pdf:
-        pdf.savefig(fig)
-        pdf.savefig(offer_page(summary, prediag.offer))
-    plt.close("all")
+    metadata = {"Title": title, "Author": author or AUTHOR, "Creator": AUTHOR,
+                "Subject": "Pré-diagnostic d'une CPTS : structure par âge, QPV, offre de soins",
+                "CreationDate": datetime.now(timezone.utc)}
+    with PdfPages(buffer, metadata=metadata) as pdf:
+        for page in [*pages.pages, offer_page(summary, prediag.offer)]:
+            pdf.savefig(page)
     return buffer.getvalue()
 
 
@@ -315,7 +565,7 @@ def _pdf_table(fig, rect, frame: pd.DataFrame, title: str, rows: int, widths=Non
 
 def offer_page(summary: Summary, offer: dict):
     """The second page of the pre-diagnostic: the offer of care (professionals, APL, establishments, communes)."""
-    fig = plt.figure(figsize=A4_PORTRAIT_IN)
+    fig = Figure(figsize=A4_PORTRAIT_IN)
     fig.text(0.08, 0.95, f"Offre de soins — {summary.name or 'CPTS'}", fontsize=16, weight="bold")
     _pdf_table(fig, [0.08, 0.70, 0.84, 0.22], professionals_table(offer), "Professionnels de santé libéraux", 12,
                [0.37, 0.09, 0.07, 0.14, 0.13, 0.1, 0.1])
