@@ -359,7 +359,7 @@ class MapLabels:
 
     def add(self, geometry: gpd.GeoSeries, names, fontsize: float, min_area: float = 0.0, optional: bool = False,
             weight: str = "normal", colour: str = "black", boxed: bool = True, inside: float = 0.0,
-            avoid: bool = False, style: str = "normal") -> list[int]:
+            avoid: bool = False) -> list[int]:
         """Name each shape at a point of its visible part, if that part is at least ``min_area``; the positions
         (in ``names``) of the names not placed cleanly are returned.
 
@@ -379,7 +379,7 @@ class MapLabels:
         positions = [position for position, visible_enough in enumerate(shown) if visible_enough]
         for position, point, name, shape in zip(positions, anchors, compress(names, shown), visible[shown].values):
             text = self.ax.text(point.x, point.y, name, ha="center", va="center", fontsize=fontsize, weight=weight,
-                                color=colour, style=style, zorder=6, clip_on=True, **boxing)
+                                color=colour, zorder=6, clip_on=True, **boxing)
             if not self._place(text, optional, shape if inside else None, inside, avoid and self.avoid is not None):
                 missed.append(position)
         return sorted(missed)
@@ -584,7 +584,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
                        colour=_darker(colour), avoid=True)
         if split:
             parts = selected.loc[selected["code_insee"].isin(split)]
-            labels.add(parts.geometry, parts["nom_iris"], 5.5, optional=True, inside=0.9, style="italic",
+            labels.add(parts.geometry, parts["nom_iris"], 5.5, optional=True, inside=0.9,
                        colour="#333333", boxed=False)
         others_around = around.drop(index=communes)
         labels.add(others_around.geometry, others_around["nom"], 6, labels.view.area / 150, optional=True,
