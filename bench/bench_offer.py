@@ -5,8 +5,12 @@
 
 Measured 2026-12-01 on 2 cores (load ≈ 4 from other jobs), all France with the mirror's offer:
 summary + checks of the 50-IRIS territory 21.8 ms, with the offer 24.9 ms; the offer alone 2.3 ms
-(≤ 5 ms: met); first call, tables read and indexed, 0.3 s. Establishments layer: Haute-Garonne (31)
-the largest, 279 kB for 1,183 points (≤ 300 kB: met); Pyrénées-Orientales 114 kB, Hérault 268 kB.
+(≤ 5 ms: met); first call, tables read and indexed, 0.3 s.
+2026-12-02 (load ≈ 6 on 2 cores): the offer alone 1.3–2.1 ms; the drawing page's panel (offer and its French
+tables) 7 ms at best, 28–30 ms on average under that load. Establishments layer as sent to the map (one layer
+per group, escaped name, type and FINESS number on hover): Haute-Garonne (31) the largest, 244 kB for 1,183
+points (≤ 300 kB: met); Hérault 235 kB, Pyrénées-Orientales 100 kB. The APL layer sends only a colour per
+commune (5 kB for the 66: the IRIS are already in the browser).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ def main() -> None:
 
     from cpts_geo.bundle import Bundle
     from cpts_geo.checks import run_checks
-    from cpts_geo.offer import establishments_geojson, territory_offer
+    from cpts_geo.offer import offer_panel, territory_offer
+    from cpts_geo.webmap import MapData, establishments_layer
     from cpts_geo.territory import Territory, summarize
 
     bundle = Bundle.load(args.data)
@@ -46,14 +51,18 @@ def main() -> None:
     print(f"Summary + checks, {len(territory.iris)} IRIS: {without * 1000:.1f} ms; with the offer "
           f"{with_offer * 1000:.1f} ms; the offer alone {alone * 1000:.2f} ms (target ≤ 5 ms added); "
           f"first call, tables read and indexed: {first * 1000:.0f} ms")
+    panel, _ = timed(lambda: offer_panel(territory_offer(bundle, territory.iris)), repeat=30)
+    print(f"The drawing page's « Offre de soins » panel (offer and its French tables): {panel * 1000:.1f} ms")
 
-    sizes = {}
+    sizes, map_data = {}, MapData(bundle)
     for departement in sorted(bundle.offer.covered("establishments")):
-        layer = establishments_geojson(bundle.offer, departement)
-        sizes[departement] = (len(json.dumps(layer, ensure_ascii=False).encode()), len(layer["features"]))
+        layer = establishments_layer(map_data.area([departement]), bundle.offer)
+        sizes[departement] = (len(json.dumps(layer, ensure_ascii=False).encode()),
+                              sum(len(group["features"]["features"]) for group in layer["layers"]))
     if sizes:
         largest = max(sizes, key=lambda d: sizes[d][0])
-        print(f"Establishments map layer (GeoJSON), {len(sizes)} départements: largest {largest} "
+        print(f"Establishments map layer as sent to the browser (points, escaped names on hover), "
+              f"{len(sizes)} départements: largest {largest} "
               f"{sizes[largest][0] / 1000:.0f} kB for {sizes[largest][1]} points (target ≤ 300 kB); "
               + ", ".join(f"{d} {s / 1000:.0f} kB" for d, (s, _) in sizes.items()))
 

@@ -541,10 +541,15 @@ def communes_offer_table(offer: dict) -> pd.DataFrame:
                         columns=["Commune", f"APL {offer['apl']['millesime'] or ''}".strip(), "Zonage infirmier"])
 
 
-def establishment_groups(offer: dict) -> list[tuple[str, pd.DataFrame]]:
-    """:func:`establishments_table` split by group: (« Soins de ville (12) », its rows without the group column)."""
-    return [(f"{group[:1].upper()}{group[1:]} ({len(rows)})", rows.drop(columns="Groupe").reset_index(drop=True))
-            for group, rows in establishments_table(offer).groupby("Groupe", sort=False)]
+def establishment_groups(offer: dict, without=()) -> list[tuple[str, pd.DataFrame]]:
+    """:func:`establishments_table` split by group: (« Soins de ville (12) », its rows without the group column
+    and the columns ``without``)."""
+    table = establishments_table(offer)   # sorted by group: a group is a run of rows
+    groups = table["Groupe"].to_numpy()
+    table = table.drop(columns=["Groupe", *without])
+    starts = [i for i in range(len(groups)) if i == 0 or groups[i] != groups[i - 1]]
+    return [(f"{groups[a][:1].upper()}{groups[a][1:]} ({b - a})", table.iloc[a:b].reset_index(drop=True))
+            for a, b in zip(starts, [*starts[1:], len(groups)])]
 
 
 # --------------------------------------------------------------------------- the drawing page's panel
@@ -595,5 +600,5 @@ def offer_panel(offer: TerritoryOffer) -> OfferPanel:
     else:
         establishments_note = None if offer.establishments else "Aucun établissement FINESS localisé dans le territoire."
     return OfferPanel(professionals, tuple(notes), apl_table(data),
-                      tuple((title, rows.drop(columns="IRIS")) for title, rows in establishment_groups(data)),
+                      tuple(establishment_groups(data, without=("IRIS",))),
                       establishments_note, zoning_line(data), communes_offer_table(data), offer.limits)
