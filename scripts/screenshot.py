@@ -1,7 +1,7 @@
 """Open the map page in headless Chromium and save docs/screenshot.png (run by hand, not in CI).
 
     python scripts/screenshot.py [--out docs/screenshot.png] [--zones 66028-66186] [--offline] [--click 66037]
-                                 [--layers apl,finess] [--height 1150]
+                                 [--layers apl,finess] [--width 1366] [--height 1150]
     python scripts/screenshot.py --ars registre.sqlite --out docs/screenshot_ars.png [--offline]
 
 Starts ``streamlit run app.py`` on a free port with the Ruscino territory preloaded through
@@ -12,7 +12,8 @@ waits until the summary figures change (the time is printed): the whole path bro
 component → session → summary, in a real browser. ``--offline`` blocks every request that does
 not go to the app (as on a closed network): the map must still draw (Leaflet comes from the
 app's ``static/``) and show its notice about the missing background. ``--layers`` switches on offer layers of
-the map (« Afficher : » under it) and waits for their legend; ``--height`` makes the window taller, to see the
+the map (« Afficher : » under it) and waits for their legend; ``--width`` sets the window's width (1366: a
+laptop screen, where figures and buttons must not be cut), ``--height`` makes the window taller, to see the
 whole panel.
 """
 
@@ -233,6 +234,7 @@ def main() -> int:
     parser.add_argument("--click", metavar="CODE", help="click the map inside this IRIS or commune first")
     parser.add_argument("--layers", default="", help="offer layers to switch on, among: "
                         + ", ".join(OFFER_LAYERS))
+    parser.add_argument("--width", type=int, default=WINDOW[0], help="window width (px; a laptop: 1366)")
     parser.add_argument("--height", type=int, default=WINDOW[1], help="window height (px)")
     parser.add_argument("--ars", metavar="STORE", type=Path,
                         help="shoot the « Vue ARS » page instead, on the registry saved in this store "
@@ -240,7 +242,7 @@ def main() -> int:
     args = parser.parse_args()
     click = inside_point(args.click) if args.click else None
     layers = [OFFER_LAYERS[kind] for kind in filter(None, args.layers.split(","))]
-    window = (WINDOW[0], args.height)
+    window = (args.width, args.height)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         sys.exit("Chromium not found: apt-get install -y chromium")
