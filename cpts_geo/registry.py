@@ -383,12 +383,16 @@ def read_registry(bundle, path: Path | str) -> RegistryImport:
                      "GeoPackage ou Shapefile).")
 
 
-def save_registry(bundle, store, imported: RegistryImport, author: str = "", comment: str = "") -> None:
+def save_registry(bundle, store, imported: RegistryImport, author: str = "", comment: str = "",
+                  loaded_version: int | None = None) -> None:
     """Replace the registry of ``store`` by ``imported`` with each CPTS's perimeter, in one transaction (all-or-nothing);
-    the store keeps it as a new version (``author``, ``comment``, source file), the previous ones untouched."""
+    the store keeps it as a new version (``author``, ``comment``, source file), the previous ones untouched.
+    ``loaded_version``: the version the user started from; a version saved by someone else since is a French
+    error (:class:`~cpts_geo.store.RegistryChanged`), nothing saved."""
     if not imported.cpts:
         raise InputError(f"Aucune CPTS utilisable dans {imported.source} : le registre enregistré est inchangé.")
     perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
                     attributes={"source": imported.source}, replace_kind=True, perimeters=perimeters.to_dict(),
-                    author=clean_text(author), comment=clean_text(comment, max_length=1000))
+                    author=clean_text(author), comment=clean_text(comment, max_length=1000),
+                    loaded_version=loaded_version)

@@ -135,13 +135,16 @@ def registry_diff(bundle, old: RegistryVersion, new: RegistryVersion) -> Registr
                         sorted(set(old.cpts) - set(new.cpts) - set(as_new)), renamed, moved, changed)
 
 
-def restore_version(bundle, store, number: int, author: str = "") -> RegistryImport:
+def restore_version(bundle, store, number: int, author: str = "", loaded_version: int | None = None
+                    ) -> RegistryImport:
     """Save version ``number`` again as the registry (a new version; the ones after it are kept). Its codes are
-    kept as saved, those outside the bundle too (a bundle of one département restores a regional registry whole)."""
+    kept as saved, those outside the bundle too (a bundle of one département restores a regional registry whole).
+    ``loaded_version``: as for :func:`~cpts_geo.registry.save_registry`."""
     version = store.registry_version(number)
     imported = RegistryImport(f"version {number} du registre ({version.source or 'source non indiquée'})",
                               cpts=version.cpts)
-    save_registry(bundle, store, imported, author=author, comment=f"Restauration de la version {number}")
+    save_registry(bundle, store, imported, author=author, comment=f"Restauration de la version {number}",
+                  loaded_version=loaded_version)
     return imported
 
 

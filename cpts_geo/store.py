@@ -106,6 +106,10 @@ class AlreadySaved(InputError):
     """A territory of that name exists: replacing it must be asked for (``replace=True``)."""
 
 
+class RegistryChanged(InputError):
+    """The registry was saved by someone else since it was loaded: saving would overwrite their version."""
+
+
 @dataclass(frozen=True)
 class StoredTerritory:
     """One saved territory with who owns it and who it is shared with."""
@@ -222,19 +226,21 @@ class TerritoryStore:
                 "Choisissez un autre emplacement (variable CPTS_GEO_STORE ou option --db).")
         return columns
 
-    def _connect(self):
-        """A connection whose context commits on success and rolls back on error (see :meth:`_transaction`)."""
-        return _SqliteConnection(self.path)
+    def _connect(self, write_lock: bool = False):
+        """A connection whose context commits on success and rolls back on error (see :meth:`_transaction`);
+        ``write_lock``: the transaction takes the write lock at once (``BEGIN IMMEDIATE``)."""
+        return _SqliteConnection(self.path, write_lock)
 
     @contextmanager
-    def _transaction(self):
+    def _transaction(self, write_lock: bool = False):
         """A cursor inside one transaction: committed on success, rolled back on any error.
 
-        A database error (corrupt or read-only file, SQL refused by the server…) becomes an
-        :class:`InputError` naming the store.
+        ``write_lock``: no other writer of the registry history can run until this transaction ends (a second
+        one waits, then sees the first one's version). A database error (corrupt or read-only file, SQL
+        refused by the server…) becomes an :class:`InputError` naming the store.
         """
         try:
-            with self._connect() as cursor:
+            with self._connect(write_lock) as cursor:
                 yield cursor
         except self.DATABASE_ERRORS as err:
             raise InputError(self._error_message(err)) from err
@@ -256,13 +262,16 @@ class TerritoryStore:
 
     def save_many(self, territories, kind: str = "registry", attributes: dict | None = None,
                   replace_kind: bool = False, perimeters: Mapping[str, BaseGeometry] | None = None,
-                  owner: str = NO_OWNER, author: str | None = None, comment: str = "") -> None:
+                  owner: str = NO_OWNER, author: str | None = None, comment: str = "",
+                  loaded_version: int | None = None) -> None:
         """Save several territories in one transaction; ``replace_kind`` first removes the others of that kind
         (of that owner).
 
         ``perimeters``: name → polygonal geometry in EPSG:4326, stored beside the codes (optional). A save of
         the registry adds, in the same transaction, a version of the whole registry (:meth:`registry_versions`)
-        with ``author``, ``comment`` and the ``source`` of ``attributes``.
+        with ``author``, ``comment`` and the ``source`` of ``attributes``. ``loaded_version``: the registry
+        version the saver started from (0: none); if another was saved since, :class:`RegistryChanged` and
+        nothing is saved (two savers at once: the second waits for the first, then gets that error).
         """
         territories = list(territories)
         for territory in territories:
@@ -275,14 +284,28 @@ class TerritoryStore:
                  shapely.to_wkb(shapes[t.name]) if t.name in shapes else None) for t in territories]
         versions = [(kind, owner, row[2], row[3], now, owner if author is None else author, kind, owner, row[2])
                     for row in rows] if kind in VERSIONED_KINDS else []
-        with self._transaction() as db:
+        registry = kind == "registry" and owner == NO_OWNER
+        with self._transaction(write_lock=registry) as db:
+            if registry and loaded_version is not None:
+                self._check_registry_version(db, loaded_version)
             if replace_kind:
                 db.execute("DELETE FROM territories WHERE kind = ? AND owner = ?", (kind, owner))
             db.executemany(UPSERT.format(perimeter_value=self.PERIMETER_VALUE), rows)
             for version in versions:
                 db.execute(ADD_VERSION, version)
-            if kind == "registry" and owner == NO_OWNER:
+            if registry:
                 self._add_registry_version(db, now, author or "", comment, str((attributes or {}).get("source", "")))
+
+    def _check_registry_version(self, db, loaded: int) -> None:
+        """Raise :class:`RegistryChanged` if the last registry version is not ``loaded`` (in the saving transaction)."""
+        db.execute("SELECT version, saved, author FROM registry_versions ORDER BY version DESC LIMIT 1")
+        number, saved, author = next(iter(db.fetchall()), (0, "", ""))
+        if number != loaded:
+            raise RegistryChanged(
+                "Le registre a été modifié par quelqu'un d'autre depuis son chargement ; rechargez-le avant "
+                f"d'enregistrer (version {number} enregistrée le {saved.replace('T', ' ')} par "
+                f"{author or 'un auteur non indiqué'}, après la version {loaded} que vous aviez chargée). "
+                "Rien n'a été enregistré.")
 
     def _add_registry_version(self, db, saved: str, author: str, comment: str, source: str) -> None:
         """Append the registry as it is in this transaction to its history."""
@@ -299,7 +322,7 @@ class TerritoryStore:
 
     def delete(self, name: str, kind: str = "draft", owner: str = NO_OWNER, author: str = "") -> None:
         """Remove one territory and its versions (a CPTS removed from the registry makes a registry version)."""
-        with self._transaction() as db:
+        with self._transaction(write_lock=kind == "registry" and owner == NO_OWNER) as db:
             for table in ("territories", "territory_versions"):
                 db.execute(f"DELETE FROM {table} WHERE kind = ? AND owner = ? AND name = ?", (kind, owner, name))
             if kind == "registry" and owner == NO_OWNER:
@@ -380,6 +403,12 @@ class TerritoryStore:
         return [RegistryVersion(number, saved, author, comment, source, self._registry_cpts(cpts, number))
                 for number, saved, author, comment, source, cpts in rows]
 
+    def latest_registry(self) -> RegistryVersion | None:
+        """The last saved version of the registry (the registry as it is now), or None before any save."""
+        rows = self._query("SELECT version, saved, author, comment, source, cpts FROM registry_versions "
+                           "ORDER BY version DESC LIMIT 1")
+        return next((RegistryVersion(*row[:5], self._registry_cpts(row[5], row[0])) for row in rows), None)
+
     def registry_version(self, number: int) -> RegistryVersion:
         """One saved version of the registry, with its CPTS."""
         rows = self._query("SELECT version, saved, author, comment, source, cpts FROM registry_versions "
@@ -415,12 +444,12 @@ def labelled(entries) -> dict[str, frozenset[str]]:
 class _SqliteConnection:
     """A SQLite connection in one explicit transaction (DDL included, so that a migration is all-or-nothing)."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, write_lock: bool = False):
+        self.path, self.write_lock = path, write_lock
 
     def __enter__(self):
         self.connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        self.connection.execute("BEGIN")
+        self.connection.execute("BEGIN IMMEDIATE" if self.write_lock else "BEGIN")
         return self.connection.cursor()
 
     def __exit__(self, kind, error, traceback):
@@ -472,12 +501,14 @@ class PostgresTerritoryStore(TerritoryStore):
         return f"Erreur de la base PostgreSQL {self.location} : {str(err).strip()}. Rien n'a été modifié."
 
     @contextmanager
-    def _connect(self):
+    def _connect(self, write_lock: bool = False):
         try:
             connection = psycopg.connect(self.url, connect_timeout=10)
         except psycopg.Error as err:
             raise InputError(f"Base PostgreSQL injoignable ({self.location}) : {str(err).strip()}") from err
         with connection, connection.cursor() as cursor:
+            if write_lock:   # one writer of the registry history at a time (readers are not blocked)
+                cursor.execute("LOCK TABLE registry_versions IN SHARE ROW EXCLUSIVE MODE")
             yield _QmarkCursor(cursor)
 
 

@@ -4,14 +4,15 @@ round trip in tests/test_store_postgres.py), and the ``registry`` command's Fren
 import json
 import re
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
 from cpts_geo.cli import main
 from cpts_geo.registry import RegistryImport, read_registry, save_registry
-from cpts_geo.registry_history import registry_diff
-from cpts_geo.store import BEFORE_HISTORY, open_store
+from cpts_geo.registry_history import registry_diff, restore_version
+from cpts_geo.store import BEFORE_HISTORY, RegistryChanged, open_store
 from cpts_geo.territory import Territory
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
@@ -79,6 +80,53 @@ def round_trip(bundle, bundle_dir, location, tmp_path, capsys):
     assert versions[1].cpts == second_version(bundle)                 # still there after the restore
     assert registry_diff(bundle, versions[2], versions[0]).lines(bundle)[1:] == ["  Aucune différence."]
     assert set(store.load_perimeters()) == set(versions[0].cpts)      # perimeters of the restored CPTS
+
+
+def concurrent_saves(bundle, location):
+    """Two officers load version 1; one saves (version 2), the other's save is refused in French, nothing overwritten;
+    then both save at the same time from version 2: one wins, the other gets the same French error."""
+    store = open_store(location)
+    save_registry(bundle, store, read_registry(bundle, EXAMPLE), author="a@ars.fr", loaded_version=0)
+    loaded = store.latest_registry()
+    assert (loaded.number, loaded.cpts) == (1, read_registry(bundle, EXAMPLE).cpts)
+    mine = RegistryImport("propositions acceptées", cpts=second_version(bundle))
+    save_registry(bundle, store, mine, author="b@ars.fr", loaded_version=loaded.number)
+    theirs = RegistryImport("autre poste", cpts={**loaded.cpts, "CPTS Porté": frozenset({"661470000"})})
+    with pytest.raises(RegistryChanged, match="^Le registre a été modifié par quelqu'un d'autre depuis son "
+                                              "chargement ; rechargez-le .*version 2 .* par b@ars.fr, après la "
+                                              "version 1 que vous aviez chargée.*Rien n'a été enregistré"):
+        save_registry(bundle, store, theirs, author="c@ars.fr", loaded_version=loaded.number)
+    with pytest.raises(RegistryChanged):
+        restore_version(bundle, store, 1, author="c@ars.fr", loaded_version=loaded.number)
+    assert [v.number for v in store.registry_versions()] == [2, 1] and store.load_all("registry") == mine.cpts
+
+    barrier, outcomes = threading.Barrier(2), []
+
+    def save(author, registry):
+        barrier.wait()
+        try:
+            save_registry(bundle, open_store(location), RegistryImport(author, cpts=registry), author=author,
+                          loaded_version=2)
+            outcomes.append(("saved", author))
+        except RegistryChanged as err:
+            outcomes.append(("refused", str(err)))
+
+    threads = [threading.Thread(target=save, args=("d@ars.fr", loaded.cpts)),
+               threading.Thread(target=save, args=("e@ars.fr", theirs.cpts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(kind for kind, _ in outcomes) == ["refused", "saved"]
+    winner = next(author for kind, author in outcomes if kind == "saved")
+    assert "version 3 enregistrée le " in next(text for kind, text in outcomes if kind == "refused")
+    versions = open_store(location).registry_versions()
+    assert [(v.number, v.author) for v in versions] == [(3, winner), (2, "b@ars.fr"), (1, "a@ars.fr")]
+    assert open_store(location).load_all("registry") == (loaded.cpts if winner == "d@ars.fr" else theirs.cpts)
+
+
+def test_concurrent_saves_sqlite(france, tmp_path):
+    concurrent_saves(france, str(tmp_path / "store.sqlite"))
 
 
 def test_round_trip_sqlite(france, france_dir, tmp_path, capsys):

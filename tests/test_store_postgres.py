@@ -18,7 +18,7 @@ from cpts_geo.errors import InputError
 from cpts_geo.registry import read_registry, save_registry
 from cpts_geo.store import BEFORE_HISTORY, AlreadySaved, PostgresTerritoryStore, open_store
 from cpts_geo.territory import Territory
-from tests.test_registry_history import round_trip
+from tests.test_registry_history import concurrent_saves, round_trip
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 
@@ -174,3 +174,8 @@ def test_registry_history_round_trip(pg_url, france, france_dir, tmp_path, capsy
     round_trip(france, france_dir, pg_url, tmp_path, capsys)
     with psycopg.connect(pg_url) as connection:
         assert connection.execute("SELECT COUNT(*) FROM registry_versions").fetchone() == (3,)
+
+
+def test_concurrent_registry_saves(pg_url, france):
+    """Two officers saving the shared registry from the same version: one wins, the other is told in French."""
+    concurrent_saves(france, pg_url)
