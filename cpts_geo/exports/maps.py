@@ -50,6 +50,7 @@ SIDE_MARGIN = 0.04                   # left and right page margins, in figure fr
 EDGE_IN, GAP_IN = 0.3, 0.12          # top/bottom page margin and space between blocks, in inches
 PANEL_IN = 3.0                       # width of the side panel of a landscape page (legend, inset, key)
 KEY_COLUMN_IN = 1.9                  # width of a column of the key of numbered names, in a row of its own
+LEGEND_COLUMN_IN = 2.4               # narrowest column of a legend in two columns
 INSET_IN = (2.1, 2.1)                # width and height of the locator inset, its title included
 INSET_TITLE_IN = 0.25
 TITLE_PT, SUBTITLE_PT, LEGEND_PT, FOOTER_PT, KEY_PT = 17, 10, 8, 6.5, 6.5
@@ -160,13 +161,13 @@ def _entries(handles) -> list[tuple]:
     return [entry if isinstance(entry, tuple) else (entry, None) for entry in handles]
 
 
-def _legend(fig, handles: list, anchor: tuple[float, float], width: float):
-    """One column of legend entries at ``anchor`` (upper left), labels wrapped to ``width`` (figure fraction)."""
-    characters = max(20, int(width * fig.get_size_inches()[0] * 72 / (LEGEND_PT * 0.56)) - 6)
+def _legend(fig, handles: list, anchor: tuple[float, float], width: float, columns: int):
+    """The legend entries in ``columns`` at ``anchor`` (upper left), labels wrapped to ``width`` (figure fraction)."""
+    characters = max(20, int(width / columns * fig.get_size_inches()[0] * 72 / (LEGEND_PT * 0.56)) - 6)
     for handle in handles:
         handle.set_label(textwrap.fill(handle.get_label().replace("\n", " "), characters, subsequent_indent="  "))
-    return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=anchor, ncols=1, fontsize=LEGEND_PT,
-                      frameon=False, borderaxespad=0, handlelength=2.5, labelspacing=0.45)
+    return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=anchor, ncols=columns, fontsize=LEGEND_PT,
+                      frameon=False, borderaxespad=0, handlelength=2.5, labelspacing=0.45, columnspacing=1.2)
 
 
 def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list[str],
@@ -204,8 +205,13 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
         row_h = (math.ceil(key_rows / columns) + 1.5) * KEY_PT * 1.25 / 72 / page_h
         key_row, bottom = [SIDE_MARGIN, bottom, full, row_h], bottom + row_h + gap
     entries = _entries(handles)
-    inset_w, inset_h = (INSET_IN[0] / page_w, INSET_IN[1] / page_h) if locator else (0, 0)
-    legend_w = PANEL_IN / page_w if page_w > page_h else 0.5 * full
+    smaller = min(1.0, page_w / A4_INCHES["portrait"][0])      # a page narrower than A4 (the DOCX map)
+    inset_w, inset_h = (INSET_IN[0] * smaller / page_w, INSET_IN[1] * smaller / page_h) if locator else (0, 0)
+    if page_w > page_h:
+        legend_w, columns = PANEL_IN / page_w, 1
+    else:                                                   # portrait: the band left of the inset
+        legend_w = full - inset_w - gap_x
+        columns = 2 if legend_w * page_w >= 2 * LEGEND_COLUMN_IN else 1
 
     def layout(shown: list):
         """The legend of ``shown``, and the boxes of the inset, the key and the map around it."""
@@ -213,12 +219,12 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
             panel_w = PANEL_IN / page_w
             panel_x = 1 - SIDE_MARGIN - panel_w
             inset_box = [panel_x + (panel_w - inset_w) / 2, map_top - inset_h, inset_w, inset_h]
-            legend = _legend(fig, shown, (panel_x, map_top - inset_h - (gap if locator else 0)), legend_w)
+            legend = _legend(fig, shown, (panel_x, map_top - inset_h - (gap if locator else 0)), legend_w, columns)
             legend_bottom = legend.get_bbox_to_anchor().transformed(fig.transFigure.inverted()).y1 \
                 - _height(fig, legend)
             key_box = [panel_x, bottom, panel_w, legend_bottom - gap - bottom]
             return legend, inset_box, key_box, [SIDE_MARGIN, bottom, panel_x - gap_x - SIDE_MARGIN, map_top - bottom]
-        legend = _legend(fig, shown, (SIDE_MARGIN, 0.5), legend_w)  # portrait: band under the map
+        legend = _legend(fig, shown, (SIDE_MARGIN, 0.5), legend_w, columns)  # portrait: band under the map
         band_h = max(_height(fig, legend), inset_h)
         legend.set_bbox_to_anchor((SIDE_MARGIN, bottom + band_h), transform=fig.transFigure)
         legend_right = SIDE_MARGIN + min(_width(fig, legend), legend_w) + gap_x
@@ -240,7 +246,7 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
         legend.remove()
         if attempt == 2:                                    # the last layout kept, with the entries in view
             anchor = legend.get_bbox_to_anchor().transformed(fig.transFigure.inverted())
-            legend = _legend(fig, in_view, (anchor.x0, anchor.y1), legend_w)
+            legend = _legend(fig, in_view, (anchor.x0, anchor.y1), legend_w, columns)
         shown = in_view
     if locator:                                             # its title (two lines at most) inside the box
         inset = fig.add_axes([*inset_box[:3], inset_box[3] - INSET_TITLE_IN / page_h])
