@@ -595,10 +595,12 @@ def offer_panel(offer: TerritoryOffer) -> OfferPanel:
             notes.append(f"Densité {', '.join(PANEL_REFERENCES[name] for name in missing)} : {NOT_AVAILABLE}.")
         if estimated.any():
             notes.append("« estimation » : commune découpée, son nombre au prorata de la population des IRIS retenus.")
+        if (professionals == "n.d.").any(axis=None):
+            notes.append(ND_NOTE)
     if uncovered := offer.not_covered.get("establishments"):
         establishments_note = f"Établissements (FINESS) : {NOT_AVAILABLE} (département(s) {', '.join(uncovered)})."
     else:
         establishments_note = None if offer.establishments else "Aucun établissement FINESS localisé dans le territoire."
-    return OfferPanel(professionals, tuple(notes), apl_table(data),
-                      tuple(establishment_groups(data, without=("IRIS",))),
-                      establishments_note, zoning_line(data), communes_offer_table(data), offer.limits)
+    return OfferPanel(professionals, tuple(notes), apl_table(data).replace("n.d.", NOT_AVAILABLE),
+                      tuple(establishment_groups(data, without=("IRIS",))), establishments_note, zoning_line(data),
+                      communes_offer_table(data).replace("n.d.", NOT_AVAILABLE), offer.limits)

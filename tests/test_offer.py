@@ -264,6 +264,8 @@ def test_panel_estimates_and_not_available(france, ruscino):
     assert lozere.establishment_groups and lozere.establishments_note is None   # FINESS covers Occitanie
     marseille = offer_panel(territory_offer(france, resolve_codes(france, ["13201"]).iris))
     assert marseille.establishment_groups == () and NOT_AVAILABLE in marseille.establishments_note
+    mayotte = offer_panel(territory_offer(france, resolve_codes(france, ["97601"]).iris))   # no APL in the workbook
+    assert mayotte.apl.iat[0, 1] == NOT_AVAILABLE and mayotte.communes.iat[0, 1] == NOT_AVAILABLE
 
 
 def test_located_professionals_are_counted_exactly(dep66, tmp_path):
