@@ -152,6 +152,7 @@ def test_widgets_speak_french(app):
     css = " ".join(element.proto.body for element in app.get("html"))
     assert 'content: "Choisir un fichier"' in css and 'content: "ou le glisser ici"' in css
     assert 'content: "Entrée pour valider"' in css   # « Press Enter to apply » under a text being typed
+    assert 'content: "Aucun résultat"' in css        # « No results » of a list filtered to nothing
     uploaders = [u.proto for u in app.get("file_uploader")]
     assert [u.help.split(" : ")[0] for u in uploaders] == ["5 Mo au plus", "CSV"]
     assert "50 Mo au plus" in uploaders[1].help
