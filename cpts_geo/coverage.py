@@ -47,6 +47,11 @@ class Area:
         kinds = {"region": "région", "departement": "département"}
         return f"{kinds[self.kind]} {self.name} ({self.code})" if self.kind in kinds else self.name
 
+    @property
+    def stem(self) -> str:
+        """The area in file names: ``departement_66``, ``region_76``, ``all``."""
+        return "_".join(filter(None, [self.kind, self.code]))
+
 
 def area_of(bundle, region: str | None = None, departement: str | None = None) -> Area:
     """The area of a report: a département (inside ``region`` when both are given), a région, or all the data."""

@@ -20,6 +20,8 @@ from cpts_geo.user_text import html_text
 
 COLOURS = {"white": "#d7191c", "overlap": "#ff7f00", "isolated": "#000000", "focus": "#e7298a"}
 CPTS_TOOLTIP = (["name", "population", "taille"], ["CPTS", "Population", "Taille"])
+#: Leaflet style of the outline of the CPTS picked in the list.
+FOCUS_STYLE = {"color": COLOURS["focus"], "weight": 4, "fill": False}
 
 
 def white_zone_features(area: webmap.AreaLayer, report: CoverageReport) -> dict:
@@ -54,12 +56,20 @@ def name_labels(shapes: gpd.GeoDataFrame) -> folium.FeatureGroup:
     return labels
 
 
+def cpts_shapes(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], report: CoverageReport
+                ) -> gpd.GeoDataFrame:
+    """The outline of each CPTS of ``report`` on the map (simplified), indexed by name."""
+    return dissolve_territories(area.iris.geometry, {name: registry[name] for name in report.cpts["name"]})
+
+
 def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], report: CoverageReport,
-                 focus: str | None = None) -> folium.Map:
-    """The map of ``report``: CPTS coloured with their name, population and taille; problems on top."""
+                 shapes: gpd.GeoDataFrame | None = None) -> folium.Map:
+    """The map of ``report``: CPTS coloured with their name, population and taille; problems on top. ``shapes``:
+    :func:`cpts_shapes`, if already made. The CPTS picked in the list is drawn apart (:func:`focus_view`), so that
+    the map stays the same in the browser."""
     folium_map = webmap.empty_map(area)
     table = report.cpts.set_index("name")
-    shapes = dissolve_territories(area.iris.geometry, {name: registry[name] for name in table.index})
+    shapes = (cpts_shapes(area, registry, report) if shapes is None else shapes).copy()
     # commune borders inside the CPTS only: the white zones are drawn commune by commune (lighter page)
     webmap.commune_borders_layer(shapely.intersection(area.commune_borders, shapely.union_all(shapes.geometry.array))
                                  ).add_to(folium_map)
@@ -84,12 +94,15 @@ def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], re
             folium.GeoJson(features, name=name, style_function=style,
                            tooltip=folium.GeoJsonTooltip(fields=webmap.FEATURE_FIELDS,
                                                          aliases=webmap.TOOLTIP_ALIASES)).add_to(folium_map)
-    if focus in shapes.index:
-        folium.GeoJson(shapes.loc[[focus], ["geometry"]].to_geo_dict(drop_id=True), name="CPTS choisie",
-                       style_function=_fixed_style(COLOURS["focus"], 0.0, 4), interactive=False).add_to(folium_map)
-        folium_map.fit_bounds(webmap.bounds_of(shapes.loc[[focus]].geometry))
     folium.LayerControl(collapsed=True).add_to(folium_map)
     return folium_map
+
+
+def focus_view(shapes: gpd.GeoDataFrame, name: str) -> tuple[dict, list]:
+    """The outline of CPTS ``name`` (of :func:`cpts_shapes`) as GeoJSON, and its bounds ``[[south, west], [north,
+    east]]``; drawn in :data:`FOCUS_STYLE` (Leaflet)."""
+    shape = shapes.loc[[name], ["geometry"]]
+    return shape.to_geo_dict(drop_id=True), webmap.bounds_of(shape.geometry)
 
 
 def departements_of(report: CoverageReport, bundle) -> tuple[str, ...]:

@@ -13,15 +13,15 @@ from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from cpts_geo import webmap
 from cpts_geo.app_cache import load_area, open_page
 from cpts_geo.codes import resolve_codes
 from cpts_geo.coverage import (area_of, coverage_report, fr_number, report_csv, report_files, report_tables,
                                write_report_files)
-from cpts_geo.coverage_map import coverage_map, departements_of
+from cpts_geo.coverage_map import FOCUS_STYLE, coverage_map, cpts_shapes, departements_of, focus_view
 from cpts_geo.errors import CptsGeoError
+from cpts_geo.folium_view import focus_map, render_map, show_map
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.formatting import fr_int, fr_percent
@@ -52,9 +52,24 @@ def localized_numbers(table: pd.DataFrame) -> dict:
     return config
 
 
+def loaded_registry():
+    """The registry version this user works on (None before any save): loaded once and kept until a save of
+    theirs or « Recharger le registre », so that a version saved by someone else meanwhile is not overwritten."""
+    if "ars_loaded" not in st.session_state:
+        st.session_state.ars_loaded = store.latest_registry()
+    return st.session_state.ars_loaded
+
+
+def saved(message: str) -> None:
+    """After a save of this user: their new version becomes the one loaded, and the page says so."""
+    st.session_state.ars_loaded = store.latest_registry()
+    st.success(markdown_text(f"{message} (version {st.session_state.ars_loaded.number})."))
+
+
 def default_region(store) -> str:
     """The région holding most IRIS of the stored registry (the first région when there is none)."""
-    codes = [c for codes in store.load_all("registry").values() for c in codes]
+    loaded = loaded_registry()
+    codes = [c for codes in (loaded.cpts if loaded else {}).values() for c in codes]
     regions = bundle.iris["region"].reindex(codes).dropna()
     return regions.mode().iat[0] if len(regions) else bundle.departements["code_region"].iat[0]
 
@@ -88,6 +103,45 @@ def show_import(imported: RegistryImport) -> None:
         st.dataframe(imported.doubtful, hide_index=True)
 
 
+@st.fragment
+def cpts_list(report, registry: dict[str, frozenset[str]], shapes) -> None:
+    """The CPTS list: a click reruns this part only; the CPTS picked is outlined and framed on the map in place
+    (:func:`~cpts_geo.folium_view.focus_map`), the map itself is not sent again."""
+    st.caption("Cliquez une CPTS pour la voir sur la carte.")
+    # « Morceaux » next to the name: seen without scrolling the list sideways
+    shown = report.cpts[["name", "pieces", "taille", "population", "commune_count", "gp_per_10000", "apl"]].rename(
+        columns={"name": "CPTS", "pieces": "Morceaux", "taille": "Taille", "population": "Population",
+                 "commune_count": "Communes", "gp_per_10000": "MG / 10 000 hab.", "apl": "APL MG"})
+    picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key="ars_list",
+                          column_config={**localized_numbers(shown),
+                                         "CPTS": st.column_config.TextColumn(width="medium", pinned=True),
+                                         "Morceaux": st.column_config.NumberColumn(
+                                             width="small", help="Morceaux séparés de la CPTS (îles à part)")})
+    st.caption(f"MG : médecins généralistes libéraux (BPE {report.offer['professionals_millesime'] or ''}), "
+               f"estimés pour une commune partagée ; APL {report.offer['apl_millesime'] or ''} (DREES), "
+               f"« sous-dense » sous {fr_number(APL_THRESHOLD, 1)}. Case vide : {NOT_AVAILABLE}.")
+    rows = picked.selection.rows if picked else []
+    focus = report.cpts["name"].iat[rows[0]] if rows else None
+    outline, bounds = focus_view(shapes, focus) if focus in shapes.index else (None, None)
+    focus_map(key="ars_focus", outline=outline, bounds=bounds, style=FOCUS_STYLE)
+    if focus:
+        st.link_button(f"Ouvrir « {markdown_text(focus)} » dans « Tracer le territoire »", icon=":material/draw:",
+                       url="./?" + urlencode(selection_query(bundle, registry[focus], focus)))
+
+
+def coverage_and_map(registry: dict[str, frozenset[str]]):
+    """The report of the area, the outlines of its CPTS and its map rendered, kept for this user while the area and
+    the registry stay the same: a rerun of the page neither computes them again nor sends the map again."""
+    key = (region, departement, hash(frozenset(registry.items())))
+    if st.session_state.get("ars_coverage", (None,))[0] != key:
+        report = coverage_report(bundle, registry, area_of(bundle, region, departement or None))
+        area = load_area(DATA_PATH, departements_of(report, bundle),
+                         webmap.SIMPLIFY_TOLERANCE_M if departement else webmap.REGION_TOLERANCE_M)
+        shapes = cpts_shapes(area, registry, report)
+        st.session_state.ars_coverage = (key, report, shapes, render_map(coverage_map(area, registry, report, shapes)))
+    return st.session_state.ars_coverage[1:]
+
+
 DATA_PATH, bundle, drafts = open_page("Vue ARS")
 store = drafts.store
 st.title("Couverture de la région par les CPTS")
@@ -105,6 +159,13 @@ with st.sidebar:
                                f"{c} — {departements.set_index('code_departement').at[c, 'nom_departement']}",
                                key="ars_departement")
     st.query_params.from_dict({"region": region, **({"dep": departement} if departement else {})})
+    loaded = loaded_registry()
+    loaded_version = loaded.number if loaded else 0
+    if loaded:
+        st.caption(markdown_text(f"Registre enregistré : version {loaded.number} du {loaded.saved.replace('T', ' ')}"
+                                 f"{' par ' + loaded.author if loaded.author else ''}."))
+    st.button("Recharger le registre", key="ars_reload", on_click=lambda: st.session_state.pop("ars_loaded", None),
+              help="Relire le registre enregistré (les versions enregistrées depuis par d'autres).")
 
 try:
     if source == SOURCES[1]:
@@ -118,54 +179,44 @@ try:
             st.caption(f"Seule l'ARS de la région enregistre le registre ({markdown_text(drafts.user.label)} n'en "
                        "fait pas partie : voir « Serveur partagé » dans le README).")
         elif st.button("Enregistrer comme registre (nouvelle version du registre enregistré)", key="ars_save"):
-            save_registry(bundle, store, imported, author=drafts.user.email or drafts.user.label)
-            st.success(markdown_text(f"Registre enregistré dans {store.location}."))
+            save_registry(bundle, store, imported, author=drafts.user.email or drafts.user.label,
+                          loaded_version=loaded_version)
+            saved(f"Registre enregistré dans {store.location}")
     elif source == SOURCES[2]:
         imported = registry_from_store(bundle, drafts, kind="draft")   # the drafts this user may see
     else:
-        imported = RegistryImport(f"registre de {store.location}", cpts=store.load_all("registry"))
+        imported = RegistryImport(f"registre de {store.location}", cpts=loaded.cpts if loaded else {})
     if not imported.cpts:
         st.info("Aucune CPTS dans ce registre : importez un fichier ou enregistrez des brouillons.")
         st.stop()
-    report = coverage_report(bundle, imported.cpts, area_of(bundle, region, departement or None))
+    report, shapes, rendered = coverage_and_map(imported.cpts)
 except CptsGeoError as err:
     st.error(markdown_text(err))
     st.stop()
 
-columns = st.columns(5)
+columns = st.columns(6)
 neutral = {"delta_color": "off", "delta_arrow": "off"}   # the deltas are figures, not changes
-columns[0].metric("Population couverte", fr_percent(report.covered_share, digits=2),
+columns[0].metric("Population couverte", fr_percent(report.covered_share),   # as the PDF map writes it
                   f"{fr_int(report.population_covered)} / {fr_int(report.population_total)} hab.", **neutral)
 columns[1].metric("Communes en zone blanche", len(report.white_zones),
                   f"{fr_int(report.population_total - report.population_covered)} hab.", **neutral)
 columns[2].metric("Chevauchements", len(report.overlaps), f"{fr_int(report.population_overlap)} hab.", **neutral)
 columns[3].metric("Zones isolées", len(report.isolated))
-columns[4].metric(f"APL des zones blanches {report.offer['apl_millesime'] or ''}".strip(),
+columns[4].metric("CPTS en morceaux", len(report.several_pieces),
+                  help=markdown_text("CPTS en plusieurs morceaux séparés (une île ne compte pas) : "
+                                     f"{', '.join(report.several_pieces) or 'aucune'} ; colonne « Morceaux » de la "
+                                     "liste."))
+columns[5].metric(f"APL zones blanches {report.offer['apl_millesime'] or ''}".strip(),
                   fr_number(report.offer["white_zones"]["apl"], 2) if len(report.white_zones) else "—",
                   help="Accessibilité potentielle localisée aux médecins généralistes (DREES), pondérée par la "
                        f"population standardisée ; « sous-dense » sous {fr_number(APL_THRESHOLD, 1)}.")
 
+
 list_column, map_column = st.columns([2, 3])
-with list_column:
-    st.caption("Cliquez une CPTS pour la voir sur la carte.")
-    shown = report.cpts[["name", "commune_count", "population", "taille", "pieces", "gp_per_10000", "apl"]].rename(
-        columns={"name": "CPTS", "commune_count": "Communes", "population": "Population", "taille": "Taille",
-                 "pieces": "Morceaux", "gp_per_10000": "MG / 10 000 hab.", "apl": "APL MG"})
-    picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key="ars_list",
-                          column_config=localized_numbers(shown))
-    st.caption(f"MG : médecins généralistes libéraux (BPE {report.offer['professionals_millesime'] or ''}), "
-               f"estimés pour une commune partagée ; APL {report.offer['apl_millesime'] or ''} (DREES), "
-               f"« sous-dense » sous {fr_number(APL_THRESHOLD, 1)}. Case vide : {NOT_AVAILABLE}.")
-    rows = picked.selection.rows if picked else []
-    focus = report.cpts["name"].iat[rows[0]] if rows else None
-    if focus:
-        st.link_button(f"Ouvrir « {markdown_text(focus)} » dans « Tracer le territoire »", icon=":material/draw:",
-                       url="./?" + urlencode(selection_query(bundle, imported.cpts[focus], focus)))
 with map_column:
-    area = load_area(DATA_PATH, departements_of(report, bundle),
-                     webmap.SIMPLIFY_TOLERANCE_M if departement else webmap.REGION_TOLERANCE_M)
-    st_folium(coverage_map(area, imported.cpts, report, focus), height=webmap.MAP_HEIGHT_PX,
-              use_container_width=True, returned_objects=[], key="ars_map")
+    show_map(rendered, key="ars_map", height=webmap.MAP_HEIGHT_PX)
+with list_column:
+    cpts_list(report, imported.cpts, shapes)
 
 tables = report_tables(report, bundle)
 for title in ("Zones blanches", "Chevauchements", "Zones isolées", "EPCI"):
@@ -173,13 +224,13 @@ for title in ("Zones blanches", "Chevauchements", "Zones isolées", "EPCI"):
         st.dataframe(tables[title], hide_index=True, column_config=localized_numbers(tables[title]))
 with tempfile.TemporaryDirectory() as folder:
     workbook = write_report_files(tables, folder, "couverture")[0]
-    st.download_button("Télécharger le rapport (XLSX)", workbook.read_bytes(), file_name=f"couverture_{region}.xlsx",
+    st.download_button("Télécharger le rapport (XLSX)", workbook.read_bytes(), file_name=f"couverture_{report.area.stem}.xlsx",
                        key="ars_xlsx")
 st.download_button("Télécharger la carte imprimable (PDF A4)",
                    lambda: save_figure(coverage_print_map(bundle, imported.cpts, report), "pdf"),
-                   file_name=f"couverture_{region}_carte.pdf", mime="application/pdf", key="ars_map_pdf",
+                   file_name=f"couverture_{report.area.stem}_carte.pdf", mime="application/pdf", key="ars_map_pdf",
                    on_click="ignore")
-st.download_button("Télécharger la liste des CPTS (CSV)", report_csv(tables["CPTS"]), file_name=f"cpts_{region}.csv",
+st.download_button("Télécharger la liste des CPTS (CSV)", report_csv(tables["CPTS"]), file_name=f"cpts_{report.area.stem}.csv",
                    key="ars_csv")
 st.subheader("Plan de couverture complète")
 if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", key="ars_propose"):
@@ -223,12 +274,12 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
         **localized_numbers(changed),
         **{c: st.column_config.NumberColumn(format="localized") for c in changed.columns if "€" in c}})
     st.download_button("Télécharger le plan (XLSX)", report_files(plan_tables(chosen, bundle), "plan")["plan.xlsx"],
-                       file_name=f"plan_couverture_{region}.xlsx", key="ars_plan_xlsx")
+                       file_name=f"plan_couverture_{report.area.stem}.xlsx", key="ars_plan_xlsx")
     moved = [code for p in chosen.proposals for code in p.iris]
     st.download_button("Télécharger la carte de la couverture proposée (PDF A4)",
                        lambda: save_figure(coverage_print_map(bundle, chosen.registry_after, chosen.after,
                                                               proposed=moved), "pdf"),
-                       file_name=f"couverture_{region}_proposee.pdf", mime="application/pdf", key="ars_plan_pdf",
+                       file_name=f"couverture_{report.area.stem}_proposee.pdf", mime="application/pdf", key="ars_plan_pdf",
                        on_click="ignore")
     if drafts.user.is_ars_of([region]):
         comment = st.text_input("Commentaire de la nouvelle version", key="ars_plan_comment")
@@ -237,12 +288,13 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
             try:
                 save_registry(bundle, store, RegistryImport("propositions acceptées (Vue ARS)",
                                                             cpts=chosen.registry_after),
-                              author=drafts.user.email or drafts.user.label, comment=comment)
+                              author=drafts.user.email or drafts.user.label, comment=comment,
+                              loaded_version=loaded_version)
             except CptsGeoError as err:
                 st.error(markdown_text(err))
             else:
-                st.success(markdown_text(f"Nouvelle version du registre enregistrée dans {store.location} "
-                                         "(les précédentes restent dans l'historique)."))
+                saved(f"Nouvelle version du registre enregistrée dans {store.location} (les précédentes restent "
+                      "dans l'historique)")
 with st.expander("Historique du registre"):
     versions = store.registry_versions()
     st.dataframe(pd.DataFrame({"Version": [v.number for v in versions], "Date": [v.saved for v in versions],
@@ -259,11 +311,12 @@ with st.expander("Historique du registre"):
         if drafts.user.is_ars_of([region]) and st.button(f"Restaurer la version {old} (enregistrée comme nouvelle "
                                                          "version)", key="ars_restore"):
             try:
-                restore_version(bundle, store, old, author=drafts.user.email or drafts.user.label)
+                restore_version(bundle, store, old, author=drafts.user.email or drafts.user.label,
+                                loaded_version=loaded_version)
             except CptsGeoError as err:
                 st.error(markdown_text(err))
             else:
-                st.success(f"Version {old} restaurée : rechargez la page pour la voir.")
+                saved(f"Version {old} restaurée comme nouvelle version ; rechargez la page pour la voir")
     st.caption("En ligne de commande : « python -m cpts_geo registry history | diff V1 V2 | restore V ».")
 with st.expander("Limites des données"):
     st.markdown("\n".join(f"- {limit}" for limit in pd.unique(pd.Series(report.limits))))

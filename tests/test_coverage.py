@@ -1,5 +1,6 @@
 """Coverage report on the example registry of Pyrénées-Orientales and Aude (cases checked by hand)."""
 
+import io
 import json
 import time
 from pathlib import Path
@@ -7,12 +8,15 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import shapely
 from pypdf import PdfReader
 
 from cpts_geo.cli import main
 from cpts_geo.config import DEFAULT_MIRROR
 from cpts_geo.coverage import area_of, coverage_report, report_tables
 from cpts_geo.errors import InputError
+from cpts_geo.exports.maps import coverage_map as coverage_print_map
+from cpts_geo.exports.maps import save_figure
 from cpts_geo.offer import NOT_AVAILABLE, territory_offer
 from cpts_geo.registry import read_registry
 from cpts_geo.territory import Territory, summarize
@@ -227,41 +231,86 @@ def test_cli_saves_then_reads_the_stored_registry(france_dir, tmp_path, capsys):
     assert "Aucun registre enregistré" in capsys.readouterr().err
 
 
-def test_ars_page(dep66_dir, france, tmp_path, monkeypatch):
+def ars_page(monkeypatch, data_dir, store, dep: str | None = "66"):
+    """The « Vue ARS » page opened from the entrypoint as a user does (with ``?dep=``), on ``data_dir`` and ``store``."""
     from streamlit.testing.v1 import AppTest
 
+    monkeypatch.setenv("CPTS_GEO_DATA", str(data_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(store))
+    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)
+    page.switch_page("pages/2_Vue_ARS.py")
+    if dep:
+        page.query_params["dep"] = dep
+    page.run()
+    return page
+
+
+def test_ars_page(dep66_dir, france, example, report_66, tmp_path, monkeypatch):
     from cpts_geo.registry import save_registry
     from cpts_geo.store import open_store
 
     store = tmp_path / "registre.sqlite"
     save_registry(france, open_store(store), read_registry(france, EXAMPLE))
-    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
-    monkeypatch.setenv("CPTS_GEO_STORE", str(store))
-    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)
-    page.switch_page("pages/2_Vue_ARS.py")      # as a user does, from the entrypoint
-    page.run()
+    page = ars_page(monkeypatch, dep66_dir, store, dep=None)
     assert not page.exception
     assert page.selectbox(key="ars_region").value == "76"
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["Communes en zone blanche"] == "2" and metrics["Zones isolées"] == "1"
-    assert metrics["APL des zones blanches 2023"] == "0,42"
+    assert metrics["APL zones blanches 2023"] == "0,42"
     listed = page.dataframe[0].value.set_index("CPTS")
     assert listed.loc["CPTS Aspres", ["MG / 10 000 hab.", "APL MG"]].tolist() == [7.39, 3.74]
     assert [e.label for e in page.expander][:3] == ["Zones blanches (2)", "Chevauchements (1)", "Zones isolées (1)"]
     assert dict(page.query_params) == {"region": "76"}
     page.selectbox(key="ars_departement").select("66").run()       # the choice is kept in the link
     assert dict(page.query_params) == {"region": "76", "dep": "66"}
-    assert not page.exception and {m.label: m.value for m in page.metric}["Communes en zone blanche"] == "2"
+    metrics = {m.label: m.value for m in page.metric}
+    assert not page.exception and metrics["Communes en zone blanche"] == "2"
+    assert metrics["CPTS en morceaux"] == "0"           # Salanque's Fitou is not in a bundle of the 66
+    assert metrics["Population couverte"] == "99,97\u00a0%"
+    # the printable map of the département says what the page says
+    pdf = save_figure(coverage_print_map(france, example, report_66), "pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace("\u00a0", " ")
+    assert metrics["Population couverte"].replace("\u00a0", " ") in text and "100,0 %" not in text
+    assert "département Pyrénées-Orientales (66)" in text and report_66.area.stem == "departement_66"
+
+
+def test_ars_page_click_frames_the_cpts(france_dir, france, example, tmp_path, monkeypatch):
+    """« Morceaux » next to the name; a CPTS picked in the list is outlined and framed on the map, the map itself
+    sent unchanged (the browser keeps it: bench/bench_ars_focus.py for the time in Chromium)."""
+    from cpts_geo.registry import save_registry
+    from cpts_geo.store import open_store
+
+    store = tmp_path / "registre.sqlite"
+    save_registry(france, open_store(store), read_registry(france, EXAMPLE))
+    page = ars_page(monkeypatch, france_dir, store)
+    listed = page.dataframe[0].value
+    assert list(listed.columns)[:2] == ["CPTS", "Morceaux"]
+    assert listed.set_index("CPTS").at["CPTS Salanque", "Morceaux"] == 2               # with Fitou (Aude)
+    assert {m.label: m.value for m in page.metric}["CPTS en morceaux"] == "1"
+
+    def focus():
+        return json.loads(page.get("bidi_component")[0].proto.json)
+
+    def folium_map():
+        return next(e.proto for e in page.get("component_instance") if "folium" in e.proto.component_name)
+
+    assert focus()["outline"] is None
+    before = folium_map()
+    row = listed.index[listed["CPTS"] == "CPTS Ruscino"][0]
+    page.session_state["ars_list"] = {"selection": {"rows": [int(row)], "columns": []}}
+    page.run()
+    assert not page.exception
+    outline = shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in focus()["outline"]["features"]])
+    ruscino = france.territory_shapes({"CPTS Ruscino": example["CPTS Ruscino"]}).geometry.iloc[0]
+    assert outline.symmetric_difference(ruscino).area < 0.01 * ruscino.area      # the map's simplified outline
+    (south, west), (north, east) = focus()["bounds"]
+    assert shapely.box(west, south, east, north).contains(outline.buffer(-1e-6))
+    assert folium_map().json_args == before.json_args                           # the map is the same
+    link = next(b for b in page.get("link_button") if "CPTS Ruscino" in b.proto.label)
+    assert link.proto.url.startswith("./?zones=66028")
 
 
 def test_ars_page_opens_the_area_of_its_link(dep66_dir, france, tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
-    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "vide.sqlite"))
-    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)
-    page.switch_page("pages/2_Vue_ARS.py")
-    page.query_params["dep"] = "66"
-    page.run()
+    page = ars_page(monkeypatch, dep66_dir, tmp_path / "vide.sqlite")
     assert not page.exception
     assert page.selectbox(key="ars_region").value == "76" and page.selectbox(key="ars_departement").value == "66"

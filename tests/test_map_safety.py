@@ -60,6 +60,6 @@ def test_coverage_map_tooltips_are_escaped(dep66):
     registry = {HOSTILE: frozenset(dep66.iris_by_commune["66028"]),
                 '=HYPERLINK("http://x")': frozenset(dep66.iris_by_commune["66186"])}
     report = coverage_report(dep66, registry, area_of(dep66, "76", "66"))
-    script = decoded_script(coverage_map(area, registry, report, focus=HOSTILE))
+    script = decoded_script(coverage_map(area, registry, report))
     assert ESCAPED in script and HOSTILE not in script
     assert "=HYPERLINK(&quot;http://x&quot;)" in script

@@ -17,6 +17,7 @@ from cpts_geo.planning import (NEW_CPTS_POPULATION, SCORE_WEIGHTS, apply_proposa
                                plan_tables, propose, with_proposals)
 from cpts_geo.registry import read_registry
 from tests.synthetic_registry import synthetic_registry
+from tests.test_coverage import ars_page
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 #: Corse: CA du Pays Ajaccien (93 835 inhabitants), CC de l'Oriente, CC du Sud Corse, CC Nebbiu - Conca d'Oro white.
@@ -333,20 +334,13 @@ def test_plan_workbook_cells_cannot_be_formulas(france, example):
 
 def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
     """Proposals on the « Vue ARS » page: all accepted, one refused, saved as a new version, shown in the history."""
-    from streamlit.testing.v1 import AppTest
-
     from cpts_geo.registry import save_registry
     from cpts_geo.store import open_store
 
     location = tmp_path / "registre.sqlite"
     save_registry(france, open_store(location), read_registry(france, EXAMPLE), author="a@ars.fr",
                   comment="Import initial")
-    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
-    monkeypatch.setenv("CPTS_GEO_STORE", str(location))
-    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)
-    page.switch_page("pages/2_Vue_ARS.py")
-    page.query_params["dep"] = "66"
-    page.run()
+    page = ars_page(monkeypatch, dep66_dir, location)
     page.toggle(key="ars_propose").set_value(True).run()
     assert not page.exception
 
@@ -394,6 +388,32 @@ def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
     assert [(v.number, v.comment) for v in open_store(location).registry_versions()][:1] == [
         (3, "Restauration de la version 1")]
     assert open_store(location).load_all("registry") == open_store(location).registry_version(1).cpts
+
+
+def test_ars_page_refuses_to_overwrite_a_registry_saved_meanwhile(dep66_dir, france, tmp_path, monkeypatch):
+    """An officer works on version 1; a colleague saves version 2; the officer's save is refused in French (nothing
+    overwritten) until « Recharger le registre »."""
+    from cpts_geo.registry import RegistryImport, save_registry
+    from cpts_geo.store import open_store
+
+    location = tmp_path / "registre.sqlite"
+    example = read_registry(france, EXAMPLE)
+    save_registry(france, open_store(location), example, author="a@ars.fr")
+    page = ars_page(monkeypatch, dep66_dir, location)
+    page.toggle(key="ars_propose").set_value(True).run()
+    assert any("version 1 du" in c.value for c in page.caption)
+    theirs = {**example.cpts, "CPTS Porté": frozenset({"661470000"})}
+    save_registry(france, open_store(location), RegistryImport("collègue", cpts=theirs), author="b@ars.fr")
+    page.button(key="ars_plan_save").click().run()
+    assert not page.exception
+    assert "Le registre a été modifié par quelqu'un d'autre depuis son chargement ; rechargez" in page.error[0].value
+    assert [v.author for v in open_store(location).registry_versions()] == ["b@ars.fr", "a@ars.fr"]
+    assert open_store(location).load_all("registry") == theirs
+    page.button(key="ars_reload").click().run()
+    assert any("version 2 du" in c.value for c in page.caption)
+    page.button(key="ars_plan_save").click().run()
+    assert not page.error and any("(version 3)" in s.value.replace("\\", "") for s in page.success)
+    assert open_store(location).load_all("registry")["CPTS Porté"] == {"661470000"}     # their CPTS kept
 
 
 def test_cpts_from_outside_the_area(france):

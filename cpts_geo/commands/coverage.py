@@ -121,7 +121,7 @@ def run(args) -> int:
     imported = load_registry(bundle, args, store)
     plan = propose(bundle, imported.cpts, area, threshold) if args.propose else None
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
-    stem = "_".join(filter(None, ["couverture", area.kind, area.code]))
+    stem = f"couverture_{area.stem}"
     contents = report_files(report_tables(report, bundle), stem)
     if plan:
         contents.update(report_files(plan_tables(plan, bundle), stem.replace("couverture", "plan_couverture", 1)))
