@@ -199,15 +199,19 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     lines = [*footer, f"Carte produite avec cpts-geo le {date.today():%d/%m/%Y}."]
     footer_text = _page_text(fig, SIDE_MARGIN, edge, lines, full, fontsize=FOOTER_PT, va="bottom", color="#333333")
     bottom = edge + _height(fig, footer_text) + gap
-    key_row = None
-    if key_rows:
-        columns = max(1, int(full * page_w / KEY_COLUMN_IN))
-        row_h = (math.ceil(key_rows / columns) + 1.5) * KEY_PT * 1.25 / 72 / page_h
-        key_row, bottom = [SIDE_MARGIN, bottom, full, row_h], bottom + row_h + gap
+    landscape = page_w > page_h
+    # with ``key_rows``, a row for the key under the map (and the band of a portrait page)
+    key_w = full - (PANEL_IN / page_w + gap_x if landscape else 0)
+    key_pt, key_column_in = _key_style(key_rows)
+    key_h = (math.ceil(key_rows / max(1, int(key_w * page_w / key_column_in))) + 1.5) * key_pt * 1.25 / 72 / page_h
+    key_row = [SIDE_MARGIN, bottom, key_w, key_h] if key_rows else None
+    map_bottom = bottom + key_h + gap if key_rows else bottom
+    if not landscape:
+        bottom = map_bottom
     entries = _entries(handles)
     smaller = min(1.0, page_w / A4_INCHES["portrait"][0])      # a page narrower than A4 (the DOCX map)
     inset_w, inset_h = (INSET_IN[0] * smaller / page_w, INSET_IN[1] * smaller / page_h) if locator else (0, 0)
-    if page_w > page_h:
+    if landscape:
         legend_w, columns = PANEL_IN / page_w, 1
     else:                                                   # portrait: the band left of the inset
         legend_w = full - inset_w - gap_x
@@ -215,7 +219,7 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
 
     def layout(shown: list):
         """The legend of ``shown``, and the boxes of the inset, the key and the map around it."""
-        if page_w > page_h:                                 # landscape: panel on the right
+        if landscape:                                       # landscape: panel on the right
             panel_w = PANEL_IN / page_w
             panel_x = 1 - SIDE_MARGIN - panel_w
             inset_box = [panel_x + (panel_w - inset_w) / 2, map_top - inset_h, inset_w, inset_h]
@@ -223,7 +227,8 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
             legend_bottom = legend.get_bbox_to_anchor().transformed(fig.transFigure.inverted()).y1 \
                 - _height(fig, legend)
             key_box = [panel_x, bottom, panel_w, legend_bottom - gap - bottom]
-            return legend, inset_box, key_box, [SIDE_MARGIN, bottom, panel_x - gap_x - SIDE_MARGIN, map_top - bottom]
+            return legend, inset_box, key_box, [SIDE_MARGIN, map_bottom, panel_x - gap_x - SIDE_MARGIN,
+                                                 map_top - map_bottom]
         legend = _legend(fig, shown, (SIDE_MARGIN, 0.5), legend_w, columns)  # portrait: band under the map
         band_h = max(_height(fig, legend), inset_h)
         legend.set_bbox_to_anchor((SIDE_MARGIN, bottom + band_h), transform=fig.transFigure)
@@ -320,6 +325,11 @@ def _north_arrow(ax) -> None:
                 zorder=10, path_effects=HALO)
 
 
+def _key_style(count: int) -> tuple[float, float]:
+    """Font size (points) and column width (inches) of a key of ``count`` names: smaller for a long key."""
+    return (KEY_PT, KEY_COLUMN_IN) if count <= 40 else (5.5, 1.6)
+
+
 def draw_key(fig, box: list[float], title: str, names: list[str]) -> bool:
     """Numbered names (``1 Badaroux`` …) in as many columns as ``box`` (figure fractions) needs; the font
     shrinks down to 5 pt before names are shortened. Whether they fit whole is returned."""
@@ -327,7 +337,7 @@ def draw_key(fig, box: list[float], title: str, names: list[str]) -> bool:
         return True
     lines = [f"{number} {name}" for number, name in enumerate(names, start=1)]
     width_pt, height_pt = box[2] * fig.get_size_inches()[0] * 72, box[3] * fig.get_size_inches()[1] * 72
-    for size in (KEY_PT, 6, 5.5, 5):
+    for size in (s for s in (KEY_PT, 6, 5.5, 5) if s <= _key_style(len(names))[0]):
         rows = max(1, int(height_pt / (size * 1.25)) - 1)
         columns = math.ceil(len(lines) / rows)
         characters = int(width_pt / columns / (size * 0.55))
@@ -396,29 +406,31 @@ class MapLabels:
 
     def _place(self, text, optional: bool, shape, inside: float, avoid: bool) -> bool:
         x, y = text.get_position()
-        extent = text.get_window_extent(self.renderer)
+        extent = text.get_window_extent(self.renderer)       # measured once, then moved by whole shifts
         axes_box = self.ax.bbox
-        step_y = extent.height * 1.15 * (self.ax.get_ylim()[1] - self.ax.get_ylim()[0]) / axes_box.height
-        step_x = extent.width * 0.55 * (self.ax.get_xlim()[1] - self.ax.get_xlim()[0]) / axes_box.width
+        step_x, step_y = extent.width * 0.55, extent.height * 1.15
+        to_data = ((self.ax.get_xlim()[1] - self.ax.get_xlim()[0]) / axes_box.width,
+                   (self.ax.get_ylim()[1] - self.ax.get_ylim()[0]) / axes_box.height)
+        placed = np.array([(b.x0, b.y0, b.x1, b.y1) for b in self.placed]).reshape(-1, 4)
         for shift_x, shift_y in self.SHIFTS:
-            text.set_position((x + shift_x * step_x, y + shift_y * step_y))
-            extent = text.get_window_extent(self.renderer)
-            in_axes = axes_box.x0 <= extent.x0 and extent.x1 <= axes_box.x1 and \
-                axes_box.y0 <= extent.y0 and extent.y1 <= axes_box.y1
-            if not in_axes or any(extent.overlaps(other) for other in self.placed):
+            moved = extent.translated(shift_x * step_x, shift_y * step_y)
+            in_axes = axes_box.x0 <= moved.x0 and moved.x1 <= axes_box.x1 and \
+                axes_box.y0 <= moved.y0 and moved.y1 <= axes_box.y1
+            if not in_axes or ((placed[:, 0] < moved.x1) & (placed[:, 2] > moved.x0) & (placed[:, 1] < moved.y1)
+                               & (placed[:, 3] > moved.y0)).any():
                 continue
-            box = self._box(extent) if shape is not None or avoid else None
+            box = self._box(moved) if shape is not None or avoid else None
             if shape is not None and shape.intersection(box).area < inside * box.area:
                 continue
             if avoid and self.avoid.intersects(box):
                 continue
-            self.placed.append(extent)
+            text.set_position((x + shift_x * step_x * to_data[0], y + shift_y * step_y * to_data[1]))
+            self.placed.append(moved)
             return True
         if optional:
             text.remove()
         else:
-            text.set_position((x, y))
-            self.placed.append(text.get_window_extent(self.renderer))
+            self.placed.append(extent)
         return False
 
 
@@ -440,13 +452,13 @@ def _land(bundle, box, crs: str) -> gpd.GeoDataFrame:
 
 
 def _internal_limits(land: gpd.GeoDataFrame, column: str) -> gpd.GeoSeries:
-    """The limits between the groups of ``column`` (départements) of ``land``, coasts and frontiers left out."""
+    """The limits between the groups of ``column`` (départements) of ``land``, coasts and frontiers left out
+    (the IRIS are a coverage: the groups share their limits exactly)."""
     groups = land[[column, "geometry"]].dissolve(by=column, method="coverage").geometry
     if len(groups) < 2:
         return gpd.GeoSeries([], crs=land.crs)
-    limits = [shapely.intersection(shape.boundary, shapely.union_all(groups.drop(index=code).values).buffer(30))
-              for code, shape in groups.items()]
-    return gpd.GeoSeries([line for line in limits if not line.is_empty], crs=land.crs)
+    outer = shapely.coverage_union_all(groups.values).boundary
+    return gpd.GeoSeries([shapely.difference(shapely.union_all(groups.boundary.values), outer)], crs=land.crs)
 
 
 def _epci_outlines(bundle, epci, crs) -> gpd.GeoDataFrame:
@@ -582,8 +594,8 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
         fontsize = 8 if len(names) <= 15 else 7
         unnamed = labels.add(inside.geometry, names, fontsize, optional=True, inside=0.6)
         unnamed = sorted(unnamed, key=lambda position: names[position])
-        labels.add(inside.geometry.iloc[unnamed], [str(n) for n in range(1, len(unnamed) + 1)], fontsize - 1,
-                   weight="bold")
+        labels.add(inside.geometry.iloc[unnamed], [str(n) for n in range(1, len(unnamed) + 1)],
+                   fontsize - 1 if len(unnamed) <= 30 else 5.5, weight="bold", boxed=len(unnamed) <= 30)
         fits = draw_key(fig, key_box, "Communes du territoire", [names[position] for position in unnamed])
         for (name, shape), (colour, _) in zip(neighbours.geometry.items(), styles):
             labels.add(gpd.GeoSeries([shape], crs=crs), [name], 8, optional=True, weight="bold", boxed=False,
