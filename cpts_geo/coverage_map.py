@@ -105,6 +105,12 @@ def focus_view(shapes: gpd.GeoDataFrame, name: str) -> tuple[dict, list]:
     return shape.to_geo_dict(drop_id=True), webmap.bounds_of(shape.geometry)
 
 
+def commune_at(area: webmap.AreaLayer, lat: float, lng: float) -> str | None:
+    """The INSEE code of the commune of the map under a point (a click), or None outside the area."""
+    hits = area.communes.sindex.query(shapely.Point(lng, lat), predicate="intersects")
+    return str(area.communes.index[hits[0]]) if len(hits) else None
+
+
 def departements_of(report: CoverageReport, bundle) -> tuple[str, ...]:
     """Départements the map must show: those of the area."""
     return tuple(sorted(np.unique(bundle.iris["departement"].to_numpy()[report.area.mask])))

@@ -73,12 +73,14 @@ def render_map(folium_map: folium.Map) -> RenderedMap:
         sf.generate_js_hash(script, None, False))
 
 
-def show_map(rendered: RenderedMap, *, key: str, height: int) -> None:
-    """Show the map full width, nothing sent back to Python; the same arguments at every run."""
-    sf._component_func(**rendered.args, key=f"{key}_{rendered.digest}", height=height, width=None,
-                       returned_objects=[], default={}, zoom=None, center=None, feature_group=None,
-                       return_on_hover=False, layer_control=None, pixelated=False, on_change=None,
-                       wrap_longitude=False)
+def show_map(rendered: RenderedMap, *, key: str, height: int) -> dict | None:
+    """Show the map full width, the same arguments at every run; returns the last point clicked
+    (``{"lat": …, "lng": …}``, the page runs again on a click), or None."""
+    value = sf._component_func(**rendered.args, key=f"{key}_{rendered.digest}", height=height, width=None,
+                               returned_objects=["last_clicked"], default={"last_clicked": None}, zoom=None,
+                               center=None, feature_group=None, return_on_hover=False, layer_control=None,
+                               pixelated=False, on_change=None, wrap_longitude=False)
+    return (value or {}).get("last_clicked")
 
 
 def focus_map(*, key: str, outline: dict | None, bounds: list[list[float]] | None, style: dict) -> None:

@@ -19,7 +19,7 @@ from cpts_geo.app_cache import load_area, open_page
 from cpts_geo.codes import resolve_codes
 from cpts_geo.coverage import (area_of, coverage_report, fr_number, report_csv, report_files, report_tables,
                                write_report_files)
-from cpts_geo.coverage_map import FOCUS_STYLE, coverage_map, cpts_shapes, departements_of, focus_view
+from cpts_geo.coverage_map import FOCUS_STYLE, commune_at, coverage_map, cpts_shapes, departements_of, focus_view
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.folium_view import focus_map, render_map, show_map
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
@@ -138,8 +138,27 @@ def coverage_and_map(registry: dict[str, frozenset[str]]):
         area = load_area(DATA_PATH, departements_of(report, bundle),
                          webmap.SIMPLIFY_TOLERANCE_M if departement else webmap.REGION_TOLERANCE_M)
         shapes = cpts_shapes(area, registry, report)
-        st.session_state.ars_coverage = (key, report, shapes, render_map(coverage_map(area, registry, report, shapes)))
+        st.session_state.ars_coverage = (key, report, area, shapes,
+                                         render_map(coverage_map(area, registry, report, shapes)))
     return st.session_state.ars_coverage[1:]
+
+
+def take_clicked_commune(point: dict | None, area, registry: dict[str, frozenset[str]]) -> None:
+    """A new click on the map: the commune under it is named under the map and added to the codes moved by hand
+    (« Plan de couverture complète »)."""
+    if point and point != st.session_state.get("ars_clicked"):
+        st.session_state.ars_clicked = point
+        code = commune_at(area, point["lat"], point["lng"])
+        st.session_state.ars_clicked_commune = code
+        typed = [c.strip() for c in st.session_state.get("ars_move_codes", "").replace(";", ",").split(",")]
+        if code and code not in typed:
+            st.session_state.ars_move_codes = ", ".join([*filter(None, typed), code])
+    code = st.session_state.get("ars_clicked_commune")
+    if code:
+        holders = [name for name, codes in registry.items() if codes & set(bundle.iris_by_commune[code])]
+        st.caption(markdown_text(f"Commune cliquée : {area.communes.at[code, 'nom']} ({code}), dans "
+                                 f"{', '.join(holders) or 'aucune CPTS'} ; ajoutée aux codes à déplacer à la main "
+                                 "(« Plan de couverture complète »)."))
 
 
 DATA_PATH, bundle, drafts = open_page("Vue ARS")
@@ -189,7 +208,7 @@ try:
     if not imported.cpts:
         st.info("Aucune CPTS dans ce registre : importez un fichier ou enregistrez des brouillons.")
         st.stop()
-    report, shapes, rendered = coverage_and_map(imported.cpts)
+    report, area, shapes, rendered = coverage_and_map(imported.cpts)
 except CptsGeoError as err:
     st.error(markdown_text(err))
     st.stop()
@@ -214,7 +233,7 @@ columns[5].metric(f"APL zones blanches {report.offer['apl_millesime'] or ''}".st
 
 list_column, map_column = st.columns([2, 3])
 with map_column:
-    show_map(rendered, key="ars_map", height=webmap.MAP_HEIGHT_PX)
+    take_clicked_commune(show_map(rendered, key="ars_map", height=webmap.MAP_HEIGHT_PX), area, imported.cpts)
 with list_column:
     cpts_list(report, imported.cpts, shapes)
 
@@ -246,7 +265,8 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
     rejected = st.multiselect("Propositions refusées", list(labels), format_func=labels.get, key="ars_rejected",
                               placeholder="Aucune : toutes les propositions sont acceptées")
     with st.expander("Déplacer des communes ou des IRIS à la main"):
-        codes = st.text_input("Codes INSEE de communes ou codes IRIS (séparés par des virgules)", key="ars_move_codes")
+        codes = st.text_input("Codes INSEE de communes ou codes IRIS (séparés par des virgules), ou cliquez les "
+                              "communes sur la carte", key="ars_move_codes")
         target = st.selectbox("Vers la CPTS", sorted(imported.cpts), index=None, placeholder="Choisissez une CPTS",
                               key="ars_move_to")
         if st.button("Ajouter ce déplacement", key="ars_move_add"):

@@ -416,6 +416,31 @@ def test_ars_page_refuses_to_overwrite_a_registry_saved_meanwhile(dep66_dir, fra
     assert open_store(location).load_all("registry")["CPTS Porté"] == {"661470000"}     # their CPTS kept
 
 
+def test_ars_page_moves_a_commune_clicked_on_the_map(dep66_dir, france, tmp_path, monkeypatch):
+    """A click on Casefabre on the map names it under the map and puts it in the codes moved by hand; moved to
+    CPTS Conflent, the plan shows it."""
+    from cpts_geo.registry import save_registry
+    from cpts_geo.store import open_store
+
+    location = tmp_path / "registre.sqlite"
+    save_registry(france, open_store(location), read_registry(france, EXAMPLE))
+    page = ars_page(monkeypatch, dep66_dir, location)
+    page.toggle(key="ars_propose").set_value(True).run()
+    casefabre = france.commune_geometry(["66040"]).geometry.iloc[0].point_on_surface()
+    rendered = page.session_state["ars_coverage"][-1]           # the map component's value, as the browser sends it
+    page.session_state[f"ars_map_{rendered.digest}"] = {"last_clicked": {"lat": casefabre.y, "lng": casefabre.x}}
+    page.run()
+    assert not page.exception
+    assert any("Commune cliquée : Casefabre (66040), dans aucune CPTS" in c.value.replace("\\", "")
+               for c in page.caption)
+    assert page.text_input(key="ars_move_codes").value == "66040"
+    page.selectbox(key="ars_move_to").select("CPTS Conflent").run()
+    page.button(key="ars_move_add").click().run()
+    assert any("Casefabre (66040) : 44 habitants → « CPTS Conflent »" in c.value.replace("\\", "")
+               for c in page.caption)
+    assert any("et 1 déplacement(s) à la main" in m.value for m in page.markdown)
+
+
 def test_cpts_from_outside_the_area(france):
     """A CPTS of the Ariège next to Porté-Puymorens takes the whole 66 (no new CPTS asked): it is in the area only
     after, and its « before » figures are null in the JSON."""
