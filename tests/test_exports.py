@@ -407,6 +407,22 @@ def test_map_neighbours_own_style_names_and_legend(france, ruscino, ruscino_with
         assert not texts[name].intersects(outline), name      # names around never print on the territory
 
 
+def test_map_pixels_sea_land_and_territory(ruscino_with_neighbours):
+    from PIL import Image
+
+    from cpts_geo.exports.maps import LAND_COLOUR, SEA_COLOUR, TERRITORY_COLOUR, save_figure
+
+    fig = ruscino_with_neighbours
+    pixels = np.asarray(Image.open(io.BytesIO(save_figure(fig, "png", 50))).convert("RGB"))
+    box = fig.axes[0].get_window_extent()
+    scale = 50 / fig.dpi
+    inside = pixels[pixels.shape[0] - int(box.y1 * scale) + 2:pixels.shape[0] - int(box.y0 * scale) - 2,
+                    int(box.x0 * scale) + 2:int(box.x1 * scale) - 2].reshape(-1, 3)
+    share = {name: (inside == np.array(Image.new("RGB", (1, 1), colour).getpixel((0, 0)))).all(axis=1).mean()
+             for name, colour in (("sea", SEA_COLOUR), ("land", LAND_COLOUR), ("territory", TERRITORY_COLOUR))}
+    assert share["territory"] > 0.2 and share["sea"] > 0.001 and share["land"] > 0.001, share
+
+
 def test_map_split_commune_iris_named_and_scale(france, ruscino, ruscino_with_neighbours):
     from cpts_geo.exports.maps import map_scale
 
