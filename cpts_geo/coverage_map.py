@@ -6,11 +6,15 @@ white communes whole); plain folium objects, no Streamlit, so that it is tested 
 
 from __future__ import annotations
 
+import math
+
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 
 from cpts_geo import webmap
 from cpts_geo.bundle import dissolve_territories
@@ -43,14 +47,41 @@ def _fixed_style(colour: str, fill: float, weight: float, dash: str | None = Non
     return lambda _feature: style
 
 
+def label_min_zoom(name: str, piece) -> int:
+    """The first zoom level at which ``name`` (11 px bold, about 6.5 px a character) is at most twice as wide as
+    ``piece`` (a polygon in EPSG:4326) on a web Mercator map: below it the names would cover one another."""
+    west, _, east, _ = piece.bounds
+    text_px = 6.5 * len(name) / 2
+    return max(0, math.ceil(math.log2(text_px * 360 / (256 * max(east - west, 1e-9)))))
+
+
+class LabelZooms(MacroElement):
+    """Shows each CPTS name (``.cpts-name``) only from its ``data-min-zoom`` (:func:`label_min_zoom`) on."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+    (function (map) {
+        function update() {
+            var zoom = map.getZoom();
+            map.getContainer().querySelectorAll(".cpts-name").forEach(function (label) {
+                label.style.display = zoom >= Number(label.dataset.minZoom) ? "" : "none";
+            });
+        }
+        map.on("zoomend", update);
+        map.whenReady(update);
+    })({{ this._parent.get_name() }});
+    {% endmacro %}""")
+
+
 def name_labels(shapes: gpd.GeoDataFrame) -> folium.FeatureGroup:
-    """The name of each CPTS written on it (at a point inside its largest piece), inert HTML."""
+    """The name of each CPTS written on it (at a point inside its largest piece), inert HTML, shown from the zoom
+    at which it fits its CPTS (:class:`LabelZooms`)."""
     labels = folium.FeatureGroup(name="Noms des CPTS")
     for name, geometry in shapes.geometry.items():
         largest = max(getattr(geometry, "geoms", [geometry]), key=lambda piece: piece.area)
         point = largest.point_on_surface()
-        html = ('<div style="font:600 11px sans-serif;color:#222;white-space:nowrap;transform:translate(-50%,-50%);'
-                f'text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff">{html_text(name)}</div>')
+        html = (f'<div class="cpts-name" data-min-zoom="{label_min_zoom(name, largest)}" style="font:600 11px '
+                'sans-serif;color:#222;white-space:nowrap;transform:translate(-50%,-50%);text-shadow:0 0 3px #fff,'
+                f'0 0 3px #fff,0 0 3px #fff">{html_text(name)}</div>')
         folium.Marker([point.y, point.x], icon=folium.DivIcon(html=html, icon_size=(0, 0)),
                       interactive=False).add_to(labels)
     return labels
@@ -84,6 +115,7 @@ def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], re
                        tooltip=folium.GeoJsonTooltip(fields=CPTS_TOOLTIP[0], aliases=CPTS_TOOLTIP[1])
                        ).add_to(folium_map)
         name_labels(shapes).add_to(folium_map)
+        LabelZooms().add_to(folium_map)
     shared = [c for codes in report.overlaps["iris"] for c in codes]
     isolated = [c for codes in report.isolated["iris"] for c in codes]
     for features, name, style in (

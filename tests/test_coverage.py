@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def test_web_map_of_the_coverage(france, example, report_66):
     import shapely
 
     from cpts_geo import webmap
-    from cpts_geo.coverage_map import coverage_map, white_zone_features
+    from cpts_geo.coverage_map import LabelZooms, coverage_map, white_zone_features
 
     area = webmap.MapData(france).area(("66",))
     white = white_zone_features(area, report_66)["features"]
@@ -73,6 +74,11 @@ def test_web_map_of_the_coverage(france, example, report_66):
     aspres_shape = next(shapely.geometry.shape(f["geometry"]) for f in layers["CPTS"]["features"]
                         if f["properties"]["name"] == "CPTS Aspres")
     assert aspres_shape.contains(shapely.Point(aspres[1], aspres[0]))        # the name is written on its CPTS
+    # each name shown from the zoom at which it is at most twice as wide as its CPTS (no heap of names far out)
+    zooms = {re.search(r">([^<]+)</div>", html).group(1): int(re.search(r'data-min-zoom="(\d+)"', html).group(1))
+             for html in markers}
+    assert zooms["CPTS Cerdagne - Capcir"] == 7 and zooms["CPTS Ruscino"] == 9 and max(zooms.values()) <= 10
+    assert any(isinstance(c, LabelZooms) for c in folium_map._children.values())
     near_cpts = union("CPTS").buffer(1e-4)
     porte = area.communes.geometry["66147"]    # white, on the frontier: its outline is no CPTS's
     assert shapely.difference(area.commune_borders, near_cpts).intersection(porte.boundary).length > 0.05
