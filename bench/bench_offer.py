@@ -6,8 +6,8 @@
 Measured 2026-12-01 on 2 cores (load ≈ 4 from other jobs), all France with the mirror's offer:
 summary + checks of the 50-IRIS territory 21.8 ms, with the offer 24.9 ms; the offer alone 2.3 ms
 (≤ 5 ms: met); first call, tables read and indexed, 0.3 s.
-2026-12-02 (load ≈ 6 on 2 cores): the offer alone 1.3–2.1 ms; the drawing page's panel (offer and its French
-tables) 7 ms at best, 28–30 ms on average under that load. Establishments layer as sent to the map (one layer
+2026-12-02 (load 2.5–6 on 2 cores): the offer alone 1.3–2.8 ms; the drawing page's panel (offer and its French
+tables) 7–11 ms at best, 23–30 ms on average under that load. Establishments layer as sent to the map (one layer
 per group, escaped name, type and FINESS number on hover): Haute-Garonne (31) the largest, 244 kB for 1,183
 points (≤ 300 kB: met); Hérault 235 kB, Pyrénées-Orientales 100 kB. The APL layer sends only a colour per
 commune (5 kB for the 66: the IRIS are already in the browser).
