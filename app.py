@@ -351,13 +351,13 @@ def show_offer(territory) -> None:
     st.table(panel.apl.set_index("Indicateur"))
     st.markdown("**Établissements (FINESS) dans le territoire**")
     for title, rows in panel.establishment_groups:
-        with st.expander(title):
-            st.dataframe(rows, hide_index=True, width="stretch")
+        with st.expander(title):   # a table wraps long names (cells are Markdown: names escaped)
+            st.table(rows.map(markdown_text), hide_index=True)
     if panel.establishments_note:
         st.caption(markdown_text(panel.establishments_note))
     st.markdown(markdown_text(panel.zoning))
     with st.expander(f"APL et zonage infirmier par commune ({len(panel.communes)})"):
-        st.dataframe(panel.communes, hide_index=True, width="stretch")
+        st.table(panel.communes.map(markdown_text), hide_index=True)
     st.caption("Sources et limites de l'offre de soins : " + markdown_text(" ".join(panel.limits)))
 
 

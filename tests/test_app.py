@@ -270,6 +270,8 @@ def test_offer_panel_and_map_layers(app):
     assert table_of(app, "APL du département").iat[0, 0] == "4,80"
     expanders = [e.label for e in app.expander]
     assert any(label.startswith("Soins de ville (") for label in expanders) and "Sanitaire (4)" in expanders
+    cells = {cell for t in app.table for cell in t.value.to_numpy().ravel()}
+    assert "MAISON DE SANTE PLURIPROFESSIONNELLE CABESTANY \\(MSPC\\)" in cells   # table cells are Markdown
     assert any("Zonage infirmier des communes" in m.value for m in app.markdown)
     assert any("Base permanente des équipements 2025" in plain(c.value) for c in app.caption)
     arguments = map_arguments(app)
