@@ -162,6 +162,7 @@ def test_the_prediagnostic_pdf_lists_every_qpv_and_the_age_coverage(france):
     """22 QPV in Marseille's north and centre flow onto a second page; 30 communes of Lozère: the age bands
     cover 46 % of the population, said in the table heading and under it."""
     from cpts_geo.codes import resolve_codes
+    from cpts_geo.territory import summarize
 
     marseille = sorted(code for code in france.iris.index if code.startswith("13201"))[:6]
     codes = ["13202", "13203", "13213", "13214", "13215", "13216", *marseille]
@@ -182,6 +183,9 @@ def test_the_prediagnostic_pdf_lists_every_qpv_and_the_age_coverage(france):
     assert first.index("Recensement 2016, IRIS") < first.index("Quartiers prioritaires (QPV, liste 2015)")
     document = Document(io.BytesIO(mende.export("docx").data))
     assert document.tables[1].rows[0].cells[1].text == "Territoire (IRIS couvrant 46\u00a0% de la population)"
+    villages = Territory(resolve_codes(france, [*lozere, "48077"]).iris, "Villages")   # no IRIS measured
+    summary = summarize(france, villages)
+    assert tables.prediagnostic(france, villages, summary).territory_label() == "Territoire (aucun IRIS mesuré)"
 
 
 def test_prediagnostic_pdfs_drawn_at_once_stay_apart(france, ruscino):

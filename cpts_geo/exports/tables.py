@@ -79,6 +79,8 @@ class Prediagnostic:
         ``Territoire (IRIS couvrant 48 % de la population)``, ``short``: ``Territoire (IRIS : 48 % de la pop.)``."""
         if self.ages.coverage >= 0.995:
             return "Territoire"
+        if not self.ages.coverage:                      # communes without IRIS: no age bands measured
+            return "Territoire (aucun IRIS mesuré)"
         share = fr_percent(self.ages.coverage, 0)
         if short:
             return f"Territoire (IRIS : {share} de la pop.)"
