@@ -2,8 +2,8 @@
 
     python bench/bench_ars_focus.py [--region 76] [--cpts 70] [--clicks 10] [--data DIR]
 
-Saves a registry of ``--cpts`` CPTS tiling the région from its EPCI (tests/synthetic_registry.py, one EPCI in
-seven white) in a temporary store, starts ``streamlit run app.py`` on the « Vue ARS » page of the région and
+Saves a registry of at least ``--cpts`` CPTS tiling the région from its EPCI (tests/synthetic_registry.py: one
+CPTS an EPCI at least, one EPCI in seven white; 140 CPTS for the Occitanie) in a temporary store, starts ``streamlit run app.py`` on the « Vue ARS » page of the région and
 drives headless Chromium (with bench/bench_browser_clicks.py's set-up). For each of the first ``--clicks`` rows of the list it
 clicks the row, as a user does, and measures in the page (polled every 5 ms) the time until the map shows the
 outline of that CPTS and has moved to it (target ≤ 1 s), and until the page has finished its run. Prints one JSON
@@ -91,15 +91,15 @@ def main() -> int:
     epci = sorted(set(bundle.communes.loc[bundle.communes["region"] == args.region, "epci"].dropna()))
     with tempfile.TemporaryDirectory(prefix="cpts-geo-ars-bench-") as folder:
         os.environ["CPTS_GEO_STORE"] = str(Path(folder, "registre.sqlite"))
-        save_registry(bundle, open_store(os.environ["CPTS_GEO_STORE"]), RegistryImport(
-            "registre synthétique", cpts=synthetic_registry(bundle, args.region, set(epci[::7]), args.cpts,
-                                                            overlaps=3)))
+        registry = synthetic_registry(bundle, args.region, set(epci[::7]), args.cpts, overlaps=3)
+        save_registry(bundle, open_store(os.environ["CPTS_GEO_STORE"]), RegistryImport("registre synthétique",
+                                                                                       cpts=registry))
         with running_page("", args.data, args.timeout) as (debug_port, url):
             results = asyncio.run(click_rows(debug_port, url.split("?")[0] + f"Vue_ARS?region={args.region}",
                                              args.clicks, args.timeout))
     framed = [r["framed"] for r in results if r["framed"] is not None]
     idle = [r["idle"] for r in results if r["idle"] is not None]
-    print(json.dumps({"region": args.region, "cpts": args.cpts, "clicks": len(results), "framed_ms": {
+    print(json.dumps({"region": args.region, "cpts": len(registry), "clicks": len(results), "framed_ms": {
         "median": round(statistics.median(framed)), "worst": round(max(framed)), "missed": len(results) - len(framed)},
         "run_ended_ms": {"median": round(statistics.median(idle)), "worst": round(max(idle))} if idle else None}))
     return 0
