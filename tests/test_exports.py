@@ -559,6 +559,19 @@ def test_an_invalid_territory_says_so_on_every_document(france):
     assert TerritoryExport(france, Territory(resolve_codes(france, ["84007"]).iris, "Avignon")).alerts == []
 
 
+def test_the_territory_among_its_neighbours_is_not_an_overlap(france, ruscino):
+    """A neighbours file that holds the territory itself (same name, or same IRIS) raises no overlap alert."""
+    from cpts_geo.codes import resolve_codes
+
+    aspres = resolve_codes(france, commune_codes(france, "Pollestres")).iris
+    same_name, same_iris = ("  cpts RUSCINO ", ruscino.iris | {"661360101"}), ("Ruscino (registre)", ruscino.iris)
+    for name, codes in (same_name, same_iris):
+        exporter = TerritoryExport(france, Territory(ruscino.iris, "CPTS Ruscino"), {name: codes, "CPTS Aspres": aspres})
+        assert set(exporter.others) == {"CPTS Aspres"} and exporter.alerts == []
+    overlapping = TerritoryExport(france, ruscino, {"CPTS Aspres": aspres | {RUSCINO_CODES[0]}})
+    assert len(overlapping.alerts) == 1 and "CPTS Aspres" in overlapping.alerts[0]
+
+
 def test_whole_communes_are_one_row_and_docx_headers_repeat(france, france_dir):
     from cpts_geo.codes import resolve_codes
 

@@ -10,7 +10,7 @@ from cpts_geo.checks import run_checks
 from cpts_geo.errors import InputError
 from cpts_geo.exports import perimeter, tables
 from cpts_geo.letter import letter_csv, letter_table
-from cpts_geo.territory import Territory, summarize
+from cpts_geo.territory import Territory, others_without_self, summarize
 
 #: format → (file suffix, MIME type, French label)
 FORMATS = {
@@ -60,7 +60,8 @@ class TerritoryExport:
         unknown = sorted(code for code in territory.iris if code not in bundle.iris.index)
         if unknown:
             raise InputError(f"Le territoire contient des IRIS absents des données : {', '.join(unknown[:10])}.")
-        self.bundle, self.territory, self.others = bundle, territory, others or {}
+        self.bundle, self.territory = bundle, territory
+        self.others, _ = others_without_self(territory, others or {})   # never the territory as its own neighbour
         self.orientation = orientation
         self.summary = summarize(bundle, territory, postal_overrides)
         #: the checks the territory fails, printed on every document (a territory is exported even when invalid)
