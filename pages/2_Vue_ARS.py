@@ -134,7 +134,7 @@ def coverage_and_map(registry: dict[str, frozenset[str]]):
     the registry stay the same: a rerun of the page neither computes them again nor sends the map again."""
     key = (region, departement, hash(frozenset(registry.items())))
     if st.session_state.get("ars_coverage", (None,))[0] != key:
-        report = coverage_report(bundle, registry, area_of(bundle, region, departement or None))
+        report = coverage_report(bundle, registry, shown_area)
         area = load_area(DATA_PATH, departements_of(report, bundle),
                          webmap.SIMPLIFY_TOLERANCE_M if departement else webmap.REGION_TOLERANCE_M)
         shapes = cpts_shapes(area, registry, report)
@@ -163,7 +163,6 @@ def take_clicked_commune(point: dict | None, area, registry: dict[str, frozenset
 
 DATA_PATH, bundle, drafts = open_page("Vue ARS")
 store = drafts.store
-st.title("Couverture de la région par les CPTS")
 
 with st.sidebar:
     source = st.radio("Registre des CPTS", SOURCES, key="ars_source")
@@ -186,6 +185,8 @@ with st.sidebar:
     st.button("Recharger le registre", key="ars_reload", on_click=lambda: st.session_state.pop("ars_loaded", None),
               help="Relire le registre enregistré (les versions enregistrées depuis par d'autres).")
 
+shown_area = area_of(bundle, region, departement or None)
+st.title(markdown_text(f"Couverture en CPTS : {shown_area.name} ({shown_area.code})"))
 try:
     if source == SOURCES[1]:
         if uploaded is None:

@@ -269,6 +269,7 @@ def test_ars_page(dep66_dir, france, example, report_66, tmp_path, monkeypatch):
     assert dict(page.query_params) == {"region": "76"}
     page.selectbox(key="ars_departement").select("66").run()       # the choice is kept in the link
     assert dict(page.query_params) == {"region": "76", "dep": "66"}
+    assert page.title[0].value.replace("\\", "") == "Couverture en CPTS : Pyrénées-Orientales (66)"
     metrics = {m.label: m.value for m in page.metric}
     assert not page.exception and metrics["Communes en zone blanche"] == "2"
     assert metrics["CPTS en morceaux"] == "0"           # Salanque's Fitou is not in a bundle of the 66
