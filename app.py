@@ -33,6 +33,8 @@ LEVEL_BOXES = {"ok": st.success, "info": st.success, "warning": st.warning, "err
 LEVEL_ICONS = {"ok": ":material/check_circle:", "info": ":material/info:", "warning": ":material/warning:",
                "error": ":material/error:"}
 MAX_ZOOM_BUTTONS = 8
+#: The tabs of the panel beside the map (one runs at a time).
+PANEL_TABS = ("Vérifications", "Taille et âges", "Offre de soins")
 MAP_TOOLS = {"move": "déplace la carte", "paint": "peint les zones (pinceau)"}
 
 
@@ -342,7 +344,6 @@ def show_taille_and_ages(summary) -> None:
 def show_offer(territory) -> None:
     """« Offre de soins »: professionals, APL, establishments by group, nurse zoning, sources and limits."""
     panel = offer_panel(territory_offer(bundle, territory.iris))
-    st.subheader("Offre de soins")
     if panel.professionals is not None:
         st.markdown("**Professionnels de santé libéraux**")
         st.table(panel.professionals.set_index("Professionnels"))
@@ -362,7 +363,6 @@ def show_offer(territory) -> None:
 
 
 def show_checks(checks) -> None:
-    st.subheader("Vérifications")
     for check in checks:
         LEVEL_BOXES[check.level](f"**{check.title}** — {markdown_text(check.message)}", icon=LEVEL_ICONS[check.level])
         communes = sorted(set(check.communes) | bundle.communes_of(check.iris))
@@ -393,9 +393,21 @@ def drawing() -> None:
                     "ou importez une liste de codes.")
         else:
             show_figures(summary)
-            show_checks(run_checks(bundle, territory, neighbours, session.code_report))
-            show_taille_and_ages(summary)
-            show_offer(territory)
+            checks = run_checks(bundle, territory, neighbours, session.code_report)
+            # only the open tab runs and is sent to the browser: a click waits for the checks alone by default
+            checks_tab, taille_tab, offer_tab = st.tabs(list(PANEL_TABS), key="panel_tab", on_change="rerun")
+            if checks_tab.open:
+                with checks_tab:
+                    show_checks(checks)
+            elif failed := [check.title for check in checks if check.level in ("warning", "error")]:
+                st.warning(markdown_text("Vérifications à revoir (onglet « Vérifications ») : " + ", ".join(f"« {t} »" for t in failed) + "."),
+                           icon=":material/warning:")
+            if taille_tab.open:
+                with taille_tab:
+                    show_taille_and_ages(summary)
+            if offer_tab.open:
+                with offer_tab:
+                    show_offer(territory)
         st.caption("Limites des données : " + " ".join(bundle.meta.get("limits", [])))
     if summary is not None:
         show_letter_and_exports(territory, summary)

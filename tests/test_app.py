@@ -264,7 +264,11 @@ def test_offer_panel_and_map_layers(app):
     """« Offre de soins » beside the map, and the two offer layers switched on under it (sent once)."""
     app.query_params["zones"] = "66028"
     app.run()
-    assert not app.exception and "Offre de soins" in [s.value for s in app.subheader]
+    assert [tab.label for tab in app.tabs] == ["Vérifications", "Taille et âges", "Offre de soins"]
+    assert all(t.value.index.name != "Professionnels" for t in app.table)   # only the open tab is run and sent
+    app.session_state["panel_tab"] = "Offre de soins"
+    app.run()
+    assert not app.exception
     counts = table_of(app, "Médecins généralistes")["Nombre"]
     assert (counts["Médecins généralistes"], counts["Infirmiers"], counts["Pharmacies"]) == ("31", "22", "3")
     assert table_of(app, "APL du département").iat[0, 0] == "4,80"
@@ -303,8 +307,9 @@ def test_offer_panel_not_available_in_lozere(france_dir, tmp_path, monkeypatch):
     app = AppTest.from_file(APP, default_timeout=180)
     app.query_params["zones"] = "48095"
     app.query_params["dep"] = "48"
+    app.session_state["panel_tab"] = "Offre de soins"
     app.run()
-    assert not app.exception and "Offre de soins" in [s.value for s in app.subheader]
+    assert not app.exception
     assert all(t.value.index.name != "Professionnels" for t in app.table)   # no table of zeros
     assert any(f"Professionnels de santé libéraux : {NOT_AVAILABLE} (département(s) 48)." == plain(c.value)
                for c in app.caption)
@@ -479,3 +484,16 @@ def test_only_the_ars_saves_the_registry(dep66_dir, shared_store, monkeypatch, t
     else:
         assert any("Seule l'ARS" in plain(c.value) for c in page.caption)
         assert shared_store.load_all("registry") == {}
+
+
+def test_failed_checks_are_said_on_every_tab(app):
+    """With another tab of the panel open, the checks to review are named above it."""
+    app.query_params["zones"] = "66028,66001"   # Cabestany and L'Albère: two pieces
+    app.session_state["panel_tab"] = "Taille et âges"
+    app.run()
+    assert not app.exception and "Population" in table_of(app, "4").columns   # the taille bands of the open tab
+    warnings = [plain(w.value) for w in app.warning if "onglet « Vérifications »" in plain(w.value)]
+    assert warnings == ["Vérifications à revoir (onglet « Vérifications ») : « Territoire d'un seul tenant »."]
+    app.session_state["panel_tab"] = "Vérifications"
+    app.run()
+    assert not any("onglet « Vérifications »" in plain(w.value) for w in app.warning)
