@@ -255,11 +255,11 @@ with st.sidebar:
                        key="neighbour_drafts", placeholder="Choisir des brouillons", select_all=False)
         registry_names = [name for name, _ in store.names("registry") if name != session.name]
         if registry_names:
-            st.checkbox(f"Comparer aux CPTS du registre enregistré ({len(registry_names)})", key="neighbour_registry",
-                        help="Le registre de l'ARS (page « Vue ARS ») dans le même fichier de territoires.")
+            bind(st.checkbox, f"Comparer aux CPTS du registre enregistré ({len(registry_names)})", "compare_registry",
+                 help="Le registre de l'ARS (page « Vue ARS ») dans le même fichier de territoires.")
 
 neighbours = {**({name: codes for name, codes in store.load_all("registry").items() if name in registry_names}
-                 if st.session_state.get("neighbour_registry") else {}),
+                 if session.compare_registry else {}),
               **st.session_state.get("neighbours_from_file", {}),
               **{name: codes for name, codes in draft_codes.items()
                  if name in st.session_state.get("neighbour_drafts", [])}}

@@ -55,11 +55,13 @@ def iris_regions(bundle, iris) -> set[str]:
     return set(bundle.iris["region"].reindex(list(iris)).dropna())
 
 
-def selection_query(bundle, iris: frozenset[str], name: str = "", area=None) -> dict[str, str]:
+def selection_query(bundle, iris: frozenset[str], name: str = "", area=None,
+                    compare_registry: bool = False) -> dict[str, str]:
     """The URL parameters of the drawing page that open this selection, name and area (by default: the
-    départements of the selection)."""
+    départements of the selection), and ``registre=1`` to compare it with the CPTS of the stored registry."""
     area = sorted(iris_departements(bundle, iris)) if area is None else area
-    params = {"zones": encode_selection(bundle, iris), "nom": clean_text(name), "dep": GROUP_SEPARATOR.join(area)}
+    params = {"zones": encode_selection(bundle, iris), "nom": clean_text(name), "dep": GROUP_SEPARATOR.join(area),
+              "registre": "1" if compare_registry else ""}
     return {key: value for key, value in params.items() if value}
 
 
@@ -86,6 +88,7 @@ class DrawingSession:
     view_requests: int = 0                 # how many times the map was asked to move (the map moves on a new one)
     code_report: CodeReport | None = None  # of the last import, for the check of codes
     link_query: dict | None = None         # query() as the page's link opened it (see address())
+    compare_registry: bool = False         # the CPTS of the stored registry checked as neighbours (registre=1)
     draft: tuple[str, str] | None = None   # (owner, name) of the draft last opened or saved
     history: list[frozenset[str]] = field(default_factory=lambda: [frozenset()])
     position: int = 0
@@ -211,8 +214,8 @@ class DrawingSession:
 
     # --- URL ---------------------------------------------------------------------------
     def query(self) -> dict[str, str]:
-        """The page URL's parameters that reopen this session (selection, name, area)."""
-        return selection_query(self.bundle, self.selection, self.name, self.area)
+        """The page URL's parameters that reopen this session (selection, name, area, registry comparison)."""
+        return selection_query(self.bundle, self.selection, self.name, self.area, self.compare_registry)
 
     def open_query(self, params) -> list[str]:
         """Reopen the session of a URL: the codes and départements known are taken, the others left out, each
@@ -232,6 +235,7 @@ class DrawingSession:
                 self.select(report.iris)
                 self.show(report.iris)
         self.name = params.get("nom", self.name)
+        self.compare_registry = params.get("registre") == "1" or self.compare_registry
         area = [d for d in area if d in known]
         if area:
             self.area = tuple(sorted(set(area) | iris_departements(self.bundle, self.selection)))

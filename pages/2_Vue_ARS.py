@@ -126,7 +126,7 @@ def cpts_list(report, registry: dict[str, frozenset[str]], shapes) -> None:
     focus_map(key="ars_focus", outline=outline, bounds=bounds, style=FOCUS_STYLE)
     if focus:
         st.link_button(f"Ouvrir « {markdown_text(focus)} » dans « Tracer le territoire »", icon=":material/draw:",
-                       url="./?" + urlencode(selection_query(bundle, registry[focus], focus)))
+                       url="./?" + urlencode(selection_query(bundle, registry[focus], focus, compare_registry=True)))
 
 
 def coverage_and_map(registry: dict[str, frozenset[str]]):

@@ -248,11 +248,29 @@ def test_neighbours_from_the_stored_registry(app, dep66, tmp_path):
     app.query_params["nom"] = "Mon projet"
     app.run()
     assert not any("chevauche" in box.value for box in app.error)
-    registry_box = app.checkbox(key="neighbour_registry")
+    registry_box = app.checkbox(key="session_compare_registry")
     assert registry_box.label == "Comparer aux CPTS du registre enregistré (10)"   # the 66 ones of the example
     registry_box.check().run()
     overlap = [box.value for box in app.error if "chevauche" in box.value]
     assert len(overlap) == 1 and "CPTS Ruscino" in overlap[0] and "CPTS Perpignan" not in overlap[0]
+    assert app.query_params["registre"] == "1"                                      # kept in the link
+
+
+def test_link_from_the_ars_page_compares_with_the_registry(app, dep66, tmp_path):
+    """The « Vue ARS » link of a CPTS (registre=1) opens it with the registry's other CPTS as neighbours."""
+    from cpts_geo.registry import read_registry, save_registry
+    from cpts_geo.session import selection_query
+    from cpts_geo.store import open_store
+
+    example = read_registry(dep66, Path(APP).parent / "docs" / "registry_example" / "registre_cpts_66_11.csv")
+    save_registry(dep66, open_store(tmp_path / "drafts.sqlite"), example)
+    for key, value in selection_query(dep66, example.cpts["CPTS Aspres"], "CPTS Aspres", compare_registry=True).items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception and app.checkbox(key="session_compare_registry").value
+    overlap = [plain(box.value) for box in app.error if "chevauche" in box.value]
+    assert len(overlap) == 1 and "CPTS Vallespir" in overlap[0]                   # Tresserre, in both
+    assert app.query_params["registre"] == "1"
 
 
 def table_of(app: AppTest, row: str):

@@ -314,7 +314,7 @@ def test_ars_page_click_frames_the_cpts(france_dir, france, example, tmp_path, m
     assert shapely.box(west, south, east, north).contains(outline.buffer(-1e-6))
     assert folium_map().json_args == before.json_args                           # the map is the same
     link = next(b for b in page.get("link_button") if "CPTS Ruscino" in b.proto.label)
-    assert link.proto.url.startswith("./?zones=66028")
+    assert link.proto.url.startswith("./?zones=66028") and link.proto.url.endswith("&registre=1")
 
 
 def test_ars_page_opens_the_area_of_its_link(dep66_dir, france, tmp_path, monkeypatch):
