@@ -8,8 +8,10 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
+import shapely
 from docx import Document
 from docx.oxml.ns import qn
+from matplotlib.collections import LineCollection
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -631,3 +633,42 @@ def test_gis_files_keep_integers_multipolygons_and_every_commune_code(france, tm
             assert field == "voir cpts_lozere_communes.csv" and "359 caractères" in notice
         for fmt in paths:
             assert read_perimeter(france, paths[fmt]) == territory
+
+
+def test_cli_export_author_in_every_document_metadata(france_dir, tmp_path):
+    """``--auteur``: the porteur in the metadata of the map PDF, the pre-diagnostic, the DOCX and the XLSX, with
+    cpts-geo; user text cleaned (control characters, line breaks) and kept as written (no markup, no formula)."""
+    author = "=Maison de santé <b>Cabestany</b>\n\x07 & co"
+    result = run_cli("export", "--codes", "66028", "--name", "Cabestany", "--auteur", author,
+                     "--format", "pdf,prediag,docx,xlsx", "--out", tmp_path, data=france_dir)
+    assert result.returncode == 0, result.stderr
+    expected = "=Maison de santé <b>Cabestany</b> & co (cpts-geo)"
+    for name in ("cabestany_carte.pdf", "cabestany_prediagnostic.pdf"):
+        assert PdfReader(tmp_path / name).metadata.author == expected
+    assert Document(tmp_path / "cabestany_lettre.docx").core_properties.author == expected
+    assert load_workbook(tmp_path / "cabestany_tableau.xlsx").properties.creator == expected
+    assert "--auteur" in run_cli("export", "--help", data=france_dir).stdout
+
+
+def test_map_departement_dashes_drawn_over_the_epci_limit(france):
+    """Le Barcarès: the limit of Perpignan Méditerranée Métropole runs along the Aude; the département's grey
+    dashes are drawn above the wider purple EPCI line, so both show where they meet and both are in the legend."""
+    import matplotlib.colors as mcolors
+
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.exports.maps import DEPARTEMENT_STYLE, EPCI_COLOUR, territory_map
+
+    fig = territory_map(france, Territory(resolve_codes(france, ["66017"]).iris, "CPTS Barcarès"))
+    ax = fig.axes[0]
+
+    def drawn(colour):
+        return next(c for c in ax.collections if isinstance(c, LineCollection) and len(c.get_edgecolor())
+                    and np.allclose(c.get_edgecolor()[0], mcolors.to_rgba(colour)))
+
+    departement, epci = drawn(DEPARTEMENT_STYLE["color"]), drawn(EPCI_COLOUR)
+    lines = [shapely.MultiLineString([s for s in c.get_segments() if len(s) > 1]) for c in (departement, epci)]
+    assert shapely.intersection(lines[0], lines[1].buffer(5)).length > 1_000         # metres along the same limit
+    assert departement.get_zorder() > epci.get_zorder()
+    assert departement.get_linewidth()[0] < epci.get_linewidth()[0]                 # the purple shows on each side
+    labels = legend_labels(fig)
+    assert "Limite de département" in labels and any(label.startswith("Limite d'intercommunalité") for label in labels)

@@ -33,7 +33,8 @@ def run(args) -> int:
         print(f"Note — « {name} » de --other-cpts est le territoire exporté lui-même (même nom ou mêmes IRIS) : "
               "elle n'est ni dessinée ni vérifiée comme CPTS voisine.", file=sys.stderr)
     exporter = TerritoryExport(bundle, territory, others, postal_overrides(args.postal),
-                               detailed=args.detailed, orientation=args.orientation)
+                               detailed=args.detailed, orientation=args.orientation,
+                               author=args.auteur)
     exported = [exporter.export(fmt) for fmt in formats]
     paths = write_files(args.out, {file.filename: file.data for file in exported})
     for fmt, path in zip(formats, paths):
@@ -51,4 +52,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, default=Path("."), help="dossier où écrire les fichiers")
     parser.add_argument("--orientation", choices=["portrait", "landscape"], default="portrait",
                         help="orientation de la carte A4")
+    parser.add_argument("--auteur", default=None,
+                        help="porteur ou structure, écrit comme auteur dans les métadonnées des PDF, DOCX et XLSX "
+                             "(« cpts-geo » y est ajouté)")
     parser.set_defaults(func=run)

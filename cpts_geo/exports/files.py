@@ -11,6 +11,7 @@ from cpts_geo.errors import InputError
 from cpts_geo.exports import perimeter, tables
 from cpts_geo.letter import letter_csv, letter_table
 from cpts_geo.territory import Territory, others_without_self, summarize
+from cpts_geo.user_text import clean_text
 
 #: format → (file suffix, MIME type, French label)
 FORMATS = {
@@ -53,7 +54,7 @@ class TerritoryExport:
 
     def __init__(self, bundle, territory: Territory, others: dict[str, frozenset[str]] | None = None,
                  postal_overrides: dict[str, str] | None = None, detailed: bool = False,
-                 orientation: str = "portrait"):
+                 orientation: str = "portrait", author: str | None = None):
         if not territory.iris:
             raise InputError("Le territoire est vide : sélectionnez au moins une commune ou un IRIS avant "
                              "d'exporter.")
@@ -63,6 +64,8 @@ class TerritoryExport:
         self.bundle, self.territory = bundle, territory
         self.others, _ = others_without_self(territory, others or {})   # never the territory as its own neighbour
         self.orientation = orientation
+        #: the porteur or structure, in the documents' metadata (PDF, PNG, DOCX, XLSX) with cpts-geo
+        self.author = clean_text(author or "") or None
         self.summary = summarize(bundle, territory, postal_overrides)
         #: the checks the territory fails, printed on every document (a territory is exported even when invalid)
         self.alerts = [f"Territoire non conforme : {check.message}"
@@ -76,7 +79,8 @@ class TerritoryExport:
         from cpts_geo.exports.maps import territory_map
 
         return territory_map(self.bundle, self.territory, self.others,
-                             orientation="portrait" if size else self.orientation, alerts=self.alerts, size=size)
+                             orientation="portrait" if size else self.orientation, alerts=self.alerts, size=size,
+                             author=self.author)
 
     def docx_map_png(self) -> bytes:
         """The map drawn at the DOCX's text width (:data:`tables.DOCX_MAP_INCHES`), placed there at 100 %."""
@@ -102,12 +106,13 @@ class TerritoryExport:
         if fmt == "csv":
             data = letter_csv(self.table, self.summary, self.alerts)
         elif fmt == "xlsx":
-            data = tables.letter_xlsx(self.bundle, self.summary, self.table, self.alerts)
+            data = tables.letter_xlsx(self.bundle, self.summary, self.table, self.alerts, self.author)
         elif fmt in ("docx", "prediag"):
             prediag = tables.prediagnostic(self.bundle, self.territory, self.summary)
             data = (tables.letter_docx(self.bundle, self.summary, self.table, prediag, self.docx_map_png(),
-                                       self.alerts)
-                    if fmt == "docx" else tables.prediagnostic_pdf(self.bundle, self.summary, prediag, self.alerts))
+                                       self.alerts, self.author)
+                    if fmt == "docx" else tables.prediagnostic_pdf(self.bundle, self.summary, prediag, self.alerts,
+                                                                   self.author))
         elif fmt in ("png", "pdf"):
             data = self.map_image(fmt)
         else:

@@ -38,6 +38,7 @@ from matplotlib.path import Path
 
 from cpts_geo.config import CPTS_PALETTE, local_crs
 from cpts_geo.exports.perimeter import metric_crs
+from cpts_geo.exports.tables import AUTHOR, document_author
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.reference import departements_table
 from cpts_geo.territory import Territory, others_without_self, summarize
@@ -54,7 +55,6 @@ LEGEND_COLUMN_IN = 2.4               # narrowest column of a legend in two colum
 INSET_IN = (2.1, 2.1)                # width and height of the locator inset, its title included
 INSET_TITLE_IN = 0.25
 TITLE_PT, SUBTITLE_PT, LEGEND_PT, FOOTER_PT, KEY_PT = 17, 10, 8, 6.5, 6.5
-AUTHOR = "cpts-geo"
 TERRITORY_COLOUR = "#f4a259"
 LAND_COLOUR, LAND_EDGE = "#ededed", "#a3a3a3"
 SEA_COLOUR = "#d4e6f4"
@@ -551,8 +551,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     def page(key_rows: int):
         """The page, and whether the names of the communes numbered fit in the key."""
         fig, ax = new_map_figure(orientation, size)
-        if author:
-            fig.metadata["Author"] = f"{author} ({AUTHOR})"
+        fig.metadata["Author"] = document_author(author)
         ax.set_facecolor(SEA_COLOUR)
         draw_shapes(ax, around.geometry.values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, linewidth=0.4)
         handles = [Patch(facecolor=TERRITORY_COLOUR, edgecolor="black", label="Territoire de la CPTS")]
@@ -577,13 +576,13 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
                                label="Commune découpée : IRIS hors territoire"), left_out),
                         Line2D([], [], color="#555555", linestyle=":", label="Limite d'IRIS")]
         draw_lines(ax, around.loc[communes].geometry.values, 3, color="#4d4d4d", linewidth=0.6)
-        draw_lines(ax, departements.values, 3.5, **DEPARTEMENT_STYLE)
-        handles.append((Line2D([], [], **DEPARTEMENT_STYLE, label="Limite de département"), departements))
-        if not epci.empty:
-            draw_lines(ax, epci.geometry.values, 4, color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE)
+        if not epci.empty:         # under the département dashes, wider: where they meet, both show
+            draw_lines(ax, epci.geometry.values, 3.5, color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE)
             handles.append((Line2D([], [], color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE,
                                    label="Limite d'intercommunalité (EPCI) : "
                                          + ", ".join(e.nom for e in summary.epci)), epci.boundary))
+        draw_lines(ax, departements.values, 4.2, **DEPARTEMENT_STYLE)
+        handles.append((Line2D([], [], **DEPARTEMENT_STYLE, label="Limite de département"), departements))
         draw_lines(ax, outline.values, 5, color="black", linewidth=2.0)
         handles += [Line2D([], [], color="black", linewidth=2, label="Limite du territoire"),
                     Line2D([], [], color="#4d4d4d", linewidth=0.6, label="Limite de commune")]

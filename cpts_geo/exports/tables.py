@@ -27,7 +27,7 @@ from cpts_geo.offer import (ND_NOTE, apl_table, communes_offer_table, establishm
                             establishment_groups, professionals_table, territory_offer)
 from cpts_geo.reference import departements_table
 from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure
-from cpts_geo.user_text import spreadsheet_cell
+from cpts_geo.user_text import clean_text, spreadsheet_cell
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
 
@@ -39,6 +39,14 @@ DOCX_TEXT_CM = 21 - 2 * DOCX_MARGIN_CM
 #: the map of the DOCX in inches: the text width, and a height that leaves a line under it on the page
 DOCX_MAP_INCHES = (DOCX_TEXT_CM / 2.54, 9.0)
 AUTHOR = "cpts-geo"
+
+
+def document_author(author: str | None = None) -> str:
+    """The author written in a document's metadata: the porteur (cleaned user text) with cpts-geo,
+    ``CPTS Ruscino (cpts-geo)``, or ``cpts-geo`` alone."""
+    author = clean_text(author or "")
+    return f"{author} ({AUTHOR})" if author else AUTHOR
+
 ALERT_COLOUR = "C00000"
 QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la génération 2015 (décret 2014-1750) ; "
               "population du quartier entier (ANCT), non répartie entre les communes d'un quartier qui en couvre "
@@ -177,12 +185,17 @@ def _sources_lines(bundle) -> list[str]:
             f"Âges : {meta.get('iris_population_source', '')}.", *meta.get("limits", [])]
 
 
-def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str] = ()) -> bytes:
+def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str] = (),
+                author: str | None = None) -> bytes:
     """The letter table in an Excel workbook: sheet « Délimitation » (table and footer) and « Sources ».
 
-    ``alerts`` (checks the territory fails) are in red on the line under the title.
+    ``alerts`` (checks the territory fails) are in red on the line under the title; ``author`` goes in the
+    workbook's properties.
     """
     book = Workbook()
+    book.properties.creator = book.properties.lastModifiedBy = document_author(author)
+    book.properties.title = f"Délimitation géographique — {summary.name or 'CPTS'}"
+    book.properties.language = "fr-FR"
     sheet = book.active
     sheet.title = "Délimitation"
     sheet.append([spreadsheet_cell(f"Délimitation géographique — {summary.name}".strip(" —"))])
@@ -247,7 +260,7 @@ def _docx_properties(document, bundle, summary: Summary, author: str | None) -> 
     """Real metadata: title, author, subject with the sources, created and modified now, French."""
     properties = document.core_properties
     properties.title = f"Délimitation géographique et pré-diagnostic — {summary.name or 'CPTS'}"
-    properties.author = properties.last_modified_by = author or AUTHOR
+    properties.author = properties.last_modified_by = document_author(author)
     sources = [re.sub(r"\s*\([^)]*\)", "", bundle.meta[key]) for key in (  # without their details in brackets
         "iris_source", "population_source", "iris_population_source", "qpv_source") if bundle.meta.get(key)]
     properties.subject = textwrap.shorten("Sources : " + " ; ".join(sources), 255, placeholder=" …")  # Office limit
@@ -537,7 +550,7 @@ def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic, alerts: 
             pages.text([heading], 8.5, weight="bold")
             pages.table(frame.rename(columns=short), widths)
     buffer = io.BytesIO()
-    metadata = {"Title": title, "Author": author or AUTHOR, "Creator": AUTHOR,
+    metadata = {"Title": title, "Author": document_author(author), "Creator": AUTHOR,
                 "Subject": "Pré-diagnostic d'une CPTS : structure par âge, QPV, offre de soins",
                 "CreationDate": datetime.now(timezone.utc)}
     with PdfPages(buffer, metadata=metadata) as pdf:
