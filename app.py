@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from cpts_geo import drawmap, webmap
-from cpts_geo.app_cache import load_area, load_draw_area, load_map_data, load_offer_layer, open_page
+from cpts_geo.app_cache import load_area, load_draw_area, load_map_data, load_switchable_layer, open_page
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import MAX_UPLOAD_BYTES, split_codes
 from cpts_geo.errors import CptsGeoError
@@ -35,7 +35,7 @@ LEVEL_ICONS = {"ok": ":material/check_circle:", "info": ":material/info:", "warn
 MAX_ZOOM_BUTTONS = 8
 #: The tabs of the panel beside the map (one runs at a time).
 PANEL_TABS = ("Vérifications", "Taille et âges", "Offre de soins")
-MAP_TOOLS = {"move": "déplace la carte", "paint": "peint les zones (pinceau)"}
+MAP_TOOLS = {"move": "déplace la carte", "paint": "peint les zones (pinceau)", "lasso": "entoure des zones (lasso)"}
 
 
 def notify(level: str, text: str) -> None:
@@ -190,7 +190,8 @@ with st.sidebar:
     bind(st.radio, "Un clic sur la carte ajoute ou retire", "mode", options=list(MODES), format_func=MODES.get)
     st.radio("Glisser sur la carte", list(MAP_TOOLS), format_func=MAP_TOOLS.get, key="map_tool",
              help="En mode pinceau, maintenir le bouton et glisser ajoute (ou retire, si la première zone était "
-                  "sélectionnée) toutes les zones survolées.")
+                  "sélectionnée) toutes les zones survolées. En mode lasso, glisser trace une forme libre : les zones "
+                  "dont le centre est dedans sont ajoutées (ou retirées si elles y étaient toutes).")
     epci_names = webmap.epci_choices(load_area(DATA_PATH, session.area))
     if epci_names:
         picked_epci = st.selectbox("Intercommunalité (EPCI)", epci_names, format_func=epci_names.get, key="epci_pick",
@@ -267,8 +268,9 @@ neighbours = {**({name: codes for name, codes in store.load_all("registry").item
 # --- main page ------------------------------------------------------------------------------
 st.title("Tracer le territoire de la CPTS")
 st.caption("Cliquez sur les zones (IRIS) de la carte pour les ajouter ou les retirer ; **Alt + clic** : toute la "
-           "commune de la zone ; **Maj + glisser** : toutes les zones d'un rectangle (ajoutées, ou retirées si elles "
-           "y étaient toutes). Le résumé et les vérifications se mettent à jour à chaque clic.")
+           "commune de la zone ; **Maj + glisser** : toutes les zones d'un rectangle, **Ctrl + glisser** : celles d'une "
+           "forme libre (lasso) — ajoutées, ou retirées si elles y étaient toutes. Le résumé et les vérifications se "
+           "mettent à jour à chaque clic.")
 for level, text in st.session_state.pop("notices", []):
     {"error": st.error, "success": st.success, "warning": st.warning}[level](markdown_text(text))
 
@@ -284,26 +286,28 @@ def map_toolbar() -> None:
                      disabled=not session.selection, width="stretch", help="Vide la sélection")
 
 
-def show_map(territory, summary) -> None:
+def show_map(territory, summary, checks) -> None:
     area = load_area(DATA_PATH, session.area)
     view = ({"bounds": map_data.iris_bounds(session.view), "request": session.view_requests}
             if session.view else None)
-    overlays = webmap.overlay_layers(area, [c.code_insee for c in summary.split_communes] if summary else (),
-                                     neighbours, session.focus)
+    detached = next((check.details.get("detached", []) for check in checks if check.name == "contiguity"), [])
+    overlays = webmap.territory_layers(area, territory.iris, detached) + webmap.overlay_layers(
+        area, [c.code_insee for c in summary.split_communes] if summary else (), neighbours, session.focus)
     area_id = "-".join(area.departements)
-    layers = {f"{kind}-{area_id}": partial(load_offer_layer, DATA_PATH, area.departements, kind)
-              for kind in webmap.OFFER_LAYERS if st.session_state.get(f"layer_{kind}")}
+    layers = {f"{kind}-{area_id}": partial(load_switchable_layer, DATA_PATH, area.departements, kind)
+              for kind in webmap.OPTIONAL_LAYERS if st.session_state.get(f"layer_{kind}")}
     drawmap.draw_map(key="map", area_id=area_id,
                      area_payload=partial(load_draw_area, DATA_PATH, area.departements),
                      selection=territory.iris, seq=st.session_state.get("map_seq", 0), mode=session.mode,
                      tool=st.session_state.map_tool, overlays=overlays, view=view,
                      on_selection_change=on_map_selection, on_key=on_map_key, layers=layers)
-    switches = st.columns([1, 3, 3], vertical_alignment="center")
+    switches = st.columns([2, 5, 5, 5], vertical_alignment="center")
     switches[0].markdown("**Afficher :**")
-    for column, (kind, label) in zip(switches[1:], webmap.OFFER_LAYERS.items()):
+    for column, (kind, label) in zip(switches[1:], webmap.OPTIONAL_LAYERS.items()):
         column.checkbox(label, key=f"layer_{kind}")
-    st.caption("Orange : sélection · violet pointillé : commune découpée · vert : CPTS voisine · "
-               "brun tireté : limite d'EPCI · rose : zone signalée par une vérification.")
+    st.caption("Orange : sélection · trait noir : contour du territoire · rouge tireté : morceau détaché · "
+               "violet pointillé : commune découpée · vert : CPTS voisine · brun tireté : limite d'EPCI · "
+               "rose : zone signalée par une vérification.")
 
 
 def show_figures(summary) -> None:
@@ -382,10 +386,11 @@ def drawing() -> None:
         st.rerun(scope="app")
     territory = session.territory
     summary = summarize(bundle, territory) if territory.iris else None
+    checks = run_checks(bundle, territory, neighbours, session.code_report) if summary else []
     map_col, summary_col = st.columns([3, 2], gap="medium")
     with map_col:
         map_toolbar()
-        show_map(territory, summary)
+        show_map(territory, summary, checks)
     with summary_col:
         st.subheader(f"Résumé{' — ' + markdown_text(territory.name) if territory.name else ''}")
         if summary is None:
@@ -393,7 +398,6 @@ def drawing() -> None:
                     "ou importez une liste de codes.")
         else:
             show_figures(summary)
-            checks = run_checks(bundle, territory, neighbours, session.code_report)
             # only the open tab runs and is sent to the browser: a click waits for the checks alone by default
             checks_tab, taille_tab, offer_tab = st.tabs(list(PANEL_TABS), key="panel_tab", on_change="rerun")
             if checks_tab.open:

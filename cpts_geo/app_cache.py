@@ -44,10 +44,10 @@ def load_draw_area(path: str | None, departements: tuple[str, ...]) -> dict:
 
 
 @st.cache_resource(show_spinner="Préparation de la couche…")
-def load_offer_layer(path: str | None, departements: tuple[str, ...], kind: str) -> dict:
-    """An offer layer of the drawing map (:func:`cpts_geo.webmap.offer_layer`) of some départements, built once per
-    server."""
-    return webmap.offer_layer(load_area(path, departements), load_bundle(path).offer, kind)
+def load_switchable_layer(path: str | None, departements: tuple[str, ...], kind: str) -> dict:
+    """An optional layer of the drawing map (:func:`cpts_geo.webmap.switchable_layer`: APL, FINESS, density) of some
+    départements, built once per server."""
+    return webmap.switchable_layer(load_area(path, departements), load_bundle(path), kind)
 
 
 #: French texts in place of the English ones Streamlit gives some widgets (file uploaders).

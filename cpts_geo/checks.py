@@ -90,7 +90,7 @@ def check_contiguity(bundle, territory: Territory) -> CheckResult:
         f"Le territoire est en {len(pieces) - islands} morceaux sans frontière commune. "
         f"Morceaux détachés du principal : {_names(bundle, communes)}.",
         communes=tuple(communes), iris=tuple(sorted(graph.codes[np.concatenate(detached)])),
-        details={"pieces": piece_list})
+        details={"pieces": piece_list, "detached": [sorted(graph.codes[p]) for p in detached]})
 
 
 def check_enclaves(bundle, territory: Territory) -> CheckResult:

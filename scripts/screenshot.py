@@ -38,7 +38,7 @@ from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from cpts_geo.webmap import OFFER_LAYERS  # noqa: E402
+from cpts_geo.webmap import OPTIONAL_LAYERS  # noqa: E402
 RUSCINO = "66028-66136.0801.0901.0902.1001.1101.1202.1203.1901.1902.1903-66186-66189"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -233,7 +233,7 @@ def main() -> int:
                         help="closed network: block every request but the app's (no background tiles)")
     parser.add_argument("--click", metavar="CODE", help="click the map inside this IRIS or commune first")
     parser.add_argument("--layers", default="", help="offer layers to switch on, among: "
-                        + ", ".join(OFFER_LAYERS))
+                        + ", ".join(OPTIONAL_LAYERS))
     parser.add_argument("--width", type=int, default=WINDOW[0], help="window width (px; a laptop: 1366)")
     parser.add_argument("--height", type=int, default=WINDOW[1], help="window height (px)")
     parser.add_argument("--ars", metavar="STORE", type=Path,
@@ -241,7 +241,7 @@ def main() -> int:
                              "(python -m cpts_geo coverage --registry … --save --db STORE)")
     args = parser.parse_args()
     click = inside_point(args.click) if args.click else None
-    layers = [OFFER_LAYERS[kind] for kind in filter(None, args.layers.split(","))]
+    layers = [OPTIONAL_LAYERS[kind] for kind in filter(None, args.layers.split(","))]
     window = (args.width, args.height)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

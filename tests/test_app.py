@@ -515,3 +515,26 @@ def test_failed_checks_are_said_on_every_tab(app):
     app.session_state["panel_tab"] = "Vérifications"
     app.run()
     assert not any("onglet « Vérifications »" in plain(w.value) for w in app.warning)
+
+
+def test_density_layer_and_territory_outline(app):
+    """« Densité de population », third switch under the map (off by default, sent once); the territory's outline
+    and its detached pieces, labelled, drawn over the map."""
+    app.query_params["zones"] = RUSCINO_URL
+    app.run()
+    assert [c.label for c in app.checkbox if c.key.startswith("layer_")] == [
+        "APL médecins généralistes", "Établissements (FINESS)", "Densité de population"]
+    sent = json.loads(app.get("bidi_component")[0].proto.json)
+    assert sent["layers_shown"] == [] and "hab./km²" not in map_arguments(app)
+    assert [layer["name"] for layer in sent["overlays"]][:1] == ["Contour du territoire"]
+    assert "Morceaux détachés" not in [layer["name"] for layer in sent["overlays"]]
+    app.checkbox(key="layer_density").check().run()
+    sent = json.loads(app.get("bidi_component")[0].proto.json)
+    assert sent["layers_shown"] == ["density-66"]
+    assert sent["layer_payloads"]["density-66"]["iris_fill"]["661360801"] == "#006837"
+    app.session_state["session"].toggle_commune("66099")   # Llauro, away from Ruscino
+    app.run()
+    sent = json.loads(app.get("bidi_component")[0].proto.json)
+    assert sent["layer_payloads"] == {}   # the browser has the density layer
+    pieces = next(layer for layer in sent["overlays"] if layer["name"] == "Morceaux détachés")
+    assert [label[2] for label in pieces["labels"]] == ["morceau 2"]

@@ -14,7 +14,9 @@ from cpts_geo import webmap
 from cpts_geo.errors import InputError
 from cpts_geo.offer import NOT_AVAILABLE, OfferData, establishments_geojson
 from cpts_geo.perimeters import read_neighbours
+from cpts_geo.codes import resolve_codes
 from cpts_geo.session import DrawingSession
+from tests.conftest import RUSCINO_CODES
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,46 @@ def test_apl_layer_colours_the_iris_by_commune(area, dep66):
     assert [label for _, label in layer["legend"]["items"]] == [
         "moins de 2,5 (sous-dense)", "de 2,5 à moins de 3", "de 3 à moins de 4", "de 4 à moins de 5", "5 et plus",
         NOT_AVAILABLE]
+    assert layer["iris_hover"]["66136"] == "<b>APL 2023</b> : 4,83"   # the commune's APL in the IRIS hover text
     assert len(json.dumps(layer)) < 20_000   # the IRIS are already in the browser: only the colours go
+
+
+def test_density_layer_colours_each_iris(area, dep66):
+    layer = webmap.switchable_layer(area, dep66, "density")
+    assert layer["name"] == "Densité de population" and layer["layers"] == []
+    assert set(layer["iris_fill"]) == set(area.iris.index)
+    # Perpignan, IRIS 0801: 7 248 inhabitants per km²; Llauro, one IRIS: 311 inhabitants on 8.4 km²
+    assert layer["iris_fill"]["661360801"] == "#006837" and layer["iris_fill"]["660990000"] == "#ffffcc"
+    assert layer["iris_hover"]["661360801"] == "<b>Densité</b> : 7\u202f248 hab./km²"
+    assert layer["iris_hover"]["660990000"] == "<b>Densité</b> : 37 hab./km²"
+    assert [label for _, label in layer["legend"]["items"]] == [
+        "moins de 50 hab./km²", "de 50 à 200 hab./km²", "de 200 à 1 000 hab./km²", "de 1 000 à 5 000 hab./km²",
+        "5 000 hab./km² et plus"]
+    assert "Population 2023" in layer["legend"]["note"] and "RP 2016" in layer["legend"]["note"]
+    assert webmap.value_class(49.9, webmap.DENSITY_CLASSES)[1] == "moins de 50 hab./km²"
+    assert webmap.value_class(50, webmap.DENSITY_CLASSES)[1] == "de 50 à 200 hab./km²"
+    assert len(json.dumps(layer, ensure_ascii=False).encode()) < 40_000
+
+
+def test_territory_outline_and_detached_pieces(area, dep66):
+    from cpts_geo.checks import check_contiguity
+    from cpts_geo.territory import Territory
+
+    ruscino = frozenset(resolve_codes(dep66, RUSCINO_CODES).iris)
+    outline, = webmap.territory_layers(area, ruscino)
+    assert outline["name"] == "Contour du territoire" and outline["style"]["weight"] >= 3
+    shape = shapely.geometry.shape(outline["features"]["features"][0]["geometry"])
+    assert shape.geom_type == "Polygon" and shape.is_valid   # one outline, no inner IRIS borders
+    assert shape.contains(area.communes.geometry["66028"].representative_point())
+    llo_and_ruscino = ruscino | set(dep66.iris_by_commune["66099"])   # Llauro: not touching Ruscino
+    check = check_contiguity(dep66, Territory(llo_and_ruscino))
+    assert check.details["detached"] == [["660990000"]]
+    outline, pieces = webmap.territory_layers(area, llo_and_ruscino, check.details["detached"])
+    assert pieces["name"] == "Morceaux détachés" and pieces["style"]["dashArray"]
+    assert [label[2] for label in pieces["labels"]] == ["morceau 2"]
+    llauro = shapely.geometry.shape(pieces["features"]["features"][0]["geometry"])
+    assert llauro.contains(shapely.Point(*reversed(pieces["labels"][0][:2])))
+    assert webmap.territory_layers(area, []) == []
 
 
 def test_establishments_layer(area, dep66):

@@ -26,6 +26,17 @@ function loadLeaflet() {
   return window.__cptsLeaflet;
 }
 
+// Whether a point is inside a polygon (ray casting on longitude / latitude: the lasso is small enough).
+function insidePolygon(point, polygon) {
+  let inside = false;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+    const a = polygon[i], b = polygon[j];
+    if ((a.lat > point.lat) !== (b.lat > point.lat)
+        && point.lng < (b.lng - a.lng) * (point.lat - a.lat) / (b.lat - a.lat) + a.lng) inside = !inside;
+  }
+  return inside;
+}
+
 function html(text) {
   const box = document.createElement("div");
   box.innerHTML = text;   // escaped by cpts_geo.webmap
@@ -44,9 +55,10 @@ class DrawMap {
     this.overlayKey = null;
     this.viewRequest = null;
     this.paint = null;   // {add: bool} while the mouse paints
-    this.rectangle = null;   // {start: LatLng, shape: L.Rectangle} while Shift + drag draws a selection box
-    this.optional = new Map();   // optional layer id shown → {group, legend, fill}
-    this.fill = null;   // commune → fill colour of the IRIS, while an optional layer colours them
+    this.gesture = null;   // {shape, extend(LatLng), contains(LatLng)} while Shift + drag (box) or Ctrl + drag (lasso) selects
+    this.optional = new Map();   // optional layer id shown → {group, fill, hover}
+    this.fill = null;   // IRIS or commune code → fill colour of the IRIS, while an optional layer colours them
+    this.legendOpen = null;   // whether the legends are unfolded (null: by the map's width)
   }
 
   init(L, data) {
@@ -72,12 +84,15 @@ class DrawMap {
     this.overlayGroup = L.layerGroup().addTo(this.map);
     this.zoomed = [];   // layers shown from a zoom level
     this.map.on("zoomend", () => this.showByZoom());
-    this.listeners = [["mouseup", () => { this.endBox(); this.paint = null; this.map.dragging.enable(); }],
+    this.listeners = [["mouseup", () => { this.endGesture(); this.paint = null; this.map.dragging.enable(); }],
                       ["keydown", event => this.key(event)]];
     for (const [type, listener] of this.listeners) document.addEventListener(type, listener);
-    // Shift + drag, from outside the zones too (a press on a zone goes to press())
-    this.map.on("mousedown", event => { if (event.originalEvent.shiftKey) this.startBox(event); });
-    this.box.addEventListener("mousemove", event => this.moveBox(event));
+    // Shift + drag or Ctrl + drag (or the lasso tool), from outside the zones too (a press on a zone goes to press())
+    this.map.on("mousedown", event => this.startGesture(event));
+    this.box.addEventListener("mousemove", event => {
+      if (this.gesture) this.gesture.extend(this.map.mouseEventToLatLng(event));
+    });
+    this.legends = this.legendBox().addTo(this.map);
   }
 
   // Ctrl+Z / Ctrl+Y (or Ctrl+Shift+Z) anywhere in the page but a text field: undo / redo, done by Python.
@@ -101,7 +116,8 @@ class DrawMap {
   style(code) {
     const selected = this.selected.has(code), style = selected ? this.styles.selected : this.styles.iris;
     if (!this.fill) return style;
-    const fill = {fillColor: this.fill[this.communeByCode.get(code)] || "#bdbdbd", fillOpacity: 0.7};
+    const colour = this.fill[code] || this.fill[this.communeByCode.get(code)] || "#bdbdbd";
+    const fill = {fillColor: colour, fillOpacity: 0.7};
     return selected ? {...style, ...fill, weight: 3} : {...style, ...fill};
   }
 
@@ -132,8 +148,14 @@ class DrawMap {
     this.showByZoom();
   }
 
+  // The IRIS's fields, then what the optional layers shown say of it or of its commune (APL, density).
   tooltip(p) {
-    return this.tooltipFields.map(([field, alias]) => `<b>${alias}</b> : ${p[field]}`).join("<br>");
+    const lines = this.tooltipFields.map(([field, alias]) => `<b>${alias}</b> : ${p[field]}`);
+    for (const {hover} of this.optional.values()) {
+      const line = hover && (hover[p.code] || hover[p.code_insee]);
+      if (line) lines.push(line);
+    }
+    return lines.join("<br>");
   }
 
   addLayer(spec, group) {
@@ -172,8 +194,11 @@ class DrawMap {
       const payload = optionalLayers.get(id), group = this.L.layerGroup();
       for (const spec of payload.layers) this.addLayer(spec, group);
       this.optionalGroup.addLayer(group);
-      this.optional.set(id, {group, legend: this.legend(payload.legend).addTo(this.map), fill: payload.iris_fill});
+      const legend = this.legend(payload.legend);
+      this.legends.list.append(legend);
+      this.optional.set(id, {group, legend, fill: payload.iris_fill, hover: payload.iris_hover});
     }
+    this.legends.getContainer().hidden = !this.optional.size;
     const fills = [...this.optional.values()].map(shown => shown.fill).filter(Boolean);
     const fill = fills.length ? Object.assign({}, ...fills) : null;
     if (fill || this.fill) {
@@ -182,30 +207,52 @@ class DrawMap {
     }
   }
 
-  legend(spec) {
+  // The legends of the optional layers, in one box under a « Légende » button that folds them (folded at first on
+  // a narrow map, so that they do not hide it).
+  legendBox() {
     const control = this.L.control({position: "bottomright"});
     control.onAdd = () => {
-      const box = this.L.DomUtil.create("div", "cpts-legend");
-      const title = document.createElement("div");
-      title.className = "cpts-legend-title";
-      title.append(...html(spec.title).childNodes);
-      box.append(title);
-      for (const [colour, label] of spec.items) {
-        const row = document.createElement("div"), swatch = document.createElement("span");
-        swatch.className = spec.points ? "cpts-swatch cpts-swatch-point" : "cpts-swatch";
-        swatch.style.background = colour;
-        row.append(swatch, ...html(label).childNodes);
-        box.append(row);
-      }
-      if (spec.note) {
-        const note = document.createElement("div");
-        note.className = "cpts-legend-note";
-        note.append(...html(spec.note).childNodes);
-        box.append(note);
-      }
+      const box = this.L.DomUtil.create("div", "cpts-legends"), button = document.createElement("button");
+      button.type = "button";
+      button.className = "cpts-legend-toggle";
+      control.list = document.createElement("div");
+      const show = open => {
+        this.legendOpen = open;
+        control.list.hidden = !open;
+        button.textContent = open ? "Légende ▾" : "Légende ▸";
+        button.setAttribute("aria-expanded", String(open));
+      };
+      button.addEventListener("click", () => show(!this.legendOpen));
+      show(this.legendOpen ?? this.box.clientWidth >= 900);
+      this.L.DomEvent.disableClickPropagation(box);
+      box.append(button, control.list);
+      box.hidden = true;
       return box;
     };
     return control;
+  }
+
+  legend(spec) {
+    const box = document.createElement("div");
+    box.className = "cpts-legend";
+    const title = document.createElement("div");
+    title.className = "cpts-legend-title";
+    title.append(...html(spec.title).childNodes);
+    box.append(title);
+    for (const [colour, label] of spec.items) {
+      const row = document.createElement("div"), swatch = document.createElement("span");
+      swatch.className = spec.points ? "cpts-swatch cpts-swatch-point" : "cpts-swatch";
+      swatch.style.background = colour;
+      row.append(swatch, ...html(label).childNodes);
+      box.append(row);
+    }
+    if (spec.note) {
+      const note = document.createElement("div");
+      note.className = "cpts-legend-note";
+      note.append(...html(spec.note).childNodes);
+      box.append(note);
+    }
+    return box;
   }
 
   showByZoom() {
@@ -222,12 +269,14 @@ class DrawMap {
   }
 
   // A press on a zone: toggles it (or its commune, in commune mode or with Alt); while the button is held in a
-  // painting tool, the zones under the cursor get the same change. Shift + press starts a selection box.
+  // painting tool, the zones under the cursor get the same change. Shift or Ctrl + press (or the lasso tool) starts
+  // a selection gesture instead.
   press(code, event) {
-    if (event.originalEvent.shiftKey) {
-      this.startBox(event);
-      return;
-    }
+    if (this.startGesture(event, code)) return;
+    this.toggle(code, event);
+  }
+
+  toggle(code, event) {
     const whole = this.mode === "commune" || event.originalEvent.altKey;
     const codes = whole ? this.byCommune.get(this.communeOf(code)) : [code];
     const add = !codes.every(c => this.selected.has(c));
@@ -239,29 +288,38 @@ class DrawMap {
     }
   }
 
-  // Shift + drag: a box; on release, the zones whose centre is in it are all added, or all removed if they
-  // were all selected (in commune mode, their whole communes).
-  startBox(event) {
+  // Shift + drag: a box; Ctrl + drag, or a drag with the lasso tool: a free shape (lasso). On release, the zones
+  // whose centre is in it are all added, or all removed if they were all selected (in commune mode, their whole
+  // communes). Returns whether a gesture started (``code``: the zone pressed, if any).
+  startGesture(event, code = null) {
+    const {shiftKey, ctrlKey, metaKey} = event.originalEvent;
+    const lasso = ctrlKey || metaKey || this.tool === "lasso";
+    if (this.gesture || !(shiftKey || lasso)) return false;
     this.L.DomEvent.stop(event);
     this.map.dragging.disable();
-    const start = event.latlng;
-    this.rectangle = {start, shape: this.L.rectangle(this.L.latLngBounds(start, start), {
-      color: this.styles.selected.color, weight: 1.5, dashArray: "5 4", fillOpacity: 0.08, interactive: false,
-    }).addTo(this.map)};
+    const start = event.latlng, L = this.L, style = {
+      color: this.styles.selected.color, weight: 1.5, dashArray: "5 4", fillOpacity: 0.08, interactive: false};
+    if (shiftKey) {
+      const shape = L.rectangle(L.latLngBounds(start, start), style).addTo(this.map);
+      this.gesture = {shape, extend: point => shape.setBounds(L.latLngBounds(start, point)),
+                      contains: point => shape.getBounds().contains(point)};
+    } else {
+      const points = [start], shape = L.polygon(points, style).addTo(this.map);
+      this.gesture = {shape, extend: point => { points.push(point); shape.setLatLngs(points); },
+                      contains: point => points.length > 2 && insidePolygon(point, points),
+                      // with the lasso tool, a press and release without drawing is a click on the zone
+                      click: () => points.length < 3 && code !== null && (this.toggle(code, event), true)};
+    }
+    return true;
   }
 
-  moveBox(event) {
-    if (!this.rectangle) return;
-    this.rectangle.shape.setBounds(this.L.latLngBounds(this.rectangle.start, this.map.mouseEventToLatLng(event)));
-  }
-
-  endBox() {
-    if (!this.rectangle) return;
-    const bounds = this.rectangle.shape.getBounds();
-    this.rectangle.shape.remove();
-    this.rectangle = null;
-    let codes = [...this.byCode].filter(([, layer]) => bounds.contains(layer.getBounds().getCenter()))
-      .map(([code]) => code);
+  endGesture() {
+    if (!this.gesture) return;
+    const {shape, contains, click} = this.gesture;
+    shape.remove();
+    this.gesture = null;
+    if (click && click()) return;
+    let codes = [...this.byCode].filter(([, layer]) => contains(layer.getBounds().getCenter())).map(([code]) => code);
     if (this.mode === "commune") codes = [...new Set(codes.flatMap(code => this.byCommune.get(this.communeOf(code))))];
     if (codes.length) this.apply(codes, !codes.every(code => this.selected.has(code)));
   }
