@@ -1,5 +1,6 @@
 """The drawing map's gestures in headless Chromium (Debian ``chromium``; skipped without it): Shift + drag selects
-the zones of a box, Alt + click a whole commune. Slow (a Streamlit server and a browser): about 30 s."""
+the zones of a box, Alt + click a whole commune, Ctrl + drag the zones of a free shape (lasso). Slow (a Streamlit
+server and a browser): about 30 s."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_browser_clicks
 #: The box dragged with Shift, over Cabestany, Saint-Nazaire and Saleilles: (north, west), (south, east); no IRIS
 #: centre within 9 px of its sides at zoom 12.
 BOX = ((42.692, 2.927), (42.650, 2.995))
+#: The lasso drawn with Ctrl, (lat, lng), east of Perpignan: no IRIS centre within 400 m of its sides.
+LASSO = [(42.706, 3.015), (42.641, 3.011), (42.632, 2.957)]
 FIGURES_JS = """Object.fromEntries([...document.querySelectorAll('[data-testid="stMetric"]')].map(m =>
   [m.querySelector('[data-testid="stMetricLabel"]').innerText.trim(),
    m.querySelector('[data-testid="stMetricValue"]').innerText.trim()]))"""
@@ -35,7 +38,7 @@ def browser_bench():
 
 async def gesture(bench, devtools, points, modifiers: int) -> dict:
     """Press at the first point, move through the others, release at the last (with the modifier keys: Alt 1,
-    Shift 8); returns the summary figures once the page has taken the change."""
+    Ctrl 2, Shift 8); returns the summary figures once the page has taken the change."""
     before = await bench.evaluate(devtools, FIGURES_JS)
     pixels = await bench.evaluate(devtools, bench.MAP_JS + bench.POINTS_JS % json.dumps(points))
     steps = [("mousePressed", pixels[0])] + [("mouseMoved", p) for p in pixels[1:]] + [("mouseReleased", pixels[-1])]
@@ -57,10 +60,12 @@ async def draw(bench, debug_port: int, url: str, perpignan: tuple[float, float])
         box = [[north, west], [(north + south) / 2, (west + east) / 2], [south, east]]
         return [await gesture(bench, devtools, box, 8),                 # Shift + drag: the zones of the box
                 await gesture(bench, devtools, [list(perpignan)], 1),  # Alt + click: all of Perpignan
-                await gesture(bench, devtools, box, 8)]                 # the box again: all in, so removed
+                await gesture(bench, devtools, box, 8),                 # the box again: all in, so removed
+                await gesture(bench, devtools, LASSO, 2),               # Ctrl + drag: the zones of the lasso
+                await gesture(bench, devtools, LASSO, 2)]               # again: all in, so removed
 
 
-def test_shift_drag_selects_a_box_and_alt_click_a_whole_commune(dep66, dep66_dir):
+def test_shift_drag_selects_a_box_alt_click_a_whole_commune_ctrl_drag_a_lasso(dep66, dep66_dir):
     area = webmap.MapData(dep66).area(["66"])
     (north, west), (south, east) = BOX
     centres = [shapely.box(*shape.bounds).centroid for shape in area.iris.geometry]   # as drawmap.js
@@ -69,8 +74,14 @@ def test_shift_drag_selects_a_box_and_alt_click_a_whole_commune(dep66, dep66_dir
     saint_jacques = dep66.iris_geometry(["661360102"]).geometry.iloc[0].representative_point()
     bench = browser_bench()
     with bench.running_page("66", dep66_dir, 120) as (debug_port, url):
-        boxed, with_perpignan, unboxed = asyncio.run(draw(bench, debug_port, url, (saint_jacques.y, saint_jacques.x)))
+        boxed, with_perpignan, unboxed, lassoed, unlassoed = asyncio.run(draw(bench, debug_port, url, (saint_jacques.y, saint_jacques.x)))
     communes = len(dep66.communes_of(in_box))
     assert (boxed["IRIS"], boxed["Communes"]) == (str(len(in_box)), str(communes))
     assert (with_perpignan["IRIS"], with_perpignan["Communes"]) == (str(len(in_box) + 47), str(communes + 1))
     assert (unboxed["IRIS"], unboxed["Communes"]) == ("47", "1")
+    lasso = shapely.Polygon([(lng, lat) for lat, lng in LASSO])
+    in_lasso = [code for code, c in zip(area.iris.index, centres) if lasso.contains(c)]
+    assert in_lasso == ["660020000", "660370102", "661860000"]   # Alénya, Canet-en-Roussillon (an IRIS), Saint-Nazaire
+    assert min(lasso.exterior.distance(c) for c in centres) > 0.004
+    assert (lassoed["IRIS"], lassoed["Communes"]) == ("50", "4")
+    assert (unlassoed["IRIS"], unlassoed["Communes"]) == ("47", "1")
