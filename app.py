@@ -301,10 +301,10 @@ def show_map(territory, summary, checks) -> None:
                      selection=territory.iris, seq=st.session_state.get("map_seq", 0), mode=session.mode,
                      tool=st.session_state.map_tool, overlays=overlays, view=view,
                      on_selection_change=on_map_selection, on_key=on_map_key, layers=layers)
-    switches = st.columns([2, 5, 5, 5], vertical_alignment="center")
-    switches[0].markdown("**Afficher :**")
-    for column, (kind, label) in zip(switches[1:], webmap.OPTIONAL_LAYERS.items()):
-        column.checkbox(label, key=f"layer_{kind}")
+    st.markdown("**Afficher :**")
+    switches = st.columns(2)   # three a row were cut (« Densité de popula… ») under the map of a 1366 px screen
+    for index, (kind, label) in enumerate(webmap.OPTIONAL_LAYERS.items()):
+        switches[index % 2].checkbox(label, key=f"layer_{kind}")
     st.caption("Orange : sélection · trait noir : contour du territoire · rouge tireté : morceau détaché · "
                "violet pointillé : commune découpée · vert : CPTS voisine · brun tireté : limite d'EPCI · "
                "rose : zone signalée par une vérification.")

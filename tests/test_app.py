@@ -522,8 +522,12 @@ def test_density_layer_and_territory_outline(app):
     and its detached pieces, labelled, drawn over the map."""
     app.query_params["zones"] = RUSCINO_URL
     app.run()
-    assert [c.label for c in app.checkbox if c.key.startswith("layer_")] == [
-        "APL médecins généralistes", "Établissements (FINESS)", "Densité de population"]
+    assert {c.key: c.label for c in app.checkbox if c.key.startswith("layer_")} == {
+        "layer_apl": "APL médecins généralistes", "layer_finess": "Établissements (FINESS)",
+        "layer_density": "Densité de population"}
+    rows = [len(column.checkbox) for column in app.main.columns if column.checkbox and not column.button
+            and all(c.key.startswith("layer_") for c in column.checkbox)]
+    assert rows == [2, 1]   # two a row: three were cut (« Densité de popula… ») at 1366 px
     sent = json.loads(app.get("bidi_component")[0].proto.json)
     assert sent["layers_shown"] == [] and "hab./km²" not in map_arguments(app)
     assert [layer["name"] for layer in sent["overlays"]][:1] == ["Contour du territoire"]

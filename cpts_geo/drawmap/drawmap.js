@@ -57,7 +57,7 @@ class DrawMap {
     this.paint = null;   // {add: bool} while the mouse paints
     this.gesture = null;   // {shape, extend(LatLng), contains(LatLng)} while Shift + drag (box) or Ctrl + drag (lasso) selects
     this.optional = new Map();   // optional layer id shown → {group, fill, hover}
-    this.fill = null;   // IRIS or commune code → fill colour of the IRIS, while an optional layer colours them
+    this.fills = null;   // [IRIS or commune code → fill colour], latest switched on first, while layers colour the IRIS
     this.legendOpen = null;   // whether the legends are unfolded (null: by the map's width)
   }
 
@@ -111,13 +111,13 @@ class DrawMap {
     if (this.map) this.map.remove();
   }
 
-  // A zone's style; while an optional layer fills the IRIS (APL), every zone shows its commune's colour and
-  // the selection is outlined.
+  // A zone's style; while optional layers fill the IRIS (APL, density), every zone shows its colour in the latest
+  // switched on, and the selection is outlined.
   style(code) {
     const selected = this.selected.has(code), style = selected ? this.styles.selected : this.styles.iris;
-    if (!this.fill) return style;
-    const colour = this.fill[code] || this.fill[this.communeByCode.get(code)] || "#bdbdbd";
-    const fill = {fillColor: colour, fillOpacity: 0.7};
+    if (!this.fills) return style;
+    const commune = this.communeByCode.get(code), colours = this.fills.find(fill => fill[code] || fill[commune]);
+    const fill = {fillColor: colours ? colours[code] || colours[commune] : "#bdbdbd", fillOpacity: 0.7};
     return selected ? {...style, ...fill, weight: 3} : {...style, ...fill};
   }
 
@@ -199,10 +199,9 @@ class DrawMap {
       this.optional.set(id, {group, legend, fill: payload.iris_fill, hover: payload.iris_hover});
     }
     this.legends.getContainer().hidden = !this.optional.size;
-    const fills = [...this.optional.values()].map(shown => shown.fill).filter(Boolean);
-    const fill = fills.length ? Object.assign({}, ...fills) : null;
-    if (fill || this.fill) {
-      this.fill = fill;
+    const fills = [...this.optional.values()].map(shown => shown.fill).filter(Boolean).reverse();
+    if (fills.length || this.fills) {
+      this.fills = fills.length ? fills : null;
       if (this.iris) this.iris.setStyle(feature => this.style(feature.properties.code));
     }
   }
@@ -223,7 +222,7 @@ class DrawMap {
         button.setAttribute("aria-expanded", String(open));
       };
       button.addEventListener("click", () => show(!this.legendOpen));
-      show(this.legendOpen ?? this.box.clientWidth >= 900);
+      show(this.legendOpen ?? this.box.clientWidth >= 700);
       this.L.DomEvent.disableClickPropagation(box);
       box.append(button, control.list);
       box.hidden = true;
