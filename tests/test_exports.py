@@ -177,7 +177,7 @@ def test_the_prediagnostic_pdf_lists_every_qpv_and_the_age_coverage(france):
     assert "20 QPV entièrement dans le territoire : 105 591 habitants, soit 30,5\u00a0% de sa population." in pages[0]
     lozere = sorted(france.communes.index[france.communes.index.str.startswith("48")])[:29]
     mende = TerritoryExport(france, Territory(resolve_codes(france, ["48095", *lozere]).iris, "CPTS Lozère"))
-    first = " ".join(assert_a4(mende.export("prediag").data, A4_POINTS, pages=2).split("\f")[0].split())
+    first = " ".join(assert_a4(mende.export("prediag").data, A4_POINTS, pages=None).split("\f")[0].split())
     assert "Territoire (IRIS : 46 % de la pop.)" in first
     assert "Recensement 2016, IRIS dont la population par âge est publiée (46 % de la population du territoire)" in first
     # under the table (drawn before the QPV heading), once: not only in the footer
@@ -207,7 +207,9 @@ def test_prediagnostic_pdfs_drawn_at_once_stay_apart(france, ruscino):
 
 
 def test_prediagnostic_pdf(files):
-    population, offer = assert_a4(files["prediag"].read_bytes(), A4_POINTS, pages=2).split("\f")
+    pages = assert_a4(files["prediag"].read_bytes(), A4_POINTS, pages=5).split("\f")
+    population, offer = pages[0], "\f".join(pages[2:])      # QPV on two pages, the offer on three
+    assert "Offre de soins — CPTS Ruscino" in pages[2] and "(suite, page 5)" in pages[4]
     assert "Pré-diagnostic" in population and "QP066003" in population and "75 ans et plus" in population
     lines = offer.splitlines()
     # Ruscino: Cabestany, Saint-Nazaire and Saleilles counted exactly, Perpignan's part estimated (test_offer).
@@ -287,11 +289,11 @@ def test_png_map_is_a4_at_300_dpi(map_files):
     assert orange > 0.1 * 200 * 283
 
 
-def assert_a4(pdf: bytes, size: tuple[int, int], pages: int = 1) -> str:
+def assert_a4(pdf: bytes, size: tuple[int, int], pages: int | None = 1) -> str:
     """The text of the pages of ``pdf`` (separated by form feeds), after checking that they are A4 (``size``
-    in points)."""
+    in points) and, unless None, that there are ``pages``."""
     reader = PdfReader(io.BytesIO(pdf))
-    assert len(reader.pages) == pages
+    assert pages is None or len(reader.pages) == pages
     for page in reader.pages:
         assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == size
     return "\f".join(page.extract_text().replace("\u202f", " ") for page in reader.pages)
@@ -672,3 +674,56 @@ def test_map_departement_dashes_drawn_over_the_epci_limit(france):
     assert departement.get_linewidth()[0] < epci.get_linewidth()[0]                 # the purple shows on each side
     labels = legend_labels(fig)
     assert "Limite de département" in labels and any(label.startswith("Limite d'intercommunalité") for label in labels)
+
+
+def table_cells_overflowing(pages) -> list[str]:
+    """Texts of the table cells of ``pages`` (figures) that reach their cell's border (less than 2 px of 100 dpi)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    overflowing = []
+    for page in pages:
+        canvas = FigureCanvasAgg(page)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        for table in (table for ax in page.axes for table in ax.tables):
+            for cell in table.get_celld().values():
+                text, box = cell.get_text().get_window_extent(renderer), cell.get_window_extent(renderer)
+                if text.x0 < box.x0 + 2 or text.x1 > box.x1 - 2 or text.y0 < box.y0 or text.y1 > box.y1:
+                    overflowing.append(cell.get_text().get_text())
+    return overflowing
+
+
+def test_prediagnostic_table_cells_fit_their_columns(france, ruscino):
+    """Marseille 1er (6 IRIS) and Ruscino: every cell of every table inside its border on the rendered pages, no
+    value cut (« … »): columns fitted to their content, long values wrapped."""
+    iris = sorted(code for code in france.iris.index if code.startswith("13201"))[:6]
+    for territory in (Territory(frozenset(iris), "CPTS Marseille Centre"), ruscino):
+        exporter = TerritoryExport(france, territory)
+        pages = tables.prediagnostic_pages(france, exporter.summary, tables.prediagnostic(
+            france, territory, exporter.summary))
+        texts = [cell.get_text().get_text() for page in pages for ax in page.axes for table in ax.tables
+                 for cell in table.get_celld().values()]
+        assert table_cells_overflowing(pages) == [] and not any("…" in text for text in texts)
+        if territory is ruscino:                     # the longest name hint, whole on three lines
+            assert ("hors (Bas Vernet Est 1, Bas Vernet Est 2, Bas Vernet Est 3, Bas Vernet Ouest 1, Bas Vernet "
+                    "Ouest 2, Bas Vernet Ouest 3, Bas Vernet Ouest4)") in [" ".join(t.split()) for t in texts]
+        else:
+            assert "104\u202f302 (6 communes)" in texts
+
+
+def test_prediagnostic_offer_lists_every_establishment(france_dir, tmp_path):
+    """Perpignan whole: the offer of care continues on further pages, the header of each table repeated, until
+    every establishment of ``summary --json`` is listed (their FINESS numbers all in the PDF)."""
+    summary = run_cli("summary", "--codes", "66136", "--name", "Perpignan", "--json", data=france_dir)
+    establishments = json.loads(summary.stdout)["offer"]["establishments"]
+    exported = run_cli("export", "--codes", "66136", "--name", "Perpignan", "--format", "prediag", "--out",
+                       tmp_path, data=france_dir)
+    assert exported.returncode == 0, exported.stderr
+    pages = assert_a4((tmp_path / "perpignan_prediagnostic.pdf").read_bytes(), A4_POINTS, pages=None).split("\f")
+    offer = pages[next(n for n, page in enumerate(pages) if "Offre de soins — Perpignan" in page):]
+    text = "\n".join(offer)
+    assert len(establishments) == 148 and f"Établissements (FINESS) : {len(establishments)}" in text
+    assert all(e["finess"] in text for e in establishments)
+    listing = [page for page in offer if any(e["finess"] in page for e in establishments)]
+    assert len(listing) >= 3 and all("FINESS" in page and "Commune" in page for page in listing)
+    assert all("(suite, page" in page for page in offer[1:]) and "voir le document Word" not in text

@@ -16,6 +16,8 @@ from docx.oxml import OxmlElement
 from docx.shared import Cm, Pt, RGBColor
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -452,26 +454,75 @@ def qpv_lines(prediag: Prediagnostic) -> list[str]:
     return lines
 
 
+_TEXT_PATH = TextToPath()
+
+
+def _text_in(text: str, size: float, bold: bool = False) -> float:
+    """Width in inches of the longest line of ``text`` at ``size`` points (the font of the pages)."""
+    font = FontProperties(size=size, weight="bold" if bold else "normal")
+    return max(_TEXT_PATH.get_text_width_height_descent(line, font, ismath=False)[0]
+               for line in str(text).split("\n")) / 72
+
+
+def _wrap_in(text: str, width_in: float, size: float, bold: bool = False) -> str:
+    """``text`` wrapped at words into lines of ``width_in`` inches at most (a word longer than that is cut)."""
+    text = str(text)
+    measured = _text_in(text, size, bold)
+    if measured <= width_in:
+        return text
+    characters = max(3, int(len(text) * width_in / measured) + 1)
+    while True:
+        lines = textwrap.wrap(text, characters) or [""]
+        if characters <= 3 or all(_text_in(line, size, bold) <= width_in for line in lines):
+            return "\n".join(lines)
+        characters -= 1
+
+
+def fit_columns(frame: pd.DataFrame, width_in: float, size: float, pad_in: float) -> list[float]:
+    """Widths (inches) of the columns of ``frame`` in a table ``width_in`` wide: each column as wide as its
+    longest value (``pad_in`` each side); when they do not all fit, the widest ones share what the others leave,
+    never narrower than their longest word, and their cells wrap."""
+    cells = [[str(name), *map(str, frame[name])] for name in frame.columns]
+    natural = [max(_text_in(value, size, row == 0) for row, value in enumerate(column)) + 2 * pad_in
+               for column in cells]
+    words = [max(_text_in(word, size, row == 0) for row, value in enumerate(column) for word in value.split() or [""])
+             + 2 * pad_in for column in cells]
+    if sum(natural) <= width_in:                            # room left: shared in proportion
+        return [width * width_in / sum(natural) for width in natural]
+    low, high = 0.0, max(natural)                           # the cap on a column's width that fills the table
+    for _ in range(40):
+        cap = (low + high) / 2
+        low, high = (cap, high) if sum(min(n, max(cap, w)) for n, w in zip(natural, words)) < width_in else (low, cap)
+    widths = [min(n, max(low, w)) for n, w in zip(natural, words)]
+    return [width * width_in / sum(widths) for width in widths]
+
+
 class _PdfPages:
     """The A4 pages of the pre-diagnostic, filled from the top: text and tables flow onto a new page (its
     table header repeated) when the page is full."""
 
     WIDTH_IN, LEFT_IN, TOP_IN = A4_PORTRAIT_IN[0] - 1.3, 0.65, 0.55
-    ROW_IN = 0.2
+    CELL_PAD_IN = 0.07                 # space left and right of a cell's text, and above and below it
 
     def __init__(self, title: str, footer: list[str]):
-        self.title, self.footer, self.pages = title, footer, []
-        self._new_page()
+        self.pages = []
+        self.section(title, footer)
 
-    def _new_page(self) -> None:
+    def section(self, title: str, footer: list[str]) -> None:
+        """A new page starting a part of the document, with its own ``footer``; its pages continue ``title``."""
+        self.title, self.footer = title, footer
+        self._new_page(first=True)
+
+    def _new_page(self, first: bool = False) -> None:
         self.fig = Figure(figsize=A4_PORTRAIT_IN)
         self.pages.append(self.fig)
         footer = "\n".join(textwrap.fill(line, 150) for line in self.footer)
         self.fig.text(self.LEFT_IN / A4_PORTRAIT_IN[0], 0.03, footer, fontsize=6, va="bottom")
         self.bottom_in = A4_PORTRAIT_IN[1] - 0.03 * A4_PORTRAIT_IN[1] - (footer.count("\n") + 2) * 6 * 1.2 / 72
         self.y_in = self.TOP_IN
-        if len(self.pages) > 1:
+        if not first:
             self.text([f"{self.title} (suite, page {len(self.pages)})"], 9, color="#555555")
+        self.top_in = self.y_in                 # nothing drawn on the page below that
 
     def text(self, lines: list[str], size: float, width: int | None = None, **style) -> None:
         """Lines of text wrapped to the page (``width`` characters), moved to a new page when they do not fit."""
@@ -497,25 +548,41 @@ class _PdfPages:
         self.y_in += height_in + 0.12
         return ax
 
-    def table(self, frame: pd.DataFrame, widths: list[float], size: float = 7.5) -> None:
-        """``frame`` as a table (``widths``: fractions of the text width), cut into as many pages as it needs
-        (no row left out); a value too long for its column is shortened with « … »."""
-        characters = [int(width * self.WIDTH_IN * 72 / (size * 0.52) * 0.88) for width in widths]
-        cells = [[textwrap.shorten(str(value), limit, placeholder=" …") for value, limit in zip(row, characters)]
-                 for row in frame.values]
-        while cells:
-            room = int((self.bottom_in - self.y_in) / self.ROW_IN) - 1
-            if room < 2:
-                self._new_page()
-                continue
-            chunk, cells = cells[:room], cells[room:]
-            ax = self.axes(self.ROW_IN * (len(chunk) + 1))
+    def table(self, frame: pd.DataFrame, size: float = 7.5) -> None:
+        """``frame`` as a table across the page, its columns fitted to their content (:func:`fit_columns`; long
+        values wrap in their cell, never cut), continued on as many pages as it needs with its header repeated."""
+        if frame.empty:
+            self.text(["Aucun (ou source non disponible : voir les limites)."], size)
+            return
+        pad = self.CELL_PAD_IN
+        widths = fit_columns(frame, self.WIDTH_IN, size, pad)
+        header = [_wrap_in(name, width - 2 * pad, size, bold=True) for name, width in zip(frame.columns, widths)]
+        rows = [[_wrap_in(value, width - 2 * pad, size) for value, width in zip(row, widths)] for row in frame.values]
+
+        def height(cells) -> float:
+            return max(cell.count("\n") + 1 for cell in cells) * size * 1.2 / 72 + 2 * pad
+
+        while rows:
+            room, chunk = self.bottom_in - self.y_in - height(header), []
+            while rows and (sum(map(height, chunk)) + height(rows[0]) <= room):
+                chunk.append(rows.pop(0))
+            if not chunk:                                   # not even one row under the header: next page
+                if self.y_in <= self.top_in:
+                    chunk.append(rows.pop(0))               # a row taller than a page: drawn as it is
+                else:
+                    self._new_page()
+                    continue
+            heights = [height(header), *map(height, chunk)]
+            ax = self.axes(sum(heights))
             ax.axis("off")
-            grid = ax.table(cellText=chunk, colLabels=list(frame.columns), cellLoc="left", colWidths=widths,
-                            bbox=[0, 0, 1, 1])
+            grid = ax.table(cellText=chunk, colLabels=header, cellLoc="left",
+                            colWidths=[width / self.WIDTH_IN for width in widths], bbox=[0, 0, 1, 1])
             grid.auto_set_font_size(False)
             grid.set_fontsize(size)
-            for (row, _), cell in grid.get_celld().items():
+            for (row, column), cell in grid.get_celld().items():
+                cell.set_height(heights[row] / sum(heights))
+                cell.PAD = pad / widths[column]
+                cell.get_text().set_linespacing(1.2)
                 if row == 0:
                     cell.set_text_props(weight="bold")
                     cell.set_facecolor("#eeeeee")
@@ -523,9 +590,22 @@ class _PdfPages:
 
 def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic, alerts: list[str] = (),
                       author: str | None = None) -> bytes:
+    """The pre-diagnostic as a PDF of :func:`prediagnostic_pages`; ``author`` goes in its metadata."""
+    title = f"Pré-diagnostic — {summary.name or 'CPTS'}"
+    buffer = io.BytesIO()
+    metadata = {"Title": title, "Author": document_author(author), "Creator": AUTHOR,
+                "Subject": "Pré-diagnostic d'une CPTS : structure par âge, QPV, offre de soins",
+                "CreationDate": datetime.now(timezone.utc)}
+    with PdfPages(buffer, metadata=metadata) as pdf:
+        for page in prediagnostic_pages(bundle, summary, prediag, alerts):
+            pdf.savefig(page)
+    return buffer.getvalue()
+
+
+def prediagnostic_pages(bundle, summary: Summary, prediag: Prediagnostic, alerts: list[str] = ()) -> list[Figure]:
     """The pre-diagnostic as A4 pages: the checks the territory fails (in red), the age table with what it
-    covers and the chart, every QPV (continued on further pages when needed), the sources; then the offer of
-    care (:func:`offer_page`). ``author`` goes in the PDF metadata."""
+    covers and the chart, every QPV, the sources; then the offer of care (:func:`offer_pages`); every table
+    whole, continued on further pages when needed."""
     title = f"Pré-diagnostic — {summary.name or 'CPTS'}"
     pages = _PdfPages(title, [QPV_CAVEAT, *_sources_lines(bundle)])
     pages.text([title], 16, weight="bold")
@@ -536,7 +616,7 @@ def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic, alerts: 
         pages.text(list(alerts), 7.5, weight="bold", color=f"#{ALERT_COLOUR}")
     pages.space(0.1)
     pages.text(["Structure par âge"], 11, weight="bold")
-    pages.table(prediag.age_table(short=True), [0.17, 0.31, 0.26, 0.26], size=8)
+    pages.table(prediag.age_table(short=True), size=8)
     pages.text([prediag.age_caveat()], 7, color="#333333")  # no italic: one font less to embed
     pages.space(0.4)                                    # the chart's legend is above it
     age_chart(prediag, pages.axes(2.3, left_in=1.1))
@@ -544,52 +624,29 @@ def prediagnostic_pdf(bundle, summary: Summary, prediag: Prediagnostic, alerts: 
     pages.text(["Quartiers prioritaires (QPV, liste 2015)"], 11, weight="bold")
     pages.text(qpv_lines(prediag), 7.5)
     short = {"Habitants du quartier": "Habitants", "Au plus dans le territoire": "Au plus ici"}
-    for heading, frame, widths in zip((QPV_LOCATED_TITLE, QPV_TO_LOCATE_TITLE), qpv_tables(prediag),
-                                      ([0.1, 0.31, 0.16, 0.19, 0.24], [0.09, 0.21, 0.12, 0.19, 0.09, 0.3])):
+    for heading, frame in zip((QPV_LOCATED_TITLE, QPV_TO_LOCATE_TITLE), qpv_tables(prediag)):
         if len(frame):
             pages.text([heading], 8.5, weight="bold")
-            pages.table(frame.rename(columns=short), widths)
-    buffer = io.BytesIO()
-    metadata = {"Title": title, "Author": document_author(author), "Creator": AUTHOR,
-                "Subject": "Pré-diagnostic d'une CPTS : structure par âge, QPV, offre de soins",
-                "CreationDate": datetime.now(timezone.utc)}
-    with PdfPages(buffer, metadata=metadata) as pdf:
-        for page in [*pages.pages, offer_page(summary, prediag.offer)]:
-            pdf.savefig(page)
-    return buffer.getvalue()
+            pages.table(frame.rename(columns=short))
+    offer_pages(pages, summary, prediag.offer)
+    return pages.pages
 
 
-def _pdf_table(fig, rect, frame: pd.DataFrame, title: str, rows: int, widths=None) -> None:
-    """A table in ``rect`` of the page, cut to ``rows`` rows (the rest is named: the DOCX has them all)."""
-    ax = fig.add_axes(rect)
-    ax.axis("off")
-    ax.set_title(title, loc="left", fontsize=10)
-    if len(frame) > rows:
-        ax.set_title(f"{len(frame) - rows + 1} autres lignes : voir le document Word.", loc="right", fontsize=7)
-        frame = frame.head(rows - 1)
-    if frame.empty:
-        ax.text(0, 0.9, "Aucun (ou source non disponible : voir les limites).", fontsize=8)
-        return
-    cells = [[textwrap.shorten(str(value), 44, placeholder=" …") for value in row] for row in frame.values]
-    grid = ax.table(cellText=cells, colLabels=list(frame.columns), loc="upper center", cellLoc="left",
-                    colWidths=widths)
-    grid.auto_set_font_size(False)
-    grid.set_fontsize(7)
-    grid.scale(1, 1.15)
-
-
-def offer_page(summary: Summary, offer: dict):
-    """The second page of the pre-diagnostic: the offer of care (professionals, APL, establishments, communes)."""
-    fig = Figure(figsize=A4_PORTRAIT_IN)
-    fig.text(0.08, 0.95, f"Offre de soins — {summary.name or 'CPTS'}", fontsize=16, weight="bold")
-    _pdf_table(fig, [0.08, 0.70, 0.84, 0.22], professionals_table(offer), "Professionnels de santé libéraux", 12,
-               [0.37, 0.09, 0.07, 0.14, 0.13, 0.1, 0.1])
-    _pdf_table(fig, [0.08, 0.58, 0.84, 0.1], apl_table(offer), "Accessibilité aux médecins généralistes (APL)", 5,
-               [0.7, 0.3])
-    _pdf_table(fig, [0.08, 0.24, 0.47, 0.31], establishment_counts(offer), "Établissements (FINESS)", 18,
-               [0.24, 0.64, 0.12])
-    _pdf_table(fig, [0.57, 0.24, 0.35, 0.31], communes_offer_table(offer), "APL et zonage infirmier", 18,
-               [0.48, 0.18, 0.34])
-    notes = [ND_NOTE, *offer["limits"]]
-    fig.text(0.08, 0.03, "\n".join(textwrap.fill(n, 150) for n in notes), fontsize=6, va="bottom")
-    return fig
+def offer_pages(pages: _PdfPages, summary: Summary, offer: dict) -> None:
+    """The offer of care from a new page: professionals, APL, establishments (counts, then every one of each group),
+    communes; tables continued on further pages with their header repeated."""
+    title = f"Offre de soins — {summary.name or 'CPTS'}"
+    pages.section(title, [ND_NOTE, *offer["limits"]])
+    pages.text([title], 16, weight="bold")
+    pages.text(["Professionnels de santé libéraux"], 11, weight="bold")
+    pages.table(professionals_table(offer))
+    pages.text(["Accessibilité aux médecins généralistes (APL)"], 11, weight="bold")
+    pages.table(apl_table(offer))
+    pages.text(["APL et zonage infirmier des communes"], 11, weight="bold")
+    pages.table(communes_offer_table(offer))
+    groups = establishment_groups(offer)
+    pages.text([f"Établissements (FINESS) : {sum(len(rows) for _, rows in groups)}"], 11, weight="bold")
+    pages.table(establishment_counts(offer))
+    for heading, rows in groups:
+        pages.text([heading], 8.5, weight="bold")
+        pages.table(rows)
