@@ -350,8 +350,38 @@ def test_coverage_print_map(france):
 
     registry = read_registry(france, REGISTRY)
     report = coverage_report(france, registry.cpts, area_of(france, None, "66"))
-    text = assert_a4(save_figure(coverage_map(france, registry.cpts, report), "pdf"), A4_POINTS[::-1])
+    fig = coverage_map(france, registry.cpts, report)
+    text = assert_a4(save_figure(fig, "pdf"), A4_POINTS[::-1])
     assert "Pyrénées-Orientales" in text and "CPTS Ruscino" in text and "Zone blanche" in text
+
+
+def test_coverage_print_map_sea_and_locator(france):
+    """The coverage map of the 66 as the territory map: the Mediterranean tinted (a tenth of the map at least),
+    the communes of the Aude and Ariège in grey, both in the legend, the locator inset placing it in Occitanie."""
+    import matplotlib.colors as mcolors
+    from PIL import Image
+
+    from cpts_geo.coverage import area_of, coverage_report
+    from cpts_geo.exports.maps import LAND_COLOUR, SEA_COLOUR, coverage_map, save_figure
+    from cpts_geo.registry import read_registry
+
+    registry = read_registry(france, REGISTRY)
+    fig = coverage_map(france, registry.cpts, coverage_report(france, registry.cpts, area_of(france, None, "66")))
+    ax, inset = fig.axes
+    assert " ".join(inset.get_title().split()) == "Situation : Pyrénées-Orientales (Occitanie)" and inset.collections
+    labels = legend_labels(fig)
+    assert "Mer, étang, étranger (hors des contours IRIS)" in labels and "Hors de la zone affichée" in labels
+    pixels = np.asarray(Image.open(io.BytesIO(save_figure(fig, "png", 50))).convert("RGB")).astype(int)
+    box = ax.get_window_extent()
+    height = pixels.shape[0]
+    inside = pixels[int(height - box.y1 * 50 / fig.dpi) + 2:int(height - box.y0 * 50 / fig.dpi) - 2,
+                    int(box.x0 * 50 / fig.dpi) + 2:int(box.x1 * 50 / fig.dpi) - 2]
+
+    def share(colour) -> float:
+        rgb = np.array(mcolors.to_rgb(colour)) * 255
+        return float((np.abs(inside - rgb).max(axis=2) <= 3).mean())
+
+    assert share(SEA_COLOUR) > 0.1 and share(LAND_COLOUR) > 0.1
 
 
 # --- the printed map (cpts_geo/exports/maps.py), checked on its artists and rendered pixels -----------------------

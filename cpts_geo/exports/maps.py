@@ -451,6 +451,25 @@ def _land(bundle, box, crs: str) -> gpd.GeoDataFrame:
     return bundle.iris_geometry(iris.index[inside]).to_crs(crs)
 
 
+def _surroundings(bundle, extent: gpd.GeoSeries, crs: str):
+    """What any view of ``extent`` (metric ``crs``) may show around it: the square searched (:func:`_search_box`),
+    its IRIS, their communes (dissolved, with their ``nom``) and what the IRIS contours do not cover there (sea,
+    étangs, abroad)."""
+    search = _search_box(extent)
+    land = _land(bundle, search, crs)
+    around = land[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
+    around["nom"] = bundle.communes.loc[around.index, "nom"]
+    sea = shapely.difference(search, shapely.coverage_union_all(around.geometry.values))
+    sea = gpd.GeoSeries([part for part in shapely.get_parts(sea) if part.area > search.area / 20_000], crs=crs)
+    return search, land, around, sea
+
+
+def _sea_entry(sea: gpd.GeoSeries) -> list:
+    """The legend entry of the sea tint (kept only when the sea shows in view), none without sea."""
+    return [] if sea.empty else [(Patch(facecolor=SEA_COLOUR, edgecolor="none",
+                                        label="Mer, étang, étranger (hors des contours IRIS)"), sea)]
+
+
 def _internal_limits(land: gpd.GeoDataFrame, column: str) -> gpd.GeoSeries:
     """The limits between the groups of ``column`` (départements) of ``land``, coasts and frontiers left out
     (the IRIS are a coverage: the groups share their limits exactly)."""
@@ -521,12 +540,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     split = [p.code_insee for p in summary.split_communes]
     selected = bundle.iris_geometry(sorted(territory.iris)).to_crs(crs)
     outline = gpd.GeoSeries([selected.geometry.union_all()], crs=crs)
-    search = _search_box(outline)
-    land = _land(bundle, search, crs)
-    around = land[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
-    around["nom"] = bundle.communes.loc[around.index, "nom"]
-    sea = shapely.difference(search, shapely.coverage_union_all(around.geometry.values))
-    sea = gpd.GeoSeries([part for part in shapely.get_parts(sea) if part.area > search.area / 20_000], crs=crs)
+    search, land, around, sea = _surroundings(bundle, outline, crs)
     neighbours, _ = others_without_self(territory, others or {})
     neighbours = bundle.territory_shapes(neighbours).to_crs(crs)
     neighbours = neighbours[neighbours.intersects(search)]
@@ -564,9 +578,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
         handles.append((Patch(facecolor=LAND_COLOUR, edgecolor=LAND_EDGE,
                               label="Commune hors territoire" + ("" if neighbours.empty else " et hors des CPTS voisines")),
                         around.geometry.difference(outline.iat[0])))
-        if not sea.empty:
-            handles.append((Patch(facecolor=SEA_COLOUR, edgecolor="none",
-                                  label="Mer, étang, étranger (hors des contours IRIS)"), sea))
+        handles += _sea_entry(sea)
         draw_shapes(ax, selected.geometry.values, 2, facecolor=TERRITORY_COLOUR, edgecolor="none")
         if split:
             draw_shapes(ax, left_out.geometry.values, 2, facecolor="white", edgecolor="#777777", hatch="....",
@@ -616,12 +628,18 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
 def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientation: str = "landscape",
                  proposed: list[str] | None = None):
     """The A4 map of the coverage of an area by the CPTS of a registry (ARS view); with ``proposed`` (IRIS codes of
-    the zones a plan moves), the map of the proposed coverage, those zones outlined."""
+    the zones a plan moves), the map of the proposed coverage, those zones outlined. Around the area, as on the
+    territory map: the other communes in grey, the sea tinted and, for a département, the locator inset."""
     area_codes = bundle.iris.index[report.area.mask]
     crs = local_crs(bundle.iris.loc[area_codes[0], "departement"])
     fig, ax = new_map_figure(orientation)
     iris = bundle.iris_geometry(area_codes).to_crs(crs)
     communes = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
+    outline = gpd.GeoSeries([shapely.coverage_union_all(communes.geometry.values)], crs=crs)
+    _, _, around, sea = _surroundings(bundle, communes.geometry, crs)
+    ax.set_facecolor(SEA_COLOUR)
+    outside = around.drop(index=communes.index.intersection(around.index))
+    draw_shapes(ax, outside.geometry.values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, linewidth=0.25)
     draw_shapes(ax, communes.geometry.values, 1, facecolor="white", edgecolor="#b0b0b0", linewidth=0.25)
     names = report.cpts["name"].tolist()
     in_area = set(area_codes)
@@ -630,7 +648,9 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
     for number, shape in enumerate(shapes.geometry):
         colour, hatch = CPTS_PALETTE[number % len(CPTS_PALETTE)], CPTS_HATCHES[number % len(CPTS_HATCHES)]
         draw_shapes(ax, [shape], 2, facecolor=colour, edgecolor="#333333", hatch=hatch, linewidth=0.8, alpha=0.9)
-    handles = [Patch(facecolor=CPTS_PALETTE[0], edgecolor="#333333", label=f"CPTS ({len(names)})")]
+    handles = [Patch(facecolor=CPTS_PALETTE[0], edgecolor="#333333", label=f"CPTS ({len(names)})"),
+               (Patch(facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, label="Hors de la zone affichée"), outside),
+               *_sea_entry(sea)]
     white = [c for codes in report.white_zones["iris"] for c in codes]
     shared = [c for codes in report.overlaps["iris"] for c in codes]
     isolated = [c for codes in report.isolated["iris"] for c in codes]
@@ -650,9 +670,10 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
                 f"{fr_int(report.population_total)} ({fr_percent(report.covered_share)}) — population municipale "
                 f"{report.millesime}")
     title = "Couverture proposée en CPTS" if proposed is not None else "Couverture en CPTS"
+    departements = bundle.iris.loc[area_codes, "departement"].value_counts().index.tolist()
+    locator = _locator(bundle, departements, outline, crs) if report.area.kind == "departement" else None
     frame_map(fig, ax, title=f"{title} — {report.area.label}", subtitle=subtitle, handles=handles,
-              footer=source_lines(bundle, set(bundle.iris.loc[area_codes, "departement"])),
-              extent=communes.geometry, margin=0.02)
+              footer=source_lines(bundle, set(departements)), extent=communes.geometry, margin=0.02, locator=locator)
     MapLabels(ax).add(shapes.geometry, shapes.index, 6.5)
     return fig
 
