@@ -85,3 +85,45 @@ def test_shift_drag_selects_a_box_alt_click_a_whole_commune_ctrl_drag_a_lasso(de
     assert min(lasso.exterior.distance(c) for c in centres) > 0.004
     assert (lassoed["IRIS"], lassoed["Communes"]) == ("50", "4")
     assert (unlassoed["IRIS"], unlassoed["Communes"]) == ("47", "1")
+
+
+LEGEND_JS = """(() => {
+  const map = window.cptsDrawMap.getContainer().getBoundingClientRect();
+  const box = document.querySelector('.cpts-legends'), list = box && box.querySelector('.cpts-legend').parentElement;
+  const rect = box ? box.getBoundingClientRect() : null;
+  return box && {button: box.querySelector('button').innerText, unfolded: !list.hidden, text: box.innerText,
+                 share: rect.width * rect.height / (map.width * map.height), idle: window.__cptsIdle()};
+})()"""
+TOOLTIP_JS = "[...document.querySelectorAll('.leaflet-tooltip')].map(t => t.innerText).join('|')"
+
+
+async def legend_and_hover(bench, debug_port: int, url: str, perpignan: tuple[float, float]) -> tuple:
+    import screenshot
+
+    async with bench.map_page(debug_port, url, 120) as devtools:
+        await devtools.call("Emulation.setDeviceMetricsOverride", width=1366, height=1150, deviceScaleFactor=1,
+                            mobile=False)
+        assert await bench.evaluate(devtools, screenshot.LAYER_SCRIPT % "APL médecins généralistes")
+        start = time.monotonic()
+        while not ((folded := await bench.evaluate(devtools, LEGEND_JS)) and folded["idle"]):
+            assert time.monotonic() - start < 30, "no legend"
+            await asyncio.sleep(0.2)
+        await bench.evaluate(devtools, "document.querySelector('.cpts-legend-toggle').click() || true")
+        unfolded = await bench.evaluate(devtools, LEGEND_JS)
+        await bench.evaluate(devtools, "window.cptsDrawMap.setView(%s, 13, {animate: false}) && true"
+                             % json.dumps(list(perpignan)))
+        (x, y, _), = await bench.evaluate(devtools, bench.MAP_JS + bench.POINTS_JS % json.dumps([list(perpignan)]))
+        for dx in (0, 2):
+            await devtools.call("Input.dispatchMouseEvent", type="mouseMoved", x=x + dx, y=y)
+        await asyncio.sleep(0.5)
+        return folded, unfolded, await bench.evaluate(devtools, TOOLTIP_JS)
+
+
+def test_legend_folds_at_1366_px_and_hover_gives_the_apl(dep66, dep66_dir):
+    point = dep66.iris_geometry(["661360801"]).geometry.iloc[0].representative_point()
+    bench = browser_bench()
+    with bench.running_page("66", dep66_dir, 120) as (debug_port, url):
+        folded, unfolded, tooltip = asyncio.run(legend_and_hover(bench, debug_port, url, (point.y, point.x)))
+    assert folded["button"] == "Légende ▸" and not folded["unfolded"] and folded["share"] < 0.02
+    assert unfolded["button"] == "Légende ▾" and unfolded["unfolded"] and "moins de 2,5 (sous-dense)" in unfolded["text"]
+    assert "APL 2023 : 4,83" in tooltip and "661360801" in tooltip

@@ -102,11 +102,13 @@ def test_territory_outline_and_detached_pieces(area, dep66):
     llo_and_ruscino = ruscino | set(dep66.iris_by_commune["66099"])   # Llauro: not touching Ruscino
     check = check_contiguity(dep66, Territory(llo_and_ruscino))
     assert check.details["detached"] == [["660990000"]]
-    outline, pieces = webmap.territory_layers(area, llo_and_ruscino, check.details["detached"])
-    assert pieces["name"] == "Morceaux détachés" and pieces["style"]["dashArray"]
-    assert [label[2] for label in pieces["labels"]] == ["morceau 2"]
-    llauro = shapely.geometry.shape(pieces["features"]["features"][0]["geometry"])
-    assert llauro.contains(shapely.Point(*reversed(pieces["labels"][0][:2])))
+    layer, = webmap.territory_layers(area, llo_and_ruscino, check.details["detached"])
+    main, piece = layer["features"]["features"]   # each IRIS in one shape: nothing sent twice
+    assert main["properties"] == {} and piece["properties"]["style"]["dashArray"]   # a warning style
+    assert shapely.geometry.shape(main["geometry"]).equals(shape)
+    assert [label[2:] for label in layer["labels"]] == [["morceau 2", webmap.COLOURS["piece"]]]
+    llauro = shapely.geometry.shape(piece["geometry"])
+    assert llauro.contains(shapely.Point(*reversed(layer["labels"][0][:2])))
     assert webmap.territory_layers(area, []) == []
 
 

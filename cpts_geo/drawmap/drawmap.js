@@ -168,9 +168,9 @@ class DrawMap {
         if (feature.properties && feature.properties.tooltip) item.bindTooltip(html(feature.properties.tooltip));
       },
     });
-    const labels = (spec.labels || []).map(([lat, lng, text]) => L.marker([lat, lng], {
+    const labels = (spec.labels || []).map(([lat, lng, text, colour]) => L.marker([lat, lng], {
       interactive: false, keyboard: false,
-      icon: L.divIcon({className: "cpts-label", html: `<span style="color:${spec.style.color}">${text}</span>`,
+      icon: L.divIcon({className: "cpts-label", html: `<span style="color:${colour || spec.style.color}">${text}</span>`,
                        iconSize: [0, 0]}),
     }));
     const all = L.layerGroup([layer, ...labels]);
@@ -199,6 +199,7 @@ class DrawMap {
       this.optional.set(id, {group, legend, fill: payload.iris_fill, hover: payload.iris_hover});
     }
     this.legends.getContainer().hidden = !this.optional.size;
+    if (this.optional.size) this.legends.show(this.legendOpen ?? this.box.clientWidth >= 700);
     const fills = [...this.optional.values()].map(shown => shown.fill).filter(Boolean).reverse();
     if (fills.length || this.fills) {
       this.fills = fills.length ? fills : null;
@@ -206,8 +207,8 @@ class DrawMap {
     }
   }
 
-  // The legends of the optional layers, in one box under a « Légende » button that folds them (folded at first on
-  // a narrow map, so that they do not hide it).
+  // The legends of the optional layers, in one box under a « Légende » button that folds them (folded when the first
+  // legend shows on a map narrower than 700 px, so that they do not hide it; then as the user left them).
   legendBox() {
     const control = this.L.control({position: "bottomright"});
     control.onAdd = () => {
@@ -215,14 +216,13 @@ class DrawMap {
       button.type = "button";
       button.className = "cpts-legend-toggle";
       control.list = document.createElement("div");
-      const show = open => {
+      control.show = open => {
         this.legendOpen = open;
         control.list.hidden = !open;
         button.textContent = open ? "Légende ▾" : "Légende ▸";
         button.setAttribute("aria-expanded", String(open));
       };
-      button.addEventListener("click", () => show(!this.legendOpen));
-      show(this.legendOpen ?? this.box.clientWidth >= 700);
+      button.addEventListener("click", () => control.show(!this.legendOpen));
       this.L.DomEvent.disableClickPropagation(box);
       box.append(button, control.list);
       box.hidden = true;
