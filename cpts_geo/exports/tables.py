@@ -8,6 +8,7 @@ import textwrap
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
 import matplotlib
 import pandas as pd
@@ -457,6 +458,7 @@ def qpv_lines(prediag: Prediagnostic) -> list[str]:
 _TEXT_PATH = TextToPath()
 
 
+@lru_cache(maxsize=8192)
 def _text_in(text: str, size: float, bold: bool = False) -> float:
     """Width in inches of the longest line of ``text`` at ``size`` points (the font of the pages)."""
     font = FontProperties(size=size, weight="bold" if bold else "normal")
