@@ -180,7 +180,8 @@ def bench(departement: str, clicks: int, data: Path, timeout: float) -> dict:
         times = [r[measure] for r in results if r[measure] is not None]
         figures |= {f"{measure}_seen": len(times), f"{measure}_median_ms": round(statistics.median(times)) if times else None,
                     f"{measure}_worst_ms": round(max(times)) if times else None}
-    return figures | {"fills": sorted({f"{r['fill_before']}->{r['fill']}" for r in results})}
+    return figures | {"panel_each_ms": [None if r["panel"] is None else round(r["panel"]) for r in results],
+                      "fills": sorted({f"{r['fill_before']}->{r['fill']}" for r in results})}
 
 
 def main() -> int:

@@ -20,8 +20,8 @@ from cpts_geo.users import SINGLE_USER, Drafts, User, user_from_login
 
 @st.cache_resource(show_spinner="Chargement des données…")
 def load_bundle(path: str | None) -> Bundle:
-    """The data bundle (one copy for all pages and sessions)."""
-    return Bundle.load(path)
+    """The data bundle (one copy for all pages and sessions), ready for the first click."""
+    return Bundle.load(path).warm_up()
 
 
 @st.cache_resource(show_spinner=False)

@@ -68,6 +68,13 @@ class Bundle:
             epci=pd.read_parquet(path / files.EPCI_FILE).set_index("code", drop=False),
         )
 
+    def warm_up(self) -> "Bundle":
+        """Build now what the first click of a page needs (graphs, IRIS by commune, offer), not at that click."""
+        for built_at_first_use in ("iris_graph", "commune_graph", "iris_by_commune", "epci_communes",
+                                   "age_reference_sums", "offer"):
+            getattr(self, built_at_first_use)
+        return self
+
     @cached_property
     def offer(self) -> OfferData:
         """The offer of care (``offer/``), read at first use."""
@@ -105,8 +112,10 @@ class Bundle:
 
         A commune re-established since the contours gets the IRIS that draw it (shared with the
         commune it had joined, see ``communes.drawn_in``)."""
-        groups = self.iris.groupby("code_insee", sort=False)["code_iris"]
-        by_commune = {commune: tuple(sorted(codes)) for commune, codes in groups}
+        table = self.iris[["code_insee", "code_iris"]].reset_index(drop=True).sort_values(["code_insee", "code_iris"])
+        communes, codes = table["code_insee"].to_numpy(dtype=object), table["code_iris"].to_numpy(dtype=object)
+        starts = np.flatnonzero(np.r_[True, communes[1:] != communes[:-1]])
+        by_commune = {communes[start]: tuple(codes[start:end]) for start, end in zip(starts, [*starts[1:], len(codes)])}
         by_commune.update({code: by_commune[owner] for code, owner in self.restored_communes.items()
                            if owner in by_commune})
         return by_commune

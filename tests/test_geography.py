@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+from cpts_geo.bundle import Bundle
 from cpts_geo.checks import run_checks
 from cpts_geo.cli import main
 from cpts_geo.codes import resolve_codes
@@ -35,6 +36,16 @@ def test_every_iris_belongs_to_a_current_commune(france):
     metro = cog[(cog["type"] == "commune-actuelle") & (cog["zone"] == "metro")
                 & ~cog["code"].isin(["75056", "69123", "13055"])]
     assert set(metro["code"]) <= set(france.iris_by_commune)   # every current commune can be selected
+
+
+def test_iris_by_commune_groups_every_iris_once_sorted(france_dir):
+    bundle = Bundle.load(france_dir).warm_up()
+    assert {"iris_graph", "commune_graph", "iris_by_commune", "offer"} <= set(vars(bundle))   # built before a click
+    by_commune = bundle.iris_by_commune
+    assert by_commune["49126"] == tuple(sorted(bundle.iris.index[bundle.iris["code_insee"] == "49126"]))
+    assert by_commune["66136"][:2] == ("661360101", "661360102")
+    drawn = [i for commune, iris in by_commune.items() if commune not in bundle.restored_communes for i in iris]
+    assert sorted(drawn) == sorted(bundle.iris.index)   # each IRIS in one current commune
 
 
 def test_commune_nouvelle_selects_the_iris_of_its_former_communes(france_dir, capsys):
