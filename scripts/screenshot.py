@@ -1,7 +1,7 @@
 """Open the map page in headless Chromium and save docs/screenshot.png (run by hand, not in CI).
 
     python scripts/screenshot.py [--out docs/screenshot.png] [--zones 66028-66186] [--offline] [--click 66037]
-                                 [--layers apl,finess] [--width 1366] [--height 1150]
+                                 [--layers apl,finess] [--tab "Offre de soins"] [--width 1366] [--height 1150]
     python scripts/screenshot.py --ars registre.sqlite --out docs/screenshot_ars.png [--offline]
 
 Starts ``streamlit run app.py`` on a free port with the Ruscino territory preloaded through
@@ -14,7 +14,7 @@ not go to the app (as on a closed network): the map must still draw (Leaflet com
 app's ``static/``) and show its notice about the missing background. ``--layers`` switches on offer layers of
 the map (« Afficher : » under it) and waits for their legend; ``--width`` sets the window's width (1366: a
 laptop screen, where figures and buttons must not be cut), ``--height`` makes the window taller, to see the
-whole panel.
+whole panel; ``--tab`` opens that tab of the panel beside the map.
 """
 
 from __future__ import annotations
@@ -170,6 +170,20 @@ async def click_map(devtools: DevTools, lat: float, lng: float, timeout: float) 
     await devtools.call("Input.dispatchMouseEvent", type="mouseMoved", x=5, y=5)   # no hover style in the shot
 
 
+#: Clicks the panel tab whose label is the given JSON string; false when there is none.
+TAB_SCRIPT = """(() => {
+  const tab = [...document.querySelectorAll('[role="tab"]')].find(t => t.textContent.trim() === %s);
+  if (tab) tab.click();
+  return Boolean(tab);
+})()"""
+#: True once the tab is selected and the page has finished its run (no stale element, no running sign).
+TAB_SHOWN_SCRIPT = """(() => {
+  const tab = [...document.querySelectorAll('[role="tab"]')].find(t => t.textContent.trim() === %s);
+  return Boolean(tab) && tab.getAttribute('aria-selected') === 'true'
+    && !document.querySelector('[data-stale="true"]') && !document.querySelector('[data-testid="stStatusWidget"]');
+})()"""
+
+
 async def show_layers(devtools: DevTools, labels: list[str], timeout: float) -> None:
     """Switch on the offer layers of ``labels`` and wait until the map shows a legend for each."""
     start = time.monotonic()
@@ -183,8 +197,20 @@ async def show_layers(devtools: DevTools, labels: list[str], timeout: float) -> 
     print(f"layers {labels} shown in {time.monotonic() - start:.1f} s")
 
 
+async def open_tab(devtools: DevTools, label: str, timeout: float) -> None:
+    """Open the tab ``label`` of the panel and wait until its content has replaced the previous tab's."""
+    if not await evaluate(devtools, TAB_SCRIPT % json.dumps(label)):
+        raise RuntimeError(f"no tab « {label} » in the panel")
+    start = time.monotonic()
+    while not await evaluate(devtools, TAB_SHOWN_SCRIPT % json.dumps(label)):
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"the tab « {label} » did not open")
+        await asyncio.sleep(0.2)
+    print(f"tab « {label} » shown in {time.monotonic() - start:.1f} s")
+
+
 async def capture(debug_port: int, url: str, out: Path, timeout: float, offline: bool,
-                  click: tuple[float, float] | None = None, layers=(), window=WINDOW) -> float:
+                  click: tuple[float, float] | None = None, layers=(), window=WINDOW, tab: str | None = None) -> float:
     """Load ``url``, wait for the map (and click it at ``click``), write the PNG; returns the seconds until the map was ready."""
     targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json").read())
     page = next(t for t in targets if t["type"] == "page")
@@ -217,6 +243,9 @@ async def capture(debug_port: int, url: str, out: Path, timeout: float, offline:
         if layers:
             await show_layers(devtools, list(layers), timeout)
             await asyncio.sleep(1.5)
+        if tab:
+            await open_tab(devtools, tab, timeout)
+            await asyncio.sleep(1.5)
         shot = await devtools.call("Page.captureScreenshot", format="png")
         out.write_bytes(base64.b64decode(shot["data"]))
         return ready
@@ -234,6 +263,7 @@ def main() -> int:
     parser.add_argument("--click", metavar="CODE", help="click the map inside this IRIS or commune first")
     parser.add_argument("--layers", default="", help="offer layers to switch on, among: "
                         + ", ".join(OPTIONAL_LAYERS))
+    parser.add_argument("--tab", help="open this tab of the panel beside the map (e.g. « Offre de soins »)")
     parser.add_argument("--width", type=int, default=WINDOW[0], help="window width (px; a laptop: 1366)")
     parser.add_argument("--height", type=int, default=WINDOW[1], help="window height (px)")
     parser.add_argument("--ars", metavar="STORE", type=Path,
@@ -261,7 +291,7 @@ def main() -> int:
         url = (f"http://127.0.0.1:{app_port}/Vue_ARS?dep={args.dep}" if args.ars else
                f"http://127.0.0.1:{app_port}/?" + urlencode({"zones": args.zones, "nom": args.name, "dep": args.dep}))
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        ready = asyncio.run(capture(debug_port, url, args.out, args.timeout, args.offline, click, layers, window))
+        ready = asyncio.run(capture(debug_port, url, args.out, args.timeout, args.offline, click, layers, window, args.tab))
         print(f"{args.out}: map ready after {ready:.1f} s, {args.out.stat().st_size / 1e3:.0f} kB")
     finally:
         browser.terminate()
