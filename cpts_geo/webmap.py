@@ -177,10 +177,24 @@ class TileErrorNotice(MacroElement):
         self.text = text
 
 
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (folium's ``control_scale`` adds miles)."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+    L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+    {% endmacro %}""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MetricScale"
+
+
 def empty_map(area: AreaLayer) -> folium.Map:
-    """The background tiles, framed on the area, with Leaflet from the app and the notice of missing tiles."""
-    folium_map = folium.Map(tiles=TILES, attr=ATTRIBUTION, control_scale=True, max_zoom=18)
+    """The background tiles, framed on the area, with Leaflet from the app, a metric scale and the notice of
+    missing tiles."""
+    folium_map = folium.Map(tiles=TILES, attr=ATTRIBUTION, max_zoom=18)
     folium_map.default_js, folium_map.default_css = LOCAL_JS, LOCAL_CSS
+    MetricScale().add_to(folium_map)
     TileErrorNotice().add_to(folium_map)
     folium_map.fit_bounds(area.bounds)
     return folium_map

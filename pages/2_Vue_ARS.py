@@ -44,9 +44,10 @@ def read_upload(uploaded) -> RegistryImport:
 
 
 def localized_numbers(table: pd.DataFrame) -> dict:
-    """Population columns with the reader's thousands separator (48 454 in a French browser), shares as percents."""
+    """Population and APL columns in the reader's number format (48 454 and 0,452 in a French browser), shares as
+    percents."""
     config = {column: st.column_config.NumberColumn(format="localized") for column in table.columns
-              if str(column).startswith("Population") and pd.api.types.is_numeric_dtype(table[column])}
+              if str(column).startswith(("Population", "APL")) and pd.api.types.is_numeric_dtype(table[column])}
     if "Part couverte" in table:
         config["Part couverte"] = st.column_config.NumberColumn(format="percent")
     return config
@@ -214,7 +215,7 @@ except CptsGeoError as err:
     st.error(markdown_text(err))
     st.stop()
 
-columns = st.columns(6)
+columns = [*st.columns(3), *st.columns(3)]   # two rows: whole labels on a 1366 px screen
 neutral = {"delta_color": "off", "delta_arrow": "off"}   # the deltas are figures, not changes
 columns[0].metric("Population couverte", fr_percent(report.covered_share),   # as the PDF map writes it
                   f"{fr_int(report.population_covered)} / {fr_int(report.population_total)} hab.", **neutral)

@@ -42,6 +42,7 @@ def test_leaflet_is_served_by_the_app(area):
     assert re.search(r"^enableStaticServing = true", config, re.M)
     script = decoded_script(folium_map)
     assert "https://cdn" not in script and "tileerror" in script and webmap.TILE_ERROR_NOTICE in script
+    assert "L.control.scale({imperial: false})" in script and "L.control.scale()" not in script   # no miles
     drawing = (ROOT / "cpts_geo" / "drawmap" / "drawmap.js").read_text()
     assert 'new URL("app/static/leaflet/", document.baseURI)' in drawing and "https://" not in drawing
     assert "tileerror" in drawing
