@@ -56,32 +56,41 @@ def label_min_zoom(name: str, piece) -> int:
 
 
 class LabelZooms(MacroElement):
-    """Shows each CPTS name (``.cpts-name``) only from its ``data-min-zoom`` (:func:`label_min_zoom`) on."""
+    """Shows each CPTS name (``.cpts-name``) only from its ``data-min-zoom`` (:func:`label_min_zoom`) on, and not
+    where it would cover a name already shown (the names come largest CPTS first, see :func:`name_labels`)."""
 
     _template = Template("""{% macro script(this, kwargs) %}
     (function (map) {
+        function overlaps(a, b) {
+            return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        }
         function update() {
-            var zoom = map.getZoom();
+            var zoom = map.getZoom(), shown = [];
             map.getContainer().querySelectorAll(".cpts-name").forEach(function (label) {
                 label.style.display = zoom >= Number(label.dataset.minZoom) ? "" : "none";
+                if (label.style.display) return;
+                var box = label.getBoundingClientRect();
+                if (shown.some(function (other) { return overlaps(box, other); })) label.style.display = "none";
+                else shown.push(box);
             });
         }
-        map.on("zoomend", update);
-        map.whenReady(update);
+        map.on("zoomend moveend resize", update);   // also once the frame has its size (names have no box before)
+        map.whenReady(function () { update(); setTimeout(update, 300); });
     })({{ this._parent.get_name() }});
     {% endmacro %}""")
 
 
 def name_labels(shapes: gpd.GeoDataFrame) -> folium.FeatureGroup:
     """The name of each CPTS written on it (at a point inside its largest piece), inert HTML, shown from the zoom
-    at which it fits its CPTS (:class:`LabelZooms`)."""
+    at which it fits its CPTS (:class:`LabelZooms`); the largest CPTS first, whose names win where two meet."""
     labels = folium.FeatureGroup(name="Noms des CPTS")
-    for name, geometry in shapes.geometry.items():
+    by_size = np.argsort(-shapely.area(shapes.geometry.to_numpy()), kind="stable")   # degrees: only to order them
+    for name, geometry in shapes.geometry.iloc[by_size].items():
         largest = max(getattr(geometry, "geoms", [geometry]), key=lambda piece: piece.area)
         point = largest.point_on_surface()
         html = (f'<div class="cpts-name" data-min-zoom="{label_min_zoom(name, largest)}" style="font:600 11px '
-                'sans-serif;color:#222;white-space:nowrap;transform:translate(-50%,-50%);text-shadow:0 0 3px #fff,'
-                f'0 0 3px #fff,0 0 3px #fff">{html_text(name)}</div>')
+                'sans-serif;color:#222;white-space:nowrap;width:max-content;transform:translate(-50%,-50%);'
+                f'text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff">{html_text(name)}</div>')
         folium.Marker([point.y, point.x], icon=folium.DivIcon(html=html, icon_size=(0, 0)),
                       interactive=False).add_to(labels)
     return labels

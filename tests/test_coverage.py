@@ -79,6 +79,9 @@ def test_web_map_of_the_coverage(france, example, report_66):
              for html in markers}
     assert zooms["CPTS Cerdagne - Capcir"] == 7 and zooms["CPTS Ruscino"] == 9 and max(zooms.values()) <= 10
     assert any(isinstance(c, LabelZooms) for c in folium_map._children.values())
+    order = [re.search(r">([^<]+)</div>", html).group(1) for html in markers]   # largest first: its name wins
+    assert order[0] == "CPTS Cerdagne - Capcir" and order.index("CPTS Perpignan") > order.index("CPTS Aspres")
+    assert "overlaps(box, other)" in folium_map.get_root().render()   # a name is hidden where it would cover one
     near_cpts = union("CPTS").buffer(1e-4)
     porte = area.communes.geometry["66147"]    # white, on the frontier: its outline is no CPTS's
     assert shapely.difference(area.commune_borders, near_cpts).intersection(porte.boundary).length > 0.05
