@@ -304,11 +304,10 @@ def _rounded(value: float | None, digits: int = 2) -> float | None:
 
 
 def _professionals_offer(data: OfferData, iris_codes, communes: list[CommuneShare], main: tuple[str, str],
-                         limits: list[str]) -> list[dict]:
-    """Count, density and references of each kind of professional."""
+                         uncovered: list[str], limits: list[str]) -> list[dict]:
+    """Count, density and references of each kind of professional (none counted where ``uncovered``)."""
     info = data.meta.get("professionals", {})
     population = sum(c.part for c in communes)
-    uncovered = _uncovered(data, communes, "professionals")
     if uncovered:
         limits.append(f"Professionnels de santé (BPE) : {NOT_AVAILABLE} pour le(s) département(s) "
                       f"{', '.join(uncovered)}.")
@@ -343,9 +342,8 @@ def _uncovered(data: OfferData, communes: list[CommuneShare], source: str) -> li
     return sorted({c.departement for c in communes} - data.covered(source))
 
 
-def _establishments_offer(data: OfferData, iris_codes, communes: list[CommuneShare], limits: list[str]) -> list[dict]:
+def _establishments_offer(data: OfferData, iris_codes, uncovered: list[str], limits: list[str]) -> list[dict]:
     """FINESS establishments located in the territory's IRIS, soins de ville first."""
-    uncovered = _uncovered(data, communes, "establishments")
     if uncovered:
         limits.append(f"Établissements (FINESS) : {NOT_AVAILABLE} pour le(s) département(s) {', '.join(uncovered)}.")
     found = [e for code in iris_codes for e in data.establishments_by_iris.get(code, ())]
@@ -384,13 +382,14 @@ def territory_offer(bundle, iris_codes, data: OfferData | None = None) -> Territ
     for c in communes:
         by_dep[c.departement] = by_dep.get(c.departement, 0.0) + c.part
     main = max(communes, key=lambda c: (by_dep[c.departement], c.part))
-    professionals = _professionals_offer(data, iris_codes, communes, (main.departement, main.region), limits)
-    establishments = _establishments_offer(data, iris_codes, communes, limits)
+    not_covered = {source: _uncovered(data, communes, source) for source in ("professionals", "establishments")}
+    professionals = _professionals_offer(data, iris_codes, communes, (main.departement, main.region),
+                                         not_covered["professionals"], limits)
+    establishments = _establishments_offer(data, iris_codes, not_covered["establishments"], limits)
     apl = _apl_offer(data, communes, main.departement, limits)
     nurse = tuple({"code": c.code, "name": c.nom, "class": data.nurse_zoning.get(c.code),
                    "label": NURSE_ZONING.get(data.nurse_zoning.get(c.code), NOT_AVAILABLE)} for c in communes)
     limits += source_lines(data, ("professionals", "establishments", "apl", "nurse_zoning"))
-    not_covered = {source: _uncovered(data, communes, source) for source in ("professionals", "establishments")}
     return TerritoryOffer(tuple(professionals), tuple(establishments), apl, nurse, tuple(limits), not_covered)
 
 
