@@ -379,6 +379,13 @@ def show_checks(checks) -> None:
                                            help=f"Voir {name} sur la carte")
 
 
+def show_checks_to_review(checks) -> None:
+    """At the top of another tab than « Vérifications »: the checks that are not met, named."""
+    if failed := [check.title for check in checks if check.level in ("warning", "error")]:
+        st.warning(markdown_text("Vérifications à revoir (onglet « Vérifications ») : "
+                                 + ", ".join(f"« {title} »" for title in failed) + "."), icon=":material/warning:")
+
+
 @st.fragment
 def drawing() -> None:
     """The map and all that follows the selection: a change on the map reruns only this part of the page."""
@@ -403,14 +410,13 @@ def drawing() -> None:
             if checks_tab.open:
                 with checks_tab:
                     show_checks(checks)
-            elif failed := [check.title for check in checks if check.level in ("warning", "error")]:
-                st.warning(markdown_text("Vérifications à revoir (onglet « Vérifications ») : " + ", ".join(f"« {t} »" for t in failed) + "."),
-                           icon=":material/warning:")
             if taille_tab.open:
                 with taille_tab:
+                    show_checks_to_review(checks)
                     show_taille_and_ages(summary)
             if offer_tab.open:
                 with offer_tab:
+                    show_checks_to_review(checks)
                     show_offer(territory)
         st.caption("Limites des données : " + " ".join(bundle.meta.get("limits", [])))
     if summary is not None:

@@ -50,8 +50,8 @@ def load_switchable_layer(path: str | None, departements: tuple[str, ...], kind:
     return webmap.switchable_layer(load_area(path, departements), load_bundle(path), kind)
 
 
-#: French texts in place of the English ones Streamlit gives some widgets (file uploaders).
-FRENCH_CSS = Path(__file__).with_name("french.css")
+#: French texts in place of the English ones Streamlit gives some widgets (file uploaders), read once.
+FRENCH_STYLE = f"<style>{Path(__file__).with_name('french.css').read_text(encoding='utf-8')}</style>"
 #: The pages of the app with their French names (Streamlit would name the main page after its file, « app »).
 PAGES = (("app.py", "Tracer le territoire", ":material/draw:"),
          ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:"))
@@ -84,7 +84,7 @@ def open_page(title: str) -> tuple[str | None, Bundle, Drafts]:
     when unset), the store from ``$CPTS_GEO_STORE`` (see :mod:`cpts_geo.store`).
     """
     st.set_page_config(page_title=f"CPTS — {title}", page_icon="🗺️", layout="wide")
-    st.html(f"<style>{FRENCH_CSS.read_text(encoding='utf-8')}</style>")
+    st.html(FRENCH_STYLE)
     with st.sidebar:   # the automatic navigation is off in .streamlit/config.toml
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
