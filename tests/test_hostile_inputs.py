@@ -555,3 +555,41 @@ def test_subprocess_long_codes_and_zip_slip(dep66_dir, tmp_path):
     hostile = run_cli("summary", "--codes", "66028", "--other-cpts", archive, data=dep66_dir)
     assert hostile.returncode == 2 and "hors de l'archive" in hostile.stderr
     assert "Traceback" not in hostile.stderr
+
+
+# ---- issue 24: text
+
+MATH_NAME = r"CPTS $\foo{$"
+
+
+def drawn_texts(fig) -> list:
+    from matplotlib.text import Text
+
+    return [artist for artist in fig.findobj(Text) if artist.get_text()]
+
+
+def test_names_with_dollars_are_drawn_as_written(dep66, tmp_path):
+    """A territory named ``CPTS $\\foo{$`` beside a CPTS named ``$x^2$``: every document is written, and the map
+    holds both names as text (never typeset as mathematics, which failed on the first and drew « x² »)."""
+    from cpts_geo.exports.files import TerritoryExport
+    from cpts_geo.territory import Territory
+
+    territory = Territory(frozenset(dep66.iris_by_commune["66136"]), MATH_NAME)
+    export = TerritoryExport(dep66, territory, {"$x^2$": frozenset(dep66.iris_by_commune["66028"])})
+    for fmt in ("png", "pdf", "docx", "prediag"):
+        assert len(export.export(fmt).data) > 10_000, fmt
+    texts = drawn_texts(export.map_figure())
+    assert not any(text.get_parse_math() for text in texts)
+    shown = {text.get_text() for text in texts}
+    assert MATH_NAME in shown and "$x^2$" in shown
+
+
+def test_registry_name_with_dollars_on_the_coverage_map(dep66):
+    from cpts_geo.coverage import area_of, coverage_report
+    from cpts_geo.exports.maps import coverage_map, save_figure
+
+    registry = {MATH_NAME: frozenset(dep66.iris_by_commune["66136"]), "$x^2$": frozenset(dep66.iris_by_commune["66028"])}
+    fig = coverage_map(dep66, registry, coverage_report(dep66, registry, area_of(dep66, None, "66")))
+    assert save_figure(fig, "pdf").startswith(b"%PDF")
+    shown = " ".join(text.get_text() for text in drawn_texts(fig))
+    assert MATH_NAME in shown and "$x^2$" in shown
