@@ -394,5 +394,5 @@ def save_registry(bundle, store, imported: RegistryImport, author: str = "", com
     perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
                     attributes={"source": imported.source}, replace_kind=True, perimeters=perimeters.to_dict(),
-                    author=clean_text(author), comment=clean_text(comment, max_length=1000),
+                    author=author, comment=comment,
                     loaded_version=loaded_version)

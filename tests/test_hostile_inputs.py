@@ -593,3 +593,49 @@ def test_registry_name_with_dollars_on_the_coverage_map(dep66):
     assert save_figure(fig, "pdf").startswith(b"%PDF")
     shown = " ".join(text.get_text() for text in drawn_texts(fig))
     assert MATH_NAME in shown and "$x^2$" in shown
+
+
+ESCAPE = "\x1b[2J\x07\x9b31m"   # clears the screen, rings, then writes in red (C1 « CSI »)
+
+
+def escaped_layers_gpkg(path: Path) -> Path:
+    for name in ("nord" + ESCAPE, "sud"):
+        perimeters(["CPTS A"]).to_file(path, layer=name, engine="pyogrio", append=path.exists())
+    return path
+
+
+#: name → (builder(tmp) → argv, key phrase): a terminal escape in a name the message or the output shows
+ESCAPE_CASES = {
+    "gpkg_layer_name": (lambda t: registry(escaped_layers_gpkg(t / "r.gpkg")), "2 couches (nord␛[2J␇�31m, sud)"),
+    "zip_member_names": (lambda t: registry(write_zip(t / "r.zip", {f"p{ESCAPE}.geojson": perimeter_json(),
+                                                                    "q.geojson": perimeter_json()})),
+                         "plusieurs couches"),
+    "codes_column_names": (lambda t: ["summary", "--codes", str(write(t / "c.csv", f"nom{ESCAPE};x\nA;B\n"))],
+                           "nom␛[2J"),
+    "codes_file_name": (lambda t: ["summary", "--codes", str(write(t / f"c{ESCAPE}.csv", "code\n66999\n"))],
+                        "66999"),
+    "codes_typed": (lambda t: ["summary", "--codes", f"66028,66{ESCAPE}"], "␛"),
+    "codes_in_a_file": (lambda t: ["summary", "--codes", str(write(t / "c.csv", f"code\n66{ESCAPE}\n"))], "66␛2J␇"),
+}
+
+
+@pytest.mark.parametrize("name", list(ESCAPE_CASES))
+def test_terminal_escapes_never_reach_the_terminal(name, dep66_dir, store, tmp_path, capsys):
+    """Names, file names and codes holding escape sequences are printed with visible placeholders (« ␛ »)."""
+    build, phrase = ESCAPE_CASES[name]
+    code, out, err = run(build(tmp_path), dep66_dir, store, capsys)
+    assert code == 2 and phrase in err, err
+    assert not set("\x1b\x07\x9b") & set(out + err)
+
+
+def test_registry_source_is_stored_clean_and_printed_safe(dep66_dir, store, tmp_path, capsys):
+    """The file name stored with a registry version, printed later by ``registry history``."""
+    path = write(tmp_path / f"registre{ESCAPE}\u202egnp.csv", "cpts;code_insee\nCPTS Nouvelle;66028\n")
+    code, _, err = run(registry(path), dep66_dir, store, capsys)
+    assert code == 0, err
+    assert not set("\x1b\x07\u202e") & set(err)
+    from cpts_geo.store import open_store
+
+    assert max(open_store(store).registry_versions(), key=lambda v: v.number).source == "registre [2J 31m gnp.csv"
+    code, out, err = run(["registry", "history", "--db", str(store)], dep66_dir, store, capsys)
+    assert code == 0 and "registre [2J 31m gnp.csv" in out

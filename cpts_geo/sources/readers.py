@@ -24,6 +24,7 @@ import shapely
 
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import DataError, InputError
+from cpts_geo.user_text import display_text
 
 #: Vector formats read directly (``.parquet`` through geopandas, the others through pyogrio).
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet")
@@ -65,9 +66,11 @@ LISTED_NAMES = 10
 # --------------------------------------------------------------------------- files given by users
 
 def listed(names, limit: int = LISTED_NAMES, width: int = 40) -> str:
-    """Names for a message: at most ``limit``, each cut at ``width`` characters (never a whole file's content)."""
-    names = [str(n) if len(str(n)) <= width else str(n)[:width - 1] + "…" for n in names]
-    return ", ".join(names[:limit]) + (f"… ({len(names)} en tout)" if len(names) > limit else "")
+    """Names for a message: at most ``limit``, each cut at ``width`` characters (never a whole file's content) and
+    shown safe (:func:`~cpts_geo.user_text.display_text`: a terminal escape in a layer name is shown as ``␛``)."""
+    names = list(names)
+    shown = ", ".join(display_text(name, width) for name in names[:limit])
+    return shown + (f"… ({len(names)} en tout)" if len(names) > limit else "")
 
 
 def check_size(label: str, size: int, limit: int | None, what: str = "") -> None:
