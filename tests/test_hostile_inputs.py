@@ -639,3 +639,35 @@ def test_registry_source_is_stored_clean_and_printed_safe(dep66_dir, store, tmp_
     assert max(open_store(store).registry_versions(), key=lambda v: v.number).source == "registre [2J 31m gnp.csv"
     code, out, err = run(["registry", "history", "--db", str(store)], dep66_dir, store, capsys)
     assert code == 0 and "registre [2J 31m gnp.csv" in out
+
+
+@pytest.fixture
+def bob(tmp_path):
+    """Bob's drafts, one saved, in a store of their own."""
+    from cpts_geo.store import open_store
+    from cpts_geo.territory import Territory
+    from cpts_geo.users import Drafts, User
+
+    drafts = Drafts(open_store(tmp_path / "drafts.sqlite"), User("bob@ex.fr"), lambda codes: set())
+    drafts.save(Territory(frozenset({"661890000"}), "Projet"))
+    drafts.share("Projet", "alice@ex.fr")
+    return drafts
+
+
+@pytest.mark.parametrize("typed, named", [("bob@", "bob@"), ("alice@ex.fr, @", "@"), ("a@b@c.fr", "a@b@c.fr"),
+                                          ("carole@ex", "carole@ex"), ("david@ex.fr; ève@ex.fr", "ève@ex.fr"),
+                                          ("x@ex.fr\x1b[2J", "[2j")])
+def test_sharing_refuses_each_bad_address(bob, typed, named):
+    with pytest.raises(InputError, match="non valable") as refused:
+        bob.share("Projet", typed)
+    assert named in str(refused.value) and "Le partage est inchangé" in str(refused.value)
+    assert bob.get("Projet").shared_with == ("alice@ex.fr",)
+
+
+def test_sharing_refuses_a_list_too_long_instead_of_cutting_it(bob):
+    """260 addresses (10 400 characters) were cut to 213, one in its middle, and « enregistré » shown."""
+    addresses = [f"professionnel.sante{n:03d}@exemple-cpts.fr" for n in range(260)]
+    with pytest.raises(InputError, match="trop longue \\(10\u202f398 caractères ; maximum 10\u202f000\\)"):
+        bob.share("Projet", ", ".join(addresses))
+    assert bob.get("Projet").shared_with == ("alice@ex.fr",)
+    assert bob.share("Projet", ", ".join(addresses[:230])) == addresses[:230]     # 9 198 characters: all kept
