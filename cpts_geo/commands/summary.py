@@ -72,7 +72,7 @@ def load_territory(bundle: Bundle, codes: list[str], name: str):
     """Resolve codes to a territory; unknown codes or an empty selection raise :class:`InputError`."""
     report = resolve_codes(bundle, codes)
     if not report.ok:
-        raise InputError(f"{len(report.problems)} code(s) non reconnu(s) — {report.message()}.")
+        raise InputError(f"{fr_int(len(report.problems))} code(s) non reconnu(s) — {report.message()}.")
     if not report.iris:
         raise InputError("La sélection est vide : donnez au moins un code de commune ou d'IRIS.")
     return Territory(report.iris, clean_text(name)), report
