@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -671,3 +672,63 @@ def test_sharing_refuses_a_list_too_long_instead_of_cutting_it(bob):
         bob.share("Projet", ", ".join(addresses))
     assert bob.get("Projet").shared_with == ("alice@ex.fr",)
     assert bob.share("Projet", ", ".join(addresses[:230])) == addresses[:230]     # 9 198 characters: all kept
+
+
+def test_fifty_thousand_unknown_codes_make_a_short_message(dep66_dir, store, tmp_path, capsys):
+    """A message of 4.7 million characters before: now the first ten codes, and how many in all."""
+    codes = [f"{n:09d}" for n in range(100_000_000, 100_050_000)]   # département 10: not in the bundle
+    path = write(tmp_path / "c.csv", "code\n" + "\n".join(codes) + "\n")
+    code, _, err = run(["summary", "--codes", str(path)], dep66_dir, store, capsys)
+    assert code == 2 and len(err) < MAX_MESSAGE, len(err)
+    assert err.startswith("Erreur : 50\u202f000 code(s) non reconnu(s) — 100000000 : ")
+    assert "100000009 : " in err and "100000010" not in err and "(50\u202f000 en tout)" in err
+
+
+def test_registry_of_600_000_duplicate_rows_makes_a_short_message(dep66, tmp_path):
+    from cpts_geo.registry import read_registry
+
+    path = write(tmp_path / "r.csv", "cpts;code_insee\n" + "A;66028\n" * 600_000 + "a;66136\n")   # 4.8 Mo
+    imported = read_registry(dep66, path)
+    assert len(imported.ignored) == 599_999 and set(imported.cpts) == {"A"}
+    message = imported.message()
+    assert len(message) < MAX_MESSAGE, len(message)
+    assert "Ignoré (ligne 3, « A », 66028) : ligne en double de la ligne 2" in message
+    assert "… et 599\u202f989 autre(s) ligne(s) ignorée(s) (599\u202f999 en tout)." in message
+    assert "regroupée sous « A » : « A » (600000 ligne(s)), « a » (1 ligne(s))" in message
+
+
+def test_a_whole_cell_read_as_a_code_is_cut_in_the_message(dep66_dir, store, tmp_path, capsys):
+    code, _, err = run(["summary", "--codes", str(write(tmp_path / "c.csv", "code\n" + "6" * 100_000 + "\n"))],
+                       dep66_dir, store, capsys)
+    assert code == 2 and "6" * 19 + "…" in err and len(err) < MAX_MESSAGE
+
+
+def test_codes_imported_in_the_app_make_a_short_message(dep66):
+    from cpts_geo.session import DrawingSession
+
+    session = DrawingSession(dep66)
+    with pytest.raises(InputError) as refused:
+        session.import_codes([f"{n:09d}" for n in range(100_000_000, 100_002_000)], "Le fichier c.csv")
+    assert len(str(refused.value)) < MAX_MESSAGE and "(2\u202f000 en tout)" in str(refused.value)
+    assert str(refused.value).endswith("La sélection en cours est conservée.")
+
+
+def test_a_name_of_200_characters_is_exported_under_a_short_file_name(dep66_dir, store, tmp_path, capsys):
+    """« œ » is written « oe », « ß » « ss »: the 200 characters made a file name of 400, refused by the system."""
+    name = "CPTS " + "Œœæß" * 48 + "Cœu"
+    assert len(name) == 200
+    out_dir = tmp_path / "exports"
+    code, out, err = run(["export", "--codes", "66028", "--name", name, "--format", "csv,docx,shp,gpkg",
+                          "--out", str(out_dir)], dep66_dir, store, capsys)
+    assert code == 0, err
+    from cpts_geo.exports.files import file_stem
+
+    stem = file_stem(name)
+    assert re.fullmatch(r"cpts_(oeoeaess)+[a-z]*_[0-9a-f]{8}", stem) and len(stem) <= 80
+    assert sorted(p.name for p in out_dir.iterdir()) == [stem + suffix for suffix in (
+        "_lettre.docx", "_perimetre.gpkg", "_perimetre_shp.zip", "_tableau.csv")]
+    docx = next(out_dir.glob("*.docx"))
+    assert f"Territoire de la {name.strip()}" in "\n".join(p.text for p in Document(docx).paragraphs)
+    other = run(["export", "--codes", "66028", "--name", name[:-1] + "X", "--format", "csv", "--out", str(out_dir)],
+                dep66_dir, store, capsys)
+    assert other[0] == 0 and len(list(out_dir.iterdir())) == 5     # another long name: another file
