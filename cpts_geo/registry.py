@@ -92,7 +92,7 @@ class RegistryImport:
 def _where(row) -> str:
     place = f"ligne {row.line}" if pd.notna(row.line) else "entité"
     return ", ".join(filter(None, [place, row.cpts and f"« {display_text(row.cpts)} »",
-                                   display_text(row.code, CODE_SHOWN)]))
+                                   row.code and display_text(row.code, CODE_SHOWN)]))
 
 
 # --------------------------------------------------------------------------- names
