@@ -406,5 +406,4 @@ def save_registry(bundle, store, imported: RegistryImport, author: str = "", com
     perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
                     attributes={"source": imported.source}, replace_kind=True, perimeters=perimeters.to_dict(),
-                    author=author, comment=comment,
-                    loaded_version=loaded_version)
+                    author=author, comment=comment, loaded_version=loaded_version)
