@@ -25,6 +25,7 @@ from cpts_geo.letter import letter_table
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.registry import MAX_PERIMETER_BYTES
 from cpts_geo.session import MODES, DrawingSession
+from cpts_geo.sources.readers import listed
 from cpts_geo.store import AlreadySaved
 from cpts_geo.territory import summarize
 from cpts_geo.user_text import markdown_text
@@ -108,7 +109,7 @@ def on_neighbour_file() -> None:
     st.session_state.neighbours_from_file = report.cpts
     for line in report.message().splitlines()[1:]:
         notify("warning", line)
-    notify("success", f"{len(report.cpts)} CPTS voisine(s) chargée(s) : {', '.join(report.cpts)}.")
+    notify("success", f"{len(report.cpts)} CPTS voisine(s) chargée(s) : {listed(report.cpts, width=200)}.")
 
 
 def draft_label(key: tuple[str, str]) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cpts_geo.codes import CodeReport
+from cpts_geo.formatting import fr_int
 from cpts_geo.territory import Territory, epci_parts
 
 LEVEL_ORDER = {"ok": 0, "info": 1, "warning": 2, "error": 3}
@@ -189,7 +190,7 @@ def check_codes(report: CodeReport | None) -> CheckResult:
         notes = " ".join(report.notes) if report else ""
         return CheckResult("codes", "Codes reconnus", "ok", ("Tous les codes sont reconnus. " + notes).strip())
     return CheckResult("codes", "Codes reconnus", "error",
-                       f"{len(report.problems)} code(s) non utilisé(s) — {report.message()}.",
+                       f"{fr_int(len(report.problems))} code(s) non utilisé(s) — {report.message()}.",
                        details={"problems": [{"code": c, "reason": r} for c, r in report.problems]})
 
 

@@ -10,9 +10,11 @@ import pandas as pd
 
 from cpts_geo.config import departement_of
 from cpts_geo.errors import InputError
+from cpts_geo.formatting import fr_int
 from cpts_geo.reference import departements_table
 from cpts_geo.sources.cog import alias_note
 from cpts_geo.sources.readers import listed, read_text_table
+from cpts_geo.user_text import display_text
 
 CODE_PATTERN = re.compile(r"^(?:\d{2}|2[AB])\d{3}(?:\d{4})?$")
 #: Communes whose IRIS are coded by arrondissement municipal.
@@ -22,6 +24,8 @@ CODE_COLUMNS = ("codeiris", "codeinsee", "code", "insee", "iris", "depcom", "cod
 #: Column names accepted for the CPTS name in a file of several CPTS.
 NAME_COLUMNS = ("cpts", "nom", "nomcpts", "name")
 MAX_UPLOAD_BYTES = 5_000_000
+#: Longest code written in a message (a longer one is a whole cell, or a file, read as a code).
+CODE_SHOWN = 20
 
 
 def normalise_code(raw: str) -> str:
@@ -49,8 +53,9 @@ class CodeReport:
         return not self.problems
 
     def message(self) -> str:
-        """One French paragraph listing the codes that were not used and why."""
-        return " ; ".join(f"{code} : {reason}" for code, reason in self.problems)
+        """One French paragraph listing the codes that were not used and why (the first ten, then how many)."""
+        return listed((f"{display_text(code, CODE_SHOWN)} : {reason}" for code, reason in self.problems),
+                      width=CODE_SHOWN + 120, separator=" ; ")
 
 
 def alias_notes(bundle, codes) -> dict[str, str]:
@@ -80,14 +85,14 @@ def resolve_codes(bundle, codes) -> CodeReport:
     report = CodeReport()
     selected: set[str] = set()
     seen: set[str] = set()
-    communes_given, iris_given = [], []
+    communes_given, iris_given, repeated = [], [], []
     departements = set(bundle.communes["departement"])
     for raw in codes:
         code = normalise_code(raw)
         if not code:
             continue
         if code in seen:
-            report.notes.append(f"{code} figure plusieurs fois (pris une seule fois).")
+            repeated.append(code)
             continue
         seen.add(code)
         if not CODE_PATTERN.match(code):
@@ -111,6 +116,9 @@ def resolve_codes(bundle, codes) -> CodeReport:
             report.notes.append(f"{code} ({PLM_PARENTS[current]}) remplacé par ses {len(parts)} arrondissements.")
         else:
             report.problems.append((code, _unknown_reason(bundle, code, departements)))
+    if repeated:
+        report.notes.append(f"{fr_int(len(repeated))} code(s) figurent plusieurs fois (pris une seule fois) : "
+                            f"{listed(dict.fromkeys(repeated), width=CODE_SHOWN)}.")
     report.iris = frozenset(selected)
     report.communes_given = tuple(communes_given)
     report.iris_given = tuple(iris_given)

@@ -1,13 +1,22 @@
-"""Files written for the user (exports, coverage reports): all or nothing, never half-written."""
+"""What the command line gives the user: files (exports, coverage reports), all or nothing, never half-written,
+and text printed safe for the terminal."""
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from cpts_geo.errors import InputError
+from cpts_geo.user_text import terminal_text
+
+
+def show(text: str = "", error: bool = False) -> None:
+    """Print ``text`` on standard output (standard error when ``error``) through :func:`terminal_text`: a name read
+    in a file or a file name holding a terminal escape (``\\x1b``, ``\\x07``…) is shown with placeholders."""
+    print(terminal_text(text), file=sys.stderr if error else sys.stdout)
 
 
 def write_files(folder: Path | str, files: Mapping[str, bytes]) -> list[Path]:

@@ -21,16 +21,16 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from cpts_geo.codes import (CODE_COLUMNS, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column, resolve_codes,
-                            translate_communes)
+from cpts_geo.codes import (CODE_COLUMNS, CODE_SHOWN, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column,
+                            resolve_codes, translate_communes)
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
 from cpts_geo.exports.perimeter import IRIS_LAYER, TERRITORY_LAYER
-from cpts_geo.formatting import fr_percent
+from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, input_file, listed, read_text_table,
                                       read_vector)
 from cpts_geo.territory import Territory
-from cpts_geo.user_text import clean_text
+from cpts_geo.user_text import clean_text, display_text
 
 #: An IRIS belongs to a perimeter when more than this share of its area lies inside it.
 MIN_OVERLAP_SHARE = 0.5
@@ -45,6 +45,8 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 MAX_PERIMETER_BYTES = 10 * MAX_UPLOAD_BYTES
 IGNORED_COLUMNS = ["line", "cpts", "code", "reason"]
 DOUBTFUL_COLUMNS = ["cpts", "code_iris", "commune", "share", "assigned"]
+#: Most lines ignored, and most notes, written out in a message (the others are counted; all are in the report).
+MESSAGE_LINES = 10
 
 
 @dataclass
@@ -67,11 +69,20 @@ class RegistryImport:
                 "ignored": self.ignored.to_dict(orient="records"), "notes": list(self.notes),
                 "doubtful": self.doubtful.to_dict(orient="records")}
 
+    def note_lines(self) -> list[str]:
+        """The notes, the first :data:`MESSAGE_LINES` of them, then how many more."""
+        more = len(self.notes) - MESSAGE_LINES
+        return self.notes[:MESSAGE_LINES] + ([f"… et {fr_int(more)} autre(s) remarque(s)."] if more > 0 else [])
+
     def message(self) -> str:
-        """The validation report in French, one line per point."""
-        lines = [f"{self.source} : {len(self.cpts)} CPTS lue(s)."]
-        lines += [f"Ignoré ({_where(row)}) : {row.reason}" for row in self.ignored.itertuples()]
-        lines += self.notes
+        """The validation report in French, one line per point: the first :data:`MESSAGE_LINES` lines ignored and
+        notes, then how many more (a registry of 600 000 duplicate rows is a message of a few lines)."""
+        lines = [f"{display_text(self.source)} : {fr_int(len(self.cpts))} CPTS lue(s)."]
+        lines += [f"Ignoré ({_where(row)}) : {row.reason}" for row in self.ignored.head(MESSAGE_LINES).itertuples()]
+        if len(self.ignored) > MESSAGE_LINES:
+            lines.append(f"… et {fr_int(len(self.ignored) - MESSAGE_LINES)} autre(s) ligne(s) ignorée(s) "
+                         f"({fr_int(len(self.ignored))} en tout).")
+        lines += self.note_lines()
         if len(self.doubtful):
             lines.append(f"{len(self.doubtful)} IRIS à vérifier (couverts entre {fr_percent(DOUBTFUL_SHARE[0], 0)} et "
                          f"{fr_percent(DOUBTFUL_SHARE[1], 0)} de leur surface par un périmètre).")
@@ -80,7 +91,8 @@ class RegistryImport:
 
 def _where(row) -> str:
     place = f"ligne {row.line}" if pd.notna(row.line) else "entité"
-    return ", ".join(filter(None, [place, row.cpts and f"« {row.cpts} »", row.code]))
+    return ", ".join(filter(None, [place, row.cpts and f"« {display_text(row.cpts)} »",
+                                   row.code and display_text(row.code, CODE_SHOWN)]))
 
 
 # --------------------------------------------------------------------------- names
@@ -100,7 +112,7 @@ def unify_names(names: pd.Series) -> tuple[pd.Series, list[str]]:
               .sort_values(["key", "rows", "first"], ascending=[True, False, True]))
     chosen = counts.drop_duplicates("key").set_index("key")["spelling"]
     notes = [f"CPTS écrite de plusieurs façons, regroupée sous « {chosen[key]} » : "
-             + ", ".join(f"« {s} » ({n} ligne(s))" for s, n in zip(group["spelling"], group["rows"]))
+             + listed((f"« {s} » ({n} ligne(s))" for s, n in zip(group["spelling"], group["rows"])), width=220)
              for key, group in counts.groupby("key", sort=True) if len(group) > 1]
     return table["key"].map(chosen).set_axis(names.index), notes
 
@@ -231,7 +243,7 @@ def read_registry_csv(bundle, source: Path | str | bytes, label: str | None = No
     imported.ignored = pd.concat(ignored, ignore_index=True).sort_values("line", ignore_index=True)
     lost = sorted(set(rows["cpts"]) - set(imported.cpts))
     if lost:
-        imported.notes.append(f"CPTS sans aucune ligne utilisable, non importée(s) : {', '.join(lost)}.")
+        imported.notes.append(f"CPTS sans aucune ligne utilisable, non importée(s) : {listed(lost, width=200)}.")
     return imported
 
 
@@ -394,5 +406,4 @@ def save_registry(bundle, store, imported: RegistryImport, author: str = "", com
     perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
                     attributes={"source": imported.source}, replace_kind=True, perimeters=perimeters.to_dict(),
-                    author=clean_text(author), comment=clean_text(comment, max_length=1000),
-                    loaded_version=loaded_version)
+                    author=author, comment=comment, loaded_version=loaded_version)

@@ -14,6 +14,8 @@ from pathlib import PurePath
 
 from cpts_geo.codes import CodeReport, read_code_file, resolve_codes
 from cpts_geo.errors import InputError
+from cpts_geo.formatting import fr_int
+from cpts_geo.sources.readers import listed
 from cpts_geo.territory import Territory
 from cpts_geo.user_text import clean_text
 from cpts_geo.users import Drafts
@@ -191,8 +193,8 @@ class DrawingSession:
         """Replace the selection with a list of INSEE/IRIS codes; refused as a whole if a code is unknown."""
         report = resolve_codes(self.bundle, codes)
         if not report.ok:
-            raise InputError(f"{source} n'a pas été importée : {len(report.problems)} code(s) non reconnu(s) — "
-                             f"{report.message()}. La sélection en cours est conservée.")
+            raise InputError(f"{source} n'a pas été importée : {fr_int(len(report.problems))} code(s) non "
+                             f"reconnu(s) — {report.message()}. La sélection en cours est conservée.")
         if not report.iris:
             raise InputError(f"{source} ne contient aucun code de commune ou d'IRIS. "
                              "La sélection en cours est conservée.")
@@ -224,11 +226,11 @@ class DrawingSession:
         area = [d for d in TYPED_SEPARATORS.split(params.get("dep", "")) if d]
         warnings = []
         if unknown := [d for d in area if d not in known]:
-            warnings.append(f"Lien : département(s) {', '.join(unknown)} absent(s) des données, laissé(s) de côté.")
+            warnings.append(f"Lien : département(s) {listed(unknown)} absent(s) des données, laissé(s) de côté.")
         if params.get("zones"):
             report = resolve_codes(self.bundle, decode_selection(params["zones"]))
             if report.problems:
-                warnings.append(f"Lien : {len(report.problems)} code(s) non reconnu(s), laissé(s) de côté — "
+                warnings.append(f"Lien : {fr_int(len(report.problems))} code(s) non reconnu(s), laissé(s) de côté — "
                                 f"{report.message()}." + (" Les autres zones du lien sont sélectionnées."
                                                           if report.iris else ""))
             if report.iris:

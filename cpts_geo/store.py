@@ -39,6 +39,7 @@ from shapely.geometry.base import BaseGeometry
 
 from cpts_geo.errors import InputError
 from cpts_geo.territory import Territory
+from cpts_geo.user_text import clean_text
 
 DEFAULT_STORE = Path(os.environ.get("CPTS_GEO_STORE",
                                     Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
@@ -98,6 +99,8 @@ ADD_REGISTRY_VERSION = ("INSERT INTO registry_versions (version, saved, author, 
                         "SELECT COALESCE(MAX(version), 0) + 1, ?, ?, ?, ?, ? FROM registry_versions")
 #: Kinds whose every save is kept as a version.
 VERSIONED_KINDS = ("draft",)
+#: Longest comment of a registry version kept.
+MAX_COMMENT_LENGTH = 1000
 #: Comment of the version made, when a store is migrated, of a registry saved before the history existed.
 BEFORE_HISTORY = "Registre enregistré avant l'historique des versions"
 
@@ -255,8 +258,8 @@ class TerritoryStore:
              owner: str = NO_OWNER, author: str | None = None, replace: bool = True) -> None:
         """Save one territory under its name; an existing one is replaced only when ``replace``
         (else :class:`AlreadySaved`). ``author``: who saves it, kept with the version (default: the owner)."""
-        if not replace and self.exists(territory.name.strip(), kind, owner):
-            raise AlreadySaved(f"Un territoire « {territory.name.strip()} » est déjà enregistré : confirmez pour "
+        if not replace and self.exists(clean_text(territory.name), kind, owner):
+            raise AlreadySaved(f"Un territoire « {clean_text(territory.name)} » est déjà enregistré : confirmez pour "
                                "le remplacer (sa version actuelle restera dans l'historique).")
         self.save_many([territory], kind, attributes, owner=owner, author=author)
 
@@ -272,17 +275,22 @@ class TerritoryStore:
         with ``author``, ``comment`` and the ``source`` of ``attributes``. ``loaded_version``: the registry
         version the saver started from (0: none); if another was saved since, :class:`RegistryChanged` and
         nothing is saved (two savers at once: the second waits for the first, then gets that error).
+        Names, author, comment and text attributes (the source) are stored as :func:`~cpts_geo.user_text.clean_text`
+        makes them (no control character, terminal escape or bidi override).
         """
         territories = list(territories)
+        attributes = {key: clean_text(value) if isinstance(value, str) else value
+                      for key, value in (attributes or {}).items()}
         for territory in territories:
-            if not territory.name.strip():
+            if not clean_text(territory.name):
                 raise InputError("Donnez un nom au territoire avant de l'enregistrer.")
         now = _now()
         shapes = perimeters or {}
-        rows = [(kind, owner, t.name.strip(), json.dumps(sorted(t.iris)),
-                 json.dumps(attributes or {}, ensure_ascii=False), now,
+        rows = [(kind, owner, clean_text(t.name), json.dumps(sorted(t.iris)),
+                 json.dumps(attributes, ensure_ascii=False), now,
                  shapely.to_wkb(shapes[t.name]) if t.name in shapes else None) for t in territories]
-        versions = [(kind, owner, row[2], row[3], now, owner if author is None else author, kind, owner, row[2])
+        saver = clean_text(owner if author is None else author)
+        versions = [(kind, owner, row[2], row[3], now, saver, kind, owner, row[2])
                     for row in rows] if kind in VERSIONED_KINDS else []
         registry = kind == "registry" and owner == NO_OWNER
         with self._transaction(write_lock=registry) as db:
@@ -294,7 +302,8 @@ class TerritoryStore:
             for version in versions:
                 db.execute(ADD_VERSION, version)
             if registry:
-                self._add_registry_version(db, now, author or "", comment, str((attributes or {}).get("source", "")))
+                self._add_registry_version(db, now, clean_text(author or ""), clean_text(comment, MAX_COMMENT_LENGTH),
+                                           attributes.get("source", ""))
 
     def _check_registry_version(self, db, loaded: int) -> None:
         """Raise :class:`RegistryChanged` if the last registry version is not ``loaded`` (in the saving transaction)."""

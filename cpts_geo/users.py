@@ -21,12 +21,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cpts_geo.errors import InputError
+from cpts_geo.formatting import fr_int
+from cpts_geo.sources.readers import listed
 from cpts_geo.store import NO_OWNER, StoredTerritory, TerritoryStore, Version, labelled
 from cpts_geo.territory import Territory
 from cpts_geo.user_text import clean_text
 
 #: Section of the secrets that lists the ARS people: ``"e-mail" = ["76", …]`` (codes of their régions).
 ARS_SECTION = "ars"
+#: An e-mail address as people type it, strictly: ``local@domain.tld`` (ASCII, no space, dotted domain).
+EMAIL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                   r"@([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}")
+#: Longest list of e-mails a draft is shared with, in characters (longer: refused, never cut).
+MAX_SHARE_LENGTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -131,13 +138,19 @@ class Drafts:
         self.store.delete(name, kind="draft", owner=draft.owner)
 
     def share(self, name: str, emails: str) -> list[str]:
-        """Share one of the user's drafts with the e-mails of a text (replacing the list); returns them."""
+        """Share one of the user's drafts with the e-mails of a text (comma, semicolon or space between them;
+        replacing the list); returns them. A text over :data:`MAX_SHARE_LENGTH` characters or holding an address
+        that is not ``local@domain.tld`` is refused, naming the limit or the bad addresses: nothing changes."""
         self.get(name)
-        cleaned = sorted({email.lower() for email in re.split(r"[,;\s]+", clean_text(emails, 10_000))}
+        if len(emails) > MAX_SHARE_LENGTH:
+            raise InputError(f"La liste d'adresses est trop longue ({fr_int(len(emails))} caractères ; maximum "
+                             f"{fr_int(MAX_SHARE_LENGTH)}) : partagez avec moins de personnes. Le partage est inchangé.")
+        cleaned = sorted({email.lower() for email in re.split(r"[,;\s]+", clean_text(emails, MAX_SHARE_LENGTH))}
                          - {"", self.user.email})
-        invalid = [email for email in cleaned if "@" not in email or " " in email]
+        invalid = [email for email in cleaned if not EMAIL.fullmatch(email)]
         if invalid:
-            raise InputError(f"Adresse(s) e-mail non valable(s) : {', '.join(invalid)}. Le partage est inchangé.")
+            raise InputError(f"Adresse(s) e-mail non valable(s) : {listed(invalid)} (attendu : nom@domaine.fr, "
+                             "séparées par des virgules). Le partage est inchangé.")
         self.store.share(name, cleaned, owner=self.user.email)
         return cleaned
 

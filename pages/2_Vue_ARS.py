@@ -94,7 +94,7 @@ def show_import(imported: RegistryImport) -> None:
         st.success(f"{source} : {len(imported.cpts)} CPTS lues, aucune ligne ignorée.")
         return
     st.warning(f"{source} : {len(imported.cpts)} CPTS lues, {len(imported.ignored)} ligne(s) ignorée(s).")
-    for note in imported.notes:
+    for note in imported.note_lines():
         st.info(markdown_text(note))
     if len(imported.ignored):
         st.dataframe(imported.ignored.rename(columns={"line": "Ligne", "cpts": "CPTS", "code": "Code",

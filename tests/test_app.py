@@ -377,10 +377,10 @@ def test_hostile_names_are_inert(app, dep66, tmp_path):
     assert live_markup(overlaps) == ["**Pas de chevauchement**"] and "\\<img src=x onerror=alert\\(1\\)\\>" in overlaps
     assert "\\[lien\\]\\(javascript\\:alert\\(1\\)\\)" in overlaps
 
-    for name in ["**gras**", *HOSTILE_NAMES]:
+    for name in ["**gras**", ":material/warning: :red[rouge] :smile:", *HOSTILE_NAMES]:
         app.text_input(key="session_name").input(name).run()
         assert plain(app.subheader[0].value) == f"Résumé — {name}"
-        assert not live_markup(app.subheader[0].value)
+        assert not live_markup(app.subheader[0].value) and ":material/" not in app.subheader[0].value
     click(app, "Enregistrer le brouillon")
     assert plain(app.warning[0].value).startswith(f"Un brouillon « {HOSTILE_NAMES[-1]} » existe déjà")
     assert not live_markup(app.warning[0].value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -555,3 +556,179 @@ def test_subprocess_long_codes_and_zip_slip(dep66_dir, tmp_path):
     hostile = run_cli("summary", "--codes", "66028", "--other-cpts", archive, data=dep66_dir)
     assert hostile.returncode == 2 and "hors de l'archive" in hostile.stderr
     assert "Traceback" not in hostile.stderr
+
+
+# ---- issue 24: text
+
+MATH_NAME = r"CPTS $\foo{$"
+
+
+def drawn_texts(fig) -> list:
+    from matplotlib.text import Text
+
+    return [artist for artist in fig.findobj(Text) if artist.get_text()]
+
+
+def test_names_with_dollars_are_drawn_as_written(dep66, tmp_path):
+    """A territory named ``CPTS $\\foo{$`` beside a CPTS named ``$x^2$``: every document is written, and the map
+    holds both names as text (never typeset as mathematics, which failed on the first and drew « x² »)."""
+    from cpts_geo.exports.files import TerritoryExport
+    from cpts_geo.territory import Territory
+
+    territory = Territory(frozenset(dep66.iris_by_commune["66136"]), MATH_NAME)
+    export = TerritoryExport(dep66, territory, {"$x^2$": frozenset(dep66.iris_by_commune["66028"])})
+    for fmt in ("png", "pdf", "docx", "prediag"):
+        assert len(export.export(fmt).data) > 10_000, fmt
+    texts = drawn_texts(export.map_figure())
+    assert not any(text.get_parse_math() for text in texts)
+    shown = {text.get_text() for text in texts}
+    assert MATH_NAME in shown and "$x^2$" in shown
+
+
+def test_registry_name_with_dollars_on_the_coverage_map(dep66):
+    from cpts_geo.coverage import area_of, coverage_report
+    from cpts_geo.exports.maps import coverage_map, save_figure
+
+    registry = {MATH_NAME: frozenset(dep66.iris_by_commune["66136"]), "$x^2$": frozenset(dep66.iris_by_commune["66028"])}
+    fig = coverage_map(dep66, registry, coverage_report(dep66, registry, area_of(dep66, None, "66")))
+    assert save_figure(fig, "pdf").startswith(b"%PDF")
+    shown = " ".join(text.get_text() for text in drawn_texts(fig))
+    assert MATH_NAME in shown and "$x^2$" in shown
+
+
+ESCAPE = "\x1b[2J\x07\x9b31m"   # clears the screen, rings, then writes in red (C1 « CSI »)
+
+
+def escaped_layers_gpkg(path: Path) -> Path:
+    for name in ("nord" + ESCAPE, "sud"):
+        perimeters(["CPTS A"]).to_file(path, layer=name, engine="pyogrio", append=path.exists())
+    return path
+
+
+#: name → (builder(tmp) → argv, key phrase): a terminal escape in a name the message or the output shows
+ESCAPE_CASES = {
+    "gpkg_layer_name": (lambda t: registry(escaped_layers_gpkg(t / "r.gpkg")), "2 couches (nord␛[2J␇�31m, sud)"),
+    "zip_member_names": (lambda t: registry(write_zip(t / "r.zip", {f"p{ESCAPE}.geojson": perimeter_json(),
+                                                                    "q.geojson": perimeter_json()})),
+                         "plusieurs couches"),
+    "codes_column_names": (lambda t: ["summary", "--codes", str(write(t / "c.csv", f"nom{ESCAPE};x\nA;B\n"))],
+                           "nom␛[2J"),
+    "codes_file_name": (lambda t: ["summary", "--codes", str(write(t / f"c{ESCAPE}.csv", "code\n66999\n"))],
+                        "66999"),
+    "codes_typed": (lambda t: ["summary", "--codes", f"66028,66{ESCAPE}"], "␛"),
+    "codes_in_a_file": (lambda t: ["summary", "--codes", str(write(t / "c.csv", f"code\n66{ESCAPE}\n"))], "66␛2J␇"),
+}
+
+
+@pytest.mark.parametrize("name", list(ESCAPE_CASES))
+def test_terminal_escapes_never_reach_the_terminal(name, dep66_dir, store, tmp_path, capsys):
+    """Names, file names and codes holding escape sequences are printed with visible placeholders (« ␛ »)."""
+    build, phrase = ESCAPE_CASES[name]
+    code, out, err = run(build(tmp_path), dep66_dir, store, capsys)
+    assert code == 2 and phrase in err, err
+    assert not set("\x1b\x07\x9b") & set(out + err)
+
+
+def test_registry_source_is_stored_clean_and_printed_safe(dep66_dir, store, tmp_path, capsys):
+    """The file name stored with a registry version, printed later by ``registry history``."""
+    path = write(tmp_path / f"registre{ESCAPE}\u202egnp.csv", "cpts;code_insee\nCPTS Nouvelle;66028\n")
+    code, _, err = run(registry(path), dep66_dir, store, capsys)
+    assert code == 0, err
+    assert not set("\x1b\x07\u202e") & set(err)
+    from cpts_geo.store import open_store
+
+    assert max(open_store(store).registry_versions(), key=lambda v: v.number).source == "registre [2J 31m gnp.csv"
+    code, out, err = run(["registry", "history", "--db", str(store)], dep66_dir, store, capsys)
+    assert code == 0 and "registre [2J 31m gnp.csv" in out
+
+
+@pytest.fixture
+def bob(tmp_path):
+    """Bob's drafts, one saved, in a store of their own."""
+    from cpts_geo.store import open_store
+    from cpts_geo.territory import Territory
+    from cpts_geo.users import Drafts, User
+
+    drafts = Drafts(open_store(tmp_path / "drafts.sqlite"), User("bob@ex.fr"), lambda codes: set())
+    drafts.save(Territory(frozenset({"661890000"}), "Projet"))
+    drafts.share("Projet", "alice@ex.fr")
+    return drafts
+
+
+@pytest.mark.parametrize("typed, named", [("bob@", "bob@"), ("alice@ex.fr, @", "@"), ("a@b@c.fr", "a@b@c.fr"),
+                                          ("carole@ex", "carole@ex"), ("david@ex.fr; ève@ex.fr", "ève@ex.fr"),
+                                          ("x@ex.fr\x1b[2J", "[2j")])
+def test_sharing_refuses_each_bad_address(bob, typed, named):
+    with pytest.raises(InputError, match="non valable") as refused:
+        bob.share("Projet", typed)
+    assert named in str(refused.value) and "Le partage est inchangé" in str(refused.value)
+    assert bob.get("Projet").shared_with == ("alice@ex.fr",)
+
+
+def test_sharing_refuses_a_list_too_long_instead_of_cutting_it(bob):
+    """260 addresses (10 400 characters) were cut to 213, one in its middle, and « enregistré » shown."""
+    addresses = [f"professionnel.sante{n:03d}@exemple-cpts.fr" for n in range(260)]
+    with pytest.raises(InputError, match="trop longue \\(10\u202f398 caractères ; maximum 10\u202f000\\)"):
+        bob.share("Projet", ", ".join(addresses))
+    assert bob.get("Projet").shared_with == ("alice@ex.fr",)
+    assert bob.share("Projet", ", ".join(addresses[:230])) == addresses[:230]     # 9 198 characters: all kept
+
+
+def test_fifty_thousand_unknown_codes_make_a_short_message(dep66_dir, store, tmp_path, capsys):
+    """A message of 4.7 million characters before: now the first ten codes, and how many in all."""
+    codes = [f"{n:09d}" for n in range(100_000_000, 100_050_000)]   # département 10: not in the bundle
+    path = write(tmp_path / "c.csv", "code\n" + "\n".join(codes) + "\n")
+    code, _, err = run(["summary", "--codes", str(path)], dep66_dir, store, capsys)
+    assert code == 2 and len(err) < MAX_MESSAGE, len(err)
+    assert err.startswith("Erreur : 50\u202f000 code(s) non reconnu(s) — 100000000 : ")
+    assert "100000009 : " in err and "100000010" not in err and "(50\u202f000 en tout)" in err
+
+
+def test_registry_of_600_000_duplicate_rows_makes_a_short_message(dep66, tmp_path):
+    from cpts_geo.registry import read_registry
+
+    path = write(tmp_path / "r.csv", "cpts;code_insee\n" + "A;66028\n" * 600_000 + "a;66136\n")   # 4.8 Mo
+    imported = read_registry(dep66, path)
+    assert len(imported.ignored) == 599_999 and set(imported.cpts) == {"A"}
+    message = imported.message()
+    assert len(message) < MAX_MESSAGE, len(message)
+    assert "Ignoré (ligne 3, « A », 66028) : ligne en double de la ligne 2" in message
+    assert "… et 599\u202f989 autre(s) ligne(s) ignorée(s) (599\u202f999 en tout)." in message
+    assert "regroupée sous « A » : « A » (600000 ligne(s)), « a » (1 ligne(s))" in message
+
+
+def test_a_whole_cell_read_as_a_code_is_cut_in_the_message(dep66_dir, store, tmp_path, capsys):
+    code, _, err = run(["summary", "--codes", str(write(tmp_path / "c.csv", "code\n" + "6" * 100_000 + "\n"))],
+                       dep66_dir, store, capsys)
+    assert code == 2 and "6" * 19 + "…" in err and len(err) < MAX_MESSAGE
+
+
+def test_codes_imported_in_the_app_make_a_short_message(dep66):
+    from cpts_geo.session import DrawingSession
+
+    session = DrawingSession(dep66)
+    with pytest.raises(InputError) as refused:
+        session.import_codes([f"{n:09d}" for n in range(100_000_000, 100_002_000)], "Le fichier c.csv")
+    assert len(str(refused.value)) < MAX_MESSAGE and "(2\u202f000 en tout)" in str(refused.value)
+    assert str(refused.value).endswith("La sélection en cours est conservée.")
+
+
+def test_a_name_of_200_characters_is_exported_under_a_short_file_name(dep66_dir, store, tmp_path, capsys):
+    """« œ » is written « oe », « ß » « ss »: the 200 characters made a file name of 400, refused by the system."""
+    name = "CPTS " + "Œœæß" * 48 + "Cœu"
+    assert len(name) == 200
+    out_dir = tmp_path / "exports"
+    code, out, err = run(["export", "--codes", "66028", "--name", name, "--format", "csv,docx,shp,gpkg",
+                          "--out", str(out_dir)], dep66_dir, store, capsys)
+    assert code == 0, err
+    from cpts_geo.exports.files import file_stem
+
+    stem = file_stem(name)
+    assert re.fullmatch(r"cpts_(oeoeaess)+[a-z]*_[0-9a-f]{8}", stem) and len(stem) <= 80
+    assert sorted(p.name for p in out_dir.iterdir()) == [stem + suffix for suffix in (
+        "_lettre.docx", "_perimetre.gpkg", "_perimetre_shp.zip", "_tableau.csv")]
+    docx = next(out_dir.glob("*.docx"))
+    assert f"Territoire de la {name.strip()}" in "\n".join(p.text for p in Document(docx).paragraphs)
+    other = run(["export", "--codes", "66028", "--name", name[:-1] + "X", "--format", "csv", "--out", str(out_dir)],
+                dep66_dir, store, capsys)
+    assert other[0] == 0 and len(list(out_dir.iterdir())) == 5     # another long name: another file

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,7 @@ from cpts_geo.exports.maps import save_figure
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
-from cpts_geo.output import write_files
+from cpts_geo.output import show, write_files
 from cpts_geo.planning import (KIND_LABELS, NEW_CPTS_POPULATION, Plan, before_after_lines, comparison, plan_tables,
                                propose)
 from cpts_geo.store import TerritoryStore, open_store
@@ -39,53 +38,53 @@ def load_registry(bundle: Bundle, args, store: TerritoryStore | None) -> Registr
 
 def print_text(report, imported: RegistryImport, files: list[Path]) -> None:
     """The report in French: key figures, CPTS, white zones, overlaps, isolated zones."""
-    print(imported.message(), file=sys.stderr)
-    print("\n".join(report.headline()))
-    print(f"\nCPTS (population, taille, morceaux ; médecins généralistes pour 10 000 habitants, APL "
-          f"{report.offer['apl_millesime'] or ''}) :")
+    show(imported.message(), error=True)
+    show("\n".join(report.headline()))
+    show(f"\nCPTS (population, taille, morceaux ; médecins généralistes pour 10 000 habitants, APL "
+         f"{report.offer['apl_millesime'] or ''}) :")
     for row in report.cpts.itertuples():
         pieces = f", {row.pieces} morceaux" if row.pieces > 1 else ""
-        print(f"  {row.name} : {row.commune_count} communes, {fr_int(row.population)} habitants, "
-              f"taille {row.taille}{pieces} ; médecins généralistes {fr_number(row.gp_per_10000, 1)}"
-              f"{' (estimé)' if row.gp_estimated else ''}, APL {fr_number(row.apl, 2)}")
-    print("\nZones blanches (communes hors CPTS, les plus peuplées d'abord) :")
+        show(f"  {row.name} : {row.commune_count} communes, {fr_int(row.population)} habitants, "
+             f"taille {row.taille}{pieces} ; médecins généralistes {fr_number(row.gp_per_10000, 1)}"
+             f"{' (estimé)' if row.gp_estimated else ''}, APL {fr_number(row.apl, 2)}")
+    show("\nZones blanches (communes hors CPTS, les plus peuplées d'abord) :")
     for row in report.white_zones.head(PRINTED_ROWS).itertuples():
         part = "" if row.whole else f" (en partie : {len(row.iris)} IRIS)"
-        print(f"  {row.name} ({row.code}) : {fr_int(row.population)} habitants{part}, APL {fr_number(row.apl, 2)}")
-    print("\nChevauchements :")
+        show(f"  {row.name} ({row.code}) : {fr_int(row.population)} habitants{part}, APL {fr_number(row.apl, 2)}")
+    show("\nChevauchements :")
     for row in report.overlaps.head(PRINTED_ROWS).itertuples():
-        print(f"  {' / '.join(row.cpts)} : communes {', '.join(row.communes)} ({fr_int(row.population)} habitants)")
-    print("\nZones isolées :")
+        show(f"  {' / '.join(row.cpts)} : communes {', '.join(row.communes)} ({fr_int(row.population)} habitants)")
+    show("\nZones isolées :")
     for row in report.isolated.head(PRINTED_ROWS).itertuples():
-        print(f"  communes {', '.join(row.communes)} ({fr_int(row.population)} habitants), "
-              f"entourées par {', '.join(row.around)}")
-    print("\nFichiers écrits : " + ", ".join(map(str, files)))
-    print("Limites des données :")
+        show(f"  communes {', '.join(row.communes)} ({fr_int(row.population)} habitants), "
+             f"entourées par {', '.join(row.around)}")
+    show("\nFichiers écrits : " + ", ".join(map(str, files)))
+    show("Limites des données :")
     for limit in report.limits:
-        print(f"  - {limit}")
+        show(f"  - {limit}")
 
 
 def print_plan(plan: Plan, bundle: Bundle) -> None:
     """The proposals and the figures before/after them, in French."""
-    print(f"\nPropositions pour une couverture complète : {len(plan.proposals)}.")
+    show(f"\nPropositions pour une couverture complète : {len(plan.proposals)}.")
     for number, proposal in enumerate(plan.proposals, 1):
         score = f" (score {proposal.score:.2f})".replace(".", ",") if proposal.score is not None else ""
-        print(f"  {number}. {KIND_LABELS[proposal.kind]} — {proposal.zone_label(bundle)} → "
-              f"{proposal.destination()}{score}")
+        show(f"  {number}. {KIND_LABELS[proposal.kind]} — {proposal.zone_label(bundle)} → "
+             f"{proposal.destination()}{score}")
         for reason in proposal.reasons:
-            print(f"       {reason}")
-    print("\nAvant → après (toutes les propositions appliquées) :")
+            show(f"       {reason}")
+    show("\nAvant → après (toutes les propositions appliquées) :")
     for line in before_after_lines(plan):
-        print(f"  {line}")
+        show(f"  {line}")
     changed = comparison(plan)
     changed = changed[changed["population_before"].ne(changed["population_after"]).fillna(True)]
-    print("\nCPTS modifiées (population, taille, fonctionnement ACI par an) :")
+    show("\nCPTS modifiées (population, taille, fonctionnement ACI par an) :")
     for row in changed.itertuples():
-        print(f"  {row.name} : {_figure(row.population_before, fr_int)} → {_figure(row.population_after, fr_int)} "
-              f"habitants, taille {_figure(row.taille_before, str)} → {_figure(row.taille_after, str)}, "
-              f"{_figure(row.funding_eur_before, fr_euros)} → {_figure(row.funding_eur_after, fr_euros)}")
+        show(f"  {row.name} : {_figure(row.population_before, fr_int)} → {_figure(row.population_after, fr_int)} "
+             f"habitants, taille {_figure(row.taille_before, str)} → {_figure(row.taille_after, str)}, "
+             f"{_figure(row.funding_eur_before, fr_euros)} → {_figure(row.funding_eur_after, fr_euros)}")
     if changed.empty:
-        print("  aucune")
+        show("  aucune")
 
 
 def _figure(value, show) -> str:
@@ -140,7 +139,7 @@ def run(args) -> int:
     if args.json:
         payload = {**report.as_dict(), **(plan.as_dict() if plan else {}), "registry": imported.as_dict(),
                    "files": [str(f) for f in files]}
-        print(json.dumps(payload, ensure_ascii=False, indent=2, default=int))
+        show(json.dumps(payload, ensure_ascii=False, indent=2, default=int))
     else:
         print_text(report, imported, files)
         if plan:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from cpts_geo.bundle import Bundle
 from cpts_geo.commands.summary import add_territory_arguments, load_others, postal_overrides, territory_argument
 from cpts_geo.errors import InputError
 from cpts_geo.exports.files import FORMATS, TerritoryExport
-from cpts_geo.output import write_files
+from cpts_geo.output import show, write_files
 from cpts_geo.territory import others_without_self
 
 
@@ -30,17 +29,17 @@ def run(args) -> int:
     territory, _ = territory_argument(bundle, args)
     others, itself = others_without_self(territory, load_others(bundle, args.other_cpts))
     for name in itself:
-        print(f"Note — « {name} » de --other-cpts est le territoire exporté lui-même (même nom ou mêmes IRIS) : "
-              "elle n'est ni dessinée ni vérifiée comme CPTS voisine.", file=sys.stderr)
+        show(f"Note — « {name} » de --other-cpts est le territoire exporté lui-même (même nom ou mêmes IRIS) : "
+             "elle n'est ni dessinée ni vérifiée comme CPTS voisine.", error=True)
     exporter = TerritoryExport(bundle, territory, others, postal_overrides(args.postal),
                                detailed=args.detailed, orientation=args.orientation,
                                author=args.auteur)
     exported = [exporter.export(fmt) for fmt in formats]
     paths = write_files(args.out, {file.filename: file.data for file in exported})
     for fmt, path in zip(formats, paths):
-        print(f"{FORMATS[fmt][2]} : {path}")
+        show(f"{FORMATS[fmt][2]} : {path}")
     for alert in exporter.alerts:
-        print(f"Attention — {alert} (signalé dans chaque fichier)", file=sys.stderr)
+        show(f"Attention — {alert} (signalé dans chaque fichier)", error=True)
     return 0
 
 

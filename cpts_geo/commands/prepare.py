@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cpts_geo.config import DATA_DIR, DEFAULT_MIRROR, DOWNLOAD_DIR
 from cpts_geo.errors import DataError
+from cpts_geo.output import show
 from cpts_geo.prepare import bundle_is_current, prepare_bundle
 from cpts_geo.sources.mirror import is_mirror, read_mirror
 from cpts_geo.sources.official import read_official
@@ -24,13 +25,13 @@ def read_sources(mirror: Path | None, download: bool):
 
 def run(args) -> int:
     if args.if_needed and bundle_is_current(args.out):
-        print(f"Données déjà prêtes dans {args.out}.")
+        show(f"Données déjà prêtes dans {args.out}.")
         return 0
     tables = read_sources(args.mirror, args.download)
     meta = prepare_bundle(tables, Path(args.out), region=args.region, departement=args.departement)
     counts = meta["counts"]
-    print(f"Données prêtes dans {args.out} : {counts['iris']} IRIS, {counts['communes']} communes, "
-          f"{counts['iris_edges']} paires d'IRIS voisins.")
+    show(f"Données prêtes dans {args.out} : {counts['iris']} IRIS, {counts['communes']} communes, "
+         f"{counts['iris_edges']} paires d'IRIS voisins.")
     return 0
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cpts_geo.bundle import Bundle
 from cpts_geo.errors import InputError
+from cpts_geo.output import show
 from cpts_geo.registry_history import history_lines, registry_diff, restore_version
 from cpts_geo.store import open_store
 
@@ -36,24 +37,24 @@ def run(args) -> int:
     if args.action == "history":
         versions = store.registry_versions()
         if args.json:
-            print(json.dumps([{"version": v.number, "saved": v.saved, "author": v.author, "comment": v.comment,
-                               "source": v.source, "cpts_count": len(v.cpts)} for v in versions],
-                             ensure_ascii=False, indent=2))
+            show(json.dumps([{"version": v.number, "saved": v.saved, "author": v.author, "comment": v.comment,
+                              "source": v.source, "cpts_count": len(v.cpts)} for v in versions],
+                            ensure_ascii=False, indent=2))
         else:
-            print(f"Historique du registre de {store.location} :")
-            print("\n".join(history_lines(versions)))
+            show(f"Historique du registre de {store.location} :")
+            show("\n".join(history_lines(versions)))
         return 0
     versions = [store.registry_version(n) for n in numbers]    # every number checked before the bundle is read
     bundle = Bundle.load(args.data)
     if args.action == "diff":
         diff = registry_diff(bundle, *versions)
-        print(json.dumps(diff.as_dict(), ensure_ascii=False, indent=2, default=int) if args.json
-              else "\n".join(diff.lines(bundle)))
+        show(json.dumps(diff.as_dict(), ensure_ascii=False, indent=2, default=int) if args.json
+             else "\n".join(diff.lines(bundle)))
         return 0
     imported = restore_version(bundle, store, numbers[0], author=args.author)
     restored = store.registry_versions()[0]
-    print(f"Version {numbers[0]} restaurée : {len(imported.cpts)} CPTS ; enregistrée comme version "
-          f"{restored.number} de {store.location} (les versions précédentes sont conservées).")
+    show(f"Version {numbers[0]} restaurée : {len(imported.cpts)} CPTS ; enregistrée comme version "
+         f"{restored.number} de {store.location} (les versions précédentes sont conservées).")
     return 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from cpts_geo.bundle import Bundle
@@ -14,6 +13,7 @@ from cpts_geo.exports.perimeter import read_perimeter
 from cpts_geo.formatting import fr_euros, fr_int, fr_percent
 from cpts_geo.letter import letter_markdown, letter_table
 from cpts_geo.offer import offer_lines, territory_offer
+from cpts_geo.output import show
 from cpts_geo.registry import TEXT_SUFFIXES, read_registry
 from cpts_geo.sources.readers import ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, listed, read_input_bytes
 from cpts_geo.territory import Territory, summarize
@@ -72,7 +72,7 @@ def load_territory(bundle: Bundle, codes: list[str], name: str):
     """Resolve codes to a territory; unknown codes or an empty selection raise :class:`InputError`."""
     report = resolve_codes(bundle, codes)
     if not report.ok:
-        raise InputError(f"{len(report.problems)} code(s) non reconnu(s) — {report.message()}.")
+        raise InputError(f"{fr_int(len(report.problems))} code(s) non reconnu(s) — {report.message()}.")
     if not report.iris:
         raise InputError("La sélection est vide : donnez au moins un code de commune ou d'IRIS.")
     return Territory(report.iris, clean_text(name)), report
@@ -90,7 +90,7 @@ def load_others(bundle: Bundle, path: Path | None) -> dict[str, frozenset[str]]:
     if not imported.cpts:
         raise InputError(f"Aucune CPTS voisine utilisable dans {Path(path).name}. {imported.message()}")
     if len(imported.ignored) or imported.notes or len(imported.doubtful):
-        print(imported.message(), file=sys.stderr)
+        show(imported.message(), error=True)
     return imported.cpts
 
 
@@ -111,33 +111,33 @@ def summary_payload(bundle: Bundle, territory: Territory, others, report, overri
 def print_text(bundle: Bundle, summary, checks, table, offer: dict) -> None:
     """Human-readable summary in French."""
     pop = summary.population
-    print(f"Territoire {summary.name or '(sans nom)'} : {summary.commune_count} communes, "
-          f"{summary.iris_count} IRIS")
-    print(f"Population : {fr_int(pop.value)} habitants ({pop.source})")
-    print(f"  Méthode : {pop.method}")
-    print(f"Taille : {summary.taille.number} ({summary.taille.label})")
+    show(f"Territoire {summary.name or '(sans nom)'} : {summary.commune_count} communes, "
+         f"{summary.iris_count} IRIS")
+    show(f"Population : {fr_int(pop.value)} habitants ({pop.source})")
+    show(f"  Méthode : {pop.method}")
+    show(f"Taille : {summary.taille.number} ({summary.taille.label})")
     for item in summary.taille.funding:
-        print(f"  {item['label']} : {fr_euros(item['amount_eur'])}")
-    print(f"Codes postaux : {', '.join(summary.postal_codes)}"
-          + (f" (à confirmer, communes à plusieurs codes : {', '.join(summary.postal_codes_to_confirm)})"
-             if summary.postal_codes_to_confirm else ""))
+        show(f"  {item['label']} : {fr_euros(item['amount_eur'])}")
+    show(f"Codes postaux : {', '.join(summary.postal_codes)}"
+         + (f" (à confirmer, communes à plusieurs codes : {', '.join(summary.postal_codes_to_confirm)})"
+            if summary.postal_codes_to_confirm else ""))
     if summary.epci:
-        print("Intercommunalités (EPCI) : " + "; ".join(e.label for e in summary.epci))
+        show("Intercommunalités (EPCI) : " + "; ".join(e.label for e in summary.epci))
     if summary.age.rows:
-        print(f"Structure par âge (dép. {summary.age.departement}, région {summary.age.region}) :")
+        show(f"Structure par âge (dép. {summary.age.departement}, région {summary.age.region}) :")
         for row in summary.age.rows:
             cells = [fr_percent(row[k]) for k in ("territory", "departement", "region")]
-            print(f"  {row['label']:<18} territoire {cells[0]:>6}  département {cells[1]:>6}  région {cells[2]:>6}")
-        print(f"  {summary.age.note}")
-    print("\n".join(offer_lines(offer)))
-    print("\nVérifications :")
+            show(f"  {row['label']:<18} territoire {cells[0]:>6}  département {cells[1]:>6}  région {cells[2]:>6}")
+        show(f"  {summary.age.note}")
+    show("\n".join(offer_lines(offer)))
+    show("\nVérifications :")
     for check in checks:
-        print(f"  {LEVEL_MARKS[check.level]} {check.title} : {check.message}")
-    print("\nTableau de la lettre d'intention :\n")
-    print(letter_markdown(table, summary))
-    print("Limites des données :")
+        show(f"  {LEVEL_MARKS[check.level]} {check.title} : {check.message}")
+    show("\nTableau de la lettre d'intention :\n")
+    show(letter_markdown(table, summary))
+    show("Limites des données :")
     for limit in [*summary.limits, *offer["limits"]]:
-        print(f"  - {limit}")
+        show(f"  - {limit}")
 
 
 def run(args) -> int:
@@ -147,7 +147,7 @@ def run(args) -> int:
     payload, (summary, checks, table) = summary_payload(bundle, territory, others, report,
                                                         postal_overrides(args.postal), args.detailed)
     if args.json:
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        show(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         print_text(bundle, summary, checks, table, payload["offer"])
     return 0

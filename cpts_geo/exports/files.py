@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -43,10 +44,20 @@ LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß":
                            "ı": "i", "’": "_"})
 
 
+#: Longest file name stem made from a name: with the longest suffix, far below the 255 bytes of a file name.
+MAX_STEM_LENGTH = 80
+
+
 def file_stem(name: str) -> str:
-    """A safe file name from a CPTS name: ``CPTS Ruscino`` → ``cpts_ruscino``, ``Cœur`` → ``coeur``."""
+    """A safe file name from a CPTS name: ``CPTS Ruscino`` → ``cpts_ruscino``, ``Cœur`` → ``coeur``; a name longer
+    than :data:`MAX_STEM_LENGTH` (up to 200 characters, ``œ`` written ``oe``) is cut and ends with 8 characters of
+    its hash, so that two long names that differ at their end keep two files. Documents keep the whole name."""
     ascii_name = unicodedata.normalize("NFKD", name.translate(LIGATURES)).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_") or "cpts"
+    stem = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_") or "cpts"
+    if len(stem) <= MAX_STEM_LENGTH:
+        return stem
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{stem[:MAX_STEM_LENGTH - len(digest) - 1].rstrip('_')}_{digest}"
 
 
 class TerritoryExport:

@@ -33,6 +33,9 @@ from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territor
 from cpts_geo.user_text import clean_text, spreadsheet_cell
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
+# every text of the documents (maps included: they import this module) is drawn as written: a name such as
+# « CPTS $x^2$ » is never typeset as mathematics, and « $\foo{$ » never breaks a drawing
+matplotlib.rcParams.update({"text.parse_math": False, "text.usetex": False})
 
 A4_PORTRAIT_IN = (8.27, 11.69)
 A4_CM = (Cm(21), Cm(29.7))

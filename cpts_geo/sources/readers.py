@@ -24,6 +24,8 @@ import shapely
 
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import DataError, InputError
+from cpts_geo.formatting import fr_int
+from cpts_geo.user_text import display_text
 
 #: Vector formats read directly (``.parquet`` through geopandas, the others through pyogrio).
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet")
@@ -64,10 +66,13 @@ LISTED_NAMES = 10
 
 # --------------------------------------------------------------------------- files given by users
 
-def listed(names, limit: int = LISTED_NAMES, width: int = 40) -> str:
-    """Names for a message: at most ``limit``, each cut at ``width`` characters (never a whole file's content)."""
-    names = [str(n) if len(str(n)) <= width else str(n)[:width - 1] + "…" for n in names]
-    return ", ".join(names[:limit]) + (f"… ({len(names)} en tout)" if len(names) > limit else "")
+def listed(names, limit: int = LISTED_NAMES, width: int = 40, separator: str = ", ") -> str:
+    """Names (or other items) for a message: at most ``limit``, then how many in all, each cut at ``width``
+    characters (never a whole file's content) and shown safe (:func:`~cpts_geo.user_text.display_text`: a
+    terminal escape in a layer name is shown as ``␛``). A message never grows with the file it names."""
+    names = list(names)
+    shown = separator.join(display_text(name, width) for name in names[:limit])
+    return shown + (f"… ({fr_int(len(names))} en tout)" if len(names) > limit else "")
 
 
 def check_size(label: str, size: int, limit: int | None, what: str = "") -> None:
