@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from cpts_geo.arguments import argument_text
 from cpts_geo.bundle import Bundle
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import MAX_UPLOAD_BYTES, read_code_file, resolve_codes, split_codes
@@ -160,7 +161,7 @@ def add_territory_arguments(parser, default_name: str = "") -> None:
                        help="codes INSEE de communes et codes IRIS séparés par des virgules, ou fichier CSV/TXT")
     given.add_argument("--perimeter", type=Path, help="périmètre exporté par cpts-geo (GeoJSON, GeoPackage ou "
                                                       "Shapefile zippé)")
-    parser.add_argument("--name", help="nom de la CPTS" + (f" (défaut : {default_name})" if default_name else ""))
+    parser.add_argument("--name", type=argument_text, help="nom de la CPTS" + (f" (défaut : {default_name})" if default_name else ""))
     parser.set_defaults(default_name=default_name)
     parser.add_argument("--other-cpts", type=Path, help="CPTS voisines : CSV cpts;code (code_insee ou code_iris) ou périmètres GeoJSON/GeoPackage/Shapefile")
     parser.add_argument("--postal", action="append", metavar="INSEE=CP",
