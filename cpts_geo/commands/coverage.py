@@ -107,7 +107,7 @@ def run(args) -> int:
         raise InputError("--new-cpts-threshold s'utilise avec --propose.")
     bundle = Bundle.load(args.data)
     area = area_of(bundle, args.region, args.departement)
-    store = open_store(args.db) if args.save or not args.registry else None
+    store = open_store(args.db, read_only=not args.save) if args.save or not args.registry else None
     imported = load_registry(bundle, args, store)
     plan = propose(bundle, imported.cpts, area, args.new_cpts_threshold or NEW_CPTS_POPULATION) if args.propose else None
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)

@@ -30,7 +30,7 @@ def check_action(action: str, numbers: list[int]) -> None:
 def run(args) -> int:
     numbers = args.versions
     check_action(args.action, numbers)
-    store = open_store(args.db)
+    store = open_store(args.db, read_only=args.action != "restore")
     if args.action == "history":
         versions = store.registry_versions()
         if args.json:
