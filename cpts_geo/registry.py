@@ -44,6 +44,8 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 #: Perimeter files are bigger than code lists (a CSV registry has the limit of a list of codes).
 MAX_PERIMETER_BYTES = 10 * MAX_UPLOAD_BYTES
 IGNORED_COLUMNS = ["line", "cpts", "code", "reason"]
+#: Reasons (lines of the validation report) given when a registry to save has no usable CPTS.
+SHOWN_REASONS = 5
 DOUBTFUL_COLUMNS = ["cpts", "code_iris", "commune", "share", "assigned"]
 
 
@@ -383,14 +385,22 @@ def read_registry(bundle, path: Path | str) -> RegistryImport:
                      "GeoPackage ou Shapefile).")
 
 
+def check_savable(imported: RegistryImport) -> None:
+    """A French error when ``imported`` has no CPTS to save (checked before anything is written)."""
+    if not imported.cpts:
+        lines = imported.message().splitlines()
+        shown = "\n".join(lines[1:SHOWN_REASONS + 1]) + ("\n…" if len(lines) > SHOWN_REASONS + 1 else "")
+        raise InputError(f"Aucune CPTS utilisable dans {imported.source} : le registre enregistré est inchangé "
+                         f"et aucun fichier n'a été écrit.\n{shown}".rstrip())
+
+
 def save_registry(bundle, store, imported: RegistryImport, author: str = "", comment: str = "",
                   loaded_version: int | None = None) -> None:
     """Replace the registry of ``store`` by ``imported`` with each CPTS's perimeter, in one transaction (all-or-nothing);
     the store keeps it as a new version (``author``, ``comment``, source file), the previous ones untouched.
     ``loaded_version``: the version the user started from; a version saved by someone else since is a French
     error (:class:`~cpts_geo.store.RegistryChanged`), nothing saved."""
-    if not imported.cpts:
-        raise InputError(f"Aucune CPTS utilisable dans {imported.source} : le registre enregistré est inchangé.")
+    check_savable(imported)
     perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
                     attributes={"source": imported.source}, replace_kind=True, perimeters=perimeters.to_dict(),

@@ -641,6 +641,13 @@ ARGUMENT_CASES = {
         "autre.sqlite n'est pas un magasin cpts-geo"),
     "history_of_an_earlier_store": (lambda t, s: ["registry", "history", "--db", str(earlier_store(t))],
                                     "créé par une version précédente de cpts-geo"),
+    "save_registry_of_points": (lambda t, s: registry(write(t / "r.geojson", perimeter_json(geometry=Point(2.9, 42.7)))),
+                                "géométrie sans surface"),
+    "save_registry_in_lambert_93_without_crs": (lambda t, s: registry(write(t / "r.geojson", gpd.GeoDataFrame(
+        {"cpts": ["CPTS Lambert"]}, geometry=[box(690_000, 6_170_000, 700_000, 6_180_000)]).to_json())),
+                                                "aucun fichier n'a été écrit"),
+    "save_registry_of_unknown_codes": (lambda t, s: registry(write(t / "r.csv", "cpts;code_insee\nX;66999\nY;75999\n")),
+                                       "Ignoré (ligne 3, « Y », 75999) : département 75 absent"),
     "registry_version_as_a_list": (
         lambda t, s: tampered(s, "UPDATE registry_versions SET cpts = '[]'") or ["registry", "history"],
         "La version 1 du registre de"),

@@ -15,7 +15,7 @@ from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int
-from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
+from cpts_geo.registry import RegistryImport, check_savable, read_registry, registry_from_store, save_registry
 from cpts_geo.output import write_files
 from cpts_geo.planning import (KIND_LABELS, NEW_CPTS_POPULATION, Plan, before_after_lines, comparison, plan_tables,
                                propose)
@@ -98,8 +98,8 @@ def _figure(value, show) -> str:
 def run(args) -> int:
     """Read the registry, write the report files, then (``--save``) replace the stored registry.
 
-    Everything that can fail (reading, report, files) comes before the one transaction of
-    ``--save``: a failure leaves the stored registry unchanged.
+    Everything that can fail (reading, checking the registry to save, report, files) comes before the one
+    transaction of ``--save``: a failure leaves the stored registry unchanged and writes no report.
     """
     if args.save and not args.registry:
         raise InputError("--save enregistre le registre lu avec --registry FICHIER : donnez ce fichier.")
@@ -109,6 +109,8 @@ def run(args) -> int:
     area = area_of(bundle, args.region, args.departement)
     store = open_store(args.db, read_only=not args.save) if args.save or not args.registry else None
     imported = load_registry(bundle, args, store)
+    if args.save:
+        check_savable(imported)
     plan = propose(bundle, imported.cpts, area, args.new_cpts_threshold or NEW_CPTS_POPULATION) if args.propose else None
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
     stem = f"couverture_{area.stem}"
