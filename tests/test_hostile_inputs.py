@@ -14,6 +14,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import warnings
 import zipfile
 from contextlib import closing
@@ -723,3 +724,25 @@ def test_texts_no_document_can_hold(dep66_dir, tmp_path):
                               b"CPTS \xc3Test"], capture_output=True, env=env, timeout=300)
     assert summary.returncode == 0 and summary.stdout.decode().startswith("Territoire CPTS Test : 1 communes"), \
         summary.stderr.decode()
+
+
+def test_export_removes_what_a_killed_export_left(dep66_dir, store, tmp_path, capsys):
+    """A staging folder with finished files left by an export killed (SIGKILL) more than an hour ago is removed by
+    the next export; the one of an export running now, and a link of that name, are left alone."""
+    out_dir = tmp_path / "exports"
+    killed, running = out_dir / ".cpts_geo_tue", out_dir / ".cpts_geo_en_cours"
+    for staging in (killed, running):
+        staging.mkdir(parents=True)
+        write(staging / "cpts_carte.pdf", b"%PDF-1.4 fini")
+    two_hours_ago = time.time() - 7200
+    os.utime(killed, (two_hours_ago, two_hours_ago))
+    elsewhere = tmp_path / "ailleurs"
+    elsewhere.mkdir()
+    os.utime(write(elsewhere / "garder.txt", "à garder"), (two_hours_ago, two_hours_ago))
+    os.utime(elsewhere, (two_hours_ago, two_hours_ago))
+    (out_dir / ".cpts_geo_lien").symlink_to(elsewhere)
+    code, _, err = run(["export", "--codes", "66028", "--format", "csv", "--out", str(out_dir)], dep66_dir, store,
+                       capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == [".cpts_geo_en_cours", ".cpts_geo_lien", "cpts_tableau.csv"]
+    assert (running / "cpts_carte.pdf").exists() and (elsewhere / "garder.txt").exists()
