@@ -649,6 +649,15 @@ ARGUMENT_CASES = {
                                                 "aucun fichier n'a été écrit"),
     "save_registry_of_unknown_codes": (lambda t, s: registry(write(t / "r.csv", "cpts;code_insee\nX;66999\nY;75999\n")),
                                        "Ignoré (ligne 3, « Y », 75999) : département 75 absent"),
+    "papeete": (lambda t, s: ["summary", "--codes", "98714"],
+                "98714 : collectivité d'outre-mer (Polynésie française), hors du champ des CPTS"),
+    "saint_martin_and_noumea_iris": (lambda t, s: ["export", "--codes", "97801,988180101", "--format", "csv"],
+                                     "97801 : collectivité d'outre-mer (Saint-Martin), hors du champ des CPTS ; "
+                                     "988180101 : collectivité d'outre-mer (Nouvelle-Calédonie)"),
+    "coverage_of_wallis_and_futuna": (lambda t, s: ["coverage", "--departement", "986"],
+                                      "Département 986 inexistant : collectivité d'outre-mer (Wallis-et-Futuna)"),
+    "prepare_saint_pierre_and_miquelon": (lambda t, s: ["prepare", "--departement", "975", "--out", str(t / "b")],
+                                          "975 : collectivité d'outre-mer (Saint-Pierre-et-Miquelon)"),
     "registry_version_as_a_list": (
         lambda t, s: tampered(s, "UPDATE registry_versions SET cpts = '[]'") or ["registry", "history"],
         "La version 1 du registre de"),
