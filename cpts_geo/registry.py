@@ -12,6 +12,7 @@ one transaction.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -385,6 +386,11 @@ def read_registry(bundle, path: Path | str) -> RegistryImport:
                      "GeoPackage ou Shapefile).")
 
 
+def storable(name: str) -> str:
+    """A file name as text a database can hold: bytes of the name that are not UTF-8 become « � »."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
 def check_savable(imported: RegistryImport) -> None:
     """A French error when ``imported`` has no CPTS to save (checked before anything is written)."""
     if not imported.cpts:
@@ -403,6 +409,6 @@ def save_registry(bundle, store, imported: RegistryImport, author: str = "", com
     check_savable(imported)
     perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
-                    attributes={"source": imported.source}, replace_kind=True, perimeters=perimeters.to_dict(),
+                    attributes={"source": storable(imported.source)}, replace_kind=True, perimeters=perimeters.to_dict(),
                     author=clean_text(author), comment=clean_text(comment, max_length=1000),
                     loaded_version=loaded_version)

@@ -718,17 +718,20 @@ def test_help_and_usage_are_french(capsys):
 
 
 def test_texts_no_document_can_hold(dep66_dir, tmp_path):
-    """--name with bytes that are not UTF-8 and --auteur with U+FFFE, as a shell passes them: the documents are
-    written without those characters (python-docx and openpyxl refuse them), the summary is printed."""
+    """--name and --postal with bytes that are not UTF-8, --auteur with U+FFFE, as a shell passes them: the documents
+    are written without those characters (python-docx and openpyxl refuse them), the summary is printed."""
     env = {**os.environ, "CPTS_GEO_DATA": str(dep66_dir)}
     out_dir = tmp_path / "exports"
     exported = subprocess.run([sys.executable, "-m", "cpts_geo", "export", "--codes", "66028", "--format", "docx,xlsx",
                                "--out", str(out_dir), "--name", b"CPTS \xff\xfeTest", "--auteur",
-                               "Maison\ufffe de sant\u00e9\U0010ffff"], capture_output=True, env=env, timeout=300)
+                               "Maison\ufffe de sant\u00e9\U0010ffff", "--postal", b"66028=66\xff390\xef\xbf\xbe"],
+                              capture_output=True, env=env, timeout=300)
     assert exported.returncode == 0, exported.stderr.decode()
     assert sorted(p.name for p in out_dir.iterdir()) == ["cpts_test_lettre.docx", "cpts_test_tableau.xlsx"]
     assert Document(out_dir / "cpts_test_lettre.docx").core_properties.author == "Maison de santé (cpts-geo)"
     assert openpyxl.load_workbook(out_dir / "cpts_test_tableau.xlsx").properties.creator == "Maison de santé (cpts-geo)"
+    letter = Document(out_dir / "cpts_test_lettre.docx")
+    assert "66390" in [cell.text for table in letter.tables for row in table.rows for cell in row.cells]  # not 66330
     summary = subprocess.run([sys.executable, "-m", "cpts_geo", "summary", "--codes", "66028", "--name",
                               b"CPTS \xc3Test"], capture_output=True, env=env, timeout=300)
     assert summary.returncode == 0 and summary.stdout.decode().startswith("Territoire CPTS Test : 1 communes"), \
@@ -755,3 +758,16 @@ def test_export_removes_what_a_killed_export_left(dep66_dir, store, tmp_path, ca
     assert code == 0, err
     assert sorted(p.name for p in out_dir.iterdir()) == [".cpts_geo_en_cours", ".cpts_geo_lien", "cpts_tableau.csv"]
     assert (running / "cpts_carte.pdf").exists() and (elsewhere / "garder.txt").exists()
+
+
+def test_registry_file_name_not_utf8_saved(dep66_dir, store, tmp_path):
+    """A registry file whose name has bytes that are not UTF-8 is saved; the history names it with « � »."""
+    path = write(Path(os.fsdecode(bytes(tmp_path / "registre") + b"\xff.csv")), SAVED.replace("Enregistrée", "Neuve"))
+    env = {**os.environ, "CPTS_GEO_DATA": str(dep66_dir), "CPTS_GEO_STORE": str(store)}
+    saved = subprocess.run([sys.executable, "-m", "cpts_geo", "coverage", "--registry", path, "--departement", "66",
+                            "--save", "--out", tmp_path / "rapport"], capture_output=True, env=env, timeout=300)
+    assert saved.returncode == 0, saved.stderr.decode()
+    history = subprocess.run([sys.executable, "-m", "cpts_geo", "registry", "history"], capture_output=True, env=env,
+                             text=True, timeout=300)
+    assert history.returncode == 0 and "Version 2 — " in history.stdout, history.stderr
+    assert "source : registre\ufffd.csv" in history.stdout

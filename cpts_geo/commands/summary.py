@@ -164,7 +164,7 @@ def add_territory_arguments(parser, default_name: str = "") -> None:
     parser.add_argument("--name", type=argument_text, help="nom de la CPTS" + (f" (défaut : {default_name})" if default_name else ""))
     parser.set_defaults(default_name=default_name)
     parser.add_argument("--other-cpts", type=Path, help="CPTS voisines : CSV cpts;code (code_insee ou code_iris) ou périmètres GeoJSON/GeoPackage/Shapefile")
-    parser.add_argument("--postal", action="append", metavar="INSEE=CP",
+    parser.add_argument("--postal", action="append", metavar="INSEE=CP", type=argument_text,
                         help="code postal à retenir pour une commune à plusieurs codes (répétable)")
     rows = parser.add_mutually_exclusive_group()
     rows.add_argument("--par-iris", dest="detailed", action="store_true",
