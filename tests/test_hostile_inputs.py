@@ -630,6 +630,8 @@ ARGUMENT_CASES = {
                           "l'un des arguments --codes --perimeter est obligatoire"),
     "history_of_a_missing_store": (lambda t, s: ["registry", "history", "--db", str(t / "neuf.sqlite")],
                                    "neuf.sqlite (rien n'y a encore été enregistré ?)"),
+    "restore_in_a_missing_store": (lambda t, s: ["registry", "restore", "1", "--db", str(t / "neuf.sqlite")],
+                                   "introuvable"),
     "coverage_of_a_missing_store": (lambda t, s: ["coverage", "--departement", "66", "--db", str(t / "neuf.sqlite")],
                                     "introuvable"),
     "history_of_another_program_database": (

@@ -30,7 +30,7 @@ def check_action(action: str, numbers: list[int]) -> None:
 def run(args) -> int:
     numbers = args.versions
     check_action(args.action, numbers)
-    store = open_store(args.db, read_only=args.action != "restore")
+    store = open_store(args.db, read_only=True)   # restore too: nothing is created before its version is found
     if args.action == "history":
         versions = store.registry_versions()
         if args.json:
@@ -48,6 +48,7 @@ def run(args) -> int:
         print(json.dumps(diff.as_dict(), ensure_ascii=False, indent=2, default=int) if args.json
               else "\n".join(diff.lines(bundle)))
         return 0
+    store = open_store(args.db)
     imported = restore_version(bundle, store, numbers[0], author=args.author)
     restored = store.registry_versions()[0]
     print(f"Version {numbers[0]} restaurée : {len(imported.cpts)} CPTS ; enregistrée comme version "
