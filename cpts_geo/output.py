@@ -13,7 +13,8 @@ from cpts_geo.errors import InputError
 
 #: Prefix of the hidden folder, in the output folder, where the files are written before being moved into place.
 STAGING_PREFIX = ".cpts_geo_"
-#: Age from which a staging folder was left by a run that was killed (a run's lasts well under a second: the files are ready before it is made).
+#: Age from which a staging folder was left by a run that was killed (a run's own lives well under a second: the
+#: files are all made before it is).
 STALE_STAGING_SECONDS = 3600
 
 

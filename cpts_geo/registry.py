@@ -409,6 +409,7 @@ def save_registry(bundle, store, imported: RegistryImport, author: str = "", com
     check_savable(imported)
     perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
-                    attributes={"source": storable(imported.source)}, replace_kind=True, perimeters=perimeters.to_dict(),
+                    attributes={"source": storable(imported.source)}, replace_kind=True,
+                    perimeters=perimeters.to_dict(),
                     author=clean_text(author), comment=clean_text(comment, max_length=1000),
                     loaded_version=loaded_version)

@@ -211,7 +211,8 @@ class TerritoryStore:
                     present.append(table)
             if "territories" not in present:
                 raise InputError(f"{self.location} n'est pas un magasin cpts-geo (aucune table « territories ») : "
-                                 "rien n'a été lu ni modifié. Donnez la base des territoires de cpts-geo (option --db).")
+                                 "rien n'a été lu ni modifié. Donnez la base des territoires de cpts-geo "
+                                 "(option --db).")
             columns = set().union(*(self._our_columns(db, table) for table in present))
         if len(present) < len(REQUIRED_COLUMNS) or not {"owner", "perimeter", "shared_with"} <= columns:
             raise InputError(f"Le magasin {self.location} a été créé par une version précédente de cpts-geo : "
@@ -447,8 +448,8 @@ class TerritoryStore:
         return RegistryVersion(number, saved, author, comment, source, self._registry_cpts(cpts, number))
 
     def _registry_cpts(self, text: str, number: int) -> dict[str, frozenset[str]]:
-        cpts = self._stored_json(text, lambda value: isinstance(value, dict) and all(map(_is_text_list, value.values())),
-                                 "un objet nom de CPTS → liste de codes", f"La version {number} du registre")
+        cpts = self._stored_json(text, _is_registry, "un objet nom de CPTS → liste de codes",
+                                 f"La version {number} du registre")
         return {name: frozenset(codes) for name, codes in cpts.items()}
 
     def _stored_json(self, text, valid, expected: str, row: str):
@@ -467,6 +468,10 @@ class TerritoryStore:
 
 def _is_text_list(value) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_registry(value) -> bool:
+    return isinstance(value, dict) and all(map(_is_text_list, value.values()))
 
 
 def _shown_json(value, width: int = 60) -> str:

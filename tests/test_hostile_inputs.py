@@ -608,7 +608,8 @@ def files_under(folder: Path) -> dict[Path, bytes | None]:
 ARGUMENT_CASES = {
     "version_superscript_digit": (lambda t, s: ["registry", "restore", "²"],
                                   "argument VERSION : « ² » n'est pas un numéro de version valide"),
-    "diff_superscript_digit": (lambda t, s: ["registry", "diff", "²", "1"], "« ² » n'est pas un numéro de version"),
+    "diff_superscript_digit": (lambda t, s: ["registry", "diff", "²", "1"],
+                               "« ² » n'est pas un numéro de version"),
     "version_beyond_sqlite_integers": (lambda t, s: ["registry", "restore", "99999999999999999999"],
                                        "nombre entier de 1 à 1\u202f000\u202f000\u202f000"),
     "version_of_5000_digits": (lambda t, s: ["registry", "diff", LONG_NUMBER, "1"], "(5\u202f000 caractères)"),
@@ -624,7 +625,8 @@ ARGUMENT_CASES = {
                             "argument --orientation : choix invalide : 'paysage' (choix possibles : 'portrait', "
                             "'landscape')"),
     "command_unknown": (lambda t, s: ["dessiner"], "argument COMMANDE : choix invalide : 'dessiner'"),
-    "option_unknown": (lambda t, s: ["summary", "--codes", "66028", "--bavard"], "argument(s) non reconnu(s) : --bavard"),
+    "option_unknown": (lambda t, s: ["summary", "--codes", "66028", "--bavard"],
+                       "argument(s) non reconnu(s) : --bavard"),
     "option_without_value": (lambda t, s: ["summary", "--codes"], "argument --codes : une valeur est attendue"),
     "territory_missing": (lambda t, s: ["export", "--format", "csv"],
                           "l'un des arguments --codes --perimeter est obligatoire"),
@@ -644,7 +646,8 @@ ARGUMENT_CASES = {
         "autre.sqlite n'est pas un magasin cpts-geo"),
     "history_of_an_earlier_store": (lambda t, s: ["registry", "history", "--db", str(earlier_store(t))],
                                     "créé par une version précédente de cpts-geo"),
-    "save_registry_of_points": (lambda t, s: registry(write(t / "r.geojson", perimeter_json(geometry=Point(2.9, 42.7)))),
+    "save_registry_of_points": (lambda t, s: registry(write(t / "r.geojson",
+                                                            perimeter_json(geometry=Point(2.9, 42.7)))),
                                 "géométrie sans surface"),
     "save_registry_in_lambert_93_without_crs": (lambda t, s: registry(write(t / "r.geojson", gpd.GeoDataFrame(
         {"cpts": ["CPTS Lambert"]}, geometry=[box(690_000, 6_170_000, 700_000, 6_180_000)]).to_json())),
@@ -668,7 +671,8 @@ ARGUMENT_CASES = {
                                                                                                "1", "1"],
         "La version 1 du registre"),
     "registry_version_cut_json": (
-        lambda t, s: tampered(s, """UPDATE registry_versions SET cpts = '{"A": ["66'""") or ["registry", "restore", "1"],
+        lambda t, s: tampered(s, """UPDATE registry_versions SET cpts = '{"A": ["66'""") or ["registry", "restore",
+                                                                                             "1"],
         "JSON illisible"),
     "territory_codes_null": (
         lambda t, s: tampered(s, "UPDATE territories SET iris = 'null'") or ["coverage", "--departement", "66"],
@@ -697,7 +701,8 @@ def test_argument_or_store_refused_in_french(name, dep66_dir, store, tmp_path, c
 def test_read_only_commands_change_nothing(dep66_dir, store, tmp_path, capsys):
     """registry history and diff, coverage of the stored registry: they work, and the folder is as it was."""
     before = files_under(tmp_path)
-    for argv, expected in ((["registry", "history"], "Version 1 — "), (["registry", "diff", "1", "1"], "Aucune différence"),
+    for argv, expected in ((["registry", "history"], "Version 1 — "),
+                           (["registry", "diff", "1", "1"], "Aucune différence"),
                            (["coverage", "--departement", "66", "--out", "/dev/null/none"], "")):
         code, out, err = run(argv, dep66_dir, store, capsys)
         assert code == (2 if argv[0] == "coverage" else 0) and expected in out, err
@@ -731,7 +736,8 @@ def test_texts_no_document_can_hold(dep66_dir, tmp_path):
     assert exported.returncode == 0, exported.stderr.decode()
     assert sorted(p.name for p in out_dir.iterdir()) == ["cpts_test_lettre.docx", "cpts_test_tableau.xlsx"]
     assert Document(out_dir / "cpts_test_lettre.docx").core_properties.author == "Maison de santé (cpts-geo)"
-    assert openpyxl.load_workbook(out_dir / "cpts_test_tableau.xlsx").properties.creator == "Maison de santé (cpts-geo)"
+    workbook = openpyxl.load_workbook(out_dir / "cpts_test_tableau.xlsx")
+    assert workbook.properties.creator == "Maison de santé (cpts-geo)"
     letter = Document(out_dir / "cpts_test_lettre.docx")
     assert "66390" in [cell.text for table in letter.tables for row in table.rows for cell in row.cells]  # not 66330
     summary = subprocess.run([sys.executable, "-m", "cpts_geo", "summary", "--codes", "66028", "--name",

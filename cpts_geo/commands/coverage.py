@@ -111,7 +111,8 @@ def run(args) -> int:
     imported = load_registry(bundle, args, store)
     if args.save:
         check_savable(imported)
-    plan = propose(bundle, imported.cpts, area, args.new_cpts_threshold or NEW_CPTS_POPULATION) if args.propose else None
+    threshold = args.new_cpts_threshold or NEW_CPTS_POPULATION
+    plan = propose(bundle, imported.cpts, area, threshold) if args.propose else None
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
     stem = f"couverture_{area.stem}"
     contents = report_files(report_tables(report, bundle), stem)
@@ -151,8 +152,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--save", action="store_true",
                         help="enregistrer le registre lu comme nouvelle version (tout ou rien ; les versions "
                              "précédentes restent dans l'historique : « registry history »)")
-    parser.add_argument("--author", default="", type=argument_text, help="--save : qui enregistre (gardé avec la version du registre)")
-    parser.add_argument("--comment", default="", type=argument_text, help="--save : commentaire de la version du registre")
+    parser.add_argument("--author", default="", type=argument_text,
+                        help="--save : qui enregistre (gardé avec la version du registre)")
+    parser.add_argument("--comment", default="", type=argument_text,
+                        help="--save : commentaire de la version du registre")
     parser.add_argument("--region", help="code de la région (ex. 76 pour l'Occitanie ; sans --region ni --departement : "
                                            "toutes les données préparées)")
     parser.add_argument("--departement", help="code du département (limite le rapport à ce département)")

@@ -65,7 +65,8 @@ def add_parser(subparsers) -> None:
                         help="numéros de version (voir « registry history »)")
     parser.add_argument("--db", help="base des territoires : fichier SQLite ou URL postgresql://… "
                                      "(par défaut : la base locale de l'application)")
-    parser.add_argument("--author", default="", type=argument_text, help="restore : qui restaure (gardé avec la nouvelle version)")
+    parser.add_argument("--author", default="", type=argument_text,
+                        help="restore : qui restaure (gardé avec la nouvelle version)")
     parser.add_argument("--json", action="store_true", help="sortie JSON (history, diff)")
     parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
     parser.set_defaults(func=run)

@@ -161,7 +161,8 @@ def add_territory_arguments(parser, default_name: str = "") -> None:
                        help="codes INSEE de communes et codes IRIS séparés par des virgules, ou fichier CSV/TXT")
     given.add_argument("--perimeter", type=Path, help="périmètre exporté par cpts-geo (GeoJSON, GeoPackage ou "
                                                       "Shapefile zippé)")
-    parser.add_argument("--name", type=argument_text, help="nom de la CPTS" + (f" (défaut : {default_name})" if default_name else ""))
+    parser.add_argument("--name", type=argument_text,
+                        help="nom de la CPTS" + (f" (défaut : {default_name})" if default_name else ""))
     parser.set_defaults(default_name=default_name)
     parser.add_argument("--other-cpts", type=Path, help="CPTS voisines : CSV cpts;code (code_insee ou code_iris) ou périmètres GeoJSON/GeoPackage/Shapefile")
     parser.add_argument("--postal", action="append", metavar="INSEE=CP", type=argument_text,
