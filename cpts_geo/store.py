@@ -427,14 +427,13 @@ class TerritoryStore:
         """Every saved version of the registry, most recent first."""
         rows = self._query("SELECT version, saved, author, comment, source, cpts FROM registry_versions "
                            "ORDER BY version DESC")
-        return [RegistryVersion(number, saved, author, comment, source, self._registry_cpts(cpts, number))
-                for number, saved, author, comment, source, cpts in rows]
+        return [self._registry_version(row) for row in rows]
 
     def latest_registry(self) -> RegistryVersion | None:
         """The last saved version of the registry (the registry as it is now), or None before any save."""
         rows = self._query("SELECT version, saved, author, comment, source, cpts FROM registry_versions "
                            "ORDER BY version DESC LIMIT 1")
-        return next((RegistryVersion(*row[:5], self._registry_cpts(row[5], row[0])) for row in rows), None)
+        return next((self._registry_version(row) for row in rows), None)
 
     def registry_version(self, number: int) -> RegistryVersion:
         """One saved version of the registry, with its CPTS."""
@@ -444,8 +443,13 @@ class TerritoryStore:
             known = self._query("SELECT MIN(version), MAX(version) FROM registry_versions")[0]
             listed = f"versions {known[0]} à {known[1]}" if known[0] is not None else "aucune version enregistrée"
             raise InputError(f"Aucune version {number} du registre dans {self.location} ({listed}).")
-        number, saved, author, comment, source, cpts = rows[0]
-        return RegistryVersion(number, saved, author, comment, source, self._registry_cpts(cpts, number))
+        return self._registry_version(rows[0])
+
+    def _registry_version(self, row: tuple) -> RegistryVersion:
+        """A row of ``registry_versions`` (texts changed by hand into numbers are read as text)."""
+        number, saved, author, comment, source, cpts = row
+        return RegistryVersion(number, str(saved), str(author), str(comment), str(source),
+                               self._registry_cpts(cpts, number))
 
     def _registry_cpts(self, text: str, number: int) -> dict[str, frozenset[str]]:
         cpts = self._stored_json(text, _is_registry, "un objet nom de CPTS → liste de codes",

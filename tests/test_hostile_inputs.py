@@ -710,6 +710,13 @@ def test_read_only_commands_change_nothing(dep66_dir, store, tmp_path, capsys):
     assert files_under(tmp_path) == before
 
 
+def test_history_of_hand_changed_texts(dep66_dir, store, capsys):
+    """A date, author and comment changed by hand into numbers are shown as they are."""
+    tampered(store, "UPDATE registry_versions SET saved = 20260101, author = 42, comment = 7")
+    code, out, err = run(["registry", "history"], dep66_dir, store, capsys)
+    assert code == 0 and "Version 1 — 20260101 — 42 — 1 CPTS — source : r.csv — « 7 »" in out, err
+
+
 def test_help_and_usage_are_french(capsys):
     with pytest.raises(SystemExit) as done:
         main(["export", "--help"])
