@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import pkgutil
 import sys
 
 from cpts_geo import commands
+from cpts_geo.arguments import FrenchArgumentParser
 from cpts_geo.errors import CptsGeoError
 
 #: Exit code for invalid input (unknown codes, unreadable file, empty selection).
 EXIT_INVALID_INPUT = 2
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> FrenchArgumentParser:
     """The parser with the sub-commands of :mod:`cpts_geo.commands`: only the one named in ``argv``
     when there is one (its module alone is imported: ``prepare`` does not load matplotlib), else all."""
-    parser = argparse.ArgumentParser(prog="python -m cpts_geo",
-                                     description="Délimiter, vérifier et exporter le territoire d'une CPTS.")
+    parser = FrenchArgumentParser(prog="python -m cpts_geo",
+                                  description="Délimiter, vérifier et exporter le territoire d'une CPTS.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
     names = sorted(module.name for module in pkgutil.iter_modules(commands.__path__))
     named = [name for name in names if argv and argv[0] == name]
@@ -28,15 +28,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a command; a :class:`CptsGeoError` becomes a French message on stderr and exit code 2.
+    """Run a command; a :class:`CptsGeoError` (a command line that cannot be read too) becomes a French message
+    on stderr and exit code 2.
 
     An :class:`OSError` that no reader turned into a French message (a file or folder of the
     command line that cannot be used, a full disk) is reported the same way, naming the file and
     the system's reason; any other exception is a bug and keeps its traceback.
     """
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv).parse_args(argv)
     try:
+        args = build_parser(argv).parse_args(argv)
         return args.func(args)
     except CptsGeoError as err:
         print(f"Erreur : {err}", file=sys.stderr)

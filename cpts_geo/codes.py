@@ -11,7 +11,7 @@ import pandas as pd
 from cpts_geo.config import departement_of
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_int
-from cpts_geo.reference import departements_table
+from cpts_geo.reference import departements_table, outside_cpts
 from cpts_geo.sources.cog import alias_note
 from cpts_geo.sources.readers import listed, read_text_table
 from cpts_geo.user_text import display_text
@@ -133,6 +133,8 @@ def _current_commune(bundle, code: str) -> str:
 
 
 def _unknown_reason(bundle, code: str, departements: set[str]) -> str:
+    if overseas := outside_cpts(code):
+        return overseas
     departement = departement_of(code)
     if departement not in set(departements_table()["code_departement"]):
         return f"département {departement} inexistant"

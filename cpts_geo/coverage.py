@@ -27,6 +27,7 @@ from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.funding import taille_number, taille_of
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE, groups_offer, source_lines
 from cpts_geo.output import write_files
+from cpts_geo.reference import outside_cpts
 from cpts_geo.user_text import spreadsheet_cell
 
 #: ACI item shown per CPTS: the yearly operating funding after avenant 2.
@@ -59,7 +60,9 @@ def area_of(bundle, region: str | None = None, departement: str | None = None) -
     if departement:
         row = table[table["code_departement"] == departement]
         if row.empty:
-            raise InputError(f"Département {departement} absent des données préparées.")
+            why = outside_cpts(departement)
+            raise InputError(f"Département {departement} " + (f"inexistant : {why}." if why else
+                                                               "absent des données préparées."))
         if region and row["code_region"].iat[0] != region:
             raise InputError(f"Le département {departement} n'est pas dans la région {region} "
                              f"(il est dans la région {row['code_region'].iat[0]}).")

@@ -33,7 +33,7 @@ from cpts_geo.config import ADJACENCY_MIN_SHARED_M, ADJACENCY_TOLERANCE_M, depar
 from cpts_geo.errors import DataError
 from cpts_geo.graph import ZoneGraph, aggregate_edges, landmass_ids, shared_borders_by_crs
 from cpts_geo.offer import OFFER_DIR, write_offer
-from cpts_geo.reference import departements_table
+from cpts_geo.reference import departements_table, outside_cpts
 from cpts_geo.sources import AGE_BANDS, SourceTables
 
 IRIS_FILE = "iris_shapes/iris.parquet"
@@ -90,7 +90,8 @@ def select_departements(tables: SourceTables, region: str | None, departement: s
                               "code_departement"])
     unknown = wanted - set(deps["code_departement"])
     if unknown or not wanted:
-        raise DataError(f"Code de département ou de région inconnu : {', '.join(sorted(unknown)) or region}.")
+        reasons = [f"{code} : {outside_cpts(code)}" if outside_cpts(code) else code for code in sorted(unknown)]
+        raise DataError(f"Code de département ou de région inconnu : {' ; '.join(reasons) or region}.")
     return wanted
 
 

@@ -12,6 +12,7 @@ one transaction.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,8 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 #: Perimeter files are bigger than code lists (a CSV registry has the limit of a list of codes).
 MAX_PERIMETER_BYTES = 10 * MAX_UPLOAD_BYTES
 IGNORED_COLUMNS = ["line", "cpts", "code", "reason"]
+#: Reasons (lines of the validation report) given when a registry to save has no usable CPTS.
+SHOWN_REASONS = 5
 DOUBTFUL_COLUMNS = ["cpts", "code_iris", "commune", "share", "assigned"]
 #: Most lines ignored, and most notes, written out in a message (the others are counted; all are in the report).
 MESSAGE_LINES = 10
@@ -395,15 +398,28 @@ def read_registry(bundle, path: Path | str) -> RegistryImport:
                      "GeoPackage ou Shapefile).")
 
 
+def storable(name: str) -> str:
+    """A file name as text a database can hold: bytes of the name that are not UTF-8 become « � »."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+def check_savable(imported: RegistryImport) -> None:
+    """A French error when ``imported`` has no CPTS to save (checked before anything is written)."""
+    if not imported.cpts:
+        lines = imported.message().splitlines()
+        shown = "\n".join(lines[1:SHOWN_REASONS + 1]) + ("\n…" if len(lines) > SHOWN_REASONS + 1 else "")
+        raise InputError(f"Aucune CPTS utilisable dans {imported.source} : le registre enregistré est inchangé "
+                         f"et aucun fichier n'a été écrit.\n{shown}".rstrip())
+
+
 def save_registry(bundle, store, imported: RegistryImport, author: str = "", comment: str = "",
                   loaded_version: int | None = None) -> None:
     """Replace the registry of ``store`` by ``imported`` with each CPTS's perimeter, in one transaction (all-or-nothing);
     the store keeps it as a new version (``author``, ``comment``, source file), the previous ones untouched.
     ``loaded_version``: the version the user started from; a version saved by someone else since is a French
     error (:class:`~cpts_geo.store.RegistryChanged`), nothing saved."""
-    if not imported.cpts:
-        raise InputError(f"Aucune CPTS utilisable dans {imported.source} : le registre enregistré est inchangé.")
+    check_savable(imported)
     perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
-                    attributes={"source": imported.source}, replace_kind=True, perimeters=perimeters.to_dict(),
-                    author=author, comment=comment, loaded_version=loaded_version)
+                    attributes={"source": storable(imported.source)}, replace_kind=True,
+                    perimeters=perimeters.to_dict(), author=author, comment=comment, loaded_version=loaded_version)

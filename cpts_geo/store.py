@@ -17,7 +17,9 @@ psycopg 3). Both backends have the same interface and schema, a store of an earl
 migrated when opened, and every write is one transaction: an import is all-or-nothing and never
 half-writes. A store that cannot be used (corrupt or read-only file, foreign table, malformed
 URL, unreachable server) raises :class:`~cpts_geo.errors.InputError` naming its location and
-is left untouched.
+is left untouched; so does a row changed outside cpts-geo (« illisible », naming the row). A command
+that only reads opens the store read-only (``open_store(..., read_only=True)``): a missing store is
+refused, never created, and a database without our tables is never changed.
 """
 
 from __future__ import annotations
@@ -164,15 +166,19 @@ class TerritoryStore:
     DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,)
     TABLE_EXISTS = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
 
-    def __init__(self, path: Path | str | None = None):
-        self.path = Path(path or DEFAULT_STORE)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise InputError(self._error_message(err)) from err
+    def __init__(self, path: Path | str | None = None, read_only: bool = False):
+        self.path, self.read_only = Path(path or DEFAULT_STORE), read_only
         if self.path.is_dir():
             raise InputError(self._error_message(IsADirectoryError("c'est un dossier")))
-        self._create_schema()
+        if read_only and not self.path.exists():
+            raise InputError(f"Fichier des territoires enregistrés introuvable : {self.location} (rien n'y a encore "
+                             "été enregistré ?). Rien n'a été créé.")
+        if not read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise InputError(self._error_message(err)) from err
+        self._open_schema()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
@@ -190,6 +196,31 @@ class TerritoryStore:
         reason = next((text for key, text in reasons if key in detail.lower()), "il ne peut pas être lu ou écrit")
         return (f"Impossible d'utiliser le fichier des territoires enregistrés {self.location} : {reason} "
                 f"({detail}). Rien n'a été modifié. Choisissez un autre emplacement (variable CPTS_GEO_STORE).")
+
+    def _open_schema(self) -> None:
+        """Read-only: check that our tables are there; else create or migrate them."""
+        if self.read_only:
+            self._check_schema()
+        else:
+            self._create_schema()
+
+    def _check_schema(self) -> None:
+        """A store opened read-only must have our tables, of this version (nothing is created or migrated)."""
+        with self._transaction() as db:
+            present = []
+            for table in REQUIRED_COLUMNS:
+                db.execute(self.TABLE_EXISTS, (table,))
+                if db.fetchall()[0][0]:
+                    present.append(table)
+            if "territories" not in present:
+                raise InputError(f"{self.location} n'est pas un magasin cpts-geo (aucune table « territories ») : "
+                                 "rien n'a été lu ni modifié. Donnez la base des territoires de cpts-geo "
+                                 "(option --db).")
+            columns = set().union(*(self._our_columns(db, table) for table in present))
+        if len(present) < len(REQUIRED_COLUMNS) or not {"owner", "perimeter", "shared_with"} <= columns:
+            raise InputError(f"Le magasin {self.location} a été créé par une version précédente de cpts-geo : "
+                             "ouvrez-le une fois avec l'application ou « coverage --save » pour le mettre à jour. "
+                             "Rien n'a été modifié.")
 
     def _create_schema(self) -> None:
         """Create the tables, or check and migrate those of an earlier version (in one transaction)."""
@@ -212,11 +243,12 @@ class TerritoryStore:
             db.execute(REGISTRY_VERSIONS_SCHEMA)
             self._our_columns(db, "registry_versions")
             if not history:     # before the registry history: a registry saved then is version 1
-                db.execute("SELECT attributes, updated FROM territories WHERE kind = 'registry' AND owner = '' "
+                db.execute("SELECT name, attributes, updated FROM territories WHERE kind = 'registry' AND owner = '' "
                            "ORDER BY updated DESC LIMIT 1")
-                for attributes, updated in db.fetchall():
-                    self._add_registry_version(db, updated, "", BEFORE_HISTORY,
-                                               str(json.loads(attributes or "{}").get("source", "")))
+                for name, attributes, updated in db.fetchall():
+                    attributes = self._stored_json(attributes or "{}", lambda value: isinstance(value, dict),
+                                                   "un objet JSON", f"Le territoire « {name} »")
+                    self._add_registry_version(db, updated, "", BEFORE_HISTORY, str(attributes.get("source", "")))
 
     def _our_columns(self, db, table: str) -> set[str]:
         """The columns of one of our tables; a table of that name made by another program is refused."""
@@ -232,7 +264,7 @@ class TerritoryStore:
     def _connect(self, write_lock: bool = False):
         """A connection whose context commits on success and rolls back on error (see :meth:`_transaction`);
         ``write_lock``: the transaction takes the write lock at once (``BEGIN IMMEDIATE``)."""
-        return _SqliteConnection(self.path, write_lock)
+        return _SqliteConnection(self.path, write_lock, self.read_only)
 
     @contextmanager
     def _transaction(self, write_lock: bool = False):
@@ -319,7 +351,7 @@ class TerritoryStore:
     def _add_registry_version(self, db, saved: str, author: str, comment: str, source: str) -> None:
         """Append the registry as it is in this transaction to its history."""
         db.execute("SELECT name, iris FROM territories WHERE kind = 'registry' AND owner = '' ORDER BY name")
-        cpts = {name: json.loads(iris) for name, iris in db.fetchall()}
+        cpts = {name: self._json_list(iris, name) for name, iris in db.fetchall()}
         db.execute(ADD_REGISTRY_VERSION, (saved, author, comment, source, json.dumps(cpts, ensure_ascii=False)))
 
     def share(self, name: str, emails, kind: str = "draft", owner: str = NO_OWNER) -> None:
@@ -369,13 +401,8 @@ class TerritoryStore:
                                 tuple(self._json_list(shared, name))) for kind, owner, name, iris, updated, shared in rows]
 
     def _json_list(self, text: str, name: str) -> list[str]:
-        """A JSON list of a stored row (codes, e-mails)."""
-        try:
-            values = json.loads(text)
-        except ValueError as err:
-            raise InputError(f"Le territoire « {name} » de {self.location} est illisible (modifié hors de "
-                             f"cpts-geo ? {err}). Rien n'a été modifié.") from err
-        return values
+        """A JSON list of texts of a stored territory (codes, e-mails)."""
+        return self._stored_json(text, _is_text_list, "une liste de textes", f"Le territoire « {name} »")
 
     def names(self, kind: str = "draft", owner: str = NO_OWNER) -> list[tuple[str, str]]:
         """``(name, updated)`` of the saved territories of a kind and owner, most recent first."""
@@ -409,14 +436,13 @@ class TerritoryStore:
         """Every saved version of the registry, most recent first."""
         rows = self._query("SELECT version, saved, author, comment, source, cpts FROM registry_versions "
                            "ORDER BY version DESC")
-        return [RegistryVersion(number, saved, author, comment, source, self._registry_cpts(cpts, number))
-                for number, saved, author, comment, source, cpts in rows]
+        return [self._registry_version(row) for row in rows]
 
     def latest_registry(self) -> RegistryVersion | None:
         """The last saved version of the registry (the registry as it is now), or None before any save."""
         rows = self._query("SELECT version, saved, author, comment, source, cpts FROM registry_versions "
                            "ORDER BY version DESC LIMIT 1")
-        return next((RegistryVersion(*row[:5], self._registry_cpts(row[5], row[0])) for row in rows), None)
+        return next((self._registry_version(row) for row in rows), None)
 
     def registry_version(self, number: int) -> RegistryVersion:
         """One saved version of the registry, with its CPTS."""
@@ -426,19 +452,44 @@ class TerritoryStore:
             known = self._query("SELECT MIN(version), MAX(version) FROM registry_versions")[0]
             listed = f"versions {known[0]} à {known[1]}" if known[0] is not None else "aucune version enregistrée"
             raise InputError(f"Aucune version {number} du registre dans {self.location} ({listed}).")
-        number, saved, author, comment, source, cpts = rows[0]
-        return RegistryVersion(number, saved, author, comment, source, self._registry_cpts(cpts, number))
+        return self._registry_version(rows[0])
+
+    def _registry_version(self, row: tuple) -> RegistryVersion:
+        """A row of ``registry_versions`` (texts changed by hand into numbers are read as text)."""
+        number, saved, author, comment, source, cpts = row
+        return RegistryVersion(number, str(saved), str(author), str(comment), str(source),
+                               self._registry_cpts(cpts, number))
 
     def _registry_cpts(self, text: str, number: int) -> dict[str, frozenset[str]]:
-        return {name: frozenset(codes) for name, codes in self._json_dict(text, f"version {number} du registre").items()}
+        cpts = self._stored_json(text, _is_registry, "un objet nom de CPTS → liste de codes",
+                                 f"La version {number} du registre")
+        return {name: frozenset(codes) for name, codes in cpts.items()}
 
-    def _json_dict(self, text: str, what: str) -> dict:
+    def _stored_json(self, text, valid, expected: str, row: str):
+        """The JSON value of a stored row; ``valid(value)`` false, or no JSON, is a French error naming ``row``."""
         try:
-            values = json.loads(text)
-        except ValueError as err:
-            raise InputError(f"La {what} de {self.location} est illisible (modifiée hors de cpts-geo ? {err}). "
-                             "Rien n'a été modifié.") from err
-        return values
+            value = json.loads(text)
+        except (TypeError, ValueError) as err:
+            detail = f"JSON illisible : {err}"
+        else:
+            if valid(value):
+                return value
+            detail = f"attendu : {expected} ; lu : {_shown_json(value)}"
+        raise InputError(f"{row} de {self.location} est illisible (changé hors de cpts-geo ? {detail}). "
+                         "Rien n'a été modifié.")
+
+
+def _is_text_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_registry(value) -> bool:
+    return isinstance(value, dict) and all(map(_is_text_list, value.values()))
+
+
+def _shown_json(value, width: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else f"{text[:width]}…"
 
 
 def labelled(entries) -> dict[str, frozenset[str]]:
@@ -453,11 +504,15 @@ def labelled(entries) -> dict[str, frozenset[str]]:
 class _SqliteConnection:
     """A SQLite connection in one explicit transaction (DDL included, so that a migration is all-or-nothing)."""
 
-    def __init__(self, path: Path, write_lock: bool = False):
-        self.path, self.write_lock = path, write_lock
+    def __init__(self, path: Path, write_lock: bool = False, read_only: bool = False):
+        self.path, self.write_lock, self.read_only = path, write_lock, read_only
 
     def __enter__(self):
-        self.connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        if self.read_only:    # a URI so that SQLite neither creates the file nor writes to it
+            self.connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=10,
+                                              isolation_level=None)
+        else:
+            self.connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         self.connection.execute("BEGIN IMMEDIATE" if self.write_lock else "BEGIN")
         return self.connection.cursor()
 
@@ -476,14 +531,14 @@ class PostgresTerritoryStore(TerritoryStore):
     DATABASE_ERRORS = (psycopg.Error,)
     TABLE_EXISTS = "SELECT COUNT(*) FROM (SELECT to_regclass(?::text) AS found) AS t WHERE found IS NOT NULL"
 
-    def __init__(self, url: str):
-        self.url = url
+    def __init__(self, url: str, read_only: bool = False):
+        self.url, self.read_only = url, read_only
         try:
             self._conninfo = psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.Error as err:
             raise InputError(f"Adresse de base PostgreSQL invalide ({self.location}) : {str(err).strip()}. "
                              "Forme attendue : postgresql://utilisateur@serveur:5432/base") from err
-        self._create_schema()
+        self._open_schema()
 
     def _create_schema(self) -> None:
         with self._transaction() as db:
@@ -515,6 +570,7 @@ class PostgresTerritoryStore(TerritoryStore):
             connection = psycopg.connect(self.url, connect_timeout=10)
         except psycopg.Error as err:
             raise InputError(f"Base PostgreSQL injoignable ({self.location}) : {str(err).strip()}") from err
+        connection.read_only = self.read_only
         with connection, connection.cursor() as cursor:
             if write_lock:   # one writer of the registry history at a time (readers are not blocked)
                 cursor.execute("LOCK TABLE registry_versions IN SHARE ROW EXCLUSIVE MODE")
@@ -541,8 +597,11 @@ class _QmarkCursor:
         return self._cursor.description
 
 
-def open_store(location: Path | str | None = None) -> TerritoryStore:
-    """The store at ``location``: a ``postgresql://`` URL, or a SQLite file (default: :data:`DEFAULT_STORE`)."""
+def open_store(location: Path | str | None = None, read_only: bool = False) -> TerritoryStore:
+    """The store at ``location``: a ``postgresql://`` URL, or a SQLite file (default: :data:`DEFAULT_STORE`).
+
+    ``read_only``: for a command that only reads; the store must exist and have the tables of this version, and
+    nothing is created, migrated or written (SQLite opened ``mode=ro``, PostgreSQL in read-only transactions)."""
     if str(location or "").startswith(POSTGRES_SCHEMES):
-        return PostgresTerritoryStore(str(location))
-    return TerritoryStore(location)
+        return PostgresTerritoryStore(str(location), read_only)
+    return TerritoryStore(location, read_only)

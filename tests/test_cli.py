@@ -125,4 +125,4 @@ def test_a_perimeter_is_given_with_perimeter_not_codes(france_dir, tmp_path):
     payload = json.loads(right.stdout)
     assert payload["name"] == "CPTS Cœur de Ville" and payload["iris_count"] == 4
     both = run_cli("summary", "--codes", "66028", "--perimeter", perimeter, data=france_dir)
-    assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    assert both.returncode == 2 and "ne peut pas être donné avec l'argument --codes" in both.stderr

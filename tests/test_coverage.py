@@ -20,6 +20,7 @@ from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.offer import NOT_AVAILABLE, territory_offer
 from cpts_geo.registry import read_registry
+from cpts_geo.store import open_store
 from cpts_geo.territory import Territory, summarize
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
@@ -235,6 +236,11 @@ def test_cli_saves_then_reads_the_stored_registry(france_dir, tmp_path, capsys):
     assert main(["coverage", "--db", str(db), "--departement", "66", "--json", "--out", str(tmp_path),
                  "--data", str(france_dir)]) == 0
     assert len(json.loads(capsys.readouterr().out)["cpts"]) == 10
+    assert main(["coverage", "--db", str(tmp_path / "absent.sqlite"), "--region", "76",
+                 "--data", str(france_dir)]) == 2
+    assert "absent.sqlite (rien n'y a encore été enregistré ?)" in capsys.readouterr().err
+    assert not (tmp_path / "absent.sqlite").exists()      # a command that reads creates nothing
+    open_store(tmp_path / "vide.sqlite")
     assert main(["coverage", "--db", str(tmp_path / "vide.sqlite"), "--region", "76",
                  "--data", str(france_dir)]) == 2
     assert "Aucun registre enregistré" in capsys.readouterr().err

@@ -15,8 +15,10 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import warnings
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import geopandas as gpd
@@ -732,3 +734,232 @@ def test_a_name_of_200_characters_is_exported_under_a_short_file_name(dep66_dir,
     other = run(["export", "--codes", "66028", "--name", name[:-1] + "X", "--format", "csv", "--out", str(out_dir)],
                 dep66_dir, store, capsys)
     assert other[0] == 0 and len(list(out_dir.iterdir())) == 5     # another long name: another file
+
+
+# ---- issue 24: arguments and stores
+
+#: A number of 5 000 digits (beyond Python's int() limit for text of 4 300 digits).
+LONG_NUMBER = "1" * 5000
+#: Words of argparse's English messages and help, never shown.
+ENGLISH = ("usage:", "error:", "invalid choice", "choose from", "options:", "show this help", "arguments are required",
+           "unrecognized arguments", "positional arguments")
+
+
+def other_program_database(tmp: Path) -> Path:
+    """The SQLite database of another program (no table of ours)."""
+    import sqlite3
+
+    path = tmp / "autre.sqlite"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, texte TEXT)")
+        db.execute("INSERT INTO notes (texte) VALUES ('à garder')")
+    return path
+
+
+def earlier_store(tmp: Path) -> Path:
+    """A store of cpts-geo from before owners and the registry history (opened to write, it is migrated)."""
+    import sqlite3
+
+    path = tmp / "ancien.sqlite"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE territories (kind TEXT NOT NULL, name TEXT NOT NULL, iris TEXT NOT NULL, "
+                   "attributes TEXT NOT NULL DEFAULT '{}', updated TEXT NOT NULL, PRIMARY KEY (kind, name))")
+        db.execute("""INSERT INTO territories VALUES ('registry', 'CPTS R', '["661860000"]', '{}', '2025-01-01')""")
+    return path
+
+
+def tampered(store: Path, sql: str) -> None:
+    """A row of ``store`` changed by hand (another program, a mistaken UPDATE)."""
+    import sqlite3
+
+    with closing(sqlite3.connect(store)) as db, db:
+        db.execute(sql)
+
+
+def files_under(folder: Path) -> dict[Path, bytes | None]:
+    """Every file (its bytes) and folder (None) under ``folder``."""
+    return {path: path.read_bytes() if path.is_file() else None for path in sorted(folder.rglob("*"))}
+
+
+#: name → (builder(tmp, store) → argv, key phrase of the French message)
+ARGUMENT_CASES = {
+    "version_superscript_digit": (lambda t, s: ["registry", "restore", "²"],
+                                  "argument VERSION : « ² » n'est pas un numéro de version valide"),
+    "diff_superscript_digit": (lambda t, s: ["registry", "diff", "²", "1"],
+                               "« ² » n'est pas un numéro de version"),
+    "version_beyond_sqlite_integers": (lambda t, s: ["registry", "restore", "99999999999999999999"],
+                                       "nombre entier de 1 à 1\u202f000\u202f000\u202f000"),
+    "version_of_5000_digits": (lambda t, s: ["registry", "diff", LONG_NUMBER, "1"], "(5\u202f000 caractères)"),
+    "threshold_of_5000_digits": (lambda t, s: ["coverage", "--departement", "66", "--propose",
+                                               "--new-cpts-threshold", LONG_NUMBER],
+                                 "argument --new-cpts-threshold : « 1111"),
+    "threshold_superscript_digit": (lambda t, s: ["coverage", "--departement", "66", "--propose",
+                                                  "--new-cpts-threshold", "²"],
+                                    "« ² » n'est pas un nombre d'habitants valide"),
+    "threshold_arabic_indic_digits": (lambda t, s: ["coverage", "--propose", "--new-cpts-threshold", "٤٠٠٠٠"],
+                                      "en chiffres 0 à 9"),
+    "orientation_unknown": (lambda t, s: ["export", "--codes", "66028", "--orientation", "paysage"],
+                            "argument --orientation : choix invalide : 'paysage' (choix possibles : 'portrait', "
+                            "'landscape')"),
+    "command_unknown": (lambda t, s: ["dessiner"], "argument COMMANDE : choix invalide : 'dessiner'"),
+    "option_unknown": (lambda t, s: ["summary", "--codes", "66028", "--bavard"],
+                       "argument(s) non reconnu(s) : --bavard"),
+    "option_without_value": (lambda t, s: ["summary", "--codes"], "argument --codes : une valeur est attendue"),
+    "territory_missing": (lambda t, s: ["export", "--format", "csv"],
+                          "l'un des arguments --codes --perimeter est obligatoire"),
+    "history_of_a_missing_store": (lambda t, s: ["registry", "history", "--db", str(t / "neuf.sqlite")],
+                                   "neuf.sqlite (rien n'y a encore été enregistré ?)"),
+    "restore_in_a_missing_store": (lambda t, s: ["registry", "restore", "1", "--db", str(t / "neuf.sqlite")],
+                                   "introuvable"),
+    "coverage_of_a_missing_store": (lambda t, s: ["coverage", "--departement", "66", "--db", str(t / "neuf.sqlite")],
+                                    "introuvable"),
+    "history_of_another_program_database": (
+        lambda t, s: ["registry", "history", "--db", str(other_program_database(t))], "n'est pas un magasin cpts-geo"),
+    "diff_in_another_program_database": (
+        lambda t, s: ["registry", "diff", "1", "2", "--db", str(other_program_database(t))],
+        "n'est pas un magasin cpts-geo"),
+    "coverage_of_another_program_database": (
+        lambda t, s: ["coverage", "--departement", "66", "--db", str(other_program_database(t))],
+        "autre.sqlite n'est pas un magasin cpts-geo"),
+    "history_of_an_earlier_store": (lambda t, s: ["registry", "history", "--db", str(earlier_store(t))],
+                                    "créé par une version précédente de cpts-geo"),
+    "save_registry_of_points": (lambda t, s: registry(write(t / "r.geojson",
+                                                            perimeter_json(geometry=Point(2.9, 42.7)))),
+                                "géométrie sans surface"),
+    "save_registry_in_lambert_93_without_crs": (lambda t, s: registry(write(t / "r.geojson", gpd.GeoDataFrame(
+        {"cpts": ["CPTS Lambert"]}, geometry=[box(690_000, 6_170_000, 700_000, 6_180_000)]).to_json())),
+                                                "aucun fichier n'a été écrit"),
+    "save_registry_of_unknown_codes": (lambda t, s: registry(write(t / "r.csv", "cpts;code_insee\nX;66999\nY;75999\n")),
+                                       "Ignoré (ligne 3, « Y », 75999) : département 75 absent"),
+    "papeete": (lambda t, s: ["summary", "--codes", "98714"],
+                "98714 : collectivité d'outre-mer (Polynésie française), hors du champ des CPTS"),
+    "saint_martin_and_noumea_iris": (lambda t, s: ["export", "--codes", "97801,988180101", "--format", "csv"],
+                                     "97801 : collectivité d'outre-mer (Saint-Martin), hors du champ des CPTS ; "
+                                     "988180101 : collectivité d'outre-mer (Nouvelle-Calédonie)"),
+    "coverage_of_wallis_and_futuna": (lambda t, s: ["coverage", "--departement", "986"],
+                                      "Département 986 inexistant : collectivité d'outre-mer (Wallis-et-Futuna)"),
+    "prepare_saint_pierre_and_miquelon": (lambda t, s: ["prepare", "--departement", "975", "--out", str(t / "b")],
+                                          "975 : collectivité d'outre-mer (Saint-Pierre-et-Miquelon)"),
+    "registry_version_as_a_list": (
+        lambda t, s: tampered(s, "UPDATE registry_versions SET cpts = '[]'") or ["registry", "history"],
+        "La version 1 du registre de"),
+    "registry_version_codes_as_numbers": (
+        lambda t, s: tampered(s, """UPDATE registry_versions SET cpts = '{"A": [66028]}'""") or ["registry", "diff",
+                                                                                               "1", "1"],
+        "La version 1 du registre"),
+    "registry_version_cut_json": (
+        lambda t, s: tampered(s, """UPDATE registry_versions SET cpts = '{"A": ["66'""") or ["registry", "restore",
+                                                                                             "1"],
+        "JSON illisible"),
+    "territory_codes_null": (
+        lambda t, s: tampered(s, "UPDATE territories SET iris = 'null'") or ["coverage", "--departement", "66"],
+        "Le territoire « CPTS Enregistrée » de"),
+    "territory_codes_a_number": (
+        lambda t, s: tampered(s, "UPDATE territories SET iris = 66136") or ["coverage", "--departement", "66"],
+        "illisible"),
+}
+
+
+@pytest.mark.parametrize("name", list(ARGUMENT_CASES))
+def test_argument_or_store_refused_in_french(name, dep66_dir, store, tmp_path, capsys):
+    """Exit 2, a French message without argparse's English, and nothing created or changed: the store, the
+    database of another program, no new store, no report folder."""
+    build, phrase = ARGUMENT_CASES[name]
+    argv = build(tmp_path, store)
+    before = files_under(tmp_path)
+    code, out, err = run(argv, dep66_dir, store, capsys)
+    assert code == 2, (out, err)
+    assert err.startswith("Erreur : ") and phrase in err, err
+    assert "Traceback" not in err + out and len(err) < MAX_MESSAGE, err
+    assert not [word for word in ENGLISH if word in err.lower()], err
+    assert files_under(tmp_path) == before
+
+
+def test_read_only_commands_change_nothing(dep66_dir, store, tmp_path, capsys):
+    """registry history and diff, coverage of the stored registry: they work, and the folder is as it was."""
+    before = files_under(tmp_path)
+    for argv, expected in ((["registry", "history"], "Version 1 — "),
+                           (["registry", "diff", "1", "1"], "Aucune différence"),
+                           (["coverage", "--departement", "66", "--out", "/dev/null/none"], "")):
+        code, out, err = run(argv, dep66_dir, store, capsys)
+        assert code == (2 if argv[0] == "coverage" else 0) and expected in out, err
+    assert "Impossible d'écrire dans le dossier /dev/null/none" in err   # the report, not the store, cannot be written
+    assert files_under(tmp_path) == before
+
+
+def test_history_of_hand_changed_texts(dep66_dir, store, capsys):
+    """A date, author and comment changed by hand into numbers are shown as they are."""
+    tampered(store, "UPDATE registry_versions SET saved = 20260101, author = 42, comment = 7")
+    code, out, err = run(["registry", "history"], dep66_dir, store, capsys)
+    assert code == 0 and "Version 1 — 20260101 — 42 — 1 CPTS — source : r.csv — « 7 »" in out, err
+
+
+def test_help_and_usage_are_french(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["export", "--help"])
+    assert done.value.code == 0
+    help_text = capsys.readouterr().out
+    assert help_text.startswith("utilisation : python -m cpts_geo export [-h]")
+    assert "\noptions :\n  -h, --help            afficher cette aide et quitter\n" in help_text
+    assert not [word for word in ENGLISH if word in help_text.lower()]
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Erreur : argument(s) obligatoire(s) manquant(s) : COMMANDE\nutilisation : python -m "
+                          "cpts_geo [-h] COMMANDE ...\n(aide : python -m cpts_geo --help)")
+
+
+def test_texts_no_document_can_hold(dep66_dir, tmp_path):
+    """--name and --postal with bytes that are not UTF-8, --auteur with U+FFFE, as a shell passes them: the documents
+    are written without those characters (python-docx and openpyxl refuse them), the summary is printed."""
+    env = {**os.environ, "CPTS_GEO_DATA": str(dep66_dir)}
+    out_dir = tmp_path / "exports"
+    exported = subprocess.run([sys.executable, "-m", "cpts_geo", "export", "--codes", "66028", "--format", "docx,xlsx",
+                               "--out", str(out_dir), "--name", b"CPTS \xff\xfeTest", "--auteur",
+                               "Maison\ufffe de sant\u00e9\U0010ffff", "--postal", b"66028=66\xff390\xef\xbf\xbe"],
+                              capture_output=True, env=env, timeout=300)
+    assert exported.returncode == 0, exported.stderr.decode()
+    assert sorted(p.name for p in out_dir.iterdir()) == ["cpts_test_lettre.docx", "cpts_test_tableau.xlsx"]
+    assert Document(out_dir / "cpts_test_lettre.docx").core_properties.author == "Maison de santé (cpts-geo)"
+    workbook = openpyxl.load_workbook(out_dir / "cpts_test_tableau.xlsx")
+    assert workbook.properties.creator == "Maison de santé (cpts-geo)"
+    letter = Document(out_dir / "cpts_test_lettre.docx")
+    assert "66390" in [cell.text for table in letter.tables for row in table.rows for cell in row.cells]  # not 66330
+    summary = subprocess.run([sys.executable, "-m", "cpts_geo", "summary", "--codes", "66028", "--name",
+                              b"CPTS \xc3Test"], capture_output=True, env=env, timeout=300)
+    assert summary.returncode == 0 and summary.stdout.decode().startswith("Territoire CPTS Test : 1 communes"), \
+        summary.stderr.decode()
+
+
+def test_export_removes_what_a_killed_export_left(dep66_dir, store, tmp_path, capsys):
+    """A staging folder with finished files left by an export killed (SIGKILL) more than an hour ago is removed by
+    the next export; the one of an export running now, and a link of that name, are left alone."""
+    out_dir = tmp_path / "exports"
+    killed, running = out_dir / ".cpts_geo_tue", out_dir / ".cpts_geo_en_cours"
+    for staging in (killed, running):
+        staging.mkdir(parents=True)
+        write(staging / "cpts_carte.pdf", b"%PDF-1.4 fini")
+    two_hours_ago = time.time() - 7200
+    os.utime(killed, (two_hours_ago, two_hours_ago))
+    elsewhere = tmp_path / "ailleurs"
+    elsewhere.mkdir()
+    os.utime(write(elsewhere / "garder.txt", "à garder"), (two_hours_ago, two_hours_ago))
+    os.utime(elsewhere, (two_hours_ago, two_hours_ago))
+    (out_dir / ".cpts_geo_lien").symlink_to(elsewhere)
+    code, _, err = run(["export", "--codes", "66028", "--format", "csv", "--out", str(out_dir)], dep66_dir, store,
+                       capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == [".cpts_geo_en_cours", ".cpts_geo_lien", "cpts_tableau.csv"]
+    assert (running / "cpts_carte.pdf").exists() and (elsewhere / "garder.txt").exists()
+
+
+def test_registry_file_name_not_utf8_saved(dep66_dir, store, tmp_path):
+    """A registry file whose name has bytes that are not UTF-8 is saved; the history names it with « � »."""
+    path = write(Path(os.fsdecode(bytes(tmp_path / "registre") + b"\xff.csv")), SAVED.replace("Enregistrée", "Neuve"))
+    env = {**os.environ, "CPTS_GEO_DATA": str(dep66_dir), "CPTS_GEO_STORE": str(store)}
+    saved = subprocess.run([sys.executable, "-m", "cpts_geo", "coverage", "--registry", path, "--departement", "66",
+                            "--save", "--out", tmp_path / "rapport"], capture_output=True, env=env, timeout=300)
+    assert saved.returncode == 0, saved.stderr.decode()
+    history = subprocess.run([sys.executable, "-m", "cpts_geo", "registry", "history"], capture_output=True, env=env,
+                             text=True, timeout=300)
+    assert history.returncode == 0 and "Version 2 — " in history.stdout, history.stderr
+    assert "source : registre\ufffd.csv" in history.stdout

@@ -150,8 +150,8 @@ def test_history_text_and_deleted_cpts(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["registry", "diff", "1"], "« registry diff » attend 2 numéro\\(s\\) de version, 1 donné\\(s\\)"),
-    (["registry", "restore", "x"], "Numéro de version invalide : « x »"),
-    (["registry", "restore", "-1"], "Numéro de version invalide : « -1 »"),
+    (["registry", "restore", "x"], "argument VERSION : « x » n'est pas un numéro de version valide"),
+    (["registry", "restore", "-1"], "argument VERSION : « -1 » n'est pas un numéro de version valide"),
     (["registry", "undo"], "Action inconnue : « undo »"),
     (["registry", "diff", "1", "9"], "Aucune version 9 du registre dans .* \\(versions 1 à 1\\)"),
     (["registry", "restore", "2"], "Aucune version 2 du registre"),
@@ -167,6 +167,7 @@ def test_bad_input_is_a_french_error(tmp_path, capsys, args, message):
 
 
 def test_empty_history(tmp_path, capsys):
+    open_store(tmp_path / "store.sqlite")
     assert main(["registry", "history", "--db", str(tmp_path / "store.sqlite")]) == 0
     assert capsys.readouterr().out.splitlines()[1] == "Aucune version du registre enregistrée."
     assert main(["registry", "diff", "1", "2", "--db", str(tmp_path / "store.sqlite")]) == 2

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from cpts_geo.arguments import argument_text, whole_number
 from cpts_geo.bundle import Bundle
 from cpts_geo.coverage import area_of, coverage_report, fr_number, report_files, report_tables
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int
-from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
+from cpts_geo.registry import RegistryImport, check_savable, read_registry, registry_from_store, save_registry
 from cpts_geo.output import show, write_files
 from cpts_geo.planning import (KIND_LABELS, NEW_CPTS_POPULATION, Plan, before_after_lines, comparison, plan_tables,
                                propose)
@@ -21,6 +22,8 @@ from cpts_geo.store import TerritoryStore, open_store
 
 #: Rows of each list printed in text mode (the files have them all).
 PRINTED_ROWS = 15
+#: Largest ``--new-cpts-threshold`` (more inhabitants than France has).
+MAX_NEW_CPTS_POPULATION = 100_000_000
 
 
 def load_registry(bundle: Bundle, args, store: TerritoryStore | None) -> RegistryImport:
@@ -91,33 +94,23 @@ def _figure(value, show) -> str:
     return "—" if pd.isna(value) else show(value)
 
 
-def new_cpts_threshold(args) -> int:
-    """The population from which a white piece is proposed as a new CPTS (``--new-cpts-threshold``, 40 000 by
-    default); anything but a whole number of inhabitants is a French error."""
-    if args.new_cpts_threshold is None:
-        return NEW_CPTS_POPULATION
-    digits = "".join(args.new_cpts_threshold.split())   # « 40 000 » as a French reader writes it
-    if not digits.isdigit():
-        raise InputError(f"--new-cpts-threshold : « {args.new_cpts_threshold} » n'est pas un nombre d'habitants "
-                         "(entier positif attendu, par exemple 40000).")
-    return int(digits)
-
-
 def run(args) -> int:
     """Read the registry, write the report files, then (``--save``) replace the stored registry.
 
-    Everything that can fail (reading, report, files) comes before the one transaction of
-    ``--save``: a failure leaves the stored registry unchanged.
+    Everything that can fail (reading, checking the registry to save, report, files) comes before the one
+    transaction of ``--save``: a failure leaves the stored registry unchanged and writes no report.
     """
     if args.save and not args.registry:
         raise InputError("--save enregistre le registre lu avec --registry FICHIER : donnez ce fichier.")
     if args.new_cpts_threshold is not None and not args.propose:
         raise InputError("--new-cpts-threshold s'utilise avec --propose.")
-    threshold = new_cpts_threshold(args)
     bundle = Bundle.load(args.data)
     area = area_of(bundle, args.region, args.departement)
-    store = open_store(args.db) if args.save or not args.registry else None
+    store = open_store(args.db, read_only=not args.save) if args.save or not args.registry else None
     imported = load_registry(bundle, args, store)
+    if args.save:
+        check_savable(imported)
+    threshold = args.new_cpts_threshold or NEW_CPTS_POPULATION
     plan = propose(bundle, imported.cpts, area, threshold) if args.propose else None
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
     stem = f"couverture_{area.stem}"
@@ -158,8 +151,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--save", action="store_true",
                         help="enregistrer le registre lu comme nouvelle version (tout ou rien ; les versions "
                              "précédentes restent dans l'historique : « registry history »)")
-    parser.add_argument("--author", default="", help="--save : qui enregistre (gardé avec la version du registre)")
-    parser.add_argument("--comment", default="", help="--save : commentaire de la version du registre")
+    parser.add_argument("--author", default="", type=argument_text,
+                        help="--save : qui enregistre (gardé avec la version du registre)")
+    parser.add_argument("--comment", default="", type=argument_text,
+                        help="--save : commentaire de la version du registre")
     parser.add_argument("--region", help="code de la région (ex. 76 pour l'Occitanie ; sans --region ni --departement : "
                                            "toutes les données préparées)")
     parser.add_argument("--departement", help="code du département (limite le rapport à ce département)")
@@ -171,6 +166,7 @@ def add_parser(subparsers) -> None:
                         help="proposer qui prend chaque zone blanche et chaque chevauchement (couverture complète), "
                              "avec la situation avant/après")
     parser.add_argument("--new-cpts-threshold", metavar="HABITANTS",
+                        type=whole_number("un nombre d'habitants", 1, MAX_NEW_CPTS_POPULATION),
                         help="--propose : population à partir de laquelle une zone blanche d'un seul tenant est "
                              f"proposée comme nouvelle CPTS plutôt que partagée entre ses voisines (défaut : "
                              f"{fr_int(NEW_CPTS_POPULATION)})")

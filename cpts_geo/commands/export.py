@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cpts_geo.arguments import argument_text
 from cpts_geo.bundle import Bundle
 from cpts_geo.commands.summary import add_territory_arguments, load_others, postal_overrides, territory_argument
 from cpts_geo.errors import InputError
@@ -51,7 +52,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, default=Path("."), help="dossier où écrire les fichiers")
     parser.add_argument("--orientation", choices=["portrait", "landscape"], default="portrait",
                         help="orientation de la carte A4")
-    parser.add_argument("--auteur", default=None,
+    parser.add_argument("--auteur", default=None, type=argument_text,
                         help="porteur ou structure, écrit comme auteur dans les métadonnées des PDF, DOCX et XLSX "
                              "(« cpts-geo » y est ajouté)")
     parser.set_defaults(func=run)

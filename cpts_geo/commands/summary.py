@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cpts_geo.arguments import argument_text
 from cpts_geo.bundle import Bundle
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import MAX_UPLOAD_BYTES, read_code_file, resolve_codes, split_codes
@@ -160,10 +161,11 @@ def add_territory_arguments(parser, default_name: str = "") -> None:
                        help="codes INSEE de communes et codes IRIS séparés par des virgules, ou fichier CSV/TXT")
     given.add_argument("--perimeter", type=Path, help="périmètre exporté par cpts-geo (GeoJSON, GeoPackage ou "
                                                       "Shapefile zippé)")
-    parser.add_argument("--name", help="nom de la CPTS" + (f" (défaut : {default_name})" if default_name else ""))
+    parser.add_argument("--name", type=argument_text,
+                        help="nom de la CPTS" + (f" (défaut : {default_name})" if default_name else ""))
     parser.set_defaults(default_name=default_name)
     parser.add_argument("--other-cpts", type=Path, help="CPTS voisines : CSV cpts;code (code_insee ou code_iris) ou périmètres GeoJSON/GeoPackage/Shapefile")
-    parser.add_argument("--postal", action="append", metavar="INSEE=CP",
+    parser.add_argument("--postal", action="append", metavar="INSEE=CP", type=argument_text,
                         help="code postal à retenir pour une commune à plusieurs codes (répétable)")
     rows = parser.add_mutually_exclusive_group()
     rows.add_argument("--par-iris", dest="detailed", action="store_true",

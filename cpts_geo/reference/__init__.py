@@ -8,6 +8,11 @@ from pathlib import Path
 import pandas as pd
 
 HERE = Path(__file__).parent
+#: Collectivités d'outre-mer of the code officiel géographique (codes 975 to 989): French territory, but not a
+#: département, outside the health system of the CPTS and the ARS.
+OVERSEAS_COLLECTIVITIES = {"975": "Saint-Pierre-et-Miquelon", "977": "Saint-Barthélemy", "978": "Saint-Martin",
+                           "984": "Terres australes et antarctiques françaises", "986": "Wallis-et-Futuna",
+                           "987": "Polynésie française", "988": "Nouvelle-Calédonie", "989": "Île de Clipperton"}
 
 
 @cache
@@ -16,3 +21,10 @@ def departements_table() -> pd.DataFrame:
     deps = pd.read_csv(HERE / "departements.csv", sep=";", dtype=str)
     regions = pd.read_csv(HERE / "regions.csv", sep=";", dtype=str)
     return deps.merge(regions, on="code_region", how="left")
+
+
+def outside_cpts(code: str) -> str | None:
+    """Why a commune or territory code of a collectivité d'outre-mer (``98714``, ``987``) has no CPTS, in French;
+    None for any other code."""
+    name = OVERSEAS_COLLECTIVITIES.get(str(code)[:3])
+    return f"collectivité d'outre-mer ({name}), hors du champ des CPTS" if name else None
