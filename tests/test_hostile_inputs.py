@@ -555,3 +555,47 @@ def test_subprocess_long_codes_and_zip_slip(dep66_dir, tmp_path):
     hostile = run_cli("summary", "--codes", "66028", "--other-cpts", archive, data=dep66_dir)
     assert hostile.returncode == 2 and "hors de l'archive" in hostile.stderr
     assert "Traceback" not in hostile.stderr
+
+
+# ---- issue 21: bad inputs
+
+def damaged_bundle(tmp: Path, bundle: Path, name: str, damage) -> Path:
+    """A copy of ``bundle`` whose file ``name`` is replaced by ``damage(its bytes)``."""
+    copy = Path(shutil.copytree(bundle, tmp / "bundle"))
+    write(copy / name, damage((copy / name).read_bytes()))
+    return copy
+
+
+def zeroed_middle(data: bytes) -> bytes:
+    """The data pages overwritten, the Parquet footer (schema) kept: the file opens, its columns do not."""
+    return data[:100] + bytes(len(data) - 100 - 4000) + data[-4000:]
+
+
+#: name → (builder(tmp, bundle) → argv, key phrase of the French message), run as :data:`CASES`.
+ISSUE_21_CASES = {
+    "bundle_iris_truncated": (lambda t, b: ["summary", "--codes", "66028", "--data", str(damaged_bundle(
+        t, b, "iris_shapes/iris.parquet", lambda d: d[:len(d) // 2]))],
+                              "Données préparées illisibles : relancez `python -m cpts_geo prepare` ("),
+    "bundle_iris_garbage": (lambda t, b: ["summary", "--codes", "66028", "--data", str(damaged_bundle(
+        t, b, "iris_shapes/iris.parquet", lambda d: b"\x13\x37" * 5000))], "iris.parquet manquant ou abîmé"),
+    "bundle_iris_pages_zeroed": (lambda t, b: ["export", "--codes", "66028", "--format", "geojson", "--data",
+                                               str(damaged_bundle(t, b, "iris_shapes/iris.parquet", zeroed_middle))],
+                                 "Données préparées illisibles"),
+    "bundle_communes_garbage": (lambda t, b: ["summary", "--codes", "66028", "--data", str(damaged_bundle(
+        t, b, "population/communes.parquet", lambda d: b"PAR1 pas un parquet PAR1"))],
+                                "communes.parquet manquant ou abîmé"),
+}
+
+
+@pytest.mark.parametrize("name", list(ISSUE_21_CASES))
+def test_issue_21_bad_input_is_a_french_message(name, dep66_dir, store, tmp_path, capsys):
+    build, phrase = ISSUE_21_CASES[name]
+    folder = tmp_path / "entree"
+    folder.mkdir()
+    argv = build(folder, dep66_dir)
+    before = store.read_bytes()
+    code, out, err = run(argv, dep66_dir, store, capsys)
+    assert code == 2, (out, err)
+    assert err.startswith("Erreur : ") and phrase in err, err
+    assert "Traceback" not in err + out and len(err) < MAX_MESSAGE, err
+    assert store.read_bytes() == before
