@@ -12,6 +12,7 @@ one transaction.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,10 +86,15 @@ def _where(row) -> str:
 
 # --------------------------------------------------------------------------- names
 
+def _folded(name: str) -> str:
+    """``name`` without its accents (combining marks of any script) and case; its letters all kept."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
+
+
 def name_key(names: pd.Series) -> pd.Series:
-    """Names compared without case, accents, hyphens, apostrophes or repeated spaces."""
-    plain = names.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
-    return plain.str.lower().str.replace(r"[\s\-'’_.]+", " ", regex=True).str.strip()
+    """Names compared without case, accents, punctuation or repeated spaces; letters of every script (Greek,
+    Chinese…) kept, so that names in other scripts never merge."""
+    return names.map(_folded).str.replace(r"[\W_]+", " ", regex=True).str.strip()
 
 
 def unify_names(names: pd.Series) -> tuple[pd.Series, list[str]]:

@@ -599,3 +599,18 @@ def test_issue_21_bad_input_is_a_french_message(name, dep66_dir, store, tmp_path
     assert err.startswith("Erreur : ") and phrase in err, err
     assert "Traceback" not in err + out and len(err) < MAX_MESSAGE, err
     assert store.read_bytes() == before
+
+
+def test_names_in_other_scripts_stay_apart(dep66_dir, store, tmp_path, capsys):
+    """Three CPTS named in Greek and Chinese stay three CPTS (their letters are not dropped by the name key);
+    an accent or the case of a Greek name still folds."""
+    rows = "cpts;code_insee\nΚΠΤΣ Αθήνα;66028\nΚΠΤΣ ΑΘΗΝΑ;66186\nΚΠΤΣ Θεσσαλονίκη;66136\n社区卫生 佩皮尼昂;66189\n"
+    code, out, err = run(["coverage", "--registry", str(write(tmp_path / "r.csv", rows)), "--departement", "66",
+                          "--json"], dep66_dir, store, capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert sorted((c["name"], c["pieces"]) for c in payload["cpts"]) == [
+        ("ΚΠΤΣ Αθήνα", 1), ("ΚΠΤΣ Θεσσαλονίκη", 1), ("社区卫生 佩皮尼昂", 1)]
+    assert payload["registry"]["notes"] == [
+        "CPTS écrite de plusieurs façons, regroupée sous « ΚΠΤΣ Αθήνα » : « ΚΠΤΣ Αθήνα » (1 ligne(s)), "
+        "« ΚΠΤΣ ΑΘΗΝΑ » (1 ligne(s))"]
