@@ -357,15 +357,21 @@ def read_registry_geometries(bundle, path: Path | str) -> RegistryImport:
 # --------------------------------------------------------------------------- drafts and dispatch
 
 def registry_from_store(bundle, store, kind: str = "draft") -> RegistryImport:
-    """Registry from the territories saved in a store (by default the drafts of the app)."""
+    """Registry from the territories saved in a store (by default the drafts of the app); a store holding no
+    usable territory is an :class:`InputError`, not an empty registry."""
     saved = store.load_all(kind)
-    imported = RegistryImport(f"{'brouillons' if kind == 'draft' else kind} de {store.location}")
+    what = "brouillons" if kind == "draft" else kind
+    imported = RegistryImport(f"{what} de {store.location}")
     members = pd.DataFrame([(name, code) for name, codes in saved.items() for code in codes],
                            columns=["cpts", "code_iris"])
     known = members["code_iris"].isin(bundle.iris.index)
     imported.ignored = members.loc[~known].rename(columns={"code_iris": "code"}).assign(
         line=None, reason="IRIS absent des données préparées")[IGNORED_COLUMNS]
     imported.cpts = _territories(members[known])
+    if not imported.cpts:
+        unknown = f", {len(imported.ignored)} IRIS absent(s) des données préparées" if len(imported.ignored) else ""
+        raise InputError(f"Aucune CPTS dans les {what} de {store.location} ({len(saved)} territoire(s){unknown}) : "
+                         "enregistrez d'abord des territoires dans l'application, ou lisez le registre d'un fichier.")
     return imported
 
 

@@ -614,3 +614,12 @@ def test_names_in_other_scripts_stay_apart(dep66_dir, store, tmp_path, capsys):
     assert payload["registry"]["notes"] == [
         "CPTS écrite de plusieurs façons, regroupée sous « ΚΠΤΣ Αθήνα » : « ΚΠΤΣ Αθήνα » (1 ligne(s)), "
         "« ΚΠΤΣ ΑΘΗΝΑ » (1 ligne(s))"]
+
+
+def test_registry_of_an_empty_store_is_an_error(dep66_dir, store, capsys):
+    """``coverage --drafts`` on a store without drafts (it holds only the saved registry) is not an empty coverage."""
+    before = store.read_bytes()
+    code, out, err = run(["coverage", "--drafts", "--departement", "66"], dep66_dir, store, capsys)
+    assert code == 2 and not out, out
+    assert err.startswith(f"Erreur : Aucune CPTS dans les brouillons de {store} (0 territoire(s))"), err
+    assert "Traceback" not in err and store.read_bytes() == before
