@@ -169,7 +169,7 @@ def _apply_arrondissement(bundle, rows: pd.DataFrame) -> pd.Series:
     given = _clean_codes(rows.loc[wanted, "arrondissement"])
     parent_of_given = given.map(table.set_index("code_insee")["parent"])
     from_code = given.where(parent_of_given == rows.loc[wanted, "code"])
-    code[wanted] = from_number.fillna(from_code)
+    code[wanted] = from_number.astype(object).fillna(from_code)
     return code
 
 
@@ -395,14 +395,28 @@ def read_registry(bundle, path: Path | str) -> RegistryImport:
                      "GeoPackage ou Shapefile).")
 
 
+def check_savable(imported: RegistryImport, accept_ignored: bool,
+                  how: str = "acceptez explicitement de l'enregistrer sans elles") -> None:
+    """Refuse to save a registry without any CPTS, or read with ignored rows unless the user accepted them knowingly
+    (``accept_ignored``): an :class:`InputError` naming the rows and ``how`` to accept them (the command line's
+    option, the page's box)."""
+    if not imported.cpts:
+        raise InputError(f"Aucune CPTS utilisable dans {imported.source} : le registre enregistré est inchangé.")
+    if imported.ok or accept_ignored:
+        return
+    rows = listed([f"{_where(row)} : {row.reason}" for row in imported.ignored.itertuples()], width=90)
+    raise InputError(f"{imported.source} : {len(imported.ignored)} ligne(s) ignorée(s) à la lecture ({rows}). "
+                     f"Le registre enregistré est inchangé : corrigez le fichier, ou {how}.")
+
+
 def save_registry(bundle, store, imported: RegistryImport, author: str = "", comment: str = "",
-                  loaded_version: int | None = None) -> None:
+                  loaded_version: int | None = None, accept_ignored: bool = False) -> None:
     """Replace the registry of ``store`` by ``imported`` with each CPTS's perimeter, in one transaction (all-or-nothing);
     the store keeps it as a new version (``author``, ``comment``, source file), the previous ones untouched.
     ``loaded_version``: the version the user started from; a version saved by someone else since is a French
-    error (:class:`~cpts_geo.store.RegistryChanged`), nothing saved."""
-    if not imported.cpts:
-        raise InputError(f"Aucune CPTS utilisable dans {imported.source} : le registre enregistré est inchangé.")
+    error (:class:`~cpts_geo.store.RegistryChanged`), nothing saved. A registry read with ignored rows is saved
+    only when ``accept_ignored`` (:func:`check_savable`)."""
+    check_savable(imported, accept_ignored)
     perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
                     attributes={"source": imported.source}, replace_kind=True, perimeters=perimeters.to_dict(),

@@ -623,3 +623,49 @@ def test_registry_of_an_empty_store_is_an_error(dep66_dir, store, capsys):
     assert code == 2 and not out, out
     assert err.startswith(f"Erreur : Aucune CPTS dans les brouillons de {store} (0 territoire(s))"), err
     assert "Traceback" not in err and store.read_bytes() == before
+
+
+def semicolon_registry(path: Path, codes: list[str]) -> Path:
+    """16 CPTS, all but the first named with an unquoted ``;`` (« CPTS 02; Sud ») that shifts their code into the
+    column « arrondissement »: each such row is ignored, only the first CPTS is read."""
+    rows = [f"CPTS {n:02d};{code};;" if n == 1 else f"CPTS {n:02d}; Sud;{code};;" for n, code in enumerate(codes, 1)]
+    return write(path, "cpts;code_insee;arrondissement;quartier\n" + "\n".join(rows) + "\n")
+
+
+def test_registry_with_ignored_rows_is_not_saved_unless_accepted(dep66, dep66_dir, store, tmp_path, capsys):
+    path = semicolon_registry(tmp_path / "r.csv", sorted(dep66.iris_by_commune)[:16])
+    before = store.read_bytes()
+    code, out, err = run(registry(path), dep66_dir, store, capsys)
+    assert code == 2 and "Traceback" not in err + out, err
+    assert err.startswith("Erreur : r.csv : 15 ligne(s) ignorée(s) à la lecture (ligne 3, « CPTS 02 », 66002 : "
+                          "arrondissement inconnu pour cette commune, ligne 4, « CPTS 03 », 66003 : "), err
+    assert "… (15 en tout)). Le registre enregistré est inchangé : corrigez le fichier, ou relancez avec " \
+           "--accepter-lignes-ignorees pour l'enregistrer sans elles." in err
+    assert store.read_bytes() == before and not (store.parent / "rapport").exists()
+    code, out, err = run([*registry(path), "--accepter-lignes-ignorees", "--json"], dep66_dir, store, capsys)
+    assert code == 0, err
+    assert store_module.open_store(store).load_all("registry") == {"CPTS 01": frozenset(dep66.iris_by_commune["66001"])}
+
+
+def test_vue_ars_saves_ignored_rows_only_when_confirmed(dep66, dep66_dir, tmp_path, monkeypatch):
+    """The page's save button stays disabled until the box accepting the ignored rows is ticked."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "drafts.sqlite"))
+    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+    page.switch_page("pages/2_Vue_ARS.py")
+    page.query_params["dep"] = "66"
+    page.run()
+    page.radio(key="ars_source").set_value("Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)").run()
+    data = semicolon_registry(tmp_path / "r.csv", sorted(dep66.iris_by_commune)[:16]).read_bytes()
+    page.get("file_uploader")[0].upload("r.csv", data, "text/csv").run()
+    assert not page.exception and "15 ligne(s) ignorée(s)" in page.warning[0].value
+    save = next(b for b in page.button if b.key == "ars_save")
+    assert save.disabled
+    stored = store_module.open_store(tmp_path / "drafts.sqlite")
+    assert stored.load_all("registry") == {}
+    next(c for c in page.checkbox if c.key.startswith("ars_accept_ignored_")).check().run()
+    next(b for b in page.button if b.key == "ars_save").click().run()
+    assert not page.exception and not page.error
+    assert stored.load_all("registry") == {"CPTS 01": frozenset(dep66.iris_by_commune["66001"])}

@@ -14,7 +14,8 @@ from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int
-from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
+from cpts_geo.registry import (RegistryImport, check_savable, read_registry, registry_from_store,
+                               save_registry)
 from cpts_geo.output import write_files
 from cpts_geo.planning import (KIND_LABELS, NEW_CPTS_POPULATION, Plan, before_after_lines, comparison, plan_tables,
                                propose)
@@ -119,6 +120,9 @@ def run(args) -> int:
     area = area_of(bundle, args.region, args.departement)
     store = open_store(args.db) if args.save or not args.registry else None
     imported = load_registry(bundle, args, store)
+    if args.save:
+        check_savable(imported, args.accept_ignored,
+                               how="relancez avec --accepter-lignes-ignorees pour l'enregistrer sans elles")
     plan = propose(bundle, imported.cpts, area, threshold) if args.propose else None
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
     stem = f"couverture_{area.stem}"
@@ -136,7 +140,8 @@ def run(args) -> int:
                 contents[f"{name}.{fmt}"] = save_figure(draw(), fmt)
     files = write_files(args.out, contents)
     if args.save:
-        save_registry(bundle, store, imported, author=args.author, comment=args.comment)
+        save_registry(bundle, store, imported, author=args.author, comment=args.comment,
+                      accept_ignored=args.accept_ignored)
     if args.json:
         payload = {**report.as_dict(), **(plan.as_dict() if plan else {}), "registry": imported.as_dict(),
                    "files": [str(f) for f in files]}
@@ -159,6 +164,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--save", action="store_true",
                         help="enregistrer le registre lu comme nouvelle version (tout ou rien ; les versions "
                              "précédentes restent dans l'historique : « registry history »)")
+    parser.add_argument("--accepter-lignes-ignorees", dest="accept_ignored", action="store_true",
+                        help="--save : enregistrer le registre même si des lignes du fichier ont été ignorées "
+                             "(sans elles ; refusé sinon)")
     parser.add_argument("--author", default="", help="--save : qui enregistre (gardé avec la version du registre)")
     parser.add_argument("--comment", default="", help="--save : commentaire de la version du registre")
     parser.add_argument("--region", help="code de la région (ex. 76 pour l'Occitanie ; sans --region ni --departement : "
