@@ -584,6 +584,13 @@ ISSUE_21_CASES = {
     "bundle_communes_garbage": (lambda t, b: ["summary", "--codes", "66028", "--data", str(damaged_bundle(
         t, b, "population/communes.parquet", lambda d: b"PAR1 pas un parquet PAR1"))],
                                 "communes.parquet manquant ou abîmé"),
+    "postal_letters": (lambda t, b: ["summary", "--codes", "66136", "--postal", "66136=ABCDE"],
+                       "Code postal refusé — 66136=ABCDE : le code postal doit avoir cinq chiffres."),
+    "postal_commune_outside": (lambda t, b: ["export", "--codes", "66136", "--format", "csv", "--postal",
+                                             "66028=66330"],
+                               "66028=66330 : la commune 66028 n'est pas dans le territoire (communes : 66136)"),
+    "postal_twice": (lambda t, b: ["summary", "--codes", "66136", "--postal", "66136=66000", "--postal", "66136=66100"],
+                     "deux codes postaux pour la commune 66136 (66000 et 66100)"),
 }
 
 
@@ -669,3 +676,13 @@ def test_vue_ars_saves_ignored_rows_only_when_confirmed(dep66, dep66_dir, tmp_pa
     next(b for b in page.button if b.key == "ars_save").click().run()
     assert not page.exception and not page.error
     assert stored.load_all("registry") == {"CPTS 01": frozenset(dep66.iris_by_commune["66001"])}
+
+
+def test_postal_code_unknown_for_its_commune_is_kept_with_a_warning(dep66_dir, store, capsys):
+    code, out, err = run(["summary", "--codes", "66136,66186", "--postal", "66186=66000", "--postal", " 66136 = 66100",
+                          "--json"], dep66_dir, store, capsys)
+    assert code == 0, err
+    assert err == ("Attention — 66000 n'est pas un code postal de Saint-Nazaire (66186) selon La Poste (codes connus : "
+                   "66570) : vérifiez-le, il est repris tel quel.\n")
+    payload = json.loads(out)
+    assert payload["postal_codes"] == ["66000", "66100"] and payload["postal_codes_to_confirm"] == []
