@@ -28,6 +28,7 @@ from shapely.geometry import Point, box
 
 from cpts_geo import store as store_module
 from cpts_geo.cli import main
+from cpts_geo.config import DEFAULT_MIRROR
 from cpts_geo.errors import InputError
 from cpts_geo.sources import readers
 from tests.conftest import RUSCINO_CODES
@@ -571,8 +572,73 @@ def zeroed_middle(data: bytes) -> bytes:
     return data[:100] + bytes(len(data) - 100 - 4000) + data[-4000:]
 
 
+def mirror_copy(tmp: Path, changed: dict[str, object]) -> Path:
+    """A mirror of ``../shared/data`` in ``tmp``: each file a link to the real one, except those of ``changed``
+    (path → new bytes or text, a function of the real bytes, or None for absent)."""
+    folder = tmp / "miroir"
+    for source in DEFAULT_MIRROR.rglob("*"):
+        name = source.relative_to(DEFAULT_MIRROR).as_posix()
+        target = folder / name
+        if source.is_dir() or (name in changed and changed[name] is None):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if name not in changed:
+            target.symlink_to(source)
+        else:
+            change = changed[name]
+            write(target, change(source.read_bytes()) if callable(change) else change)
+    return folder
+
+
+def prepare_mirror(tmp: Path, changed: dict[str, object]) -> list[str]:
+    return ["prepare", "--mirror", str(mirror_copy(tmp, changed)), "--departement", "66", "--out", str(tmp / "out")]
+
+
+def mirror_with_iris(tmp: Path, make) -> list[str]:
+    """``prepare`` on a mirror whose IRIS file is what ``make(its path)`` puts there."""
+    argv = prepare_mirror(tmp, {IRIS_PARQUET: None, IRIS_GPKG: None})
+    make(tmp / "miroir" / IRIS_PARQUET)
+    return argv
+
+
+def replaced_line(start: bytes, new: bytes):
+    """Change the line of a CSV starting with ``start`` into ``new``."""
+    return lambda data: b"\n".join(new if line.startswith(start) else line for line in data.split(b"\n"))
+
+
+def renamed_header(old: bytes, new: bytes):
+    return lambda data: data.replace(old, new, 1)
+
+
+IRIS_PARQUET = "iris/contours_iris_2020_fxx.parquet"
+IRIS_GPKG = "iris/contours_iris_2020_fxx.gpkg"
+COMMUNES_CSV = "population/communes_population.csv"
+PERPIGNAN_2023 = (b"66136,Perpignan,commune,,66,76,metro,200027183,CU Perpignan M\xc3\xa9diterran\xc3\xa9e "
+                  b"M\xc3\xa9tropole,121875,119344,118032,119656,120996,")
+
 #: name → (builder(tmp, bundle) → argv, key phrase of the French message), run as :data:`CASES`.
 ISSUE_21_CASES = {
+    # mirror of prepare
+    "mirror_iris_truncated": (lambda t, b: prepare_mirror(t, {IRIS_PARQUET: lambda d: d[:100_000]}),
+                              f"Contours IRIS du miroir illisibles : {{}}/{IRIS_PARQUET} (fichier abîmé"),
+    "mirror_iris_is_a_folder": (lambda t, b: mirror_with_iris(t, lambda path: path.mkdir()),
+                                "Contours IRIS du miroir illisibles"),
+    "mirror_iris_gpkg_garbage": (lambda t, b: prepare_mirror(t, {IRIS_PARQUET: None, IRIS_GPKG: b"SQLite? non" * 99}),
+                                 f"/{IRIS_GPKG} (fichier abîmé, tronqué ou d'un autre format)"),
+    "mirror_iris_without_field": (lambda t, b: mirror_with_iris(t, lambda path: gpd.read_file(
+        DEFAULT_MIRROR / "iris/contours_iris_2020_dep66.geojson").drop(columns="NOM_IRIS").to_parquet(path)),
+                                  "Champs absents de la couche IRIS : nom_iris"),
+    "mirror_communes_without_columns": (lambda t, b: prepare_mirror(t, {COMMUNES_CSV: renamed_header(
+        b",nom,type,", b",libelle,categorie,")}), f"Colonnes absentes de {{}}/{COMMUNES_CSV} : nom, type (colonnes lues"),
+    "mirror_population_abc": (lambda t, b: prepare_mirror(t, {COMMUNES_CSV: replaced_line(
+        b"66136,", PERPIGNAN_2023 + b"abc")}), "Valeurs non numériques dans la colonne population_2023 de "),
+    "mirror_iris_population_abc": (lambda t, b: prepare_mirror(t, {"population/iris_population.csv": replaced_line(
+        b"661360801,", b"661360801,66136,H,2020,2016,abc,520.04,430.83,457.67,430.1,321.37,232.11,False,x")}),
+                                   "iris_population.csv (ligne 33234 : « abc »)"),
+    "mirror_communes_binary": (lambda t, b: prepare_mirror(t, {COMMUNES_CSV: bytes(range(256)) * 4}),
+                               "Fichier illisible dans le miroir de données"),
+    "mirror_commune_twice": (lambda t, b: prepare_mirror(t, {COMMUNES_CSV: lambda d: d + PERPIGNAN_2023 + b"121000\n"}),
+                             "Codes en double dans le fichier des communes (miroir local {}) : 66136 ;"),
     "bundle_iris_truncated": (lambda t, b: ["summary", "--codes", "66028", "--data", str(damaged_bundle(
         t, b, "iris_shapes/iris.parquet", lambda d: d[:len(d) // 2]))],
                               "Données préparées illisibles : relancez `python -m cpts_geo prepare` ("),
@@ -603,9 +669,9 @@ def test_issue_21_bad_input_is_a_french_message(name, dep66_dir, store, tmp_path
     before = store.read_bytes()
     code, out, err = run(argv, dep66_dir, store, capsys)
     assert code == 2, (out, err)
-    assert err.startswith("Erreur : ") and phrase in err, err
+    assert err.startswith("Erreur : ") and phrase.format(folder / "miroir") in err, err
     assert "Traceback" not in err + out and len(err) < MAX_MESSAGE, err
-    assert store.read_bytes() == before
+    assert store.read_bytes() == before and not (folder / "out").exists()
 
 
 def test_names_in_other_scripts_stay_apart(dep66_dir, store, tmp_path, capsys):

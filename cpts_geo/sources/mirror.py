@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from cpts_geo.errors import DataError
+from cpts_geo.errors import DataError, InputError
 from cpts_geo.sources import AGE_BANDS, SourceTables
 from cpts_geo.sources.cog import read_cog_json
 from cpts_geo.sources.health import read_health_mirror
+from cpts_geo.sources.readers import IRIS_COLUMNS, listed, normalise_iris_fields, read_vector_file
 
 IRIS_FILES = ("iris/contours_iris_2020_fxx.parquet", "iris/contours_iris_2020_fxx.gpkg")
 COMMUNES_FILE = "population/communes_population.csv"
@@ -22,8 +24,8 @@ ACI_FILE = "reference/aci_cpts.csv"
 OVERSEAS_PATTERN = "overseas/communes-97*.geojson"
 OVERSEAS_SOURCE = "IGN Admin Express COG 2018 (communes d'outre-mer, simplifiées), via gregoiredavid/france-geojson"
 
-IRIS_COLUMNS = {"CODE_IRIS": "code_iris", "INSEE_COM": "code_insee", "NOM_COM": "nom_commune",
-                "NOM_IRIS": "nom_iris", "TYP_IRIS": "typ_iris"}
+#: Columns the communes file must have (its latest ``population_AAAA`` found by :func:`_latest_population_year`).
+COMMUNE_COLUMNS = ("code_insee", "nom", "type", "commune_parent", "departement", "region", "epci", "population_2016")
 
 
 def is_mirror(folder: Path) -> bool:
@@ -32,16 +34,47 @@ def is_mirror(folder: Path) -> bool:
     return (folder / COMMUNES_FILE).exists() and any((folder / f).exists() for f in IRIS_FILES)
 
 
-def _csv(folder: Path, name: str) -> pd.DataFrame:
+def _csv(folder: Path, name: str, required: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A CSV of the mirror as text columns; a missing, unreadable file or one without the ``required`` columns is
+    a :class:`DataError` naming it."""
     path = folder / name
     if not path.exists():
         raise DataError(f"Fichier manquant dans le miroir de données : {path}")
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise DataError(f"Fichier illisible dans le miroir de données : {path} ({str(err)[:200]}) ; "
+                        "remplacez-le par une copie intacte.") from err
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise DataError(f"Colonnes absentes de {path} : {', '.join(missing)} (colonnes lues : "
+                        f"{listed(table.columns)}).")
+    return table
+
+
+def _numbers(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """The numbers of a text column; a value that is not a number is a :class:`DataError` naming its line."""
+    numbers = pd.to_numeric(table[column], errors="coerce")
+    bad = numbers.isna() & table[column].notna()
+    if bad.any():
+        lines = [f"ligne {position + 2} : « {value} »" for position, value in
+                 zip(bad.to_numpy().nonzero()[0], table.loc[bad, column])]
+        raise DataError(f"Valeurs non numériques dans la colonne {column} de {path} ({listed(lines, limit=5)}).")
+    return numbers
 
 
 def _latest_population_year(columns) -> int:
-    years = [int(c.rsplit("_", 1)[1]) for c in columns if c.startswith("population_")]
-    return max(years)
+    """The latest year of the ``population_AAAA`` columns (``population_2016`` is required)."""
+    return max(int(c.rsplit("_", 1)[1]) for c in columns if re.fullmatch(r"population_\d{4}", c))
+
+
+def read_iris_file(path: Path) -> gpd.GeoDataFrame:
+    """The IRIS contours of the mirror in the normalised schema; a damaged file is a :class:`DataError` naming it."""
+    try:
+        return normalise_iris_fields(read_vector_file(path))
+    except InputError as err:
+        raise DataError(f"Contours IRIS du miroir illisibles : {path} (fichier abîmé, tronqué ou d'un autre "
+                        "format) ; remplacez-le par une copie intacte.") from err
 
 
 def read_mirror(folder: Path) -> SourceTables:
@@ -50,34 +83,29 @@ def read_mirror(folder: Path) -> SourceTables:
     if not is_mirror(folder):
         raise DataError(f"Le dossier {folder} n'a pas la forme attendue d'un miroir de données "
                         f"(il faut {COMMUNES_FILE} et {IRIS_FILES[0]}).")
-    iris_path = next(folder / f for f in IRIS_FILES if (folder / f).exists())
-    if iris_path.suffix == ".parquet":
-        iris = gpd.read_parquet(iris_path)
-    else:
-        iris = gpd.read_file(iris_path, engine="pyogrio")
-    iris = iris.rename(columns=IRIS_COLUMNS)[[*IRIS_COLUMNS.values(), "geometry"]].to_crs("EPSG:4326")
+    iris = read_iris_file(next(folder / f for f in IRIS_FILES if (folder / f).exists()))
     overseas = read_overseas_communes(folder)
     iris = pd.concat([iris, overseas], ignore_index=True) if len(overseas) else iris
 
-    communes = _csv(folder, COMMUNES_FILE)
+    communes = _csv(folder, COMMUNES_FILE, COMMUNE_COLUMNS)
     year = _latest_population_year(communes.columns)
     communes = communes.assign(
-        population=pd.to_numeric(communes[f"population_{year}"]),
-        population_ref=pd.to_numeric(communes["population_2016"]),
-    )[["code_insee", "nom", "type", "commune_parent", "departement", "region", "epci", "population", "population_ref"]]
+        population=_numbers(communes, f"population_{year}", folder / COMMUNES_FILE),
+        population_ref=_numbers(communes, "population_2016", folder / COMMUNES_FILE),
+    )[[*COMMUNE_COLUMNS[:-1], "population", "population_ref"]]
 
-    iris_pop = _csv(folder, IRIS_POPULATION_FILE)
+    iris_pop = _csv(folder, IRIS_POPULATION_FILE, ("code_iris", "code_insee", "pop_total"))
     bands = [b for b in AGE_BANDS if b in iris_pop.columns]
     for col in ["pop_total", *bands]:
-        iris_pop[col] = pd.to_numeric(iris_pop[col])
+        iris_pop[col] = _numbers(iris_pop, col, folder / IRIS_POPULATION_FILE)
     iris_pop = iris_pop[["code_iris", "code_insee", "pop_total", *bands]]
     iris_pop = pd.concat([iris_pop[~iris_pop["code_insee"].isin(overseas["code_insee"])],
                           commune_level_population(iris_pop[iris_pop["code_insee"].isin(overseas["code_insee"])],
                                                    bands)], ignore_index=True)
 
-    postal = _csv(folder, POSTAL_FILE)[["code_insee", "code_postal"]].drop_duplicates()
-    qpv = _csv(folder, QPV_FILE)
-    qpv = qpv.assign(pop_qpv=pd.to_numeric(qpv["pop_qpv"]))[["code_qp", "nom_qp", "code_insee", "pop_qpv"]]
+    postal = _csv(folder, POSTAL_FILE, ("code_insee", "code_postal"))[["code_insee", "code_postal"]].drop_duplicates()
+    qpv = _csv(folder, QPV_FILE, ("code_qp", "nom_qp", "code_insee", "pop_qpv"))
+    qpv = qpv.assign(pop_qpv=_numbers(qpv, "pop_qpv", folder / QPV_FILE))[["code_qp", "nom_qp", "code_insee", "pop_qpv"]]
     aci = _csv(folder, ACI_FILE) if (folder / ACI_FILE).exists() else pd.DataFrame()
 
     meta = {
@@ -116,7 +144,7 @@ def read_overseas_communes(folder: Path) -> gpd.GeoDataFrame:
     """Commune contours of the overseas départements, as single-IRIS communes (``XXXXX0000``)."""
     frames = [gpd.read_file(path, engine="pyogrio") for path in sorted(Path(folder).glob(OVERSEAS_PATTERN))]
     if not frames:
-        return gpd.GeoDataFrame(columns=[*IRIS_COLUMNS.values(), "geometry"], geometry="geometry", crs="EPSG:4326")
+        return gpd.GeoDataFrame(columns=[*IRIS_COLUMNS, "geometry"], geometry="geometry", crs="EPSG:4326")
     communes = pd.concat(frames, ignore_index=True).to_crs("EPSG:4326")
     code = communes["code"].astype(str)
     return gpd.GeoDataFrame({"code_iris": code + "0000", "code_insee": code, "nom_commune": communes["nom"],
