@@ -22,7 +22,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from cpts_geo.codes import (CODE_COLUMNS, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column, resolve_codes,
+from cpts_geo.codes import (CODE_COLUMNS, CODE_PATTERN, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column,
+                            resolve_codes,
                             translate_communes)
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
@@ -125,6 +126,24 @@ def _clean_codes(codes: pd.Series) -> pd.Series:
     return codes.where(~lost_zero, "0" + codes)
 
 
+def _check_not_shifted(table: pd.DataFrame, name: str, code_columns: list[str], label: str) -> None:
+    """Refuse rows whose CPTS name holds an unquoted separator (« CPTS Têt; Sud »): its second part took the code's
+    column and the code the next one (its trailing fields being empty, the row has no field too many)."""
+    columns = list(table.columns)
+    code_column = min(code_columns, key=columns.index)
+    at = columns.index(code_column)
+    if columns.index(name) > at or at + 1 == len(columns):
+        return
+    is_code = lambda values: _clean_codes(values).str.match(CODE_PATTERN)  # noqa: E731
+    shifted = table[code_column].notna() & ~is_code(table[code_column]) & is_code(table[columns[at + 1]])
+    if shifted.any():
+        lines = [f"ligne {position + 2} : « {table[name].iat[position].strip()} » puis "
+                 f"« {table[code_column].iat[position].strip()} »" for position in shifted.to_numpy().nonzero()[0]]
+        raise InputError(f"{label} a des colonnes décalées : un nom de CPTS contient sans doute le séparateur sans "
+                         f"guillemets ({listed(lines, limit=5, width=90)}). Mettez ces noms entre guillemets "
+                         "(\"CPTS Têt; Sud\") ou retirez-en le séparateur : rien n'est importé.")
+
+
 def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     """The columns of a CSV registry as ``line, cpts, code, arrondissement, quartier``."""
     name = pick_column(table, NAME_COLUMNS)
@@ -134,6 +153,7 @@ def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     if name is None or not code_columns:
         raise InputError(f"{label} doit avoir une colonne « cpts » et une colonne « code_insee » ou « code_iris » "
                          f"(colonnes lues : {listed(table.columns)}).")
+    _check_not_shifted(table, name, code_columns, label)
     code = table[code_columns[0]]
     for other in code_columns[1:]:
         code = code.fillna(table[other])

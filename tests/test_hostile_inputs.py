@@ -650,6 +650,10 @@ ISSUE_21_CASES = {
     "bundle_communes_garbage": (lambda t, b: ["summary", "--codes", "66028", "--data", str(damaged_bundle(
         t, b, "population/communes.parquet", lambda d: b"PAR1 pas un parquet PAR1"))],
                                 "communes.parquet manquant ou abîmé"),
+    "registry_name_with_unquoted_separator": (lambda t, b: registry(semicolon_registry(t / "r.csv", [
+        f"66{n:03d}" for n in range(1, 17)])), "Le fichier r.csv a des colonnes décalées : un nom de CPTS contient "
+        "sans doute le séparateur sans guillemets (ligne 3 : « CPTS 02 » puis « Sud », ligne 4 : « CPTS 03 » puis "
+        "« Sud »"),
     "postal_letters": (lambda t, b: ["summary", "--codes", "66136", "--postal", "66136=ABCDE"],
                        "Code postal refusé — 66136=ABCDE : le code postal doit avoir cinq chiffres."),
     "postal_commune_outside": (lambda t, b: ["export", "--codes", "66136", "--format", "csv", "--postal",
@@ -700,18 +704,24 @@ def test_registry_of_an_empty_store_is_an_error(dep66_dir, store, capsys):
 
 def semicolon_registry(path: Path, codes: list[str]) -> Path:
     """16 CPTS, all but the first named with an unquoted ``;`` (« CPTS 02; Sud ») that shifts their code into the
-    column « arrondissement »: each such row is ignored, only the first CPTS is read."""
+    column « arrondissement », the row keeping its number of fields (its last ones empty)."""
     rows = [f"CPTS {n:02d};{code};;" if n == 1 else f"CPTS {n:02d}; Sud;{code};;" for n, code in enumerate(codes, 1)]
     return write(path, "cpts;code_insee;arrondissement;quartier\n" + "\n".join(rows) + "\n")
 
 
+def half_outside_registry(path: Path, dep66) -> Path:
+    """16 CPTS, 15 of them in the Aude, outside the bundle of the Pyrénées-Orientales: their rows are ignored."""
+    codes = [sorted(dep66.iris_by_commune)[0], *(f"11{n:03d}" for n in range(1, 16))]
+    return write(path, "cpts;code_insee\n" + "".join(f"CPTS {n:02d};{code}\n" for n, code in enumerate(codes, 1)))
+
+
 def test_registry_with_ignored_rows_is_not_saved_unless_accepted(dep66, dep66_dir, store, tmp_path, capsys):
-    path = semicolon_registry(tmp_path / "r.csv", sorted(dep66.iris_by_commune)[:16])
+    path = half_outside_registry(tmp_path / "r.csv", dep66)
     before = store.read_bytes()
     code, out, err = run(registry(path), dep66_dir, store, capsys)
     assert code == 2 and "Traceback" not in err + out, err
-    assert err.startswith("Erreur : r.csv : 15 ligne(s) ignorée(s) à la lecture (ligne 3, « CPTS 02 », 66002 : "
-                          "arrondissement inconnu pour cette commune, ligne 4, « CPTS 03 », 66003 : "), err
+    assert err.startswith("Erreur : r.csv : 15 ligne(s) ignorée(s) à la lecture (ligne 3, « CPTS 02 », 11001 : "
+                          "département 11 absent des données préparées (préparées : 66), ligne 4, « CPTS 03 », "), err
     assert "… (15 en tout)). Le registre enregistré est inchangé : corrigez le fichier, ou relancez avec " \
            "--accepter-lignes-ignorees pour l'enregistrer sans elles." in err
     assert store.read_bytes() == before and not (store.parent / "rapport").exists()
@@ -731,7 +741,7 @@ def test_vue_ars_saves_ignored_rows_only_when_confirmed(dep66, dep66_dir, tmp_pa
     page.query_params["dep"] = "66"
     page.run()
     page.radio(key="ars_source").set_value("Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)").run()
-    data = semicolon_registry(tmp_path / "r.csv", sorted(dep66.iris_by_commune)[:16]).read_bytes()
+    data = half_outside_registry(tmp_path / "r.csv", dep66).read_bytes()
     page.get("file_uploader")[0].upload("r.csv", data, "text/csv").run()
     assert not page.exception and "15 ligne(s) ignorée(s)" in page.warning[0].value
     save = next(b for b in page.button if b.key == "ars_save")
