@@ -126,7 +126,7 @@ def _clean_codes(codes: pd.Series) -> pd.Series:
     return codes.where(~lost_zero, "0" + codes)
 
 
-def _check_not_shifted(table: pd.DataFrame, name: str, code_columns: list[str], label: str) -> None:
+def _check_not_shifted(table: pd.DataFrame, lines: np.ndarray, name: str, code_columns: list[str], label: str) -> None:
     """Refuse rows whose CPTS name holds an unquoted separator (« CPTS Têt; Sud »): its second part took the code's
     column and the code the next one (its trailing fields being empty, the row has no field too many)."""
     columns = list(table.columns)
@@ -137,10 +137,11 @@ def _check_not_shifted(table: pd.DataFrame, name: str, code_columns: list[str], 
     is_code = lambda values: _clean_codes(values).str.match(CODE_PATTERN)  # noqa: E731
     shifted = table[code_column].notna() & ~is_code(table[code_column]) & is_code(table[columns[at + 1]])
     if shifted.any():
-        lines = [f"ligne {position + 2} : « {table[name].iat[position].strip()} » puis "
-                 f"« {table[code_column].iat[position].strip()} »" for position in shifted.to_numpy().nonzero()[0]]
+        parts = table[[name, code_column]].fillna("")
+        where = [f"ligne {lines[position]} : « {clean_text(parts[name].iat[position])} » puis "
+                 f"« {clean_text(parts[code_column].iat[position])} »" for position in shifted.to_numpy().nonzero()[0]]
         raise InputError(f"{label} a des colonnes décalées : un nom de CPTS contient sans doute le séparateur sans "
-                         f"guillemets ({listed(lines, limit=5, width=90)}). Mettez ces noms entre guillemets "
+                         f"guillemets ({listed(where, limit=5, width=90)}). Mettez ces noms entre guillemets "
                          "(\"CPTS Têt; Sud\") ou retirez-en le séparateur : rien n'est importé.")
 
 
@@ -153,13 +154,14 @@ def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     if name is None or not code_columns:
         raise InputError(f"{label} doit avoir une colonne « cpts » et une colonne « code_insee » ou « code_iris » "
                          f"(colonnes lues : {listed(table.columns)}).")
-    _check_not_shifted(table, name, code_columns, label)
+    lines = np.asarray(table.attrs.get("lines", np.arange(len(table)) + 2))   # the file's line of each row
+    _check_not_shifted(table, lines, name, code_columns, label)
     code = table[code_columns[0]]
     for other in code_columns[1:]:
         code = code.fillna(table[other])
     optional = {"arrondissement": pick_column(table, ARRONDISSEMENT_COLUMNS),
                 "quartier": pick_column(table, QUARTER_COLUMNS)}
-    rows = pd.DataFrame({"line": np.arange(len(table)) + 2, "cpts": table[name].fillna("").map(clean_text),
+    rows = pd.DataFrame({"line": lines, "cpts": table[name].fillna("").map(clean_text),
                          "given": _canonical(code), "code": _clean_codes(code)}, index=table.index)
     for column, source in optional.items():
         rows[column] = table[source].fillna("").str.strip() if source else ""

@@ -762,3 +762,22 @@ def test_postal_code_unknown_for_its_commune_is_kept_with_a_warning(dep66_dir, s
                    "66570) : vérifiez-le, il est repris tel quel.\n")
     payload = json.loads(out)
     assert payload["postal_codes"] == ["66000", "66100"] and payload["postal_codes_to_confirm"] == []
+
+
+@pytest.mark.parametrize("text, line", [
+    ("\n\ncpts;code_insee\n\nA;66028\n\nB;x;66136\n", "ligne 7 : 3 champs au lieu de 2"),
+    ("cpts;code_insee\n\"A\nZ\";66028\n   \nB;x;66136;;;;;;;;;;\n", "ligne 5 : 13 champs au lieu de 2"),
+    ("cpts;code_insee\nA;66028\n\n\"B;66136\nC;66186\n", "a un guillemet (\") ouvert ligne 4 et jamais fermé"),
+])
+def test_text_table_errors_name_the_line_of_the_file(text, line):
+    """Blank lines and a quoted field over two lines do not shift the line named in the message."""
+    with pytest.raises(InputError) as error:
+        readers.read_text_table(text.encode(), label="le registre")
+    assert line in str(error.value)
+
+
+def test_ignored_rows_are_named_by_their_line_in_the_file(dep66):
+    from cpts_geo.registry import read_registry_csv
+
+    imported = read_registry_csv(dep66, b"cpts;code_insee\n\nA;66028\n\n\nB;99999\n\"C\nD\";66\n")
+    assert imported.ignored[["line", "code"]].values.tolist() == [[6, "99999"], [7, "66"]]
