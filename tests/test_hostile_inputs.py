@@ -731,7 +731,8 @@ def test_registry_with_ignored_rows_is_not_saved_unless_accepted(dep66, dep66_di
 
 
 def test_vue_ars_saves_ignored_rows_only_when_confirmed(dep66, dep66_dir, tmp_path, monkeypatch):
-    """The page's save button stays disabled until the box accepting the ignored rows is ticked."""
+    """The page's save button stays disabled until the box accepting the ignored rows is ticked; drafts that do not
+    exist are an error, not an empty map."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
@@ -740,6 +741,8 @@ def test_vue_ars_saves_ignored_rows_only_when_confirmed(dep66, dep66_dir, tmp_pa
     page.switch_page("pages/2_Vue_ARS.py")
     page.query_params["dep"] = "66"
     page.run()
+    page.radio(key="ars_source").set_value("Brouillons de l'application").run()   # none saved
+    assert not page.exception and "Aucune CPTS dans les brouillons de " in page.error[0].value
     page.radio(key="ars_source").set_value("Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)").run()
     data = half_outside_registry(tmp_path / "r.csv", dep66).read_bytes()
     page.get("file_uploader")[0].upload("r.csv", data, "text/csv").run()
