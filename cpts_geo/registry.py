@@ -23,8 +23,7 @@ import pyogrio
 import shapely
 
 from cpts_geo.codes import (CODE_COLUMNS, CODE_PATTERN, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column,
-                            resolve_codes,
-                            translate_communes)
+                            resolve_codes, translate_communes)
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
 from cpts_geo.exports.perimeter import IRIS_LAYER, TERRITORY_LAYER
@@ -126,6 +125,11 @@ def _clean_codes(codes: pd.Series) -> pd.Series:
     return codes.where(~lost_zero, "0" + codes)
 
 
+def _is_code(values: pd.Series) -> pd.Series:
+    """True where a value reads as a commune or IRIS code."""
+    return _clean_codes(values).str.match(CODE_PATTERN)
+
+
 def _check_not_shifted(table: pd.DataFrame, lines: np.ndarray, name: str, code_columns: list[str], label: str) -> None:
     """Refuse rows whose CPTS name holds an unquoted separator (« CPTS Têt; Sud »): its second part took the code's
     column and the code the next one (its trailing fields being empty, the row has no field too many)."""
@@ -134,8 +138,7 @@ def _check_not_shifted(table: pd.DataFrame, lines: np.ndarray, name: str, code_c
     at = columns.index(code_column)
     if columns.index(name) > at or at + 1 == len(columns):
         return
-    is_code = lambda values: _clean_codes(values).str.match(CODE_PATTERN)  # noqa: E731
-    shifted = table[code_column].notna() & ~is_code(table[code_column]) & is_code(table[columns[at + 1]])
+    shifted = table[code_column].notna() & ~_is_code(table[code_column]) & _is_code(table[columns[at + 1]])
     if shifted.any():
         parts = table[[name, code_column]].fillna("")
         where = [f"ligne {lines[position]} : « {clean_text(parts[name].iat[position])} » puis "

@@ -14,8 +14,7 @@ from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int
-from cpts_geo.registry import (RegistryImport, check_savable, read_registry, registry_from_store,
-                               save_registry)
+from cpts_geo.registry import RegistryImport, check_savable, read_registry, registry_from_store, save_registry
 from cpts_geo.output import write_files
 from cpts_geo.planning import (KIND_LABELS, NEW_CPTS_POPULATION, Plan, before_after_lines, comparison, plan_tables,
                                propose)
@@ -122,7 +121,7 @@ def run(args) -> int:
     imported = load_registry(bundle, args, store)
     if args.save:
         check_savable(imported, args.accept_ignored,
-                               how="relancez avec --accepter-lignes-ignorees pour l'enregistrer sans elles")
+                      how="relancez avec --accepter-lignes-ignorees pour l'enregistrer sans elles")
     plan = propose(bundle, imported.cpts, area, threshold) if args.propose else None
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
     stem = f"couverture_{area.stem}"
