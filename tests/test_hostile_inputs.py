@@ -620,14 +620,19 @@ PERPIGNAN_2023 = (b"66136,Perpignan,commune,,66,76,metro,200027183,CU Perpignan 
 ISSUE_21_CASES = {
     # mirror of prepare
     "mirror_iris_truncated": (lambda t, b: prepare_mirror(t, {IRIS_PARQUET: lambda d: d[:100_000]}),
-                              f"Contours IRIS du miroir illisibles : {{}}/{IRIS_PARQUET} (fichier abîmé"),
+                              f"Fichier illisible dans le miroir de données : {{}}/{IRIS_PARQUET} ("),
     "mirror_iris_is_a_folder": (lambda t, b: mirror_with_iris(t, lambda path: path.mkdir()),
-                                "Contours IRIS du miroir illisibles"),
+                                f"Fichier illisible dans le miroir de données : {{}}/{IRIS_PARQUET} ("),
     "mirror_iris_gpkg_garbage": (lambda t, b: prepare_mirror(t, {IRIS_PARQUET: None, IRIS_GPKG: b"SQLite? non" * 99}),
-                                 f"/{IRIS_GPKG} (fichier abîmé, tronqué ou d'un autre format)"),
+                                 f"/{IRIS_GPKG} (Le fichier contours_iris_2020_fxx.gpkg n'a pas pu être lu comme GeoPackage"),
     "mirror_iris_without_field": (lambda t, b: mirror_with_iris(t, lambda path: gpd.read_file(
         DEFAULT_MIRROR / "iris/contours_iris_2020_dep66.geojson").drop(columns="NOM_IRIS").to_parquet(path)),
                                   "Champs absents de la couche IRIS : nom_iris"),
+    "mirror_cog_truncated": (lambda t, b: prepare_mirror(t, {"reference/cog2026/communes.json": lambda d: d[:700]}),
+                             "Fichier illisible dans le miroir de données : {}/reference/cog2026 ("),
+    "mirror_overseas_not_geojson": (lambda t, b: prepare_mirror(t, {"overseas/communes-972-martinique.geojson":
+                                                                    "<html>erreur 404</html>"}),
+                                    "{}/overseas/communes-972-martinique.geojson (Le fichier"),
     "mirror_communes_without_columns": (lambda t, b: prepare_mirror(t, {COMMUNES_CSV: renamed_header(
         b",nom,type,", b",libelle,categorie,")}), f"Colonnes absentes de {{}}/{COMMUNES_CSV} : nom, type (colonnes lues"),
     "mirror_population_abc": (lambda t, b: prepare_mirror(t, {COMMUNES_CSV: replaced_line(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,7 +11,9 @@ import pandas as pd
 
 from cpts_geo.errors import DataError, InputError
 from cpts_geo.sources import AGE_BANDS, SourceTables
+from cpts_geo.sources.cog import COMMUNES_FILE as COG_COMMUNES_FILE
 from cpts_geo.sources.cog import read_cog_json
+from cpts_geo.sources.health import MIRROR_DIR as HEALTH_DIR
 from cpts_geo.sources.health import read_health_mirror
 from cpts_geo.sources.readers import IRIS_COLUMNS, listed, normalise_iris_fields, read_vector_file
 
@@ -20,6 +23,7 @@ IRIS_POPULATION_FILE = "population/iris_population.csv"
 POSTAL_FILE = "postal/codes_postaux.csv"
 QPV_FILE = "reference/qpv.csv"
 ACI_FILE = "reference/aci_cpts.csv"
+COG_DIR = str(Path(COG_COMMUNES_FILE).parent)
 #: Commune contours of the overseas départements (no IRIS there: a commune stands for its single IRIS).
 OVERSEAS_PATTERN = "overseas/communes-97*.geojson"
 OVERSEAS_SOURCE = "IGN Admin Express COG 2018 (communes d'outre-mer, simplifiées), via gregoiredavid/france-geojson"
@@ -34,17 +38,26 @@ def is_mirror(folder: Path) -> bool:
     return (folder / COMMUNES_FILE).exists() and any((folder / f).exists() for f in IRIS_FILES)
 
 
+@contextmanager
+def _reading(path: Path):
+    """Turn a damaged file of the mirror (unreadable, truncated, another format, fields missing) read within this
+    block into a :class:`DataError` naming ``path`` (a file, or the folder of the files read)."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError, pd.errors.ParserError, InputError) as err:
+        reason = f"{type(err).__name__} {err}" if isinstance(err, KeyError) else str(err)
+        raise DataError(f"Fichier illisible dans le miroir de données : {path} ({reason[:200]}) ; remplacez-le par "
+                        "une copie intacte.") from err
+
+
 def _csv(folder: Path, name: str, required: tuple[str, ...] = ()) -> pd.DataFrame:
     """A CSV of the mirror as text columns; a missing, unreadable file or one without the ``required`` columns is
     a :class:`DataError` naming it."""
     path = folder / name
     if not path.exists():
         raise DataError(f"Fichier manquant dans le miroir de données : {path}")
-    try:
+    with _reading(path):
         table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise DataError(f"Fichier illisible dans le miroir de données : {path} ({str(err)[:200]}) ; "
-                        "remplacez-le par une copie intacte.") from err
     missing = [c for c in required if c not in table.columns]
     if missing:
         raise DataError(f"Colonnes absentes de {path} : {', '.join(missing)} (colonnes lues : "
@@ -70,11 +83,8 @@ def _latest_population_year(columns) -> int:
 
 def read_iris_file(path: Path) -> gpd.GeoDataFrame:
     """The IRIS contours of the mirror in the normalised schema; a damaged file is a :class:`DataError` naming it."""
-    try:
+    with _reading(path):
         return normalise_iris_fields(read_vector_file(path))
-    except InputError as err:
-        raise DataError(f"Contours IRIS du miroir illisibles : {path} (fichier abîmé, tronqué ou d'un autre "
-                        "format) ; remplacez-le par une copie intacte.") from err
 
 
 def read_mirror(folder: Path) -> SourceTables:
@@ -108,6 +118,10 @@ def read_mirror(folder: Path) -> SourceTables:
     qpv = qpv.assign(pop_qpv=_numbers(qpv, "pop_qpv", folder / QPV_FILE))[["code_qp", "nom_qp", "code_insee", "pop_qpv"]]
     aci = _csv(folder, ACI_FILE) if (folder / ACI_FILE).exists() else pd.DataFrame()
 
+    with _reading(folder / COG_DIR):
+        cog = read_cog_json(folder)
+    with _reading(folder / HEALTH_DIR):
+        health = read_health_mirror(folder)
     meta = {
         "origin": f"miroir local {folder}",
         "iris_edition": "2020",
@@ -136,16 +150,18 @@ def read_mirror(folder: Path) -> SourceTables:
             f"{OVERSEAS_SOURCE}) ; une commune s'y choisit entière, avec sa population légale {year}."
             " Mayotte : population du recensement 2017, reprise chaque année."]
     return SourceTables(iris=iris, communes=communes, iris_population=iris_pop, postal_codes=postal,
-                        qpv=qpv, aci=aci, cog=read_cog_json(folder), health=read_health_mirror(folder),
-                        meta=meta)
+                        qpv=qpv, aci=aci, cog=cog, health=health, meta=meta)
 
 
 def read_overseas_communes(folder: Path) -> gpd.GeoDataFrame:
     """Commune contours of the overseas départements, as single-IRIS communes (``XXXXX0000``)."""
-    frames = [gpd.read_file(path, engine="pyogrio") for path in sorted(Path(folder).glob(OVERSEAS_PATTERN))]
+    frames = []
+    for path in sorted(Path(folder).glob(OVERSEAS_PATTERN)):
+        with _reading(path):
+            frames.append(read_vector_file(path)[["code", "nom", "geometry"]].to_crs("EPSG:4326"))
     if not frames:
         return gpd.GeoDataFrame(columns=[*IRIS_COLUMNS, "geometry"], geometry="geometry", crs="EPSG:4326")
-    communes = pd.concat(frames, ignore_index=True).to_crs("EPSG:4326")
+    communes = pd.concat(frames, ignore_index=True)
     code = communes["code"].astype(str)
     return gpd.GeoDataFrame({"code_iris": code + "0000", "code_insee": code, "nom_commune": communes["nom"],
                              "nom_iris": communes["nom"], "typ_iris": "Z"}, geometry=communes.geometry.array,
