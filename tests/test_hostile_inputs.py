@@ -336,16 +336,7 @@ def test_corpus_is_large_enough():
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_hostile_input_is_a_french_message(name, dep66_dir, store, tmp_path, capsys):
-    build, phrase = CASES[name]
-    folder = tmp_path / "entree"
-    folder.mkdir()
-    argv = build(folder, dep66_dir)
-    before = store.read_bytes()
-    code, out, err = run(argv, dep66_dir, store, capsys)
-    assert code == 2, (out, err)
-    assert err.startswith("Erreur : ") and phrase in err, err
-    assert "Traceback" not in err + out and len(err) < MAX_MESSAGE, err
-    assert store.read_bytes() == before
+    assert_refused(*CASES[name], dep66_dir, store, tmp_path, capsys)
 
 
 def test_long_codes_typed_on_the_command_line(dep66_dir, store, capsys):
@@ -560,6 +551,20 @@ def test_subprocess_long_codes_and_zip_slip(dep66_dir, tmp_path):
 
 # ---- issue 21: bad inputs
 
+def assert_refused(build, phrase: str, dep66_dir, store: Path, tmp_path: Path, capsys) -> None:
+    """Run the case ``build(folder, bundle) → argv``: exit 2, a French message holding ``phrase`` (``{}``: the
+    mirror built in the folder), no traceback, the store unchanged and no ``out`` folder written."""
+    folder = tmp_path / "entree"
+    folder.mkdir()
+    argv = build(folder, dep66_dir)
+    before = store.read_bytes()
+    code, out, err = run(argv, dep66_dir, store, capsys)
+    assert code == 2, (out, err)
+    assert err.startswith("Erreur : ") and phrase.replace("{}", str(folder / "miroir")) in err, err
+    assert "Traceback" not in err + out and len(err) < MAX_MESSAGE, err
+    assert store.read_bytes() == before and not (folder / "out").exists()
+
+
 def damaged_bundle(tmp: Path, bundle: Path, name: str, damage) -> Path:
     """A copy of ``bundle`` whose file ``name`` is replaced by ``damage(its bytes)``."""
     copy = Path(shutil.copytree(bundle, tmp / "bundle"))
@@ -671,16 +676,7 @@ ISSUE_21_CASES = {
 
 @pytest.mark.parametrize("name", list(ISSUE_21_CASES))
 def test_issue_21_bad_input_is_a_french_message(name, dep66_dir, store, tmp_path, capsys):
-    build, phrase = ISSUE_21_CASES[name]
-    folder = tmp_path / "entree"
-    folder.mkdir()
-    argv = build(folder, dep66_dir)
-    before = store.read_bytes()
-    code, out, err = run(argv, dep66_dir, store, capsys)
-    assert code == 2, (out, err)
-    assert err.startswith("Erreur : ") and phrase.format(folder / "miroir") in err, err
-    assert "Traceback" not in err + out and len(err) < MAX_MESSAGE, err
-    assert store.read_bytes() == before and not (folder / "out").exists()
+    assert_refused(*ISSUE_21_CASES[name], dep66_dir, store, tmp_path, capsys)
 
 
 def test_names_in_other_scripts_stay_apart(dep66_dir, store, tmp_path, capsys):
