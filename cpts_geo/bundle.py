@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -10,15 +11,33 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cpts_geo import prepare as files
 from cpts_geo.config import DATA_DIR, OPEN_BORDER_MIN_M
 from cpts_geo.errors import DataError
 from cpts_geo.graph import ZoneGraph
-from cpts_geo.offer import OfferData
+from cpts_geo.offer import OFFER_DIR, OfferData
 from cpts_geo.reference import departements_table
 from cpts_geo.sources import AGE_BANDS
+
+
+@contextmanager
+def readable(where: Path):
+    """Turn a missing, truncated or garbled file of the bundle (``where``: the file or folder read) into a French
+    :class:`DataError` asking to prepare the data again."""
+    try:
+        yield
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise DataError(f"Données préparées illisibles : relancez `python -m cpts_geo prepare` "
+                        f"({getattr(err, 'filename', None) or where} manquant ou abîmé).") from err
+
+
+def read_table(path: Path, **options) -> pd.DataFrame:
+    """One Parquet table of the bundle, read within :func:`readable`."""
+    with readable(path):
+        return pd.read_parquet(path, **options)
 
 
 @dataclass
@@ -53,19 +72,22 @@ class Bundle:
         if not files.bundle_is_current(path):
             raise DataError(f"Les données préparées dans {path} viennent d'une version antérieure de cpts-geo : "
                             "relancez « python -m cpts_geo prepare ».")
-        iris_columns = [c for c in pq.read_schema(path / files.IRIS_FILE).names if c != "geometry"]
+        with readable(path / files.IRIS_FILE):
+            iris_columns = [c for c in pq.read_schema(path / files.IRIS_FILE).names if c != "geometry"]
+        with readable(meta_file):
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
         return cls(
             path=path,
-            meta=json.loads(meta_file.read_text(encoding="utf-8")),
-            iris=pd.read_parquet(path / files.IRIS_FILE, columns=iris_columns).set_index("code_iris", drop=False),
-            communes=pd.read_parquet(path / files.COMMUNES_FILE).set_index("code_insee", drop=False),
-            iris_edges=pd.read_parquet(path / files.IRIS_EDGES_FILE),
-            commune_edges=pd.read_parquet(path / files.COMMUNE_EDGES_FILE),
-            age_reference=pd.read_parquet(path / files.AGE_REFERENCE_FILE),
-            qpv=pd.read_parquet(path / files.QPV_FILE),
-            aci=pd.read_parquet(path / files.ACI_FILE),
-            aliases=pd.read_parquet(path / files.ALIASES_FILE).set_index("code", drop=False),
-            epci=pd.read_parquet(path / files.EPCI_FILE).set_index("code", drop=False),
+            meta=meta,
+            iris=read_table(path / files.IRIS_FILE, columns=iris_columns).set_index("code_iris", drop=False),
+            communes=read_table(path / files.COMMUNES_FILE).set_index("code_insee", drop=False),
+            iris_edges=read_table(path / files.IRIS_EDGES_FILE),
+            commune_edges=read_table(path / files.COMMUNE_EDGES_FILE),
+            age_reference=read_table(path / files.AGE_REFERENCE_FILE),
+            qpv=read_table(path / files.QPV_FILE),
+            aci=read_table(path / files.ACI_FILE),
+            aliases=read_table(path / files.ALIASES_FILE).set_index("code", drop=False),
+            epci=read_table(path / files.EPCI_FILE).set_index("code", drop=False),
         )
 
     def warm_up(self) -> "Bundle":
@@ -78,7 +100,8 @@ class Bundle:
     @cached_property
     def offer(self) -> OfferData:
         """The offer of care (``offer/``), read at first use."""
-        return OfferData.load(self.path)
+        with readable(self.path / OFFER_DIR):
+            return OfferData.load(self.path)
 
     @cached_property
     def iris_graph(self) -> ZoneGraph:
@@ -168,8 +191,9 @@ class Bundle:
     def iris_geometry(self, codes=None) -> gpd.GeoDataFrame:
         """IRIS with their geometry (EPSG:4326), all of them or only ``codes``."""
         if self._geometry is None:
-            self._geometry = gpd.read_parquet(self.path / files.IRIS_FILE,
-                                              columns=["code_iris", "geometry"]).set_index("code_iris").geometry
+            with readable(self.path / files.IRIS_FILE):
+                self._geometry = gpd.read_parquet(self.path / files.IRIS_FILE,
+                                                  columns=["code_iris", "geometry"]).set_index("code_iris").geometry
         geometry = self._geometry if codes is None else self._geometry.loc[list(codes)]
         return gpd.GeoDataFrame(self.iris.loc[geometry.index], geometry=geometry, crs=geometry.crs)
 

@@ -35,6 +35,7 @@ from cpts_geo.graph import ZoneGraph, aggregate_edges, landmass_ids, shared_bord
 from cpts_geo.offer import OFFER_DIR, write_offer
 from cpts_geo.reference import departements_table, outside_cpts
 from cpts_geo.sources import AGE_BANDS, SourceTables
+from cpts_geo.sources.readers import listed
 
 IRIS_FILE = "iris_shapes/iris.parquet"
 IRIS_EDGES_FILE = "iris_shapes/adjacency_iris.parquet"
@@ -93,6 +94,16 @@ def select_departements(tables: SourceTables, region: str | None, departement: s
         reasons = [f"{code} : {outside_cpts(code)}" if outside_cpts(code) else code for code in sorted(unknown)]
         raise DataError(f"Code de département ou de région inconnu : {' ; '.join(reasons) or region}.")
     return wanted
+
+
+def check_unique_codes(tables: SourceTables) -> None:
+    """Refuse source tables where a commune or an IRIS appears twice (a :class:`DataError` naming the codes)."""
+    for label, table, column in (("des communes", tables.communes, "code_insee"), ("des contours IRIS", tables.iris,
+                                 "code_iris"), ("de la population des IRIS", tables.iris_population, "code_iris")):
+        repeated = sorted(set(table.loc[table[column].duplicated(), column].astype(str)))
+        if repeated:
+            raise DataError(f"Codes en double dans le fichier {label} ({tables.meta.get('origin', 'données sources')}) "
+                            f": {listed(repeated)} ; corrigez le fichier ou remplacez-le par une copie intacte.")
 
 
 def commune_populations(iris: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
@@ -229,6 +240,7 @@ def prepare_bundle(tables: SourceTables, out_dir: Path, region: str | None = Non
                    tolerance: float = ADJACENCY_TOLERANCE_M, min_shared: float = ADJACENCY_MIN_SHARED_M) -> dict:
     """Build the bundle in ``out_dir`` from normalised source tables; returns its metadata."""
     log = Progress(progress)
+    check_unique_codes(tables)
     keep = select_departements(tables, region, departement)
     if keep is not None:
         tables = tables.restrict(keep)

@@ -13,6 +13,7 @@ one transaction.
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from cpts_geo.codes import (CODE_COLUMNS, CODE_SHOWN, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column,
+from cpts_geo.codes import (CODE_COLUMNS, CODE_PATTERN, CODE_SHOWN, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column,
                             resolve_codes, translate_communes)
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
@@ -100,10 +101,15 @@ def _where(row) -> str:
 
 # --------------------------------------------------------------------------- names
 
+def _folded(name: str) -> str:
+    """``name`` without its accents (combining marks of any script) and case; its letters all kept."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
+
+
 def name_key(names: pd.Series) -> pd.Series:
-    """Names compared without case, accents, hyphens, apostrophes or repeated spaces."""
-    plain = names.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
-    return plain.str.lower().str.replace(r"[\s\-'’_.]+", " ", regex=True).str.strip()
+    """Names compared without case, accents, punctuation or repeated spaces; letters of every script (Greek,
+    Chinese…) kept, so that names in other scripts never merge."""
+    return names.map(_folded).str.replace(r"[\W_]+", " ", regex=True).str.strip()
 
 
 def unify_names(names: pd.Series) -> tuple[pd.Series, list[str]]:
@@ -134,6 +140,29 @@ def _clean_codes(codes: pd.Series) -> pd.Series:
     return codes.where(~lost_zero, "0" + codes)
 
 
+def _is_code(values: pd.Series) -> pd.Series:
+    """True where a value reads as a commune or IRIS code."""
+    return _clean_codes(values).str.match(CODE_PATTERN)
+
+
+def _check_not_shifted(table: pd.DataFrame, lines: np.ndarray, name: str, code_columns: list[str], label: str) -> None:
+    """Refuse rows whose CPTS name holds an unquoted separator (« CPTS Têt; Sud »): its second part took the code's
+    column and the code the next one (its trailing fields being empty, the row has no field too many)."""
+    columns = list(table.columns)
+    code_column = min(code_columns, key=columns.index)
+    at = columns.index(code_column)
+    if columns.index(name) > at or at + 1 == len(columns):
+        return
+    shifted = table[code_column].notna() & ~_is_code(table[code_column]) & _is_code(table[columns[at + 1]])
+    if shifted.any():
+        parts = table[[name, code_column]].fillna("")
+        where = [f"ligne {lines[position]} : « {clean_text(parts[name].iat[position])} » puis "
+                 f"« {clean_text(parts[code_column].iat[position])} »" for position in shifted.to_numpy().nonzero()[0]]
+        raise InputError(f"{label} a des colonnes décalées : un nom de CPTS contient sans doute le séparateur sans "
+                         f"guillemets ({listed(where, limit=5, width=90)}). Mettez ces noms entre guillemets "
+                         "(\"CPTS Têt; Sud\") ou retirez-en le séparateur : rien n'est importé.")
+
+
 def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     """The columns of a CSV registry as ``line, cpts, code, arrondissement, quartier``."""
     name = pick_column(table, NAME_COLUMNS)
@@ -143,12 +172,14 @@ def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     if name is None or not code_columns:
         raise InputError(f"{label} doit avoir une colonne « cpts » et une colonne « code_insee » ou « code_iris » "
                          f"(colonnes lues : {listed(table.columns)}).")
+    lines = np.asarray(table.attrs.get("lines", np.arange(len(table)) + 2))   # the file's line of each row
+    _check_not_shifted(table, lines, name, code_columns, label)
     code = table[code_columns[0]]
     for other in code_columns[1:]:
         code = code.fillna(table[other])
     optional = {"arrondissement": pick_column(table, ARRONDISSEMENT_COLUMNS),
                 "quartier": pick_column(table, QUARTER_COLUMNS)}
-    rows = pd.DataFrame({"line": np.arange(len(table)) + 2, "cpts": table[name].fillna("").map(clean_text),
+    rows = pd.DataFrame({"line": lines, "cpts": table[name].fillna("").map(clean_text),
                          "given": _canonical(code), "code": _clean_codes(code)}, index=table.index)
     for column, source in optional.items():
         rows[column] = table[source].fillna("").str.strip() if source else ""
@@ -178,7 +209,7 @@ def _apply_arrondissement(bundle, rows: pd.DataFrame) -> pd.Series:
     given = _clean_codes(rows.loc[wanted, "arrondissement"])
     parent_of_given = given.map(table.set_index("code_insee")["parent"])
     from_code = given.where(parent_of_given == rows.loc[wanted, "code"])
-    code[wanted] = from_number.fillna(from_code)
+    code[wanted] = from_number.astype(object).fillna(from_code)
     return code
 
 
@@ -366,15 +397,21 @@ def read_registry_geometries(bundle, path: Path | str) -> RegistryImport:
 # --------------------------------------------------------------------------- drafts and dispatch
 
 def registry_from_store(bundle, store, kind: str = "draft") -> RegistryImport:
-    """Registry from the territories saved in a store (by default the drafts of the app)."""
+    """Registry from the territories saved in a store (by default the drafts of the app); a store holding no
+    usable territory is an :class:`InputError`, not an empty registry."""
     saved = store.load_all(kind)
-    imported = RegistryImport(f"{'brouillons' if kind == 'draft' else kind} de {store.location}")
+    what = "brouillons" if kind == "draft" else kind
+    imported = RegistryImport(f"{what} de {store.location}")
     members = pd.DataFrame([(name, code) for name, codes in saved.items() for code in codes],
                            columns=["cpts", "code_iris"])
     known = members["code_iris"].isin(bundle.iris.index)
     imported.ignored = members.loc[~known].rename(columns={"code_iris": "code"}).assign(
         line=None, reason="IRIS absent des données préparées")[IGNORED_COLUMNS]
     imported.cpts = _territories(members[known])
+    if not imported.cpts:
+        unknown = f", {len(imported.ignored)} IRIS absent(s) des données préparées" if len(imported.ignored) else ""
+        raise InputError(f"Aucune CPTS dans les {what} de {store.location} ({len(saved)} territoire(s){unknown}) : "
+                         "enregistrez d'abord des territoires dans l'application, ou lisez le registre d'un fichier.")
     return imported
 
 
@@ -403,22 +440,31 @@ def storable(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "replace")
 
 
-def check_savable(imported: RegistryImport) -> None:
-    """A French error when ``imported`` has no CPTS to save (checked before anything is written)."""
+def check_savable(imported: RegistryImport, accept_ignored: bool = False,
+                  how: str = "acceptez explicitement de l'enregistrer sans elles") -> None:
+    """Refuse to save a registry without any CPTS (its first reasons named), or read with ignored rows unless the user
+    accepted them knowingly (``accept_ignored``): an :class:`InputError` naming the rows and ``how`` to accept them
+    (the command line's option, the page's box). Checked before anything is written."""
     if not imported.cpts:
         lines = imported.message().splitlines()
         shown = "\n".join(lines[1:SHOWN_REASONS + 1]) + ("\n…" if len(lines) > SHOWN_REASONS + 1 else "")
         raise InputError(f"Aucune CPTS utilisable dans {imported.source} : le registre enregistré est inchangé "
                          f"et aucun fichier n'a été écrit.\n{shown}".rstrip())
+    if imported.ok or accept_ignored:
+        return
+    rows = listed([f"{_where(row)} : {row.reason}" for row in imported.ignored.itertuples()], width=90)
+    raise InputError(f"{imported.source} : {len(imported.ignored)} ligne(s) ignorée(s) à la lecture ({rows}). "
+                     f"Le registre enregistré est inchangé : corrigez le fichier, ou {how}.")
 
 
 def save_registry(bundle, store, imported: RegistryImport, author: str = "", comment: str = "",
-                  loaded_version: int | None = None) -> None:
+                  loaded_version: int | None = None, accept_ignored: bool = False) -> None:
     """Replace the registry of ``store`` by ``imported`` with each CPTS's perimeter, in one transaction (all-or-nothing);
     the store keeps it as a new version (``author``, ``comment``, source file), the previous ones untouched.
     ``loaded_version``: the version the user started from; a version saved by someone else since is a French
-    error (:class:`~cpts_geo.store.RegistryChanged`), nothing saved."""
-    check_savable(imported)
+    error (:class:`~cpts_geo.store.RegistryChanged`), nothing saved. A registry read with ignored rows is saved
+    only when ``accept_ignored`` (:func:`check_savable`)."""
+    check_savable(imported, accept_ignored)
     perimeters = bundle.territory_shapes(imported.cpts).geometry
     store.save_many([Territory(codes, name) for name, codes in imported.cpts.items()], kind="registry",
                     attributes={"source": storable(imported.source)}, replace_kind=True,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-import pandas as pd
 
+from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_percent
 from cpts_geo.funding import Taille, taille_of
 from cpts_geo.prepare import POPULATION_METHODS
@@ -180,6 +181,27 @@ def commune_parts(bundle, territory: Territory, postal_overrides: dict[str, str]
         parts.append(CommunePart(code, row["nom"], row["departement"], whole, chosen, len(all_iris), postal,
                                  population, method))
     return parts
+
+
+def check_postal_overrides(bundle, territory: Territory, overrides: dict[str, str]) -> list[str]:
+    """Postal codes chosen by hand (commune → code) checked: five digits and a commune of the territory, else an
+    :class:`InputError` naming each bad choice; a code La Poste does not give for that commune is kept, with a
+    French warning (returned)."""
+    communes = {part.code_insee: part for part in commune_parts(bundle, territory)}
+    errors, warnings = [], []
+    for commune, postal in overrides.items():
+        if not re.fullmatch(r"\d{5}", postal):
+            errors.append(f"{commune}={postal} : le code postal doit avoir cinq chiffres")
+        elif commune not in communes:
+            errors.append(f"{commune}={postal} : la commune {commune} n'est pas dans le territoire "
+                          f"(communes : {', '.join(sorted(communes)[:10])}{'…' if len(communes) > 10 else ''})")
+        elif postal not in communes[commune].postal_codes:
+            part = communes[commune]
+            warnings.append(f"{postal} n'est pas un code postal de {part.nom} ({commune}) selon La Poste (codes "
+                            f"connus : {', '.join(part.postal_codes) or 'aucun'}) : vérifiez-le, il est repris tel quel.")
+    if errors:
+        raise InputError("Code postal refusé — " + " ; ".join(errors) + ".")
+    return warnings
 
 
 def epci_parts(bundle, territory: Territory) -> tuple[EpciPart, ...]:

@@ -199,10 +199,16 @@ try:
         if not drafts.user.is_ars_of([region]):
             st.caption(f"Seule l'ARS de la région enregistre le registre ({markdown_text(drafts.user.label)} n'en "
                        "fait pas partie : voir « Serveur partagé » dans le README).")
-        elif st.button("Enregistrer comme registre (nouvelle version du registre enregistré)", key="ars_save"):
-            save_registry(bundle, store, imported, author=drafts.user.email or drafts.user.label,
-                          loaded_version=loaded_version)
-            saved(f"Registre enregistré dans {store.location}")
+        else:
+            accepted = imported.ok or st.checkbox(   # one box per uploaded file: a new file is never accepted unseen
+                f"Enregistrer sans les {len(imported.ignored)} ligne(s) ignorée(s) listée(s) ci-dessus (elles ne "
+                "seront pas dans le registre)", key=f"ars_accept_ignored_{uploaded.file_id}")
+            if st.button("Enregistrer comme registre (nouvelle version du registre enregistré)", key="ars_save",
+                         disabled=not accepted, help=None if accepted else "Des lignes ont été ignorées : corrigez le "
+                         "fichier, ou cochez la case pour enregistrer le registre sans elles."):
+                save_registry(bundle, store, imported, author=drafts.user.email or drafts.user.label,
+                              loaded_version=loaded_version, accept_ignored=accepted)
+                saved(f"Registre enregistré dans {store.location}")
     elif source == SOURCES[2]:
         imported = registry_from_store(bundle, drafts, kind="draft")   # the drafts this user may see
     else:

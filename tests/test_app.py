@@ -243,7 +243,8 @@ def test_neighbours_from_the_stored_registry(app, dep66, tmp_path):
     from cpts_geo.store import open_store
 
     example = Path(APP).parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
-    save_registry(dep66, open_store(tmp_path / "drafts.sqlite"), read_registry(dep66, example))
+    save_registry(dep66, open_store(tmp_path / "drafts.sqlite"), read_registry(dep66, example),
+                  accept_ignored=True)   # its rows of the Aude, outside this bundle, left out knowingly
     app.query_params["zones"] = RUSCINO_URL
     app.query_params["nom"] = "Mon projet"
     app.run()
@@ -263,7 +264,7 @@ def test_link_from_the_ars_page_compares_with_the_registry(app, dep66, tmp_path)
     from cpts_geo.store import open_store
 
     example = read_registry(dep66, Path(APP).parent / "docs" / "registry_example" / "registre_cpts_66_11.csv")
-    save_registry(dep66, open_store(tmp_path / "drafts.sqlite"), example)
+    save_registry(dep66, open_store(tmp_path / "drafts.sqlite"), example, accept_ignored=True)   # without the Aude
     for key, value in selection_query(dep66, example.cpts["CPTS Aspres"], "CPTS Aspres", compare_registry=True).items():
         app.query_params[key] = value
     app.run()
@@ -497,7 +498,9 @@ def test_only_the_ars_saves_the_registry(dep66_dir, shared_store, monkeypatch, t
     save = [b for b in page.button if b.key == "ars_save"]
     assert bool(save) == may_save
     if may_save:
-        save[0].click().run()
+        assert save[0].disabled             # its rows of the Aude are outside the bundle: saved only once accepted
+        next(c for c in page.checkbox if c.key.startswith("ars_accept_ignored_")).check().run()
+        next(b for b in page.button if b.key == "ars_save").click().run()
         assert len(shared_store.load_all("registry")) == 10
     else:
         assert any("Seule l'ARS" in plain(c.value) for c in page.caption)

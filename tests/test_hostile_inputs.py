@@ -31,6 +31,7 @@ from shapely.geometry import Point, box
 
 from cpts_geo import store as store_module
 from cpts_geo.cli import main
+from cpts_geo.config import DEFAULT_MIRROR
 from cpts_geo.errors import InputError
 from cpts_geo.sources import readers
 from tests.conftest import RUSCINO_CODES
@@ -338,16 +339,7 @@ def test_corpus_is_large_enough():
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_hostile_input_is_a_french_message(name, dep66_dir, store, tmp_path, capsys):
-    build, phrase = CASES[name]
-    folder = tmp_path / "entree"
-    folder.mkdir()
-    argv = build(folder, dep66_dir)
-    before = store.read_bytes()
-    code, out, err = run(argv, dep66_dir, store, capsys)
-    assert code == 2, (out, err)
-    assert err.startswith("Erreur : ") and phrase in err, err
-    assert "Traceback" not in err + out and len(err) < MAX_MESSAGE, err
-    assert store.read_bytes() == before
+    assert_refused(*CASES[name], dep66_dir, store, tmp_path, capsys)
 
 
 def test_long_codes_typed_on_the_command_line(dep66_dir, store, capsys):
@@ -963,3 +955,241 @@ def test_registry_file_name_not_utf8_saved(dep66_dir, store, tmp_path):
                              text=True, timeout=300)
     assert history.returncode == 0 and "Version 2 — " in history.stdout, history.stderr
     assert "source : registre\ufffd.csv" in history.stdout
+
+
+# ---- issue 21: bad inputs
+
+def assert_refused(build, phrase: str, dep66_dir, store: Path, tmp_path: Path, capsys) -> None:
+    """Run the case ``build(folder, bundle) → argv``: exit 2, a French message holding ``phrase`` (``{}``: the
+    mirror built in the folder), no traceback, the store unchanged and no ``out`` folder written."""
+    folder = tmp_path / "entree"
+    folder.mkdir()
+    argv = build(folder, dep66_dir)
+    before = store.read_bytes()
+    code, out, err = run(argv, dep66_dir, store, capsys)
+    assert code == 2, (out, err)
+    assert err.startswith("Erreur : ") and phrase.replace("{}", str(folder / "miroir")) in err, err
+    assert "Traceback" not in err + out and len(err) < MAX_MESSAGE, err
+    assert store.read_bytes() == before and not (folder / "out").exists()
+
+
+def damaged_bundle(tmp: Path, bundle: Path, name: str, damage) -> Path:
+    """A copy of ``bundle`` whose file ``name`` is replaced by ``damage(its bytes)``."""
+    copy = Path(shutil.copytree(bundle, tmp / "bundle"))
+    write(copy / name, damage((copy / name).read_bytes()))
+    return copy
+
+
+def zeroed_middle(data: bytes) -> bytes:
+    """The data pages overwritten, the Parquet footer (schema) kept: the file opens, its columns do not."""
+    return data[:100] + bytes(len(data) - 100 - 4000) + data[-4000:]
+
+
+def mirror_copy(tmp: Path, changed: dict[str, object]) -> Path:
+    """A mirror of ``../shared/data`` in ``tmp``: each file a link to the real one, except those of ``changed``
+    (path → new bytes or text, a function of the real bytes, or None for absent)."""
+    folder = tmp / "miroir"
+    for source in DEFAULT_MIRROR.rglob("*"):
+        name = source.relative_to(DEFAULT_MIRROR).as_posix()
+        target = folder / name
+        if source.is_dir() or (name in changed and changed[name] is None):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if name not in changed:
+            target.symlink_to(source)
+        else:
+            change = changed[name]
+            write(target, change(source.read_bytes()) if callable(change) else change)
+    return folder
+
+
+def prepare_mirror(tmp: Path, changed: dict[str, object]) -> list[str]:
+    return ["prepare", "--mirror", str(mirror_copy(tmp, changed)), "--departement", "66", "--out", str(tmp / "out")]
+
+
+def mirror_with_iris(tmp: Path, make) -> list[str]:
+    """``prepare`` on a mirror whose IRIS file is what ``make(its path)`` puts there."""
+    argv = prepare_mirror(tmp, {IRIS_PARQUET: None, IRIS_GPKG: None})
+    make(tmp / "miroir" / IRIS_PARQUET)
+    return argv
+
+
+def replaced_line(start: bytes, new: bytes):
+    """Change the line of a CSV starting with ``start`` into ``new``."""
+    return lambda data: b"\n".join(new if line.startswith(start) else line for line in data.split(b"\n"))
+
+
+def renamed_header(old: bytes, new: bytes):
+    return lambda data: data.replace(old, new, 1)
+
+
+IRIS_PARQUET = "iris/contours_iris_2020_fxx.parquet"
+IRIS_GPKG = "iris/contours_iris_2020_fxx.gpkg"
+COMMUNES_CSV = "population/communes_population.csv"
+PERPIGNAN_2023 = (b"66136,Perpignan,commune,,66,76,metro,200027183,CU Perpignan M\xc3\xa9diterran\xc3\xa9e "
+                  b"M\xc3\xa9tropole,121875,119344,118032,119656,120996,")
+
+#: name → (builder(tmp, bundle) → argv, key phrase of the French message), run as :data:`CASES`.
+ISSUE_21_CASES = {
+    # mirror of prepare
+    "mirror_iris_truncated": (lambda t, b: prepare_mirror(t, {IRIS_PARQUET: lambda d: d[:100_000]}),
+                              f"Fichier illisible dans le miroir de données : {{}}/{IRIS_PARQUET} ("),
+    "mirror_iris_is_a_folder": (lambda t, b: mirror_with_iris(t, lambda path: path.mkdir()),
+                                f"Fichier illisible dans le miroir de données : {{}}/{IRIS_PARQUET} ("),
+    "mirror_iris_gpkg_garbage": (lambda t, b: prepare_mirror(t, {IRIS_PARQUET: None, IRIS_GPKG: b"SQLite? non" * 99}),
+                                 f"/{IRIS_GPKG} (Le fichier contours_iris_2020_fxx.gpkg n'a pas pu être lu comme GeoPackage"),
+    "mirror_iris_without_field": (lambda t, b: mirror_with_iris(t, lambda path: gpd.read_file(
+        DEFAULT_MIRROR / "iris/contours_iris_2020_dep66.geojson").drop(columns="NOM_IRIS").to_parquet(path)),
+                                  "Champs absents de la couche IRIS : nom_iris"),
+    "mirror_cog_truncated": (lambda t, b: prepare_mirror(t, {"reference/cog2026/communes.json": lambda d: d[:700]}),
+                             "Fichier illisible dans le miroir de données : {}/reference/cog2026 ("),
+    "mirror_overseas_not_geojson": (lambda t, b: prepare_mirror(t, {"overseas/communes-972-martinique.geojson":
+                                                                    "<html>erreur 404</html>"}),
+                                    "{}/overseas/communes-972-martinique.geojson (Le fichier"),
+    "mirror_communes_without_columns": (lambda t, b: prepare_mirror(t, {COMMUNES_CSV: renamed_header(
+        b",nom,type,", b",libelle,categorie,")}), f"Colonnes absentes de {{}}/{COMMUNES_CSV} : nom, type (colonnes lues"),
+    "mirror_population_abc": (lambda t, b: prepare_mirror(t, {COMMUNES_CSV: replaced_line(
+        b"66136,", PERPIGNAN_2023 + b"abc")}), "Valeurs non numériques dans la colonne population_2023 de "),
+    "mirror_iris_population_abc": (lambda t, b: prepare_mirror(t, {"population/iris_population.csv": replaced_line(
+        b"661360801,", b"661360801,66136,H,2020,2016,abc,520.04,430.83,457.67,430.1,321.37,232.11,False,x")}),
+                                   "iris_population.csv (ligne 33234 : « abc »)"),
+    "mirror_communes_binary": (lambda t, b: prepare_mirror(t, {COMMUNES_CSV: bytes(range(256)) * 4}),
+                               "Fichier illisible dans le miroir de données"),
+    "mirror_commune_twice": (lambda t, b: prepare_mirror(t, {COMMUNES_CSV: lambda d: d + PERPIGNAN_2023 + b"121000\n"}),
+                             "Codes en double dans le fichier des communes (miroir local {}) : 66136 ;"),
+    "bundle_iris_truncated": (lambda t, b: ["summary", "--codes", "66028", "--data", str(damaged_bundle(
+        t, b, "iris_shapes/iris.parquet", lambda d: d[:len(d) // 2]))],
+                              "Données préparées illisibles : relancez `python -m cpts_geo prepare` ("),
+    "bundle_iris_garbage": (lambda t, b: ["summary", "--codes", "66028", "--data", str(damaged_bundle(
+        t, b, "iris_shapes/iris.parquet", lambda d: b"\x13\x37" * 5000))], "iris.parquet manquant ou abîmé"),
+    "bundle_iris_pages_zeroed": (lambda t, b: ["export", "--codes", "66028", "--format", "geojson", "--data",
+                                               str(damaged_bundle(t, b, "iris_shapes/iris.parquet", zeroed_middle))],
+                                 "Données préparées illisibles"),
+    "bundle_communes_garbage": (lambda t, b: ["summary", "--codes", "66028", "--data", str(damaged_bundle(
+        t, b, "population/communes.parquet", lambda d: b"PAR1 pas un parquet PAR1"))],
+                                "communes.parquet manquant ou abîmé"),
+    "registry_name_with_unquoted_separator": (lambda t, b: registry(semicolon_registry(t / "r.csv", [
+        f"66{n:03d}" for n in range(1, 17)])), "Le fichier r.csv a des colonnes décalées : un nom de CPTS contient "
+        "sans doute le séparateur sans guillemets (ligne 3 : « CPTS 02 » puis « Sud », ligne 4 : « CPTS 03 » puis "
+        "« Sud »"),
+    "postal_letters": (lambda t, b: ["summary", "--codes", "66136", "--postal", "66136=ABCDE"],
+                       "Code postal refusé — 66136=ABCDE : le code postal doit avoir cinq chiffres."),
+    "postal_commune_outside": (lambda t, b: ["export", "--codes", "66136", "--format", "csv", "--postal",
+                                             "66028=66330"],
+                               "66028=66330 : la commune 66028 n'est pas dans le territoire (communes : 66136)"),
+    "postal_twice": (lambda t, b: ["summary", "--codes", "66136", "--postal", "66136=66000", "--postal", "66136=66100"],
+                     "deux codes postaux pour la commune 66136 (66000 et 66100)"),
+}
+
+
+@pytest.mark.parametrize("name", list(ISSUE_21_CASES))
+def test_issue_21_bad_input_is_a_french_message(name, dep66_dir, store, tmp_path, capsys):
+    assert_refused(*ISSUE_21_CASES[name], dep66_dir, store, tmp_path, capsys)
+
+
+def test_names_in_other_scripts_stay_apart(dep66_dir, store, tmp_path, capsys):
+    """Three CPTS named in Greek and Chinese stay three CPTS (their letters are not dropped by the name key);
+    an accent or the case of a Greek name still folds."""
+    rows = "cpts;code_insee\nΚΠΤΣ Αθήνα;66028\nΚΠΤΣ ΑΘΗΝΑ;66186\nΚΠΤΣ Θεσσαλονίκη;66136\n社区卫生 佩皮尼昂;66189\n"
+    code, out, err = run(["coverage", "--registry", str(write(tmp_path / "r.csv", rows)), "--departement", "66",
+                          "--json"], dep66_dir, store, capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert sorted((c["name"], c["pieces"]) for c in payload["cpts"]) == [
+        ("ΚΠΤΣ Αθήνα", 1), ("ΚΠΤΣ Θεσσαλονίκη", 1), ("社区卫生 佩皮尼昂", 1)]
+    assert payload["registry"]["notes"] == [
+        "CPTS écrite de plusieurs façons, regroupée sous « ΚΠΤΣ Αθήνα » : « ΚΠΤΣ Αθήνα » (1 ligne(s)), "
+        "« ΚΠΤΣ ΑΘΗΝΑ » (1 ligne(s))"]
+
+
+def test_registry_of_an_empty_store_is_an_error(dep66_dir, store, capsys):
+    """``coverage --drafts`` on a store without drafts (it holds only the saved registry) is not an empty coverage."""
+    before = store.read_bytes()
+    code, out, err = run(["coverage", "--drafts", "--departement", "66"], dep66_dir, store, capsys)
+    assert code == 2 and not out, out
+    assert err.startswith(f"Erreur : Aucune CPTS dans les brouillons de {store} (0 territoire(s))"), err
+    assert "Traceback" not in err and store.read_bytes() == before
+
+
+def semicolon_registry(path: Path, codes: list[str]) -> Path:
+    """16 CPTS, all but the first named with an unquoted ``;`` (« CPTS 02; Sud ») that shifts their code into the
+    column « arrondissement », the row keeping its number of fields (its last ones empty)."""
+    rows = [f"CPTS {n:02d};{code};;" if n == 1 else f"CPTS {n:02d}; Sud;{code};;" for n, code in enumerate(codes, 1)]
+    return write(path, "cpts;code_insee;arrondissement;quartier\n" + "\n".join(rows) + "\n")
+
+
+def half_outside_registry(path: Path, dep66) -> Path:
+    """16 CPTS, 15 of them in the Aude, outside the bundle of the Pyrénées-Orientales: their rows are ignored."""
+    codes = [sorted(dep66.iris_by_commune)[0], *(f"11{n:03d}" for n in range(1, 16))]
+    return write(path, "cpts;code_insee\n" + "".join(f"CPTS {n:02d};{code}\n" for n, code in enumerate(codes, 1)))
+
+
+def test_registry_with_ignored_rows_is_not_saved_unless_accepted(dep66, dep66_dir, store, tmp_path, capsys):
+    path = half_outside_registry(tmp_path / "r.csv", dep66)
+    before = store.read_bytes()
+    code, out, err = run(registry(path), dep66_dir, store, capsys)
+    assert code == 2 and "Traceback" not in err + out, err
+    assert err.startswith("Erreur : r.csv : 15 ligne(s) ignorée(s) à la lecture (ligne 3, « CPTS 02 », 11001 : "
+                          "département 11 absent des données préparées (préparées : 66), ligne 4, « CPTS 03 », "), err
+    assert "… (15 en tout)). Le registre enregistré est inchangé : corrigez le fichier, ou relancez avec " \
+           "--accepter-lignes-ignorees pour l'enregistrer sans elles." in err
+    assert store.read_bytes() == before and not (store.parent / "rapport").exists()
+    code, out, err = run([*registry(path), "--accepter-lignes-ignorees", "--json"], dep66_dir, store, capsys)
+    assert code == 0, err
+    assert store_module.open_store(store).load_all("registry") == {"CPTS 01": frozenset(dep66.iris_by_commune["66001"])}
+
+
+def test_vue_ars_saves_ignored_rows_only_when_confirmed(dep66, dep66_dir, tmp_path, monkeypatch):
+    """The page's save button stays disabled until the box accepting the ignored rows is ticked; drafts that do not
+    exist are an error, not an empty map."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "drafts.sqlite"))
+    page = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+    page.switch_page("pages/2_Vue_ARS.py")
+    page.query_params["dep"] = "66"
+    page.run()
+    page.radio(key="ars_source").set_value("Brouillons de l'application").run()   # none saved
+    assert not page.exception and "Aucune CPTS dans les brouillons de " in page.error[0].value
+    page.radio(key="ars_source").set_value("Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)").run()
+    data = half_outside_registry(tmp_path / "r.csv", dep66).read_bytes()
+    page.get("file_uploader")[0].upload("r.csv", data, "text/csv").run()
+    assert not page.exception and "15 ligne(s) ignorée(s)" in page.warning[0].value
+    save = next(b for b in page.button if b.key == "ars_save")
+    assert save.disabled
+    stored = store_module.open_store(tmp_path / "drafts.sqlite")
+    assert stored.load_all("registry") == {}
+    next(c for c in page.checkbox if c.key.startswith("ars_accept_ignored_")).check().run()
+    next(b for b in page.button if b.key == "ars_save").click().run()
+    assert not page.exception and not page.error
+    assert stored.load_all("registry") == {"CPTS 01": frozenset(dep66.iris_by_commune["66001"])}
+
+
+def test_postal_code_unknown_for_its_commune_is_kept_with_a_warning(dep66_dir, store, capsys):
+    code, out, err = run(["summary", "--codes", "66136,66186", "--postal", "66186=66000", "--postal", " 66136 = 66100",
+                          "--json"], dep66_dir, store, capsys)
+    assert code == 0, err
+    assert err == ("Attention — 66000 n'est pas un code postal de Saint-Nazaire (66186) selon La Poste (codes connus : "
+                   "66570) : vérifiez-le, il est repris tel quel.\n")
+    payload = json.loads(out)
+    assert payload["postal_codes"] == ["66000", "66100"] and payload["postal_codes_to_confirm"] == []
+
+
+@pytest.mark.parametrize("text, line", [
+    ("\n\ncpts;code_insee\n\nA;66028\n\nB;x;66136\n", "ligne 7 : 3 champs au lieu de 2"),
+    ("cpts;code_insee\n\"A\nZ\";66028\n   \nB;x;66136;;;;;;;;;;\n", "ligne 5 : 13 champs au lieu de 2"),
+    ("cpts;code_insee\nA;66028\n\n\"B;66136\nC;66186\n", "a un guillemet (\") ouvert ligne 4 et jamais fermé"),
+])
+def test_text_table_errors_name_the_line_of_the_file(text, line):
+    """Blank lines and a quoted field over two lines do not shift the line named in the message."""
+    with pytest.raises(InputError) as error:
+        readers.read_text_table(text.encode(), label="le registre")
+    assert line in str(error.value)
+
+
+def test_ignored_rows_are_named_by_their_line_in_the_file(dep66):
+    from cpts_geo.registry import read_registry_csv
+
+    imported = read_registry_csv(dep66, b"cpts;code_insee\n\nA;66028\n\n\nB;99999\n\"C\nD\";66\n")
+    assert imported.ignored[["line", "code"]].values.tolist() == [[6, "99999"], [7, "66"]]

@@ -109,7 +109,8 @@ def run(args) -> int:
     store = open_store(args.db, read_only=not args.save) if args.save or not args.registry else None
     imported = load_registry(bundle, args, store)
     if args.save:
-        check_savable(imported)
+        check_savable(imported, args.accept_ignored,
+                      how="relancez avec --accepter-lignes-ignorees pour l'enregistrer sans elles")
     threshold = args.new_cpts_threshold or NEW_CPTS_POPULATION
     plan = propose(bundle, imported.cpts, area, threshold) if args.propose else None
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
@@ -128,7 +129,8 @@ def run(args) -> int:
                 contents[f"{name}.{fmt}"] = save_figure(draw(), fmt)
     files = write_files(args.out, contents)
     if args.save:
-        save_registry(bundle, store, imported, author=args.author, comment=args.comment)
+        save_registry(bundle, store, imported, author=args.author, comment=args.comment,
+                      accept_ignored=args.accept_ignored)
     if args.json:
         payload = {**report.as_dict(), **(plan.as_dict() if plan else {}), "registry": imported.as_dict(),
                    "files": [str(f) for f in files]}
@@ -151,6 +153,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--save", action="store_true",
                         help="enregistrer le registre lu comme nouvelle version (tout ou rien ; les versions "
                              "précédentes restent dans l'historique : « registry history »)")
+    parser.add_argument("--accepter-lignes-ignorees", dest="accept_ignored", action="store_true",
+                        help="--save : enregistrer le registre même si des lignes du fichier ont été ignorées "
+                             "(sans elles ; refusé sinon)")
     parser.add_argument("--author", default="", type=argument_text,
                         help="--save : qui enregistre (gardé avec la version du registre)")
     parser.add_argument("--comment", default="", type=argument_text,

@@ -28,11 +28,12 @@ def run(args) -> int:
     formats = formats_argument(args.format)
     bundle = Bundle.load(args.data)
     territory, _ = territory_argument(bundle, args)
+    overrides = postal_overrides(bundle, territory, args.postal)
     others, itself = others_without_self(territory, load_others(bundle, args.other_cpts))
     for name in itself:
         show(f"Note — « {name} » de --other-cpts est le territoire exporté lui-même (même nom ou mêmes IRIS) : "
              "elle n'est ni dessinée ni vérifiée comme CPTS voisine.", error=True)
-    exporter = TerritoryExport(bundle, territory, others, postal_overrides(args.postal),
+    exporter = TerritoryExport(bundle, territory, others, overrides,
                                detailed=args.detailed, orientation=args.orientation,
                                author=args.auteur)
     exported = [exporter.export(fmt) for fmt in formats]

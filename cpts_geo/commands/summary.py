@@ -8,7 +8,7 @@ from pathlib import Path
 from cpts_geo.arguments import argument_text
 from cpts_geo.bundle import Bundle
 from cpts_geo.checks import run_checks
-from cpts_geo.codes import MAX_UPLOAD_BYTES, read_code_file, resolve_codes, split_codes
+from cpts_geo.codes import MAX_UPLOAD_BYTES, normalise_code, read_code_file, resolve_codes, split_codes
 from cpts_geo.errors import InputError
 from cpts_geo.exports.perimeter import read_perimeter
 from cpts_geo.formatting import fr_euros, fr_int, fr_percent
@@ -17,7 +17,7 @@ from cpts_geo.offer import offer_lines, territory_offer
 from cpts_geo.output import show
 from cpts_geo.registry import TEXT_SUFFIXES, read_registry
 from cpts_geo.sources.readers import ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, listed, read_input_bytes
-from cpts_geo.territory import Territory, summarize
+from cpts_geo.territory import Territory, check_postal_overrides, summarize
 from cpts_geo.user_text import clean_text
 
 LEVEL_MARKS = {"ok": "[OK]", "info": "[i]", "warning": "[!]", "error": "[X]"}
@@ -58,14 +58,21 @@ def territory_argument(bundle: Bundle, args):
     return load_territory(bundle, sorted(territory.iris), args.name or territory.name or args.default_name)
 
 
-def postal_overrides(values: list[str] | None) -> dict[str, str]:
-    """``--postal 66136=66000`` options as a mapping commune → postal code."""
+def postal_overrides(bundle: Bundle, territory: Territory, values: list[str] | None) -> dict[str, str]:
+    """``--postal 66136=66000`` options as a mapping commune → postal code, checked against the territory and
+    La Poste's codes (:func:`~cpts_geo.territory.check_postal_overrides`; its warnings go to standard error)."""
     overrides = {}
     for value in values or []:
         commune, _, postal = value.partition("=")
+        commune, postal = normalise_code(commune), postal.strip()
         if not commune or not postal:
             raise InputError(f"Option --postal invalide : « {value} » (attendu : CODE_INSEE=CODE_POSTAL).")
-        overrides[commune.strip()] = postal.strip()
+        if overrides.get(commune, postal) != postal:
+            raise InputError(f"Option --postal : deux codes postaux pour la commune {commune} "
+                             f"({overrides[commune]} et {postal}) ; gardez-en un.")
+        overrides[commune] = postal
+    for warning in check_postal_overrides(bundle, territory, overrides):
+        show(f"Attention — {warning}", error=True)
     return overrides
 
 
@@ -144,9 +151,9 @@ def print_text(bundle: Bundle, summary, checks, table, offer: dict) -> None:
 def run(args) -> int:
     bundle = Bundle.load(args.data)
     territory, report = territory_argument(bundle, args)
+    overrides = postal_overrides(bundle, territory, args.postal)
     others = load_others(bundle, args.other_cpts)
-    payload, (summary, checks, table) = summary_payload(bundle, territory, others, report,
-                                                        postal_overrides(args.postal), args.detailed)
+    payload, (summary, checks, table) = summary_payload(bundle, territory, others, report, overrides, args.detailed)
     if args.json:
         show(json.dumps(payload, ensure_ascii=False, indent=2))
     else:

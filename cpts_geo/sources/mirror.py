@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from cpts_geo.errors import DataError
+from cpts_geo.errors import DataError, InputError
 from cpts_geo.sources import AGE_BANDS, SourceTables
+from cpts_geo.sources.cog import COMMUNES_FILE as COG_COMMUNES_FILE
 from cpts_geo.sources.cog import read_cog_json
+from cpts_geo.sources.health import MIRROR_DIR as HEALTH_DIR
 from cpts_geo.sources.health import read_health_mirror
+from cpts_geo.sources.readers import IRIS_COLUMNS, listed, normalise_iris_fields, read_vector_file
 
 IRIS_FILES = ("iris/contours_iris_2020_fxx.parquet", "iris/contours_iris_2020_fxx.gpkg")
 COMMUNES_FILE = "population/communes_population.csv"
@@ -18,12 +23,13 @@ IRIS_POPULATION_FILE = "population/iris_population.csv"
 POSTAL_FILE = "postal/codes_postaux.csv"
 QPV_FILE = "reference/qpv.csv"
 ACI_FILE = "reference/aci_cpts.csv"
+COG_DIR = str(Path(COG_COMMUNES_FILE).parent)
 #: Commune contours of the overseas départements (no IRIS there: a commune stands for its single IRIS).
 OVERSEAS_PATTERN = "overseas/communes-97*.geojson"
 OVERSEAS_SOURCE = "IGN Admin Express COG 2018 (communes d'outre-mer, simplifiées), via gregoiredavid/france-geojson"
 
-IRIS_COLUMNS = {"CODE_IRIS": "code_iris", "INSEE_COM": "code_insee", "NOM_COM": "nom_commune",
-                "NOM_IRIS": "nom_iris", "TYP_IRIS": "typ_iris"}
+#: Columns the communes file must have (its latest ``population_AAAA`` found by :func:`_latest_population_year`).
+COMMUNE_COLUMNS = ("code_insee", "nom", "type", "commune_parent", "departement", "region", "epci", "population_2016")
 
 
 def is_mirror(folder: Path) -> bool:
@@ -32,16 +38,53 @@ def is_mirror(folder: Path) -> bool:
     return (folder / COMMUNES_FILE).exists() and any((folder / f).exists() for f in IRIS_FILES)
 
 
-def _csv(folder: Path, name: str) -> pd.DataFrame:
+@contextmanager
+def _reading(path: Path):
+    """Turn a damaged file of the mirror (unreadable, truncated, another format, fields missing) read within this
+    block into a :class:`DataError` naming ``path`` (a file, or the folder of the files read)."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError, pd.errors.ParserError, InputError) as err:
+        reason = f"{type(err).__name__} {err}" if isinstance(err, KeyError) else str(err)
+        raise DataError(f"Fichier illisible dans le miroir de données : {path} ({reason[:200]}) ; remplacez-le par "
+                        "une copie intacte.") from err
+
+
+def _csv(folder: Path, name: str, required: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A CSV of the mirror as text columns; a missing, unreadable file or one without the ``required`` columns is
+    a :class:`DataError` naming it."""
     path = folder / name
     if not path.exists():
         raise DataError(f"Fichier manquant dans le miroir de données : {path}")
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    with _reading(path):
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise DataError(f"Colonnes absentes de {path} : {', '.join(missing)} (colonnes lues : "
+                        f"{listed(table.columns)}).")
+    return table
+
+
+def _numbers(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """The numbers of a text column; a value that is not a number is a :class:`DataError` naming its line."""
+    numbers = pd.to_numeric(table[column], errors="coerce")
+    bad = numbers.isna() & table[column].notna()
+    if bad.any():
+        lines = [f"ligne {position + 2} : « {value} »" for position, value in
+                 zip(bad.to_numpy().nonzero()[0], table.loc[bad, column])]
+        raise DataError(f"Valeurs non numériques dans la colonne {column} de {path} ({listed(lines, limit=5)}).")
+    return numbers
 
 
 def _latest_population_year(columns) -> int:
-    years = [int(c.rsplit("_", 1)[1]) for c in columns if c.startswith("population_")]
-    return max(years)
+    """The latest year of the ``population_AAAA`` columns (``population_2016`` is required)."""
+    return max(int(c.rsplit("_", 1)[1]) for c in columns if re.fullmatch(r"population_\d{4}", c))
+
+
+def read_iris_file(path: Path) -> gpd.GeoDataFrame:
+    """The IRIS contours of the mirror in the normalised schema; a damaged file is a :class:`DataError` naming it."""
+    with _reading(path):
+        return normalise_iris_fields(read_vector_file(path))
 
 
 def read_mirror(folder: Path) -> SourceTables:
@@ -50,36 +93,35 @@ def read_mirror(folder: Path) -> SourceTables:
     if not is_mirror(folder):
         raise DataError(f"Le dossier {folder} n'a pas la forme attendue d'un miroir de données "
                         f"(il faut {COMMUNES_FILE} et {IRIS_FILES[0]}).")
-    iris_path = next(folder / f for f in IRIS_FILES if (folder / f).exists())
-    if iris_path.suffix == ".parquet":
-        iris = gpd.read_parquet(iris_path)
-    else:
-        iris = gpd.read_file(iris_path, engine="pyogrio")
-    iris = iris.rename(columns=IRIS_COLUMNS)[[*IRIS_COLUMNS.values(), "geometry"]].to_crs("EPSG:4326")
+    iris = read_iris_file(next(folder / f for f in IRIS_FILES if (folder / f).exists()))
     overseas = read_overseas_communes(folder)
     iris = pd.concat([iris, overseas], ignore_index=True) if len(overseas) else iris
 
-    communes = _csv(folder, COMMUNES_FILE)
+    communes = _csv(folder, COMMUNES_FILE, COMMUNE_COLUMNS)
     year = _latest_population_year(communes.columns)
     communes = communes.assign(
-        population=pd.to_numeric(communes[f"population_{year}"]),
-        population_ref=pd.to_numeric(communes["population_2016"]),
-    )[["code_insee", "nom", "type", "commune_parent", "departement", "region", "epci", "population", "population_ref"]]
+        population=_numbers(communes, f"population_{year}", folder / COMMUNES_FILE),
+        population_ref=_numbers(communes, "population_2016", folder / COMMUNES_FILE),
+    )[[*COMMUNE_COLUMNS[:-1], "population", "population_ref"]]
 
-    iris_pop = _csv(folder, IRIS_POPULATION_FILE)
+    iris_pop = _csv(folder, IRIS_POPULATION_FILE, ("code_iris", "code_insee", "pop_total"))
     bands = [b for b in AGE_BANDS if b in iris_pop.columns]
     for col in ["pop_total", *bands]:
-        iris_pop[col] = pd.to_numeric(iris_pop[col])
+        iris_pop[col] = _numbers(iris_pop, col, folder / IRIS_POPULATION_FILE)
     iris_pop = iris_pop[["code_iris", "code_insee", "pop_total", *bands]]
     iris_pop = pd.concat([iris_pop[~iris_pop["code_insee"].isin(overseas["code_insee"])],
                           commune_level_population(iris_pop[iris_pop["code_insee"].isin(overseas["code_insee"])],
                                                    bands)], ignore_index=True)
 
-    postal = _csv(folder, POSTAL_FILE)[["code_insee", "code_postal"]].drop_duplicates()
-    qpv = _csv(folder, QPV_FILE)
-    qpv = qpv.assign(pop_qpv=pd.to_numeric(qpv["pop_qpv"]))[["code_qp", "nom_qp", "code_insee", "pop_qpv"]]
+    postal = _csv(folder, POSTAL_FILE, ("code_insee", "code_postal"))[["code_insee", "code_postal"]].drop_duplicates()
+    qpv = _csv(folder, QPV_FILE, ("code_qp", "nom_qp", "code_insee", "pop_qpv"))
+    qpv = qpv.assign(pop_qpv=_numbers(qpv, "pop_qpv", folder / QPV_FILE))[["code_qp", "nom_qp", "code_insee", "pop_qpv"]]
     aci = _csv(folder, ACI_FILE) if (folder / ACI_FILE).exists() else pd.DataFrame()
 
+    with _reading(folder / COG_DIR):
+        cog = read_cog_json(folder)
+    with _reading(folder / HEALTH_DIR):
+        health = read_health_mirror(folder)
     meta = {
         "origin": f"miroir local {folder}",
         "iris_edition": "2020",
@@ -108,16 +150,18 @@ def read_mirror(folder: Path) -> SourceTables:
             f"{OVERSEAS_SOURCE}) ; une commune s'y choisit entière, avec sa population légale {year}."
             " Mayotte : population du recensement 2017, reprise chaque année."]
     return SourceTables(iris=iris, communes=communes, iris_population=iris_pop, postal_codes=postal,
-                        qpv=qpv, aci=aci, cog=read_cog_json(folder), health=read_health_mirror(folder),
-                        meta=meta)
+                        qpv=qpv, aci=aci, cog=cog, health=health, meta=meta)
 
 
 def read_overseas_communes(folder: Path) -> gpd.GeoDataFrame:
     """Commune contours of the overseas départements, as single-IRIS communes (``XXXXX0000``)."""
-    frames = [gpd.read_file(path, engine="pyogrio") for path in sorted(Path(folder).glob(OVERSEAS_PATTERN))]
+    frames = []
+    for path in sorted(Path(folder).glob(OVERSEAS_PATTERN)):
+        with _reading(path):
+            frames.append(read_vector_file(path)[["code", "nom", "geometry"]].to_crs("EPSG:4326"))
     if not frames:
-        return gpd.GeoDataFrame(columns=[*IRIS_COLUMNS.values(), "geometry"], geometry="geometry", crs="EPSG:4326")
-    communes = pd.concat(frames, ignore_index=True).to_crs("EPSG:4326")
+        return gpd.GeoDataFrame(columns=[*IRIS_COLUMNS, "geometry"], geometry="geometry", crs="EPSG:4326")
+    communes = pd.concat(frames, ignore_index=True)
     code = communes["code"].astype(str)
     return gpd.GeoDataFrame({"code_iris": code + "0000", "code_insee": code, "nom_commune": communes["nom"],
                              "nom_iris": communes["nom"], "typ_iris": "Z"}, geometry=communes.geometry.array,

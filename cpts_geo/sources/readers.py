@@ -430,6 +430,21 @@ def _bad_width(label: str, line: int, saw: int, width: int, sep: str) -> InputEr
                       f"{SEPARATOR_NAMES.get(sep, '« ; »')}).")
 
 
+def _records(text: str, sep: str) -> list[tuple[int, int]]:
+    """The line (from 1) where each record of ``text`` starts and its number of fields, blank lines skipped as
+    :func:`pandas.read_csv` does (a quoted field may span lines)."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    records, start = [], 1
+    try:
+        for record in reader:
+            if record and (len(record) > 1 or record[0].strip()):
+                records.append((start, len(record)))
+            start = reader.line_num + 1
+    except csv.Error:   # a NUL character: pandas names the problem
+        pass
+    return records
+
+
 def read_text_table(source: Path | str | bytes, *, label: str | None = None,
                     required: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a delimited text file (path or bytes) with every column as a string.
@@ -439,7 +454,8 @@ def read_text_table(source: Path | str | bytes, *, label: str | None = None,
     Empty fields after the last column (rows ending with a separator, as spreadsheets export
     them) are dropped, never taken for an index. ``required`` columns are matched whatever their
     case and renamed to the given spelling. Raises :class:`InputError` with a French message
-    naming the problem (encoding, separator, number of fields, missing column).
+    naming the problem (encoding, separator, number of fields and its line, unclosed quote, missing column).
+    ``table.attrs["lines"]`` gives the line of the file where each row starts (blank lines skipped).
     """
     if isinstance(source, bytes):
         data, label = source, label or "le fichier fourni"
@@ -453,18 +469,23 @@ def read_text_table(source: Path | str | bytes, *, label: str | None = None,
     sep = _separator(header) or ";"
     names = _header_names(header, sep)
     extras = [f"\0extra{i}" for i in range(EXTRA_FIELDS)]
+    records = _records(text, sep)
     try:
         table = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=[*names, *extras], index_col=False,
                             dtype=str, keep_default_na=False, na_values=[""]).iloc[1:].reset_index(drop=True)
     except pd.errors.ParserError as err:
-        where = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", str(err))
-        if not where:
+        too_wide = [(line, width) for line, width in records if width > len(names) + len(extras)]
+        if "EOF inside string" in str(err) and records:
+            raise InputError(f"{_capitalised(label)} a un guillemet (\") ouvert ligne {records[-1][0]} et jamais "
+                             "fermé : fermez-le, ou retirez-le du texte.") from err
+        if not too_wide:
             raise InputError(f"{_capitalised(label)} n'a pas pu être lu comme tableau ({str(err)[:200]}).") from err
-        raise _bad_width(label, int(where[1]), int(where[2]), len(names), sep) from err
+        raise _bad_width(label, *too_wide[0], len(names), sep) from err
     beyond = table[extras].notna()
     if beyond.any(axis=None):
         row = int(np.argmax(beyond.any(axis=1).to_numpy()))
-        raise _bad_width(label, row + 2, len(names) + int(beyond.iloc[row].to_numpy().nonzero()[0].max()) + 1,
+        line = records[row + 1][0] if len(records) == len(table) + 1 else row + 2
+        raise _bad_width(label, line, len(names) + int(beyond.iloc[row].to_numpy().nonzero()[0].max()) + 1,
                          len(names), sep)
     table = table.drop(columns=extras)
     table.columns = table.columns.str.strip().str.lstrip("#").str.strip()
@@ -476,4 +497,6 @@ def read_text_table(source: Path | str | bytes, *, label: str | None = None,
                 if _separator(header) is None else f"séparateur détecté : {SEPARATOR_NAMES[sep]}")
         raise InputError(f"Colonnes absentes dans {label} : {', '.join(missing)} ; colonnes lues : "
                          f"{listed(table.columns)} ({hint}).")
+    if len(records) == len(table) + 1:
+        table.attrs["lines"] = [line for line, _ in records[1:]]
     return table
