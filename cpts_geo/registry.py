@@ -353,7 +353,7 @@ def read_registry_geometries(bundle, path: Path | str) -> RegistryImport:
 def registry_from_store(bundle, store, kind: str = "draft") -> RegistryImport:
     """Registry from the territories saved in a store (by default the drafts of the app)."""
     saved = store.load_all(kind)
-    imported = RegistryImport(f"{'brouillons' if kind == 'draft' else kind} de {store.location}")
+    imported = RegistryImport("brouillons enregistrés" if kind == "draft" else "registre de la région")
     members = pd.DataFrame([(name, code) for name, codes in saved.items() for code in codes],
                            columns=["cpts", "code_iris"])
     known = members["code_iris"].isin(bundle.iris.index)

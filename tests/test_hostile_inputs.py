@@ -282,6 +282,10 @@ CASES = {
                             "s.sqlite"),
     "store_bad_postgres_url": (lambda t, b: ["coverage", "--departement", "66", "--db", "postgresql://[::1"],
                                "PostgreSQL"),
+    "store_mysql_url": (lambda t, b: ["coverage", "--departement", "66", "--db", "mysql://u@h/base"],
+                        "« mysql://… »"),
+    "store_sqlite_url": (lambda t, b: ["registry", "history", "--db", f"sqlite:///{t}/s.sqlite"], "« sqlite://… »"),
+    "store_http_url": (lambda t, b: ["registry", "history", "--db", "http://serveur/base"], "« http://… »"),
 }
 
 

@@ -5,6 +5,9 @@ Skipped without a reachable server, unless ``$CPTS_GEO_REQUIRE_PG=1`` (CI), wher
 
 import json
 import os
+import subprocess
+import sys
+import textwrap
 import uuid
 from pathlib import Path
 
@@ -19,8 +22,30 @@ from cpts_geo.registry import read_registry, save_registry
 from cpts_geo.store import BEFORE_HISTORY, AlreadySaved, PostgresTerritoryStore, open_store
 from cpts_geo.territory import Territory
 from tests.test_registry_history import concurrent_saves, round_trip
+from tests.test_store import concurrent_draft_saves
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "docs" / "registry_example" / "registre_cpts_66_11.csv"
+#: An app process in short: opens the store of $CPTS_GEO_STORE, reads the draft, waits for the start signal (a
+#: file), saves it from the version it read; prints what it read and what happened, as JSON.
+SAVING_PROCESS = textwrap.dedent("""
+    import json, sys, time
+    from pathlib import Path
+    from cpts_geo.store import DraftChanged, open_store
+    from cpts_geo.territory import Territory
+    author, code, signal = sys.argv[1:]
+    store = open_store()
+    loaded = store.stored("Projet", owner="a@ex.fr")
+    print(json.dumps({"read": sorted(loaded.iris), "version": loaded.version}), flush=True)
+    while not Path(signal).exists():
+        time.sleep(0.01)
+    try:
+        number = store.save(Territory(frozenset({code}), "Projet"), owner="a@ex.fr", author=author,
+                            loaded_version=loaded.version)
+        print(json.dumps({"saved": number}))
+    except DraftChanged as err:
+        print(json.dumps({"refused": str(err)}))
+""")
 
 
 def _unavailable(reason: str):
@@ -179,3 +204,42 @@ def test_registry_history_round_trip(pg_url, france, france_dir, tmp_path, capsy
 def test_concurrent_registry_saves(pg_url, france):
     """Two officers saving the shared registry from the same version: one wins, the other is told in French."""
     concurrent_saves(france, pg_url)
+
+
+def test_concurrent_draft_saves(pg_url):
+    """Two porteurs saving one shared draft from two store objects on the same database."""
+    concurrent_draft_saves(pg_url)
+
+
+def test_two_processes_save_the_same_draft(pg_url, tmp_path):
+    """Two OS processes on one PostgreSQL store (as two app processes behind a proxy), both having read version 1
+    of a draft saved by a third: both see it, both save at once, one is saved and the other refused in French."""
+    open_store(pg_url).save(Territory(frozenset({"66028"}), "Projet"), owner="a@ex.fr")
+    signal = tmp_path / "go"
+    env = {**os.environ, "CPTS_GEO_STORE": pg_url, "PYTHONPATH": str(ROOT)}
+    processes = [subprocess.Popen([sys.executable, "-c", SAVING_PROCESS, author, code, str(signal)], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for author, code in (("a@ex.fr", "66186"), ("b@ex.fr", "66189"))]
+    assert [json.loads(process.stdout.readline()) for process in processes] == [{"read": ["66028"], "version": 1}] * 2
+    signal.touch()
+    outcomes = []
+    for process in processes:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        outcomes.append(json.loads(out))
+    saved = [n for n, outcome in enumerate(outcomes) if "saved" in outcome]
+    assert len(saved) == 1 and outcomes[saved[0]] == {"saved": 2}
+    refusal = outcomes[1 - saved[0]]["refused"]
+    assert refusal.startswith("Le brouillon « Projet » a été modifié par quelqu'un d'autre depuis son chargement ; "
+                              "rechargez-le") and refusal.endswith("Rien n'a été enregistré.")
+    winner = ("66186", "66189")[saved[0]]
+    store = open_store(pg_url)
+    assert store.load("Projet", owner="a@ex.fr").iris == {winner}
+    assert [(v.number, v.iris) for v in store.versions("Projet", owner="a@ex.fr")] == [(2, {winner}), (1, {"66028"})]
+
+
+def test_store_of_the_environment_is_postgresql(pg_url, monkeypatch):
+    """``CPTS_GEO_STORE=postgresql://…`` (the app, the commands without --db) opens the database, not a file."""
+    monkeypatch.setenv("CPTS_GEO_STORE", pg_url)
+    open_store().save(Territory(frozenset({"66028"}), "Projet"))
+    assert isinstance(open_store(), PostgresTerritoryStore) and open_store(pg_url).load("Projet").iris == {"66028"}
