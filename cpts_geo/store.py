@@ -105,6 +105,11 @@ VERSIONED_KINDS = ("draft",)
 BEFORE_HISTORY = "Registre enregistré avant l'historique des versions"
 
 
+class StoreUnavailable(InputError):
+    """The store cannot be used (location, file, server, tables or stored data): the message names its location,
+    for the operator (the app shows users a message without it, :func:`cpts_geo.app_cache.shown_error`)."""
+
+
 class AlreadySaved(InputError):
     """A territory of that name exists: replacing it must be asked for (``replace=True``)."""
 
@@ -178,9 +183,9 @@ class TerritoryStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise InputError(self._error_message(err)) from err
+            raise StoreUnavailable(self._error_message(err)) from err
         if self.path.is_dir():
-            raise InputError(self._error_message(IsADirectoryError("c'est un dossier")))
+            raise StoreUnavailable(self._error_message(IsADirectoryError("c'est un dossier")))
         self._create_schema()
 
     def __repr__(self) -> str:
@@ -233,7 +238,7 @@ class TerritoryStore:
         db.execute(f"SELECT * FROM {table} WHERE 1 = 0")
         columns = {column[0] for column in db.description}
         if not REQUIRED_COLUMNS[table] <= columns:
-            raise InputError(
+            raise StoreUnavailable(
                 f"La base {self.location} contient déjà une table « {table} » qui n'est pas celle de cpts-geo "
                 f"(colonnes : {', '.join(sorted(columns))}) : rien n'a été modifié. "
                 "Choisissez un autre emplacement (variable CPTS_GEO_STORE ou option --db).")
@@ -257,7 +262,7 @@ class TerritoryStore:
             with self._connect(lock) as cursor:
                 yield cursor
         except self.DATABASE_ERRORS as err:
-            raise InputError(self._error_message(err)) from err
+            raise StoreUnavailable(self._error_message(err)) from err
 
     def _query(self, sql: str, parameters=()) -> list[tuple]:
         with self._transaction() as db:
@@ -402,7 +407,7 @@ class TerritoryStore:
         try:
             values = json.loads(text)
         except ValueError as err:
-            raise InputError(f"Le territoire « {name} » de {self.location} est illisible (modifié hors de "
+            raise StoreUnavailable(f"Le territoire « {name} » de {self.location} est illisible (modifié hors de "
                              f"cpts-geo ? {err}). Rien n'a été modifié.") from err
         return values
 
@@ -465,7 +470,7 @@ class TerritoryStore:
         try:
             values = json.loads(text)
         except ValueError as err:
-            raise InputError(f"La {what} de {self.location} est illisible (modifiée hors de cpts-geo ? {err}). "
+            raise StoreUnavailable(f"La {what} de {self.location} est illisible (modifiée hors de cpts-geo ? {err}). "
                              "Rien n'a été modifié.") from err
         return values
 
@@ -525,7 +530,7 @@ class PostgresTerritoryStore(TerritoryStore):
         try:
             self._conninfo = psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.Error as err:
-            raise InputError(f"Adresse de base PostgreSQL invalide ({self.location}) : {str(err).strip()}. "
+            raise StoreUnavailable(f"Adresse de base PostgreSQL invalide ({self.location}) : {str(err).strip()}. "
                              "Forme attendue : postgresql://utilisateur@serveur:5432/base") from err
         self._create_schema()
 
@@ -538,7 +543,7 @@ class PostgresTerritoryStore(TerritoryStore):
                 with self._transaction(lock="schema") as db:
                     db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             except InputError as err:
-                raise InputError(f"PostGIS n'est pas disponible dans la base {self.location} : un administrateur "
+                raise StoreUnavailable(f"PostGIS n'est pas disponible dans la base {self.location} : un administrateur "
                                  f"doit l'installer (CREATE EXTENSION postgis). Détail : {str(err.__cause__).strip()}"
                                  ) from err
         super()._create_schema()
@@ -558,7 +563,7 @@ class PostgresTerritoryStore(TerritoryStore):
         try:
             connection = psycopg.connect(self.url, connect_timeout=10)
         except psycopg.Error as err:
-            raise InputError(f"Base PostgreSQL injoignable ({self.location}) : {str(err).strip()}") from err
+            raise StoreUnavailable(f"Base PostgreSQL injoignable ({self.location}) : {str(err).strip()}") from err
         with connection, connection.cursor() as cursor:
             if lock:   # one writer at a time, whatever the process (readers are not blocked); released at commit
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cpts_geo.{lock}",))
@@ -594,6 +599,6 @@ def open_store(location: Path | str | None = None) -> TerritoryStore:
         return TerritoryStore(location)
     if scheme[1].lower() in POSTGRES_SCHEMES:
         return PostgresTerritoryStore(location)
-    raise InputError(f"Base des territoires non reconnue : adresse « {scheme[1]}://… » (variable CPTS_GEO_STORE ou "
+    raise StoreUnavailable(f"Base des territoires non reconnue : adresse « {scheme[1]}://… » (variable CPTS_GEO_STORE ou "
                      "option --db). Donnez le chemin d'un fichier SQLite (sans « sqlite:// » devant) ou l'adresse "
                      "d'une base PostgreSQL : postgresql://utilisateur@serveur:5432/base. Rien n'a été ouvert.")
