@@ -27,6 +27,7 @@ import json
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from pathlib import Path
 
 import psycopg
 import psycopg.conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -47,6 +49,11 @@ DEFAULT_STORE = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "s
 #: URL schemes of a PostgreSQL store; a location with any other ``scheme://`` is refused, a file is named by its path.
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+#: Connections kept open to each PostgreSQL store, per process (shared by the sessions of an app process): at most
+#: ``POOL_SIZE`` at once, closed after ``POOL_IDLE_S`` unused; a connection is awaited ``CONNECT_TIMEOUT_S`` at most.
+POOL_SIZE, POOL_IDLE_S, CONNECT_TIMEOUT_S = 4, 60, 10
+_POOLS: dict[str, ConnectionPool] = {}
+_POOLS_LOCK = threading.Lock()
 #: Owner of the registry, of the drafts of the single-user mode and of drafts saved before owners existed.
 NO_OWNER = ""
 
@@ -531,8 +538,13 @@ class PostgresTerritoryStore(TerritoryStore):
             self._conninfo = psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.Error as err:
             raise StoreUnavailable(f"Adresse de base PostgreSQL invalide ({self.location}) : {str(err).strip()}. "
-                             "Forme attendue : postgresql://utilisateur@serveur:5432/base") from err
-        self._create_schema()
+                                   "Forme attendue : postgresql://utilisateur@serveur:5432/base") from err
+        with _POOLS_LOCK:
+            if url not in _POOLS:   # the first store of this database in the process: its own connections
+                self._create_schema()
+                _POOLS[url] = ConnectionPool(url, min_size=0, max_size=POOL_SIZE, max_idle=POOL_IDLE_S,
+                                             timeout=CONNECT_TIMEOUT_S, kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+                                             check=ConnectionPool.check_connection, open=True)
 
     def _create_schema(self) -> None:
         with self._transaction() as db:
@@ -543,9 +555,9 @@ class PostgresTerritoryStore(TerritoryStore):
                 with self._transaction(lock="schema") as db:
                     db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             except InputError as err:
-                raise StoreUnavailable(f"PostGIS n'est pas disponible dans la base {self.location} : un administrateur "
-                                 f"doit l'installer (CREATE EXTENSION postgis). Détail : {str(err.__cause__).strip()}"
-                                 ) from err
+                raise StoreUnavailable(f"PostGIS n'est pas disponible dans la base {self.location} : un "
+                                       "administrateur doit l'installer (CREATE EXTENSION postgis). Détail : "
+                                       f"{str(err.__cause__).strip()}") from err
         super()._create_schema()
 
     @property
@@ -560,14 +572,19 @@ class PostgresTerritoryStore(TerritoryStore):
 
     @contextmanager
     def _connect(self, lock: str | None = None):
+        """A connection of the process's pool for this database (a new one while the schema is being checked)."""
+        pool = _POOLS.get(self.url)
         try:
-            connection = psycopg.connect(self.url, connect_timeout=10)
-        except psycopg.Error as err:
-            raise StoreUnavailable(f"Base PostgreSQL injoignable ({self.location}) : {str(err).strip()}") from err
-        with connection, connection.cursor() as cursor:
-            if lock:   # one writer at a time, whatever the process (readers are not blocked); released at commit
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cpts_geo.{lock}",))
-            yield _QmarkCursor(cursor)
+            connection = pool.connection() if pool else psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S)
+            with connection as open_connection, open_connection.cursor() as cursor:
+                if lock:   # one writer at a time, whatever the process (readers are not blocked); released at commit
+                    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cpts_geo.{lock}",))
+                yield _QmarkCursor(cursor)
+        except (psycopg.OperationalError, PoolTimeout) as err:
+            if not isinstance(err, PoolTimeout) and err.sqlstate is not None:   # the server answered: not a connection
+                raise
+            raise StoreUnavailable(f"Base PostgreSQL injoignable ({self.location}) : "
+                                   f"{str(err).strip() or type(err).__name__}") from err
 
 
 class _QmarkCursor:
