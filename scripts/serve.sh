@@ -5,14 +5,17 @@
 # of them, with an error, if one stops.
 #
 #   CPTS_GEO_STORE=postgresql://cpts@db.example.fr/cpts_geo ./scripts/serve.sh --processes 4 --port 8501 \
-#       [--address 127.0.0.1] [--nginx /etc/nginx/conf.d/cpts-geo.conf --server-name cpts.example.fr]
+#       [--address 127.0.0.1] [--nginx /etc/nginx/conf.d/cpts-geo.conf --server-name cpts.example.fr [--listen 443]]
+#
+# --nginx writes the site's nginx configuration (HTTPS on --listen, certificate expected in
+# /etc/ssl/certs/cpts-geo.pem and /etc/ssl/private/cpts-geo.key; « --listen 8080 » without « ssl »: plain HTTP).
 #
 # Environment: CPTS_GEO_STORE (required; postgresql://… for more than one process), CPTS_GEO_DATA (bundle, default
 # data/, prepared if missing), CPTS_GEO_PYTHON (default .venv/bin/python, made by scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PROCESSES=1 FIRST_PORT=8501 ADDRESS=127.0.0.1 NGINX_FILE="" SERVER_NAME=_
+PROCESSES=1 FIRST_PORT=8501 ADDRESS=127.0.0.1 NGINX_FILE="" SERVER_NAME=_ LISTEN="443 ssl"
 PYTHON="${CPTS_GEO_PYTHON:-.venv/bin/python}"
 
 fail() { echo "serve.sh : $*" >&2; exit 2; }
@@ -24,6 +27,7 @@ while [ $# -gt 0 ]; do
     --address) ADDRESS="${2:-}"; shift 2 ;;
     --nginx) NGINX_FILE="${2:-}"; shift 2 ;;
     --server-name) SERVER_NAME="${2:-}"; shift 2 ;;
+    --listen) LISTEN="${2:-}"; shift 2 ;;
     *) fail "option inconnue « $1 » (voir l'en-tête de scripts/serve.sh)" ;;
   esac
 done
@@ -53,9 +57,13 @@ if [ -n "$NGINX_FILE" ]; then
     for ((i = 0; i < PROCESSES; i++)); do echo "    server $ADDRESS:$((FIRST_PORT + i));"; done
     echo "}"
     echo "server {"
-    echo "    listen 443 ssl;"
+    echo "    listen $LISTEN;"
     echo "    server_name $SERVER_NAME;"
-    echo "    # ssl_certificate /etc/ssl/certs/cpts.pem; ssl_certificate_key /etc/ssl/private/cpts.key;"
+    if [[ "$LISTEN" == *ssl* ]]; then
+      echo "    ssl_certificate /etc/ssl/certs/cpts-geo.pem;"
+      echo "    ssl_certificate_key /etc/ssl/private/cpts-geo.key;"
+      SECURE="Secure; "
+    fi
     echo "    client_max_body_size 200m;   # the app refuses larger files itself, with a French message"
     echo "    location / {"
     echo "        proxy_pass http://cpts_geo;"
@@ -66,7 +74,7 @@ if [ -n "$NGINX_FILE" ]; then
     echo "        proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;"
     echo "        proxy_set_header X-Forwarded-Proto \$scheme;"
     echo "        proxy_read_timeout 1d;                              # an open page keeps its websocket"
-    echo "        add_header Set-Cookie \"cpts_geo_route=\$cpts_geo_route; Path=/; Secure; HttpOnly; SameSite=Lax\";"
+    echo "        add_header Set-Cookie \"cpts_geo_route=\$cpts_geo_route; Path=/; ${SECURE:-}HttpOnly; SameSite=Lax\";"
     echo "    }"
     echo "}"
   } >"$NGINX_FILE"

@@ -5,19 +5,24 @@ configuration, and the French refusals of a start that cannot work. Needs Postgr
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 from tests.test_store_postgres import pg_url, server  # noqa: F401  (fixtures)
 
 SERVE = Path(__file__).resolve().parent.parent / "scripts" / "serve.sh"
 FIRST_PORT = 8621
+PROXY_PORT = 8625
 
 
 def serve(args, env: dict, **kwargs) -> subprocess.Popen:
@@ -35,16 +40,29 @@ def health(port: int) -> str | None:
         return None
 
 
-def test_two_processes_on_one_postgresql_store(pg_url, dep66_dir, tmp_path):  # noqa: F811
-    nginx = tmp_path / "cpts-geo.conf"
-    process = serve(["--processes", "2", "--port", str(FIRST_PORT), "--nginx", str(nginx),
-                     "--server-name", "cpts.example.fr"], {"CPTS_GEO_STORE": pg_url, "CPTS_GEO_DATA": str(dep66_dir)})
+@contextmanager
+def two_processes(store: str, data: Path, *args):
+    """``serve.sh --processes 2`` running until both processes answer; stopped (TERM) at the end. Yields the script's
+    process; its ``stderr_text`` is set when it has stopped."""
+    process = serve(["--processes", "2", "--port", str(FIRST_PORT), *args],
+                    {"CPTS_GEO_STORE": store, "CPTS_GEO_DATA": str(data)})
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and process.poll() is None and not all(
                 health(port) == "ok" for port in (FIRST_PORT, FIRST_PORT + 1)):
             time.sleep(0.5)
         assert process.poll() is None, process.communicate()
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.stderr_text = process.communicate(timeout=60)[1]
+    assert process.returncode == 0, process.stderr_text
+    assert health(FIRST_PORT) is None and health(FIRST_PORT + 1) is None      # both stopped with the script
+
+
+def test_two_processes_on_one_postgresql_store(pg_url, dep66_dir, tmp_path):  # noqa: F811
+    nginx = tmp_path / "cpts-geo.conf"
+    with two_processes(pg_url, dep66_dir, "--nginx", str(nginx), "--server-name", "cpts.example.fr") as process:
         assert [health(port) for port in (FIRST_PORT, FIRST_PORT + 1)] == ["ok", "ok"]
         streamlit = subprocess.run(["pgrep", "-s", str(process.pid), "-f", "streamlit run app.py"],
                                    capture_output=True, text=True).stdout.split()
@@ -53,16 +71,66 @@ def test_two_processes_on_one_postgresql_store(pg_url, dep66_dir, tmp_path):  # 
         for flag, value in (("--server.headless", "true"), ("--server.fileWatcherType", "none"),
                             ("--server.runOnSave", "false"), ("--server.enableXsrfProtection", "true")):
             assert flags[flags.index(flag) + 1] == value
-    finally:
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
-    assert health(FIRST_PORT) is None and health(FIRST_PORT + 1) is None      # both stopped with the script
-    assert "processus 2/2" in err
+    assert "processus 2/2" in process.stderr_text
     config = nginx.read_text()
     assert f"server 127.0.0.1:{FIRST_PORT};\n    server 127.0.0.1:{FIRST_PORT + 1};" in config
     assert "hash $cpts_geo_route consistent;" in config and "proxy_set_header Upgrade $http_upgrade;" in config
-    assert "server_name cpts.example.fr;" in config
+    assert "server_name cpts.example.fr;" in config and "listen 443 ssl;" in config
+    assert "ssl_certificate /etc/ssl/certs/cpts-geo.pem;" in config and "Secure; HttpOnly" in config
+
+
+def request(path: str, cookie: str | None = None) -> tuple[str, str]:
+    """The body of a request through the proxy and the route cookie it sets."""
+    headers = {"Cookie": f"cpts_geo_route={cookie}"} if cookie else {}
+    with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{PROXY_PORT}{path}", headers=headers),
+                                timeout=5) as response:
+        (route,) = [found[1] for cookie in response.headers.get_all("Set-Cookie")
+                    if (found := re.match(r"cpts_geo_route=([^;]+);", cookie))]
+        return response.read().decode(), route
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed (.ci/run installs nginx-light)")
+def test_nginx_keeps_a_visitor_on_one_process(pg_url, dep66_dir, tmp_path):  # noqa: F811
+    """The generated configuration in a real nginx: health through the proxy; a visitor's requests all go to the
+    process of his cookie, visitors are spread over both processes (read in nginx's log of upstreams)."""
+    site = tmp_path / "site.conf"
+    (tmp_path / "nginx.conf").write_text(
+        f"daemon off; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{ log_format upstream '$cookie_cpts_geo_route $upstream_addr';"
+        f" access_log {tmp_path}/access.log upstream; client_body_temp_path {tmp_path}; proxy_temp_path {tmp_path};"
+        f" include {site}; }}\n")
+    with two_processes(pg_url, dep66_dir, "--nginx", str(site), "--listen", str(PROXY_PORT)):
+        proxy = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and proxy.poll() is None:
+                try:
+                    page, first_route = request("/")
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            assert proxy.poll() is None, proxy.communicate()
+            assert "<title>Streamlit</title>" in page or "<!doctype html>" in page.lower()
+            visitors = [request("/", route)[1] for route in [first_route, *[f"visiteur{n}" for n in range(12)]]]
+            assert visitors[0] == first_route and visitors[1:] == [f"visiteur{n}" for n in range(12)]
+            for route in visitors:
+                assert request("/_stcore/health", route) == ("ok", route)
+                assert request("/_stcore/health", route) == ("ok", route)
+            with connect(f"ws://127.0.0.1:{PROXY_PORT}/_stcore/stream", subprotocols=["streamlit"], open_timeout=10,
+                         additional_headers={"Cookie": f"cpts_geo_route={first_route}"}) as websocket:
+                assert websocket.subprotocol == "streamlit"          # Streamlit's websocket through the proxy
+        finally:
+            proxy.terminate()
+            proxy.communicate(timeout=30)
+    by_visitor: dict[str, set[str]] = {}
+    for line in (tmp_path / "access.log").read_text().splitlines():
+        cookie, upstream = line.split(" ", 1)
+        if cookie != "-":
+            by_visitor.setdefault(cookie, set()).add(upstream)
+    assert set(by_visitor) == set(visitors) and len(by_visitor[first_route]) == 1     # the websocket too
+    assert all(len(upstreams) == 1 for upstreams in by_visitor.values()), by_visitor          # sticky
+    assert set().union(*by_visitor.values()) == {f"127.0.0.1:{FIRST_PORT}", f"127.0.0.1:{FIRST_PORT + 1}"}
 
 
 def test_one_process_stopping_stops_the_others(pg_url, dep66_dir):  # noqa: F811
