@@ -243,3 +243,30 @@ def test_store_of_the_environment_is_postgresql(pg_url, monkeypatch):
     monkeypatch.setenv("CPTS_GEO_STORE", pg_url)
     open_store().save(Territory(frozenset({"66028"}), "Projet"))
     assert isinstance(open_store(), PostgresTerritoryStore) and open_store(pg_url).load("Projet").iris == {"66028"}
+
+
+def test_two_app_sessions_on_postgresql(pg_url, dep66_dir, monkeypatch):
+    """The drawing page on a PostgreSQL store: what one session saves, another lists and opens; the second to save
+    the draft both opened is refused in French (the page's message), the first one's kept."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import APP, RUSCINO_URL, click, plain
+
+    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", pg_url)
+    first, second = AppTest.from_file(APP, default_timeout=120), AppTest.from_file(APP, default_timeout=120)
+    first.query_params["zones"] = RUSCINO_URL
+    first.run()
+    first.text_input(key="session_name").input("CPTS Ruscino").run()
+    click(first, "Enregistrer le brouillon")
+    second.run()
+    assert second.selectbox(key="draft_choice").options == ["CPTS Ruscino"]
+    click(second, "Rouvrir")
+    assert len(second.session_state["session"].selection) == 16
+    click(first, "Enregistrer le brouillon")                     # version 2
+    second.session_state["session"].toggle_commune("66189")
+    click(second, "Enregistrer le brouillon")
+    assert not second.exception and plain(second.error[0].value).startswith(
+        "Le brouillon « CPTS Ruscino » a été modifié par quelqu'un d'autre depuis son chargement ; rechargez-le")
+    assert len(open_store(pg_url).load("CPTS Ruscino").iris) == 16
+    assert [v.number for v in open_store(pg_url).versions("CPTS Ruscino")] == [2, 1]
