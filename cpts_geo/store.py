@@ -52,6 +52,8 @@ URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 #: Connections kept open to each PostgreSQL store, per process (shared by the sessions of an app process): at most
 #: ``POOL_SIZE`` at once, closed after ``POOL_IDLE_S`` unused; a connection is awaited ``CONNECT_TIMEOUT_S`` at most.
 POOL_SIZE, POOL_IDLE_S, CONNECT_TIMEOUT_S = 4, 60, 10
+#: Options of every connection: ``application_name`` names the app's connections in ``pg_stat_activity``.
+CONNECTION_OPTIONS = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "cpts-geo"}
 _POOLS: dict[str, ConnectionPool] = {}
 _POOLS_LOCK = threading.Lock()
 #: Owner of the registry, of the drafts of the single-user mode and of drafts saved before owners existed.
@@ -543,7 +545,7 @@ class PostgresTerritoryStore(TerritoryStore):
             if url not in _POOLS:   # the first store of this database in the process: its own connections
                 self._create_schema()
                 _POOLS[url] = ConnectionPool(url, min_size=0, max_size=POOL_SIZE, max_idle=POOL_IDLE_S,
-                                             timeout=CONNECT_TIMEOUT_S, kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+                                             timeout=CONNECT_TIMEOUT_S, kwargs=CONNECTION_OPTIONS,
                                              check=ConnectionPool.check_connection, open=True)
 
     def _create_schema(self) -> None:
@@ -575,7 +577,7 @@ class PostgresTerritoryStore(TerritoryStore):
         """A connection of the process's pool for this database (a new one while the schema is being checked)."""
         pool = _POOLS.get(self.url)
         try:
-            connection = pool.connection() if pool else psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S)
+            connection = pool.connection() if pool else psycopg.connect(self.url, **CONNECTION_OPTIONS)
             with connection as open_connection, open_connection.cursor() as cursor:
                 if lock:   # one writer at a time, whatever the process (readers are not blocked); released at commit
                     cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cpts_geo.{lock}",))

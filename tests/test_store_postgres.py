@@ -270,3 +270,17 @@ def test_two_app_sessions_on_postgresql(pg_url, dep66_dir, monkeypatch):
         "Le brouillon « CPTS Ruscino » a été modifié par quelqu'un d'autre depuis son chargement ; rechargez-le")
     assert len(open_store(pg_url).load("CPTS Ruscino").iris) == 16
     assert [v.number for v in open_store(pg_url).versions("CPTS Ruscino")] == [2, 1]
+
+
+def test_connections_lost_are_replaced(pg_url):
+    """The server restarted (or an administrator ended the app's sessions): the process's next query gets a new
+    connection, no error."""
+    store = open_store(pg_url)
+    store.save(Territory(frozenset({"66028"}), "Projet"))
+    with psycopg.connect(pg_url, autocommit=True) as connection:
+        ended = connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+                                   "'cpts-geo' AND datname = current_database() AND pid <> pg_backend_pid()").fetchall()
+    assert ended and all(done for (done,) in ended)
+    assert store.load("Projet").iris == {"66028"}
+    store.save(Territory(frozenset({"66186"}), "Projet"))
+    assert [v.number for v in open_store(pg_url).versions("Projet")] == [2, 1]
