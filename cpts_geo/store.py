@@ -18,7 +18,8 @@ have the same interface and schema, a store of an earlier version is migrated wh
 is one transaction: an import is all-or-nothing and never half-writes. A save starting from a loaded
 version (``loaded_version``) is refused if someone else saved since (:class:`ChangedSinceLoaded`). A store
 that cannot be used (corrupt or read-only file, foreign table, malformed URL, unreachable server) raises
-:class:`~cpts_geo.errors.InputError` naming its location and is left untouched.
+:class:`StoreUnavailable` (an :class:`~cpts_geo.errors.InputError`) naming its location and is left untouched.
+A PostgreSQL store keeps a pool of connections per process and database, shared by the sessions of an app process.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ from cpts_geo.formatting import fr_datetime
 from cpts_geo.territory import Territory
 
 #: The SQLite file used when neither ``$CPTS_GEO_STORE`` nor ``--db`` names a store.
-DEFAULT_STORE = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "cpts-geo" / "territoires.sqlite"
+DEFAULT_STORE = (Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+                 / "cpts-geo" / "territoires.sqlite")
 #: URL schemes of a PostgreSQL store; a location with any other ``scheme://`` is refused, a file is named by its path.
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -265,7 +267,7 @@ class TerritoryStore:
         ``lock``: what no other writer may change until this transaction ends, in any process using the store: a
         history table (``registry_versions``, ``territory_versions``: a second writer waits, then sees the first
         one's version) or ``schema``; readers are not blocked. A database error (corrupt or read-only file, SQL
-        refused by the server…) becomes an :class:`InputError` naming the store.
+        refused by the server…) becomes a :class:`StoreUnavailable` naming the store.
         """
         try:
             with self._connect(lock) as cursor:
@@ -346,7 +348,8 @@ class TerritoryStore:
             raise RegistryChanged(_changed_message("Le registre", "rechargez-le", loaded, *last))
 
     def _check_version(self, db, kind: str, owner: str, name: str, loaded: int) -> None:
-        """Raise :class:`DraftChanged` if the last version of a territory is not ``loaded`` (in the saving transaction)."""
+        """Raise :class:`DraftChanged` if the last version of a territory is not ``loaded`` (in the saving
+        transaction)."""
         db.execute("SELECT version, updated, author FROM territory_versions WHERE kind = ? AND owner = ? AND name = ? "
                    "ORDER BY version DESC LIMIT 1", (kind, owner, name))
         last = next(iter(db.fetchall()), (0, "", ""))
@@ -618,6 +621,7 @@ def open_store(location: Path | str | None = None) -> TerritoryStore:
         return TerritoryStore(location)
     if scheme[1].lower() in POSTGRES_SCHEMES:
         return PostgresTerritoryStore(location)
-    raise StoreUnavailable(f"Base des territoires non reconnue : adresse « {scheme[1]}://… » (variable CPTS_GEO_STORE ou "
-                     "option --db). Donnez le chemin d'un fichier SQLite (sans « sqlite:// » devant) ou l'adresse "
-                     "d'une base PostgreSQL : postgresql://utilisateur@serveur:5432/base. Rien n'a été ouvert.")
+    raise StoreUnavailable(f"Base des territoires non reconnue : adresse « {scheme[1]}://… » (variable "
+                           "CPTS_GEO_STORE ou option --db). Donnez le chemin d'un fichier SQLite (sans « sqlite:// » "
+                           "devant) ou l'adresse d'une base PostgreSQL : postgresql://utilisateur@serveur:5432/base. "
+                           "Rien n'a été ouvert.")
