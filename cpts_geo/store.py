@@ -550,6 +550,8 @@ class PostgresTerritoryStore(TerritoryStore):
                 _POOLS[url] = ConnectionPool(url, min_size=0, max_size=POOL_SIZE, max_idle=POOL_IDLE_S,
                                              timeout=CONNECT_TIMEOUT_S, kwargs=CONNECTION_OPTIONS,
                                              check=ConnectionPool.check_connection, open=True)
+                return
+        self._query("SELECT 1")     # the server still answers (a page opening the store says so at once)
 
     def _create_schema(self) -> None:
         with self._transaction() as db:

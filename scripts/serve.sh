@@ -88,7 +88,7 @@ for ((i = 0; i < PROCESSES; i++)); do
   PORT=$((FIRST_PORT + i))
   "$PYTHON" -m streamlit run app.py --server.port "$PORT" --server.address "$ADDRESS" --server.headless true \
     --server.fileWatcherType none --server.runOnSave false --server.enableXsrfProtection true \
-    --browser.gatherUsageStats false &
+    --client.showErrorDetails none --browser.gatherUsageStats false &
   PIDS+=($!)
   echo "serve.sh : processus $((i + 1))/$PROCESSES (pid $!) sur http://$ADDRESS:$PORT" >&2
 done

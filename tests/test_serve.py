@@ -69,7 +69,8 @@ def test_two_processes_on_one_postgresql_store(pg_url, dep66_dir, tmp_path):  # 
         assert len(streamlit) == 2
         flags = Path(f"/proc/{streamlit[0]}/cmdline").read_text().split("\0")
         for flag, value in (("--server.headless", "true"), ("--server.fileWatcherType", "none"),
-                            ("--server.runOnSave", "false"), ("--server.enableXsrfProtection", "true")):
+                            ("--server.runOnSave", "false"), ("--server.enableXsrfProtection", "true"),
+                            ("--client.showErrorDetails", "none")):
             assert flags[flags.index(flag) + 1] == value
     assert "processus 2/2" in process.stderr_text
     config = nginx.read_text()

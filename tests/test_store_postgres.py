@@ -284,3 +284,30 @@ def test_connections_lost_are_replaced(pg_url):
     assert store.load("Projet").iris == {"66028"}
     store.save(Territory(frozenset({"66186"}), "Projet"))
     assert [v.number for v in open_store(pg_url).versions("Projet")] == [2, 1]
+
+
+def test_server_lost_while_the_page_is_open(pg_url, dep66_dir, monkeypatch):
+    """The database stops answering between two clicks: the page says so in French (no traceback, no server
+    address), keeps the selection, and works again once the server is back."""
+    from psycopg_pool import ConnectionPool
+    from streamlit.testing.v1 import AppTest
+
+    from cpts_geo.app_cache import STORE_UNAVAILABLE
+    from tests.test_app import APP, RUSCINO_URL, plain
+
+    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", pg_url)
+    page = AppTest.from_file(APP, default_timeout=120)
+    page.query_params["zones"] = RUSCINO_URL
+    page.run()
+    assert not page.error
+    working = store_module._POOLS[pg_url]
+    with ConnectionPool("postgresql://nobody@127.0.0.1:1/none", min_size=0, max_size=1, timeout=1,
+                        open=True) as lost:
+        monkeypatch.setitem(store_module._POOLS, pg_url, lost)
+        page.run()
+    assert not page.exception and [plain(box.value) for box in page.error] == [STORE_UNAVAILABLE]
+    assert len(page.session_state["session"].selection) == 16
+    monkeypatch.setitem(store_module._POOLS, pg_url, working)
+    page.run()
+    assert not page.exception and not page.error and len(page.session_state["session"].selection) == 16
