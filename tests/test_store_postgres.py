@@ -238,11 +238,18 @@ def test_two_processes_save_the_same_draft(pg_url, tmp_path):
     assert [(v.number, v.iris) for v in store.versions("Projet", owner="a@ex.fr")] == [(2, {winner}), (1, {"66028"})]
 
 
-def test_store_of_the_environment_is_postgresql(pg_url, monkeypatch):
-    """``CPTS_GEO_STORE=postgresql://…`` (the app, the commands without --db) opens the database, not a file."""
+def test_store_of_the_environment_is_postgresql(pg_url, monkeypatch, tmp_path, capsys):
+    """``CPTS_GEO_STORE=postgresql://…`` (the app, the commands without --db) opens the database, not a file (it
+    was read as the path ``postgresql:/…`` by the commands)."""
     monkeypatch.setenv("CPTS_GEO_STORE", pg_url)
+    monkeypatch.chdir(tmp_path)
     open_store().save(Territory(frozenset({"66028"}), "Projet"))
+    open_store().save_many([Territory(frozenset({"66186"}), "CPTS A")], author="a@ars.fr")
     assert isinstance(open_store(), PostgresTerritoryStore) and open_store(pg_url).load("Projet").iris == {"66028"}
+    assert main(["registry", "history"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"Historique du registre de {open_store(pg_url).location} :" and "— a@ars.fr — 1 CPTS" in out[1]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_two_app_sessions_on_postgresql(pg_url, dep66_dir, monkeypatch):

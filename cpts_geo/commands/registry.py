@@ -63,7 +63,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("action", help="history (versions), diff V1 V2 (différences) ou restore V (restaurer)")
     parser.add_argument("versions", nargs="*", help="numéros de version (voir « registry history »)")
     parser.add_argument("--db", help="base des territoires : fichier SQLite ou URL postgresql://… "
-                                     "(par défaut : la base locale de l'application)")
+                                     "(par défaut : celle de la variable CPTS_GEO_STORE, comme l'application)")
     parser.add_argument("--author", default="", help="restore : qui restaure (gardé avec la nouvelle version)")
     parser.add_argument("--json", action="store_true", help="sortie JSON (history, diff)")
     parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
