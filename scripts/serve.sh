@@ -54,7 +54,8 @@ if [ -n "$NGINX_FILE" ]; then
     echo "map \$http_upgrade \$cpts_geo_connection { default upgrade; \"\" close; }"
     echo "upstream cpts_geo {"
     echo "    hash \$cpts_geo_route consistent;"
-    for ((i = 0; i < PROCESSES; i++)); do echo "    server $ADDRESS:$((FIRST_PORT + i));"; done
+    UPSTREAM_HOST="$ADDRESS"; [ "$ADDRESS" != 0.0.0.0 ] || UPSTREAM_HOST=127.0.0.1   # all addresses: this machine's
+    for ((i = 0; i < PROCESSES; i++)); do echo "    server $UPSTREAM_HOST:$((FIRST_PORT + i));"; done
     echo "}"
     echo "server {"
     echo "    listen $LISTEN;"
