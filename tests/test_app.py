@@ -61,6 +61,15 @@ def test_store_that_cannot_be_opened_is_a_french_message(app, tmp_path, monkeypa
     assert "Impossible d'utiliser le fichier des territoires enregistrés" in logged and f"{blocker}" in logged
 
 
+@pytest.mark.parametrize("url", ["mysql://cpts:secret@db.example.fr/cpts", "sqlite:///srv/cpts/territoires.sqlite"])
+def test_store_of_an_unknown_kind_is_a_french_message(app, url, monkeypatch, caplog):
+    monkeypatch.setenv("CPTS_GEO_STORE", url)
+    with caplog.at_level("ERROR", logger="cpts_geo.app_cache"):
+        app.run()
+    assert not app.exception and plain(app.error[0].value) == STORE_UNAVAILABLE
+    assert f"« {url.split(':')[0]}://… »" in caplog.text and "secret" not in caplog.text
+
+
 def test_draft_saved_elsewhere_is_not_overwritten(app, tmp_path):
     """Another app process saves the draft this page opened: saving it here is refused, theirs is kept; the
     versions are dated in French local time."""
