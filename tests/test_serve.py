@@ -1,6 +1,6 @@
 """scripts/serve.sh, the start of a shared server: several app processes on one PostgreSQL store, their nginx
-configuration, and the French refusals of a start that cannot work. Needs PostgreSQL as tests/test_store_postgres.py
-(required in CI); ports 8621-8624."""
+configuration, and the French refusals of a start that cannot work. Needs PostgreSQL (the ``pg_url`` fixture of
+tests/conftest.py, required in CI) and, for the proxy, nginx; ports 8621-8625."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 from websockets.sync.client import connect
-
-from tests.test_store_postgres import pg_url, server  # noqa: F401  (fixtures)
 
 SERVE = Path(__file__).resolve().parent.parent / "scripts" / "serve.sh"
 FIRST_PORT = 8621
@@ -60,7 +58,7 @@ def two_processes(store: str, data: Path, *args):
     assert health(FIRST_PORT) is None and health(FIRST_PORT + 1) is None      # both stopped with the script
 
 
-def test_two_processes_on_one_postgresql_store(pg_url, dep66_dir, tmp_path):  # noqa: F811
+def test_two_processes_on_one_postgresql_store(pg_url, dep66_dir, tmp_path):
     nginx = tmp_path / "cpts-geo.conf"
     with two_processes(pg_url, dep66_dir, "--nginx", str(nginx), "--server-name", "cpts.example.fr") as process:
         assert [health(port) for port in (FIRST_PORT, FIRST_PORT + 1)] == ["ok", "ok"]
@@ -91,7 +89,7 @@ def request(path: str, cookie: str | None = None) -> tuple[str, str]:
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed (.ci/run installs nginx-light)")
-def test_nginx_keeps_a_visitor_on_one_process(pg_url, dep66_dir, tmp_path):  # noqa: F811
+def test_nginx_keeps_a_visitor_on_one_process(pg_url, dep66_dir, tmp_path):
     """The generated configuration in a real nginx: health through the proxy; a visitor's requests all go to the
     process of his cookie, visitors are spread over both processes (read in nginx's log of upstreams)."""
     site = tmp_path / "site.conf"
@@ -134,7 +132,7 @@ def test_nginx_keeps_a_visitor_on_one_process(pg_url, dep66_dir, tmp_path):  # n
     assert set().union(*by_visitor.values()) == {f"127.0.0.1:{FIRST_PORT}", f"127.0.0.1:{FIRST_PORT + 1}"}
 
 
-def test_one_process_stopping_stops_the_others(pg_url, dep66_dir):  # noqa: F811
+def test_one_process_stopping_stops_the_others(pg_url, dep66_dir):
     process = serve(["--processes", "2", "--port", str(FIRST_PORT + 2)],
                     {"CPTS_GEO_STORE": pg_url, "CPTS_GEO_DATA": str(dep66_dir)})
     try:

@@ -1,14 +1,11 @@
-"""The territory store on PostgreSQL/PostGIS (DSN in ``$CPTS_GEO_TEST_PG``, e.g. from scripts/ci_postgres.sh).
-
-Skipped without a reachable server, unless ``$CPTS_GEO_REQUIRE_PG=1`` (CI), where they fail.
-"""
+"""The territory store on PostgreSQL/PostGIS (the ``server`` and ``pg_url`` fixtures of tests/conftest.py: skipped
+without a reachable server, unless ``$CPTS_GEO_REQUIRE_PG=1`` (CI), where they fail)."""
 
 import json
 import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from pathlib import Path
 
 import geopandas as gpd
@@ -46,37 +43,6 @@ SAVING_PROCESS = textwrap.dedent("""
     except DraftChanged as err:
         print(json.dumps({"refused": str(err)}))
 """)
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CPTS_GEO_REQUIRE_PG") == "1":
-        pytest.fail(f"PostgreSQL required (CPTS_GEO_REQUIRE_PG=1) but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def server() -> str:
-    dsn = os.environ.get("CPTS_GEO_TEST_PG")
-    if not dsn:
-        _unavailable("CPTS_GEO_TEST_PG is not set (run scripts/ci_postgres.sh)")
-    try:
-        with psycopg.connect(dsn, connect_timeout=5):
-            pass
-    except psycopg.OperationalError as err:
-        _unavailable(f"{dsn} is unreachable: {err}")
-    return dsn
-
-
-@pytest.fixture
-def pg_url(server) -> str:
-    """A URL whose tables live in a schema of their own, dropped after the test."""
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in server else "?"
-    yield f"{server}{separator}options=-csearch_path%3D{schema},public"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def test_postgis_is_installed(server):
