@@ -13,11 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from cpts_geo import drawmap, webmap
-from cpts_geo.app_cache import load_area, load_draw_area, load_map_data, load_switchable_layer, open_page
+from cpts_geo.app_cache import (load_area, load_draw_area, load_map_data, load_switchable_layer, open_page,
+                                shown_error)
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import MAX_UPLOAD_BYTES, split_codes
 from cpts_geo.errors import CptsGeoError
-from cpts_geo.formatting import fr_euros, fr_int, fr_percent
+from cpts_geo.formatting import fr_datetime, fr_euros, fr_int, fr_percent
 from cpts_geo.funding import TAILLE_BANDS
 from cpts_geo.offer import offer_panel, territory_offer
 from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
@@ -49,7 +50,7 @@ def act(action, *args, success: str | None = None) -> None:
     try:
         action(*args)
     except CptsGeoError as err:
-        notify("error", str(err))
+        notify("error", shown_error(err))
     else:
         if success:
             notify("success", success)
@@ -104,7 +105,7 @@ def on_neighbour_file() -> None:
     try:
         report = read_neighbours(bundle, uploaded.getvalue(), uploaded.name)
     except CptsGeoError as err:
-        notify("error", str(err))
+        notify("error", shown_error(err))
         return
     st.session_state.neighbours_from_file = report.cpts
     for line in report.message().splitlines()[1:]:
@@ -130,7 +131,7 @@ def save_draft(replace: bool = False) -> None:
     except AlreadySaved:
         st.session_state.confirm_overwrite = session.name
     except CptsGeoError as err:
-        notify("error", str(err))
+        notify("error", shown_error(err))
     else:
         notify("success", f"Brouillon « {session.name} » enregistré.")
 
@@ -230,7 +231,7 @@ with st.sidebar:
             with st.expander("Versions précédentes"):
                 versions = {v.number: v for v in drafts.versions(chosen.name, chosen.owner)}
                 st.selectbox("Version", list(versions), key="version_choice", format_func=lambda n: (
-                    f"{n} — {versions[n].updated.replace('T', ' ')[:16]} — {len(versions[n].iris)} IRIS"
+                    f"{n} — {fr_datetime(versions[n].updated)} — {len(versions[n].iris)} IRIS"
                     f"{' — ' + versions[n].author if versions[n].author else ''}"))
                 st.button("Restaurer cette version", icon=":material/history:", on_click=restore_version,
                           disabled=len(versions) < 2, key="restore_version")

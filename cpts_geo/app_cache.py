@@ -3,6 +3,7 @@ pages, and who is using the app (single user, or the logged-in user of a shared 
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import partial
 from pathlib import Path
@@ -13,9 +14,15 @@ from cpts_geo import webmap
 from cpts_geo.bundle import Bundle
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.session import iris_regions
-from cpts_geo.store import open_store
+from cpts_geo.store import StoreUnavailable, open_store
 from cpts_geo.user_text import markdown_text
 from cpts_geo.users import SINGLE_USER, Drafts, User, user_from_login
+
+LOG = logging.getLogger(__name__)
+#: What users read when the store cannot be used: the store named by what it holds, never by its path or address.
+STORE_UNAVAILABLE = ("Vos brouillons et le registre de la région ne peuvent pas être lus ou enregistrés pour le "
+                     "moment ; rien n'a été modifié. Réessayez dans un instant ; si cela dure, prévenez "
+                     "l'administrateur du serveur (le détail est dans son journal).")
 
 
 @st.cache_resource(show_spinner="Chargement des données…")
@@ -57,6 +64,15 @@ PAGES = (("app.py", "Tracer le territoire", ":material/draw:"),
          ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:"))
 
 
+def shown_error(err: CptsGeoError) -> str:
+    """The French message the app shows for an error: a store that cannot be used (its message names a server path or
+    address) is written to the server's log and shown as :data:`STORE_UNAVAILABLE`."""
+    if isinstance(err, StoreUnavailable):
+        LOG.error("%s", err)
+        return STORE_UNAVAILABLE
+    return str(err)
+
+
 def current_user() -> User:
     """Who uses the app: the single user when no login is configured (no ``[auth]`` in the secrets), else the
     logged-in user with his roles (section ``[cpts_geo]`` of the secrets); a visitor not logged in gets the
@@ -95,7 +111,7 @@ def open_page(title: str) -> tuple[str | None, Bundle, Drafts]:
         bundle = load_bundle(data_path)
         drafts = Drafts(open_store(os.environ.get("CPTS_GEO_STORE")), user, partial(iris_regions, bundle))
     except CptsGeoError as err:
-        st.error(markdown_text(err))
+        st.error(markdown_text(shown_error(err)))
         st.stop()
     if user is not SINGLE_USER:
         with st.sidebar:

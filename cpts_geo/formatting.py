@@ -1,4 +1,12 @@
-"""French formatting of numbers, shared by every interface."""
+"""French formatting of numbers and dates, shared by every interface."""
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+#: Time zone of the dates shown to users (the store keeps them in UTC).
+LOCAL_TIME = ZoneInfo("Europe/Paris")
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
 
 
 def fr_int(value: float) -> str:
@@ -26,3 +34,15 @@ def fr_decimal(value: float | None, digits: int, missing: str = "n.d.") -> str:
     if value is None or value != value:
         return missing
     return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def fr_datetime(stamp: str) -> str:
+    """A stored ISO date (UTC) in French local time: ``2026-12-06T03:28:03+00:00`` → ``6 décembre 2026, 04:28``
+    (``1er`` for the first of a month; a date without zone is taken as UTC; text that is no date is given back)."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return str(stamp)
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(LOCAL_TIME)
+    day = "1er" if local.day == 1 else str(local.day)
+    return f"{day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"

@@ -400,8 +400,7 @@ def registry_from_store(bundle, store, kind: str = "draft") -> RegistryImport:
     """Registry from the territories saved in a store (by default the drafts of the app); a store holding no
     usable territory is an :class:`InputError`, not an empty registry."""
     saved = store.load_all(kind)
-    what = "brouillons" if kind == "draft" else kind
-    imported = RegistryImport(f"{what} de {store.location}")
+    imported = RegistryImport("brouillons enregistrés" if kind == "draft" else "registre de la région")
     members = pd.DataFrame([(name, code) for name, codes in saved.items() for code in codes],
                            columns=["cpts", "code_iris"])
     known = members["code_iris"].isin(bundle.iris.index)
@@ -410,7 +409,7 @@ def registry_from_store(bundle, store, kind: str = "draft") -> RegistryImport:
     imported.cpts = _territories(members[known])
     if not imported.cpts:
         unknown = f", {len(imported.ignored)} IRIS absent(s) des données préparées" if len(imported.ignored) else ""
-        raise InputError(f"Aucune CPTS dans les {what} de {store.location} ({len(saved)} territoire(s){unknown}) : "
+        raise InputError(f"Aucune CPTS dans les {imported.source} ({len(saved)} territoire(s){unknown}) : "
                          "enregistrez d'abord des territoires dans l'application, ou lisez le registre d'un fichier.")
     return imported
 

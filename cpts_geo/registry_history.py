@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from cpts_geo.formatting import fr_euros, fr_int
+from cpts_geo.formatting import fr_datetime, fr_euros, fr_int
 from cpts_geo.funding import taille_number
 from cpts_geo.planning import yearly_funding
 from cpts_geo.registry import RegistryImport, save_registry
@@ -152,6 +152,6 @@ def history_lines(versions: list[RegistryVersion]) -> list[str]:
     """The versions of the registry in French, most recent first."""
     if not versions:
         return ["Aucune version du registre enregistrée."]
-    return [f"Version {v.number} — {v.saved.replace('T', ' ')} — {v.author or 'auteur non indiqué'} — "
+    return [f"Version {v.number} — {fr_datetime(v.saved)} — {v.author or 'auteur non indiqué'} — "
             f"{len(v.cpts)} CPTS — source : {v.source or 'non indiquée'}"
             + (f" — « {v.comment} »" if v.comment else "") for v in versions]

@@ -92,6 +92,7 @@ class DrawingSession:
     link_query: dict | None = None         # query() as the page's link opened it (see address())
     compare_registry: bool = False         # the CPTS of the stored registry checked as neighbours (registre=1)
     draft: tuple[str, str] | None = None   # (owner, name) of the draft last opened or saved
+    draft_version: int = 0                 # its version then: a save by someone else since is refused
     history: list[frozenset[str]] = field(default_factory=lambda: [frozenset()])
     position: int = 0
 
@@ -258,14 +259,16 @@ class DrawingSession:
         """Save the selection under the session's name; returns the name.
 
         Saving again the draft opened (or saved) last replaces it, its previous state kept as a
-        version; any other existing draft of that name is replaced only when ``replace``
-        (else :class:`~cpts_geo.store.AlreadySaved`).
+        version, unless someone else saved it since (:class:`~cpts_geo.store.DraftChanged`); any other
+        existing draft of that name is replaced only when ``replace`` (else :class:`~cpts_geo.store.AlreadySaved`).
         """
         if not self.selection:
             raise InputError("La sélection est vide : rien à enregistrer.")
         territory = self.territory
         owner = self.draft[0] if self.draft and self.draft[1] == territory.name else drafts.user.email
-        drafts.save(territory, owner, replace=replace or self.draft == (owner, territory.name))
+        same = self.draft == (owner, territory.name)
+        self.draft_version = drafts.save(territory, owner, replace=replace or same,
+                                         loaded_version=self.draft_version if same else None)
         self.draft = (owner, territory.name)
         return territory.name
 
@@ -274,11 +277,13 @@ class DrawingSession:
         draft = drafts.get(name, owner)
         self._reopen(draft.territory)
         self.draft = (draft.owner, draft.name) if drafts.can_change(draft) else None
+        self.draft_version = draft.version
 
     def restore_version(self, drafts: Drafts, name: str, number: int, owner: str | None = None) -> None:
         """Make version ``number`` of a draft its current state, and reopen it."""
-        self._reopen(drafts.restore(name, number, owner))
-        self.draft = (drafts.user.email if owner is None else owner, name)
+        draft = drafts.restore(name, number, owner)
+        self._reopen(draft.territory)
+        self.draft, self.draft_version = (draft.owner, name), draft.version
 
     def _reopen(self, territory: Territory) -> None:
         self.name = territory.name

@@ -10,16 +10,18 @@ that a previous state can be restored (:meth:`TerritoryStore.versions`). Every s
 appends a version of the whole registry (date, author, comment, source file, its CPTS) to
 ``registry_versions``, which is never changed (:meth:`TerritoryStore.registry_versions`).
 
-The default store is a SQLite file in the user's data folder (``$CPTS_GEO_STORE`` or
-``~/.local/share/cpts-geo/territoires.sqlite``); an ARS that shares one registry between several
-people points :func:`open_store` at a PostgreSQL database instead (``postgresql://user@host/base``,
-psycopg 3). Both backends have the same interface and schema, a store of an earlier version is
-migrated when opened, and every write is one transaction: an import is all-or-nothing and never
-half-writes. A store that cannot be used (corrupt or read-only file, foreign table, malformed
-URL, unreachable server) raises :class:`~cpts_geo.errors.InputError` naming its location and
-is left untouched; so does a row changed outside cpts-geo (« illisible », naming the row). A command
-that only reads opens the store read-only (``open_store(..., read_only=True)``): a missing store is
-refused, never created, and a database without our tables is never changed.
+The store is named by ``$CPTS_GEO_STORE`` (or the ``--db`` option of the commands): the path of a SQLite
+file (default ``~/.local/share/cpts-geo/territoires.sqlite``), or a PostgreSQL database
+(``postgresql://user@host/base``, psycopg 3) that several people and several app processes share —
+drafts, versions, sharing, registry and its history alike. Any other ``scheme://`` is refused. Both backends
+have the same interface and schema, a store of an earlier version is migrated when opened, and every write
+is one transaction: an import is all-or-nothing and never half-writes. A save starting from a loaded
+version (``loaded_version``) is refused if someone else saved since (:class:`ChangedSinceLoaded`). A store
+that cannot be used (corrupt or read-only file, foreign table, malformed URL, unreachable server) raises
+:class:`StoreUnavailable` (an :class:`~cpts_geo.errors.InputError`) naming its location and is left untouched; so does a row changed outside cpts-geo (« illisible », naming
+the row). A command that only reads opens the store read-only (``open_store(..., read_only=True)``): a missing
+store is refused, never created, and a database without our tables is never changed.
+A PostgreSQL store keeps a pool of connections per process and database, shared by the sessions of an app process.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import json
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -36,17 +39,30 @@ from pathlib import Path
 
 import psycopg
 import psycopg.conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from cpts_geo.errors import InputError
+from cpts_geo.formatting import fr_datetime
 from cpts_geo.territory import Territory
 from cpts_geo.user_text import clean_text
 
-DEFAULT_STORE = Path(os.environ.get("CPTS_GEO_STORE",
-                                    Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-                                    / "cpts-geo" / "territoires.sqlite"))
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+#: The SQLite file used when neither ``$CPTS_GEO_STORE`` nor ``--db`` names a store.
+DEFAULT_STORE = (Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+                 / "cpts-geo" / "territoires.sqlite")
+#: URL schemes of a PostgreSQL store; a location with any other ``scheme://`` is refused, a file is named by its path.
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+#: Connections kept open to each PostgreSQL store, per process (shared by the sessions of an app process): at most
+#: ``POOL_SIZE`` at once, closed after ``POOL_IDLE_S`` unused; a connection is awaited ``CONNECT_TIMEOUT_S`` at most.
+POOL_SIZE, POOL_IDLE_S, CONNECT_TIMEOUT_S = 4, 60, 10
+#: Options of every connection: ``application_name`` names the app's connections in ``pg_stat_activity``.
+CONNECTION_OPTIONS = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "cpts-geo"}
+_POOLS: dict[str, ConnectionPool] = {}
+#: Databases whose schema this process has created or migrated (once per process).
+_SCHEMA_READY: set[str] = set()
+_POOLS_LOCK = threading.Lock()
 #: Owner of the registry, of the drafts of the single-user mode and of drafts saved before owners existed.
 NO_OWNER = ""
 
@@ -107,12 +123,25 @@ MAX_COMMENT_LENGTH = 1000
 BEFORE_HISTORY = "Registre enregistré avant l'historique des versions"
 
 
+class StoreUnavailable(InputError):
+    """The store cannot be used (location, file, server, tables or stored data): the message names its location,
+    for the operator (the app shows users a message without it, :func:`cpts_geo.app_cache.shown_error`)."""
+
+
 class AlreadySaved(InputError):
     """A territory of that name exists: replacing it must be asked for (``replace=True``)."""
 
 
-class RegistryChanged(InputError):
-    """The registry was saved by someone else since it was loaded: saving would overwrite their version."""
+class ChangedSinceLoaded(InputError):
+    """A territory was saved by someone else since it was loaded: saving would overwrite their version."""
+
+
+class RegistryChanged(ChangedSinceLoaded):
+    """The registry was saved by someone else since it was loaded."""
+
+
+class DraftChanged(ChangedSinceLoaded):
+    """A draft was saved (or deleted) by someone else since it was loaded."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +154,7 @@ class StoredTerritory:
     iris: frozenset[str]
     updated: str
     shared_with: tuple[str, ...] = ()
+    version: int = 0     # its last version (0: never versioned), the ``loaded_version`` of a save starting from it
 
     @property
     def territory(self) -> Territory:
@@ -169,15 +199,15 @@ class TerritoryStore:
     def __init__(self, path: Path | str | None = None, read_only: bool = False):
         self.path, self.read_only = Path(path or DEFAULT_STORE), read_only
         if self.path.is_dir():
-            raise InputError(self._error_message(IsADirectoryError("c'est un dossier")))
+            raise StoreUnavailable(self._error_message(IsADirectoryError("c'est un dossier")))
         if read_only and not self.path.exists():
-            raise InputError(f"Fichier des territoires enregistrés introuvable : {self.location} (rien n'y a encore "
-                             "été enregistré ?). Rien n'a été créé.")
+            raise StoreUnavailable(f"Fichier des territoires enregistrés introuvable : {self.location} (rien n'y a "
+                                   "encore été enregistré ?). Rien n'a été créé.")
         if not read_only:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as err:
-                raise InputError(self._error_message(err)) from err
+                raise StoreUnavailable(self._error_message(err)) from err
         self._open_schema()
 
     def __repr__(self) -> str:
@@ -223,8 +253,9 @@ class TerritoryStore:
                              "Rien n'a été modifié.")
 
     def _create_schema(self) -> None:
-        """Create the tables, or check and migrate those of an earlier version (in one transaction)."""
-        with self._transaction() as db:
+        """Create the tables, or check and migrate those of an earlier version (in one transaction; two processes
+        starting at once on a new store: the second waits, then finds the tables)."""
+        with self._transaction(lock="schema") as db:
             db.execute(SCHEMA.format(perimeter_type=self.PERIMETER_TYPE))
             db.execute(VERSIONS_SCHEMA)
             columns = self._our_columns(db, "territories")
@@ -255,30 +286,31 @@ class TerritoryStore:
         db.execute(f"SELECT * FROM {table} WHERE 1 = 0")
         columns = {column[0] for column in db.description}
         if not REQUIRED_COLUMNS[table] <= columns:
-            raise InputError(
+            raise StoreUnavailable(
                 f"La base {self.location} contient déjà une table « {table} » qui n'est pas celle de cpts-geo "
                 f"(colonnes : {', '.join(sorted(columns))}) : rien n'a été modifié. "
                 "Choisissez un autre emplacement (variable CPTS_GEO_STORE ou option --db).")
         return columns
 
-    def _connect(self, write_lock: bool = False):
+    def _connect(self, lock: str | None = None):
         """A connection whose context commits on success and rolls back on error (see :meth:`_transaction`);
-        ``write_lock``: the transaction takes the write lock at once (``BEGIN IMMEDIATE``)."""
-        return _SqliteConnection(self.path, write_lock, self.read_only)
+        ``lock``: the transaction takes the write lock of the file at once (``BEGIN IMMEDIATE``)."""
+        return _SqliteConnection(self.path, lock is not None, self.read_only)
 
     @contextmanager
-    def _transaction(self, write_lock: bool = False):
+    def _transaction(self, lock: str | None = None):
         """A cursor inside one transaction: committed on success, rolled back on any error.
 
-        ``write_lock``: no other writer of the registry history can run until this transaction ends (a second
-        one waits, then sees the first one's version). A database error (corrupt or read-only file, SQL
-        refused by the server…) becomes an :class:`InputError` naming the store.
+        ``lock``: what no other writer may change until this transaction ends, in any process using the store: a
+        history table (``registry_versions``, ``territory_versions``: a second writer waits, then sees the first
+        one's version) or ``schema``; readers are not blocked. A database error (corrupt or read-only file, SQL
+        refused by the server…) becomes a :class:`StoreUnavailable` naming the store.
         """
         try:
-            with self._connect(write_lock) as cursor:
+            with self._connect(lock) as cursor:
                 yield cursor
         except self.DATABASE_ERRORS as err:
-            raise InputError(self._error_message(err)) from err
+            raise StoreUnavailable(self._error_message(err)) from err
 
     def _query(self, sql: str, parameters=()) -> list[tuple]:
         with self._transaction() as db:
@@ -287,26 +319,31 @@ class TerritoryStore:
 
     # --- writing --------------------------------------------------------------------------
     def save(self, territory: Territory, kind: str = "draft", attributes: dict | None = None,
-             owner: str = NO_OWNER, author: str | None = None, replace: bool = True) -> None:
+             owner: str = NO_OWNER, author: str | None = None, replace: bool = True,
+             loaded_version: int | None = None) -> int:
         """Save one territory under its name; an existing one is replaced only when ``replace``
-        (else :class:`AlreadySaved`). ``author``: who saves it, kept with the version (default: the owner)."""
+        (else :class:`AlreadySaved`). ``author``: who saves it, kept with the version (default: the owner).
+        ``loaded_version``: the version of a draft the saver started from; if another was saved (or the draft
+        deleted) since, :class:`DraftChanged` and nothing is saved. Returns the number of the version saved."""
         if not replace and self.exists(clean_text(territory.name), kind, owner):
             raise AlreadySaved(f"Un territoire « {clean_text(territory.name)} » est déjà enregistré : confirmez pour "
                                "le remplacer (sa version actuelle restera dans l'historique).")
-        self.save_many([territory], kind, attributes, owner=owner, author=author)
+        return self.save_many([territory], kind, attributes, owner=owner, author=author, loaded_version=loaded_version)
 
     def save_many(self, territories, kind: str = "registry", attributes: dict | None = None,
                   replace_kind: bool = False, perimeters: Mapping[str, BaseGeometry] | None = None,
                   owner: str = NO_OWNER, author: str | None = None, comment: str = "",
-                  loaded_version: int | None = None) -> None:
+                  loaded_version: int | None = None) -> int:
         """Save several territories in one transaction; ``replace_kind`` first removes the others of that kind
-        (of that owner).
+        (of that owner). Returns the number of the version saved (of the last territory, or of the registry;
+        0 for a kind without versions).
 
         ``perimeters``: name → polygonal geometry in EPSG:4326, stored beside the codes (optional). A save of
         the registry adds, in the same transaction, a version of the whole registry (:meth:`registry_versions`)
         with ``author``, ``comment`` and the ``source`` of ``attributes``. ``loaded_version``: the registry
         version the saver started from (0: none); if another was saved since, :class:`RegistryChanged` and
-        nothing is saved (two savers at once: the second waits for the first, then gets that error).
+        nothing is saved (two savers at once: the second waits for the first, then gets that error); for a draft
+        (one territory), :class:`DraftChanged`.
         Names, author, comment and text attributes (the source) are stored as :func:`~cpts_geo.user_text.clean_text`
         makes them (no control character, terminal escape or bidi override).
         """
@@ -325,34 +362,50 @@ class TerritoryStore:
         versions = [(kind, owner, row[2], row[3], now, saver, kind, owner, row[2])
                     for row in rows] if kind in VERSIONED_KINDS else []
         registry = kind == "registry" and owner == NO_OWNER
-        with self._transaction(write_lock=registry) as db:
+        with self._transaction(lock=_history_table(kind, owner)) as db:
             if registry and loaded_version is not None:
                 self._check_registry_version(db, loaded_version)
+            if versions and loaded_version is not None:
+                (name,) = [row[2] for row in rows]
+                self._check_version(db, kind, owner, name, loaded_version)
             if replace_kind:
                 db.execute("DELETE FROM territories WHERE kind = ? AND owner = ?", (kind, owner))
             db.executemany(UPSERT.format(perimeter_value=self.PERIMETER_VALUE), rows)
             for version in versions:
                 db.execute(ADD_VERSION, version)
             if registry:
-                self._add_registry_version(db, now, clean_text(author or ""), clean_text(comment, MAX_COMMENT_LENGTH),
-                                           attributes.get("source", ""))
+                return self._add_registry_version(db, now, clean_text(author or ""), clean_text(comment, MAX_COMMENT_LENGTH),
+                                                  str((attributes or {}).get("source", "")))
+            if versions:
+                db.execute("SELECT MAX(version) FROM territory_versions WHERE kind = ? AND owner = ? AND name = ?",
+                           (kind, owner, rows[-1][2]))
+                return db.fetchall()[0][0]
+        return 0
 
     def _check_registry_version(self, db, loaded: int) -> None:
         """Raise :class:`RegistryChanged` if the last registry version is not ``loaded`` (in the saving transaction)."""
         db.execute("SELECT version, saved, author FROM registry_versions ORDER BY version DESC LIMIT 1")
-        number, saved, author = next(iter(db.fetchall()), (0, "", ""))
-        if number != loaded:
-            raise RegistryChanged(
-                "Le registre a été modifié par quelqu'un d'autre depuis son chargement ; rechargez-le avant "
-                f"d'enregistrer (version {number} enregistrée le {saved.replace('T', ' ')} par "
-                f"{author or 'un auteur non indiqué'}, après la version {loaded} que vous aviez chargée). "
-                "Rien n'a été enregistré.")
+        last = next(iter(db.fetchall()), (0, "", ""))
+        if last[0] != loaded:
+            raise RegistryChanged(_changed_message("Le registre", "rechargez-le", loaded, *last))
 
-    def _add_registry_version(self, db, saved: str, author: str, comment: str, source: str) -> None:
-        """Append the registry as it is in this transaction to its history."""
+    def _check_version(self, db, kind: str, owner: str, name: str, loaded: int) -> None:
+        """Raise :class:`DraftChanged` if the last version of a territory is not ``loaded`` (in the saving
+        transaction)."""
+        db.execute("SELECT version, updated, author FROM territory_versions WHERE kind = ? AND owner = ? AND name = ? "
+                   "ORDER BY version DESC LIMIT 1", (kind, owner, name))
+        last = next(iter(db.fetchall()), (0, "", ""))
+        if last[0] != loaded:
+            raise DraftChanged(_changed_message(f"Le brouillon « {name} »", "rechargez-le (« Rouvrir »)", loaded,
+                                                *last))
+
+    def _add_registry_version(self, db, saved: str, author: str, comment: str, source: str) -> int:
+        """Append the registry as it is in this transaction to its history; returns the version's number."""
         db.execute("SELECT name, iris FROM territories WHERE kind = 'registry' AND owner = '' ORDER BY name")
         cpts = {name: self._json_list(iris, name) for name, iris in db.fetchall()}
         db.execute(ADD_REGISTRY_VERSION, (saved, author, comment, source, json.dumps(cpts, ensure_ascii=False)))
+        db.execute("SELECT MAX(version) FROM registry_versions")
+        return db.fetchall()[0][0]
 
     def share(self, name: str, emails, kind: str = "draft", owner: str = NO_OWNER) -> None:
         """Set the e-mails a territory is shared with (replacing the previous list)."""
@@ -363,7 +416,7 @@ class TerritoryStore:
 
     def delete(self, name: str, kind: str = "draft", owner: str = NO_OWNER, author: str = "") -> None:
         """Remove one territory and its versions (a CPTS removed from the registry makes a registry version)."""
-        with self._transaction(write_lock=kind == "registry" and owner == NO_OWNER) as db:
+        with self._transaction(lock=_history_table(kind, owner)) as db:
             for table in ("territories", "territory_versions"):
                 db.execute(f"DELETE FROM {table} WHERE kind = ? AND owner = ? AND name = ?", (kind, owner, name))
             if kind == "registry" and owner == NO_OWNER:
@@ -387,7 +440,9 @@ class TerritoryStore:
 
     def entries(self, kind: str = "draft", owners=None, name: str | None = None) -> list[StoredTerritory]:
         """The saved territories of a kind (of some owners, or all), most recent first."""
-        sql = "SELECT kind, owner, name, iris, updated, shared_with FROM territories WHERE kind = ?"
+        sql = ("SELECT kind, owner, name, iris, updated, shared_with, (SELECT COALESCE(MAX(version), 0) "
+               "FROM territory_versions v WHERE v.kind = t.kind AND v.owner = t.owner AND v.name = t.name) "
+               "FROM territories t WHERE kind = ?")
         parameters: list = [kind]
         if owners is not None:
             owners = list(owners)
@@ -398,7 +453,8 @@ class TerritoryStore:
             parameters.append(name)
         rows = self._query(sql + " ORDER BY updated DESC, name, owner", parameters)
         return [StoredTerritory(kind, owner, name, frozenset(self._json_list(iris, name)), updated,
-                                tuple(self._json_list(shared, name))) for kind, owner, name, iris, updated, shared in rows]
+                                tuple(self._json_list(shared, name)), version)
+                for kind, owner, name, iris, updated, shared, version in rows]
 
     def _json_list(self, text: str, name: str) -> list[str]:
         """A JSON list of texts of a stored territory (codes, e-mails)."""
@@ -475,8 +531,8 @@ class TerritoryStore:
             if valid(value):
                 return value
             detail = f"attendu : {expected} ; lu : {_shown_json(value)}"
-        raise InputError(f"{row} de {self.location} est illisible (changé hors de cpts-geo ? {detail}). "
-                         "Rien n'a été modifié.")
+        raise StoreUnavailable(f"{row} de {self.location} est illisible (changé hors de cpts-geo ? {detail}). "
+                           "Rien n'a été modifié.")
 
 
 def _is_text_list(value) -> bool:
@@ -490,6 +546,21 @@ def _is_registry(value) -> bool:
 def _shown_json(value, width: int = 60) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= width else f"{text[:width]}…"
+
+
+def _history_table(kind: str, owner: str) -> str | None:
+    """The history table a save or deletion of that kind adds to (locked during it), if any."""
+    if kind == "registry" and owner == NO_OWNER:
+        return "registry_versions"
+    return "territory_versions" if kind in VERSIONED_KINDS else None
+
+
+def _changed_message(what: str, reload: str, loaded: int, number: int, saved: str, author: str) -> str:
+    """The French refusal of a save starting from version ``loaded`` when the last one is ``number``."""
+    since = (f"version {number} enregistrée le {fr_datetime(saved)} par {author or 'un auteur non indiqué'}"
+             if number else "supprimé entre-temps")
+    return (f"{what} a été modifié par quelqu'un d'autre depuis son chargement ; {reload} avant d'enregistrer "
+            f"({since}, après la version {loaded} que vous aviez chargée). Rien n'a été enregistré.")
 
 
 def labelled(entries) -> dict[str, frozenset[str]]:
@@ -536,9 +607,18 @@ class PostgresTerritoryStore(TerritoryStore):
         try:
             self._conninfo = psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.Error as err:
-            raise InputError(f"Adresse de base PostgreSQL invalide ({self.location}) : {str(err).strip()}. "
-                             "Forme attendue : postgresql://utilisateur@serveur:5432/base") from err
-        self._open_schema()
+            raise StoreUnavailable(f"Adresse de base PostgreSQL invalide ({self.location}) : {str(err).strip()}. "
+                                   "Forme attendue : postgresql://utilisateur@serveur:5432/base") from err
+        with _POOLS_LOCK:
+            if url not in _POOLS:   # the first store of this database in the process: its own connections
+                _POOLS[url] = ConnectionPool(url, min_size=0, max_size=POOL_SIZE, max_idle=POOL_IDLE_S,
+                                             timeout=CONNECT_TIMEOUT_S, kwargs=CONNECTION_OPTIONS,
+                                             check=ConnectionPool.check_connection, open=True)
+            if read_only or url not in _SCHEMA_READY:   # checked, or created/migrated once per process
+                self._open_schema()
+                _SCHEMA_READY.update([] if read_only else [url])
+                return
+        self._query("SELECT 1")     # the server still answers (a page opening the store says so at once)
 
     def _create_schema(self) -> None:
         with self._transaction() as db:
@@ -546,12 +626,12 @@ class PostgresTerritoryStore(TerritoryStore):
             missing = not db.fetchall()
         if missing:
             try:
-                with self._transaction() as db:
-                    db.execute("CREATE EXTENSION postgis")
+                with self._transaction(lock="schema") as db:
+                    db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             except InputError as err:
-                raise InputError(f"PostGIS n'est pas disponible dans la base {self.location} : un administrateur "
-                                 f"doit l'installer (CREATE EXTENSION postgis). Détail : {str(err.__cause__).strip()}"
-                                 ) from err
+                raise StoreUnavailable(f"PostGIS n'est pas disponible dans la base {self.location} : un "
+                                       "administrateur doit l'installer (CREATE EXTENSION postgis). Détail : "
+                                       f"{str(err.__cause__).strip()}") from err
         super()._create_schema()
 
     @property
@@ -565,16 +645,22 @@ class PostgresTerritoryStore(TerritoryStore):
         return f"Erreur de la base PostgreSQL {self.location} : {str(err).strip()}. Rien n'a été modifié."
 
     @contextmanager
-    def _connect(self, write_lock: bool = False):
+    def _connect(self, lock: str | None = None):
+        """A connection of the process's pool for this database (a new one while the schema is being checked)."""
+        pool = _POOLS.get(self.url)
         try:
-            connection = psycopg.connect(self.url, connect_timeout=10)
-        except psycopg.Error as err:
-            raise InputError(f"Base PostgreSQL injoignable ({self.location}) : {str(err).strip()}") from err
-        connection.read_only = self.read_only
-        with connection, connection.cursor() as cursor:
-            if write_lock:   # one writer of the registry history at a time (readers are not blocked)
-                cursor.execute("LOCK TABLE registry_versions IN SHARE ROW EXCLUSIVE MODE")
-            yield _QmarkCursor(cursor)
+            connection = pool.connection() if pool else psycopg.connect(self.url, **CONNECTION_OPTIONS)
+            with connection as open_connection, open_connection.cursor() as cursor:
+                if self.read_only:   # this transaction only (a pooled connection goes back to others as it was)
+                    cursor.execute("SET TRANSACTION READ ONLY")
+                if lock:   # one writer at a time, whatever the process (readers are not blocked); released at commit
+                    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cpts_geo.{lock}",))
+                yield _QmarkCursor(cursor)
+        except (psycopg.OperationalError, PoolTimeout) as err:
+            if not isinstance(err, PoolTimeout) and err.sqlstate is not None:   # the server answered: not a connection
+                raise
+            raise StoreUnavailable(f"Base PostgreSQL injoignable ({self.location}) : "
+                                   f"{str(err).strip() or type(err).__name__}") from err
 
 
 class _QmarkCursor:
@@ -598,10 +684,25 @@ class _QmarkCursor:
 
 
 def open_store(location: Path | str | None = None, read_only: bool = False) -> TerritoryStore:
-    """The store at ``location``: a ``postgresql://`` URL, or a SQLite file (default: :data:`DEFAULT_STORE`).
+    """The store at ``location`` (default: ``$CPTS_GEO_STORE``, else :data:`DEFAULT_STORE`): a ``postgresql://``
+    URL, or the path of a SQLite file; another ``scheme://`` is a French error (never taken as a file name).
 
     ``read_only``: for a command that only reads; the store must exist and have the tables of this version, and
     nothing is created, migrated or written (SQLite opened ``mode=ro``, PostgreSQL in read-only transactions)."""
-    if str(location or "").startswith(POSTGRES_SCHEMES):
-        return PostgresTerritoryStore(str(location), read_only)
-    return TerritoryStore(location, read_only)
+    location = str(location or os.environ.get("CPTS_GEO_STORE", "").strip() or DEFAULT_STORE)
+    scheme = URL_SCHEME.match(location)
+    if scheme is None:
+        return TerritoryStore(location, read_only)
+    if scheme[1].lower() in POSTGRES_SCHEMES:
+        return PostgresTerritoryStore(location, read_only)
+    raise StoreUnavailable(f"Base des territoires non reconnue : adresse « {scheme[1]}://… » (variable "
+                           "CPTS_GEO_STORE ou option --db). Donnez le chemin d'un fichier SQLite (sans « sqlite:// » "
+                           "devant) ou l'adresse d'une base PostgreSQL : postgresql://utilisateur@serveur:5432/base. "
+                           "Rien n'a été ouvert.")
+
+
+if __name__ == "__main__":   # python -m cpts_geo.store: the store of $CPTS_GEO_STORE made or migrated (scripts/serve.sh)
+    try:
+        open_store()
+    except InputError as error:
+        raise SystemExit(f"Erreur : {error}") from None

@@ -91,10 +91,6 @@ class Drafts:
     user: User
     regions_of: Callable[[frozenset[str]], set[str]]
 
-    @property
-    def location(self) -> str:
-        return self.store.location
-
     def can_see(self, draft: StoredTerritory) -> bool:
         return self.can_change(draft) or self.user.is_ars_of(self.regions_of(draft.iris))
 
@@ -122,13 +118,17 @@ class Drafts:
                              "rouvrir et l'enregistrer sous votre nom, pas le modifier.")
         return drafts[0]
 
-    def save(self, territory: Territory, owner: str | None = None, replace: bool = False) -> None:
+    def save(self, territory: Territory, owner: str | None = None, replace: bool = False,
+             loaded_version: int | None = None) -> int:
         """Save a draft of the user (or of ``owner``, who shared it with him); an existing one is replaced
-        only when ``replace`` (else :class:`~cpts_geo.store.AlreadySaved`)."""
+        only when ``replace`` (else :class:`~cpts_geo.store.AlreadySaved`). ``loaded_version``: the version
+        the user started from (someone else's save since: :class:`~cpts_geo.store.DraftChanged`, nothing
+        saved). Returns the number of the version saved."""
         owner = self.user.email if owner is None else owner
         if owner != self.user.email:
             self.get(territory.name, owner, change=True)
-        self.store.save(territory, kind="draft", owner=owner, author=self.user.email, replace=replace)
+        return self.store.save(territory, kind="draft", owner=owner, author=self.user.email, replace=replace,
+                               loaded_version=loaded_version)
 
     def delete(self, name: str, owner: str | None = None) -> None:
         """Delete a draft (only its owner may)."""
@@ -158,10 +158,9 @@ class Drafts:
         draft = self.get(name, owner)
         return self.store.versions(name, owner=draft.owner)
 
-    def restore(self, name: str, number: int, owner: str | None = None) -> Territory:
-        """Make an earlier version the current one (the current one stays in the history); returns it."""
+    def restore(self, name: str, number: int, owner: str | None = None) -> StoredTerritory:
+        """Make an earlier version the current one (the current one stays in the history); returns the draft."""
         draft = self.get(name, owner, change=True)
         version = self.store.version(name, number, owner=draft.owner)
-        territory = Territory(version.iris, name)
-        self.store.save(territory, kind="draft", owner=draft.owner, author=self.user.email)
-        return territory
+        self.store.save(Territory(version.iris, name), kind="draft", owner=draft.owner, author=self.user.email)
+        return self.get(name, draft.owner)

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from cpts_geo import webmap
-from cpts_geo.app_cache import load_area, open_page
+from cpts_geo.app_cache import load_area, open_page, shown_error
 from cpts_geo.codes import resolve_codes
 from cpts_geo.coverage import (area_of, coverage_report, fr_number, report_csv, report_files, report_tables,
                                write_report_files)
@@ -24,7 +24,7 @@ from cpts_geo.errors import CptsGeoError
 from cpts_geo.folium_view import focus_map, render_map, show_map
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
-from cpts_geo.formatting import fr_int, fr_percent
+from cpts_geo.formatting import fr_datetime, fr_int, fr_percent
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE
 from cpts_geo.planning import KIND_LABELS, before_after_lines, plan_tables, propose, with_proposals
 from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
@@ -181,7 +181,7 @@ with st.sidebar:
     loaded = loaded_registry()
     loaded_version = loaded.number if loaded else 0
     if loaded:
-        st.caption(markdown_text(f"Registre enregistré : version {loaded.number} du {loaded.saved.replace('T', ' ')}"
+        st.caption(markdown_text(f"Registre enregistré : version {loaded.number} du {fr_datetime(loaded.saved)}"
                                  f"{' par ' + loaded.author if loaded.author else ''}."))
     st.button("Recharger le registre", key="ars_reload", on_click=lambda: st.session_state.pop("ars_loaded", None),
               help="Relire le registre enregistré (les versions enregistrées depuis par d'autres).")
@@ -208,17 +208,17 @@ try:
                          "fichier, ou cochez la case pour enregistrer le registre sans elles."):
                 save_registry(bundle, store, imported, author=drafts.user.email or drafts.user.label,
                               loaded_version=loaded_version, accept_ignored=accepted)
-                saved(f"Registre enregistré dans {store.location}")
+                saved("Registre de la région enregistré")
     elif source == SOURCES[2]:
         imported = registry_from_store(bundle, drafts, kind="draft")   # the drafts this user may see
     else:
-        imported = RegistryImport(f"registre de {store.location}", cpts=loaded.cpts if loaded else {})
+        imported = RegistryImport("registre de la région", cpts=loaded.cpts if loaded else {})
     if not imported.cpts:
         st.info("Aucune CPTS dans ce registre : importez un fichier ou enregistrez des brouillons.")
         st.stop()
     report, area, shapes, rendered = coverage_and_map(imported.cpts)
 except CptsGeoError as err:
-    st.error(markdown_text(err))
+    st.error(markdown_text(shown_error(err)))
     st.stop()
 
 columns = [*st.columns(3), *st.columns(3)]   # two rows: whole labels on a 1366 px screen
@@ -319,13 +319,12 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
                               author=drafts.user.email or drafts.user.label, comment=comment,
                               loaded_version=loaded_version)
             except CptsGeoError as err:
-                st.error(markdown_text(err))
+                st.error(markdown_text(shown_error(err)))
             else:
-                saved(f"Nouvelle version du registre enregistrée dans {store.location} (les précédentes restent "
-                      "dans l'historique)")
+                saved("Nouvelle version du registre de la région enregistrée (les précédentes restent dans l'historique)")
 with st.expander("Historique du registre"):
     versions = store.registry_versions()
-    st.dataframe(pd.DataFrame({"Version": [v.number for v in versions], "Date": [v.saved for v in versions],
+    st.dataframe(pd.DataFrame({"Version": [v.number for v in versions], "Date": [fr_datetime(v.saved) for v in versions],
                                "Auteur": [v.author for v in versions], "CPTS": [len(v.cpts) for v in versions],
                                "Source": [v.source for v in versions], "Commentaire": [v.comment for v in versions]}),
                  hide_index=True)
@@ -342,7 +341,7 @@ with st.expander("Historique du registre"):
                 restore_version(bundle, store, old, author=drafts.user.email or drafts.user.label,
                                 loaded_version=loaded_version)
             except CptsGeoError as err:
-                st.error(markdown_text(err))
+                st.error(markdown_text(shown_error(err)))
             else:
                 saved(f"Version {old} restaurée comme nouvelle version ; rechargez la page pour la voir")
     st.caption("En ligne de commande : « python -m cpts_geo registry history | diff V1 V2 | restore V ».")

@@ -1,9 +1,14 @@
-"""Shared fixtures: bundles prepared once per test session from the real data in ../shared/data."""
+"""Shared fixtures: bundles prepared once per test session from the real data in ../shared/data; a PostgreSQL/PostGIS
+database (DSN in ``$CPTS_GEO_TEST_PG``, e.g. from scripts/ci_postgres.sh): tests using it are skipped without a
+reachable server, unless ``$CPTS_GEO_REQUIRE_PG=1`` (CI), where they fail."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from cpts_geo.bundle import Bundle
@@ -56,3 +61,35 @@ def dep66(dep66_dir) -> Bundle:
 @pytest.fixture(scope="session")
 def ruscino(france) -> Territory:
     return Territory(resolve_codes(france, RUSCINO_CODES).iris, "CPTS Ruscino")
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CPTS_GEO_REQUIRE_PG") == "1":
+        pytest.fail(f"PostgreSQL required (CPTS_GEO_REQUIRE_PG=1) but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def server() -> str:
+    """The DSN of the test database (see the module docstring)."""
+    dsn = os.environ.get("CPTS_GEO_TEST_PG")
+    if not dsn:
+        _unavailable("CPTS_GEO_TEST_PG is not set (run scripts/ci_postgres.sh)")
+    try:
+        with psycopg.connect(dsn, connect_timeout=5):
+            pass
+    except psycopg.OperationalError as err:
+        _unavailable(f"{dsn} is unreachable: {err}")
+    return dsn
+
+
+@pytest.fixture
+def pg_url(server) -> str:
+    """A URL whose tables live in a schema of their own, dropped after the test."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in server else "?"
+    yield f"{server}{separator}options=-csearch_path%3D{schema},public"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -10,6 +10,7 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
+from cpts_geo.app_cache import STORE_UNAVAILABLE
 from cpts_geo.offer import NOT_AVAILABLE
 from tests.conftest import RUSCINO_CODES
 
@@ -47,14 +48,47 @@ def test_loads_empty(app):
     assert app.multiselect(key="session_area").value == ["66"]
 
 
-def test_store_that_cannot_be_opened_is_a_french_message(app, tmp_path, monkeypatch):
+def test_store_that_cannot_be_opened_is_a_french_message(app, tmp_path, monkeypatch, caplog):
     blocker = tmp_path / "fichier"
     blocker.write_text("not a folder")
     monkeypatch.setenv("CPTS_GEO_STORE", str(blocker / "drafts.sqlite"))
-    app.run()
+    with caplog.at_level("ERROR", logger="cpts_geo.app_cache"):
+        app.run()
     assert not app.exception
-    assert "Impossible d'utiliser le fichier des territoires enregistrés" in plain(app.error[0].value)
-    assert f"{blocker}" in plain(app.error[0].value) and "CPTS_GEO_STORE" in plain(app.error[0].value)
+    assert plain(app.error[0].value) == STORE_UNAVAILABLE              # no server path shown to users…
+    assert "Vos brouillons et le registre de la région ne peuvent pas être lus" in STORE_UNAVAILABLE
+    logged = caplog.text                                                # … the operator reads it in the log
+    assert "Impossible d'utiliser le fichier des territoires enregistrés" in logged and f"{blocker}" in logged
+
+
+@pytest.mark.parametrize("url", ["mysql://cpts:secret@db.example.fr/cpts", "sqlite:///srv/cpts/territoires.sqlite"])
+def test_store_of_an_unknown_kind_is_a_french_message(app, url, monkeypatch, caplog):
+    monkeypatch.setenv("CPTS_GEO_STORE", url)
+    with caplog.at_level("ERROR", logger="cpts_geo.app_cache"):
+        app.run()
+    assert not app.exception and plain(app.error[0].value) == STORE_UNAVAILABLE
+    assert f"« {url.split(':')[0]}://… »" in caplog.text and "secret" not in caplog.text
+
+
+def test_draft_saved_elsewhere_is_not_overwritten(app, tmp_path):
+    """Another app process saves the draft this page opened: saving it here is refused, theirs is kept; the
+    versions are dated in French local time."""
+    from cpts_geo.store import open_store
+    from cpts_geo.territory import Territory
+
+    app.query_params["zones"] = RUSCINO_URL
+    app.run()
+    app.text_input(key="session_name").input("CPTS Ruscino").run()
+    click(app, "Enregistrer le brouillon")
+    open_store(tmp_path / "drafts.sqlite").save(Territory(frozenset({"661860000"}), "CPTS Ruscino"), author="b@ex.fr")
+    click(app, "Enregistrer le brouillon")
+    assert not app.exception
+    assert [plain(box.value) for box in app.error if "modifié" in box.value][0].startswith(
+        "Le brouillon « CPTS Ruscino » a été modifié par quelqu'un d'autre depuis son chargement ; rechargez-le")
+    assert open_store(tmp_path / "drafts.sqlite").load("CPTS Ruscino").iris == {"661860000"}
+    labels = app.selectbox(key="version_choice").options
+    assert len(labels) == 2 and all(re.fullmatch(r"[12] — \d{1,2}(er)? \w+ 20\d\d, \d\d:\d\d — \d+ IRIS( — b@ex.fr)?",
+                                                 label) for label in labels), labels
 
 
 def test_ruscino_from_url(app):

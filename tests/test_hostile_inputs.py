@@ -286,6 +286,10 @@ CASES = {
                             "s.sqlite"),
     "store_bad_postgres_url": (lambda t, b: ["coverage", "--departement", "66", "--db", "postgresql://[::1"],
                                "PostgreSQL"),
+    "store_mysql_url": (lambda t, b: ["coverage", "--departement", "66", "--db", "mysql://u@h/base"],
+                        "« mysql://… »"),
+    "store_sqlite_url": (lambda t, b: ["registry", "history", "--db", f"sqlite:///{t}/s.sqlite"], "« sqlite://… »"),
+    "store_http_url": (lambda t, b: ["registry", "history", "--db", "http://serveur/base"], "« http://… »"),
 }
 
 
@@ -883,7 +887,7 @@ def test_history_of_hand_changed_texts(dep66_dir, store, capsys):
     """A date, author and comment changed by hand into numbers are shown as they are."""
     tampered(store, "UPDATE registry_versions SET saved = 20260101, author = 42, comment = 7")
     code, out, err = run(["registry", "history"], dep66_dir, store, capsys)
-    assert code == 0 and "Version 1 — 20260101 — 42 — 1 CPTS — source : r.csv — « 7 »" in out, err
+    assert code == 0 and "Version 1 — 1er janvier 2026, 01:00 — 42 — 1 CPTS — source : r.csv — « 7 »" in out, err
 
 
 def test_help_and_usage_are_french(capsys):
@@ -1107,7 +1111,7 @@ def test_registry_of_an_empty_store_is_an_error(dep66_dir, store, capsys):
     before = store.read_bytes()
     code, out, err = run(["coverage", "--drafts", "--departement", "66"], dep66_dir, store, capsys)
     assert code == 2 and not out, out
-    assert err.startswith(f"Erreur : Aucune CPTS dans les brouillons de {store} (0 territoire(s))"), err
+    assert err.startswith("Erreur : Aucune CPTS dans les brouillons enregistrés (0 territoire(s))"), err
     assert "Traceback" not in err and store.read_bytes() == before
 
 
@@ -1151,7 +1155,7 @@ def test_vue_ars_saves_ignored_rows_only_when_confirmed(dep66, dep66_dir, tmp_pa
     page.query_params["dep"] = "66"
     page.run()
     page.radio(key="ars_source").set_value("Brouillons de l'application").run()   # none saved
-    assert not page.exception and "Aucune CPTS dans les brouillons de " in page.error[0].value
+    assert not page.exception and "Aucune CPTS dans les brouillons enregistrés" in page.error[0].value
     page.radio(key="ars_source").set_value("Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)").run()
     data = half_outside_registry(tmp_path / "r.csv", dep66).read_bytes()
     page.get("file_uploader")[0].upload("r.csv", data, "text/csv").run()

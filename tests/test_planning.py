@@ -3,6 +3,7 @@ built from real communes (tests/synthetic_registry.py)."""
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from pypdf import PdfReader
 
 from cpts_geo.cli import main
 from cpts_geo.coverage import area_of, report_files
+from cpts_geo.formatting import fr_datetime
 from cpts_geo.planning import (NEW_CPTS_POPULATION, SCORE_WEIGHTS, apply_proposals, comparison, manual_move,
                                plan_tables, propose, with_proposals)
 from cpts_geo.registry import read_registry
@@ -371,7 +373,8 @@ def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
     page.text_input(key="ars_plan_comment").input("Casefabre et Porté rattachées").run()
     page.button(key="ars_plan_save").click().run()
     assert not page.exception
-    assert any("Nouvelle version du registre enregistrée" in s.value for s in page.success)
+    assert [s.value.replace("\\", "") for s in page.success] == [
+        "Nouvelle version du registre de la région enregistrée (les précédentes restent dans l'historique) (version 2)."]
     store = open_store(location)
     latest = store.registry_versions()[0]
     assert (latest.number, latest.comment, latest.author) == (2, "Casefabre et Porté rattachées", "Utilisateur local")
@@ -381,6 +384,8 @@ def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
     history = table("Commentaire")
     assert history[["Version", "Auteur", "Commentaire"]].values.tolist() == [
         [2, "Utilisateur local", "Casefabre et Porté rattachées"], [1, "a@ars.fr", "Import initial"]]
+    assert history["Date"].tolist() == [fr_datetime(v.saved) for v in store.registry_versions()]   # French, local
+    assert re.fullmatch(r"\d{1,2}(er)? [a-zéû]+ 20\d\d, \d\d:\d\d", history["Date"][0])
     diff = next(m.value for m in page.markdown if "Déplacé de" in m.value).replace("\\", "").replace("\u202f", " ")
     assert "- Déplacé de hors registre vers « CPTS Aspres » : Casefabre (66040) (44 habitants)." in diff
     assert "- « CPTS Vallespir » : 34 025 → 32 859 habitants, taille 1 → 1." in diff
@@ -401,7 +406,9 @@ def test_ars_page_refuses_to_overwrite_a_registry_saved_meanwhile(dep66_dir, fra
     save_registry(france, open_store(location), example, author="a@ars.fr")
     page = ars_page(monkeypatch, dep66_dir, location)
     page.toggle(key="ars_propose").set_value(True).run()
-    assert any("version 1 du" in c.value for c in page.caption)
+    saved_on = fr_datetime(open_store(location).latest_registry().saved)
+    assert any(f"Registre enregistré : version 1 du {saved_on} par a@ars.fr." in c.value.replace("\\", "")
+               for c in page.caption)
     theirs = {**example.cpts, "CPTS Porté": frozenset({"661470000"})}
     save_registry(france, open_store(location), RegistryImport("collègue", cpts=theirs), author="b@ars.fr")
     page.button(key="ars_plan_save").click().run()

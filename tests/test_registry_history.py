@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cpts_geo.cli import main
+from cpts_geo.formatting import fr_datetime
 from cpts_geo.registry import RegistryImport, read_registry, save_registry
 from cpts_geo.registry_history import registry_diff, restore_version
 from cpts_geo.store import BEFORE_HISTORY, RegistryChanged, open_store
@@ -142,8 +143,9 @@ def test_history_text_and_deleted_cpts(tmp_path, capsys):
     assert main(["registry", "history", "--db", location]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"Historique du registre de {location} :"
-    assert lines[1].startswith("Version 2 — ") and lines[1].endswith(
-        " — a@ars.fr — 1 CPTS — source : non indiquée — « « B » supprimée du registre »")
+    assert lines[1] == (f"Version 2 — {fr_datetime(store.registry_version(2).saved)} — a@ars.fr — 1 CPTS — source : "
+                        "non indiquée — « « B » supprimée du registre »")
+    assert re.fullmatch(r"Version 2 — \d{1,2}(er)? [a-zéû]+ 20\d\d, \d\d:\d\d — .*", lines[1])   # not ISO UTC
     assert lines[2].endswith(" — a@ars.fr — 2 CPTS — source : liste.csv")
     assert store.registry_version(1).cpts == {"A": {"66028"}, "B": {"66186"}}
 

@@ -9,7 +9,7 @@ import pytest
 from cpts_geo.codes import resolve_codes
 from cpts_geo.errors import InputError
 from cpts_geo.session import DrawingSession, decode_selection, encode_selection, iris_regions, selection_query
-from cpts_geo.store import AlreadySaved, TerritoryStore
+from cpts_geo.store import AlreadySaved, DraftChanged, TerritoryStore
 from cpts_geo.territory import Territory
 from cpts_geo.users import SINGLE_USER, Drafts, User, user_from_login
 from tests.conftest import RUSCINO_CODES
@@ -142,6 +142,32 @@ def test_saving_under_the_name_of_another_draft_asks_first(session, tmp_path):
     fresh.restore_version(drafts, "CPTS Ruscino", 1)
     assert {c[:5] for c in drafts.get("CPTS Ruscino").iris} == {"66028"} == {c[:5] for c in fresh.selection}
     assert [v.number for v in drafts.versions("CPTS Ruscino")] == [3, 2, 1]
+
+
+def test_draft_saved_elsewhere_since_it_was_opened(session, tmp_path):
+    """Two tabs (or two app processes) open the same draft; the second to save is told to reopen it."""
+    drafts = drafts_of(TerritoryStore(tmp_path / "store.sqlite"), session.bundle)
+    session.import_codes(["66028"])
+    session.name = "CPTS Ruscino"
+    session.save_draft(drafts)
+    first, second = DrawingSession(session.bundle), DrawingSession(session.bundle)
+    for tab in (first, second):
+        tab.open_draft(drafts, "CPTS Ruscino")
+        tab.toggle_commune("66186")
+    first.save_draft(drafts)
+    first.save_draft(drafts)               # the tab that saved last saves again: its own version is the last one
+    for tab in (second, session):
+        with pytest.raises(DraftChanged, match="^Le brouillon « CPTS Ruscino » a été modifié par quelqu'un d'autre "
+                                               "depuis son chargement ; rechargez-le .*version 3 .*version 1 que vous"):
+            tab.save_draft(drafts)
+    second.open_draft(drafts, "CPTS Ruscino")
+    assert second.selection == first.selection and second.draft_version == 3
+    second.toggle_commune("66189")
+    second.save_draft(drafts)
+    assert [v.number for v in drafts.versions("CPTS Ruscino")] == [4, 3, 2, 1]
+    second.restore_version(drafts, "CPTS Ruscino", 1)
+    second.save_draft(drafts)             # after a restore, the restored version is the one loaded
+    assert second.draft_version == 6 and {c[:5] for c in drafts.get("CPTS Ruscino").iris} == {"66028"}
 
 
 def test_two_porteurs_and_the_ars(dep66, tmp_path):

@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import threading
 import zipfile
 
 import pytest
 
 from cpts_geo import store as store_module
 from cpts_geo.errors import InputError
-from cpts_geo.store import AlreadySaved, open_store
+from cpts_geo.store import AlreadySaved, DraftChanged, open_store
 from cpts_geo.territory import Territory
+from cpts_geo.users import Drafts, User
 
 A = Territory(frozenset({"660280101", "660280102"}), "CPTS Ruscino")
 B = Territory(frozenset({"66186"}), "CPTS Ruscino")
@@ -253,9 +255,88 @@ def test_malformed_postgresql_url(url):
     assert "secret" not in str(error.value) and "postgresql://" in str(error.value)
 
 
+@pytest.mark.parametrize("url", ["mysql://u:secret@h/base", "sqlite:///var/lib/cpts/store.sqlite", "http://serveur/base",
+                                 "file:///tmp/store.sqlite", "MySQL://h/base"])
+def test_unknown_store_scheme_is_refused(url, tmp_path, monkeypatch):
+    """Neither ignored nor taken as a file name (that would create ``sqlite:/var/…`` in the current folder)."""
+    monkeypatch.chdir(tmp_path)
+    for given in (url, None):
+        monkeypatch.setenv("CPTS_GEO_STORE", url)
+        with pytest.raises(InputError, match=r"^Base des territoires non reconnue : adresse « \w+://… » \(variable "
+                                             r"CPTS_GEO_STORE ou option --db\).*postgresql://utilisateur@serveur") as error:
+            open_store(given)
+        assert "secret" not in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_store_named_by_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "env.sqlite"))
+    open_store().save(A)
+    assert open_store(tmp_path / "env.sqlite").load("CPTS Ruscino") == A
+    monkeypatch.setenv("CPTS_GEO_STORE", " ")
+    monkeypatch.setattr(store_module, "DEFAULT_STORE", tmp_path / "default.sqlite")
+    assert open_store().location == str(tmp_path / "default.sqlite")
+
+
 @pytest.mark.parametrize("url", ["postgresql://u:secret@127.0.0.1:abc/db",
                                  "postgresql://u:secret@127.0.0.1:1/db?sslmode=bogus"])
 def test_unusable_postgresql_url(url):
     with pytest.raises(InputError, match="PostgreSQL") as error:
         open_store(url)
     assert "secret" not in str(error.value)
+
+
+def drafts_in(location, email: str) -> Drafts:
+    """The drafts of a user through a store object of its own, as in another app process."""
+    return Drafts(open_store(location), User(email), lambda iris: set())
+
+
+def concurrent_draft_saves(location) -> None:
+    """Two people (two store objects, as two app processes) load version 1 of a shared draft: each sees the
+    other's saves; the second save is refused in French, nothing overwritten; two saves at once from the same
+    version: one wins; a draft deleted meanwhile is not saved again."""
+    alice, bob = drafts_in(location, "a@ex.fr"), drafts_in(location, "b@ex.fr")
+    assert alice.save(Territory(frozenset({"66028"}), "Projet")) == 1
+    alice.share("Projet", "b@ex.fr")
+    loaded_by_alice, loaded_by_bob = alice.get("Projet"), bob.get("Projet", "a@ex.fr")   # bob sees alice's save
+    assert (loaded_by_alice.version, loaded_by_bob.version, loaded_by_bob.iris) == (1, 1, {"66028"})
+    assert bob.save(Territory(frozenset({"66186"}), "Projet"), "a@ex.fr", replace=True, loaded_version=1) == 2
+    with pytest.raises(DraftChanged, match=r"^Le brouillon « Projet » a été modifié par quelqu'un d'autre depuis son "
+                                           r"chargement ; rechargez-le \(« Rouvrir »\) avant d'enregistrer \(version 2 "
+                                           r"enregistrée le \d+(er)? \w+ 20\d\d, \d\d:\d\d par b@ex.fr, après la version 1 "
+                                           r"que vous aviez chargée\)\. Rien n'a été enregistré\.$"):
+        alice.save(Territory(frozenset({"66189"}), "Projet"), replace=True, loaded_version=1)
+    assert [(v.number, v.author, v.iris) for v in alice.versions("Projet")] == [
+        (2, "b@ex.fr", {"66186"}), (1, "a@ex.fr", {"66028"})]
+    assert alice.get("Projet").iris == {"66186"}
+
+    barrier, outcomes = threading.Barrier(2), []
+
+    def save(drafts, code):
+        barrier.wait()
+        try:
+            outcomes.append(("saved", drafts.save(Territory(frozenset({code}), "Projet"), "a@ex.fr", replace=True,
+                                                  loaded_version=2), code))
+        except DraftChanged as err:
+            outcomes.append(("refused", str(err), code))
+
+    threads = [threading.Thread(target=save, args=(drafts_in(location, email), code))
+               for email, code in (("a@ex.fr", "66136"), ("b@ex.fr", "66172"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcome[0] for outcome in outcomes) == ["refused", "saved"]
+    (_, number, winner), (_, refusal, _) = sorted(outcomes, key=lambda outcome: outcome[0] != "saved")
+    assert number == 3 and "(version 3 enregistrée le " in refusal
+    assert [v.number for v in bob.versions("Projet", "a@ex.fr")] == [3, 2, 1]
+    assert bob.get("Projet", "a@ex.fr").iris == {winner}
+
+    alice.delete("Projet")              # while she has it open in another tab
+    with pytest.raises(DraftChanged, match=r"\(supprimé entre-temps, après la version 3 que vous aviez chargée\)"):
+        drafts_in(location, "a@ex.fr").save(Territory(frozenset({"66028"}), "Projet"), replace=True, loaded_version=3)
+    assert alice.store.entries() == []
+
+
+def test_concurrent_draft_saves_sqlite(tmp_path):
+    concurrent_draft_saves(tmp_path / "store.sqlite")

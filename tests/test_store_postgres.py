@@ -1,11 +1,11 @@
-"""The territory store on PostgreSQL/PostGIS (DSN in ``$CPTS_GEO_TEST_PG``, e.g. from scripts/ci_postgres.sh).
-
-Skipped without a reachable server, unless ``$CPTS_GEO_REQUIRE_PG=1`` (CI), where they fail.
-"""
+"""The territory store on PostgreSQL/PostGIS (the ``server`` and ``pg_url`` fixtures of tests/conftest.py: skipped
+without a reachable server, unless ``$CPTS_GEO_REQUIRE_PG=1`` (CI), where they fail)."""
 
 import json
 import os
-import uuid
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,39 +19,30 @@ from cpts_geo.registry import read_registry, save_registry
 from cpts_geo.store import BEFORE_HISTORY, AlreadySaved, PostgresTerritoryStore, open_store
 from cpts_geo.territory import Territory
 from tests.test_registry_history import concurrent_saves, round_trip
+from tests.test_store import concurrent_draft_saves
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CPTS_GEO_REQUIRE_PG") == "1":
-        pytest.fail(f"PostgreSQL required (CPTS_GEO_REQUIRE_PG=1) but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def server() -> str:
-    dsn = os.environ.get("CPTS_GEO_TEST_PG")
-    if not dsn:
-        _unavailable("CPTS_GEO_TEST_PG is not set (run scripts/ci_postgres.sh)")
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "docs" / "registry_example" / "registre_cpts_66_11.csv"
+#: An app process in short: opens the store of $CPTS_GEO_STORE, reads the draft, waits for the start signal (a
+#: file), saves it from the version it read; prints what it read and what happened, as JSON.
+SAVING_PROCESS = textwrap.dedent("""
+    import json, sys, time
+    from pathlib import Path
+    from cpts_geo.store import DraftChanged, open_store
+    from cpts_geo.territory import Territory
+    author, code, signal = sys.argv[1:]
+    store = open_store()
+    loaded = store.stored("Projet", owner="a@ex.fr")
+    print(json.dumps({"read": sorted(loaded.iris), "version": loaded.version}), flush=True)
+    while not Path(signal).exists():
+        time.sleep(0.01)
     try:
-        with psycopg.connect(dsn, connect_timeout=5):
-            pass
-    except psycopg.OperationalError as err:
-        _unavailable(f"{dsn} is unreachable: {err}")
-    return dsn
-
-
-@pytest.fixture
-def pg_url(server) -> str:
-    """A URL whose tables live in a schema of their own, dropped after the test."""
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in server else "?"
-    yield f"{server}{separator}options=-csearch_path%3D{schema},public"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+        number = store.save(Territory(frozenset({code}), "Projet"), owner="a@ex.fr", author=author,
+                            loaded_version=loaded.version)
+        print(json.dumps({"saved": number}))
+    except DraftChanged as err:
+        print(json.dumps({"refused": str(err)}))
+""")
 
 
 def test_postgis_is_installed(server):
@@ -179,3 +170,117 @@ def test_registry_history_round_trip(pg_url, france, france_dir, tmp_path, capsy
 def test_concurrent_registry_saves(pg_url, france):
     """Two officers saving the shared registry from the same version: one wins, the other is told in French."""
     concurrent_saves(france, pg_url)
+
+
+def test_concurrent_draft_saves(pg_url):
+    """Two porteurs saving one shared draft from two store objects on the same database."""
+    concurrent_draft_saves(pg_url)
+
+
+def test_two_processes_save_the_same_draft(pg_url, tmp_path):
+    """Two OS processes on one PostgreSQL store (as two app processes behind a proxy), both having read version 1
+    of a draft saved by a third: both see it, both save at once, one is saved and the other refused in French."""
+    open_store(pg_url).save(Territory(frozenset({"66028"}), "Projet"), owner="a@ex.fr")
+    signal = tmp_path / "go"
+    env = {**os.environ, "CPTS_GEO_STORE": pg_url, "PYTHONPATH": str(ROOT)}
+    processes = [subprocess.Popen([sys.executable, "-c", SAVING_PROCESS, author, code, str(signal)], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for author, code in (("a@ex.fr", "66186"), ("b@ex.fr", "66189"))]
+    assert [json.loads(process.stdout.readline()) for process in processes] == [{"read": ["66028"], "version": 1}] * 2
+    signal.touch()
+    outcomes = []
+    for process in processes:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        outcomes.append(json.loads(out))
+    saved = [n for n, outcome in enumerate(outcomes) if "saved" in outcome]
+    assert len(saved) == 1 and outcomes[saved[0]] == {"saved": 2}
+    refusal = outcomes[1 - saved[0]]["refused"]
+    assert refusal.startswith("Le brouillon « Projet » a été modifié par quelqu'un d'autre depuis son chargement ; "
+                              "rechargez-le") and refusal.endswith("Rien n'a été enregistré.")
+    winner = ("66186", "66189")[saved[0]]
+    store = open_store(pg_url)
+    assert store.load("Projet", owner="a@ex.fr").iris == {winner}
+    assert [(v.number, v.iris) for v in store.versions("Projet", owner="a@ex.fr")] == [(2, {winner}), (1, {"66028"})]
+
+
+def test_store_of_the_environment_is_postgresql(pg_url, monkeypatch, tmp_path, capsys):
+    """``CPTS_GEO_STORE=postgresql://…`` (the app, the commands without --db) opens the database, not a file (it
+    was read as the path ``postgresql:/…`` by the commands)."""
+    monkeypatch.setenv("CPTS_GEO_STORE", pg_url)
+    monkeypatch.chdir(tmp_path)
+    open_store().save(Territory(frozenset({"66028"}), "Projet"))
+    open_store().save_many([Territory(frozenset({"66186"}), "CPTS A")], author="a@ars.fr")
+    assert isinstance(open_store(), PostgresTerritoryStore) and open_store(pg_url).load("Projet").iris == {"66028"}
+    assert main(["registry", "history"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"Historique du registre de {open_store(pg_url).location} :" and "— a@ars.fr — 1 CPTS" in out[1]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_app_sessions_on_postgresql(pg_url, dep66_dir, monkeypatch):
+    """The drawing page on a PostgreSQL store: what one session saves, another lists and opens; the second to save
+    the draft both opened is refused in French (the page's message), the first one's kept."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import APP, RUSCINO_URL, click, plain
+
+    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", pg_url)
+    first, second = AppTest.from_file(APP, default_timeout=120), AppTest.from_file(APP, default_timeout=120)
+    first.query_params["zones"] = RUSCINO_URL
+    first.run()
+    first.text_input(key="session_name").input("CPTS Ruscino").run()
+    click(first, "Enregistrer le brouillon")
+    second.run()
+    assert second.selectbox(key="draft_choice").options == ["CPTS Ruscino"]
+    click(second, "Rouvrir")
+    assert len(second.session_state["session"].selection) == 16
+    click(first, "Enregistrer le brouillon")                     # version 2
+    second.session_state["session"].toggle_commune("66189")
+    click(second, "Enregistrer le brouillon")
+    assert not second.exception and plain(second.error[0].value).startswith(
+        "Le brouillon « CPTS Ruscino » a été modifié par quelqu'un d'autre depuis son chargement ; rechargez-le")
+    assert len(open_store(pg_url).load("CPTS Ruscino").iris) == 16
+    assert [v.number for v in open_store(pg_url).versions("CPTS Ruscino")] == [2, 1]
+
+
+def test_connections_lost_are_replaced(pg_url):
+    """The server restarted (or an administrator ended the app's sessions): the process's next query gets a new
+    connection, no error."""
+    store = open_store(pg_url)
+    store.save(Territory(frozenset({"66028"}), "Projet"))
+    with psycopg.connect(pg_url, autocommit=True) as connection:
+        ended = connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+                                   "'cpts-geo' AND datname = current_database() AND pid <> pg_backend_pid()").fetchall()
+    assert ended and all(done for (done,) in ended)
+    assert store.load("Projet").iris == {"66028"}
+    store.save(Territory(frozenset({"66186"}), "Projet"))
+    assert [v.number for v in open_store(pg_url).versions("Projet")] == [2, 1]
+
+
+def test_server_lost_while_the_page_is_open(pg_url, dep66_dir, monkeypatch):
+    """The database stops answering between two clicks: the page says so in French (no traceback, no server
+    address), keeps the selection, and works again once the server is back."""
+    from psycopg_pool import ConnectionPool
+    from streamlit.testing.v1 import AppTest
+
+    from cpts_geo.app_cache import STORE_UNAVAILABLE
+    from tests.test_app import APP, RUSCINO_URL, plain
+
+    monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", pg_url)
+    page = AppTest.from_file(APP, default_timeout=120)
+    page.query_params["zones"] = RUSCINO_URL
+    page.run()
+    assert not page.error
+    working = store_module._POOLS[pg_url]
+    with ConnectionPool("postgresql://nobody@127.0.0.1:1/none", min_size=0, max_size=1, timeout=1,
+                        open=True) as lost:
+        monkeypatch.setitem(store_module._POOLS, pg_url, lost)
+        page.run()
+    assert not page.exception and [plain(box.value) for box in page.error] == [STORE_UNAVAILABLE]
+    assert len(page.session_state["session"].selection) == 16
+    monkeypatch.setitem(store_module._POOLS, pg_url, working)
+    page.run()
+    assert not page.exception and not page.error and len(page.session_state["session"].selection) == 16

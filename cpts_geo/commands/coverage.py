@@ -164,7 +164,7 @@ def add_parser(subparsers) -> None:
                                            "toutes les données préparées)")
     parser.add_argument("--departement", help="code du département (limite le rapport à ce département)")
     parser.add_argument("--db", help="base des territoires : fichier SQLite ou URL postgresql://… "
-                                     "(par défaut : la base locale de l'application)")
+                                     "(par défaut : celle de la variable CPTS_GEO_STORE, comme l'application)")
     parser.add_argument("--out", type=Path, default=Path("."), help="dossier des fichiers XLSX/CSV du rapport")
     parser.add_argument("--map", action="store_true", help="écrire aussi la carte A4 imprimable (PDF et PNG)")
     parser.add_argument("--propose", action="store_true",

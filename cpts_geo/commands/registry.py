@@ -65,7 +65,7 @@ def add_parser(subparsers) -> None:
                         type=whole_number("un numéro de version", 1, MAX_VERSION),
                         help="numéros de version (voir « registry history »)")
     parser.add_argument("--db", help="base des territoires : fichier SQLite ou URL postgresql://… "
-                                     "(par défaut : la base locale de l'application)")
+                                     "(par défaut : celle de la variable CPTS_GEO_STORE, comme l'application)")
     parser.add_argument("--author", default="", type=argument_text,
                         help="restore : qui restaure (gardé avec la nouvelle version)")
     parser.add_argument("--json", action="store_true", help="sortie JSON (history, diff)")
