@@ -18,7 +18,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from cpts_geo.codes import (CODE_COLUMNS, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column, resolve_codes,
@@ -27,8 +26,9 @@ from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
 from cpts_geo.exports.perimeter import IRIS_LAYER, TERRITORY_LAYER
 from cpts_geo.formatting import fr_percent
-from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, input_file, listed, read_text_table,
-                                      read_vector)
+from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, input_file, listed,
+                                      read_text_table, read_vector, upload_name, uploaded_file,
+                                      vector_layers)
 from cpts_geo.territory import Territory
 from cpts_geo.user_text import clean_text
 
@@ -41,6 +41,8 @@ DOUBTFUL_SHARE = (0.2, 0.8)
 ARRONDISSEMENT_COLUMNS = ("arrondissement", "arrondissementmunicipal", "arrdt")
 QUARTER_COLUMNS = ("quartier", "nomiris", "partie")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+#: Extensions of a registry file (CSV of codes, perimeters, archive of perimeters).
+REGISTRY_SUFFIXES = TEXT_SUFFIXES + VECTOR_SUFFIXES + ARCHIVE_SUFFIXES
 #: Perimeter files are bigger than code lists (a CSV registry has the limit of a list of codes).
 MAX_PERIMETER_BYTES = 10 * MAX_UPLOAD_BYTES
 IGNORED_COLUMNS = ["line", "cpts", "code", "reason"]
@@ -257,10 +259,7 @@ def _exported_layer(path: Path) -> str | None:
     """``territoire`` for a GeoPackage exported by cpts-geo (layers ``iris`` and ``territoire``), else None."""
     if Path(path).suffix.lower() != ".gpkg":
         return None
-    try:
-        layers = {name for name, _ in pyogrio.list_layers(path)}
-    except (pyogrio.errors.DataSourceError, OSError):
-        return None  # read_vector names the damaged file
+    layers = {name for name, _ in vector_layers(path)}
     return TERRITORY_LAYER if layers == {IRIS_LAYER, TERRITORY_LAYER} else None
 
 
@@ -327,10 +326,11 @@ def overlap_shares(bundle, perimeters: gpd.GeoDataFrame) -> pd.DataFrame:
     return pd.concat(shares, ignore_index=True) if shares else pd.DataFrame(columns=["cpts", "code_iris", "share"])
 
 
-def read_registry_geometries(bundle, path: Path | str) -> RegistryImport:
-    """Registry from perimeters: an IRIS belongs to a CPTS when more than half of its area is inside."""
+def read_registry_geometries(bundle, path: Path | str, name: str | None = None) -> RegistryImport:
+    """Registry from perimeters: an IRIS belongs to a CPTS when more than half of its area is inside (``name``: the
+    file's name shown, by default its own)."""
     path = Path(path)
-    imported = RegistryImport(path.name)
+    imported = RegistryImport(name or path.name)
     perimeters = read_perimeter_layer(path, imported)
     shares = overlap_shares(bundle, perimeters)
     low, high = DOUBTFUL_SHARE
@@ -368,19 +368,25 @@ def max_registry_bytes(filename: str) -> int:
     return MAX_UPLOAD_BYTES if Path(filename).suffix.lower() in TEXT_SUFFIXES else MAX_PERIMETER_BYTES
 
 
-def read_registry(bundle, path: Path | str) -> RegistryImport:
-    """Registry from a file, read by its extension (CSV of codes, or perimeters) and checked first (size, type)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"Fichier du registre introuvable : {path}")
-    input_file(path, max_bytes=max_registry_bytes(path.name))
+def read_registry(bundle, path: Path | str, name: str | None = None) -> RegistryImport:
+    """Registry from a file, read by its extension (CSV of codes, or perimeters) and checked first (size, type);
+    ``name``: the file's name shown in the report, by default its own."""
+    path = input_file(path, max_bytes=max_registry_bytes(Path(path).name))
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        return read_registry_csv(bundle, path)
+        return read_registry_csv(bundle, path, label=f"Le fichier {name}" if name else None)
     if suffix in VECTOR_SUFFIXES + ARCHIVE_SUFFIXES:
-        return read_registry_geometries(bundle, path)
+        return read_registry_geometries(bundle, path, name)
     raise InputError(f"Format de registre non reconnu : {path.name} (attendu : CSV « cpts;code_insee », GeoJSON, "
                      "GeoPackage ou Shapefile).")
+
+
+def read_registry_upload(bundle, data: bytes, filename: str) -> RegistryImport:
+    """Registry of an uploaded file (the app's « Vue ARS », neighbouring CPTS): its bytes are read from a file named
+    by us, the client's ``filename`` giving only the extension and the name shown (see
+    :func:`~cpts_geo.sources.readers.uploaded_file`)."""
+    with uploaded_file(data, filename, REGISTRY_SUFFIXES) as path:
+        return read_registry(bundle, path, name=upload_name(filename))
 
 
 def save_registry(bundle, store, imported: RegistryImport, author: str = "", comment: str = "",

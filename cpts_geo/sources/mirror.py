@@ -11,6 +11,7 @@ from cpts_geo.errors import DataError
 from cpts_geo.sources import AGE_BANDS, SourceTables
 from cpts_geo.sources.cog import read_cog_json
 from cpts_geo.sources.health import read_health_mirror
+from cpts_geo.sources.readers import read_vector_file
 
 IRIS_FILES = ("iris/contours_iris_2020_fxx.parquet", "iris/contours_iris_2020_fxx.gpkg")
 COMMUNES_FILE = "population/communes_population.csv"
@@ -51,10 +52,7 @@ def read_mirror(folder: Path) -> SourceTables:
         raise DataError(f"Le dossier {folder} n'a pas la forme attendue d'un miroir de données "
                         f"(il faut {COMMUNES_FILE} et {IRIS_FILES[0]}).")
     iris_path = next(folder / f for f in IRIS_FILES if (folder / f).exists())
-    if iris_path.suffix == ".parquet":
-        iris = gpd.read_parquet(iris_path)
-    else:
-        iris = gpd.read_file(iris_path, engine="pyogrio")
+    iris = read_vector_file(iris_path)
     iris = iris.rename(columns=IRIS_COLUMNS)[[*IRIS_COLUMNS.values(), "geometry"]].to_crs("EPSG:4326")
     overseas = read_overseas_communes(folder)
     iris = pd.concat([iris, overseas], ignore_index=True) if len(overseas) else iris
@@ -114,7 +112,7 @@ def read_mirror(folder: Path) -> SourceTables:
 
 def read_overseas_communes(folder: Path) -> gpd.GeoDataFrame:
     """Commune contours of the overseas départements, as single-IRIS communes (``XXXXX0000``)."""
-    frames = [gpd.read_file(path, engine="pyogrio") for path in sorted(Path(folder).glob(OVERSEAS_PATTERN))]
+    frames = [read_vector_file(path) for path in sorted(Path(folder).glob(OVERSEAS_PATTERN))]
     if not frames:
         return gpd.GeoDataFrame(columns=[*IRIS_COLUMNS.values(), "geometry"], geometry="geometry", crs="EPSG:4326")
     communes = pd.concat(frames, ignore_index=True).to_crs("EPSG:4326")
