@@ -34,6 +34,8 @@ from cpts_geo.user_text import clean_text
 
 #: An IRIS belongs to a perimeter when more than this share of its area lies inside it.
 MIN_OVERLAP_SHARE = 0.5
+#: How far (degrees) beyond the IRIS a perimeter is measured: farther, it is cut off before being projected.
+REACH_DEG = 1.0
 #: Shares of area between these bounds are reported as doubtful (assigned or not).
 DOUBTFUL_SHARE = (0.2, 0.8)
 #: Optional columns of a CSV registry naming an infra-communal part (compared without case,
@@ -310,6 +312,15 @@ def read_perimeter_layer(path: Path, imported: RegistryImport) -> gpd.GeoDataFra
     return table.to_crs(STORAGE_CRS).dissolve(by="cpts")[["geometry"]]
 
 
+def _within_reach(shapes, bounds) -> np.ndarray:
+    """Perimeters (EPSG:4326) cut to the box ``bounds`` widened by :data:`REACH_DEG`, those inside left as they are:
+    a perimeter as large as the world cannot be projected to a metric CRS whole (it then covered no IRIS)."""
+    west, south, east, north = bounds
+    reach = shapely.box(west - REACH_DEG, south - REACH_DEG, east + REACH_DEG, north + REACH_DEG)
+    shapes = np.asarray(shapes, dtype=object)
+    return np.where(shapely.within(shapes, reach), shapes, shapely.intersection(shapes, reach))
+
+
 def overlap_shares(bundle, perimeters: gpd.GeoDataFrame) -> pd.DataFrame:
     """``cpts, code_iris, share``: share of each IRIS's area inside each perimeter it meets (metric CRS)."""
     iris = bundle.iris_geometry()
@@ -319,10 +330,13 @@ def overlap_shares(bundle, perimeters: gpd.GeoDataFrame) -> pd.DataFrame:
                           "crs": iris["crs"].to_numpy()[iris_pos], "perimeter": perimeter_pos, "iris": iris_pos})
     shares = []
     for crs, group in pairs.groupby("crs"):
-        zones = iris.geometry.iloc[group["iris"]].to_crs(crs).array
-        shapes = perimeters.geometry.iloc[group["perimeter"]].to_crs(crs).array
-        share = shapely.area(shapely.intersection(zones, shapes)) / shapely.area(zones)
-        shares.append(group[["cpts", "code_iris"]].assign(share=share))
+        zones = iris.geometry.iloc[group["iris"]]
+        used = np.unique(group["perimeter"])
+        shapes = _within_reach(perimeters.geometry.array[used], zones.total_bounds)
+        projected = gpd.GeoSeries(shapes, crs=perimeters.crs).to_crs(crs).array
+        zones = zones.to_crs(crs).array
+        share = shapely.area(shapely.intersection(zones, projected[np.searchsorted(used, group["perimeter"])]))
+        shares.append(group[["cpts", "code_iris"]].assign(share=share / shapely.area(zones)))
     return pd.concat(shares, ignore_index=True) if shares else pd.DataFrame(columns=["cpts", "code_iris", "share"])
 
 
