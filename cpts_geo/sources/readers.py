@@ -434,11 +434,16 @@ def vector_layer(path: Path, layer: str | None = None) -> str | None:
     """The layer to read in ``path``: ``layer``, else its only layer with geometry.
 
     A file of several layers (a GeoPackage) is refused with the list of its layers rather than
-    read from its first one; a file with tables but no geometry is refused too.
+    read from its first one; a file with tables but no geometry, or without the ``layer`` asked, is refused too.
     """
-    if layer is not None or path.suffix.lower() != ".gpkg":
+    if path.suffix.lower() != ".gpkg":
         return layer
     layers = vector_layers(path)
+    if layer is not None:
+        if layer not in [name for name, _ in layers]:
+            raise InputError(f"Le fichier {path.name} n'a pas de couche « {layer} » (couches présentes : "
+                             f"{listed(n for n, _ in layers) or 'aucune'}).")
+        return layer
     spatial = [name for name, geometry_type in layers if geometry_type]
     if not spatial:
         raise InputError(f"Le fichier {path.name} ne contient aucune couche géographique"
