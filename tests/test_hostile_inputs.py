@@ -693,3 +693,17 @@ def test_link_of_too_many_codes_is_not_opened(dep66):
                         "ouverte. Pour un grand territoire, importez la liste des codes (fichier CSV ou TXT)."]
     assert session.selection == frozenset() and MAX_LINK_CODES == 2_000
     assert DrawingSession(dep66).open_query({"zones": ",".join(["66028"] * MAX_LINK_CODES)}) == []
+
+
+@pytest.mark.parametrize("name", ['CPTS: Sud "2025".gpkg', "CPTS: Sud.geojson", "CPTS: Sud.fgb", "CPTS Sud.parquet"])
+def test_true_files_pass_the_gate_whatever_their_name(dep66_dir, store, tmp_path, capsys, name):
+    """Every format read is still read, forced to its own driver, even named with a colon (which ends a name after
+    ``GPKG:``) or quotes: the neighbouring CPTS covers Perpignan."""
+    path = tmp_path / name
+    if path.suffix == ".parquet":
+        perimeters().to_parquet(path)
+    else:
+        perimeters().to_file(path, engine="pyogrio")
+    code, out, err = run(["summary", "--codes", "66136", "--other-cpts", str(path), "--json"], dep66_dir, store, capsys)
+    assert code == 0, err
+    assert "CPTS Test" in out and "chevauch" in out.lower()

@@ -33,18 +33,27 @@ from cpts_geo.errors import DataError, InputError
 class VectorFormat:
     """A vector format read from files: its name in messages, the only GDAL driver that reads it (None: GeoParquet,
     read by pyarrow), how its first bytes look, and the prefix that makes GDAL use that driver alone (``GeoJSON:``,
-    ``GPKG:``; none for the binary formats, whose signature no other driver takes)."""
+    ``GPKG:``; none for the binary formats, whose signature no other driver takes); ``quoted``: the path follows the
+    prefix in double quotes (``GPKG:"a:b.gpkg"``, where a colon would end the name)."""
 
     name: str
     driver: str | None
     signature: re.Pattern[bytes]
     prefix: str = ""
+    quoted: bool = False
+
+    def source(self, path: Path) -> str:
+        """The name GDAL opens ``path`` by with this driver alone (absolute: a relative ``PG:x.shp`` is no connection)."""
+        name = str(Path(path).absolute())
+        if self.quoted:
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return self.prefix + name
 
 
 GEOJSON = VectorFormat("GeoJSON", "GeoJSON", re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\{"), "GeoJSON:")
 #: Vector formats read, decided by the file's extension (``.parquet`` through geopandas, the others through pyogrio).
 VECTOR_FORMATS = {
-    ".gpkg": VectorFormat("GeoPackage", "GPKG", re.compile(rb"SQLite format 3\x00"), "GPKG:"),
+    ".gpkg": VectorFormat("GeoPackage", "GPKG", re.compile(rb"SQLite format 3\x00"), "GPKG:", quoted=True),
     ".shp": VectorFormat("Shapefile", "ESRI Shapefile", re.compile(rb"\x00\x00\x27\x0a")),   # file code 9994
     ".geojson": GEOJSON,
     ".json": GEOJSON,
@@ -233,7 +242,7 @@ def vector_source(path: Path | str) -> str:
         raise InputError(f"Le fichier {path.name} est refusé : son système de coordonnées (« crs ») est un lien "
                          "à télécharger, ou le fichier n'est pas du JSON valide ; donnez le système par son nom "
                          "(EPSG) ou enregistrez la couche en GeoJSON standard (WGS 84).")
-    return vector_format.prefix + str(path)
+    return vector_format.source(path)
 
 
 def archive_kind(path: Path) -> str | None:
