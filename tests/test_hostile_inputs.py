@@ -707,3 +707,32 @@ def test_true_files_pass_the_gate_whatever_their_name(dep66_dir, store, tmp_path
     code, out, err = run(["summary", "--codes", "66136", "--other-cpts", str(path), "--json"], dep66_dir, store, capsys)
     assert code == 0, err
     assert "CPTS Test" in out and "chevauch" in out.lower()
+
+
+LINK = '{"type": "link", "properties": {"href": "http://127.0.0.1:9/crs"}}'
+FEATURE = '{"type": "Feature", "properties": {"cpts": "A"}, "geometry": {"type": "Point", "coordinates": [2.9, 42.7]%s}}'
+
+
+@pytest.mark.parametrize("text", [
+    '{"type": "FeatureCollection", "crs": %s, "features": [%s]}' % (LINK, FEATURE % ""),
+    '{"type": "FeatureCollection", "features": [%s], "CRS" : %s}' % (FEATURE % "", LINK),
+    '{"type": "FeatureCollection", "features": [%s]}' % (FEATURE % f', "crs": {LINK}'),
+    '{"type": "FeatureCollection", "\\u0063R\\u0053": {"TYPE": "URL", "properties": {"url": "http://x/"}}, '
+    '"features": [%s]}' % (FEATURE % ""),
+], ids=["collection", "last", "geometry", "escaped"])
+def test_geojson_crs_link_is_refused_wherever_it_is(tmp_path, text):
+    """GDAL downloads a ``crs`` of type link or url, of the collection or of a geometry, its name in any case or
+    escaped: refused before GDAL opens the file."""
+    with pytest.raises(InputError, match="est un lien"):
+        readers.read_vector_file(write(tmp_path / "p.geojson", text))
+
+
+def test_geojson_crs_by_name_is_read(dep66, tmp_path):
+    """A GeoJSON in Lambert-93 named by its crs (as QGIS writes it) is still read in its system."""
+    from cpts_geo.registry import read_registry
+
+    lambert = json.loads(gpd.GeoDataFrame({"cpts": ["CPTS Lambert"]}, geometry=[PERPIGNAN], crs="EPSG:4326")
+                         .to_crs(2154).to_json())
+    lambert["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}}
+    imported = read_registry(dep66, write(tmp_path / "p.geojson", json.dumps(lambert)))
+    assert len(imported.cpts["CPTS Lambert"]) > 10

@@ -63,6 +63,10 @@ VECTOR_FORMATS = {
 VECTOR_SUFFIXES = tuple(VECTOR_FORMATS)
 #: Bytes read to recognise a format (its signature, after a BOM and blanks for GeoJSON).
 SIGNATURE_BYTES = 4096
+#: A ``crs`` member of a GeoJSON as GDAL finds it: any case, its letters possibly written as ``\\u`` escapes.
+CRS_MEMBER = re.compile(rb'(?i)"(?:c|\\u00[46]3)(?:r|\\u00[57]2)(?:s|\\u00[57]3)"\s*:\s*')
+#: Longest ``crs`` value read (a name is some 50 bytes; longer is refused).
+CRS_MAX_BYTES = 4096
 #: Files a vector file needs beside it (shapefile side-cars).
 SIDECAR_SUFFIXES = (".shx", ".dbf", ".prj", ".cpg")
 ARCHIVE_SUFFIXES = (".zip", ".7z")
@@ -189,27 +193,19 @@ def _content_kind(start: bytes) -> str:
 
 
 def _linked_crs(data: bytes) -> bool:
-    """True when a ``crs`` member of a GeoJSON is a link (``"type": "link"`` or ``"url"``), which GDAL would download.
-
-    GDAL finds members whatever their case; a member name can only hide behind ``\\u`` escapes, so a file with
-    neither ``"crs"`` nor ``\\u`` is not parsed here. A file Python cannot parse counts as linked (refused).
-    """
-    if not re.search(rb'(?i)"crs"', data) and b"\\u" not in data:
-        return False
-    linked = []
-
-    def members(pairs):
-        for key, value in pairs:
-            kind = next((v for k, v in value.items() if k.lower() == "type"), "") if isinstance(value, dict) else ""
-            if key.lower() == "crs" and str(kind).lower().startswith(("link", "url")):
-                linked.append(key)
-        return dict(pairs)
-
-    try:
-        json.loads(data, object_pairs_hook=members)
-    except (ValueError, RecursionError):
-        return True
-    return bool(linked)
+    """True when a ``crs`` member of a GeoJSON (of the collection, a feature or a geometry) is a link (``"type":
+    "link"`` or ``"url"``, any case), which GDAL would download; a ``crs`` member that is not readable JSON counts as
+    one. Only the value of each ``crs`` member is parsed, not the whole file."""
+    for member in CRS_MEMBER.finditer(data):
+        window = data[member.end():member.end() + CRS_MAX_BYTES].decode("utf-8", "replace")
+        try:
+            value, _ = json.JSONDecoder(object_pairs_hook=list).raw_decode(window)
+        except ValueError:
+            return True
+        if isinstance(value, list) and any(isinstance(pair, tuple) and str(pair[0]).lower() == "type"
+                                           and str(pair[1]).lower().startswith(("link", "url")) for pair in value):
+            return True
+    return False
 
 
 def format_of(path: Path) -> VectorFormat:
@@ -240,8 +236,8 @@ def vector_source(path: Path | str) -> str:
                          "est lu.")
     if vector_format is GEOJSON and _linked_crs(path.read_bytes()):
         raise InputError(f"Le fichier {path.name} est refusé : son système de coordonnées (« crs ») est un lien "
-                         "à télécharger, ou le fichier n'est pas du JSON valide ; donnez le système par son nom "
-                         "(EPSG) ou enregistrez la couche en GeoJSON standard (WGS 84).")
+                         "à télécharger (ou illisible) ; donnez le système par son nom (EPSG) ou enregistrez la couche "
+                         "en GeoJSON standard (WGS 84).")
     return vector_format.source(path)
 
 
