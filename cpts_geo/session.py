@@ -231,9 +231,9 @@ class DrawingSession:
             warnings.append(f"Lien : département(s) {', '.join(unknown)} absent(s) des données, laissé(s) de côté.")
         codes = decode_selection(params.get("zones", ""))
         if len(codes) > MAX_LINK_CODES:
-            warnings.append(f"Lien trop long : {fr_int(len(codes))} codes de zones (au plus {fr_int(MAX_LINK_CODES)}) ; "
-                            "sa sélection n'est pas ouverte. Pour un grand territoire, importez la liste des codes "
-                            "(fichier CSV ou TXT).")
+            warnings.append(f"Lien trop long : {fr_int(len(codes))} codes de zones (au plus "
+                            f"{fr_int(MAX_LINK_CODES)}) ; sa sélection n'est pas ouverte. Pour un grand territoire, "
+                            "importez la liste des codes (fichier CSV ou TXT).")
         elif codes:
             report = resolve_codes(self.bundle, codes)
             if report.problems:

@@ -155,9 +155,9 @@ def take_clicked_commune(point: dict | None, area, registry: dict[str, frozenset
 
 DATA_PATH, bundle, drafts = open_page("Vue ARS")
 if not drafts.user.is_ars:   # before any upload or computation (single-user mode: the local user is the ARS)
-    st.error(markdown_text(f"La « Vue ARS » est réservée à l'ARS : {drafts.user.label} n'est l'ARS d'aucune région "
-                           "(voir « Serveur partagé » dans le README). Tracez votre territoire dans « Tracer le "
-                           "territoire »."))
+    st.error(markdown_text(f"La « Vue ARS » est réservée à l'ARS : {drafts.user.label} n'est l'ARS d'aucune "
+                           "région (voir « Serveur partagé » dans le README). Tracez votre territoire dans « Tracer "
+                           "le territoire »."))
     st.stop()
 store = drafts.store
 

@@ -710,7 +710,8 @@ def test_true_files_pass_the_gate_whatever_their_name(dep66_dir, store, tmp_path
 
 
 LINK = '{"type": "link", "properties": {"href": "http://127.0.0.1:9/crs"}}'
-FEATURE = '{"type": "Feature", "properties": {"cpts": "A"}, "geometry": {"type": "Point", "coordinates": [2.9, 42.7]%s}}'
+FEATURE = ('{"type": "Feature", "properties": {"cpts": "A"}, '
+           '"geometry": {"type": "Point", "coordinates": [2.9, 42.7]%s}}')
 
 
 @pytest.mark.parametrize("text", [

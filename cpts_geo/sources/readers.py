@@ -28,7 +28,6 @@ from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import DataError, InputError
 
 
-
 @dataclass(frozen=True)
 class VectorFormat:
     """A vector format read from files: its name in messages, the only GDAL driver that reads it (None: GeoParquet,
@@ -43,7 +42,8 @@ class VectorFormat:
     quoted: bool = False
 
     def source(self, path: Path) -> str:
-        """The name GDAL opens ``path`` by with this driver alone (absolute: a relative ``PG:x.shp`` is no connection)."""
+        """The name GDAL opens ``path`` by with this driver alone (absolute: a relative ``PG:x.shp`` is no
+        connection)."""
         name = str(Path(path).absolute())
         if self.quoted:
             name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -124,8 +124,8 @@ def input_file(path: Path | str, label: str | None = None, max_bytes: int | None
     before anything is looked up.
     """
     if str(path).startswith("/vsi"):
-        raise InputError(f"Chemin refusé : {listed([path], width=80)} est un chemin virtuel de GDAL (réseau, archive…) "
-                         "; donnez le chemin d'un fichier.")
+        raise InputError(f"Chemin refusé : {listed([path], width=80)} est un chemin virtuel de GDAL (réseau, "
+                         "archive…) ; donnez le chemin d'un fichier.")
     path = Path(path)
     label = label or f"le fichier {path.name}"
     try:
@@ -236,8 +236,8 @@ def vector_source(path: Path | str) -> str:
                          "est lu.")
     if vector_format is GEOJSON and _linked_crs(path.read_bytes()):
         raise InputError(f"Le fichier {path.name} est refusé : son système de coordonnées (« crs ») est un lien "
-                         "à télécharger (ou illisible) ; donnez le système par son nom (EPSG) ou enregistrez la couche "
-                         "en GeoJSON standard (WGS 84).")
+                         "à télécharger (ou illisible) ; donnez le système par son nom (EPSG) ou enregistrez la "
+                         "couche en GeoJSON standard (WGS 84).")
     return vector_format.source(path)
 
 
@@ -424,7 +424,8 @@ def _extract_vectors(path: Path, kind: str, folder: Path, max_bytes: int) -> lis
 
 
 def vector_layers(path: Path) -> list[tuple[str, str | None]]:
-    """``(name, geometry type or None)`` of each layer of the vector file ``path`` (checked by :func:`vector_source`)."""
+    """``(name, geometry type or None)`` of each layer of the vector file ``path`` (checked by
+    :func:`vector_source`)."""
     source, vector_format = vector_source(path), format_of(path)
     if vector_format.driver is None:
         return [(Path(path).stem, "Unknown")]   # GeoParquet: one table
