@@ -737,3 +737,19 @@ def test_geojson_crs_by_name_is_read(dep66, tmp_path):
     lambert["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}}
     imported = read_registry(dep66, write(tmp_path / "p.geojson", json.dumps(lambert)))
     assert len(imported.cpts["CPTS Lambert"]) > 10
+
+
+def test_trusted_sources_go_through_the_same_gate(tmp_path):
+    """The mirror's overseas communes and the official IGN archives are read by the same gate: a VRT among them is
+    refused, not followed."""
+    from cpts_geo.sources.mirror import read_overseas_communes
+    from cpts_geo.sources.official import read_iris_layers
+
+    (tmp_path / "overseas").mkdir()
+    disguised_vrt(tmp_path / "overseas" / "communes-971.geojson")
+    with pytest.raises(InputError, match="communes-971.geojson est refusé.*contenu est du XML"):
+        read_overseas_communes(tmp_path)
+    archive = seven_zip(tmp_path / "CONTOURS-IRIS_3-0__GPKG_LAMB93_FXX_2024-01-01.7z",
+                        {"CONTOURS-IRIS/iris.gpkg": disguised_vrt(tmp_path / "iris.xml").read_text()})
+    with pytest.raises(InputError, match="iris.gpkg est refusé : son extension annonce un fichier GeoPackage"):
+        read_iris_layers([archive])
