@@ -20,7 +20,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from cpts_geo.codes import (CODE_COLUMNS, CODE_PATTERN, CODE_SHOWN, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column,
@@ -29,13 +28,16 @@ from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
 from cpts_geo.exports.perimeter import IRIS_LAYER, TERRITORY_LAYER
 from cpts_geo.formatting import fr_int, fr_percent
-from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, input_file, listed, read_text_table,
-                                      read_vector)
+from cpts_geo.sources.readers import (ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, input_file, listed,
+                                      read_text_table, read_vector, upload_name, uploaded_file,
+                                      vector_layers)
 from cpts_geo.territory import Territory
 from cpts_geo.user_text import clean_text, display_text
 
 #: An IRIS belongs to a perimeter when more than this share of its area lies inside it.
 MIN_OVERLAP_SHARE = 0.5
+#: How far (degrees) beyond the IRIS a perimeter is measured: farther, it is cut off before being projected.
+REACH_DEG = 1.0
 #: Shares of area between these bounds are reported as doubtful (assigned or not).
 DOUBTFUL_SHARE = (0.2, 0.8)
 #: Optional columns of a CSV registry naming an infra-communal part (compared without case,
@@ -43,6 +45,8 @@ DOUBTFUL_SHARE = (0.2, 0.8)
 ARRONDISSEMENT_COLUMNS = ("arrondissement", "arrondissementmunicipal", "arrdt")
 QUARTER_COLUMNS = ("quartier", "nomiris", "partie")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+#: Extensions of a registry file (CSV of codes, perimeters, archive of perimeters).
+REGISTRY_SUFFIXES = TEXT_SUFFIXES + VECTOR_SUFFIXES + ARCHIVE_SUFFIXES
 #: Perimeter files are bigger than code lists (a CSV registry has the limit of a list of codes).
 MAX_PERIMETER_BYTES = 10 * MAX_UPLOAD_BYTES
 IGNORED_COLUMNS = ["line", "cpts", "code", "reason"]
@@ -303,10 +307,7 @@ def _exported_layer(path: Path) -> str | None:
     """``territoire`` for a GeoPackage exported by cpts-geo (layers ``iris`` and ``territoire``), else None."""
     if Path(path).suffix.lower() != ".gpkg":
         return None
-    try:
-        layers = {name for name, _ in pyogrio.list_layers(path)}
-    except (pyogrio.errors.DataSourceError, OSError):
-        return None  # read_vector names the damaged file
+    layers = {name for name, _ in vector_layers(path)}
     return TERRITORY_LAYER if layers == {IRIS_LAYER, TERRITORY_LAYER} else None
 
 
@@ -357,6 +358,15 @@ def read_perimeter_layer(path: Path, imported: RegistryImport) -> gpd.GeoDataFra
     return table.to_crs(STORAGE_CRS).dissolve(by="cpts")[["geometry"]]
 
 
+def _within_reach(shapes, bounds) -> np.ndarray:
+    """Perimeters (EPSG:4326) cut to the box ``bounds`` widened by :data:`REACH_DEG`, those inside left as they are:
+    a perimeter as large as the world cannot be projected to a metric CRS whole (it then covered no IRIS)."""
+    west, south, east, north = bounds
+    reach = shapely.box(west - REACH_DEG, south - REACH_DEG, east + REACH_DEG, north + REACH_DEG)
+    shapes = np.asarray(shapes, dtype=object)
+    return np.where(shapely.within(shapes, reach), shapes, shapely.intersection(shapes, reach))
+
+
 def overlap_shares(bundle, perimeters: gpd.GeoDataFrame) -> pd.DataFrame:
     """``cpts, code_iris, share``: share of each IRIS's area inside each perimeter it meets (metric CRS)."""
     iris = bundle.iris_geometry()
@@ -366,17 +376,21 @@ def overlap_shares(bundle, perimeters: gpd.GeoDataFrame) -> pd.DataFrame:
                           "crs": iris["crs"].to_numpy()[iris_pos], "perimeter": perimeter_pos, "iris": iris_pos})
     shares = []
     for crs, group in pairs.groupby("crs"):
-        zones = iris.geometry.iloc[group["iris"]].to_crs(crs).array
-        shapes = perimeters.geometry.iloc[group["perimeter"]].to_crs(crs).array
-        share = shapely.area(shapely.intersection(zones, shapes)) / shapely.area(zones)
-        shares.append(group[["cpts", "code_iris"]].assign(share=share))
+        zones = iris.geometry.iloc[group["iris"]]
+        used = np.unique(group["perimeter"])
+        shapes = _within_reach(perimeters.geometry.array[used], zones.total_bounds)
+        projected = gpd.GeoSeries(shapes, crs=perimeters.crs).to_crs(crs).array
+        zones = zones.to_crs(crs).array
+        share = shapely.area(shapely.intersection(zones, projected[np.searchsorted(used, group["perimeter"])]))
+        shares.append(group[["cpts", "code_iris"]].assign(share=share / shapely.area(zones)))
     return pd.concat(shares, ignore_index=True) if shares else pd.DataFrame(columns=["cpts", "code_iris", "share"])
 
 
-def read_registry_geometries(bundle, path: Path | str) -> RegistryImport:
-    """Registry from perimeters: an IRIS belongs to a CPTS when more than half of its area is inside."""
+def read_registry_geometries(bundle, path: Path | str, name: str | None = None) -> RegistryImport:
+    """Registry from perimeters: an IRIS belongs to a CPTS when more than half of its area is inside (``name``: the
+    file's name shown, by default its own)."""
     path = Path(path)
-    imported = RegistryImport(path.name)
+    imported = RegistryImport(name or path.name)
     perimeters = read_perimeter_layer(path, imported)
     shares = overlap_shares(bundle, perimeters)
     low, high = DOUBTFUL_SHARE
@@ -419,17 +433,15 @@ def max_registry_bytes(filename: str) -> int:
     return MAX_UPLOAD_BYTES if Path(filename).suffix.lower() in TEXT_SUFFIXES else MAX_PERIMETER_BYTES
 
 
-def read_registry(bundle, path: Path | str) -> RegistryImport:
-    """Registry from a file, read by its extension (CSV of codes, or perimeters) and checked first (size, type)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"Fichier du registre introuvable : {path}")
-    input_file(path, max_bytes=max_registry_bytes(path.name))
+def read_registry(bundle, path: Path | str, name: str | None = None) -> RegistryImport:
+    """Registry from a file, read by its extension (CSV of codes, or perimeters) and checked first (size, type);
+    ``name``: the file's name shown in the report, by default its own."""
+    path = input_file(path, max_bytes=max_registry_bytes(Path(path).name))
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        return read_registry_csv(bundle, path)
+        return read_registry_csv(bundle, path, label=f"Le fichier {name}" if name else None)
     if suffix in VECTOR_SUFFIXES + ARCHIVE_SUFFIXES:
-        return read_registry_geometries(bundle, path)
+        return read_registry_geometries(bundle, path, name)
     raise InputError(f"Format de registre non reconnu : {path.name} (attendu : CSV « cpts;code_insee », GeoJSON, "
                      "GeoPackage ou Shapefile).")
 
@@ -454,6 +466,14 @@ def check_savable(imported: RegistryImport, accept_ignored: bool = False,
     rows = listed([f"{_where(row)} : {row.reason}" for row in imported.ignored.itertuples()], width=90)
     raise InputError(f"{imported.source} : {len(imported.ignored)} ligne(s) ignorée(s) à la lecture ({rows}). "
                      f"Le registre enregistré est inchangé : corrigez le fichier, ou {how}.")
+
+
+def read_registry_upload(bundle, data: bytes, filename: str) -> RegistryImport:
+    """Registry of an uploaded file (the app's « Vue ARS », neighbouring CPTS): its bytes are read from a file named
+    by us, the client's ``filename`` giving only the extension and the name shown (see
+    :func:`~cpts_geo.sources.readers.uploaded_file`)."""
+    with uploaded_file(data, filename, REGISTRY_SUFFIXES) as path:
+        return read_registry(bundle, path, name=upload_name(filename))
 
 
 def save_registry(bundle, store, imported: RegistryImport, author: str = "", comment: str = "",

@@ -30,6 +30,9 @@ TYPED_SEPARATORS = re.compile(r"[-,;\s]+")
 CODE_FILE_SUFFIXES = (".csv", ".txt", ".tsv", "")
 #: Limit on the undo history (selections are small sets; this bounds memory on long sessions).
 MAX_HISTORY = 200
+#: Most codes (communes or IRIS) a link opens: a CPTS is written in a few hundred (whole communes as one code); a
+#: link of 20 000 codes made the browser give up (« This page isn't working »).
+MAX_LINK_CODES = 2_000
 
 
 def encode_selection(bundle, iris: frozenset[str]) -> str:
@@ -228,8 +231,13 @@ class DrawingSession:
         warnings = []
         if unknown := [d for d in area if d not in known]:
             warnings.append(f"Lien : département(s) {listed(unknown)} absent(s) des données, laissé(s) de côté.")
-        if params.get("zones"):
-            report = resolve_codes(self.bundle, decode_selection(params["zones"]))
+        codes = decode_selection(params.get("zones", ""))
+        if len(codes) > MAX_LINK_CODES:
+            warnings.append(f"Lien trop long : {fr_int(len(codes))} codes de zones (au plus "
+                            f"{fr_int(MAX_LINK_CODES)}) ; sa sélection n'est pas ouverte. Pour un grand territoire, "
+                            "importez la liste des codes (fichier CSV ou TXT).")
+        elif codes:
+            report = resolve_codes(self.bundle, codes)
             if report.problems:
                 warnings.append(f"Lien : {fr_int(len(report.problems))} code(s) non reconnu(s), laissé(s) de côté — "
                                 f"{report.message()}." + (" Les autres zones du lien sont sélectionnées."

@@ -8,7 +8,6 @@ Thin layer: the registry is read by :mod:`cpts_geo.registry`, the report compute
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -27,20 +26,12 @@ from cpts_geo.exports.maps import save_figure
 from cpts_geo.formatting import fr_datetime, fr_int, fr_percent
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE
 from cpts_geo.planning import KIND_LABELS, before_after_lines, plan_tables, propose, with_proposals
-from cpts_geo.registry import RegistryImport, read_registry, registry_from_store, save_registry
+from cpts_geo.registry import RegistryImport, read_registry_upload, registry_from_store, save_registry
 from cpts_geo.registry_history import registry_diff, restore_version
 from cpts_geo.session import selection_query
 from cpts_geo.user_text import markdown_text
 
 SOURCES = ("Registre enregistré", "Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)", "Brouillons de l'application")
-
-
-def read_upload(uploaded) -> RegistryImport:
-    """Registry of an uploaded file (the readers take a path: the file is written to a temporary folder)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder, uploaded.name)
-        path.write_bytes(uploaded.getvalue())
-        return read_registry(bundle, path)
 
 
 def localized_numbers(table: pd.DataFrame) -> dict:
@@ -163,6 +154,11 @@ def take_clicked_commune(point: dict | None, area, registry: dict[str, frozenset
 
 
 DATA_PATH, bundle, drafts = open_page("Vue ARS")
+if not drafts.user.is_ars:   # before any upload or computation (single-user mode: the local user is the ARS)
+    st.error(markdown_text(f"La « Vue ARS » est réservée à l'ARS : {drafts.user.label} n'est l'ARS d'aucune "
+                           "région (voir « Serveur partagé » dans le README). Tracez votre territoire dans « Tracer "
+                           "le territoire »."))
+    st.stop()
 store = drafts.store
 
 with st.sidebar:
@@ -194,7 +190,7 @@ try:
             st.info("Déposez le registre : CSV « cpts;code_insee » (ou code_iris, avec colonnes facultatives "
                     "arrondissement et quartier), ou les périmètres en GeoJSON, GeoPackage ou Shapefile zippé.")
             st.stop()
-        imported = read_upload(uploaded)
+        imported = read_registry_upload(bundle, uploaded.getvalue(), uploaded.name)
         show_import(imported)
         if not drafts.user.is_ars_of([region]):
             st.caption(f"Seule l'ARS de la région enregistre le registre ({markdown_text(drafts.user.label)} n'en "

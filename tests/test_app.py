@@ -477,7 +477,7 @@ def shared_store(dep66, tmp_path):
 
 def log_in(app: AppTest, email: str) -> AppTest:
     app.user = {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
-    app.secrets["cpts_geo"] = {"ars": {"ars@ex.fr": ["76"]}}
+    app.secrets["cpts_geo"] = {"ars": {"ars@ex.fr": ["76"], "ars.bretagne@ex.fr": ["53"]}}
     return app
 
 
@@ -515,18 +515,23 @@ def test_the_ars_sees_the_drafts_of_its_region(app, shared_store):
 EXAMPLE = Path(APP).parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 
 
-@pytest.mark.parametrize("email, may_save", [("alice@ex.fr", False), ("ars@ex.fr", True)])
-def test_only_the_ars_saves_the_registry(dep66_dir, shared_store, monkeypatch, tmp_path, email, may_save):
+def ars_page(dep66_dir, monkeypatch, tmp_path, email: str) -> AppTest:
+    """The « Vue ARS » page of the Pyrénées-Orientales, as ``email`` logged in on a shared server sees it."""
     monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))
     monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "drafts.sqlite"))
     page = log_in(AppTest.from_file(APP, default_timeout=120), email)
     page.switch_page("pages/2_Vue_ARS.py")
     page.query_params["dep"] = "66"
-    page.run()
+    return page.run()
+
+
+@pytest.mark.parametrize("email, may_save", [("ars.bretagne@ex.fr", False), ("ars@ex.fr", True)])
+def test_only_the_ars_saves_the_registry(dep66_dir, shared_store, monkeypatch, tmp_path, email, may_save):
+    page = ars_page(dep66_dir, monkeypatch, tmp_path, email)
     page.radio(key="ars_source").set_value("Brouillons de l'application").run()
     assert not page.exception
-    shown = set(page.dataframe[0].value["CPTS"])
-    assert shown == ({"Projet Alice", "Projet Bob"} if may_save else {"Projet Alice"})
+    shown = set(page.dataframe[0].value["CPTS"]) if page.dataframe else set()
+    assert shown == ({"Projet Alice", "Projet Bob"} if may_save else set())   # the ARS of Bretagne: none in 66
     page.radio(key="ars_source").set_value("Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)").run()
     page.get("file_uploader")[0].upload("registre.csv", EXAMPLE.read_bytes(), "text/csv").run()
     save = [b for b in page.button if b.key == "ars_save"]
@@ -539,6 +544,31 @@ def test_only_the_ars_saves_the_registry(dep66_dir, shared_store, monkeypatch, t
     else:
         assert any("Seule l'ARS" in plain(c.value) for c in page.caption)
         assert shared_store.load_all("registry") == {}
+
+
+def test_the_ars_page_is_refused_to_a_porteur(dep66_dir, shared_store, monkeypatch, tmp_path):
+    """A logged-in porteur (ARS of no région) gets a French refusal before any upload or computation."""
+    page = ars_page(dep66_dir, monkeypatch, tmp_path, "alice@ex.fr")
+    assert not page.exception
+    assert "réservée à l'ARS" in plain(page.error[0].value) and "alice" in plain(page.error[0].value)
+    assert not page.get("file_uploader") and not page.get("radio") and not page.dataframe and not page.metric
+
+
+def test_neighbours_from_a_disguised_vrt_are_refused(app, tmp_path):
+    """An OGR VRT (XML pointing at a file of the server) uploaded as a GeoJSON of neighbouring CPTS: a French
+    refusal naming the mismatch, nothing of the file it points at, the selection kept."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text('cpts,WKT\nSECRET-DU-SERVEUR,"POLYGON ((2.85 42.66, 2.95 42.66, 2.95 42.74, 2.85 42.66))"\n')
+    vrt = (f'<OGRVRTDataSource><OGRVRTLayer name="p"><SrcDataSource>{secret}</SrcDataSource><SrcLayer>secret'
+           '</SrcLayer><GeometryField encoding="WKT" field="WKT"/></OGRVRTLayer></OGRVRTDataSource>')
+    app.query_params["zones"] = RUSCINO_URL
+    app.run()
+    app.file_uploader(key="neighbour_file").upload("../../voisines.geojson", vrt.encode(), "application/json").run()
+    assert not app.exception
+    refusal = plain(app.error[0].value)
+    assert "« voisines.geojson » est refusé" in refusal and "son contenu est du XML" in refusal
+    assert "SECRET" not in "".join(plain(box.value) for box in [*app.error, *app.warning, *app.success])
+    assert len(selection(app)) == 16 and app.session_state["neighbours_from_file"] == {}
 
 
 def test_failed_checks_are_said_on_every_tab(app):

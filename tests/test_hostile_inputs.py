@@ -32,7 +32,7 @@ from shapely.geometry import Point, box
 from cpts_geo import store as store_module
 from cpts_geo.cli import main
 from cpts_geo.config import DEFAULT_MIRROR
-from cpts_geo.errors import InputError
+from cpts_geo.errors import CptsGeoError, InputError
 from cpts_geo.sources import readers
 from tests.conftest import RUSCINO_CODES
 
@@ -1041,7 +1041,7 @@ ISSUE_21_CASES = {
     "mirror_iris_is_a_folder": (lambda t, b: mirror_with_iris(t, lambda path: path.mkdir()),
                                 f"Fichier illisible dans le miroir de données : {{}}/{IRIS_PARQUET} ("),
     "mirror_iris_gpkg_garbage": (lambda t, b: prepare_mirror(t, {IRIS_PARQUET: None, IRIS_GPKG: b"SQLite? non" * 99}),
-                                 f"/{IRIS_GPKG} (Le fichier contours_iris_2020_fxx.gpkg n'a pas pu être lu comme GeoPackage"),
+                                 f"/{IRIS_GPKG} (Le fichier contours_iris_2020_fxx.gpkg est refusé : son extension annonce un fichier GeoPackage, mais son contenu est d'un autre format"),
     "mirror_iris_without_field": (lambda t, b: mirror_with_iris(t, lambda path: gpd.read_file(
         DEFAULT_MIRROR / "iris/contours_iris_2020_dep66.geojson").drop(columns="NOM_IRIS").to_parquet(path)),
                                   "Champs absents de la couche IRIS : nom_iris"),
@@ -1197,3 +1197,201 @@ def test_ignored_rows_are_named_by_their_line_in_the_file(dep66):
 
     imported = read_registry_csv(dep66, b"cpts;code_insee\n\nA;66028\n\n\nB;99999\n\"C\nD\";66\n")
     assert imported.ignored[["line", "code"]].values.tolist() == [[6, "99999"], [7, "66"]]
+
+
+# ---- issue 24: files
+
+#: What a file of the server holds (as /etc/passwd, the store or the secrets would): never in any output.
+SECRET = "SECRET-DU-SERVEUR"
+
+
+def disguised_vrt(path: Path) -> Path:
+    """An OGR VRT (XML) under the name ``path``, pointing at a file of the server beside it: GDAL opens a file by its
+    content, so without the gate it read that file as perimeters named by its secret lines."""
+    source = write(path.parent / "secret.csv", f'cpts,WKT\n{SECRET},"{PERPIGNAN.wkt}"\n')
+    return write(path, f'<OGRVRTDataSource><OGRVRTLayer name="p"><SrcDataSource>{source}</SrcDataSource>'
+                       '<SrcLayer>secret</SrcLayer><GeometryField encoding="WKT" field="WKT"/></OGRVRTLayer>'
+                       '</OGRVRTDataSource>')
+
+
+def linked_crs_json() -> str:
+    """A GeoJSON whose crs is a link: GDAL downloads it (a request to any address the server reaches)."""
+    collection = json.loads(perimeter_json())
+    collection["crs"] = {"type": "link", "properties": {"href": "http://127.0.0.1:9/crs", "type": "proj4"}}
+    return json.dumps(collection)
+
+
+def attribute_table_gpkg(path: Path) -> Path:
+    import pyogrio
+
+    pyogrio.write_dataframe(pd.DataFrame({"cpts": ["CPTS Test"]}), path, driver="GPKG")
+    return path
+
+
+def coverage_json(path):
+    return ["coverage", "--registry", str(path), "--departement", "66", "--json"]
+
+
+def perimeter(path):
+    return ["summary", "--perimeter", str(path)]
+
+
+#: name → (builder(tmp, bundle) → argv, key phrase of the French message): files that reach beyond themselves
+FILE_CASES = {
+    "vrt_as_geojson_neighbours": (lambda t, b: neighbours(disguised_vrt(t / "v.geojson")),
+                                  "extension annonce un fichier GeoJSON, mais son contenu est du XML"),
+    "vrt_as_gpkg_registry": (lambda t, b: registry(disguised_vrt(t / "r.gpkg")),
+                             "extension annonce un fichier GeoPackage, mais son contenu est du XML"),
+    "vrt_as_shp_in_zip_neighbours": (lambda t, b: neighbours(write_zip(t / "v.zip", {"v.shp": disguised_vrt(
+        t / "v.shp").read_text()})), "v.shp est refusé : son extension annonce un fichier Shapefile"),
+    "vrt_as_json_coverage_json": (lambda t, b: coverage_json(disguised_vrt(t / "r.json")),
+                                  "extension annonce un fichier GeoJSON, mais son contenu est du XML"),
+    "vrt_as_fgb_registry": (lambda t, b: registry(disguised_vrt(t / "r.fgb")), "annonce un fichier FlatGeobuf"),
+    "vrt_as_geojson_perimeter": (lambda t, b: perimeter(disguised_vrt(t / "p.geojson")),
+                                 "extension annonce un fichier GeoJSON, mais son contenu est du XML"),
+    "vrt_as_gpkg_perimeter": (lambda t, b: perimeter(disguised_vrt(t / "p.gpkg")), "annonce un fichier GeoPackage"),
+    "gpkg_as_geojson": (lambda t, b: neighbours(write(t / "v.geojson", two_layer_gpkg(t / "x.gpkg").read_bytes())),
+                        "son contenu est celui d'un fichier GeoPackage"),
+    "geojson_linked_crs": (lambda t, b: registry(write(t / "r.geojson", linked_crs_json())),
+                           "système de coordonnées (« crs ») est un lien"),
+    "vsi_path_neighbours": (lambda t, b: neighbours("/vsicurl/http://127.0.0.1:9/v.geojson"), "chemin virtuel de GDAL"),
+    "vsi_path_perimeter": (lambda t, b: perimeter("/vsizip//tmp/p.zip/p.geojson"), "chemin virtuel de GDAL"),
+    "perimeter_missing_file": (lambda t, b: perimeter(t / "absent.geojson"), "Fichier introuvable"),
+    "perimeter_fifo": (lambda t, b: perimeter(fifo(t / "p.geojson")), "pas un fichier ordinaire"),
+    "gpkg_attribute_table_registry": (lambda t, b: registry(attribute_table_gpkg(t / "r.gpkg")),
+                                      "aucune couche géographique (seulement des tables sans géométrie"),
+    "gpkg_attribute_table_perimeter": (lambda t, b: perimeter(attribute_table_gpkg(t / "p.gpkg")),
+                                       "n'a pas de couche « iris »"),
+}
+
+
+def test_the_disguised_vrt_reads_a_file_of_the_server_without_the_gate(tmp_path):
+    """What the gate stops: GDAL alone opens the VRT by its content and reads the file it points at."""
+    import pyogrio
+
+    for name in ("v.geojson", "v.gpkg"):
+        assert pyogrio.read_dataframe(disguised_vrt(tmp_path / name))["cpts"].tolist() == [SECRET]
+
+
+@pytest.mark.parametrize("name", list(FILE_CASES))
+def test_file_reaching_beyond_itself_is_refused(name, dep66_dir, store, tmp_path, capsys):
+    build, phrase = FILE_CASES[name]
+    folder = tmp_path / "entree"
+    folder.mkdir()
+    before = store.read_bytes()
+    code, out, err = run(build(folder, dep66_dir), dep66_dir, store, capsys)
+    assert code == 2, (out, err)
+    assert err.startswith("Erreur : ") and phrase in err, err
+    assert "Traceback" not in err + out and SECRET not in err + out
+    assert store.read_bytes() == before
+
+
+def test_uploads_never_use_the_client_name_as_a_path(dep66, tmp_path):
+    """The bytes of an upload are read from a file named by us: a client's name with « .. » or an absolute path
+    writes nothing there, and only names the file in messages."""
+    from cpts_geo.perimeters import read_neighbours
+
+    outside = tmp_path / "ailleurs" / "voisines.csv"
+    outside.parent.mkdir()
+    for filename in (str(outside), "../../../../" + str(outside), "..\\..\\voisines.csv"):
+        report = read_neighbours(dep66, b"cpts;code\nCPTS Sud;66028\n", filename)
+        assert report.cpts["CPTS Sud"] == frozenset(dep66.iris_by_commune["66028"])
+        assert report.source == "voisines.csv"
+    assert not outside.exists() and list(outside.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("filename", ["voisines.geojson", "voisines.json", "../../voisines.gpkg"])
+def test_vrt_uploaded_as_neighbours_or_registry_is_refused(dep66, tmp_path, filename):
+    """``read_neighbours`` (drawing page) and ``read_registry_upload`` (« Vue ARS ») take the bytes of a disguised
+    VRT: a French refusal naming the client's file and the mismatch, nothing of the file it points at."""
+    from cpts_geo.perimeters import read_neighbours
+    from cpts_geo.registry import read_registry_upload
+
+    data = disguised_vrt(tmp_path / "v.xml").read_bytes()
+    for reader in (read_neighbours, read_registry_upload):
+        with pytest.raises(InputError) as refused:
+            reader(dep66, data, filename)
+        message = str(refused.value)
+        assert "« voisines." in message and "son contenu est du XML" in message and "upload" not in message
+        assert SECRET not in message
+
+
+def test_perimeter_covering_the_whole_world_covers_every_iris(dep66, tmp_path):
+    """A box of -180..180, -90..90 (EPSG:4326) cannot be projected to Lambert-93 whole: it covered no IRIS."""
+    from cpts_geo.registry import read_registry
+
+    world = write(tmp_path / "monde.geojson", perimeter_json(["Monde"], box(-180, -90, 180, 90)))
+    imported = read_registry(dep66, world)
+    assert imported.cpts == {"Monde": frozenset(dep66.iris.index)} and imported.ok
+    assert len(imported.cpts["Monde"]) == len(dep66.iris) > 300
+
+
+def test_link_of_too_many_codes_is_not_opened(dep66):
+    from cpts_geo.session import MAX_LINK_CODES, DrawingSession
+
+    session = DrawingSession(dep66)
+    warnings = session.open_query({"zones": ",".join(["66028"] * 20_000), "nom": "Trop"})
+    assert warnings == ["Lien trop long : 20\u202f000 codes de zones (au plus 2\u202f000) ; sa sélection n'est pas "
+                        "ouverte. Pour un grand territoire, importez la liste des codes (fichier CSV ou TXT)."]
+    assert session.selection == frozenset() and MAX_LINK_CODES == 2_000
+    assert DrawingSession(dep66).open_query({"zones": ",".join(["66028"] * MAX_LINK_CODES)}) == []
+
+
+@pytest.mark.parametrize("name", ['CPTS: Sud "2025".gpkg', "CPTS: Sud.geojson", "CPTS: Sud.fgb", "CPTS Sud.parquet"])
+def test_true_files_pass_the_gate_whatever_their_name(dep66_dir, store, tmp_path, capsys, name):
+    """Every format read is still read, forced to its own driver, even named with a colon (which ends a name after
+    ``GPKG:``) or quotes: the neighbouring CPTS covers Perpignan."""
+    path = tmp_path / name
+    if path.suffix == ".parquet":
+        perimeters().to_parquet(path)
+    else:
+        perimeters().to_file(path, engine="pyogrio")
+    code, out, err = run(["summary", "--codes", "66136", "--other-cpts", str(path), "--json"], dep66_dir, store, capsys)
+    assert code == 0, err
+    assert "CPTS Test" in out and "chevauch" in out.lower()
+
+
+LINK = '{"type": "link", "properties": {"href": "http://127.0.0.1:9/crs"}}'
+FEATURE = ('{"type": "Feature", "properties": {"cpts": "A"}, '
+           '"geometry": {"type": "Point", "coordinates": [2.9, 42.7]%s}}')
+
+
+@pytest.mark.parametrize("text", [
+    '{"type": "FeatureCollection", "crs": %s, "features": [%s]}' % (LINK, FEATURE % ""),
+    '{"type": "FeatureCollection", "features": [%s], "CRS" : %s}' % (FEATURE % "", LINK),
+    '{"type": "FeatureCollection", "features": [%s]}' % (FEATURE % f', "crs": {LINK}'),
+    '{"type": "FeatureCollection", "\\u0063R\\u0053": {"TYPE": "URL", "properties": {"url": "http://x/"}}, '
+    '"features": [%s]}' % (FEATURE % ""),
+], ids=["collection", "last", "geometry", "escaped"])
+def test_geojson_crs_link_is_refused_wherever_it_is(tmp_path, text):
+    """GDAL downloads a ``crs`` of type link or url, of the collection or of a geometry, its name in any case or
+    escaped: refused before GDAL opens the file."""
+    with pytest.raises(InputError, match="est un lien"):
+        readers.read_vector_file(write(tmp_path / "p.geojson", text))
+
+
+def test_geojson_crs_by_name_is_read(dep66, tmp_path):
+    """A GeoJSON in Lambert-93 named by its crs (as QGIS writes it) is still read in its system."""
+    from cpts_geo.registry import read_registry
+
+    lambert = json.loads(gpd.GeoDataFrame({"cpts": ["CPTS Lambert"]}, geometry=[PERPIGNAN], crs="EPSG:4326")
+                         .to_crs(2154).to_json())
+    lambert["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}}
+    imported = read_registry(dep66, write(tmp_path / "p.geojson", json.dumps(lambert)))
+    assert len(imported.cpts["CPTS Lambert"]) > 10
+
+
+def test_trusted_sources_go_through_the_same_gate(tmp_path):
+    """The mirror's overseas communes and the official IGN archives are read by the same gate: a VRT among them is
+    refused, not followed."""
+    from cpts_geo.sources.mirror import read_overseas_communes
+    from cpts_geo.sources.official import read_iris_layers
+
+    (tmp_path / "overseas").mkdir()
+    disguised_vrt(tmp_path / "overseas" / "communes-971.geojson")
+    with pytest.raises(CptsGeoError, match="communes-971.geojson est refusé.*contenu est du XML"):
+        read_overseas_communes(tmp_path)
+    archive = seven_zip(tmp_path / "CONTOURS-IRIS_3-0__GPKG_LAMB93_FXX_2024-01-01.7z",
+                        {"CONTOURS-IRIS/iris.gpkg": disguised_vrt(tmp_path / "iris.xml").read_text()})
+    with pytest.raises(InputError, match="iris.gpkg est refusé : son extension annonce un fichier GeoPackage"):
+        read_iris_layers([archive])

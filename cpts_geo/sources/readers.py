@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import glob
 import io
+import json
 import re
 import shutil
 import stat
@@ -13,6 +14,7 @@ import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
@@ -27,8 +29,46 @@ from cpts_geo.errors import DataError, InputError
 from cpts_geo.formatting import fr_int
 from cpts_geo.user_text import display_text
 
-#: Vector formats read directly (``.parquet`` through geopandas, the others through pyogrio).
-VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet")
+
+@dataclass(frozen=True)
+class VectorFormat:
+    """A vector format read from files: its name in messages, the only GDAL driver that reads it (None: GeoParquet,
+    read by pyarrow), how its first bytes look, and the prefix that makes GDAL use that driver alone (``GeoJSON:``,
+    ``GPKG:``; none for the binary formats, whose signature no other driver takes); ``quoted``: the path follows the
+    prefix in double quotes (``GPKG:"a:b.gpkg"``, where a colon would end the name)."""
+
+    name: str
+    driver: str | None
+    signature: re.Pattern[bytes]
+    prefix: str = ""
+    quoted: bool = False
+
+    def source(self, path: Path) -> str:
+        """The name GDAL opens ``path`` by with this driver alone (absolute: a relative ``PG:x.shp`` is no
+        connection)."""
+        name = str(Path(path).absolute())
+        if self.quoted:
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return self.prefix + name
+
+
+GEOJSON = VectorFormat("GeoJSON", "GeoJSON", re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\{"), "GeoJSON:")
+#: Vector formats read, decided by the file's extension (``.parquet`` through geopandas, the others through pyogrio).
+VECTOR_FORMATS = {
+    ".gpkg": VectorFormat("GeoPackage", "GPKG", re.compile(rb"SQLite format 3\x00"), "GPKG:", quoted=True),
+    ".shp": VectorFormat("Shapefile", "ESRI Shapefile", re.compile(rb"\x00\x00\x27\x0a")),   # file code 9994
+    ".geojson": GEOJSON,
+    ".json": GEOJSON,
+    ".fgb": VectorFormat("FlatGeobuf", "FlatGeobuf", re.compile(rb"fgb\x03")),
+    ".parquet": VectorFormat("GeoParquet", None, re.compile(rb"PAR1")),
+}
+VECTOR_SUFFIXES = tuple(VECTOR_FORMATS)
+#: Bytes read to recognise a format (its signature, after a BOM and blanks for GeoJSON).
+SIGNATURE_BYTES = 4096
+#: A ``crs`` member of a GeoJSON as GDAL finds it: any case, its letters possibly written as ``\\u`` escapes.
+CRS_MEMBER = re.compile(rb'(?i)"(?:c|\\u00[46]3)(?:r|\\u00[57]2)(?:s|\\u00[57]3)"\s*:\s*')
+#: Longest ``crs`` value read (a name is some 50 bytes; longer is refused).
+CRS_MAX_BYTES = 4096
 #: Files a vector file needs beside it (shapefile side-cars).
 SIDECAR_SUFFIXES = (".shx", ".dbf", ".prj", ".cpg")
 ARCHIVE_SUFFIXES = (".zip", ".7z")
@@ -85,8 +125,12 @@ def check_size(label: str, size: int, limit: int | None, what: str = "") -> None
 def input_file(path: Path | str, label: str | None = None, max_bytes: int | None = None) -> Path:
     """``path`` checked as an existing regular file of at most ``max_bytes``; else an :class:`InputError` naming it.
 
-    A folder, a pipe or a device is refused before anything is read from it.
+    A folder, a pipe or a device is refused before anything is read from it, a GDAL virtual path (``/vsicurl/…``)
+    before anything is looked up.
     """
+    if str(path).startswith("/vsi"):
+        raise InputError(f"Chemin refusé : {listed([path], width=80)} est un chemin virtuel de GDAL (réseau, "
+                         "archive…) ; donnez le chemin d'un fichier.")
     path = Path(path)
     label = label or f"le fichier {path.name}"
     try:
@@ -113,7 +157,94 @@ def read_input_bytes(path: Path | str, label: str | None = None, max_bytes: int 
                          f"({err.strerror or err}).") from err
 
 
+def upload_name(filename: str) -> str:
+    """The name of an uploaded file as messages show it: the last part of the client's name, cut at 80 characters."""
+    return listed([PurePosixPath(filename.replace("\\", "/")).name or "sans nom"], width=80)
+
+
+@contextmanager
+def uploaded_file(data: bytes, filename: str, suffixes: tuple[str, ...]) -> Iterator[Path]:
+    """The bytes of an upload in a temporary file whose name is ours (``upload<ext>``): the client's ``filename``
+    gives only the extension (one of ``suffixes``) and the name shown in messages, never a path.
+
+    An :class:`InputError` of a reader inside the block names the client's file instead of ours.
+    """
+    shown = upload_name(filename)
+    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+    if suffix not in suffixes:
+        raise InputError(f"Le fichier « {shown} » n'est pas d'un format accepté ({', '.join(suffixes)}).")
+    with tempfile.TemporaryDirectory(prefix="cpts_geo_upload_") as folder:
+        path = Path(folder, f"upload{suffix}")
+        path.write_bytes(data)
+        try:
+            yield path
+        except InputError as err:
+            raise InputError(str(err).replace(path.name, f"« {shown} »")) from err
+
+
 # --------------------------------------------------------------------------- vectors
+
+def _content_kind(start: bytes) -> str:
+    """What the first bytes of a file look like, for a message (« du XML (fichier virtuel GDAL…) », …)."""
+    text = start.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<"):
+        return "du XML (par exemple un fichier virtuel GDAL « VRT », qui peut désigner d'autres fichiers)"
+    if text.startswith(b"PK"):
+        return "une archive zip"
+    if not text:
+        return "vide"
+    found = next((f.name for f in VECTOR_FORMATS.values() if f.signature.match(start)), None)
+    return f"celui d'un fichier {found}" if found else "d'un autre format"
+
+
+def _linked_crs(data: bytes) -> bool:
+    """True when a ``crs`` member of a GeoJSON (of the collection, a feature or a geometry) is a link (``"type":
+    "link"`` or ``"url"``, any case), which GDAL would download; a ``crs`` member that is not readable JSON counts as
+    one. Only the value of each ``crs`` member is parsed, not the whole file."""
+    for member in CRS_MEMBER.finditer(data):
+        window = data[member.end():member.end() + CRS_MAX_BYTES].decode("utf-8", "replace")
+        try:
+            value, _ = json.JSONDecoder(object_pairs_hook=list).raw_decode(window)
+        except ValueError:
+            return True
+        if isinstance(value, list) and any(isinstance(pair, tuple) and str(pair[0]).lower() == "type"
+                                           and str(pair[1]).lower().startswith(("link", "url")) for pair in value):
+            return True
+    return False
+
+
+def format_of(path: Path) -> VectorFormat:
+    """The vector format of ``path``, by its extension alone; an :class:`InputError` lists the accepted ones."""
+    vector_format = VECTOR_FORMATS.get(Path(path).suffix.lower())
+    if vector_format is None:
+        raise InputError(f"Format de couche non pris en charge : {Path(path).name} "
+                         f"(formats acceptés : {', '.join(VECTOR_SUFFIXES + ARCHIVE_SUFFIXES)}).")
+    return vector_format
+
+
+def vector_source(path: Path | str) -> str:
+    """What GDAL opens for the vector file ``path``: the file checked by :func:`input_file`, its format decided by its
+    extension alone (:data:`VECTOR_FORMATS`), its first bytes checked against that format, and that format's driver
+    forced where GDAL allows it (``GeoJSON:<path>``, ``GPKG:<path>``).
+
+    Every vector file goes through here, given by a user or downloaded: an OGR VRT (XML that points GDAL at any
+    file or URL) named ``.geojson``, a GDAL virtual path (``/vsicurl/…``) or a GeoJSON whose ``crs`` is a link
+    to download raises :class:`InputError` naming the problem; nothing beyond the file itself is ever read.
+    """
+    path = input_file(path)
+    vector_format = format_of(path)
+    with path.open("rb") as file:
+        start = file.read(SIGNATURE_BYTES)
+    if not vector_format.signature.match(start):
+        raise InputError(f"Le fichier {path.name} est refusé : son extension annonce un fichier {vector_format.name}, "
+                         f"mais son contenu est {_content_kind(start)}. Seul un vrai fichier {vector_format.name} "
+                         "est lu.")
+    if vector_format is GEOJSON and _linked_crs(path.read_bytes()):
+        raise InputError(f"Le fichier {path.name} est refusé : son système de coordonnées (« crs ») est un lien "
+                         "à télécharger (ou illisible) ; donnez le système par son nom (EPSG) ou enregistrez la "
+                         "couche en GeoJSON standard (WGS 84).")
+    return vector_format.source(path)
+
 
 def archive_kind(path: Path) -> str | None:
     """``.7z`` or ``.zip`` for an archive (a split 7z by its first volume ``….7z.001``), else None."""
@@ -266,9 +397,7 @@ def extracted_vectors(path: Path, max_bytes: int | None = None) -> Iterator[list
     max_bytes = max_bytes or MAX_EXTRACTED_BYTES
     kind = archive_kind(path)
     if kind is None:
-        if path.suffix.lower() not in VECTOR_SUFFIXES:
-            raise InputError(f"Format de couche non pris en charge : {path.name} "
-                             f"(formats acceptés : {', '.join(VECTOR_SUFFIXES + ARCHIVE_SUFFIXES)}).")
+        format_of(path)
         yield [path]
         return
     with tempfile.TemporaryDirectory(prefix="cpts_geo_") as tmp:
@@ -299,43 +428,67 @@ def _extract_vectors(path: Path, kind: str, folder: Path, max_bytes: int) -> lis
     return vectors
 
 
+def vector_layers(path: Path) -> list[tuple[str, str | None]]:
+    """``(name, geometry type or None)`` of each layer of the vector file ``path`` (checked by
+    :func:`vector_source`)."""
+    source, vector_format = vector_source(path), format_of(path)
+    if vector_format.driver is None:
+        return [(Path(path).stem, "Unknown")]   # GeoParquet: one table
+    try:
+        return [(str(name), geometry_type) for name, geometry_type in pyogrio.list_layers(source)]
+    except (pyogrio.errors.DataSourceError, OSError) as err:
+        raise InputError(f"Le fichier {Path(path).name} n'a pas pu être lu comme {vector_format.name} : fichier "
+                         "abîmé ou d'un autre format.") from err
+
+
 def vector_layer(path: Path, layer: str | None = None) -> str | None:
     """The layer to read in ``path``: ``layer``, else its only layer with geometry.
 
     A file of several layers (a GeoPackage) is refused with the list of its layers rather than
-    read from its first one.
+    read from its first one; a file with tables but no geometry, or without the ``layer`` asked, is refused too.
     """
-    if layer is not None or path.suffix.lower() != ".gpkg":
+    if path.suffix.lower() != ".gpkg":
         return layer
-    try:
-        layers = pyogrio.list_layers(path)
-    except (pyogrio.errors.DataSourceError, OSError) as err:
-        raise InputError(f"Le fichier {path.name} n'a pas pu être lu comme GeoPackage : fichier abîmé ou "
-                         "d'un autre format.") from err
-    spatial = [name for name, geometry_type in layers if geometry_type] or [name for name, _ in layers]
+    layers = vector_layers(path)
+    if layer is not None:
+        if layer not in [name for name, _ in layers]:
+            raise InputError(f"Le fichier {path.name} n'a pas de couche « {layer} » (couches présentes : "
+                             f"{listed(n for n, _ in layers) or 'aucune'}).")
+        return layer
+    spatial = [name for name, geometry_type in layers if geometry_type]
+    if not spatial:
+        raise InputError(f"Le fichier {path.name} ne contient aucune couche géographique"
+                         + (f" (seulement des tables sans géométrie : {listed(n for n, _ in layers)})." if layers
+                            else "."))
     if len(spatial) > 1:
         raise InputError(f"Le fichier {path.name} contient {len(spatial)} couches ({listed(spatial)}) ; une seule "
                          "est attendue : enregistrez la couche voulue dans un fichier à part.")
-    return spatial[0] if spatial else None
+    return spatial[0]
 
 
 def read_vector_file(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read one plain vector file (GeoParquet through geopandas, the other formats through pyogrio).
+    """Read one plain vector file, opened as :func:`vector_source` says (GeoParquet through geopandas, the other
+    formats through pyogrio with their own driver only).
 
     Unclosed rings are closed; a damaged file, one of another format, of several layers (see
-    :func:`vector_layer`) or with non-numeric coordinates (NaN) raises :class:`InputError` naming it.
+    :func:`vector_layer`), without geometry or with non-numeric coordinates (NaN) raises :class:`InputError`
+    naming it.
     """
+    path = Path(path)
+    source = vector_source(path)
     try:
-        if path.suffix.lower() == ".parquet":
+        if format_of(path).driver is None:
             table = gpd.read_parquet(path)
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's note on an unclosed ring it accepts
-                table = gpd.read_file(path, layer=vector_layer(path, layer), engine="pyogrio", on_invalid="fix")
+                table = gpd.read_file(source, layer=vector_layer(path, layer), engine="pyogrio", on_invalid="fix")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, shapely.errors.GEOSException,
             OSError, ValueError) as err:
         raise InputError(f"Le fichier {path.name} n'a pas pu être lu comme couche géographique "
                          f"({path.suffix or 'sans extension'}) : fichier abîmé ou d'un autre format.") from err
+    if not isinstance(table, gpd.GeoDataFrame):
+        raise InputError(f"Le fichier {path.name} ne contient aucune géométrie (table attributaire seulement).")
     coordinates, index = shapely.get_coordinates(table.geometry.array, return_index=True)
     bad = np.unique(index[~np.isfinite(coordinates).all(axis=1)])
     if len(bad):
