@@ -145,15 +145,18 @@ async def click_series(debug_port: int, url: str, candidates, clicks: int, timeo
 
 
 @contextlib.contextmanager
-def running_page(departement: str, data: Path, timeout: float):
+def running_page(departement: str, data: Path, timeout: float, store: Path | None = None,
+                 secrets: Path | None = None):
     """``streamlit run app.py`` on ``data`` and headless Chromium: yields (DevTools port, URL of the drawing page
-    of the département, empty selection); both stopped after."""
+    of the département, empty selection); both stopped after. ``store``: the drafts (default
+    ``$CPTS_GEO_STORE`` or a file in /tmp); ``secrets``: the app's secrets file (``[auth]`` for a login)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     app_port, debug_port = free_port(), free_port()
     env = {**os.environ, "CPTS_GEO_DATA": str(data),
-           "CPTS_GEO_STORE": os.environ.get("CPTS_GEO_STORE", "/tmp/cpts-geo-bench-store.sqlite")}
+           "CPTS_GEO_STORE": str(store or os.environ.get("CPTS_GEO_STORE", "/tmp/cpts-geo-bench-store.sqlite"))}
     app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-                            "true", "--server.port", str(app_port), "--browser.gatherUsageStats", "false"],
+                            "true", "--server.port", str(app_port), "--browser.gatherUsageStats", "false",
+                            *(["--secrets.files", str(secrets)] if secrets else [])],
                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     profile = tempfile.mkdtemp(prefix="cpts-geo-bench-")
     browser = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",

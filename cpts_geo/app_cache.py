@@ -76,7 +76,8 @@ def shown_error(err: CptsGeoError) -> str:
 def current_user() -> User:
     """Who uses the app: the single user when no login is configured (no ``[auth]`` in the secrets), else the
     logged-in user with his roles (section ``[cpts_geo]`` of the secrets); a visitor not logged in gets the
-    login button and the page stops."""
+    login button, a login the app cannot trust (no e-mail, unverified e-mail) a French message and the logout
+    button, and the page stops."""
     info = st.user.to_dict()
     if "is_logged_in" not in info:   # Streamlit sets it only when ``[auth]`` is configured: a laptop
         return SINGLE_USER
@@ -88,7 +89,12 @@ def current_user() -> User:
         roles = st.secrets.get("cpts_geo", {})
     except FileNotFoundError:   # logged in without a secrets file: only in tests
         roles = {}
-    return user_from_login(info, roles)
+    try:
+        return user_from_login(info, roles)
+    except CptsGeoError as err:   # a login the app cannot trust: say why, and let him log in with another account
+        st.error(markdown_text(err))
+        st.button("Se déconnecter", icon=":material/logout:", on_click=st.logout)
+        st.stop()
 
 
 def open_page(title: str) -> tuple[str | None, Bundle, Drafts]:

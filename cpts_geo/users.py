@@ -6,9 +6,11 @@ Two modes:
   without an owner and acts as the ARS of every région (sees every draft, saves the registry);
 * **shared server**: people log in through Streamlit's OpenID Connect login (``st.login``,
   configured in the ``[auth]`` section of ``.streamlit/secrets.toml``); their e-mail identifies
-  them. A porteur sees and changes his own drafts and those shared with him; the people listed
-  in the ``[cpts_geo.ars]`` section (e-mail → codes of their régions) see the drafts that touch
-  their régions and alone save the registry of the ARS.
+  them, once the provider says it has verified it (claim ``email_verified``). A porteur sees and
+  changes his own drafts and those shared with him; the ARS people see the drafts that touch their
+  régions and alone save the registry of the ARS. ARS people are named in the ``[cpts_geo.ars]``
+  section (verified e-mail → codes of their régions) or by a value of the provider's ``groups`` or
+  ``roles`` claim listed in ``[cpts_geo.ars_groups]`` (e.g. ``"ars-76" = ["76"]``).
 
 Plain Python (no Streamlit): the app reads the login and the roles and builds a :class:`User`
 (see :func:`user_from_login`), tests build one directly.
@@ -34,6 +36,12 @@ EMAIL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+
                    r"@([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}")
 #: Longest list of e-mails a draft is shared with, in characters (longer: refused, never cut).
 MAX_SHARE_LENGTH = 10_000
+#: Section of the secrets that gives ARS régions to the members of groups: ``"ars-76" = ["76"]``.
+ARS_GROUPS_SECTION = "ars_groups"
+#: Claims of the provider read for group or role names (Keycloak ``groups``, Entra ID ``groups`` / ``roles``).
+GROUP_CLAIMS = ("groups", "roles")
+#: Setting of the ``[cpts_geo]`` section: people whose e-mail the provider does not say verified log in as porteurs.
+ACCEPT_UNVERIFIED = "accept_unverified_email"
 
 
 @dataclass(frozen=True)
@@ -63,20 +71,41 @@ SINGLE_USER = User(email=NO_OWNER, name="Utilisateur local", all_regions=True)
 
 
 def user_from_login(info: Mapping, roles: Mapping | None = None) -> User:
-    """The user of an OpenID Connect login (``st.user``: ``email``, ``name``) with his ARS régions from ``roles``.
+    """The user of an OpenID Connect login (``st.user``: ID token claims) with his ARS régions from ``roles``.
 
-    ``roles``: the ``[cpts_geo]`` section of the secrets; its ``ars`` table maps e-mails to région codes.
+    ``roles``: the ``[cpts_geo]`` section of the secrets. The e-mail identifies the user only when the provider
+    says it is verified (``email_verified`` true); otherwise the login is refused, or, with
+    ``accept_unverified_email = true``, the user is a porteur whom only a group can make ARS. ARS régions come
+    from the ``ars`` table (verified e-mail → régions) and the ``ars_groups`` table (value of the ``groups`` or
+    ``roles`` claim → régions).
     """
+    roles = roles or {}
     email = clean_text(info.get("email") or "").lower()
     if not email:
         raise InputError("Votre compte ne donne pas d'adresse e-mail : l'application ne peut pas savoir à qui "
                          "sont vos brouillons. Demandez à l'administrateur d'ajouter « email » aux informations "
                          "transmises par la connexion.")
-    ars = {clean_text(key).lower(): value for key, value in ((roles or {}).get(ARS_SECTION) or {}).items()}
-    regions = ars.get(email, ())
-    regions = [regions] if isinstance(regions, str) else regions
-    return User(email=email, name=clean_text(info.get("name") or ""),
-                ars_regions=frozenset(clean_text(code) for code in regions))
+    verified = str(info.get("email_verified")).lower() == "true"   # a JSON boolean, or "true" for some providers
+    if not verified and roles.get(ACCEPT_UNVERIFIED) is not True:
+        raise InputError(f"Votre adresse {email} n'est pas vérifiée par le service de connexion : l'application ne "
+                         "peut pas être sûre qu'elle est à vous. Confirmez-la auprès de ce service (lien reçu par "
+                         "e-mail), puis reconnectez-vous.")
+    claims = [info.get(claim) for claim in GROUP_CLAIMS]
+    names = {clean_text(name) for value in claims for name in (value if isinstance(value, list) else [value]) if name}
+    regions = _regions(roles.get(ARS_GROUPS_SECTION), names, fold=False)
+    if verified:
+        regions |= _regions(roles.get(ARS_SECTION), {email}, fold=True)
+    return User(email=email, name=clean_text(info.get("name") or ""), ars_regions=frozenset(regions))
+
+
+def _regions(table: Mapping | None, keys: set[str], fold: bool) -> set[str]:
+    """The région codes that a table of the secrets (key → codes, or one code) gives to some keys (e-mails, with
+    ``fold``: compared without case; group names: as written)."""
+    regions = set()
+    for key, codes in (table or {}).items():
+        if (clean_text(key).lower() if fold else clean_text(key)) in keys:
+            regions.update(clean_text(code) for code in ([codes] if isinstance(codes, str) else codes))
+    return regions
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ reachable server, unless ``$CPTS_GEO_REQUIRE_PG=1`` (CI), where they fail."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -23,6 +24,18 @@ RUSCINO_CODES = ["660280101", "660280102", "660280103", "660280104",
                  "661360801", "661360901", "661360902", "661361001", "661361101",
                  "661361202", "661361203", "661361901", "661361902", "661361903",
                  "66186", "66189"]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of Debian's Chromium for the browser tests: skipped without it, unless ``$CPTS_GEO_REQUIRE_BROWSER=1``
+    (CI, which installs it), where they fail."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CPTS_GEO_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium required (CPTS_GEO_REQUIRE_BROWSER=1) but not found: apt-get install chromium")
+        pytest.skip("needs Chromium (apt-get install chromium)")
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -476,7 +476,7 @@ def shared_store(dep66, tmp_path):
 
 
 def log_in(app: AppTest, email: str) -> AppTest:
-    app.user = {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
+    app.user = {"is_logged_in": True, "email": email, "email_verified": True, "name": email.split("@")[0]}
     app.secrets["cpts_geo"] = {"ars": {"ars@ex.fr": ["76"], "ars.bretagne@ex.fr": ["53"]}}
     return app
 
@@ -486,6 +486,15 @@ def test_login_is_asked_on_a_shared_server(app):
     app.run()
     assert not app.exception
     assert [b.label for b in app.button] == ["Se connecter"] and not app.get("bidi_component")
+
+
+def test_an_unverified_email_is_refused_with_a_way_out(app, shared_store):
+    app.user = {"is_logged_in": True, "email": "ars@ex.fr", "email_verified": False}
+    app.secrets["cpts_geo"] = {"ars": {"ars@ex.fr": ["76"]}}
+    app.run()
+    assert not app.exception and not app.get("bidi_component")
+    assert "ars@ex.fr n'est pas vérifiée" in plain(app.error[0].value)
+    assert [b.label for b in app.button] == ["Se déconnecter"]
 
 
 def test_two_users_see_only_their_drafts(app, shared_store):

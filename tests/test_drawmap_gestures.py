@@ -1,13 +1,12 @@
-"""The drawing map's gestures in headless Chromium (Debian ``chromium``; skipped without it): Shift + drag selects
-the zones of a box, Alt + click a whole commune, Ctrl + drag the zones of a free shape (lasso). Slow (a Streamlit
-server and a browser): about 30 s."""
+"""The drawing map's gestures in headless Chromium (Debian ``chromium``; skipped without it, except in CI: see the
+``chromium`` fixture): Shift + drag selects the zones of a box, Alt + click a whole commune, Ctrl + drag the zones
+of a free shape (lasso). Slow (a Streamlit server and a browser): about 30 s."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -16,8 +15,7 @@ import shapely
 
 from cpts_geo import webmap
 
-pytestmark = pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")),
-                                reason="needs Chromium (apt-get install chromium)")
+pytestmark = pytest.mark.usefixtures("chromium")
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_browser_clicks.py"
 #: The box dragged with Shift, over Cabestany, Saint-Nazaire and Saleilles: (north, west), (south, east); no IRIS
 #: centre within 9 px of its sides at zoom 12.

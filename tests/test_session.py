@@ -227,14 +227,43 @@ def test_two_porteurs_and_the_ars(dep66, tmp_path):
 
 def test_user_from_login():
     roles = {"ars": {"Agent@ARS.sante.fr": ["76"], "autre@ars.fr": "84"}}
-    agent = user_from_login({"email": "agent@ars.sante.fr", "name": "Agent\x07 ARS"}, roles)
+    agent = user_from_login({"email": "agent@ars.sante.fr", "email_verified": True, "name": "Agent\x07 ARS"}, roles)
     assert agent == User("agent@ars.sante.fr", "Agent ARS", frozenset({"76"})) and agent.is_ars_of(["76"])
-    assert user_from_login({"email": "autre@ars.fr"}, roles).ars_regions == {"84"}
-    porteur = user_from_login({"email": "p@ex.fr"}, roles)
+    assert user_from_login({"email": "autre@ars.fr", "email_verified": "true"}, roles).ars_regions == {"84"}
+    porteur = user_from_login({"email": "p@ex.fr", "email_verified": True}, roles)
     assert not porteur.is_ars and not porteur.is_ars_of(["76"])
     with pytest.raises(InputError, match="e-mail"):
         user_from_login({"name": "sans adresse"}, roles)
     assert SINGLE_USER.is_ars_of(["01"]) and SINGLE_USER.email == ""
+
+
+@pytest.mark.parametrize("verified", [{}, {"email_verified": False}, {"email_verified": "false"},
+                                      {"email_verified": 1}])
+def test_an_unverified_email_is_refused_and_never_ars(verified):
+    """Anyone may type the address of an ARS agent at a provider that lets people register: refused by default;
+    with ``accept_unverified_email`` a porteur, whom only a group of the provider makes ARS."""
+    roles = {"ars": {"agent@ars.sante.fr": ["76"]}, "ars_groups": {"ars-11": ["11"]}}
+    claims = {"email": "Agent@ARS.sante.fr", **verified}
+    with pytest.raises(InputError, match="Agent@ARS.sante.fr|agent@ars.sante.fr") as refused:
+        user_from_login(claims, roles)
+    assert "n'est pas vérifiée" in str(refused.value)
+    accepted = roles | {"accept_unverified_email": True}
+    assert user_from_login(claims, accepted) == User("agent@ars.sante.fr")
+    assert user_from_login(claims | {"groups": ["ars-11"]}, accepted).ars_regions == {"11"}
+    with pytest.raises(InputError, match="n'est pas vérifiée"):   # only a TOML true accepts
+        user_from_login(claims, roles | {"accept_unverified_email": "yes"})
+
+
+def test_ars_regions_from_the_groups_or_roles_claim():
+    roles = {"ars": {"agent@ars.sante.fr": ["76"]}, "ars_groups": {"ars-76": ["76"], "/ARS/ars-11": "11",
+                                                                   "ARS-84": ["84"]}}
+    verified = {"email": "agent@ars.sante.fr", "email_verified": True}
+    assert user_from_login(verified | {"groups": ["/ARS/ars-11", "medecins"]}, roles).ars_regions == {"76", "11"}
+    member = {"email": "m@ex.fr", "email_verified": True}
+    assert user_from_login(member | {"roles": "ars-76"}, roles).ars_regions == {"76"}       # one value: a string
+    assert user_from_login(member | {"groups": ["ars-84"], "roles": None}, roles).ars_regions == set()  # as written
+    assert user_from_login(member | {"groups": [None, 76]}, roles).ars_regions == set()
+    assert not user_from_login(member, roles).is_ars
 
 
 def test_names_are_cleaned_when_they_enter(session):
