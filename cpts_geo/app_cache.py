@@ -19,6 +19,12 @@ from cpts_geo.user_text import markdown_text
 from cpts_geo.users import SINGLE_USER, Drafts, User, user_from_login
 
 
+#: Bound on the map layers kept by the server per area (one or several départements: 5–20 MB each, a whole région
+#: up to 250 MB) and per optional layer: beyond it the least recently used go, and each goes after an hour (built
+#: again in 0.2–1 s when asked), so that the memory of a server stays bounded whatever areas its users look at.
+AREA_CACHE = {"max_entries": 12, "ttl": 3600}
+
+
 def long_lived(data):
     """``data``, loaded once per server, kept out of the garbage collector's scans (with all that exists now:
     modules, the bundle…): Streamlit collects after every run (``runner.postScriptGC``), which walked the whole
@@ -39,20 +45,20 @@ def load_map_data(path: str | None, tolerance_m: float = webmap.SIMPLIFY_TOLERAN
     return webmap.MapData(load_bundle(path), tolerance_m)
 
 
-@st.cache_resource(show_spinner="Préparation de la carte…")
+@st.cache_resource(show_spinner="Préparation de la carte…", **AREA_CACHE)
 def load_area(path: str | None, departements: tuple[str, ...],
               tolerance_m: float = webmap.SIMPLIFY_TOLERANCE_M) -> webmap.AreaLayer:
     """The map layer of some départements, kept across reruns and pages."""
     return long_lived(load_map_data(path, tolerance_m).area(tuple(sorted(departements))))
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, **AREA_CACHE)
 def load_draw_area(path: str | None, departements: tuple[str, ...]) -> dict:
     """What the drawing map receives once per area (:func:`cpts_geo.webmap.draw_area`), built once per server."""
     return long_lived(webmap.draw_area(load_area(path, departements), load_bundle(path)))
 
 
-@st.cache_resource(show_spinner="Préparation de la couche…")
+@st.cache_resource(show_spinner="Préparation de la couche…", **AREA_CACHE)
 def load_switchable_layer(path: str | None, departements: tuple[str, ...], kind: str) -> dict:
     """An optional layer of the drawing map (:func:`cpts_geo.webmap.switchable_layer`: APL, FINESS, density) of some
     départements, built once per server."""
