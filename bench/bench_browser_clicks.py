@@ -72,8 +72,9 @@ POINTS_JS = """((points) => {
     return [dx + box.left + p.x, dy + box.top + p.y, inside];
   });
 })(%s)"""
-#: Resolves with the times (ms from now) when the colour at (x, y) and the panel have changed.
-WATCH_JS = """((x, y) => {
+#: Resolves with the times (ms from now) when the colour at (x, y) and the panel have changed, looked at every
+#: ``interval`` ms.
+WATCH_JS = """((x, y, interval) => {
   const start = performance.now(), fill = window.__cptsFill(x, y), metrics = window.__cptsMetrics();
   window.__cptsWatch = new Promise(resolve => {
     let colour = null, figures = null;
@@ -88,10 +89,10 @@ WATCH_JS = """((x, y) => {
         clearInterval(timer);
         resolve({colour, figures, panel: null, fill: window.__cptsFill(x, y)});
       }
-    }, 5);
+    }, interval);
   });
   return fill;
-})(%r, %r)"""
+})(%r, %r, %d)"""
 
 
 def candidate_points(bundle: Bundle, departement: str, count: int) -> list[tuple[str, float, float]]:
@@ -128,7 +129,7 @@ async def click_series(debug_port: int, url: str, candidates, clicks: int, timeo
         chosen = [(code, x, y) for (code, _, _), (x, y, inside) in zip(candidates, points) if inside][:clicks]
         results = []
         for code, x, y in chosen:
-            before = await evaluate(devtools, WATCH_JS % (x, y))
+            before = await evaluate(devtools, WATCH_JS % (x, y, 5))
             for kind in ("mousePressed", "mouseReleased"):
                 await devtools.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
             times = (await devtools.call("Runtime.evaluate", expression="window.__cptsWatch", awaitPromise=True,

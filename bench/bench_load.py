@@ -16,7 +16,7 @@ others at once; then each clicks ``--clicks`` IRIS of the map in view, in its ow
 * ``rss_mb_*``: the server's resident memory (MB) with no session, with one, with N, after the clicks and
   ``--after-close`` seconds after the tabs were closed; ``rss_mb_per_extra_session``;
 * ``cpu_ms_per_click``: the server's CPU time (user + system, /proc of its pid) during the clicks, divided by the
-  clicks; ``idle_cpu_ms_per_s``: its CPU per second of an idle server (no session; then with the N sessions open
+  clicks; ``browser_cpu_ms_per_click``: the same for all the processes of Chromium (on the same cores); ``idle_cpu_ms_per_s``: its CPU per second of an idle server (no session; then with the N sessions open
   and not clicking).
 
 Bounded: at most ``--max-seconds`` per N, 30 s per click; localhost only. The machine's load average is printed
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -54,6 +55,9 @@ NO_THROTTLING = ["--disable-background-timer-throttling", "--disable-renderer-ba
 CLICKABLE_IRIS = 12
 FIGURES_JS = "window.__cptsMetrics()"
 ERRORS_JS = "document.querySelectorAll('[data-testid=\"stException\"]').length"
+#: How often a page looks at its map and panel after a click (ms). bench_browser_clicks.py's 5 ms cost the browser
+#: about 50 ms of CPU a click (``elementFromPoint``), taken from the server and the other tabs.
+WATCH_INTERVAL_MS = 25
 #: Seconds over which the CPU of an idle server is measured.
 IDLE_SECONDS = 10
 
@@ -67,6 +71,17 @@ def iris_count(figures: str) -> int | None:
 def cpu_seconds(server: psutil.Process) -> float:
     times = server.cpu_times()
     return times.user + times.system
+
+
+def browser_cpu_seconds(debug_port: int) -> dict[int, float]:
+    """CPU time (user + system) of each process of the Chromium listening on ``debug_port`` (tabs, GPU, network…)."""
+    flag = f"--remote-debugging-port={debug_port}"
+    main = next(p for p in psutil.process_iter(["cmdline"]) if flag in (p.info["cmdline"] or []))
+    times = {}
+    for process in [main, *main.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times[process.pid] = cpu_seconds(process)
+    return times
 
 
 def rss_mb(server: psutil.Process) -> float:
@@ -109,7 +124,7 @@ class User:
         in_view = [(code, x, y) for (code, _, _), (x, y, inside) in zip(candidates, points) if inside]
         for code, x, y in self.random.choices(in_view[:CLICKABLE_IRIS], k=clicks):
             before = await evaluate(devtools, FIGURES_JS)
-            await evaluate(devtools, WATCH_JS % (x, y))
+            await evaluate(devtools, WATCH_JS % (x, y, WATCH_INTERVAL_MS))
             for kind in ("mousePressed", "mouseReleased"):
                 await devtools.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
             times = (await devtools.call("Runtime.evaluate", expression="window.__cptsWatch", awaitPromise=True,
@@ -147,14 +162,16 @@ async def load(sessions: int, debug_port: int, url: str, server: psutil.Process,
     if sessions > 1:
         figures["rss_mb_per_extra_session"] = round(
             (figures["rss_mb_sessions_open"] - figures["rss_mb_one_session"]) / (sessions - 1), 1)
-    cpu_start, start = cpu_seconds(server), time.monotonic()
+    cpu_start, browser_start, start = cpu_seconds(server), browser_cpu_seconds(debug_port), time.monotonic()
     for user in users:
         user.go.set()
     await asyncio.wait(tasks, timeout=args.max_seconds)
     clicks = [click for user in users for click in user.clicks]
     cpu = cpu_seconds(server) - cpu_start
+    browser = sum(end - browser_start.get(pid, 0) for pid, end in browser_cpu_seconds(debug_port).items())
     figures |= {"clicks": len(clicks), "click_phase_s": round(time.monotonic() - start, 1),
                 "cpu_ms_per_click": round(cpu * 1000 / max(1, len(clicks)), 1),
+                "browser_cpu_ms_per_click": round(browser * 1000 / max(1, len(clicks)), 1),
                 "rss_mb_after_clicks": rss_mb(server),
                 "idle_cpu_ms_per_s_sessions_open": await idle_cpu_ms_per_s(server)}
     panel = [click["panel"] for click in clicks if click["panel"] is not None]
