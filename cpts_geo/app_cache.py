@@ -19,16 +19,17 @@ from cpts_geo.user_text import markdown_text
 from cpts_geo.users import SINGLE_USER, Drafts, User, user_from_login
 
 
-#: Bound on the map layers kept by the server per area (one or several départements: 5–20 MB each, a whole région
-#: up to 250 MB) and per optional layer: beyond it the least recently used go, and each goes after an hour (built
-#: again in 0.2–1 s when asked), so that the memory of a server stays bounded whatever areas its users look at.
+#: Bound on the map layers kept by the server per area (one or several départements: about 10 MB for one, 260 MB
+#: for all Occitanie) and per optional layer: beyond it the least recently used go, and each goes after an hour
+#: (built again in 0.2–1 s when asked), so that the memory of a server stays bounded whatever areas its users look at.
 AREA_CACHE = {"max_entries": 12, "ttl": 3600}
 
 
 def long_lived(data):
     """``data``, loaded once per server, kept out of the garbage collector's scans (with all that exists now:
     modules, the bundle…): Streamlit collects after every run (``runner.postScriptGC``), which walked the whole
-    bundle again at each click (60–80 ms of CPU) though none of it is ever garbage."""
+    bundle again at each click (60–80 ms of CPU) though none of it is ever garbage. These data hold no reference
+    cycle: an entry dropped from a bounded cache is still freed."""
     gc.freeze()
     return data
 
