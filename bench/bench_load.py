@@ -152,6 +152,7 @@ async def load(sessions: int, debug_port: int, url: str, server: psutil.Process,
     users = [User(debug_port, page, url, seed) for seed, page in enumerate(pages)]
     tasks = [asyncio.create_task(users[0].run(candidates, args.clicks, args.think, args.timeout))]
     await users[0].opened.wait()
+    await asyncio.sleep(5)   # the end of the first run (data loaded) settles
     figures["rss_mb_one_session"] = rss_mb(server)
     start = time.monotonic()
     tasks += [asyncio.create_task(user.run(candidates, args.clicks, args.think, args.timeout)) for user in users[1:]]
