@@ -16,8 +16,9 @@ others at once; then each clicks ``--clicks`` IRIS of the map in view, in its ow
 * ``rss_mb_*``: the server's resident memory (MB) with no session, with one, with N, after the clicks and
   ``--after-close`` seconds after the tabs were closed; ``rss_mb_per_extra_session``;
 * ``cpu_ms_per_click``: the server's CPU time (user + system, /proc of its pid) during the clicks, divided by the
-  clicks; ``browser_cpu_ms_per_click``: the same for all the processes of Chromium (on the same cores); ``idle_cpu_ms_per_s``: its CPU per second of an idle server (no session; then with the N sessions open
-  and not clicking).
+  clicks; ``browser_cpu_ms_per_click``: the same for all the processes of Chromium (on the same cores);
+* ``idle_cpu_ms_per_s_*``: the server's CPU per second when idle (no session; then with the N sessions open and
+  not clicking), over 10 s (resolution 1 ms/s).
 
 Bounded: at most ``--max-seconds`` per N, 30 s per click; localhost only. The machine's load average is printed
 with the figures (browser and server share the same cores).
