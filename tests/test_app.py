@@ -11,6 +11,7 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
+from cpts_geo.app_cache import load_bundle
 from cpts_geo.offer import NOT_AVAILABLE
 from tests.conftest import RUSCINO_CODES
 
@@ -547,6 +548,7 @@ def test_density_layer_and_territory_outline(app):
 def test_data_are_kept_out_of_the_garbage_collectors_scans(app):
     """Streamlit collects garbage after every run: the data loaded once per server (bundle, map layers) are frozen,
     so that this collection walks only what a run leaves (it walked the whole bundle: ~150 ms of CPU a click)."""
+    load_bundle.clear()   # loaded (and frozen) by this test's first run, whatever the tests before left
     app.query_params["zones"] = RUSCINO_URL
     app.run()
     app.run()   # a rerun, as after a click
