@@ -83,7 +83,7 @@ def on_map_selection() -> None:
     sent = drawmap.selection_of("map")
     if sent is not None:
         codes, st.session_state.map_seq = sent
-        session.select(frozenset(codes) & frozenset(bundle.iris.index))
+        session.select(frozenset(code for code in codes if code in bundle.commune_of_iris))
 
 
 def on_map_key() -> None:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "bench")]
 
 from bench_browser_clicks import map_page, running_page  # noqa: E402
-from screenshot import evaluate  # noqa: E402
+from headless import evaluate  # noqa: E402
 
 from cpts_geo.bundle import Bundle  # noqa: E402
 from cpts_geo.coverage_map import COLOURS  # noqa: E402

@@ -3,7 +3,7 @@
     python bench/bench_browser_clicks.py [--dep 66 59] [--clicks 20] [--data DIR]
 
 For each département, starts ``streamlit run app.py`` on the page of that département (empty
-selection), drives headless Chromium (as scripts/screenshot.py does), and clicks the map inside
+selection), drives headless Chromium (scripts/headless.py), and clicks the map inside
 ``--clicks`` large IRIS, one after the other, as a user does (IRIS mode). For each click it
 measures, from the mouse press, in the page itself (polled every 5 ms):
 
@@ -23,12 +23,8 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -37,7 +33,7 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from screenshot import CHROMIUM_FLAGS, WINDOW, DevTools, evaluate, free_port, wait_http  # noqa: E402
+from headless import WINDOW, DevTools, app_server, chromium, evaluate, page_targets  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from cpts_geo import webmap  # noqa: E402
@@ -76,8 +72,9 @@ POINTS_JS = """((points) => {
     return [dx + box.left + p.x, dy + box.top + p.y, inside];
   });
 })(%s)"""
-#: Resolves with the times (ms from now) when the colour at (x, y) and the panel have changed.
-WATCH_JS = """((x, y) => {
+#: Resolves with the times (ms from now) when the colour at (x, y) and the panel have changed, looked at every
+#: ``interval`` ms.
+WATCH_JS = """((x, y, interval) => {
   const start = performance.now(), fill = window.__cptsFill(x, y), metrics = window.__cptsMetrics();
   window.__cptsWatch = new Promise(resolve => {
     let colour = null, figures = null;
@@ -92,10 +89,10 @@ WATCH_JS = """((x, y) => {
         clearInterval(timer);
         resolve({colour, figures, panel: null, fill: window.__cptsFill(x, y)});
       }
-    }, 5);
+    }, interval);
   });
   return fill;
-})(%r, %r)"""
+})(%r, %r, %d)"""
 
 
 def candidate_points(bundle: Bundle, departement: str, count: int) -> list[tuple[str, float, float]]:
@@ -109,11 +106,10 @@ def candidate_points(bundle: Bundle, departement: str, count: int) -> list[tuple
 
 
 @contextlib.asynccontextmanager
-async def map_page(debug_port: int, url: str, timeout: float):
-    """The DevTools connection to the browser's page, once it shows the drawing map of ``url``."""
-    targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json").read())
-    page = next(t for t in targets if t["type"] == "page")
-    async with connect(page["webSocketDebuggerUrl"], max_size=64 << 20) as connection:
+async def map_page(debug_port: int, url: str, timeout: float, page: str | None = None, settle: float = 3):
+    """The DevTools connection to a page of the browser (its websocket address ``page``; by default the first),
+    once it shows the drawing map of ``url``, ``settle`` seconds later (fit-to-bounds animation and tiles)."""
+    async with connect(page or page_targets(debug_port)[0], max_size=64 << 20) as connection:
         devtools = DevTools(connection)
         await devtools.call("Emulation.setDeviceMetricsOverride", width=WINDOW[0], height=WINDOW[1],
                             deviceScaleFactor=1, mobile=False)
@@ -123,7 +119,7 @@ async def map_page(debug_port: int, url: str, timeout: float):
             if asyncio.get_running_loop().time() - start > timeout:
                 raise TimeoutError("the map did not show within the time limit")
             await asyncio.sleep(0.3)
-        await asyncio.sleep(3)  # fit-to-bounds animation and tiles
+        await asyncio.sleep(settle)
         yield devtools
 
 
@@ -133,7 +129,7 @@ async def click_series(debug_port: int, url: str, candidates, clicks: int, timeo
         chosen = [(code, x, y) for (code, _, _), (x, y, inside) in zip(candidates, points) if inside][:clicks]
         results = []
         for code, x, y in chosen:
-            before = await evaluate(devtools, WATCH_JS % (x, y))
+            before = await evaluate(devtools, WATCH_JS % (x, y, 5))
             for kind in ("mousePressed", "mouseReleased"):
                 await devtools.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
             times = (await devtools.call("Runtime.evaluate", expression="window.__cptsWatch", awaitPromise=True,
@@ -150,28 +146,11 @@ def running_page(departement: str, data: Path, timeout: float, store: Path | Non
     """``streamlit run app.py`` on ``data`` and headless Chromium: yields (DevTools port, URL of the drawing page
     of the département, empty selection); both stopped after. ``store``: the drafts (default
     ``$CPTS_GEO_STORE`` or a file in /tmp); ``secrets``: the app's secrets file (``[auth]`` for a login)."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    app_port, debug_port = free_port(), free_port()
-    env = {**os.environ, "CPTS_GEO_DATA": str(data),
+    env = {"CPTS_GEO_DATA": str(data),
            "CPTS_GEO_STORE": str(store or os.environ.get("CPTS_GEO_STORE", "/tmp/cpts-geo-bench-store.sqlite"))}
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-                            "true", "--server.port", str(app_port), "--browser.gatherUsageStats", "false",
-                            *(["--secrets.files", str(secrets)] if secrets else [])],
-                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    profile = tempfile.mkdtemp(prefix="cpts-geo-bench-")
-    browser = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                                f"--remote-debugging-port={debug_port}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
-                                "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", timeout)
-        wait_http(f"http://127.0.0.1:{debug_port}/json/version", 30)
+    secrets_files = ["--secrets.files", str(secrets)] if secrets else []
+    with app_server(env, timeout=timeout, args=secrets_files) as (app_port, _), chromium() as debug_port:
         yield debug_port, f"http://127.0.0.1:{app_port}/?" + urlencode({"dep": departement})
-    finally:
-        browser.terminate()
-        app.terminate()
-        browser.wait(10)
-        app.wait(10)
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def bench(departement: str, clicks: int, data: Path, timeout: float) -> dict:

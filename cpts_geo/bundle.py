@@ -92,8 +92,8 @@ class Bundle:
 
     def warm_up(self) -> "Bundle":
         """Build now what the first click of a page needs (graphs, IRIS by commune, offer), not at that click."""
-        for built_at_first_use in ("iris_graph", "commune_graph", "iris_by_commune", "epci_communes",
-                                   "age_reference_sums", "offer"):
+        for built_at_first_use in ("iris_graph", "commune_graph", "iris_by_commune", "commune_of_iris",
+                                   "epci_communes", "age_reference_sums", "offer"):
             getattr(self, built_at_first_use)
         return self
 

@@ -23,29 +23,18 @@ import argparse
 import asyncio
 import base64
 import json
-import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from websockets.asyncio.client import connect
 
-ROOT = Path(__file__).resolve().parent.parent
+from headless import ROOT, WINDOW, DevTools, app_server, chromium, evaluate, page_targets
+
 sys.path.insert(0, str(ROOT))
 from cpts_geo.webmap import OPTIONAL_LAYERS  # noqa: E402
 RUSCINO = "66028-66136.0801.0901.0902.1001.1101.1202.1203.1901.1902.1903-66186-66189"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars"]
-WINDOW = (1600, 1150)
-#: Hosts a closed network reaches (``--offline``): the app only.
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
 #: The notice of the map when its background tiles fail (``cpts_geo/drawmap``, ``webmap.TileErrorNotice`` on the
 #: « Vue ARS » page's map, in its iframe).
 NOTICE_SCRIPT = """(() => {
@@ -90,68 +79,6 @@ def inside_point(code: str) -> tuple[float, float]:
     shapes = bundle.iris_geometry([code]) if len(code) == 9 else bundle.commune_geometry([code])
     centre = shapely.get_point(shapely.maximum_inscribed_circle(shapes.geometry.iloc[0]), 0)
     return centre.y, centre.x
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
-
-
-class DevTools:
-    """Minimal Chrome DevTools Protocol client over one page's websocket.
-
-    Responses resolve the pending calls; ``Fetch.requestPaused`` events go to :meth:`serve_offline`.
-    """
-
-    def __init__(self, connection):
-        self.connection = connection
-        self.next_id = 0
-        self.pending: dict[int, asyncio.Future] = {}
-        self.reader = asyncio.create_task(self._read())
-        self.blocked: set[str] = set()
-
-    async def _read(self) -> None:
-        async for raw in self.connection:
-            message = json.loads(raw)
-            if "id" in message and message["id"] in self.pending:
-                self.pending.pop(message["id"]).set_result(message)
-            elif message.get("method") == "Fetch.requestPaused":
-                asyncio.create_task(self.serve_offline(message["params"]))
-
-    async def call(self, method: str, **params) -> dict:
-        self.next_id += 1
-        future = asyncio.get_running_loop().create_future()
-        self.pending[self.next_id] = future
-        await self.connection.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        message = await future
-        if "error" in message:
-            raise RuntimeError(f"{method}: {message['error']}")
-        return message["result"]
-
-    async def serve_offline(self, request: dict) -> None:
-        """A closed network: requests to the app go through, any other fails (its host is kept in ``blocked``)."""
-        host = urlsplit(request["request"]["url"]).hostname or ""
-        if host in LOCAL_HOSTS or request["request"]["url"].startswith(("data:", "blob:")):
-            await self.call("Fetch.continueRequest", requestId=request["requestId"])
-            return
-        self.blocked.add(host)
-        await self.call("Fetch.failRequest", requestId=request["requestId"], errorReason="InternetDisconnected")
-
-
-async def evaluate(devtools: DevTools, expression: str):
-    return (await devtools.call("Runtime.evaluate", expression=expression, returnByValue=True))["result"].get("value")
 
 
 async def click_map(devtools: DevTools, lat: float, lng: float, timeout: float) -> None:
@@ -212,9 +139,7 @@ async def open_tab(devtools: DevTools, label: str, timeout: float) -> None:
 async def capture(debug_port: int, url: str, out: Path, timeout: float, offline: bool,
                   click: tuple[float, float] | None = None, layers=(), window=WINDOW, tab: str | None = None) -> float:
     """Load ``url``, wait for the map (and click it at ``click``), write the PNG; returns the seconds until the map was ready."""
-    targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json").read())
-    page = next(t for t in targets if t["type"] == "page")
-    async with connect(page["webSocketDebuggerUrl"], max_size=64 << 20) as connection:
+    async with connect(page_targets(debug_port)[0], max_size=64 << 20) as connection:
         devtools = DevTools(connection)
         if offline:
             await devtools.call("Fetch.enable", patterns=[{"urlPattern": "*"}])
@@ -273,32 +198,13 @@ def main() -> int:
     click = inside_point(args.click) if args.click else None
     layers = [OPTIONAL_LAYERS[kind] for kind in filter(None, args.layers.split(","))]
     window = (args.width, args.height)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        sys.exit("Chromium not found: apt-get install -y chromium")
-    app_port, debug_port = free_port(), free_port()
-    env = {**os.environ, **({"CPTS_GEO_STORE": str(args.ars.resolve())} if args.ars else {})}
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-                            "true", "--server.port", str(app_port), "--browser.gatherUsageStats", "false"],
-                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    profile = tempfile.mkdtemp(prefix="cpts-geo-chromium-")
-    browser = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                                f"--remote-debugging-port={debug_port}", f"--window-size={window[0]},{window[1]}",
-                                "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", args.timeout)
-        wait_http(f"http://127.0.0.1:{debug_port}/json/version", 30)
+    env = {"CPTS_GEO_STORE": str(args.ars.resolve())} if args.ars else {}
+    with app_server(env, timeout=args.timeout) as (app_port, _), chromium(window) as debug_port:
         url = (f"http://127.0.0.1:{app_port}/Vue_ARS?dep={args.dep}" if args.ars else
                f"http://127.0.0.1:{app_port}/?" + urlencode({"zones": args.zones, "nom": args.name, "dep": args.dep}))
         args.out.parent.mkdir(parents=True, exist_ok=True)
         ready = asyncio.run(capture(debug_port, url, args.out, args.timeout, args.offline, click, layers, window, args.tab))
         print(f"{args.out}: map ready after {ready:.1f} s, {args.out.stat().st_size / 1e3:.0f} kB")
-    finally:
-        browser.terminate()
-        app.terminate()
-        browser.wait(10)
-        app.wait(10)
-        shutil.rmtree(profile, ignore_errors=True)
     return 0
 
 
