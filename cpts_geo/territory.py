@@ -9,6 +9,7 @@ import pandas as pd
 from cpts_geo.formatting import fr_percent
 from cpts_geo.funding import Taille, taille_of
 from cpts_geo.prepare import POPULATION_METHODS
+from cpts_geo.reference import departements_table
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,18 @@ def population_of(bundle, parts: list[CommunePart]) -> Population:
     estimated = [p for p in parts if p.population_method.split(":")[-1] != "legal"]
     year = bundle.meta.get("population_millesime")
     iris_year = bundle.meta.get("iris_population_year")
-    method = [f"Communes entières : {POPULATION_METHODS['legal']} {year or ''}".strip() + "."]
+    census_years = bundle.meta.get("population_census_years", {})
+    census = {p.departement: census_years[p.departement] for p in parts if p.departement in census_years}
+    legal_too = not parts or any(p.departement not in census for p in parts)    # Mayotte: a census, no légale
+    method = [f"Communes entières : {POPULATION_METHODS['legal']} {year or ''}".strip() + "."] if legal_too else []
+    names = departements_table().set_index("code_departement")["nom_departement"]
+    method += [f"{names.get(code, 'Département')} ({code}) : population municipale du recensement {census_year}, "
+               f"reprise telle quelle par les populations légales suivantes (pas de population légale {year})."
+               for code, census_year in sorted(census.items())]
+    source = bundle.meta.get("population_source", "")
+    if not legal_too and len(set(census.values())) == 1:
+        year = next(iter(census.values()))
+        source = f"INSEE, recensement de la population {year} (population municipale)"
     if split:
         method.append(
             f"Communes découpées ({', '.join(p.nom for p in split)}) : population {year or ''} de la commune "
@@ -216,7 +228,7 @@ def population_of(bundle, parts: list[CommunePart]) -> Population:
     return Population(
         value=int(round(total)),
         millesime=year,
-        source=bundle.meta.get("population_source", ""),
+        source=source,
         method=" ".join(method),
         split_share=(sum(p.population for p in split) / total) if total else 0.0,
     )
