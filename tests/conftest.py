@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,25 @@ def dep66(dep66_dir) -> Bundle:
 @pytest.fixture(scope="session")
 def ruscino(france) -> Territory:
     return Territory(resolve_codes(france, RUSCINO_CODES).iris, "CPTS Ruscino")
+
+
+@pytest.fixture(scope="session")
+def libreoffice(tmp_path_factory):
+    """``convert(path, fmt, infilter=None)``: the file converted by LibreOffice (headless, its own profile), as a
+    reader's office suite opens it. Skipped without LibreOffice, unless ``$CPTS_GEO_REQUIRE_LIBREOFFICE=1`` (CI),
+    where it fails."""
+    binary = shutil.which("libreoffice") or shutil.which("soffice")
+    if binary is None:
+        reason = "LibreOffice absent (apt-get install -y libreoffice-calc-nogui libreoffice-writer-nogui)"
+        if os.environ.get("CPTS_GEO_REQUIRE_LIBREOFFICE") == "1":
+            pytest.fail(f"LibreOffice required (CPTS_GEO_REQUIRE_LIBREOFFICE=1) but {reason}")
+        pytest.skip(reason)
+    profile = tmp_path_factory.mktemp("libreoffice_profile")
+
+    def convert(source: Path, fmt: str, infilter: str | None = None) -> Path:
+        subprocess.run([binary, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", fmt,
+                        *([f"--infilter={infilter}"] if infilter else []), "--outdir", str(source.parent),
+                        str(source)], check=True, capture_output=True, timeout=300)
+        return source.with_suffix("." + fmt.split(":")[0])
+
+    return convert

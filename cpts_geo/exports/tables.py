@@ -21,8 +21,9 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 
+from cpts_geo.exports.sheets import AUTHOR, append_table, document_author, set_properties, write_title
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.funding import TAILLE_BANDS
 from cpts_geo.letter import COLUMNS, letter_footer
@@ -41,15 +42,6 @@ DOCX_MARGIN_CM = 2
 DOCX_TEXT_CM = 21 - 2 * DOCX_MARGIN_CM
 #: the map of the DOCX in inches: the text width, and a height that leaves a line under it on the page
 DOCX_MAP_INCHES = (DOCX_TEXT_CM / 2.54, 9.0)
-AUTHOR = "cpts-geo"
-
-
-def document_author(author: str | None = None) -> str:
-    """The author written in a document's metadata: the porteur (cleaned user text) with cpts-geo,
-    ``CPTS Ruscino (cpts-geo)``, or ``cpts-geo`` alone."""
-    author = clean_text(author or "")
-    return f"{author} ({AUTHOR})" if author else AUTHOR
-
 ALERT_COLOUR = "C00000"
 QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la génération 2015 (décret 2014-1750) ; "
               "population du quartier entier (ANCT), non répartie entre les communes d'un quartier qui en couvre "
@@ -196,29 +188,18 @@ def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str]
     workbook's properties.
     """
     book = Workbook()
-    book.properties.creator = book.properties.lastModifiedBy = document_author(author)
-    book.properties.title = f"Délimitation géographique — {summary.name or 'CPTS'}"
-    book.properties.language = "fr-FR"
+    set_properties(book, f"Délimitation géographique — {summary.name or 'CPTS'}",
+                   "Lettre d'intention CPTS : communes et quartiers (IRIS) du territoire, population, taille", author)
     sheet = book.active
     sheet.title = "Délimitation"
-    sheet.append([spreadsheet_cell(f"Délimitation géographique — {summary.name}".strip(" —"))])
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append([spreadsheet_cell(" ".join(alerts))] if alerts else [])
-    sheet["A2"].font = Font(bold=True, color=ALERT_COLOUR)
-    sheet.append(COLUMNS)
-    for cell in sheet[3]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDDDDD")
-    for row in table.itertuples(index=False):
-        sheet.append([spreadsheet_cell(value) for value in row])
-        for cell in sheet[sheet.max_row][1:]:  # codes stay text: « (660280101) » is no negative number
-            cell.number_format = "@"
+    write_title(sheet, f"Délimitation géographique — {summary.name}".strip(" —"))
+    if alerts:
+        sheet.cell(2, 1, spreadsheet_cell(" ".join(alerts))).font = Font(bold=True, color=ALERT_COLOUR)
+    append_table(sheet, table, header_row=3)
     sheet.append([])
     for label, value in letter_footer(summary):
         sheet.append([label, value])
         sheet.cell(sheet.max_row, 1).font = Font(bold=True)
-    for column, width in zip("ABC", (55, 16, 16)):
-        sheet.column_dimensions[column].width = width
     sources = book.create_sheet("Sources")
     for line in _sources_lines(bundle):
         sources.append([line])
