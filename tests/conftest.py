@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from cpts_geo.bundle import Bundle
@@ -81,3 +82,12 @@ def libreoffice(tmp_path_factory):
         return source.with_suffix("." + fmt.split(":")[0])
 
     return convert
+
+
+#: how LibreOffice Calc opens a CSV of the tool in French: « ; », « " », UTF-8, from line 1, language French
+FRENCH_CSV = "CSV:59,34,76,1,,1036"
+
+
+def calc_rows(libreoffice, path: Path) -> list[tuple]:
+    """The cells of a CSV as LibreOffice Calc reads it in French (numbers as numbers, texts as texts)."""
+    return list(openpyxl.load_workbook(libreoffice(path, "xlsx", FRENCH_CSV)).active.iter_rows(values_only=True))

@@ -22,6 +22,7 @@ from cpts_geo.exports.sheets import TEXT_MARK
 from cpts_geo.offer import NOT_AVAILABLE, territory_offer
 from cpts_geo.registry import read_registry
 from cpts_geo.territory import Territory, summarize
+from tests.conftest import calc_rows
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 HEALTH = DEFAULT_MIRROR / "health"
@@ -325,15 +326,6 @@ def test_ars_page_opens_the_area_of_its_link(dep66_dir, france, tmp_path, monkey
     page = ars_page(monkeypatch, dep66_dir, tmp_path / "vide.sqlite")
     assert not page.exception
     assert page.selectbox(key="ars_region").value == "76" and page.selectbox(key="ars_departement").value == "66"
-
-
-#: how LibreOffice Calc opens a CSV of the tool in French: « ; », « " », UTF-8, from line 1, language French
-FRENCH_CSV = "CSV:59,34,76,1,,1036"
-
-
-def calc_rows(libreoffice, path: Path) -> list[tuple]:
-    """The cells of a CSV as LibreOffice Calc reads it in French (numbers as numbers, texts as texts)."""
-    return list(openpyxl.load_workbook(libreoffice(path, "xlsx", FRENCH_CSV)).active.iter_rows(values_only=True))
 
 
 def test_csv_read_by_a_french_spreadsheet(france_dir, tmp_path, capsys, libreoffice):

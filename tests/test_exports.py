@@ -56,11 +56,12 @@ def test_file_names(files):
 def test_xlsx_letter_table(files):
     sheet = load_workbook(files["xlsx"])["Délimitation"]
     rows = [tuple(c.value for c in row) for row in sheet.iter_rows()]
-    assert rows[2] == ("COMMUNES / QUARTIERS", "CODE POSTAL", "CODE INSEE")
-    assert rows[3] == ("Ouest (660280101) - Cabestany", "66330", "(660280101)")   # text cells: no negative number
-    assert {sheet.cell(4, column).number_format for column in (2, 3)} == {"@"}
+    assert rows[2] == ("COMMUNES / QUARTIERS", "CODE POSTAL", "CODE INSEE", "CODE IRIS")
+    assert rows[3] == ("Ouest (660280101) - Cabestany", "66330", "66028", "660280101")
+    assert {sheet.cell(4, column).number_format for column in (2, 3, 4)} == {"@"}    # codes stay text when edited
+    assert sheet.freeze_panes == "A4" and sheet.auto_filter.ref == "A3:D19" and sheet["A3"].font.b
     table = rows[3:3 + 16]
-    assert len(table) == 16 and table[-1] == ("Saleilles", "66280", "66189")
+    assert len(table) == 16 and table[-1] == ("Saleilles", "66280", "66189", None)
     footer = {r[0]: r[1] for r in rows[3 + 16:] if r[0]}
     assert footer["Nombre de communes"] == "4 (dont 1 en partie)"
     assert footer["Population"].startswith("48\u202f454 habitants")
@@ -71,7 +72,7 @@ def test_xlsx_letter_table(files):
 
 def test_csv_is_the_letter_csv(files):
     lines = files["csv"].read_bytes().decode("utf-8-sig").splitlines()
-    assert lines[1] == "Ouest (660280101) - Cabestany;66330;660280101"
+    assert lines[1] == "Ouest (660280101) - Cabestany;\u206066330;\u206066028;\u2060660280101"
 
 
 def test_perimeter_files_content_and_crs(files, france, ruscino):
@@ -339,7 +340,7 @@ def test_docx_holds_the_map_at_text_width_with_metadata(map_files):
     assert "CONTOURS-IRIS" in properties.subject and "populations légales 2023" in properties.subject
     letter = document.tables[0]                      # columns fitted to their content, within the text width
     widths = [column.width.cm for column in letter.columns]
-    assert widths[0] > 2 * widths[2] > 2 * widths[1] and sum(widths) <= 17.01    # names, codes, postal codes
+    assert widths[0] > 2 * widths[3] > 2 * widths[2] and sum(widths) <= 17.01    # names, IRIS, commune codes
     assert all(cell.width.cm == pytest.approx(widths[0]) for cell in letter.columns[0].cells)
 
 
@@ -582,7 +583,7 @@ def test_an_invalid_territory_says_so_on_every_document(france):
              "principal : Carpentras (84031).")
     assert exporter.alerts == [alert]
     csv_lines = exporter.export("csv").data.decode("utf-8-sig").splitlines()
-    assert f"Attention;{alert};" in csv_lines
+    assert f"Attention;{alert};;" in csv_lines
     sheet = load_workbook(io.BytesIO(exporter.export("xlsx").data))["Délimitation"]
     assert sheet["A2"].value == alert and sheet["A2"].font.color.rgb.endswith("C00000")
     document = Document(io.BytesIO(exporter.export("docx").data))
@@ -611,8 +612,8 @@ def test_whole_communes_are_one_row_and_docx_headers_repeat(france, france_dir):
 
     paris = Territory(resolve_codes(france, ["75113", "75114"]).iris, "CPTS Paris 13-14")
     exporter = TerritoryExport(france, paris)
-    assert exporter.table.values.tolist() == [["Paris 13e Arrondissement", "75013", "75113"],
-                                              ["Paris 14e Arrondissement", "75014", "75114"]]
+    assert exporter.table.values.tolist() == [["Paris 13e Arrondissement", "75013", "75113", ""],
+                                              ["Paris 14e Arrondissement", "75014", "75114", ""]]
     document = Document(io.BytesIO(exporter.export("docx").data))
     for table in document.tables:
         assert table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None

@@ -23,10 +23,11 @@ from matplotlib.ticker import FuncFormatter, MultipleLocator
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from cpts_geo.exports.sheets import AUTHOR, append_table, document_author, set_properties, write_title
+from cpts_geo.exports.sheets import (AUTHOR, append_table, document_author, report_csv, set_properties,
+                                    write_title)
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.funding import TAILLE_BANDS
-from cpts_geo.letter import COLUMNS, letter_footer
+from cpts_geo.letter import COLUMNS, TAILLE_LABEL, letter_footer
 from cpts_geo.offer import (ND_NOTE, apl_table, communes_offer_table, establishment_counts,
                             establishment_groups, professionals_table, territory_offer)
 from cpts_geo.reference import departements_table
@@ -180,6 +181,16 @@ def _sources_lines(bundle) -> list[str]:
             f"Âges : {meta.get('iris_population_source', '')}.", *meta.get("limits", [])]
 
 
+def letter_csv(table: pd.DataFrame, summary: Summary, alerts: list[str] = ()) -> bytes:
+    """The letter table as CSV for a French spreadsheet (:func:`cpts_geo.exports.sheets.report_csv`: ``;``, UTF-8
+    with BOM, codes kept as text, no formula), its footer lines after a blank line, then ``alerts`` (the checks
+    the territory fails, see ``TerritoryExport.alerts``)."""
+    lines = [*letter_footer(summary), *(("Attention", alert) for alert in alerts)]
+    padding = ("",) * (len(COLUMNS) - 2)
+    footer = pd.DataFrame([(label, value, *padding) for label, value in lines], columns=COLUMNS)
+    return report_csv(pd.concat([table, pd.DataFrame([("",) * len(COLUMNS)], columns=COLUMNS), footer]))
+
+
 def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str] = (),
                 author: str | None = None) -> bytes:
     """The letter table in an Excel workbook: sheet « Délimitation » (table and footer) and « Sources ».
@@ -293,7 +304,9 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
     _docx_alerts(document, alerts)
     document.add_paragraph(f"Territoire de la {summary.name or 'CPTS'} : communes et quartiers (IRIS) couverts.")
     _docx_table(document, table)
-    for label, value in letter_footer(summary)[:2]:
+    for label, value in letter_footer(summary):
+        if label == TAILLE_LABEL:                               # the taille's boxes below
+            continue
         document.add_paragraph().add_run(f"{label} : ").bold = True
         document.paragraphs[-1].add_run(value)
     document.add_paragraph(summary.population.method).runs[0].italic = True
