@@ -65,11 +65,12 @@ def ruscino(france) -> Territory:
 @pytest.fixture(scope="session")
 def libreoffice(tmp_path_factory):
     """``convert(path, fmt, infilter=None)``: the file converted by LibreOffice (headless, its own profile), as a
-    reader's office suite opens it. Skipped without LibreOffice, unless ``$CPTS_GEO_REQUIRE_LIBREOFFICE=1`` (CI),
+    reader's office suite opens it (``pdftotext`` reads the PDFs). Skipped without them, unless ``$CPTS_GEO_REQUIRE_LIBREOFFICE=1`` (CI),
     where it fails."""
     binary = shutil.which("libreoffice") or shutil.which("soffice")
-    if binary is None:
-        reason = "LibreOffice absent (apt-get install -y libreoffice-calc-nogui libreoffice-writer-nogui)"
+    if binary is None or shutil.which("pdftotext") is None:
+        reason = ("LibreOffice or pdftotext absent (apt-get install -y libreoffice-calc-nogui "
+                  "libreoffice-writer-nogui poppler-utils)")
         if os.environ.get("CPTS_GEO_REQUIRE_LIBREOFFICE") == "1":
             pytest.fail(f"LibreOffice required (CPTS_GEO_REQUIRE_LIBREOFFICE=1) but {reason}")
         pytest.skip(reason)
@@ -91,3 +92,9 @@ FRENCH_CSV = "CSV:59,34,76,1,,1036"
 def calc_rows(libreoffice, path: Path) -> list[tuple]:
     """The cells of a CSV as LibreOffice Calc reads it in French (numbers as numbers, texts as texts)."""
     return list(openpyxl.load_workbook(libreoffice(path, "xlsx", FRENCH_CSV)).active.iter_rows(values_only=True))
+
+
+def pdf_layout_text(path: Path) -> str:
+    """The text of a PDF laid out as on its pages (``pdftotext -layout``): a word cut over two lines shows cut."""
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout

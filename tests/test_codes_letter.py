@@ -73,6 +73,9 @@ def test_postal_codes_to_confirm_as_summary_flags_them(france, ruscino):
     assert footer["Codes postaux à confirmer"] == ("Perpignan (66000, 66100) : commune à plusieurs codes postaux, "
                                                   "garder celui des quartiers retenus")
     assert list(footer)[-1] == "Taille de la CPTS"
+    avignon = summarize(france, Territory(resolve_codes(france, ["84007"]).iris))
+    assert letter_table(france, avignon)["CODE POSTAL"].tolist() == ["84000, 84140 (à confirmer)"]
+    assert avignon.postal_codes_to_confirm == ("84000", "84140")
     chosen = summarize(france, ruscino, {"66136": "66000"})
     assert "Codes postaux à confirmer" not in dict(letter_footer(chosen))
     assert not letter_table(france, chosen)["CODE POSTAL"].str.contains("confirmer").any()

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import zipfile
 
 import geopandas as gpd
@@ -20,9 +21,10 @@ from cpts_geo.errors import InputError
 from cpts_geo.exports import tables
 from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
 from cpts_geo.exports.perimeter import read_perimeter
+from cpts_geo.offer import establishment_groups
 from cpts_geo.territory import Territory
 from tests.test_cli import run_cli
-from tests.conftest import RUSCINO_CODES
+from tests.conftest import RUSCINO_CODES, pdf_layout_text
 
 A4_POINTS = (595, 842)
 
@@ -340,7 +342,7 @@ def test_docx_holds_the_map_at_text_width_with_metadata(map_files):
     assert "CONTOURS-IRIS" in properties.subject and "populations légales 2023" in properties.subject
     letter = document.tables[0]                      # columns fitted to their content, within the text width
     widths = [column.width.cm for column in letter.columns]
-    assert widths[0] > 2 * widths[3] > 2 * widths[2] and sum(widths) <= 17.01    # names, IRIS, commune codes
+    assert widths[0] == max(widths) > 2 * min(widths) and sum(widths) == pytest.approx(17, abs=0.01)   # names widest
     assert all(cell.width.cm == pytest.approx(widths[0]) for cell in letter.columns[0].cells)
 
 
@@ -758,3 +760,30 @@ def test_prediagnostic_offer_lists_every_establishment(france_dir, tmp_path):
     listing = [page for page in offer if any(e["finess"] in page for e in establishments)]
     assert len(listing) >= 3 and all("FINESS" in page and "Commune" in page for page in listing)
     assert all("(suite, page" in page for page in offer[1:]) and "voir le document Word" not in text
+
+
+def test_docx_read_in_libreoffice_keeps_codes_whole(france, ruscino, tmp_path, libreoffice):
+    """The DOCX as a reader's office suite lays it out (LibreOffice → PDF → text): every code on one line (IRIS,
+    commune, FINESS, the « FINESS » header), Perpignan's postal codes « à confirmer »; rows never split across
+    pages, header rows repeated, French styles, the map within the page."""
+    exporter = TerritoryExport(france, ruscino)                        # no --postal: Perpignan has two codes
+    path = tmp_path / "lettre.docx"
+    path.write_bytes(exporter.export("docx").data)
+    text = pdf_layout_text(libreoffice(path, "pdf"))
+    prediag = tables.prediagnostic(france, exporter.territory, exporter.summary)
+    groups = [rows for _, rows in establishment_groups(prediag.offer)]
+    finess = [code for rows in groups for code in rows["FINESS"]]
+    codes = [*exporter.table["CODE INSEE"], *filter(None, exporter.table["CODE IRIS"]), *finess,
+             *(code for rows in groups for code in rows["IRIS"])]
+    assert len(finess) > 30 and [code for code in codes if not re.search(rf"(?<!\d){code}(?!\d)", text)] == []
+    assert re.search(r"Nom +FINESS +Commune +IRIS", text) and "CODE INSEE" not in text     # its header wraps whole
+    assert re.search(r"CODE\s+CODE\n\s+INSEE\s+IRIS", text)
+    assert text.count("66000, 66100 (à confirmer)") == 10 and "Codes postaux à confirmer : Perpignan" in text
+    document = Document(io.BytesIO(path.read_bytes()))
+    rows = [row for table in document.tables for row in table.rows]
+    assert len(rows) > 90 and all(row._tr.trPr.find(qn("w:cantSplit")) is not None for row in rows)
+    assert all(table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None for table in document.tables)
+    languages = {element.get(qn("w:val")) for element in document.styles.element.iter(qn("w:lang"))}
+    assert languages == {"fr-FR"}
+    picture = document.inline_shapes[0]
+    assert round(picture.width.cm, 1) == 17.0 and picture.height.cm <= 29.7 - 2 * 2 - 1.5   # a page, a heading

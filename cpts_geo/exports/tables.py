@@ -14,7 +14,8 @@ import matplotlib
 import pandas as pd
 from docx import Document
 from docx.oxml import OxmlElement
-from docx.shared import Cm, Pt, RGBColor
+from docx.oxml.ns import qn
+from docx.shared import Cm, Inches, Pt, RGBColor
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -43,6 +44,9 @@ DOCX_MARGIN_CM = 2
 DOCX_TEXT_CM = 21 - 2 * DOCX_MARGIN_CM
 #: the map of the DOCX in inches: the text width, and a height that leaves a line under it on the page
 DOCX_MAP_INCHES = (DOCX_TEXT_CM / 2.54, 9.0)
+DOCX_FONT_PT = 10
+#: space left and right of a DOCX cell's text: Word's and LibreOffice's cell margin (0.19 cm), and some more
+DOCX_CELL_PAD_IN = 0.1
 ALERT_COLOUR = "C00000"
 QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la génération 2015 (décret 2014-1750) ; "
               "population du quartier entier (ANCT), non répartie entre les communes d'un quartier qui en couvre "
@@ -221,34 +225,36 @@ def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str]
     return buffer.getvalue()
 
 
-def column_widths_cm(frame: pd.DataFrame, font_pt: float = 10) -> list[float]:
-    """Widths (cm) of the columns of ``frame`` fitted to their content: the longest value (a header by its
-    longest word, as it may wrap), at most 45 characters; scaled down to the text width when wider."""
-    char_cm = font_pt * 0.52 * 2.54 / 72           # an average character of the font
-    lengths = [min(45, max([len(word) for word in str(name).split()] + [len(str(v)) for v in frame[name]] + [3]))
-               for name in frame.columns]
-    widths = [length * char_cm + 0.4 for length in lengths]   # with the cell's margins
-    scale = min(1.0, DOCX_TEXT_CM / sum(widths))
-    return [width * scale for width in widths]
-
-
 def _docx_table(document, frame: pd.DataFrame) -> None:
-    """``frame`` as a Word table: bold header repeated on each page, columns fitted to their content."""
+    """``frame`` as a Word table: bold header repeated on each page, no row split across two pages, columns fitted
+    to their content (:func:`fit_columns`, measured in a font wider than Calibri: a code never wraps)."""
     table = document.add_table(rows=1, cols=len(frame.columns))
     table.style = "Table Grid"
     table.autofit = False
     for cell, name in zip(table.rows[0].cells, frame.columns):
         cell.text = str(name)
         cell.paragraphs[0].runs[0].bold = True
-    header = table.rows[0]._tr.get_or_add_trPr()  # the header row is repeated on each page
-    header.append(OxmlElement("w:tblHeader"))
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeated on each page
     for values in frame.itertuples(index=False):
         for cell, value in zip(table.add_row().cells, values):
             cell.text = str(value)
-    for column, width in zip(table.columns, column_widths_cm(frame)):
-        column.width = Cm(width)
+    for row in table.rows:
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    for column, width in zip(table.columns, fit_columns(frame, DOCX_TEXT_CM / 2.54, DOCX_FONT_PT, DOCX_CELL_PAD_IN)):
+        column.width = Inches(width)
         for cell in column.cells:  # Word reads the cells' widths, LibreOffice the grid's
-            cell.width = Cm(width)
+            cell.width = Inches(width)
+
+
+def _docx_french(document) -> None:
+    """French as the language of the document's styles (spelling, hyphenation)."""
+    defaults = document.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    language = defaults.find(qn("w:lang"))
+    if language is None:
+        language = OxmlElement("w:lang")
+        defaults.append(language)
+    language.set(qn("w:val"), "fr-FR")
+    language.set(qn("w:eastAsia"), "fr-FR")
 
 
 def _docx_properties(document, bundle, summary: Summary, author: str | None) -> None:
@@ -299,7 +305,8 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
     page = document.sections[0]  # python-docx starts from US Letter
     page.page_width, page.page_height = A4_CM
     page.left_margin = page.right_margin = page.top_margin = page.bottom_margin = Cm(DOCX_MARGIN_CM)
-    document.styles["Normal"].font.size = Pt(10)
+    document.styles["Normal"].font.size = Pt(DOCX_FONT_PT)
+    _docx_french(document)
     document.add_heading("Délimitation géographique", level=1)
     _docx_alerts(document, alerts)
     document.add_paragraph(f"Territoire de la {summary.name or 'CPTS'} : communes et quartiers (IRIS) couverts.")
