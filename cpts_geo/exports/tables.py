@@ -33,7 +33,7 @@ from cpts_geo.offer import (ND_NOTE, apl_table, communes_offer_table, establishm
                             establishment_groups, professionals_table, territory_offer)
 from cpts_geo.reference import departements_table
 from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure
-from cpts_geo.user_text import clean_text, spreadsheet_cell
+from cpts_geo.user_text import spreadsheet_cell
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
 
