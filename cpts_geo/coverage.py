@@ -23,6 +23,7 @@ from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.funding import taille_number, taille_of
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE, groups_offer, source_lines
+from cpts_geo.territory import population_millesime
 
 #: ACI item shown per CPTS: the yearly operating funding after avenant 2.
 FUNDING_ITEM = "fonctionnement_after_avenant2_plus75pct"
@@ -360,7 +361,7 @@ def coverage_report(bundle, registry: dict[str, frozenset[str]], area: Area) -> 
         epci=_epci(bundle, everyone, covered, area.mask),
         offer=_white_offer(bundle, white),
         unknown_iris=everyone.unknown,
-        millesime=bundle.meta.get("population_millesime"),
+        millesime=population_millesime(bundle, set(bundle.iris.loc[area.mask, "departement"])),
         limits=(*bundle.meta.get("limits", ()), *_offer_limits(bundle, area)),
     )
 

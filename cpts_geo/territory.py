@@ -199,25 +199,31 @@ def epci_parts(bundle, territory: Territory) -> tuple[EpciPart, ...]:
     return tuple(sorted(result, key=lambda e: (-len(e.communes_in), e.nom)))
 
 
+def population_millesime(bundle, departements) -> int | None:
+    """The millésime of the populations of ``departements``: that of the légales, or the year of the census they
+    all repeat (Mayotte: 2017, ``population_census_years`` of the bundle)."""
+    census = {bundle.meta.get("population_census_years", {}).get(code) for code in departements}
+    return census.pop() if len(census) == 1 and None not in census else bundle.meta.get("population_millesime")
+
+
 def population_of(bundle, parts: list[CommunePart]) -> Population:
     """Sum of the communes' populations, with the method in French."""
     total = sum(p.population for p in parts)
     split = [p for p in parts if not p.whole]
     estimated = [p for p in parts if p.population_method.split(":")[-1] != "legal"]
-    year = bundle.meta.get("population_millesime")
+    legal_year = bundle.meta.get("population_millesime")
     iris_year = bundle.meta.get("iris_population_year")
     census_years = bundle.meta.get("population_census_years", {})
     census = {p.departement: census_years[p.departement] for p in parts if p.departement in census_years}
-    legal_too = not parts or any(p.departement not in census for p in parts)    # Mayotte: a census, no légale
-    method = [f"Communes entières : {POPULATION_METHODS['legal']} {year or ''}".strip() + "."] if legal_too else []
+    method = ([f"Communes entières : {POPULATION_METHODS['legal']} {legal_year or ''}".strip() + "."]
+              if not parts or len(census) < len({p.departement for p in parts}) else [])
     names = departements_table().set_index("code_departement")["nom_departement"]
     method += [f"{names.get(code, 'Département')} ({code}) : population municipale du recensement {census_year}, "
-               f"reprise telle quelle par les populations légales suivantes (pas de population légale {year})."
-               for code, census_year in sorted(census.items())]
-    source = bundle.meta.get("population_source", "")
-    if not legal_too and len(set(census.values())) == 1:
-        year = next(iter(census.values()))
-        source = f"INSEE, recensement de la population {year} (population municipale)"
+               f"reprise telle quelle par les populations légales suivantes (pas de population légale "
+               f"{legal_year})." for code, census_year in sorted(census.items())]
+    year = population_millesime(bundle, {p.departement for p in parts})
+    source = (bundle.meta.get("population_source", "") if year == legal_year else
+              f"INSEE, recensement de la population {year} (population municipale)")
     if split:
         method.append(
             f"Communes découpées ({', '.join(p.nom for p in split)}) : population {year or ''} de la commune "

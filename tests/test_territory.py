@@ -3,6 +3,7 @@
 import pytest
 
 from cpts_geo.codes import resolve_codes
+from cpts_geo.coverage import area_of, coverage_report
 from cpts_geo.funding import funding_text, taille_number, taille_of
 from cpts_geo.territory import Territory, summarize
 
@@ -78,6 +79,9 @@ def test_mayotte_population_is_its_2017_census(france):
     assert "légale 2023" not in summary.population.method.replace("population légale 2023)", "")
     mixed = summarize(france, Territory(resolve_codes(france, codes + ["66136"]).iris)).population
     assert mixed.millesime == 2023 and "légale 2023." in mixed.method and "recensement 2017" in mixed.method
+    mamoudzou = {"CPTS Mamoudzou": frozenset(france.iris_by_commune["97611"])}
+    assert coverage_report(france, mamoudzou, area_of(france, departement="976")).millesime == 2017
+    assert coverage_report(france, mamoudzou, area_of(france, departement="972")).millesime == 2023
 
 
 def test_reunion_funding_names_the_sources_conflict(france):
