@@ -54,7 +54,7 @@ def number_format(label: str, value) -> str | None:
         return PERCENT
     if "€" in label:
         return EUROS
-    if "illésime" in label:
+    if "millésime" in label.lower():
         return YEAR
     return THOUSANDS if float(value).is_integer() else DECIMAL
 
@@ -64,10 +64,15 @@ def is_figure(value) -> bool:
     return isinstance(value, Number) and not isinstance(value, bool) and not math.isnan(value)
 
 
+def is_missing(value) -> bool:
+    """No value: ``None``, pandas' ``NA`` or NaN (an empty cell)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def csv_cell(value, label: str = "") -> str:
     """A cell of a CSV for a French spreadsheet: ``3,444``, ``2`` (not ``2.0``), a share ``14,31 %``, a missing
     figure empty, a code as text (:data:`TEXT_MARK`), no formula."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return ""
     if is_figure(value):
         if number_format(label, value) == PERCENT:
@@ -117,9 +122,9 @@ def append_table(sheet, table: pd.DataFrame, header_row: int) -> None:
         sheet.cell(header_row, column, spreadsheet_cell(str(name)))
     for i, row in enumerate(table.itertuples(index=False)):
         for column, value in enumerate(row, 1):
-            if value is not None and value is not pd.NA and not (isinstance(value, float) and math.isnan(value)):
-                sheet.cell(header_row + 1 + i, column, spreadsheet_cell(value.item() if hasattr(value, "item")
-                                                                        else value))
+            if not is_missing(value):
+                plain = value.item() if hasattr(value, "item") else value     # numpy scalars as Python's
+                sheet.cell(header_row + 1 + i, column, spreadsheet_cell(plain))
     style_table(sheet, header_row, len(table), len(table.columns), labels)
 
 
@@ -160,12 +165,12 @@ def _shown_length(value, fmt: str | None) -> int:
     return len(digits) + (2 if fmt == EUROS else 0)
 
 
-def tables_workbook(tables: dict[str, pd.DataFrame], title: str, subject: str, author: str | None = None) -> bytes:
+def tables_workbook(tables: dict[str, pd.DataFrame], title: str, subject: str) -> bytes:
     """The tables as one XLSX workbook, a sheet each: the title and the sheet's name in its first row, the table
     from the second (:func:`append_table`)."""
     book = Workbook()
     book.remove(book.active)
-    set_properties(book, title, subject, author)
+    set_properties(book, title, subject)
     for name, table in tables.items():
         sheet = book.create_sheet(name)
         write_title(sheet, f"{title} — {name}")
