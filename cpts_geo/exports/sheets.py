@@ -137,7 +137,8 @@ def style_table(sheet, header_row: int, rows: int, columns: int, row_labels: lis
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = WRAPPED
-    widths = [max([len(word) for word in str(name).split()] + [min(len(str(name)), 24), 6]) for name in headers]
+    widths = [max([len(word) + 2 for word in str(name).split()] + [min(len(str(name)), 24), 6])  # bold: wider
+              for name in headers]
     for i, row in enumerate(sheet.iter_rows(min_row=header_row + 1, max_row=header_row + rows, max_col=columns)):
         for column, cell in enumerate(row):
             fmt = number_format(row_labels[i] if row_labels else headers[column], cell.value)
