@@ -21,8 +21,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from cpts_geo.codes import (CODE_COLUMNS, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column, resolve_codes,
-                            translate_communes)
+from cpts_geo.codes import (CODE_COLUMNS, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, normalise_code, pick_column,
+                            resolve_codes, translate_communes)
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
 from cpts_geo.exports.perimeter import IRIS_LAYER, TERRITORY_LAYER
@@ -108,8 +108,8 @@ def unify_names(names: pd.Series) -> tuple[pd.Series, list[str]]:
 # --------------------------------------------------------------------------- CSV of codes
 
 def _canonical(codes: pd.Series) -> pd.Series:
-    """Codes without spaces, brackets or quotes, upper case (``2a`` → ``2A``)."""
-    return codes.fillna("").str.replace(r"[\s()\[\]\"']", "", regex=True).str.upper()
+    """Codes in canonical form (:func:`cpts_geo.codes.normalise_code`: ``2a`` → ``2A``)."""
+    return codes.fillna("").map(normalise_code)
 
 
 def _clean_codes(codes: pd.Series) -> pd.Series:
