@@ -18,8 +18,8 @@ from cpts_geo.app_cache import (load_area, load_draw_area, load_map_data, load_s
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import MAX_UPLOAD_BYTES, split_codes
 from cpts_geo.errors import CptsGeoError
-from cpts_geo.formatting import fr_datetime, fr_euros, fr_int, fr_percent
-from cpts_geo.funding import TAILLE_BANDS
+from cpts_geo.formatting import fr_datetime, fr_int, fr_percent
+from cpts_geo.funding import TAILLE_BANDS, funding_text
 from cpts_geo.offer import offer_panel, territory_offer
 from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
 from cpts_geo.letter import letter_table
@@ -336,7 +336,7 @@ def show_taille_and_ages(summary) -> None:
         columns=["Taille", "Population"]).set_index("Taille"))
     if taille.funding:
         st.markdown("**Financement ACI pour cette taille**")
-        st.table(pd.DataFrame([(f["label"], fr_euros(f["amount_eur"])) for f in taille.funding],
+        st.table(pd.DataFrame([(f["label"], funding_text(f)) for f in taille.funding],
                               columns=["Poste", "Montant"]).set_index("Poste"))
     if summary.age.rows:
         st.markdown(f"**Structure par âge** (département {summary.age.departement}, région "

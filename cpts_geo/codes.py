@@ -29,8 +29,9 @@ CODE_SHOWN = 20
 
 
 def normalise_code(raw: str) -> str:
-    """A code as typed or read (spaces, parentheses, lower-case ``2a``) in canonical form."""
-    return re.sub(r"[\s()\[\]\"']", "", str(raw)).upper()
+    """A code as typed or read (spaces, parentheses, lower-case ``2a``, the invisible mark that keeps a code as
+    text in the CSV the tool writes) in canonical form."""
+    return re.sub(r"[\s()\[\]\"'\u2060\ufeff]", "", str(raw)).upper()
 
 
 def split_codes(text: str) -> list[str]:
@@ -180,7 +181,9 @@ def read_code_file(source: Path | str | bytes, label: str = "Le fichier") -> lis
     table = read_text_table(data, label=label.lower())
     column = pick_column(table, CODE_COLUMNS)
     if column is not None:
-        return [normalise_code(v) for v in table[column].dropna() if normalise_code(v)]
+        commune = pick_column(table, CODE_COLUMNS[1:])
+        codes = table[column] if commune in (None, column) else table[column].fillna(table[commune])  # letter table
+        return [normalise_code(v) for v in codes.dropna() if normalise_code(v)]
     header_tokens = [normalise_code(c) for c in table.columns]
     if table.shape[1] == 1 and all(CODE_PATTERN.match(t) for t in header_tokens):
         return header_tokens + [normalise_code(v) for v in table.iloc[:, 0].dropna()]

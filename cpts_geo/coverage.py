@@ -10,11 +10,8 @@ membership matrix (IRIS × CPTS) and the IRIS graph, so all metropolitan France 
 
 from __future__ import annotations
 
-import io
-import unicodedata
 from dataclasses import dataclass, field
 from itertools import chain
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,9 +23,8 @@ from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.funding import taille_number, taille_of
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE, groups_offer, source_lines
-from cpts_geo.output import write_files
 from cpts_geo.reference import outside_cpts
-from cpts_geo.user_text import spreadsheet_cell
+from cpts_geo.territory import population_millesime
 
 #: ACI item shown per CPTS: the yearly operating funding after avenant 2.
 FUNDING_ITEM = "fonctionnement_after_avenant2_plus75pct"
@@ -368,7 +364,7 @@ def coverage_report(bundle, registry: dict[str, frozenset[str]], area: Area) -> 
         epci=_epci(bundle, everyone, covered, area.mask),
         offer=_white_offer(bundle, white),
         unknown_iris=everyone.unknown,
-        millesime=bundle.meta.get("population_millesime"),
+        millesime=population_millesime(bundle, set(bundle.iris.loc[area.mask, "departement"])),
         limits=(*bundle.meta.get("limits", ()), *_offer_limits(bundle, area)),
     )
 
@@ -443,26 +439,3 @@ def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
                               "CPTS": report.epci["cpts"].map(_joined)}),
         "Limites": pd.DataFrame({"Limites des données": list(report.limits)}),
     }
-
-
-def report_csv(table: pd.DataFrame) -> bytes:
-    """A report table as CSV for Excel in French (``;``, UTF-8 with BOM); no cell can become a formula."""
-    return table.map(spreadsheet_cell).to_csv(sep=";", index=False).encode("utf-8-sig")
-
-
-def report_files(tables: dict[str, pd.DataFrame], stem: str) -> dict[str, bytes]:
-    """The tables as one XLSX workbook (a sheet each) and one CSV each, by file name; no cell can become a formula."""
-    workbook = io.BytesIO()
-    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
-        for sheet, table in tables.items():
-            table.map(spreadsheet_cell).to_excel(writer, sheet_name=sheet, index=False)
-    files = {f"{stem}.xlsx": workbook.getvalue()}
-    for sheet, table in tables.items():
-        plain = unicodedata.normalize("NFKD", sheet).encode("ascii", "ignore").decode().lower().replace(" ", "_")
-        files[f"{stem}_{plain}.csv"] = report_csv(table)
-    return files
-
-
-def write_report_files(tables: dict[str, pd.DataFrame], out_dir: Path | str, stem: str) -> list[Path]:
-    """Write the tables of :func:`report_files` into ``out_dir`` (all or nothing, see :func:`write_files`)."""
-    return write_files(out_dir, report_files(tables, stem))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
+
+from cpts_geo.formatting import fr_euros
 
 #: Upper bounds of tailles 1–3 (ACI CPTS 2019, art. on the taille of the CPTS).
 #: Convention (the texts do not say): a population equal to a threshold goes to the
@@ -56,9 +59,32 @@ def taille_of(population: float, aci: pd.DataFrame) -> Taille:
     number = taille_number(population)
     _, label, low, high = TAILLE_BANDS[number - 1]
     rows = aci[aci["taille"].astype(str) == str(number)] if len(aci) else aci
-    funding = tuple(
-        {"item": row["item"], "label": ACI_ITEMS.get(row["item"], row["item"]),
-         "amount_eur": int(float(row["amount_eur"])), "source": row["source"]}
-        for row in rows.to_dict(orient="records")
-    )
+    funding = tuple(_funding_line(item, group.to_dict(orient="records"))
+                    for item, group in rows.groupby("item", sort=False))
     return Taille(number, label, low, high, funding)
+
+
+def source_names(source: str) -> list[str]:
+    """The publishers a source of ``aci_cpts.csv`` names, without addresses, quotes or remarks:
+    ``fmfpro.org https://… ; Quotidien du médecin 'jusqu'à…' (CONFLICT: …)`` → ``fmfpro.org``, ``Quotidien du médecin``."""
+    names = (re.sub(r"\([^)]*\)|'.*'|https?://\S+", "", part).strip() for part in source.split(";"))
+    return [name for name in names if name]
+
+
+def _funding_line(item: str, rows: list[dict]) -> dict:
+    """One line of funding for an ACI item. When sources disagree (one row each in the data), ``amounts`` holds
+    every figure with its sources, the one most sources give first; ``amount_eur`` is that one."""
+    amounts = sorted(((int(float(row["amount_eur"])), tuple(source_names(row["source"]))) for row in rows),
+                     key=lambda amount: -len(amount[1]))                  # stable: data order on a tie
+    return {"item": item, "label": ACI_ITEMS.get(item, item), "amount_eur": amounts[0][0],
+            "amounts": [{"amount_eur": value, "sources": list(names)} for value, names in amounts],
+            "source": " ; ".join(row["source"] for row in rows)}
+
+
+def funding_text(line: dict) -> str:
+    """The amount of a funding line in French: ``105 000 €``, or when the sources disagree
+    ``30 000 € (fmfpro.org, Quotidien du médecin) ou 25 000 € (lepharmaciendefrance.fr) : sources en désaccord``."""
+    if len({a["amount_eur"] for a in line["amounts"]}) == 1:
+        return fr_euros(line["amount_eur"])
+    return " ou ".join(f"{fr_euros(a['amount_eur'])} ({', '.join(a['sources'])})"
+                       for a in line["amounts"]) + " : sources en désaccord"

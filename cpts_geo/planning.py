@@ -161,7 +161,7 @@ def comparison(plan: Plan) -> pd.DataFrame:
 
 
 def plan_tables(plan: Plan, bundle) -> dict[str, pd.DataFrame]:
-    """The plan as tables with French headers, one per sheet (see :func:`cpts_geo.coverage.report_files`, which
+    """The plan as tables with French headers, one per sheet (see :func:`cpts_geo.exports.sheets.plan_files`, which
     makes every cell inert): the proposals, the area before/after, each CPTS before/after."""
     names = bundle.communes["nom"]
     proposals = pd.DataFrame({

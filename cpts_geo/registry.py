@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpts_geo.codes import (CODE_COLUMNS, CODE_PATTERN, CODE_SHOWN, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS, pick_column,
+from cpts_geo.codes import (CODE_COLUMNS, CODE_PATTERN, CODE_SHOWN, MAX_UPLOAD_BYTES, NAME_COLUMNS, PLM_PARENTS,
+                            normalise_code, pick_column,
                             resolve_codes, translate_communes)
 from cpts_geo.config import STORAGE_CRS
 from cpts_geo.errors import InputError
@@ -133,8 +134,8 @@ def unify_names(names: pd.Series) -> tuple[pd.Series, list[str]]:
 # --------------------------------------------------------------------------- CSV of codes
 
 def _canonical(codes: pd.Series) -> pd.Series:
-    """Codes without spaces, brackets or quotes, upper case (``2a`` → ``2A``)."""
-    return codes.fillna("").str.replace(r"[\s()\[\]\"']", "", regex=True).str.upper()
+    """Codes in canonical form (:func:`cpts_geo.codes.normalise_code`: ``2a`` → ``2A``)."""
+    return codes.fillna("").map(normalise_code)
 
 
 def _clean_codes(codes: pd.Series) -> pd.Series:

@@ -10,6 +10,7 @@ from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_percent
 from cpts_geo.funding import Taille, taille_of
 from cpts_geo.prepare import POPULATION_METHODS
+from cpts_geo.reference import departements_table
 
 
 @dataclass(frozen=True)
@@ -220,14 +221,31 @@ def epci_parts(bundle, territory: Territory) -> tuple[EpciPart, ...]:
     return tuple(sorted(result, key=lambda e: (-len(e.communes_in), e.nom)))
 
 
+def population_millesime(bundle, departements) -> int | None:
+    """The millésime of the populations of ``departements``: that of the légales, or the year of the census they
+    all repeat (Mayotte: 2017, ``population_census_years`` of the bundle)."""
+    census = {bundle.meta.get("population_census_years", {}).get(code) for code in departements}
+    return census.pop() if len(census) == 1 and None not in census else bundle.meta.get("population_millesime")
+
+
 def population_of(bundle, parts: list[CommunePart]) -> Population:
     """Sum of the communes' populations, with the method in French."""
     total = sum(p.population for p in parts)
     split = [p for p in parts if not p.whole]
     estimated = [p for p in parts if p.population_method.split(":")[-1] != "legal"]
-    year = bundle.meta.get("population_millesime")
+    legal_year = bundle.meta.get("population_millesime")
     iris_year = bundle.meta.get("iris_population_year")
-    method = [f"Communes entières : {POPULATION_METHODS['legal']} {year or ''}".strip() + "."]
+    census_years = bundle.meta.get("population_census_years", {})
+    census = {p.departement: census_years[p.departement] for p in parts if p.departement in census_years}
+    method = ([f"Communes entières : {POPULATION_METHODS['legal']} {legal_year or ''}".strip() + "."]
+              if not parts or len(census) < len({p.departement for p in parts}) else [])
+    names = departements_table().set_index("code_departement")["nom_departement"]
+    method += [f"{names.get(code, 'Département')} ({code}) : population municipale du recensement {census_year}, "
+               f"reprise telle quelle par les populations légales suivantes (pas de population légale "
+               f"{legal_year})." for code, census_year in sorted(census.items())]
+    year = population_millesime(bundle, {p.departement for p in parts})
+    source = (bundle.meta.get("population_source", "") if year == legal_year else
+              f"INSEE, recensement de la population {year} (population municipale)")
     if split:
         method.append(
             f"Communes découpées ({', '.join(p.nom for p in split)}) : population {year or ''} de la commune "
@@ -238,7 +256,7 @@ def population_of(bundle, parts: list[CommunePart]) -> Population:
     return Population(
         value=int(round(total)),
         millesime=year,
-        source=bundle.meta.get("population_source", ""),
+        source=source,
         method=" ".join(method),
         split_share=(sum(p.population for p in split) / total) if total else 0.0,
     )

@@ -7,7 +7,6 @@ Thin layer: the registry is read by :mod:`cpts_geo.registry`, the report compute
 
 from __future__ import annotations
 
-import tempfile
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -16,13 +15,13 @@ import streamlit as st
 from cpts_geo import webmap
 from cpts_geo.app_cache import load_area, open_page, shown_error
 from cpts_geo.codes import resolve_codes
-from cpts_geo.coverage import (area_of, coverage_report, fr_number, report_csv, report_files, report_tables,
-                               write_report_files)
+from cpts_geo.coverage import area_of, coverage_report, fr_number, report_tables
 from cpts_geo.coverage_map import FOCUS_STYLE, commune_at, coverage_map, cpts_shapes, departements_of, focus_view
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.folium_view import focus_map, render_map, show_map
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
+from cpts_geo.exports.sheets import coverage_files, plan_files, report_csv
 from cpts_geo.formatting import fr_datetime, fr_int, fr_percent
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE
 from cpts_geo.planning import KIND_LABELS, before_after_lines, plan_tables, propose, with_proposals
@@ -245,10 +244,8 @@ tables = report_tables(report, bundle)
 for title in ("Zones blanches", "Chevauchements", "Zones isolées", "EPCI"):
     with st.expander(f"{title} ({len(tables[title])})", expanded=title == "Zones blanches"):
         st.dataframe(tables[title], hide_index=True, column_config=localized_numbers(tables[title]))
-with tempfile.TemporaryDirectory() as folder:
-    workbook = write_report_files(tables, folder, "couverture")[0]
-    st.download_button("Télécharger le rapport (XLSX)", workbook.read_bytes(), file_name=f"couverture_{report.area.stem}.xlsx",
-                       key="ars_xlsx")
+st.download_button("Télécharger le rapport (XLSX)", coverage_files(report, bundle, "couverture")["couverture.xlsx"],
+                   file_name=f"couverture_{report.area.stem}.xlsx", key="ars_xlsx")
 st.download_button("Télécharger la carte imprimable (PDF A4)",
                    lambda: save_figure(coverage_print_map(bundle, imported.cpts, report), "pdf"),
                    file_name=f"couverture_{report.area.stem}_carte.pdf", mime="application/pdf", key="ars_map_pdf",
@@ -297,7 +294,7 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
     st.dataframe(changed, hide_index=True, column_config={
         **localized_numbers(changed),
         **{c: st.column_config.NumberColumn(format="localized") for c in changed.columns if "€" in c}})
-    st.download_button("Télécharger le plan (XLSX)", report_files(plan_tables(chosen, bundle), "plan")["plan.xlsx"],
+    st.download_button("Télécharger le plan (XLSX)", plan_files(chosen, bundle, "plan")["plan.xlsx"],
                        file_name=f"plan_couverture_{report.area.stem}.xlsx", key="ars_plan_xlsx")
     moved = [code for p in chosen.proposals for code in p.iris]
     st.download_button("Télécharger la carte de la couverture proposée (PDF A4)",

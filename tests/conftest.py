@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 from pathlib import Path
 
+import openpyxl
 import psycopg
 import pytest
 
@@ -106,3 +108,41 @@ def pg_url(server) -> str:
     yield f"{server}{separator}options=-csearch_path%3D{schema},public"
     with psycopg.connect(server, autocommit=True) as connection:
         connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(scope="session")
+def libreoffice(tmp_path_factory):
+    """``convert(path, fmt, infilter=None)``: the file converted by LibreOffice (headless, its own profile), as a
+    reader's office suite opens it (``pdftotext`` reads the PDFs). Skipped without them, unless ``$CPTS_GEO_REQUIRE_LIBREOFFICE=1`` (CI),
+    where it fails."""
+    binary = shutil.which("libreoffice") or shutil.which("soffice")
+    if binary is None or shutil.which("pdftotext") is None:
+        reason = ("LibreOffice or pdftotext absent (apt-get install -y libreoffice-calc-nogui "
+                  "libreoffice-writer-nogui poppler-utils)")
+        if os.environ.get("CPTS_GEO_REQUIRE_LIBREOFFICE") == "1":
+            pytest.fail(f"LibreOffice required (CPTS_GEO_REQUIRE_LIBREOFFICE=1) but {reason}")
+        pytest.skip(reason)
+    profile = tmp_path_factory.mktemp("libreoffice_profile")
+
+    def convert(source: Path, fmt: str, infilter: str | None = None) -> Path:
+        subprocess.run([binary, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", fmt,
+                        *([f"--infilter={infilter}"] if infilter else []), "--outdir", str(source.parent),
+                        str(source)], check=True, capture_output=True, timeout=300)
+        return source.with_suffix("." + fmt.split(":")[0])
+
+    return convert
+
+
+#: how LibreOffice Calc opens a CSV of the tool in French: « ; », « " », UTF-8, from line 1, language French
+FRENCH_CSV = "CSV:59,34,76,1,,1036"
+
+
+def calc_rows(libreoffice, path: Path) -> list[tuple]:
+    """The cells of a CSV as LibreOffice Calc reads it in French (numbers as numbers, texts as texts)."""
+    return list(openpyxl.load_workbook(libreoffice(path, "xlsx", FRENCH_CSV)).active.iter_rows(values_only=True))
+
+
+def pdf_layout_text(path: Path) -> str:
+    """The text of a PDF laid out as on its pages (``pdftotext -layout``): a word cut over two lines shows cut."""
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout

@@ -18,10 +18,12 @@ from cpts_geo.coverage import area_of, coverage_report, report_tables
 from cpts_geo.errors import InputError
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
+from cpts_geo.exports.sheets import TEXT_MARK
 from cpts_geo.offer import NOT_AVAILABLE, territory_offer
 from cpts_geo.registry import read_registry
 from cpts_geo.store import open_store
 from cpts_geo.territory import Territory, summarize
+from tests.conftest import calc_rows
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 HEALTH = DEFAULT_MIRROR / "health"
@@ -212,17 +214,17 @@ def test_cli_json_and_files(france_dir, tmp_path, capsys):
     assert payload["registry"]["ignored"] == []
     workbook = openpyxl.load_workbook(tmp_path / "couverture_departement_66.xlsx")
     assert workbook.sheetnames == ["Synthèse", "CPTS", "Zones blanches", "Chevauchements", "Zones isolées", "EPCI", "Limites"]
-    assert workbook["Zones blanches"]["B2"].value == "Porté-Puymorens"
-    sheet = {cell.value: column for column, cell in enumerate(workbook["CPTS"][1])}
+    assert workbook["Zones blanches"]["B3"].value == "Porté-Puymorens"        # under the title and the header
+    sheet = {cell.value: column for column, cell in enumerate(workbook["CPTS"][2])}
     aspres = next(row for row in workbook["CPTS"].iter_rows(values_only=True) if row[0] == "CPTS Aspres")
     assert (aspres[sheet["Médecins généralistes (BPE 2025)"]], aspres[sheet["Médecins généralistes pour 10 000 hab."]],
             aspres[sheet["APL médecins généralistes 2023"]]) == (58, 7.39, 3.74)
-    white = {cell.value: row.value for cell, row in zip(workbook["Zones blanches"][1], workbook["Zones blanches"][2])}
+    white = {cell.value: row.value for cell, row in zip(workbook["Zones blanches"][2], workbook["Zones blanches"][3])}
     assert (white["Commune"], white["APL médecins généralistes 2023"]) == ("Porté-Puymorens", 0.452)
     assert payload["offer"]["white_zones"]["apl"] == 0.423
     assert (ruscino["gp_estimated"], ruscino["apl"]) == (True, 4.797)
     csv = (tmp_path / "couverture_departement_66_chevauchements.csv").read_text(encoding="utf-8-sig")
-    assert "CPTS Aspres / CPTS Vallespir;Tresserre (66214);662140000;1166" in csv
+    assert "CPTS Aspres / CPTS Vallespir;Tresserre (66214);\u2060662140000;1166" in csv
     assert str(tmp_path / "couverture_departement_66_carte.pdf") in payload["files"]
     page = PdfReader(tmp_path / "couverture_departement_66_carte.pdf").pages[0]
     assert round(float(page.mediabox.width)) == 842 and "Zone isolée" in page.extract_text()
@@ -330,3 +332,56 @@ def test_ars_page_opens_the_area_of_its_link(dep66_dir, france, tmp_path, monkey
     page = ars_page(monkeypatch, dep66_dir, tmp_path / "vide.sqlite")
     assert not page.exception
     assert page.selectbox(key="ars_region").value == "76" and page.selectbox(key="ars_departement").value == "66"
+
+
+def test_csv_read_by_a_french_spreadsheet(france_dir, tmp_path, capsys, libreoffice):
+    """The coverage and plan CSVs of Occitanie opened by LibreOffice in French: figures are numbers (decimal comma,
+    « 2 » not « 2.0 », shares in %), codes keep their leading zero (Ariège 09…)."""
+    assert main(["coverage", "--registry", str(EXAMPLE), "--region", "76", "--propose", "--out", str(tmp_path),
+                 "--data", str(france_dir)]) == 0
+    capsys.readouterr()
+    white = calc_rows(libreoffice, tmp_path / "couverture_region_76_zones_blanches.csv")
+    assert white[0][:4] == ("Code INSEE", "Commune", "Département", "Population hors CPTS")
+    assert len(white) == 3_790 and all(isinstance(row[0], str) for row in white)
+    rows = {row[0].lstrip(TEXT_MARK): row for row in white[1:]}
+    assert rows["09225"][1:3] == ("Pamiers", TEXT_MARK + "09")
+    assert isinstance(rows["09225"][3], int) and rows["31555"][3] == 514_819 and rows["31555"][5] == 4.569
+    summary = {row[0]: row[1] for row in calc_rows(libreoffice, tmp_path / "couverture_region_76_synthese.csv")}
+    assert summary["Part couverte"] == 0.1431 and summary["Population totale"] == 6_124_653
+    assert summary["Millésime de population"] == 2023
+    epci = calc_rows(libreoffice, tmp_path / "couverture_region_76_epci.csv")
+    assert all(isinstance(row[4], (int, float)) for row in epci[1:]) and max(row[4] for row in epci[1:]) == 1
+    proposals = calc_rows(libreoffice, tmp_path / "plan_couverture_region_76_propositions.csv")
+    assert proposals[0][7:10] == ("Score", "Taille avant", "Taille après")
+    assert proposals[1][:10] == (1, "Zone isolée", "Casefabre (66040)", TEXT_MARK + "660400000", 44, "CPTS Aspres",
+                                 None, 0.927, 2, 2)
+    new = next(row for row in proposals if row[5] == "nouvelle CPTS")
+    assert (new[7], new[8], isinstance(new[9], int)) == (None, None, True)
+
+
+def test_coverage_workbook_is_formatted(france_dir, tmp_path, capsys):
+    """The XLSX of the report: title row, bold frozen header with filters, widths, %, thousands and € formats,
+    properties of cpts-geo."""
+    assert main(["coverage", "--registry", str(EXAMPLE), "--region", "76", "--out", str(tmp_path),
+                 "--data", str(france_dir)]) == 0
+    capsys.readouterr()
+    book = openpyxl.load_workbook(tmp_path / "couverture_region_76.xlsx")
+    assert (book.properties.creator, book.properties.title) == ("cpts-geo", "Couverture par les CPTS — région "
+                                                                            "Occitanie (76)")
+    assert "zones blanches" in book.properties.subject
+    white = book["Zones blanches"]
+    assert white["A1"].value == "Couverture par les CPTS — région Occitanie (76) — Zones blanches"
+    assert white["A1"].font.b and white["A2"].font.b and white["A2"].value == "Code INSEE"
+    assert white.freeze_panes == "A3" and white.auto_filter.ref == "A2:G3791"
+    assert (white["A3"].value, white["A3"].number_format) == ("31555", "@")
+    assert (white["D3"].value, white["D3"].number_format) == (514_819, "#,##0")
+    assert white.column_dimensions["B"].width >= len("Saint-Martin-de-Villereglan")          # in 11, white
+    assert white.column_dimensions["D"].width < 30
+    cpts = book["CPTS"]
+    funding = [cell for cell in cpts[2] if cell.value == "Fonctionnement annuel (€)"][0].column
+    assert cpts.cell(3, funding).number_format == '#,##0 "€"' and cpts.cell(3, funding).value in (87_500, 105_000)
+    summary = {row[0].value: row[1] for row in book["Synthèse"].iter_rows(min_row=3)}
+    assert (summary["Part couverte"].value, summary["Part couverte"].number_format) == (0.1431, "0.0%")
+    assert summary["Millésime de population"].number_format == "0"
+    limits = book["Limites"]
+    assert limits["A3"].alignment.wrap_text and limits.column_dimensions["A"].width == 60

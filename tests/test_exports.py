@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import zipfile
 
 import geopandas as gpd
@@ -20,9 +21,10 @@ from cpts_geo.errors import InputError
 from cpts_geo.exports import tables
 from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
 from cpts_geo.exports.perimeter import read_perimeter
+from cpts_geo.offer import establishment_groups
 from cpts_geo.territory import Territory
 from tests.test_cli import run_cli
-from tests.conftest import RUSCINO_CODES
+from tests.conftest import RUSCINO_CODES, pdf_layout_text
 
 A4_POINTS = (595, 842)
 
@@ -56,11 +58,12 @@ def test_file_names(files):
 def test_xlsx_letter_table(files):
     sheet = load_workbook(files["xlsx"])["Délimitation"]
     rows = [tuple(c.value for c in row) for row in sheet.iter_rows()]
-    assert rows[2] == ("COMMUNES / QUARTIERS", "CODE POSTAL", "CODE INSEE")
-    assert rows[3] == ("Ouest (660280101) - Cabestany", "66330", "(660280101)")   # text cells: no negative number
-    assert {sheet.cell(4, column).number_format for column in (2, 3)} == {"@"}
+    assert rows[2] == ("COMMUNES / QUARTIERS", "CODE POSTAL", "CODE INSEE", "CODE IRIS")
+    assert rows[3] == ("Ouest (660280101) - Cabestany", "66330", "66028", "660280101")
+    assert {sheet.cell(4, column).number_format for column in (2, 3, 4)} == {"@"}    # codes stay text when edited
+    assert sheet.freeze_panes == "A4" and sheet.auto_filter.ref == "A3:D19" and sheet["A3"].font.b
     table = rows[3:3 + 16]
-    assert len(table) == 16 and table[-1] == ("Saleilles", "66280", "66189")
+    assert len(table) == 16 and table[-1] == ("Saleilles", "66280", "66189", None)
     footer = {r[0]: r[1] for r in rows[3 + 16:] if r[0]}
     assert footer["Nombre de communes"] == "4 (dont 1 en partie)"
     assert footer["Population"].startswith("48\u202f454 habitants")
@@ -71,7 +74,7 @@ def test_xlsx_letter_table(files):
 
 def test_csv_is_the_letter_csv(files):
     lines = files["csv"].read_bytes().decode("utf-8-sig").splitlines()
-    assert lines[1] == "Ouest (660280101) - Cabestany;66330;660280101"
+    assert lines[1] == "Ouest (660280101) - Cabestany;\u206066330;\u206066028;\u2060660280101"
 
 
 def test_perimeter_files_content_and_crs(files, france, ruscino):
@@ -339,7 +342,7 @@ def test_docx_holds_the_map_at_text_width_with_metadata(map_files):
     assert "CONTOURS-IRIS" in properties.subject and "populations légales 2023" in properties.subject
     letter = document.tables[0]                      # columns fitted to their content, within the text width
     widths = [column.width.cm for column in letter.columns]
-    assert widths[0] > 2 * widths[2] > 2 * widths[1] and sum(widths) <= 17.01    # names, codes, postal codes
+    assert widths[0] == max(widths) > 2 * min(widths) and sum(widths) == pytest.approx(17, abs=0.01)   # names widest
     assert all(cell.width.cm == pytest.approx(widths[0]) for cell in letter.columns[0].cells)
 
 
@@ -582,7 +585,7 @@ def test_an_invalid_territory_says_so_on_every_document(france):
              "principal : Carpentras (84031).")
     assert exporter.alerts == [alert]
     csv_lines = exporter.export("csv").data.decode("utf-8-sig").splitlines()
-    assert f"Attention;{alert};" in csv_lines
+    assert f"Attention;{alert};;" in csv_lines
     sheet = load_workbook(io.BytesIO(exporter.export("xlsx").data))["Délimitation"]
     assert sheet["A2"].value == alert and sheet["A2"].font.color.rgb.endswith("C00000")
     document = Document(io.BytesIO(exporter.export("docx").data))
@@ -611,8 +614,8 @@ def test_whole_communes_are_one_row_and_docx_headers_repeat(france, france_dir):
 
     paris = Territory(resolve_codes(france, ["75113", "75114"]).iris, "CPTS Paris 13-14")
     exporter = TerritoryExport(france, paris)
-    assert exporter.table.values.tolist() == [["Paris 13e Arrondissement", "75013", "75113"],
-                                              ["Paris 14e Arrondissement", "75014", "75114"]]
+    assert exporter.table.values.tolist() == [["Paris 13e Arrondissement", "75013", "75113", ""],
+                                              ["Paris 14e Arrondissement", "75014", "75114", ""]]
     document = Document(io.BytesIO(exporter.export("docx").data))
     for table in document.tables:
         assert table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
@@ -757,3 +760,30 @@ def test_prediagnostic_offer_lists_every_establishment(france_dir, tmp_path):
     listing = [page for page in offer if any(e["finess"] in page for e in establishments)]
     assert len(listing) >= 3 and all("FINESS" in page and "Commune" in page for page in listing)
     assert all("(suite, page" in page for page in offer[1:]) and "voir le document Word" not in text
+
+
+def test_docx_read_in_libreoffice_keeps_codes_whole(france, ruscino, tmp_path, libreoffice):
+    """The DOCX as a reader's office suite lays it out (LibreOffice → PDF → text): every code on one line (IRIS,
+    commune, FINESS, the « FINESS » header), Perpignan's postal codes « à confirmer »; rows never split across
+    pages, header rows repeated, French styles, the map within the page."""
+    exporter = TerritoryExport(france, ruscino)                        # no --postal: Perpignan has two codes
+    path = tmp_path / "lettre.docx"
+    path.write_bytes(exporter.export("docx").data)
+    text = pdf_layout_text(libreoffice(path, "pdf"))
+    prediag = tables.prediagnostic(france, exporter.territory, exporter.summary)
+    groups = [rows for _, rows in establishment_groups(prediag.offer)]
+    finess = [code for rows in groups for code in rows["FINESS"]]
+    codes = [*exporter.table["CODE INSEE"], *filter(None, exporter.table["CODE IRIS"]), *finess,
+             *(code for rows in groups for code in rows["IRIS"])]
+    assert len(finess) > 30 and [code for code in codes if not re.search(rf"(?<!\d){code}(?!\d)", text)] == []
+    assert re.search(r"Nom +FINESS +Commune +IRIS", text) and "CODE INSEE" not in text     # its header wraps whole
+    assert re.search(r"CODE\s+CODE\n\s+INSEE\s+IRIS", text)
+    assert text.count("66000, 66100 (à confirmer)") == 10 and "Codes postaux à confirmer : Perpignan" in text
+    document = Document(io.BytesIO(path.read_bytes()))
+    rows = [row for table in document.tables for row in table.rows]
+    assert len(rows) > 90 and all(row._tr.trPr.find(qn("w:cantSplit")) is not None for row in rows)
+    assert all(table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None for table in document.tables)
+    languages = {element.get(qn("w:val")) for element in document.styles.element.iter(qn("w:lang"))}
+    assert languages == {"fr-FR"}
+    picture = document.inline_shapes[0]
+    assert round(picture.width.cm, 1) == 17.0 and picture.height.cm <= 29.7 - 2 * 2 - 1.5   # a page, a heading

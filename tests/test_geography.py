@@ -53,8 +53,9 @@ def test_commune_nouvelle_selects_the_iris_of_its_former_communes(france_dir, ca
     assert [(c["code"], c["name"], c["population"]) for c in payload["communes"]] == [("49126", "Orée d'Anjou", 17162)]
     assert payload["population"]["value"] == 17162 and payload["population"]["millesime"] == 2023
     assert payload["communes"][0]["iris"] == [f"4906901{n:02d}" for n in range(1, 8)]  # drawn as 49069 in 2020
-    assert payload["letter_table"] == [{"COMMUNES / QUARTIERS": "Orée d'Anjou", "CODE POSTAL": "49270, 49530",
-                                        "CODE INSEE": "49126"}]
+    assert payload["letter_table"] == [{"COMMUNES / QUARTIERS": "Orée d'Anjou",
+                                        "CODE POSTAL": "49270, 49530 (à confirmer)", "CODE INSEE": "49126",
+                                        "CODE IRIS": ""}]
 
 
 def test_former_code_is_read_as_its_current_commune_with_a_note(france_dir, capsys):

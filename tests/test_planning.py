@@ -13,10 +13,11 @@ from PIL import Image
 from pypdf import PdfReader
 
 from cpts_geo.cli import main
-from cpts_geo.coverage import area_of, report_files
+from cpts_geo.coverage import area_of
+from cpts_geo.exports.sheets import plan_files
 from cpts_geo.formatting import fr_datetime
-from cpts_geo.planning import (NEW_CPTS_POPULATION, SCORE_WEIGHTS, apply_proposals, comparison, manual_move,
-                               plan_tables, propose, with_proposals)
+from cpts_geo.planning import (NEW_CPTS_POPULATION, SCORE_WEIGHTS, apply_proposals, comparison, manual_move, propose,
+                               with_proposals)
 from cpts_geo.registry import read_registry
 from tests.synthetic_registry import synthetic_registry
 from tests.test_coverage import ars_page
@@ -300,15 +301,15 @@ def test_plan_workbook_and_proposed_map(france_dir, tmp_path, capsys):
     capsys.readouterr()
     workbook = openpyxl.load_workbook(tmp_path / "plan_couverture_departement_66.xlsx")
     assert workbook.sheetnames == ["Propositions", "Avant-après", "Avant-après par CPTS"]
-    rows = list(workbook["Propositions"].iter_rows(values_only=True))
+    rows = list(workbook["Propositions"].iter_rows(min_row=2, values_only=True))      # under the title
     assert rows[0][:10] == ("N°", "Type", "Communes", "IRIS", "Population", "Proposée à", "Retirée de", "Score",
                             "Taille avant", "Taille après")
     assert rows[3][:10] == (3, "Chevauchement", "Tresserre (66214)", "662140000", 1166, "CPTS Vallespir",
                             "CPTS Aspres", 0.758, 2, 2)
-    figures = {row[0]: row[1:] for row in workbook["Avant-après"].iter_rows(min_row=2, values_only=True)}
+    figures = {row[0]: row[1:] for row in workbook["Avant-après"].iter_rows(min_row=3, values_only=True)}
     assert figures["Population hors CPTS"] == (144, 0)
     assert figures["Fonctionnement ACI par an, total (€)"] == (988_750, 988_750)
-    per_cpts = {row[0]: row[1:] for row in workbook["Avant-après par CPTS"].iter_rows(min_row=2, values_only=True)}
+    per_cpts = {row[0]: row[1:] for row in workbook["Avant-après par CPTS"].iter_rows(min_row=3, values_only=True)}
     assert per_cpts["CPTS Aspres"][:2] == (78_478, 77_356)
     pdf = PdfReader(tmp_path / "couverture_departement_66_carte_proposee.pdf")
     text = pdf.pages[0].extract_text()
@@ -325,7 +326,7 @@ def test_plan_workbook_cells_cannot_be_formulas(france, example):
     registry = dict(example)
     registry[hostile] = registry.pop("CPTS Aspres")
     plan = propose(france, registry, area_of(france, "76", "66"))
-    files = report_files(plan_tables(plan, france), "plan")
+    files = plan_files(plan, france, "plan")
     workbook = openpyxl.load_workbook(io.BytesIO(files["plan.xlsx"]))
     cells = [c for sheet in workbook for row in sheet.iter_rows(values_only=True) for c in row
              if isinstance(c, str) and "HYPERLINK" in c]

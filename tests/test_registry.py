@@ -45,6 +45,14 @@ def test_example_registry_reads_clean(france, ruscino):
     assert perpignan <= imported.cpts["CPTS Ruscino"] | imported.cpts["CPTS Perpignan"]
 
 
+def test_registry_of_codes_written_by_the_tool_reads(france):
+    """Codes as the tool's CSV write them (an invisible mark keeps them text in a spreadsheet), IRIS code else
+    commune code as in the letter table."""
+    data = "cpts;CODE INSEE;CODE IRIS\nCPTS A;\u206066186;\nCPTS A;\u206066136;\u2060661360801\n".encode("utf-8-sig")
+    imported = read_registry_csv(france, data)
+    assert imported.ok and imported.cpts == {"CPTS A": {*france.iris_by_commune["66186"], "661360801"}}
+
+
 def test_bad_registry_lists_what_was_ignored_and_why(france):
     imported = read_registry_csv(france, BAD_REGISTRY.encode("cp1252"))
     reasons = {(row.line, row.code): row.reason for row in imported.ignored.itertuples()}

@@ -3,7 +3,8 @@
 import pytest
 
 from cpts_geo.codes import resolve_codes
-from cpts_geo.funding import taille_number
+from cpts_geo.coverage import area_of, coverage_report
+from cpts_geo.funding import funding_text, taille_number, taille_of
 from cpts_geo.territory import Territory, summarize
 
 
@@ -65,3 +66,37 @@ def test_toggles(france):
     assert len(territory.iris) == 3
     assert territory.toggle_commune(france, "66028").iris == frozenset(france.iris_by_commune["66028"])
     assert territory.toggle_commune(france, "66028").toggle_commune(france, "66028").iris == frozenset()
+
+
+def test_mayotte_population_is_its_2017_census(france):
+    """Mayotte has no yearly légale: the data repeat its 2017 census, said as such (not « légale 2023 »)."""
+    codes = list(france.communes.index[france.communes["departement"] == "976"])
+    summary = summarize(france, Territory(resolve_codes(france, codes).iris))
+    assert len(codes) == 17 and summary.population.value > 200_000
+    assert summary.population.millesime == 2017
+    assert summary.population.source == "INSEE, recensement de la population 2017 (population municipale)"
+    assert summary.population.method.startswith("Mayotte (976) : population municipale du recensement 2017")
+    assert "légale 2023" not in summary.population.method.replace("population légale 2023)", "")
+    mixed = summarize(france, Territory(resolve_codes(france, codes + ["66136"]).iris)).population
+    assert mixed.millesime == 2023 and "légale 2023." in mixed.method and "recensement 2017" in mixed.method
+    mamoudzou = {"CPTS Mamoudzou": frozenset(france.iris_by_commune["97611"])}
+    assert coverage_report(france, mamoudzou, area_of(france, departement="976")).millesime == 2017
+    assert coverage_report(france, mamoudzou, area_of(france, departement="972")).millesime == 2023
+
+
+def test_reunion_funding_names_the_sources_conflict(france):
+    """La Réunion (taille 4): one line per ACI item; the amount at the lettre d'intention, on which the sources
+    disagree, gives both figures with their sources."""
+    codes = list(france.communes.index[france.communes["departement"] == "974"])
+    taille = summarize(france, Territory(resolve_codes(france, codes).iris)).taille
+    assert taille.number == 4
+    labels = [line["label"] for line in taille.funding]
+    assert len(labels) == len(set(labels)) == 4
+    letter = next(line for line in taille.funding if line["item"] == "amount_at_lettre_intention_validation_avenant2")
+    assert funding_text(letter) == ("30\u202f000\u00a0€ (fmfpro.org, Quotidien du médecin) ou 25\u202f000\u00a0€ "
+                                    "(lepharmaciendefrance.fr) : sources en désaccord")
+    running = next(line for line in taille.funding if line["item"] == "fonctionnement_after_avenant2_plus75pct")
+    assert funding_text(running) == "157\u202f500\u00a0€"
+    taille3 = taille_of(100_000, france.aci).funding
+    assert [funding_text(line) for line in taille3 if "lettre" in line["item"]] == [
+        "25\u202f000\u00a0€ (fmfpro.org) ou 20\u202f000\u00a0€ (lepharmaciendefrance.fr) : sources en désaccord"]

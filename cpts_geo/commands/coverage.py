@@ -9,15 +9,15 @@ import pandas as pd
 
 from cpts_geo.arguments import argument_text, whole_number
 from cpts_geo.bundle import Bundle
-from cpts_geo.coverage import area_of, coverage_report, fr_number, report_files, report_tables
+from cpts_geo.coverage import area_of, coverage_report, fr_number
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
+from cpts_geo.exports.sheets import coverage_files, plan_files
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int
 from cpts_geo.registry import RegistryImport, check_savable, read_registry, registry_from_store, save_registry
 from cpts_geo.output import show, write_files
-from cpts_geo.planning import (KIND_LABELS, NEW_CPTS_POPULATION, Plan, before_after_lines, comparison, plan_tables,
-                               propose)
+from cpts_geo.planning import KIND_LABELS, NEW_CPTS_POPULATION, Plan, before_after_lines, comparison, propose
 from cpts_geo.store import TerritoryStore, open_store
 
 #: Rows of each list printed in text mode (the files have them all).
@@ -115,9 +115,9 @@ def run(args) -> int:
     plan = propose(bundle, imported.cpts, area, threshold) if args.propose else None
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
     stem = f"couverture_{area.stem}"
-    contents = report_files(report_tables(report, bundle), stem)
+    contents = coverage_files(report, bundle, stem)
     if plan:
-        contents.update(report_files(plan_tables(plan, bundle), stem.replace("couverture", "plan_couverture", 1)))
+        contents.update(plan_files(plan, bundle, stem.replace("couverture", "plan_couverture", 1)))
     if args.map:
         maps = {f"{stem}_carte": lambda: coverage_print_map(bundle, imported.cpts, report)}
         if plan:

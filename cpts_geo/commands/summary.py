@@ -11,7 +11,8 @@ from cpts_geo.checks import run_checks
 from cpts_geo.codes import MAX_UPLOAD_BYTES, normalise_code, read_code_file, resolve_codes, split_codes
 from cpts_geo.errors import InputError
 from cpts_geo.exports.perimeter import read_perimeter
-from cpts_geo.formatting import fr_euros, fr_int, fr_percent
+from cpts_geo.formatting import fr_int, fr_percent
+from cpts_geo.funding import funding_text
 from cpts_geo.letter import letter_markdown, letter_table
 from cpts_geo.offer import offer_lines, territory_offer
 from cpts_geo.output import show
@@ -125,7 +126,7 @@ def print_text(bundle: Bundle, summary, checks, table, offer: dict) -> None:
     show(f"  Méthode : {pop.method}")
     show(f"Taille : {summary.taille.number} ({summary.taille.label})")
     for item in summary.taille.funding:
-        show(f"  {item['label']} : {fr_euros(item['amount_eur'])}")
+        show(f"  {item['label']} : {funding_text(item)}")
     show(f"Codes postaux : {', '.join(summary.postal_codes)}"
          + (f" (à confirmer, communes à plusieurs codes : {', '.join(summary.postal_codes_to_confirm)})"
             if summary.postal_codes_to_confirm else ""))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from cpts_geo.checks import run_checks
 from cpts_geo.errors import InputError
 from cpts_geo.exports import perimeter, tables
-from cpts_geo.letter import letter_csv, letter_table
+from cpts_geo.letter import letter_table
 from cpts_geo.territory import Territory, others_without_self, summarize
 from cpts_geo.user_text import clean_text
 
@@ -115,7 +115,7 @@ class TerritoryExport:
             raise InputError(f"Format d'export inconnu : {fmt} (formats : {', '.join(FORMATS)}).")
         suffix, mime, _ = FORMATS[fmt]
         if fmt == "csv":
-            data = letter_csv(self.table, self.summary, self.alerts)
+            data = tables.letter_csv(self.table, self.summary, self.alerts)
         elif fmt == "xlsx":
             data = tables.letter_xlsx(self.bundle, self.summary, self.table, self.alerts, self.author)
         elif fmt in ("docx", "prediag"):

@@ -14,23 +14,26 @@ import matplotlib
 import pandas as pd
 from docx import Document
 from docx.oxml import OxmlElement
-from docx.shared import Cm, Pt, RGBColor
+from docx.oxml.ns import qn
+from docx.shared import Cm, Inches, Pt, RGBColor
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 
+from cpts_geo.exports.sheets import (AUTHOR, append_table, document_author, report_csv, set_properties,
+                                    write_title)
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.funding import TAILLE_BANDS
-from cpts_geo.letter import COLUMNS, letter_footer
+from cpts_geo.letter import COLUMNS, TAILLE_LABEL, letter_footer
 from cpts_geo.offer import (ND_NOTE, apl_table, communes_offer_table, establishment_counts,
                             establishment_groups, professionals_table, territory_offer)
 from cpts_geo.reference import departements_table
 from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure
-from cpts_geo.user_text import clean_text, spreadsheet_cell
+from cpts_geo.user_text import spreadsheet_cell
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
 # every text of the documents (maps included: they import this module) is drawn as written: a name such as
@@ -44,15 +47,9 @@ DOCX_MARGIN_CM = 2
 DOCX_TEXT_CM = 21 - 2 * DOCX_MARGIN_CM
 #: the map of the DOCX in inches: the text width, and a height that leaves a line under it on the page
 DOCX_MAP_INCHES = (DOCX_TEXT_CM / 2.54, 9.0)
-AUTHOR = "cpts-geo"
-
-
-def document_author(author: str | None = None) -> str:
-    """The author written in a document's metadata: the porteur (cleaned user text) with cpts-geo,
-    ``CPTS Ruscino (cpts-geo)``, or ``cpts-geo`` alone."""
-    author = clean_text(author or "")
-    return f"{author} ({AUTHOR})" if author else AUTHOR
-
+DOCX_FONT_PT = 10
+#: space left and right of a DOCX cell's text: Word's and LibreOffice's cell margin (0.19 cm), and some more
+DOCX_CELL_PAD_IN = 0.1
 ALERT_COLOUR = "C00000"
 QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la génération 2015 (décret 2014-1750) ; "
               "population du quartier entier (ANCT), non répartie entre les communes d'un quartier qui en couvre "
@@ -191,6 +188,16 @@ def _sources_lines(bundle) -> list[str]:
             f"Âges : {meta.get('iris_population_source', '')}.", *meta.get("limits", [])]
 
 
+def letter_csv(table: pd.DataFrame, summary: Summary, alerts: list[str] = ()) -> bytes:
+    """The letter table as CSV for a French spreadsheet (:func:`cpts_geo.exports.sheets.report_csv`: ``;``, UTF-8
+    with BOM, codes kept as text, no formula), its footer lines after a blank line, then ``alerts`` (the checks
+    the territory fails, see ``TerritoryExport.alerts``)."""
+    lines = [*letter_footer(summary), *(("Attention", alert) for alert in alerts)]
+    padding = ("",) * (len(COLUMNS) - 2)
+    footer = pd.DataFrame([(label, value, *padding) for label, value in lines], columns=COLUMNS)
+    return report_csv(pd.concat([table, pd.DataFrame([("",) * len(COLUMNS)], columns=COLUMNS), footer]))
+
+
 def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str] = (),
                 author: str | None = None) -> bytes:
     """The letter table in an Excel workbook: sheet « Délimitation » (table and footer) and « Sources ».
@@ -199,29 +206,18 @@ def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str]
     workbook's properties.
     """
     book = Workbook()
-    book.properties.creator = book.properties.lastModifiedBy = document_author(author)
-    book.properties.title = f"Délimitation géographique — {summary.name or 'CPTS'}"
-    book.properties.language = "fr-FR"
+    set_properties(book, f"Délimitation géographique — {summary.name or 'CPTS'}",
+                   "Lettre d'intention CPTS : communes et quartiers (IRIS) du territoire, population, taille", author)
     sheet = book.active
     sheet.title = "Délimitation"
-    sheet.append([spreadsheet_cell(f"Délimitation géographique — {summary.name}".strip(" —"))])
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append([spreadsheet_cell(" ".join(alerts))] if alerts else [])
-    sheet["A2"].font = Font(bold=True, color=ALERT_COLOUR)
-    sheet.append(COLUMNS)
-    for cell in sheet[3]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDDDDD")
-    for row in table.itertuples(index=False):
-        sheet.append([spreadsheet_cell(value) for value in row])
-        for cell in sheet[sheet.max_row][1:]:  # codes stay text: « (660280101) » is no negative number
-            cell.number_format = "@"
+    write_title(sheet, f"Délimitation géographique — {summary.name}".strip(" —"))
+    if alerts:
+        sheet.cell(2, 1, spreadsheet_cell(" ".join(alerts))).font = Font(bold=True, color=ALERT_COLOUR)
+    append_table(sheet, table, header_row=3)
     sheet.append([])
     for label, value in letter_footer(summary):
         sheet.append([label, value])
         sheet.cell(sheet.max_row, 1).font = Font(bold=True)
-    for column, width in zip("ABC", (55, 16, 16)):
-        sheet.column_dimensions[column].width = width
     sources = book.create_sheet("Sources")
     for line in _sources_lines(bundle):
         sources.append([line])
@@ -232,34 +228,36 @@ def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str]
     return buffer.getvalue()
 
 
-def column_widths_cm(frame: pd.DataFrame, font_pt: float = 10) -> list[float]:
-    """Widths (cm) of the columns of ``frame`` fitted to their content: the longest value (a header by its
-    longest word, as it may wrap), at most 45 characters; scaled down to the text width when wider."""
-    char_cm = font_pt * 0.52 * 2.54 / 72           # an average character of the font
-    lengths = [min(45, max([len(word) for word in str(name).split()] + [len(str(v)) for v in frame[name]] + [3]))
-               for name in frame.columns]
-    widths = [length * char_cm + 0.4 for length in lengths]   # with the cell's margins
-    scale = min(1.0, DOCX_TEXT_CM / sum(widths))
-    return [width * scale for width in widths]
-
-
 def _docx_table(document, frame: pd.DataFrame) -> None:
-    """``frame`` as a Word table: bold header repeated on each page, columns fitted to their content."""
+    """``frame`` as a Word table: bold header repeated on each page, no row split across two pages, columns fitted
+    to their content (:func:`fit_columns`, measured in a font wider than Calibri: a code never wraps)."""
     table = document.add_table(rows=1, cols=len(frame.columns))
     table.style = "Table Grid"
     table.autofit = False
     for cell, name in zip(table.rows[0].cells, frame.columns):
         cell.text = str(name)
         cell.paragraphs[0].runs[0].bold = True
-    header = table.rows[0]._tr.get_or_add_trPr()  # the header row is repeated on each page
-    header.append(OxmlElement("w:tblHeader"))
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeated on each page
     for values in frame.itertuples(index=False):
         for cell, value in zip(table.add_row().cells, values):
             cell.text = str(value)
-    for column, width in zip(table.columns, column_widths_cm(frame)):
-        column.width = Cm(width)
+    for row in table.rows:
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    for column, width in zip(table.columns, fit_columns(frame, DOCX_TEXT_CM / 2.54, DOCX_FONT_PT, DOCX_CELL_PAD_IN)):
+        column.width = Inches(width)
         for cell in column.cells:  # Word reads the cells' widths, LibreOffice the grid's
-            cell.width = Cm(width)
+            cell.width = Inches(width)
+
+
+def _docx_french(document) -> None:
+    """French as the language of the document's styles (spelling, hyphenation)."""
+    defaults = document.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    language = defaults.find(qn("w:lang"))
+    if language is None:
+        language = OxmlElement("w:lang")
+        defaults.append(language)
+    language.set(qn("w:val"), "fr-FR")
+    language.set(qn("w:eastAsia"), "fr-FR")
 
 
 def _docx_properties(document, bundle, summary: Summary, author: str | None) -> None:
@@ -310,12 +308,15 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
     page = document.sections[0]  # python-docx starts from US Letter
     page.page_width, page.page_height = A4_CM
     page.left_margin = page.right_margin = page.top_margin = page.bottom_margin = Cm(DOCX_MARGIN_CM)
-    document.styles["Normal"].font.size = Pt(10)
+    document.styles["Normal"].font.size = Pt(DOCX_FONT_PT)
+    _docx_french(document)
     document.add_heading("Délimitation géographique", level=1)
     _docx_alerts(document, alerts)
     document.add_paragraph(f"Territoire de la {summary.name or 'CPTS'} : communes et quartiers (IRIS) couverts.")
     _docx_table(document, table)
-    for label, value in letter_footer(summary)[:2]:
+    for label, value in letter_footer(summary):
+        if label == TAILLE_LABEL:                               # the taille's boxes below
+            continue
         document.add_paragraph().add_run(f"{label} : ").bold = True
         document.paragraphs[-1].add_run(value)
     document.add_paragraph(summary.population.method).runs[0].italic = True

@@ -22,7 +22,8 @@ official downloads) yields a :class:`SourceTables`:
 ``health``  :class:`cpts_geo.sources.health.HealthTables`: the offer-of-care sources (professionals,
     establishments, APL, nurse zoning), all of France as read (empty tables when absent).
 ``meta``  dict: ``iris_edition``, ``iris_source``, ``population_millesime``,
-    ``population_source``, ``iris_population_year``, ``iris_population_source``,
+    ``population_source``, ``population_census_years`` (optional: département → year of the census its
+    populations repeat, Mayotte), ``iris_population_year``, ``iris_population_source``,
     ``postal_source``, ``qpv_source``, ``limits`` (list of French sentences).
 """
 

@@ -128,6 +128,7 @@ def read_mirror(folder: Path) -> SourceTables:
         "iris_source": "IGN-INSEE CONTOURS-IRIS® 2020 (reconstruit depuis des tuiles vectorielles, précision ≈ 14 m)",
         "population_millesime": year,
         "population_source": f"INSEE, populations légales {year} (population municipale), géographie {year + 3}",
+        "population_census_years": {"976": 2017},   # Mayotte: the 2017 census, repeated by every millésime
         "iris_population_year": 2016,
         "iris_population_source": "INSEE RP2016, base infracommunale « évolution et structure de la population »",
         "postal_source": "La Poste, base officielle des codes postaux (via @etalab/decoupage-administratif, COG 2026)",
