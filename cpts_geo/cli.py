@@ -9,6 +9,7 @@ import sys
 from cpts_geo import commands
 from cpts_geo.arguments import FrenchArgumentParser
 from cpts_geo.errors import CptsGeoError
+from cpts_geo.output import show
 
 #: Exit code for invalid input (unknown codes, unreadable file, empty selection).
 EXIT_INVALID_INPUT = 2
@@ -40,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser(argv).parse_args(argv)
         return args.func(args)
     except CptsGeoError as err:
-        print(f"Erreur : {err}", file=sys.stderr)
+        show(f"Erreur : {err}", error=True)
     except OSError as err:
         where = f" : {err.filename}" if err.filename else ""
-        print(f"Erreur : fichier ou dossier inutilisable{where} ({err.strerror or err}).", file=sys.stderr)
+        show(f"Erreur : fichier ou dossier inutilisable{where} ({err.strerror or err}).", error=True)
     return EXIT_INVALID_INPUT

@@ -59,8 +59,8 @@ def taille_of(population: float, aci: pd.DataFrame) -> Taille:
     number = taille_number(population)
     _, label, low, high = TAILLE_BANDS[number - 1]
     rows = aci[aci["taille"].astype(str) == str(number)] if len(aci) else aci
-    funding = tuple(_funding_line(item, group.to_dict(orient="records"))
-                    for item, group in rows.groupby("item", sort=False))
+    funding = () if rows.empty else tuple(_funding_line(item, group.to_dict(orient="records"))
+                                          for item, group in rows.groupby("item", sort=False))
     return Taille(number, label, low, high, funding)
 
 

@@ -628,6 +628,15 @@ def test_terminal_escapes_never_reach_the_terminal(name, dep66_dir, store, tmp_p
     assert not set("\x1b\x07\x9b") & set(out + err)
 
 
+def test_a_system_error_names_its_file_safely(dep66_dir, store, tmp_path, capsys):
+    """An output folder under a file whose name holds escapes: the system's error names it with placeholders."""
+    blocker = write(tmp_path / f"fichier{ESCAPE}", "pas un dossier")
+    code, out, err = run(["export", "--codes", "66028", "--format", "csv", "--out", str(blocker / "sortie")],
+                         dep66_dir, store, capsys)
+    assert code == 2 and err.startswith("Erreur : ") and "fichier␛[2J␇" in err, err
+    assert not set("\x1b\x07\x9b") & set(out + err) and "Traceback" not in err
+
+
 def test_registry_source_is_stored_clean_and_printed_safe(dep66_dir, store, tmp_path, capsys):
     """The file name stored with a registry version, printed later by ``registry history``."""
     path = write(tmp_path / f"registre{ESCAPE}\u202egnp.csv", "cpts;code_insee\nCPTS Nouvelle;66028\n")
