@@ -60,7 +60,7 @@ def taille_of(population: float, aci: pd.DataFrame) -> Taille:
     _, label, low, high = TAILLE_BANDS[number - 1]
     rows = aci[aci["taille"].astype(str) == str(number)] if len(aci) else aci
     funding = tuple(_funding_line(item, group.to_dict(orient="records"))
-                    for item, group in rows.groupby("item", sort=False))
+                    for item, group in rows.groupby("item", sort=False)) if len(rows) else ()
     return Taille(number, label, low, high, funding)
 
 
