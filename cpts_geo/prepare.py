@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -48,7 +49,7 @@ ALIASES_FILE = "reference/aliases.parquet"
 EPCI_FILE = "reference/epci.parquet"
 META_FILE = "bundle.json"
 #: Version of the bundle's layout: a bundle of another version is prepared again (``prepare --if-needed``).
-BUNDLE_FORMAT = 3   # 3: the offer of care (offer/)
+BUNDLE_FORMAT = 4   # 3: the offer of care (offer/); 4: IRIS of the communes absorbed since 2016 populated
 
 #: How a commune's population was obtained (values of ``population_method``).
 POPULATION_METHODS = {
@@ -106,6 +107,14 @@ def check_unique_codes(tables: SourceTables) -> None:
                             f": {listed(repeated)} ; corrigez le fichier ou remplacez-le par une copie intacte.")
 
 
+def departement_growth(communes: pd.DataFrame, column: str = "population") -> pd.Series:
+    """Growth of each département's population from the IRIS-population year to the millésime of ``column``
+    (``column / population_ref`` summed over the communes that have both, by ``departement``)."""
+    known = communes[communes[column].notna() & communes["population_ref"].notna()]
+    sums = known.groupby("departement")[[column, "population_ref"]].sum()
+    return sums[column] / sums["population_ref"]
+
+
 def commune_populations(iris: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
     """Population of each commune of the IRIS contours, with its method.
 
@@ -117,9 +126,7 @@ def commune_populations(iris: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFr
     iris_sum = iris.groupby("code_insee")["pop_total"].sum(min_count=1).rename("iris_sum")
     table = iris_sum.to_frame().join(communes.set_index("code_insee")[["nom", "population", "population_ref"]])
     table["departement"] = table.index.map(departement_of)
-    growth_ok = table["population"].notna() & table["population_ref"].notna()
-    dep_growth = (table[growth_ok].groupby("departement")["population"].sum()
-                  / table[growth_ok].groupby("departement")["population_ref"].sum())
+    dep_growth = departement_growth(table)
     same_geography = table["population_ref"].isna() | table["iris_sum"].isna() | \
         ((table["population_ref"] - table["iris_sum"]).abs() <= 1)
     has_legal = table["population"].notna()
@@ -141,6 +148,72 @@ def current_codes(codes: pd.Series, aliases: pd.DataFrame) -> pd.Series:
             break
         codes = moved.fillna(codes)
     return codes
+
+
+def place_population_rows(population: pd.DataFrame, contours: pd.Series, aliases: pd.DataFrame) -> pd.DataFrame:
+    """The IRIS population rows keyed as the ``contours`` (their IRIS codes): a row whose IRIS is not in the
+    contours, keyed under a former commune, takes the code of the same suffix under the current commune when the
+    contours have it and no row gives it a population (an empty row there is replaced)."""
+    outside = ~population["code_iris"].isin(contours)
+    moved = current_codes(population["code_iris"].str[:5], aliases) + population["code_iris"].str[5:]
+    populated = population.loc[population["pop_total"].fillna(0) > 0, "code_iris"]
+    free = outside & moved.isin(set(contours) - set(populated)) & ~moved.where(outside).duplicated(keep=False)
+    replaced = population["code_iris"].isin(moved[free])
+    return population.assign(code_iris=population["code_iris"].where(~free, moved))[~replaced]
+
+
+def complete_absorbed_communes(tables: SourceTables) -> SourceTables:
+    """Give their inhabitants back to the IRIS of the communes absorbed by a commune nouvelle.
+
+    The population rows are first keyed as the contours (:func:`place_population_rows`). When a
+    commune merged since the IRIS-population year, the habitat IRIS of the absorbed communes
+    (renumbered under the new code in the contours) may still have no population nor age bands,
+    while the chef-lieu's IRIS take the whole legal population. Such empty IRIS of a current
+    commune share equally the population of the rows left under its former codes (by the commune
+    history); when there is none and the population file held the former chef-lieu only (the
+    commune has former codes in the COG, a reference population and inhabitants), they share what
+    its other IRIS do not hold of its population of the IRIS-population year, estimated as its
+    legal population of the first millésime after it (``population_next``, else ``population``)
+    divided by its département's growth. That total becomes its reference population, so that its
+    IRIS add up to it. Returns the completed tables.
+    """
+    aliases = tables.cog.aliases
+    placed = place_population_rows(tables.iris_population, tables.iris["code_iris"], aliases)
+    left = placed[~placed["code_iris"].isin(tables.iris["code_iris"])]
+    left_by_commune = left.groupby(current_codes(left["code_iris"].str[:5], aliases))["pop_total"].sum()
+    iris = tables.iris[["code_iris", "code_insee", "typ_iris"]].assign(
+        code_insee=lambda t: current_codes(t["code_insee"], aliases))
+    iris = iris.merge(placed.drop(columns=["code_insee"]), on="code_iris", how="left")
+    bands = [b for b in AGE_BANDS if b in iris.columns]
+    empty = iris["pop_total"].fillna(0).eq(0) & (iris["typ_iris"] == "H") & iris[bands].isna().all(axis=1)
+    communes = tables.communes.set_index("code_insee")
+    column = "population_next" if "population_next" in communes else "population"
+    eligible = communes.index[(communes[column] > 0) & communes["population_ref"].notna()
+                              & communes.index.isin(aliases.loc[aliases["kind"] != "retablie", "current"])]
+    receiving = empty & iris["code_insee"].isin(eligible.union(left_by_commune.index[left_by_commune > 0]))
+    candidates = sorted(set(iris.loc[receiving, "code_insee"]))
+    if not candidates:
+        return replace(tables, iris_population=placed)
+    growth = departement_growth(communes.drop(index=candidates, errors="ignore"), column)
+    estimate = (communes[column].reindex(candidates)
+                / communes["departement"].reindex(candidates).map(growth).fillna(1.0))
+    held = iris[iris["code_insee"].isin(candidates)].groupby("code_insee")["pop_total"].sum()
+    missing = left_by_commune.reindex(candidates).fillna((estimate - held).clip(lower=0))
+    receivers = iris.loc[receiving].groupby("code_insee")["code_iris"].transform("size")
+    completed = pd.Series((iris.loc[receiving, "code_insee"].map(missing) / receivers).to_numpy(),
+                          index=iris.loc[receiving, "code_iris"])
+    rows = placed.set_index("code_iris")
+    rows = rows.reindex(rows.index.union(completed.index))
+    rows["code_insee"] = rows["code_insee"].fillna(tables.iris.set_index("code_iris")["code_insee"]
+                                                   .reindex(rows.index))
+    rows.loc[completed.index, "pop_total"] = completed
+    communes.loc[communes.index.intersection(candidates), "population_ref"] = held + missing
+    limit = ("Communes nouvelles dont la population par IRIS ne comptait pas les communes absorbées ("
+             f"{listed(communes['nom'].get(code, code) for code in candidates)}) : "
+             "leurs IRIS reçoivent à parts égales la population de ces communes, estimée par l'évolution du "
+             "département quand le fichier ne la donne pas.")
+    return replace(tables, iris_population=rows.rename_axis("code_iris").reset_index(), communes=communes.reset_index(),
+                   meta={**tables.meta, "limits": [*tables.meta.get("limits", []), limit]})
 
 
 def build_iris_table(tables: SourceTables) -> gpd.GeoDataFrame:
@@ -249,6 +322,7 @@ def prepare_bundle(tables: SourceTables, out_dir: Path, region: str | None = Non
         raise DataError("Aucun IRIS dans les données pour la zone demandée.")
 
     log.step(f"Préparation de {len(tables.iris):,} IRIS".replace(",", " "))
+    tables = complete_absorbed_communes(tables)
     iris = build_iris_table(tables)
     communes = build_commune_table(iris, tables)
     log.step(f"{int((iris['code_insee'] != iris['code_insee_2020']).sum())} IRIS de communes fusionnées depuis les "

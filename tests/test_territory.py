@@ -43,6 +43,23 @@ def test_whole_commune_population_is_the_legal_one(france):
     assert summarize(france, dep66).population.value == 496_855
 
 
+#: The IRIS of Château-d'Olonne (02xx) and Olonne-sur-Mer (03xx), merged into Les Sables-d'Olonne in 2019.
+SABLES_ABSORBED = ["851940201", "851940203", "851940204", "851940205", "851940301", "851940302", "851940303",
+                   "851940304", "851940305"]
+
+
+def test_absorbed_communes_keep_their_inhabitants(france):
+    """The 2016 IRIS file held the former Sables-d'Olonne only (14 233): its six IRIS took the whole commune."""
+    absorbed = summarize(france, Territory(resolve_codes(france, SABLES_ABSORBED).iris))
+    assert 30_000 < absorbed.population.value < 37_000 and absorbed.taille.number == 1
+    assert (france.iris.loc[SABLES_ABSORBED, "population"] > 2_000).all()
+    assert france.iris.loc[SABLES_ABSORBED, "pop_0014"].isna().all()   # estimated: no age structure
+    whole = summarize(france, Territory(resolve_codes(france, ["85194"]).iris))
+    assert whole.population.value == 49_603 and whole.taille.number == 2
+    old_town = whole.population.value - absorbed.population.value
+    assert 13_000 < old_town < 19_000
+
+
 def test_age_structure_compares_with_departement_and_region(france, ruscino):
     age = summarize(france, ruscino).age
     assert age.departement == "66" and age.region == "76" and age.year == 2016

@@ -10,7 +10,8 @@ official downloads) yields a :class:`SourceTables`:
     ``code_insee, nom, type ('commune'|'arrondissement_municipal'), commune_parent,
     departement, region, population, population_ref`` where ``population`` is the
     legal population (PMUN) of ``meta['population_millesime']`` and ``population_ref``
-    the PMUN of the IRIS-population year when known (else NA).
+    the PMUN of the IRIS-population year when known (else NA); optionally ``population_next``,
+    the PMUN of the first millésime after the IRIS-population year (closer to it than ``population``).
 ``iris_population``  DataFrame, one row per IRIS:
     ``code_iris, code_insee, pop_total`` and the age bands found among
     ``AGE_BANDS`` (float, NA when absent).

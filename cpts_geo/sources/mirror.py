@@ -81,6 +81,12 @@ def _latest_population_year(columns) -> int:
     return max(int(c.rsplit("_", 1)[1]) for c in columns if re.fullmatch(r"population_\d{4}", c))
 
 
+def _next_population_year(columns) -> int:
+    """The first year of the ``population_AAAA`` columns after 2016 (the IRIS-population year), else 2016."""
+    return min((y for c in columns if re.fullmatch(r"population_\d{4}", c) and (y := int(c.rsplit("_", 1)[1])) > 2016),
+               default=2016)
+
+
 def read_iris_file(path: Path) -> gpd.GeoDataFrame:
     """The IRIS contours of the mirror in the normalised schema; a damaged file is a :class:`DataError` naming it."""
     with _reading(path):
@@ -99,10 +105,12 @@ def read_mirror(folder: Path) -> SourceTables:
 
     communes = _csv(folder, COMMUNES_FILE, COMMUNE_COLUMNS)
     year = _latest_population_year(communes.columns)
+    next_year = _next_population_year(communes.columns)
     communes = communes.assign(
         population=_numbers(communes, f"population_{year}", folder / COMMUNES_FILE),
         population_ref=_numbers(communes, "population_2016", folder / COMMUNES_FILE),
-    )[[*COMMUNE_COLUMNS[:-1], "population", "population_ref"]]
+        population_next=_numbers(communes, f"population_{next_year}", folder / COMMUNES_FILE),
+    )[[*COMMUNE_COLUMNS[:-1], "population", "population_ref", "population_next"]]
 
     iris_pop = _csv(folder, IRIS_POPULATION_FILE, ("code_iris", "code_insee", "pop_total"))
     bands = [b for b in AGE_BANDS if b in iris_pop.columns]
