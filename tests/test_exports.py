@@ -476,6 +476,74 @@ def test_map_split_commune_iris_named_and_scale(france, ruscino, ruscino_with_ne
     assert f"Échelle 1:{round(scale):,}".replace(",", "\u202f") in texts
 
 
+def test_map_iris_of_a_neighbour_and_iris_in_no_cpts_styled_apart(france, ruscino):
+    """Perpignan split: its IRIS out of Ruscino that the CPTS Perpignan holds take the neighbour's colour and hatching;
+    with 5 of them taken out of the registry, those 5 alone are dotted white « dans aucune CPTS »."""
+    from cpts_geo.exports.maps import NEIGHBOUR_HATCHES, NO_CPTS_STYLE, territory_map
+
+    neighbours = load_others(france, REGISTRY)
+    perpignan_out = sorted(set(france.iris_by_commune["66136"]) - ruscino.iris)
+    assert set(perpignan_out) <= neighbours["CPTS Perpignan"]            # 37 IRIS, all in the CPTS Perpignan
+    fig = territory_map(france, ruscino, neighbours)
+    no_cpts = [c for c in fig.axes[0].collections if c.get_hatch() == NO_CPTS_STYLE["hatch"]]
+    assert no_cpts == [] or not no_cpts[0].get_paths()
+    assert not any("dans aucune CPTS" in label for label in legend_labels(fig))
+    fewer = {**neighbours, "CPTS Perpignan": neighbours["CPTS Perpignan"] - set(perpignan_out[:5])}
+    fig = territory_map(france, ruscino, fewer)
+    no_cpts = [c for c in fig.axes[0].collections if c.get_hatch() == NO_CPTS_STYLE["hatch"]]
+    assert len(no_cpts) == 1 and len(no_cpts[0].get_paths()) == 5
+    assert NO_CPTS_STYLE["hatch"] not in NEIGHBOUR_HATCHES
+    assert "Commune découpée : IRIS hors territoire, dans aucune CPTS" in legend_labels(fig)
+
+
+def test_map_split_commune_named_on_its_small_iris_and_iris_line_as_in_legend(france, ruscino,
+                                                                            ruscino_with_neighbours):
+    """« Perpignan » is not printed on the large IRIS Route de Canet (13 km², a lobe of the territory), which
+    carries its own name; the legend's « Limite d'IRIS » is the line drawn."""
+    from cpts_geo.config import METROPOLE_CRS
+    from cpts_geo.exports.maps import IRIS_LINE_STYLE
+
+    fig = ruscino_with_neighbours
+    ax = fig.axes[0]
+    route_de_canet = france.iris_geometry(["661361202"]).to_crs(METROPOLE_CRS).geometry.iat[0]
+    texts = dict((text.get_text(), box) for text, box in text_boxes(fig, ax))
+    assert not texts["Perpignan"].intersects(route_de_canet)
+    assert texts["Route de Canet"].within(route_de_canet)
+    drawn = [c for c in ax.collections if isinstance(c, LineCollection) and c.get_zorder() == 3
+             and tuple(c.get_color()[0][:3]) == (1 / 3, 1 / 3, 1 / 3)]
+    legend = next(handle for legend in fig.legends for handle, text in zip(legend.legend_handles, legend.get_texts())
+                  if text.get_text() == "Limite d'IRIS")
+    assert len(drawn) == 1 and drawn[0].get_linewidth()[0] == legend.get_linewidth() == IRIS_LINE_STYLE["linewidth"]
+    offset, dashes = drawn[0].get_linestyle()[0]
+    assert (offset, tuple(dashes)) == (legend._dash_pattern[0], tuple(legend._dash_pattern[1]))  # scaled alike
+    assert legend.get_color() == IRIS_LINE_STYLE["color"]
+
+
+def test_map_scale_bar_french_and_clear_author_and_map_limits_in_footer(france):
+    """The CPTS Salanque of the example registry (1:150 000): « 2,5 km », the numeric scale right of « 5 km », no
+    name of the map on the scale bar's box; the author printed as written in the footer, which keeps only the limits
+    of contours and population (not those of the age bands or the QPV)."""
+    from cpts_geo.exports.maps import territory_map
+
+    author = "Dr $x^2$ <b>Maison</b>\x1b[31m"
+    neighbours = load_others(france, REGISTRY)
+    fig = territory_map(france, Territory(neighbours["CPTS Salanque"], "CPTS Salanque"), neighbours, author=author)
+    ax = fig.axes[0]
+    boxes = dict((text.get_text(), box) for text, box in text_boxes(fig, ax))
+    assert "2,5\u00a0km" in boxes and "5\u00a0km" in boxes and not any("2.5" in text for text in boxes)
+    scale = next(box for text, box in boxes.items() if text.startswith("Échelle"))
+    assert scale.bounds[0] > boxes["5\u00a0km"].bounds[2]
+    bar = [patch for patch in ax.patches if patch.get_zorder() == 9.5]
+    assert len(bar) == 1
+    bar_box = shapely.box(*bar[0].get_bbox().extents)
+    bar_texts = {"0", "2,5\u00a0km", "5\u00a0km", next(text for text in boxes if text.startswith("Échelle"))}
+    assert all(not box.intersects(bar_box) for text, box in boxes.items() if text not in bar_texts)
+    footer = next(text.get_text() for text in fig.texts if "produite avec cpts-geo" in text.get_text())
+    assert "Réalisé par Dr $x^2$ <b>Maison</b> [31m — carte produite avec cpts-geo le" in footer
+    assert "Contours IRIS édition 2020" in footer and "Population des communes" in footer
+    assert "QPV" not in footer and "tranche d'âge" not in footer
+
+
 def test_map_departement_limits_and_legend_on_paris(france):
     """Paris 13e + 14e: the limits of Paris with Hauts-de-Seine and Val-de-Marne are thin grey dashes under the
     territory outline; the Métropole du Grand Paris, out of view, is not in the legend; no white gap around."""
