@@ -215,12 +215,82 @@ def test_prediagnostic_pdf(files):
     assert "Offre de soins — CPTS Ruscino" in pages[2] and "(suite, page 5)" in pages[4]
     assert "Pré-diagnostic" in population and "QP066003" in population and "75 ans et plus" in population
     lines = offer.splitlines()
-    # Ruscino: Cabestany, Saint-Nazaire and Saleilles counted exactly, Perpignan's part estimated (test_offer).
-    assert "Médecins généralistes 72,0 oui 14,9 10,2 n.d. n.d." in lines
+    # Ruscino: Cabestany, Saint-Nazaire and Saleilles counted exactly, Perpignan's part estimated (test_offer):
+    # a whole number marked as an estimate, never « 72,0 » nor a column « Estimé » of « non »
+    assert "Médecins généralistes ≈\u00a072 (estimation) 14,9 10,2 n.d. n.d." in lines
+    assert "Estimé" not in offer and not re.search(r"\d+,\d (estimation)", offer)
     assert "APL médecins généralistes 2023 du territoire 4,80" in lines and "Seuil usuel de la zone « sous-dense » 2,5" in lines
     assert "soins de ville Maison de santé 2" in lines and "soins de ville Pharmacie 18" in lines
     assert "Cabestany (66028) 4,80 sur-dotée" in lines
     assert "n.d. : non disponible dans les données préparées." in offer and "BPE 2025" in offer
+
+
+def test_prediagnostic_of_guyane_one_column_for_departement_and_region_and_no_rows_of_nd(france):
+    """Cayenne and Matoury: Guyane is a région of one département, compared once (table, chart, DOCX); the BPE
+    does not cover it: one line « non disponible dans les données préparées », not 9 rows of « n.d. »."""
+    from cpts_geo.codes import resolve_codes
+
+    cayenne = TerritoryExport(france, Territory(resolve_codes(france, ["97302", "97307"]).iris, "CPTS Cayenne"))
+    prediag = tables.prediagnostic(france, cayenne.territory, cayenne.summary)
+    assert prediag.compared_areas() == [("departement", "Guyane (973)")]
+    assert list(prediag.age_table().columns) == ["Tranche d'âge", "Territoire", "Guyane (973)"]
+    assert prediag.age_table().iat[0, 2] == "32,2\u00a0%"                       # 0 à 14 ans in Guyane
+    pages = tables.prediagnostic_pages(france, cayenne.summary, prediag)
+    chart = next(ax for ax in pages[0].axes if ax.get_legend() is not None)
+    assert [text.get_text() for text in chart.get_legend().get_texts()] == ["Territoire", "Guyane (973)"]
+    text = assert_a4(cayenne.export("prediag").data, A4_POINTS, pages=None)
+    first = text.split("\f")[0]
+    assert first.count("Guyane") == 2                                            # table heading and chart legend
+    offer = text[text.index("Offre de soins — CPTS Cayenne"):]
+    assert "Professionnels de santé libéraux\nNon disponible dans les données préparées." in offer
+    assert "Médecins généralistes" not in offer and "Estimé" not in offer
+    document = Document(io.BytesIO(cayenne.export("docx").data))
+    assert [c.text for c in document.tables[1].rows[0].cells] == ["Tranche d'âge", "Territoire", "Guyane (973)"]
+    assert not any(t.rows[0].cells[0].text == "Professionnels" for t in document.tables)
+    paragraphs = [p.text for p in document.paragraphs]
+    after = paragraphs[paragraphs.index("Professionnels de santé libéraux") + 1]
+    assert after == "Non disponible dans les données préparées."
+    qpv_title = next(p for p in document.paragraphs if p.text == tables.QPV_LOCATED_TITLE)
+    assert qpv_title.paragraph_format.keep_with_next                         # kept with its table
+    # Ruscino (66) keeps its département and its région
+    assert [name for _, name in tables.prediagnostic(france, *_ruscino_summary(france)).compared_areas()] == [
+        "Pyrénées-Orientales (66)", "Occitanie"]
+
+
+def _ruscino_summary(france):
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.territory import summarize
+
+    ruscino = Territory(resolve_codes(france, RUSCINO_CODES).iris, "CPTS Ruscino")
+    return ruscino, summarize(france, ruscino)
+
+
+def test_prediagnostic_headings_stay_with_what_follows(france):
+    """CPTS Aspres of the example registry: its headings « Soins de ville (32) » and « Sanitaire (4) » fell at the
+    foot of pages 3 and 4 with nothing under them; each heading now has the start of its table under it on its page
+    (or moves to the next). In the DOCX, the bold titles of tables keep with them (headings do in Word's styles)."""
+    from cpts_geo.territory import summarize
+
+    aspres = Territory(load_others(france, REGISTRY)["CPTS Aspres"], "CPTS Aspres")
+    summary = summarize(france, aspres)
+    pages = tables.prediagnostic_pages(france, summary, tables.prediagnostic(france, aspres, summary))
+    headings = 0
+    for fig in pages:
+        items = [(text.get_position()[1], text) for text in fig.texts if text.get_position()[1] > 0.1]  # no footer
+        items += [(ax.get_position().y1, ax) for ax in fig.axes]
+        for top, heading in items:
+            if getattr(heading, "get_weight", lambda: "")() == "bold":
+                headings += 1
+                below = [y for y, _ in items if y < top - 1e-6]
+                assert below, heading.get_text()
+                assert (top - max(below)) * tables.A4_PORTRAIT_IN[1] < 0.6, heading.get_text()  # right under it
+    assert headings == 11
+    document = Document(io.BytesIO(TerritoryExport(france, aspres).export("docx").data))
+    titles = [p for p in document.paragraphs
+              if p.text in (tables.QPV_LOCATED_TITLE, tables.QPV_TO_LOCATE_TITLE, "Taille de la CPTS :")]
+    assert [p.text for p in titles] == ["Taille de la CPTS :"]      # Aspres has no QPV (Cayenne: their title)
+    assert all(p.paragraph_format.keep_with_next for p in titles)
+    assert all(document.styles[f"Heading {level}"].paragraph_format.keep_with_next for level in (1, 2, 3))
 
 
 def test_docx_offer_of_care_section(france):
@@ -235,7 +305,7 @@ def test_docx_offer_of_care_section(france):
         "Accessibilité aux médecins généralistes (APL)", "Établissements (FINESS)"]
     rows = {t.rows[0].cells[0].text: [[c.text for c in r.cells] for r in t.rows[1:]] for t in document.tables}
     professionals = {row[0]: row for row in rows["Professionnels"]}
-    assert professionals["Médecins généralistes"][:4] == ["Médecins généralistes", "31", "non", "29,6"]
+    assert professionals["Médecins généralistes"][:3] == ["Médecins généralistes", "31", "29,6"]
     assert professionals["Infirmiers"][1] == "22" and professionals["Pharmacies"][1] == "3"
     assert 31 / france.communes.at["66028", "population"] * 1e4 == pytest.approx(29.6, abs=0.05)
     assert rows["Indicateur"][0] == ["APL médecins généralistes 2023 du territoire", "4,80"]
