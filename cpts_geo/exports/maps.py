@@ -10,7 +10,7 @@ public so that other maps can use it:
   locator inset and the key of numbered names beside (landscape) or under (portrait) the map; the
   view framed on a geometry at a round scale, with a scale bar, the numeric scale and a north arrow;
 * :class:`MapLabels` — names that do not overlap (optional ones are left out when they would);
-* :func:`source_lines` — sources, millésimes and data limits of the bundle, for the footer;
+* :func:`source_lines` — sources, millésimes and the data limits a map needs (contours, population), for the footer;
 * :func:`save_figure` — PNG or PDF bytes with their metadata (title, author, subject, date).
 
 Fills use hatching and line styles as well as colour, so a black-and-white print stays readable.
@@ -188,8 +188,9 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     footer for that many names) is returned, for :func:`draw_key`.
 
     Title and subtitle on top, then the ``alerts`` in red (checks the territory fails); at the bottom the
-    ``footer`` lines (sources, limits, who made the map — ``author``, printed as written — and when). The legend of ``handles`` (a handle, or a pair
-    handle and geometry: the entry is left out when the geometry is not in view), the ``locator`` inset
+    ``footer`` lines (sources, limits, who made the map — ``author``, printed as written — and when). The legend
+    of ``handles`` (a handle, or a pair handle and geometry: the entry is left out when the geometry is not in
+    view), the ``locator`` inset
     (a function drawing on the inset axes, given the view box) and the key go in a panel on the right of
     a landscape page, in a band under the map on a portrait one. The view is framed at a round scale,
     with a scale bar, the numeric scale and a north arrow. Draw the layers before, the labels
