@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo.config import departement_of
-from cpts_geo.formatting import fr_decimal, fr_percent
+from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.reference import departements_table
 from cpts_geo.sources.health import ESTABLISHMENT_KINDS, NURSE_ZONING, PROFESSIONS, HealthTables
 
@@ -460,10 +460,9 @@ def offer_lines(offer: dict) -> list[str]:
         if p["count"] is None:
             lines.append(f"  {p['label']} : {NOT_AVAILABLE}")
             continue
-        count = fr_decimal(p["count"], 1 if p["estimated"] else 0)
         reference = "  ".join(f"{name} {fr_decimal(value, 1)}" for name, value in
                               zip(("département", "région", "France"), p["reference"].values()) if value is not None)
-        lines.append(f"  {p['label']} : {count}{' (estimé)' if p['estimated'] else ''}, "
+        lines.append(f"  {p['label']} : {count_text(p)}, "
                      f"{fr_decimal(p['per_10000'], 1)} pour 10 000 habitants" + (f" ({reference})" if reference else ""))
     apl = offer["apl"]
     if apl["value"] is not None:
@@ -490,20 +489,29 @@ def zoning_line(offer: dict) -> str:
 
 # --------------------------------------------------------------------------- tables of a document or a page
 
+#: How an estimated number is marked (:func:`count_text`).
+ESTIMATE_MARK = "(estimation)"
 #: What « n.d. » means in the tables below.
 ND_NOTE = f"n.d. : {NOT_AVAILABLE}."
 ESTABLISHMENT_LABELS = {kind: label for kind, (label, _, _) in ESTABLISHMENT_KINDS.items()}
 
 
+def count_text(professional: dict) -> str:
+    """The number of a kind of professional (a row of ``TerritoryOffer.professionals``) as every document and page
+    shows it: ``31``; ``≈ 43 (estimation)`` for an estimate (a split commune counted pro rata population, never
+    « 42,6 médecins »); ``n.d.`` where the source does not cover the territory."""
+    if professional["estimated"] and professional["count"] is not None:
+        return f"≈\u00a0{fr_int(professional['count'])} {ESTIMATE_MARK}"
+    return fr_decimal(professional["count"], 0)
+
+
 def professionals_table(offer: dict) -> pd.DataFrame:
-    """Professionals of a territory (``TerritoryOffer.as_dict()``): count, estimated or not, density per
+    """Professionals of a territory (``TerritoryOffer.as_dict()``): number (:func:`count_text`), density per
     10,000 inhabitants against the département, the région and France (« n.d. » where not covered)."""
-    return pd.DataFrame([(p["label"], fr_decimal(p["count"], 1 if p["estimated"] else 0),
-                          "oui" if p["estimated"] else "non", fr_decimal(p["per_10000"], 1),
+    return pd.DataFrame([(p["label"], count_text(p), fr_decimal(p["per_10000"], 1),
                           *(fr_decimal(p["reference"][level], 1) for level in ("departement", "region", "france")))
                          for p in offer["professionals"]],
-                        columns=["Professionnels", "Nombre", "Estimé", "Pour 10 000 hab.", "Département", "Région",
-                                 "France"])
+                        columns=["Professionnels", "Nombre", "Pour 10 000 hab.", "Département", "Région", "France"])
 
 
 def establishments_table(offer: dict) -> pd.DataFrame:
@@ -582,8 +590,7 @@ def offer_panel(offer: TerritoryOffer) -> OfferPanel:
         notes.append(f"Professionnels de santé libéraux : {NOT_AVAILABLE} (département(s) {', '.join(uncovered)}).")
     else:
         professionals = professionals_table(data)
-        estimated = professionals.pop("Estimé") == "oui"
-        professionals["Nombre"] = professionals["Nombre"].where(~estimated, professionals["Nombre"] + " (estimation)")
+        estimated = professionals["Nombre"].str.endswith(ESTIMATE_MARK)
         professionals = professionals.rename(columns={"Pour 10 000 hab.": "Pour 10\u202f000 hab.", "Département": "Dép.",
                                                       "Région": "Rég."})
         missing = [name for name in PANEL_REFERENCES if (professionals[name] == "n.d.").all()]

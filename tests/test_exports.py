@@ -215,12 +215,82 @@ def test_prediagnostic_pdf(files):
     assert "Offre de soins — CPTS Ruscino" in pages[2] and "(suite, page 5)" in pages[4]
     assert "Pré-diagnostic" in population and "QP066003" in population and "75 ans et plus" in population
     lines = offer.splitlines()
-    # Ruscino: Cabestany, Saint-Nazaire and Saleilles counted exactly, Perpignan's part estimated (test_offer).
-    assert "Médecins généralistes 72,0 oui 14,9 10,2 n.d. n.d." in lines
+    # Ruscino: Cabestany, Saint-Nazaire and Saleilles counted exactly, Perpignan's part estimated (test_offer):
+    # a whole number marked as an estimate, never « 72,0 » nor a column « Estimé » of « non »
+    assert "Médecins généralistes ≈\u00a072 (estimation) 14,9 10,2 n.d. n.d." in lines
+    assert "Estimé" not in offer and not re.search(r"\d+,\d (estimation)", offer)
     assert "APL médecins généralistes 2023 du territoire 4,80" in lines and "Seuil usuel de la zone « sous-dense » 2,5" in lines
     assert "soins de ville Maison de santé 2" in lines and "soins de ville Pharmacie 18" in lines
     assert "Cabestany (66028) 4,80 sur-dotée" in lines
     assert "n.d. : non disponible dans les données préparées." in offer and "BPE 2025" in offer
+
+
+def test_prediagnostic_of_guyane_one_column_for_departement_and_region_and_no_rows_of_nd(france):
+    """Cayenne and Matoury: Guyane is a région of one département, compared once (table, chart, DOCX); the BPE
+    does not cover it: one line « non disponible dans les données préparées », not 9 rows of « n.d. »."""
+    from cpts_geo.codes import resolve_codes
+
+    cayenne = TerritoryExport(france, Territory(resolve_codes(france, ["97302", "97307"]).iris, "CPTS Cayenne"))
+    prediag = tables.prediagnostic(france, cayenne.territory, cayenne.summary)
+    assert prediag.compared_areas() == [("departement", "Guyane (973)")]
+    assert list(prediag.age_table().columns) == ["Tranche d'âge", "Territoire", "Guyane (973)"]
+    assert prediag.age_table().iat[0, 2] == "32,2\u00a0%"                       # 0 à 14 ans in Guyane
+    pages = tables.prediagnostic_pages(france, cayenne.summary, prediag)
+    chart = next(ax for ax in pages[0].axes if ax.get_legend() is not None)
+    assert [text.get_text() for text in chart.get_legend().get_texts()] == ["Territoire", "Guyane (973)"]
+    text = assert_a4(cayenne.export("prediag").data, A4_POINTS, pages=None)
+    first = text.split("\f")[0]
+    assert first.count("Guyane") == 2                                            # table heading and chart legend
+    offer = text[text.index("Offre de soins — CPTS Cayenne"):]
+    assert "Professionnels de santé libéraux\nNon disponible dans les données préparées." in offer
+    assert "Médecins généralistes" not in offer and "Estimé" not in offer
+    document = Document(io.BytesIO(cayenne.export("docx").data))
+    assert [c.text for c in document.tables[1].rows[0].cells] == ["Tranche d'âge", "Territoire", "Guyane (973)"]
+    assert not any(t.rows[0].cells[0].text == "Professionnels" for t in document.tables)
+    paragraphs = [p.text for p in document.paragraphs]
+    after = paragraphs[paragraphs.index("Professionnels de santé libéraux") + 1]
+    assert after == "Non disponible dans les données préparées."
+    qpv_title = next(p for p in document.paragraphs if p.text == tables.QPV_LOCATED_TITLE)
+    assert qpv_title.paragraph_format.keep_with_next                         # kept with its table
+    # Ruscino (66) keeps its département and its région
+    assert [name for _, name in tables.prediagnostic(france, *_ruscino_summary(france)).compared_areas()] == [
+        "Pyrénées-Orientales (66)", "Occitanie"]
+
+
+def _ruscino_summary(france):
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.territory import summarize
+
+    ruscino = Territory(resolve_codes(france, RUSCINO_CODES).iris, "CPTS Ruscino")
+    return ruscino, summarize(france, ruscino)
+
+
+def test_prediagnostic_headings_stay_with_what_follows(france):
+    """CPTS Aspres of the example registry: its headings « Soins de ville (32) » and « Sanitaire (4) » fell at the
+    foot of pages 3 and 4 with nothing under them; each heading now has the start of its table under it on its page
+    (or moves to the next). In the DOCX, the bold titles of tables keep with them (headings do in Word's styles)."""
+    from cpts_geo.territory import summarize
+
+    aspres = Territory(load_others(france, REGISTRY)["CPTS Aspres"], "CPTS Aspres")
+    summary = summarize(france, aspres)
+    pages = tables.prediagnostic_pages(france, summary, tables.prediagnostic(france, aspres, summary))
+    headings = 0
+    for fig in pages:
+        items = [(text.get_position()[1], text) for text in fig.texts if text.get_position()[1] > 0.1]  # no footer
+        items += [(ax.get_position().y1, ax) for ax in fig.axes]
+        for top, heading in items:
+            if getattr(heading, "get_weight", lambda: "")() == "bold":
+                headings += 1
+                below = [y for y, _ in items if y < top - 1e-6]
+                assert below, heading.get_text()
+                assert (top - max(below)) * tables.A4_PORTRAIT_IN[1] < 0.6, heading.get_text()  # right under it
+    assert headings == 11
+    document = Document(io.BytesIO(TerritoryExport(france, aspres).export("docx").data))
+    titles = [p for p in document.paragraphs
+              if p.text in (tables.QPV_LOCATED_TITLE, tables.QPV_TO_LOCATE_TITLE, "Taille de la CPTS :")]
+    assert [p.text for p in titles] == ["Taille de la CPTS :"]      # Aspres has no QPV (Cayenne: their title)
+    assert all(p.paragraph_format.keep_with_next for p in titles)
+    assert all(document.styles[f"Heading {level}"].paragraph_format.keep_with_next for level in (1, 2, 3))
 
 
 def test_docx_offer_of_care_section(france):
@@ -235,7 +305,7 @@ def test_docx_offer_of_care_section(france):
         "Accessibilité aux médecins généralistes (APL)", "Établissements (FINESS)"]
     rows = {t.rows[0].cells[0].text: [[c.text for c in r.cells] for r in t.rows[1:]] for t in document.tables}
     professionals = {row[0]: row for row in rows["Professionnels"]}
-    assert professionals["Médecins généralistes"][:4] == ["Médecins généralistes", "31", "non", "29,6"]
+    assert professionals["Médecins généralistes"][:3] == ["Médecins généralistes", "31", "29,6"]
     assert professionals["Infirmiers"][1] == "22" and professionals["Pharmacies"][1] == "3"
     assert 31 / france.communes.at["66028", "population"] * 1e4 == pytest.approx(29.6, abs=0.05)
     assert rows["Indicateur"][0] == ["APL médecins généralistes 2023 du territoire", "4,80"]
@@ -474,6 +544,74 @@ def test_map_split_commune_iris_named_and_scale(france, ruscino, ruscino_with_ne
     scale = map_scale(ax)
     assert scale % 5000 < 1e-6 * scale or -scale % 5000 < 1e-6 * scale      # a round scale: 1:75 000
     assert f"Échelle 1:{round(scale):,}".replace(",", "\u202f") in texts
+
+
+def test_map_iris_of_a_neighbour_and_iris_in_no_cpts_styled_apart(france, ruscino):
+    """Perpignan split: its IRIS out of Ruscino that the CPTS Perpignan holds take the neighbour's colour and hatching;
+    with 5 of them taken out of the registry, those 5 alone are dotted white « dans aucune CPTS »."""
+    from cpts_geo.exports.maps import NEIGHBOUR_HATCHES, NO_CPTS_STYLE, territory_map
+
+    neighbours = load_others(france, REGISTRY)
+    perpignan_out = sorted(set(france.iris_by_commune["66136"]) - ruscino.iris)
+    assert set(perpignan_out) <= neighbours["CPTS Perpignan"]            # 37 IRIS, all in the CPTS Perpignan
+    fig = territory_map(france, ruscino, neighbours)
+    no_cpts = [c for c in fig.axes[0].collections if c.get_hatch() == NO_CPTS_STYLE["hatch"]]
+    assert no_cpts == [] or not no_cpts[0].get_paths()
+    assert not any("dans aucune CPTS" in label for label in legend_labels(fig))
+    fewer = {**neighbours, "CPTS Perpignan": neighbours["CPTS Perpignan"] - set(perpignan_out[:5])}
+    fig = territory_map(france, ruscino, fewer)
+    no_cpts = [c for c in fig.axes[0].collections if c.get_hatch() == NO_CPTS_STYLE["hatch"]]
+    assert len(no_cpts) == 1 and len(no_cpts[0].get_paths()) == 5
+    assert NO_CPTS_STYLE["hatch"] not in NEIGHBOUR_HATCHES
+    assert "Commune découpée : IRIS hors territoire, dans aucune CPTS" in legend_labels(fig)
+
+
+def test_map_split_commune_named_on_its_small_iris_and_iris_line_as_in_legend(france, ruscino,
+                                                                            ruscino_with_neighbours):
+    """« Perpignan » is not printed on the large IRIS Route de Canet (13 km², a lobe of the territory), which
+    carries its own name; the legend's « Limite d'IRIS » is the line drawn."""
+    from cpts_geo.config import METROPOLE_CRS
+    from cpts_geo.exports.maps import IRIS_LINE_STYLE
+
+    fig = ruscino_with_neighbours
+    ax = fig.axes[0]
+    route_de_canet = france.iris_geometry(["661361202"]).to_crs(METROPOLE_CRS).geometry.iat[0]
+    texts = dict((text.get_text(), box) for text, box in text_boxes(fig, ax))
+    assert not texts["Perpignan"].intersects(route_de_canet)
+    assert texts["Route de Canet"].within(route_de_canet)
+    drawn = [c for c in ax.collections if isinstance(c, LineCollection) and c.get_zorder() == 3
+             and tuple(c.get_color()[0][:3]) == (1 / 3, 1 / 3, 1 / 3)]
+    legend = next(handle for legend in fig.legends for handle, text in zip(legend.legend_handles, legend.get_texts())
+                  if text.get_text() == "Limite d'IRIS")
+    assert len(drawn) == 1 and drawn[0].get_linewidth()[0] == legend.get_linewidth() == IRIS_LINE_STYLE["linewidth"]
+    offset, dashes = drawn[0].get_linestyle()[0]
+    assert (offset, tuple(dashes)) == (legend._dash_pattern[0], tuple(legend._dash_pattern[1]))  # scaled alike
+    assert legend.get_color() == IRIS_LINE_STYLE["color"]
+
+
+def test_map_scale_bar_french_and_clear_author_and_map_limits_in_footer(france):
+    """The CPTS Salanque of the example registry (1:150 000): « 2,5 km », the numeric scale right of « 5 km », no
+    name of the map on the scale bar's box; the author printed as written in the footer, which keeps only the limits
+    of contours and population (not those of the age bands or the QPV)."""
+    from cpts_geo.exports.maps import territory_map
+
+    author = "Dr $x^2$ <b>Maison</b>\x1b[31m"
+    neighbours = load_others(france, REGISTRY)
+    fig = territory_map(france, Territory(neighbours["CPTS Salanque"], "CPTS Salanque"), neighbours, author=author)
+    ax = fig.axes[0]
+    boxes = dict((text.get_text(), box) for text, box in text_boxes(fig, ax))
+    assert "2,5\u00a0km" in boxes and "5\u00a0km" in boxes and not any("2.5" in text for text in boxes)
+    scale = next(box for text, box in boxes.items() if text.startswith("Échelle"))
+    assert scale.bounds[0] > boxes["5\u00a0km"].bounds[2]
+    bar = [patch for patch in ax.patches if patch.get_zorder() == 9.5]
+    assert len(bar) == 1
+    bar_box = shapely.box(*bar[0].get_bbox().extents)
+    bar_texts = {"0", "2,5\u00a0km", "5\u00a0km", next(text for text in boxes if text.startswith("Échelle"))}
+    assert all(not box.intersects(bar_box) for text, box in boxes.items() if text not in bar_texts)
+    footer = next(text.get_text() for text in fig.texts if "produite avec cpts-geo" in text.get_text())
+    assert "Réalisé par Dr $x^2$ <b>Maison</b> [31m — carte produite avec cpts-geo le" in footer
+    assert "Contours IRIS édition 2020" in footer and "Population des communes" in footer
+    assert "QPV" not in footer and "tranche d'âge" not in footer
 
 
 def test_map_departement_limits_and_legend_on_paris(france):

@@ -257,7 +257,8 @@ def test_panel_of_cabestany(france):
 
 def test_panel_estimates_and_not_available(france, ruscino):
     counts = offer_panel(territory_offer(france, ruscino.iris)).professionals.set_index("Professionnels")["Nombre"]
-    assert counts["Médecins généralistes"].endswith(" (estimation)")
+    assert counts["Médecins généralistes"] == "≈\u00a072 (estimation)"    # 71,6: a whole number, said estimated
+    assert counts["Infirmiers"] == "≈\u00a0129 (estimation)"
     lozere = offer_panel(territory_offer(france, resolve_codes(france, ["48095"]).iris))
     assert lozere.professionals is None   # never a table of zeros
     assert lozere.professionals_notes == (f"Professionnels de santé libéraux : {NOT_AVAILABLE} (département(s) 48).",)
@@ -303,4 +304,4 @@ def test_summary_json_and_text_carry_the_offer(dep66_dir):
     assert set(offer["establishments"][0]) >= {"finess", "name", "kind", "category", "commune", "iris"}
     text = run_cli("summary", "--codes", ",".join(RUSCINO_CODES), data=dep66_dir)
     assert "Offre de soins :" in text.stdout and "Médecins généralistes : " in text.stdout
-    assert "(estimé)" in text.stdout
+    assert "Médecins généralistes : ≈\u00a072 (estimation), 14,9 pour 10 000 habitants" in text.stdout

@@ -10,7 +10,7 @@ public so that other maps can use it:
   locator inset and the key of numbered names beside (landscape) or under (portrait) the map; the
   view framed on a geometry at a round scale, with a scale bar, the numeric scale and a north arrow;
 * :class:`MapLabels` — names that do not overlap (optional ones are left out when they would);
-* :func:`source_lines` — sources, millésimes and data limits of the bundle, for the footer;
+* :func:`source_lines` — sources, millésimes and the data limits a map needs (contours, population), for the footer;
 * :func:`save_figure` — PNG or PDF bytes with their metadata (title, author, subject, date).
 
 Fills use hatching and line styles as well as colour, so a black-and-white print stays readable.
@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path
+from matplotlib.transforms import Bbox
 
 from cpts_geo.config import CPTS_PALETTE, local_crs
 from cpts_geo.exports.perimeter import metric_crs
@@ -42,6 +43,7 @@ from cpts_geo.exports.tables import AUTHOR, document_author
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.reference import departements_table
 from cpts_geo.territory import Territory, others_without_self, summarize
+from cpts_geo.user_text import clean_text
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
 matplotlib.rcParams["font.family"] = "DejaVu Sans"
@@ -62,6 +64,12 @@ EPCI_COLOUR = "#6a3d9a"
 ALERT_COLOUR = "#c00000"
 EPCI_LINE = (0, (6, 2, 1, 2))
 DEPARTEMENT_STYLE = {"color": "#7a7a7a", "linewidth": 0.8, "linestyle": (0, (5, 3))}
+#: the IRIS limits of a split commune, as drawn and as shown in the legend
+IRIS_LINE_STYLE = {"color": "#555555", "linewidth": 0.5, "linestyle": (0, (1, 1.5))}
+#: IRIS of a split commune left out of the territory and in no CPTS (those of a neighbour take its style)
+NO_CPTS_STYLE = {"facecolor": "white", "edgecolor": "#777777", "hatch": "...."}
+#: what the footer of a map keeps of the data limits: those of the contours drawn and of the population shown
+MAP_LIMIT_WORDS = ("contours", "population municipale", "population légale", "populations légales")
 #: neighbouring CPTS: the palette without its warm colours, which would read as the territory
 NEIGHBOUR_PALETTE = tuple(c for c in CPTS_PALETTE if c not in ("#fdb462", "#fb9a99", "#fccde5", "#ffed6f"))
 CPTS_HATCHES = ("", "//", "\\\\", "..", "xx", "--", "||", "oo")
@@ -125,15 +133,17 @@ def draw_lines(ax, geometries, zorder: float, **style) -> LineCollection:
 
 
 def source_lines(bundle, departements=()) -> list[str]:
-    """Sources, millésimes and the data limits that must go with the figures (of ``departements``: overseas
-    ones add the source and limits of their commune contours)."""
+    """Sources, millésimes and the data limits that must go with a map (of ``departements``: overseas ones add
+    the source and limits of their commune contours): only those of the contours and of the population
+    (:data:`MAP_LIMIT_WORDS`), not those of the age bands or the QPV, which a map does not show."""
     meta = bundle.meta
     overseas = any(str(d).startswith("97") for d in departements) and "overseas_source" in meta
     return [f"Contours : {meta.get('iris_source', 'IGN-INSEE CONTOURS-IRIS')} ; Licence Ouverte Etalab 2.0.",
             *([f"Contours outre-mer : {meta['overseas_source']} ; Licence Ouverte Etalab 2.0."] if overseas else []),
             f"Population : {meta.get('population_source', 'INSEE')}.",
             *(f"Limite : {limit}" for limit in [*meta.get("limits", []),
-                                                 *(meta.get("limits_overseas", []) if overseas else [])])]
+                                                 *(meta.get("limits_overseas", []) if overseas else [])]
+              if any(word in limit.casefold() for word in MAP_LIMIT_WORDS))]
 
 
 def _page_text(fig, x: float, y: float, lines: list[str], width: float, **style):
@@ -172,14 +182,15 @@ def _legend(fig, handles: list, anchor: tuple[float, float], width: float, colum
 
 def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list[str],
               extent: gpd.GeoSeries, margin: float = 0.08, alerts: list[str] = (), locator=None,
-              key_rows: int = 0):
+              key_rows: int = 0, author: str | None = None):
     """Lay out the page around the map and frame the view on ``extent`` (metric CRS); the box left for a key
     (figure fractions ``[x, y, width, height]``: beside the legend, or with ``key_rows`` a row of its own over the
     footer for that many names) is returned, for :func:`draw_key`.
 
     Title and subtitle on top, then the ``alerts`` in red (checks the territory fails); at the bottom the
-    ``footer`` lines (sources, limits, date of the map). The legend of ``handles`` (a handle, or a pair
-    handle and geometry: the entry is left out when the geometry is not in view), the ``locator`` inset
+    ``footer`` lines (sources, limits, who made the map — ``author``, printed as written — and when). The legend
+    of ``handles`` (a handle, or a pair handle and geometry: the entry is left out when the geometry is not in
+    view), the ``locator`` inset
     (a function drawing on the inset axes, given the view box) and the key go in a panel on the right of
     a landscape page, in a band under the map on a portrait one. The view is framed at a round scale,
     with a scale bar, the numeric scale and a north arrow. Draw the layers before, the labels
@@ -196,7 +207,8 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
         alert_text = _page_text(fig, SIDE_MARGIN, map_top + gap / 2, list(alerts), full, fontsize=SUBTITLE_PT - 1,
                                 va="top", weight="bold", color=ALERT_COLOUR)
         map_top -= _height(fig, alert_text) + gap / 2
-    lines = [*footer, f"Carte produite avec cpts-geo le {date.today():%d/%m/%Y}."]
+    made = f"Réalisé par {clean_text(author)} — carte" if author and clean_text(author) else "Carte"
+    lines = [*footer, f"{made} produite avec cpts-geo le {date.today():%d/%m/%Y}."]
     footer_text = _page_text(fig, SIDE_MARGIN, edge, lines, full, fontsize=FOOTER_PT, va="bottom", color="#333333")
     bottom = edge + _height(fig, footer_text) + gap
     landscape = page_w > page_h
@@ -299,24 +311,32 @@ def map_scale(ax) -> float:
 
 
 def _scale_bar(ax) -> None:
-    """A scale bar of a round length about a fifth of the map width (metres, metric CRS), and the numeric scale."""
+    """A scale bar of a round length about a fifth of the map width (metres, metric CRS), the numeric scale right of
+    its last length, both on a white box that the names of the map (:class:`MapLabels`) leave clear."""
     xmin, xmax = ax.get_xlim()
     ymin, ymax = ax.get_ylim()
     target = (xmax - xmin) / 5
     length = min((m * 10 ** e for e in range(1, 7) for m in (1, 2, 5)), key=lambda v: abs(v - target))
     x0, y0, height = xmin + (xmax - xmin) * 0.04, ymin + (ymax - ymin) * 0.03, (ymax - ymin) * 0.008
-    for i in range(2):
-        ax.add_patch(Rectangle((x0 + i * length / 2, y0), length / 2, height, facecolor="black" if i == 0 else "white",
-                               edgecolor="black", linewidth=0.8, zorder=10))
-    for position, text in ((0, "0"), (length / 2, _distance(length / 2)), (length, _distance(length))):
-        ax.text(x0 + position, y0 + height * 1.8, text, ha="center", va="bottom", fontsize=8, zorder=10,
-                path_effects=HALO)
-    ax.text(x0 + length + (xmax - xmin) * 0.02, y0 + height / 2, f"Échelle 1:{fr_int(map_scale(ax))}", ha="left",
-            va="center", fontsize=8, zorder=10, path_effects=HALO)
+    artists = [ax.add_patch(Rectangle((x0 + i * length / 2, y0), length / 2, height, edgecolor="black",
+                                      facecolor="black" if i == 0 else "white", linewidth=0.8, zorder=10))
+               for i in range(2)]
+    artists += [ax.text(x0 + position, y0 + height * 1.8, text, ha="center", va="bottom", fontsize=8, zorder=10)
+                for position, text in ((0, "0"), (length / 2, _distance(length / 2)), (length, _distance(length)))]
+    renderer = ax.figure.canvas.get_renderer()
+    to_data = ax.transData.inverted()
+    last_right = to_data.transform(artists[-1].get_window_extent(renderer).p1)[0]
+    artists.append(ax.text(last_right + (xmax - xmin) * 0.015, y0 + height / 2, f"Échelle 1:{fr_int(map_scale(ax))}",
+                           ha="left", va="center", fontsize=8, zorder=10))
+    block = Bbox.union([artist.get_window_extent(renderer) for artist in artists]).padded(3)
+    (left, bottom), (right, top) = to_data.transform(block.get_points())
+    ax.add_patch(Rectangle((left, bottom), right - left, top - bottom, facecolor="white", alpha=0.8,
+                           edgecolor="none", zorder=9.5))
 
 
 def _distance(metres: float) -> str:
-    return f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+    """A length of the scale bar in French: ``500 m``, ``2,5 km``."""
+    return f"{metres / 1000:g}".replace(".", ",") + "\u00a0km" if metres >= 1000 else f"{metres:g}\u00a0m"
 
 
 def _north_arrow(ax) -> None:
@@ -520,17 +540,30 @@ def _locator(bundle, departements: list[str], outline, crs: str):
     return draw
 
 
+def _name_places(selected: gpd.GeoDataFrame, inside: gpd.GeoDataFrame, split: list[str]) -> gpd.GeoSeries:
+    """Where each commune of the territory is named (``inside``: its part): a split commune on its smaller IRIS
+    (those up to the median area), where it is most built up, so that its name never sits alone on one large IRIS
+    (« Route de Canet » named « Perpignan »), which keeps its own name."""
+    places = inside.geometry.copy()
+    for code in split:
+        areas = selected.loc[selected["code_insee"] == code].geometry.area
+        places[code] = shapely.union_all(selected.geometry[areas.index[areas <= areas.median()]].values)
+    return places
+
+
 def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]] | None = None,
                   orientation: str = "portrait", alerts: list[str] = (), author: str | None = None,
                   size: tuple[float, float] | None = None):
     """The A4 map of a CPTS territory (:class:`MapFigure`); ``others``: neighbouring CPTS, name → IRIS codes
     (the territory itself among them is left out); ``alerts``: checks the territory fails, printed in red under
-    the subtitle; ``author``: the porteur, written in the document's metadata with cpts-geo; ``size``: the page in
+    the subtitle; ``author``: the porteur, printed in the footer (« Réalisé par … ») and written in the document's
+    metadata with cpts-geo; ``size``: the page in
     inches instead of A4 (the DOCX takes the map at its text width).
 
     The territory filled, split communes at IRIS level (the part left out dotted, its IRIS named),
     every commune named (or numbered, with the key beside the map, where names do not fit), the
-    neighbouring CPTS in view each with its colour, hatching and name, the communes around in grey and
+    neighbouring CPTS in view each with its colour, hatching and name (the IRIS of a split commune in none dotted
+    apart), the communes around in grey and
     what the IRIS contours do not cover (sea, étangs, abroad) tinted, EPCI and département limits, a
     locator inset of the région.
     """
@@ -542,6 +575,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     outline = gpd.GeoSeries([selected.geometry.union_all()], crs=crs)
     search, land, around, sea = _surroundings(bundle, outline, crs)
     neighbours, _ = others_without_self(territory, others or {})
+    in_neighbours = frozenset().union(*neighbours.values())
     neighbours = bundle.territory_shapes(neighbours).to_crs(crs)
     neighbours = neighbours[neighbours.intersects(search)]
     styles = [(NEIGHBOUR_PALETTE[n % len(NEIGHBOUR_PALETTE)], NEIGHBOUR_HATCHES[n % len(NEIGHBOUR_HATCHES)])
@@ -550,8 +584,10 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     epci = _epci_outlines(bundle, summary.epci, crs)
     if split:
         iris_of_split = bundle.iris_geometry([i for c in split for i in bundle.iris_by_commune[c]]).to_crs(crs)
-        left_out = iris_of_split.drop(index=sorted(territory.iris & set(iris_of_split.index)))
+        # left out and in no CPTS: those of a neighbouring CPTS are drawn with its style
+        left_out = iris_of_split.drop(index=sorted((territory.iris | in_neighbours) & set(iris_of_split.index)))
     inside = selected[["code_insee", "geometry"]].dissolve(by="code_insee")  # split communes: their part only
+    name_places = _name_places(selected, inside, split)
     names = bundle.communes.loc[inside.index, "nom"].tolist()
     pop = summary.population
     split_text = f" (dont {len(split)} découpée{'s' if len(split) > 1 else ''} en IRIS)" if split else ""
@@ -581,12 +617,11 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
         handles += _sea_entry(sea)
         draw_shapes(ax, selected.geometry.values, 2, facecolor=TERRITORY_COLOUR, edgecolor="none")
         if split:
-            draw_shapes(ax, left_out.geometry.values, 2, facecolor="white", edgecolor="#777777", hatch="....",
-                        linewidth=0.3)
-            draw_lines(ax, iris_of_split.geometry.values, 3, color="#555555", linewidth=0.35, linestyle=":")
-            handles += [(Patch(facecolor="white", edgecolor="#777777", hatch="....",
-                               label="Commune découpée : IRIS hors territoire"), left_out),
-                        Line2D([], [], color="#555555", linestyle=":", label="Limite d'IRIS")]
+            draw_shapes(ax, left_out.geometry.values, 2, linewidth=0.3, **NO_CPTS_STYLE)
+            draw_lines(ax, iris_of_split.geometry.values, 3, **IRIS_LINE_STYLE)
+            handles += [(Patch(**NO_CPTS_STYLE, label="Commune découpée : IRIS hors territoire" + (
+                               "" if neighbours.empty else ", dans aucune CPTS")), left_out),
+                        Line2D([], [], **IRIS_LINE_STYLE, label="Limite d'IRIS")]
         draw_lines(ax, around.loc[communes].geometry.values, 3, color="#4d4d4d", linewidth=0.6)
         if not epci.empty:         # under the département dashes, wider: where they meet, both show
             draw_lines(ax, epci.geometry.values, 3.5, color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE)
@@ -600,12 +635,12 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
                     Line2D([], [], color="#4d4d4d", linewidth=0.6, label="Limite de commune")]
         key_box = frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle,
                             handles=handles, footer=source_lines(bundle, set(main)), extent=outline, alerts=alerts,
-                            locator=locator, key_rows=key_rows)
+                            locator=locator, key_rows=key_rows, author=author)
         labels = MapLabels(ax, avoid=outline.iat[0])
         fontsize = 8 if len(names) <= 15 else 7
-        unnamed = labels.add(inside.geometry, names, fontsize, optional=True, inside=0.6)
+        unnamed = labels.add(name_places, names, fontsize, optional=True, inside=0.6)
         unnamed = sorted(unnamed, key=lambda position: names[position])
-        labels.add(inside.geometry.iloc[unnamed], [str(n) for n in range(1, len(unnamed) + 1)],
+        labels.add(name_places.iloc[unnamed], [str(n) for n in range(1, len(unnamed) + 1)],
                    fontsize - 1 if len(unnamed) <= 30 else 5.5, weight="bold", boxed=len(unnamed) <= 30)
         fits = draw_key(fig, key_box, "Communes du territoire", [names[position] for position in unnamed])
         for (name, shape), (colour, _) in zip(neighbours.geometry.items(), styles):

@@ -29,7 +29,7 @@ from cpts_geo.exports.sheets import (AUTHOR, append_table, document_author, repo
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.funding import TAILLE_BANDS
 from cpts_geo.letter import COLUMNS, TAILLE_LABEL, letter_footer
-from cpts_geo.offer import (ND_NOTE, apl_table, communes_offer_table, establishment_counts,
+from cpts_geo.offer import (ND_NOTE, NOT_AVAILABLE, apl_table, communes_offer_table, establishment_counts,
                             establishment_groups, professionals_table, territory_offer)
 from cpts_geo.reference import departements_table
 from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure
@@ -85,6 +85,14 @@ class Prediagnostic:
         row = table.loc[self.ages.departement]
         return f"{row['nom_departement']} ({self.ages.departement})", row["nom_region"]
 
+    def compared_areas(self) -> list[tuple[str, str]]:
+        """The areas the territory's age bands are compared with, as (key of the age rows, name): its département
+        and its région, or the département alone where it is the whole région (Guyane, La Réunion…)."""
+        departement, region = self.area_names()
+        if departement == f"{region} ({self.ages.departement})":
+            return [("departement", departement)]
+        return [("departement", departement), ("region", region)]
+
     def territory_label(self, short: bool = False) -> str:
         """« Territoire », with the share of its population that the age bands cover when it is not all of it:
         ``Territoire (IRIS couvrant 48 % de la population)``, ``short``: ``Territoire (IRIS : 48 % de la pop.)``."""
@@ -103,10 +111,12 @@ class Prediagnostic:
         return f"{self.ages.note} Tranche la plus âgée publiée par IRIS : « {oldest} »."
 
     def age_table(self, short: bool = False) -> pd.DataFrame:
-        """Age bands as a table of French percentages (``short``: the shorter heading of the territory)."""
-        return pd.DataFrame([(row["label"], fr_percent(row["territory"]), fr_percent(row["departement"]),
-                              fr_percent(row["region"])) for row in self.ages.rows],
-                            columns=["Tranche d'âge", self.territory_label(short), *self.area_names()])
+        """Age bands as a table of French percentages (``short``: the shorter heading of the territory), a column for
+        each of :meth:`compared_areas`."""
+        areas = self.compared_areas()
+        return pd.DataFrame([(row["label"], fr_percent(row["territory"]), *(fr_percent(row[key]) for key, _ in areas))
+                             for row in self.ages.rows],
+                            columns=["Tranche d'âge", self.territory_label(short), *(name for _, name in areas)])
 
 
 def prediagnostic(bundle, territory: Territory, summary: Summary) -> Prediagnostic:
@@ -155,14 +165,14 @@ def age_chart(prediag: Prediagnostic, ax) -> None:
     """Grouped horizontal bars of the age bands (hatched, readable in black and white)."""
     rows = prediag.ages.rows
     labels = [row["label"] for row in rows]
-    departement, region = prediag.area_names()
-    series = (("territory", prediag.territory_label(), "#c8553d", ""), ("departement", departement, "#8d99ae", "//"),
-              ("region", region, "#edf2f4", ".."))
-    height = 0.27
+    styles = {"departement": ("#8d99ae", "//"), "region": ("#edf2f4", "..")}
+    series = (("territory", prediag.territory_label(), "#c8553d", ""),
+              *((key, name, *styles[key]) for key, name in prediag.compared_areas()))
+    height = 0.8 / len(series)
     for offset, (key, name, colour, hatch) in enumerate(series):
         values = [100 * (row[key] or 0) for row in rows]
-        ax.barh([i + (offset - 1) * height for i in range(len(rows))], values, height=height, color=colour,
-                hatch=hatch, edgecolor="black", linewidth=0.5, label=name)
+        ax.barh([i + (offset - (len(series) - 1) / 2) * height for i in range(len(rows))], values, height=height,
+                color=colour, hatch=hatch, edgecolor="black", linewidth=0.5, label=name)
     ax.set_yticks(range(len(rows)), labels)
     ax.invert_yaxis()
     ax.set_xlabel("Part de la population (IRIS mesurés)")
@@ -228,9 +238,23 @@ def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str]
     return buffer.getvalue()
 
 
+#: What a table whose every row is unavailable is printed as, instead of rows of « n.d. ».
+UNAVAILABLE_TABLE = f"{NOT_AVAILABLE[0].upper()}{NOT_AVAILABLE[1:]}."
+
+
+def all_unavailable(frame: pd.DataFrame) -> bool:
+    """Whether every row of ``frame`` is « n.d. » past its first column (its label): a source that does not cover
+    the territory."""
+    return len(frame) > 0 and frame.shape[1] > 1 and bool((frame.iloc[:, 1:] == "n.d.").all(axis=None))
+
+
 def _docx_table(document, frame: pd.DataFrame) -> None:
     """``frame`` as a Word table: bold header repeated on each page, no row split across two pages, columns fitted
-    to their content (:func:`fit_columns`, measured in a font wider than Calibri: a code never wraps)."""
+    to their content (:func:`fit_columns`, measured in a font wider than Calibri: a code never wraps); one line
+    :data:`UNAVAILABLE_TABLE` instead when :func:`all_unavailable`."""
+    if all_unavailable(frame):
+        document.add_paragraph(UNAVAILABLE_TABLE)
+        return
     table = document.add_table(rows=1, cols=len(frame.columns))
     table.style = "Table Grid"
     table.autofit = False
@@ -284,6 +308,13 @@ def _docx_picture(document, png: bytes, width_cm: float, description: str) -> No
     shape._inline.docPr.set("title", description.split(" :")[0])
 
 
+def _docx_title(document, text: str) -> None:
+    """A bold line that heads what follows (a table), kept on the same page as its start."""
+    paragraph = document.add_paragraph()
+    paragraph.add_run(text).bold = True
+    paragraph.paragraph_format.keep_with_next = True
+
+
 def _italic(document, text: str) -> None:
     document.add_paragraph().add_run(text).italic = True
 
@@ -320,7 +351,7 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
         document.add_paragraph().add_run(f"{label} : ").bold = True
         document.paragraphs[-1].add_run(value)
     document.add_paragraph(summary.population.method).runs[0].italic = True
-    document.add_paragraph().add_run("Taille de la CPTS :").bold = True
+    _docx_title(document, "Taille de la CPTS :")
     for number, label, _, _ in TAILLE_BANDS:
         mark = "☒" if number == summary.taille.number else "☐"
         document.add_paragraph(f"{mark} Taille {number} : {label}")
@@ -339,7 +370,7 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
     located, to_locate = qpv_tables(prediag)
     for title, frame in ((QPV_LOCATED_TITLE, located), (QPV_TO_LOCATE_TITLE, to_locate)):
         if len(frame):
-            document.add_paragraph().add_run(title).bold = True
+            _docx_title(document, title)
             _docx_table(document, frame)
     _italic(document, QPV_CAVEAT)
     _docx_offer(document, prediag.offer)
@@ -508,6 +539,7 @@ class _PdfPages:
     table header repeated) when the page is full."""
 
     WIDTH_IN, LEFT_IN, TOP_IN = A4_PORTRAIT_IN[0] - 1.3, 0.65, 0.55
+    KEEP_WITH_NEXT_IN = 0.7            # room a heading needs below it (about three lines or a table's first rows)
     CELL_PAD_IN = 0.07                 # space left and right of a cell's text, and above and below it
 
     def __init__(self, title: str, footer: list[str]):
@@ -531,11 +563,14 @@ class _PdfPages:
         self.top_in = self.y_in                 # nothing drawn on the page below that
 
     def text(self, lines: list[str], size: float, width: int | None = None, **style) -> None:
-        """Lines of text wrapped to the page (``width`` characters), moved to a new page when they do not fit."""
+        """Lines of text wrapped to the page (``width`` characters), moved to a new page when they do not fit; a
+        bold text is a heading, moved too when the start of what follows (:attr:`KEEP_WITH_NEXT_IN`) would not fit
+        under it."""
         wrapped = [part for line in lines for part in textwrap.wrap(line, width or int(self.WIDTH_IN * 72 /
                                                                                         (size * 0.55)))]
         height = len(wrapped) * size * 1.3 / 72
-        if self.y_in + height > self.bottom_in:
+        keep = self.KEEP_WITH_NEXT_IN if style.get("weight") == "bold" else 0
+        if self.y_in + height + keep > self.bottom_in and self.y_in > self.top_in:
             self._new_page()
         self.fig.text(self.LEFT_IN / A4_PORTRAIT_IN[0], 1 - self.y_in / A4_PORTRAIT_IN[1], "\n".join(wrapped),
                       fontsize=size, va="top", linespacing=1.3, **style)
@@ -559,6 +594,9 @@ class _PdfPages:
         values wrap in their cell, never cut), continued on as many pages as it needs with its header repeated."""
         if frame.empty:
             self.text(["Aucun (ou source non disponible : voir les limites)."], size)
+            return
+        if all_unavailable(frame):
+            self.text([UNAVAILABLE_TABLE], size)
             return
         pad = self.CELL_PAD_IN
         widths = fit_columns(frame, self.WIDTH_IN, size, pad)
