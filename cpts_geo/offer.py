@@ -293,10 +293,14 @@ class TerritoryOffer:
     limits: tuple[str, ...]
     #: Départements of the territory a source does not cover: ``{"professionals": [...], "establishments": [...]}``.
     not_covered: dict = field(default_factory=dict)
+    #: How far each of those sources covers the territory (:func:`source_coverage`): None (whole),
+    #: :data:`NOT_AVAILABLE` or « partiel : Gard seulement ».
+    coverage: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"professionals": list(self.professionals), "establishments": list(self.establishments),
-                "apl": self.apl, "nurse_zoning": list(self.nurse_zoning), "limits": list(self.limits)}
+                "apl": self.apl, "nurse_zoning": list(self.nurse_zoning), "limits": list(self.limits),
+                "coverage": dict(self.coverage)}
 
 
 def _rounded(value: float | None, digits: int = 2) -> float | None:
@@ -310,7 +314,8 @@ def _professionals_offer(data: OfferData, iris_codes, communes: list[CommuneShar
     population = sum(c.part for c in communes)
     if uncovered:
         limits.append(f"Professionnels de santé (BPE) : {NOT_AVAILABLE} pour le(s) département(s) "
-                      f"{', '.join(uncovered)}.")
+                      f"{', '.join(uncovered)}" + ("." if len(uncovered) == len({c.departement for c in communes})
+                                                    else " ; aucun nombre donné pour le territoire entier."))
     zero = np.zeros(len(KINDS))
     counts = sum((data.by_iris.get(code, zero) for code in iris_codes), zero.copy())
     split = [c for c in communes if not c.whole]
@@ -340,6 +345,22 @@ def _professionals_offer(data: OfferData, iris_codes, communes: list[CommuneShar
 def _uncovered(data: OfferData, communes: list[CommuneShare], source: str) -> list[str]:
     """Départements of the territory that ``source`` does not cover."""
     return sorted({c.departement for c in communes} - data.covered(source))
+
+
+def departement_names(codes) -> str:
+    """``Gard``, ``Aude et Pyrénées-Orientales``: the names of some départements (their codes when unknown)."""
+    names = departements_table().set_index("code_departement")["nom_departement"]
+    listed = sorted(names.get(code, code) for code in codes)
+    return " et ".join([", ".join(listed[:-1]), listed[-1]] if len(listed) > 1 else listed)
+
+
+def source_coverage(data: OfferData, source: str, departements) -> str | None:
+    """How far ``source`` covers the départements of a territory: None when it covers them all,
+    :data:`NOT_AVAILABLE` when it covers none, « partiel : Gard seulement » (those it covers) when some."""
+    covered = set(departements) & data.covered(source)
+    if covered == set(departements):
+        return None
+    return f"partiel : {departement_names(covered)} seulement" if covered else NOT_AVAILABLE
 
 
 def _establishments_offer(data: OfferData, iris_codes, uncovered: list[str], limits: list[str]) -> list[dict]:
@@ -382,7 +403,9 @@ def territory_offer(bundle, iris_codes, data: OfferData | None = None) -> Territ
     for c in communes:
         by_dep[c.departement] = by_dep.get(c.departement, 0.0) + c.part
     main = max(communes, key=lambda c: (by_dep[c.departement], c.part))
-    not_covered = {source: _uncovered(data, communes, source) for source in ("professionals", "establishments")}
+    sources = ("professionals", "establishments")
+    not_covered = {source: _uncovered(data, communes, source) for source in sources}
+    coverage = {source: source_coverage(data, source, by_dep) for source in sources}
     professionals = _professionals_offer(data, iris_codes, communes, (main.departement, main.region),
                                          not_covered["professionals"], limits)
     establishments = _establishments_offer(data, iris_codes, not_covered["establishments"], limits)
@@ -390,7 +413,8 @@ def territory_offer(bundle, iris_codes, data: OfferData | None = None) -> Territ
     nurse = tuple({"code": c.code, "name": c.nom, "class": data.nurse_zoning.get(c.code),
                    "label": NURSE_ZONING.get(data.nurse_zoning.get(c.code), NOT_AVAILABLE)} for c in communes)
     limits += source_lines(data, ("professionals", "establishments", "apl", "nurse_zoning"))
-    return TerritoryOffer(tuple(professionals), tuple(establishments), apl, nurse, tuple(limits), not_covered)
+    return TerritoryOffer(tuple(professionals), tuple(establishments), apl, nurse, tuple(limits), not_covered,
+                          coverage)
 
 
 def source_lines(data: OfferData, keys) -> list[str]:
@@ -456,7 +480,9 @@ def establishments_geojson(data: OfferData, departement: str) -> dict:
 def offer_lines(offer: dict) -> list[str]:
     """The offer of a territory (``TerritoryOffer.as_dict()``) as French text lines."""
     lines = ["Offre de soins :"]
-    for p in offer["professionals"]:
+    if professionals := professionals_line(offer):
+        lines.append(f"  {professionals}")
+    for p in offer["professionals"] if not professionals else ():
         if p["count"] is None:
             lines.append(f"  {p['label']} : {NOT_AVAILABLE}")
             continue
@@ -473,10 +499,31 @@ def offer_lines(offer: dict) -> list[str]:
     by_category: dict[str, int] = {}
     for e in offer["establishments"]:
         by_category[e["category"]] = by_category.get(e["category"], 0) + 1
-    if by_category:
-        lines.append("  Établissements (FINESS) : " + ", ".join(f"{n} {c}" for c, n in by_category.items()))
+    lines.append(f"  {establishments_line(offer)}" + (" : " + ", ".join(f"{n} {c}" for c, n in by_category.items())
+                                                      if by_category else ""))
     lines.append(f"  {zoning_line(offer)}")
     return lines
+
+
+def professionals_line(offer: dict) -> str | None:
+    """« Professionnels de santé libéraux (BPE) : non disponible … » or « … : partiel : Aude seulement … » where the
+    source does not cover the whole territory (no count is then given), None where it does."""
+    status = offer.get("coverage", {}).get("professionals")
+    if status is None:
+        return None
+    return (f"Professionnels de santé libéraux (BPE) : {status}"
+            + ("" if status == NOT_AVAILABLE else " ; aucun nombre donné pour le territoire entier"))
+
+
+def establishments_line(offer: dict) -> str:
+    """« Établissements (FINESS) : 9 », « … : non disponible dans les données préparées » where the source covers
+    none of the territory, « … : 9 (partiel : Gard seulement) » where it covers a part: never 0 for a place it
+    does not cover, never a partial count unsaid."""
+    status = offer.get("coverage", {}).get("establishments")
+    count = len(offer["establishments"])
+    if status == NOT_AVAILABLE:
+        return f"Établissements (FINESS) : {status}"
+    return f"Établissements (FINESS) : {count}" + (f" ({status})" if status else "")
 
 
 def zoning_line(offer: dict) -> str:
@@ -579,7 +626,9 @@ def offer_panel(offer: TerritoryOffer) -> OfferPanel:
     notes = []
     if uncovered := offer.not_covered.get("professionals"):
         professionals = None
-        notes.append(f"Professionnels de santé libéraux : {NOT_AVAILABLE} (département(s) {', '.join(uncovered)}).")
+        partial = offer.coverage["professionals"] != NOT_AVAILABLE
+        notes.append(f"Professionnels de santé libéraux : {offer.coverage['professionals']} (département(s) "
+                     f"{', '.join(uncovered)}{' non couvert(s) : aucun nombre donné' if partial else ''}).")
     else:
         professionals = professionals_table(data)
         estimated = professionals.pop("Estimé") == "oui"
@@ -597,7 +646,9 @@ def offer_panel(offer: TerritoryOffer) -> OfferPanel:
         if (professionals == "n.d.").any(axis=None):
             notes.append(ND_NOTE)
     if uncovered := offer.not_covered.get("establishments"):
-        establishments_note = f"Établissements (FINESS) : {NOT_AVAILABLE} (département(s) {', '.join(uncovered)})."
+        partial = offer.coverage["establishments"] != NOT_AVAILABLE
+        establishments_note = (f"{establishments_line(data)} (département(s) {', '.join(uncovered)}"
+                               f"{' non couvert(s)' if partial else ''}).")
     else:
         establishments_note = None if offer.establishments else "Aucun établissement FINESS localisé dans le territoire."
     return OfferPanel(professionals, tuple(notes), apl_table(data).replace("n.d.", NOT_AVAILABLE),

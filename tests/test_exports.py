@@ -256,6 +256,33 @@ def test_docx_offer_of_care_section(france):
     assert "Source : DREES, accessibilité potentielle localisée (APL) aux médecins généralistes 2023." in text
 
 
+def page_texts(pages) -> str:
+    """Every text drawn on some figures (pages of a document), tables included, one per line."""
+    return "\n".join([*(" ".join(text.get_text().split()) for page in pages for text in page.texts),
+                      *(" ".join(cell.get_text().get_text().split()) for page in pages for ax in page.axes
+                        for table in ax.tables for cell in table.get_celld().values())])
+
+
+@pytest.mark.parametrize("codes, establishments", [
+    (["75056"], "Établissements (FINESS) : non disponible dans les données préparées"),
+    (["84007", "30351"], "Établissements (FINESS) : 9 (partiel : Gard seulement)")], ids=["Paris", "Avignon"])
+def test_prediagnostic_says_what_the_offer_sources_do_not_cover(france, codes, establishments):
+    """Paris (no BPE, no FINESS) and Avignon with Villeneuve-lès-Avignon (FINESS of Occitanie: the Gard part only):
+    the PDF and the DOCX say « non disponible » or « partiel : Gard seulement », never « : 0 » nor a bare count."""
+    from cpts_geo.codes import resolve_codes
+
+    exporter = TerritoryExport(france, Territory(resolve_codes(france, codes).iris, "CPTS"))
+    pages = tables.prediagnostic_pages(france, exporter.summary, tables.prediagnostic(
+        france, exporter.territory, exporter.summary))
+    text = page_texts(pages)
+    assert establishments in text.splitlines() and "Établissements (FINESS) : 0" not in text
+    assert "Professionnels de santé libéraux (BPE) : non disponible dans les données préparées" in text
+    assert "Médecins généralistes" not in text                     # no table of « n.d. »
+    document = Document(io.BytesIO(exporter.export("docx").data))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert establishments in paragraphs and "Professionnels" not in [t.rows[0].cells[0].text for t in document.tables]
+
+
 def test_empty_or_unknown_territory_is_refused(france):
     with pytest.raises(InputError, match="Le territoire est vide"):
         TerritoryExport(france, Territory(frozenset(), "Vide"))

@@ -29,8 +29,9 @@ from cpts_geo.exports.sheets import (AUTHOR, append_table, document_author, repo
 from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.funding import TAILLE_BANDS
 from cpts_geo.letter import COLUMNS, TAILLE_LABEL, letter_footer
-from cpts_geo.offer import (ND_NOTE, apl_table, communes_offer_table, establishment_counts,
-                            establishment_groups, professionals_table, territory_offer)
+from cpts_geo.offer import (ND_NOTE, NOT_AVAILABLE, apl_table, communes_offer_table, establishment_counts,
+                            establishment_groups, establishments_line, professionals_line, professionals_table,
+                            territory_offer)
 from cpts_geo.reference import departements_table
 from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure
 from cpts_geo.user_text import spreadsheet_cell
@@ -355,15 +356,16 @@ def _docx_offer(document, offer: dict) -> None:
     """Section « Offre de soins »: professionals, APL, establishments by group, communes, sources and limits."""
     document.add_heading("Pré-diagnostic : offre de soins", level=1)
     document.add_heading("Professionnels de santé libéraux", level=2)
-    _docx_table(document, professionals_table(offer))
-    document.add_paragraph(ND_NOTE).runs[0].italic = True
+    if uncovered := professionals_line(offer):
+        document.add_paragraph(uncovered)
+    else:
+        _docx_table(document, professionals_table(offer))
+        document.add_paragraph(ND_NOTE).runs[0].italic = True
     document.add_heading("Accessibilité aux médecins généralistes (APL)", level=2)
     _docx_table(document, apl_table(offer))
     document.add_heading("Établissements (FINESS)", level=2)
+    document.add_paragraph(establishments_line(offer))
     groups = establishment_groups(offer)
-    if not groups:
-        document.add_paragraph("Aucun établissement FINESS localisé dans le territoire (ou source non disponible : "
-                               "voir les limites).")
     for title, rows in groups:
         document.add_heading(title, level=3)
         _docx_table(document, rows)
@@ -645,14 +647,18 @@ def offer_pages(pages: _PdfPages, summary: Summary, offer: dict) -> None:
     pages.section(title, [ND_NOTE, *offer["limits"]])
     pages.text([title], 16, weight="bold")
     pages.text(["Professionnels de santé libéraux"], 11, weight="bold")
-    pages.table(professionals_table(offer))
+    if uncovered := professionals_line(offer):
+        pages.text([uncovered], 8.5)
+    else:
+        pages.table(professionals_table(offer))
     pages.text(["Accessibilité aux médecins généralistes (APL)"], 11, weight="bold")
     pages.table(apl_table(offer))
     pages.text(["APL et zonage infirmier des communes"], 11, weight="bold")
     pages.table(communes_offer_table(offer))
+    pages.text([establishments_line(offer)], 11, weight="bold")
+    if offer["coverage"].get("establishments") != NOT_AVAILABLE:
+        pages.table(establishment_counts(offer))
     groups = establishment_groups(offer)
-    pages.text([f"Établissements (FINESS) : {sum(len(rows) for _, rows in groups)}"], 11, weight="bold")
-    pages.table(establishment_counts(offer))
     for heading, rows in groups:
         pages.text([heading], 8.5, weight="bold")
         pages.table(rows)
