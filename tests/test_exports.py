@@ -257,8 +257,9 @@ def test_docx_offer_of_care_section(france):
 
 
 def page_texts(pages) -> str:
-    """Every text drawn on some figures (pages of a document), tables included, one per line."""
+    """Every text drawn on some figures (pages of a document), tables and axis labels included, one per line."""
     return "\n".join([*(" ".join(text.get_text().split()) for page in pages for text in page.texts),
+                      *(ax.get_xlabel() for page in pages for ax in page.axes),
                       *(" ".join(cell.get_text().get_text().split()) for page in pages for ax in page.axes
                         for table in ax.tables for cell in table.get_celld().values())])
 
@@ -734,6 +735,70 @@ def test_map_departement_dashes_drawn_over_the_epci_limit(france):
     assert departement.get_linewidth()[0] < epci.get_linewidth()[0]                 # the purple shows on each side
     labels = legend_labels(fig)
     assert "Limite de département" in labels and any(label.startswith("Limite d'intercommunalité") for label in labels)
+
+
+CAYENNE = ["97302", "97309", "97307"]     # CPTS Île de Cayenne: Cayenne, Remire-Montjoly, Matoury
+
+
+def test_overseas_map_frames_the_land_and_says_communes(france):
+    """Île de Cayenne: the islets of Cayenne (3 parts, up to 188 km away) are left out of the frame with a note, so
+    the territory fills the map (1:175 000, not 1:1 250 000) and its three communes are named; the subtitle and the
+    metadata say « 3 communes » (no IRIS overseas), the sources cite the overseas contours, not CONTOURS-IRIS."""
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.exports.maps import map_scale, territory_map
+
+    territory = Territory(resolve_codes(france, CAYENNE).iris, "CPTS Île de Cayenne")
+    fig = territory_map(france, territory)
+    ax = fig.axes[0]
+    mainland = france.iris_geometry(sorted(territory.iris)).to_crs("EPSG:2972").geometry.explode()
+    mainland = mainland[mainland.area > 5e6]                          # the three communes' land, islets left out
+    xmin, ymin, xmax, ymax = mainland.total_bounds
+    (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
+    assert max((xmax - xmin) / (right - left), (ymax - ymin) / (top - bottom)) > 0.6   # was about 0.1
+    assert left <= xmin and xmax <= right and bottom <= ymin and ymax <= top
+    assert map_scale(ax) <= 250_000
+    texts = [text.get_text() for text in ax.texts]
+    assert {"Cayenne", "Matoury", "Remire-Montjoly"} <= set(texts)    # named, not numbered
+    note = next(" ".join(text.split()) for text in texts if text.startswith("Hors du cadre"))
+    assert note.startswith("Hors du cadre : 3 parties détachées de Cayenne (îlots, ") and "188 km" in note
+    page = "\n".join(text.get_text() for text in fig.texts)
+    assert "3 communes — 126\u202f910 habitants" in page and "IRIS —" not in page
+    assert fig.metadata["Subject"].startswith("3 communes — ") and "CONTOURS-IRIS" not in fig.metadata["Subject"]
+    assert "Contours : IGN Admin Express COG 2018 (communes d'outre-mer" in page and "CONTOURS-IRIS" not in page
+
+
+def test_a_territory_of_whole_communes_keeps_its_far_zones_in_the_frame(france):
+    """Framing leaves out only small far parts of a zone: a zone far from the others (a detached piece the
+    contiguity check names) stays in view."""
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.exports.maps import framed_parts
+
+    selected = france.iris_geometry(sorted(resolve_codes(france, ["66028", "66017"]).iris)).to_crs("EPSG:2154")
+    framed, note = framed_parts(selected, france.communes["nom"])
+    assert note is None and len(framed) == len(selected.geometry.explode())
+
+
+def test_overseas_documents_say_communes_and_cite_their_sources(france):
+    """The letter (DOCX) and the pre-diagnostic of the Île de Cayenne: « communes », the overseas contours as the
+    source, the ages measured by commune."""
+    from cpts_geo.codes import resolve_codes
+
+    exporter = TerritoryExport(france, Territory(resolve_codes(france, CAYENNE).iris, "CPTS Île de Cayenne"))
+    document = Document(io.BytesIO(exporter.export("docx").data))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert "Territoire de la CPTS Île de Cayenne : communes du territoire." in paragraphs
+    assert "Contours : IGN Admin Express COG 2018 (communes d'outre-mer, simplifiées), via " \
+           "gregoiredavid/france-geojson." in paragraphs
+    assert not any("CONTOURS-IRIS" in p for p in paragraphs)
+    assert document.core_properties.subject.startswith("Sources : IGN Admin Express COG 2018")
+    picture = document.inline_shapes[0]._inline.docPr.get("descr")
+    assert "3 communes (Cayenne, Matoury, Remire-Montjoly), 126\u202f910 habitants" in picture
+    prediag = tables.prediagnostic(france, exporter.territory, exporter.summary)
+    assert prediag.communes_only and "communes dont la population par âge est publiée" in prediag.age_caveat()
+    text = page_texts(tables.prediagnostic_pages(france, exporter.summary, prediag))
+    assert "3 communes, 126 910 habitants" in text and "CONTOURS-IRIS" not in text   # spaces made plain
+    assert "Part de la population (communes mesurées)" in text
+    assert "Outre-mer : pas de découpage en IRIS dans les données préparées" in text
 
 
 def table_cells_overflowing(pages) -> list[str]:

@@ -39,9 +39,9 @@ from matplotlib.path import Path
 from cpts_geo.config import CPTS_PALETTE, local_crs
 from cpts_geo.exports.perimeter import metric_crs
 from cpts_geo.exports.tables import AUTHOR, document_author
-from cpts_geo.formatting import fr_int, fr_percent
+from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.reference import departements_table
-from cpts_geo.territory import Territory, others_without_self, summarize
+from cpts_geo.territory import Territory, contour_sources, others_without_self, summarize
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
 matplotlib.rcParams["font.family"] = "DejaVu Sans"
@@ -68,6 +68,9 @@ CPTS_HATCHES = ("", "//", "\\\\", "..", "xx", "--", "||", "oo")
 NEIGHBOUR_HATCHES = ("//", "\\\\", "xx", "||", "--", "++")
 NICE_SCALES = (1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 7.5, 8, 9, 10)
 HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+#: a part of a zone (an islet of a commune) is framed when it lies within this share of the main land's size from
+#: it, or holds at least FRAME_MIN_SHARE of the territory's area; the other, small and far, are left out of the view
+FRAME_REACH, FRAME_MIN_SHARE = 0.5, 0.1
 
 
 class MapFigure(Figure):
@@ -126,11 +129,11 @@ def draw_lines(ax, geometries, zorder: float, **style) -> LineCollection:
 
 def source_lines(bundle, departements=()) -> list[str]:
     """Sources, millésimes and the data limits that must go with the figures (of ``departements``: overseas
-    ones add the source and limits of their commune contours)."""
+    ones cite the source and limits of their commune contours, instead of CONTOURS-IRIS where they are all
+    overseas)."""
     meta = bundle.meta
     overseas = any(str(d).startswith("97") for d in departements) and "overseas_source" in meta
-    return [f"Contours : {meta.get('iris_source', 'IGN-INSEE CONTOURS-IRIS')} ; Licence Ouverte Etalab 2.0.",
-            *([f"Contours outre-mer : {meta['overseas_source']} ; Licence Ouverte Etalab 2.0."] if overseas else []),
+    return [f"Contours : {' ; '.join(contour_sources(bundle, departements))} ; Licence Ouverte Etalab 2.0.",
             f"Population : {meta.get('population_source', 'INSEE')}.",
             *(f"Limite : {limit}" for limit in [*meta.get("limits", []),
                                                  *(meta.get("limits_overseas", []) if overseas else [])])]
@@ -480,6 +483,32 @@ def _internal_limits(land: gpd.GeoDataFrame, column: str) -> gpd.GeoSeries:
     return gpd.GeoSeries([shapely.difference(shapely.union_all(groups.boundary.values), outer)], crs=land.crs)
 
 
+def framed_parts(selected: gpd.GeoDataFrame, commune_names) -> tuple[gpd.GeoSeries, str | None]:
+    """The parts of a territory's zones (``selected``: metric CRS, with ``code_insee``) that its map frames, and a
+    note on those left out naming their communes (``commune_names``: code → name), or None.
+
+    Framed: the largest part of each zone (a zone far from the others stays in view: the contiguity check
+    names it), the parts near them (:data:`FRAME_REACH`) and any part of :data:`FRAME_MIN_SHARE` of the area at
+    least. Left out: small parts far away, such as the islets of Cayenne 45 to 174 km off its coast, which
+    would shrink the territory to a dot at 1:1 250 000."""
+    parts = selected[["code_insee", "geometry"]].explode(index_parts=False)
+    areas = parts.area
+    core = (areas == areas.groupby(level=0).transform("max")).to_numpy()
+    main = shapely.union_all(parts.geometry.values[core])
+    xmin, ymin, xmax, ymax = main.bounds
+    distance = parts.distance(main).to_numpy()
+    kept = core | (areas >= FRAME_MIN_SHARE * areas.sum()).to_numpy() | \
+        (distance <= FRAME_REACH * max(xmax - xmin, ymax - ymin))
+    if kept.all():
+        return parts.geometry, None
+    far = parts[~kept]
+    names = ", ".join(sorted({commune_names[code] for code in far["code_insee"]}))
+    note = (f"Hors du cadre : {_count(len(far), 'partie')} détachée{'s' if len(far) > 1 else ''} de {names} "
+            f"(îlots, {fr_decimal(far.area.sum() / 1e6, 2)} km², jusqu'à {fr_int(distance[~kept].max() / 1000)} km), "
+            "qui font partie du territoire.")
+    return parts.geometry[kept], note
+
+
 def _epci_outlines(bundle, epci, crs) -> gpd.GeoDataFrame:
     """The whole shapes of some EPCI (:class:`~cpts_geo.territory.EpciPart`), dissolved from their communes."""
     members = sorted({c for e in epci for c in bundle.epci_communes.get(e.code, ())} & set(bundle.iris_by_commune))
@@ -540,7 +569,8 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     split = [p.code_insee for p in summary.split_communes]
     selected = bundle.iris_geometry(sorted(territory.iris)).to_crs(crs)
     outline = gpd.GeoSeries([selected.geometry.union_all()], crs=crs)
-    search, land, around, sea = _surroundings(bundle, outline, crs)
+    framed, far_note = framed_parts(selected, bundle.communes["nom"])
+    search, land, around, sea = _surroundings(bundle, framed, crs)
     neighbours, _ = others_without_self(territory, others or {})
     neighbours = bundle.territory_shapes(neighbours).to_crs(crs)
     neighbours = neighbours[neighbours.intersects(search)]
@@ -555,7 +585,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     names = bundle.communes.loc[inside.index, "nom"].tolist()
     pop = summary.population
     split_text = f" (dont {len(split)} découpée{'s' if len(split) > 1 else ''} en IRIS)" if split else ""
-    subtitle = (f"{_count(summary.commune_count, 'commune')}{split_text}, {summary.iris_count} IRIS — "
+    subtitle = (f"{_count(summary.commune_count, 'commune')}{split_text}{summary.iris_text} — "
                 f"{fr_int(pop.value)} habitants (population municipale {pop.millesime}) — "
                 f"taille {summary.taille.number}")
     main = sorted({p.departement for p in summary.communes}, key=lambda d: -sum(
@@ -599,8 +629,12 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
         handles += [Line2D([], [], color="black", linewidth=2, label="Limite du territoire"),
                     Line2D([], [], color="#4d4d4d", linewidth=0.6, label="Limite de commune")]
         key_box = frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle,
-                            handles=handles, footer=source_lines(bundle, set(main)), extent=outline, alerts=alerts,
+                            handles=handles, footer=source_lines(bundle, set(main)), extent=framed, alerts=alerts,
                             locator=locator, key_rows=key_rows)
+        if far_note:               # in the map's free corner, before the names that must not cover it
+            ax.text(0.01, 0.99, textwrap.fill(far_note, 55), transform=ax.transAxes, ha="left", va="top",
+                    fontsize=7, zorder=10, bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "alpha": 0.85,
+                                                 "linewidth": 0})
         labels = MapLabels(ax, avoid=outline.iat[0])
         fontsize = 8 if len(names) <= 15 else 7
         unnamed = labels.add(inside.geometry, names, fontsize, optional=True, inside=0.6)
