@@ -354,6 +354,11 @@ def departement_names(codes) -> str:
     return " et ".join([", ".join(listed[:-1]), listed[-1]] if len(listed) > 1 else listed)
 
 
+def departement_label(code: str) -> str:
+    """``Vaucluse (84)``."""
+    return f"{departements_table().set_index('code_departement')['nom_departement'].get(code, 'Département')} ({code})"
+
+
 def source_coverage(data: OfferData, source: str, departements) -> str | None:
     """How far ``source`` covers the départements of a territory: None when it covers them all,
     :data:`NOT_AVAILABLE` when it covers none, « partiel : Gard seulement » (those it covers) when some."""
@@ -371,8 +376,9 @@ def _establishments_offer(data: OfferData, iris_codes, uncovered: list[str], lim
     return sorted(found, key=lambda e: (CATEGORY_ORDER[e["category"]], e["kind"], e["name"]))
 
 
-def _apl_offer(data: OfferData, communes: list[CommuneShare], main_dep: str, limits: list[str]) -> dict:
-    """APL weighted by standardised population (DREES note), and the population under the threshold."""
+def _apl_offer(data: OfferData, communes: list[CommuneShare], departements: list[str], limits: list[str]) -> dict:
+    """APL weighted by standardised population (DREES note), and the population under the threshold; the APL of
+    each of ``departements`` (the territory's, the main one first)."""
     info = data.meta.get("apl", {})
     known = [(c, data.apl[c.code]) for c in communes if c.code in data.apl]
     missing = [c.nom for c in communes if c.code not in data.apl]
@@ -388,7 +394,10 @@ def _apl_offer(data: OfferData, communes: list[CommuneShare], main_dep: str, lim
                       f"le seuil de {str(APL_THRESHOLD).replace('.', ',')} consultations par an et par habitant "
                       "standardisé, repère usuel de la zone « sous-dense », en population non standardisée.")
     return {"value": _rounded(value, 3), "millesime": info.get("millesime"),
-            "departement_value": _rounded(data.reference.get(("departement", main_dep, "apl")), 3),
+            "departement_value": _rounded(data.reference.get(("departement", departements[0], "apl")), 3),
+            "departements": [{"code": code, "name": departement_label(code),
+                              "value": _rounded(data.reference.get(("departement", code, "apl")), 3)}
+                             for code in departements],
             "threshold": APL_THRESHOLD, "population_under_threshold_share": _rounded(under, 4),
             "source": info.get("source"),
             "communes": [{"code": c.code, "name": c.nom, "value": _rounded(apl, 3)} for c, (apl, _, _) in known]}
@@ -409,7 +418,8 @@ def territory_offer(bundle, iris_codes, data: OfferData | None = None) -> Territ
     professionals = _professionals_offer(data, iris_codes, communes, (main.departement, main.region),
                                          not_covered["professionals"], limits)
     establishments = _establishments_offer(data, iris_codes, not_covered["establishments"], limits)
-    apl = _apl_offer(data, communes, main.departement, limits)
+    apl = _apl_offer(data, communes, sorted(by_dep, key=lambda code: (code != main.departement, -by_dep[code])),
+                     limits)
     nurse = tuple({"code": c.code, "name": c.nom, "class": data.nurse_zoning.get(c.code),
                    "label": NURSE_ZONING.get(data.nurse_zoning.get(c.code), NOT_AVAILABLE)} for c in communes)
     limits += source_lines(data, ("professionals", "establishments", "apl", "nurse_zoning"))
@@ -493,9 +503,10 @@ def offer_lines(offer: dict) -> list[str]:
                      f"{fr_decimal(p['per_10000'], 1)} pour 10 000 habitants" + (f" ({reference})" if reference else ""))
     apl = offer["apl"]
     if apl["value"] is not None:
-        lines.append(f"  APL médecins généralistes {apl['millesime']} : {fr_decimal(apl['value'], 2)} (département "
-                     f"{fr_decimal(apl['departement_value'], 2)}) ; population sous {fr_decimal(apl['threshold'], 1)} : "
-                     f"{fr_percent(apl['population_under_threshold_share'])}")
+        references = " ; ".join(f"{d['name']} {fr_decimal(d['value'], 2)}" for d in apl["departements"])
+        lines.append(f"  APL médecins généralistes {apl['millesime']} : {fr_decimal(apl['value'], 2)} (département"
+                     f"{'s' if len(apl['departements']) > 1 else ''} {references}) ; population sous "
+                     f"{fr_decimal(apl['threshold'], 1)} : {fr_percent(apl['population_under_threshold_share'])}")
     by_category: dict[str, int] = {}
     for e in offer["establishments"]:
         by_category[e["category"]] = by_category.get(e["category"], 0) + 1
@@ -568,13 +579,17 @@ def establishment_counts(offer: dict) -> pd.DataFrame:
 
 
 def apl_table(offer: dict) -> pd.DataFrame:
-    """The APL of a territory, its département's, the « sous-dense » threshold and the population under it."""
+    """The APL of a territory, that of each of its départements, the « sous-dense » threshold and the population
+    under it."""
     apl = offer["apl"]
+    several = len(apl["departements"]) > 1
     return pd.DataFrame({"Indicateur": [f"APL médecins généralistes {apl['millesime'] or ''} du territoire".replace(
-                                            "  ", " "), "APL du département",
+                                            "  ", " "),
+                                        *(f"APL du département{' : ' + d['name'] if several else ''}"
+                                          for d in apl["departements"]),
                                         "Seuil usuel de la zone « sous-dense »",
                                         "Population dans une commune sous le seuil"],
-                         "Valeur": [fr_decimal(apl["value"], 2), fr_decimal(apl["departement_value"], 2),
+                         "Valeur": [fr_decimal(apl["value"], 2), *(fr_decimal(d["value"], 2) for d in apl["departements"]),
                                     fr_decimal(apl["threshold"], 1),
                                     fr_percent(apl["population_under_threshold_share"])]})
 

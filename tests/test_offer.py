@@ -247,6 +247,23 @@ def test_a_source_covering_part_of_the_territory_says_partial(france):
     assert establishments_line(narbonne) == f"Établissements (FINESS) : {len(narbonne['establishments'])}"
 
 
+def test_apl_of_each_departement_of_a_territory_on_two(france):
+    """Avignon (84) with Villeneuve-lès-Avignon (30): the APL of Vaucluse and of Gard, Vaucluse (most people) first,
+    in the table of the documents and in the text of the summary."""
+    from cpts_geo.offer import apl_table
+
+    offer = offer_of(france, ["84007", "30351"])
+    departements = offer["apl"]["departements"]
+    assert [(d["code"], d["name"]) for d in departements] == [("84", "Vaucluse (84)"), ("30", "Gard (30)")]
+    assert offer["apl"]["departement_value"] == departements[0]["value"]
+    assert all(2 < d["value"] < 6 for d in departements) and departements[0]["value"] != departements[1]["value"]
+    table = apl_table(offer).set_index("Indicateur")["Valeur"]
+    assert list(table.index[1:3]) == ["APL du département : Vaucluse (84)", "APL du département : Gard (30)"]
+    assert table.iloc[2] == f"{departements[1]['value']:.2f}".replace(".", ",")
+    assert any(line.startswith("  APL médecins généralistes 2023 : ") and "(départements Vaucluse (84) " in line
+               and " ; Gard (30) " in line for line in offer_lines(offer))
+
+
 def test_offer_json_contract_key_by_key(france, ruscino):
     """The ``offer`` object other tools rely on (``summary --json``), key by key, as JSON gives it back."""
     offer = json.loads(json.dumps(territory_offer(france, ruscino.iris).as_dict()))
@@ -264,8 +281,10 @@ def test_offer_json_contract_key_by_key(france, ruscino):
     for e in offer["establishments"]:
         assert set(e) == {"finess", "name", "kind", "category", "commune", "iris"}
         assert e["category"] in ("soins de ville", "sanitaire", "médico-social") and len(e["finess"]) == 9
-    assert set(offer["apl"]) == {"value", "millesime", "departement_value", "threshold",
+    assert set(offer["apl"]) == {"value", "millesime", "departement_value", "departements", "threshold",
                                  "population_under_threshold_share", "source", "communes"}
+    assert offer["apl"]["departements"] == [{"code": "66", "name": "Pyrénées-Orientales (66)",
+                                             "value": offer["apl"]["departement_value"]}]
     assert offer["apl"]["threshold"] == 2.5 and offer["apl"]["millesime"] == 2023
     assert 0 <= offer["apl"]["population_under_threshold_share"] <= 1
     assert all(set(z) == {"code", "name", "class", "label"} for z in offer["nurse_zoning"])
