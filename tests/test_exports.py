@@ -801,6 +801,35 @@ def test_overseas_documents_say_communes_and_cite_their_sources(france):
     assert "Outre-mer : pas de découpage en IRIS dans les données préparées" in text
 
 
+def test_map_departement_limit_shows_inside_a_territory_on_two(france):
+    """Avignon (84) with Villeneuve-lès-Avignon (30): the Gard/Vaucluse limit crosses the territory; its dashes are
+    drawn over the commune limits on a white band, so that it shows on the orange fill; none on one département."""
+    import matplotlib.colors as mcolors
+
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.exports.maps import DEPARTEMENT_STYLE, territory_map
+
+    def collections(fig):
+        ax = fig.axes[0]
+        lines = [c for c in ax.collections if isinstance(c, LineCollection) and len(c.get_edgecolor())]
+        return ax, lines
+
+    territory = Territory(resolve_codes(france, ["84007", "30351"]).iris, "CPTS Avignon")
+    ax, lines = collections(territory_map(france, territory))
+    band = [c for c in lines if np.allclose(c.get_edgecolor()[0], mcolors.to_rgba("white"))]
+    dashes = next(c for c in lines if np.allclose(c.get_edgecolor()[0], mcolors.to_rgba(DEPARTEMENT_STYLE["color"])))
+    communes = next(c for c in lines if np.allclose(c.get_edgecolor()[0], mcolors.to_rgba("#4d4d4d")))
+    assert len(band) == 1 and communes.get_zorder() < band[0].get_zorder() < dashes.get_zorder()
+    assert band[0].get_linewidth()[0] > 2 * dashes.get_linewidth()[0]
+    inside = france.iris_geometry(sorted(territory.iris)).to_crs("EPSG:2154").union_all().buffer(-50)
+    drawn = shapely.MultiLineString([segment for segment in band[0].get_segments() if len(segment) > 1])
+    assert drawn.intersection(inside).length > 3_000                 # metres of the limit inside the territory
+    dashed = shapely.MultiLineString([segment for segment in dashes.get_segments() if len(segment) > 1])
+    assert dashed.intersection(drawn.buffer(1)).length >= 0.99 * drawn.length   # the dashes run along the band
+    _, alone = collections(territory_map(france, Territory(resolve_codes(france, ["66028"]).iris, "Cabestany")))
+    assert not any(np.allclose(c.get_edgecolor()[0], mcolors.to_rgba("white")) for c in alone)
+
+
 def table_cells_overflowing(pages) -> list[str]:
     """Texts of the table cells of ``pages`` (figures) that reach their cell's border (less than 2 px of 100 dpi)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

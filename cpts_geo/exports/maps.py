@@ -62,6 +62,8 @@ EPCI_COLOUR = "#6a3d9a"
 ALERT_COLOUR = "#c00000"
 EPCI_LINE = (0, (6, 2, 1, 2))
 DEPARTEMENT_STYLE = {"color": "#7a7a7a", "linewidth": 0.8, "linestyle": (0, (5, 3))}
+#: width of the white band under the département limit where it crosses the territory (over its commune limits)
+DEPARTEMENT_BAND_WIDTH = 3.0
 #: neighbouring CPTS: the palette without its warm colours, which would read as the territory
 NEIGHBOUR_PALETTE = tuple(c for c in CPTS_PALETTE if c not in ("#fdb462", "#fb9a99", "#fccde5", "#ffed6f"))
 CPTS_HATCHES = ("", "//", "\\\\", "..", "xx", "--", "||", "oo")
@@ -577,6 +579,8 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     styles = [(NEIGHBOUR_PALETTE[n % len(NEIGHBOUR_PALETTE)], NEIGHBOUR_HATCHES[n % len(NEIGHBOUR_HATCHES)])
               for n in range(len(neighbours))]
     departements = _internal_limits(land, "departement")
+    crossing = departements.intersection(outline.iat[0].buffer(-1)) if not departements.empty else departements
+    crossing = crossing[~crossing.is_empty]
     epci = _epci_outlines(bundle, summary.epci, crs)
     if split:
         iris_of_split = bundle.iris_geometry([i for c in split for i in bundle.iris_by_commune[c]]).to_crs(crs)
@@ -623,6 +627,8 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
             handles.append((Line2D([], [], color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE,
                                    label="Limite d'intercommunalité (EPCI) : "
                                          + ", ".join(e.nom for e in summary.epci)), epci.boundary))
+        if not crossing.empty:     # inside the territory, over its commune limits: on a white band, to be seen
+            draw_lines(ax, crossing.values, 4.1, color="white", linewidth=DEPARTEMENT_BAND_WIDTH)
         draw_lines(ax, departements.values, 4.2, **DEPARTEMENT_STYLE)
         handles.append((Line2D([], [], **DEPARTEMENT_STYLE, label="Limite de département"), departements))
         draw_lines(ax, outline.values, 5, color="black", linewidth=2.0)
