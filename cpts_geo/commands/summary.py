@@ -133,9 +133,9 @@ def print_text(bundle: Bundle, summary, checks, table, offer: dict) -> None:
         show("Intercommunalités (EPCI) : " + "; ".join(e.label for e in summary.epci))
     if summary.age.rows:
         show("Structure par âge :")
-        table = summary.age.table()
-        for row in table.itertuples(index=False):
-            show(f"  {row[0]:<18} " + "  ".join(f"{name} {cell:>6}" for name, cell in zip(table.columns[1:], row[1:])))
+        ages = summary.age.table()
+        for row in ages.itertuples(index=False):
+            show(f"  {row[0]:<18} " + "  ".join(f"{name} {cell:>6}" for name, cell in zip(ages.columns[1:], row[1:])))
         show(f"  {summary.age.note}")
     show("\n".join(offer_lines(offer)))
     show("\nVérifications :")
