@@ -765,6 +765,7 @@ def test_overseas_map_frames_the_land_and_says_communes(france):
     assert "3 communes — 126\u202f910 habitants" in page and "IRIS —" not in page
     assert fig.metadata["Subject"].startswith("3 communes — ") and "CONTOURS-IRIS" not in fig.metadata["Subject"]
     assert "Contours : IGN Admin Express COG 2018 (communes d'outre-mer" in page and "CONTOURS-IRIS" not in page
+    assert "Mer, étang, étranger (hors des contours des communes)" in legend_labels(fig)
 
 
 def test_a_territory_of_whole_communes_keeps_its_far_zones_in_the_frame(france):

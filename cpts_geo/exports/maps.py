@@ -469,10 +469,11 @@ def _surroundings(bundle, extent: gpd.GeoSeries, crs: str):
     return search, land, around, sea
 
 
-def _sea_entry(sea: gpd.GeoSeries) -> list:
-    """The legend entry of the sea tint (kept only when the sea shows in view), none without sea."""
+def _sea_entry(sea: gpd.GeoSeries, contours: str = "IRIS") -> list:
+    """The legend entry of the sea tint (kept only when the sea shows in view), none without sea; ``contours``: what
+    the zones are (« IRIS », « des communes » overseas)."""
     return [] if sea.empty else [(Patch(facecolor=SEA_COLOUR, edgecolor="none",
-                                        label="Mer, étang, étranger (hors des contours IRIS)"), sea)]
+                                        label=f"Mer, étang, étranger (hors des contours {contours})"), sea)]
 
 
 def _internal_limits(land: gpd.GeoDataFrame, column: str) -> gpd.GeoSeries:
@@ -612,7 +613,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
         handles.append((Patch(facecolor=LAND_COLOUR, edgecolor=LAND_EDGE,
                               label="Commune hors territoire" + ("" if neighbours.empty else " et hors des CPTS voisines")),
                         around.geometry.difference(outline.iat[0])))
-        handles += _sea_entry(sea)
+        handles += _sea_entry(sea, "des communes" if summary.communes_only else "IRIS")
         draw_shapes(ax, selected.geometry.values, 2, facecolor=TERRITORY_COLOUR, edgecolor="none")
         if split:
             draw_shapes(ax, left_out.geometry.values, 2, facecolor="white", edgecolor="#777777", hatch="....",
