@@ -28,7 +28,7 @@ from cpts_geo.registry import MAX_PERIMETER_BYTES
 from cpts_geo.session import MODES, DrawingSession
 from cpts_geo.sources.readers import listed
 from cpts_geo.store import AlreadySaved
-from cpts_geo.territory import summarize
+from cpts_geo.territory import data_limits, summarize
 from cpts_geo.user_text import markdown_text
 
 LEVEL_BOXES = {"ok": st.success, "info": st.success, "warning": st.warning, "error": st.error}
@@ -417,7 +417,8 @@ def drawing() -> None:
                 with offer_tab:
                     show_checks_to_review(checks)
                     show_offer(territory)
-        st.caption("Limites des données : " + " ".join(bundle.meta.get("limits", [])))
+        st.caption("Limites des données : " + " ".join(data_limits(bundle, {p.departement for p in summary.communes}
+                                                                    if summary else ())))
     if summary is not None:
         show_letter_and_exports(territory, summary)
     address = session.address()   # None: the user's link stays as he gave it until he changes the selection

@@ -13,7 +13,7 @@ import numpy as np
 
 from cpts_geo.codes import CodeReport
 from cpts_geo.formatting import fr_int
-from cpts_geo.reference import departements_table
+from cpts_geo.reference import departement_label, region_name
 from cpts_geo.territory import Territory, epci_parts
 
 LEVEL_ORDER = {"ok": 0, "info": 1, "warning": 2, "error": 3}
@@ -192,11 +192,8 @@ NUMBER_WORDS = {2: "deux", 3: "trois", 4: "quatre"}
 def check_regions(bundle, territory: Territory) -> CheckResult:
     """The régions of the territory, hence its ARS (information: a CPTS over two régions depends on two ARS)."""
     communes = bundle.communes.loc[sorted(territory.communes(bundle)), ["departement", "region", "population"]]
-    names = departements_table()
-    departement_names = names.set_index("code_departement")["nom_departement"]
-    region_names = names.drop_duplicates("code_region").set_index("code_region")["nom_region"]
     people = communes.groupby("region")["population"].sum().sort_values(ascending=False)  # most populated first
-    regions = [{"code": code, "name": region_names.get(code, f"Région {code}"),
+    regions = [{"code": code, "name": region_name(code),
                 "departements": sorted(set(communes.loc[communes["region"] == code, "departement"])),
                 "communes": sorted(communes.index[communes["region"] == code])} for code in people.index]
     if len(regions) < 2:
@@ -206,8 +203,7 @@ def check_regions(bundle, territory: Territory) -> CheckResult:
                            details={"regions": regions})
     listed = [r["name"] for r in regions]
     count = NUMBER_WORDS.get(len(regions), str(len(regions)))
-    parts = " ; ".join(f"{r['name']} : " + ", ".join(f"{departement_names.get(d, d)} ({d})" for d in r["departements"])
-                      for r in regions)
+    parts = " ; ".join(f"{r['name']} : " + ", ".join(map(departement_label, r["departements"])) for r in regions)
     return CheckResult("regions", "Une seule région (ARS)", "info",
                        f"Territoire sur {count} régions ({', '.join(listed[:-1])} et {listed[-1]}) : {count} ARS "
                        f"({parts}). Le projet est à présenter à chacune.",

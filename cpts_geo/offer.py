@@ -28,7 +28,7 @@ import pandas as pd
 
 from cpts_geo.config import departement_of
 from cpts_geo.formatting import fr_decimal, fr_percent
-from cpts_geo.reference import departements_table
+from cpts_geo.reference import departement_label, departements_table
 from cpts_geo.sources.health import ESTABLISHMENT_KINDS, NURSE_ZONING, PROFESSIONS, HealthTables
 
 OFFER_DIR = "offer"
@@ -354,10 +354,6 @@ def departement_names(codes) -> str:
     return " et ".join([", ".join(listed[:-1]), listed[-1]] if len(listed) > 1 else listed)
 
 
-def departement_label(code: str) -> str:
-    """``Vaucluse (84)``."""
-    return f"{departements_table().set_index('code_departement')['nom_departement'].get(code, 'Département')} ({code})"
-
 
 def source_coverage(data: OfferData, source: str, departements) -> str | None:
     """How far ``source`` covers the départements of a territory: None when it covers them all,
@@ -492,10 +488,7 @@ def offer_lines(offer: dict) -> list[str]:
     lines = ["Offre de soins :"]
     if professionals := professionals_line(offer):
         lines.append(f"  {professionals}")
-    for p in offer["professionals"] if not professionals else ():
-        if p["count"] is None:
-            lines.append(f"  {p['label']} : {NOT_AVAILABLE}")
-            continue
+    for p in offer["professionals"] if not professionals else ():     # counted: the source covers the territory
         count = fr_decimal(p["count"], 1 if p["estimated"] else 0)
         reference = "  ".join(f"{name} {fr_decimal(value, 1)}" for name, value in
                               zip(("département", "région", "France"), p["reference"].values()) if value is not None)

@@ -11,7 +11,7 @@ from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_percent
 from cpts_geo.funding import Taille, taille_of
 from cpts_geo.prepare import POPULATION_METHODS
-from cpts_geo.reference import departements_table
+from cpts_geo.reference import departement_label, departements_table, region_name
 
 
 @dataclass(frozen=True)
@@ -110,12 +110,8 @@ class AgeStructure:
     def references(self) -> list[tuple[str, str, str]]:
         """The areas compared, as (name, level, code): ``("Vaucluse (84)", "departements", "84")``, each
         département then each région of the territory, main ones first."""
-        table = departements_table()
-        departements = table.set_index("code_departement")["nom_departement"]
-        regions = table.drop_duplicates("code_region").set_index("code_region")["nom_region"]
-        return ([(f"{departements.get(code, 'Département')} ({code})", "departements", code)
-                 for code in self.departements or (self.departement,)]
-                + [(regions.get(code, f"Région {code}"), "regions", code) for code in self.regions or (self.region,)])
+        return ([(departement_label(code), "departements", code) for code in self.departements or (self.departement,)]
+                + [(region_name(code), "regions", code) for code in self.regions or (self.region,)])
 
     def table(self, territory: str = "Territoire", label: str = "Tranche d'âge") -> pd.DataFrame:
         """The shares as French percentages: the territory (column ``territory``), then each of its départements
@@ -208,6 +204,15 @@ def contour_sources(bundle, departements) -> list[str]:
     overseas = "overseas_source" in meta and any(str(d).startswith("97") for d in departements)
     return ([] if communes_only(bundle, departements) else [meta.get("iris_source", "IGN-INSEE CONTOURS-IRIS")]) \
         + ([meta["overseas_source"]] if overseas else [])
+
+
+def data_limits(bundle, departements) -> tuple[str, ...]:
+    """The limits of the data that go with the figures of these départements: those of the IRIS contours (not
+    where the zones are whole communes), the general ones, those of the overseas commune contours."""
+    meta = bundle.meta
+    return (() if communes_only(bundle, departements) else tuple(meta.get("limits_iris", ()))) \
+        + tuple(meta.get("limits", ())) \
+        + (tuple(meta.get("limits_overseas", ())) if any(str(d).startswith("97") for d in departements) else ())
 
 
 def commune_parts(bundle, territory: Territory, postal_overrides: dict[str, str] | None = None) -> list[CommunePart]:
@@ -404,8 +409,7 @@ def summarize(bundle, territory: Territory, postal_overrides: dict[str, str] | N
         taille=taille_of(population.value, bundle.aci),
         age=age,
         epci=epci_parts(bundle, territory),
-        limits=tuple(bundle.meta.get("limits", ()))
-        + (tuple(bundle.meta.get("limits_overseas", ())) if any(p.departement.startswith("97") for p in parts) else ()),
+        limits=data_limits(bundle, {p.departement for p in parts}),
         communes_only=communes_only(bundle, {p.departement for p in parts}),
     )
 

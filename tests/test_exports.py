@@ -766,6 +766,7 @@ def test_overseas_map_frames_the_land_and_says_communes(france):
     assert fig.metadata["Subject"].startswith("3 communes — ") and "CONTOURS-IRIS" not in fig.metadata["Subject"]
     assert "Contours : IGN Admin Express COG 2018 (communes d'outre-mer" in page and "CONTOURS-IRIS" not in page
     assert "Mer, étang, étranger (hors des contours des communes)" in legend_labels(fig)
+    assert "Contours IRIS édition 2020" not in page and "Outre-mer : pas de découpage en IRIS" in page
 
 
 def test_a_territory_of_whole_communes_keeps_its_far_zones_in_the_frame(france):
@@ -800,6 +801,7 @@ def test_overseas_documents_say_communes_and_cite_their_sources(france):
     assert "3 communes, 126 910 habitants" in text and "CONTOURS-IRIS" not in text   # spaces made plain
     assert "Part de la population (communes mesurées)" in text
     assert "Outre-mer : pas de découpage en IRIS dans les données préparées" in text
+    assert "Contours IRIS édition 2020" not in text and not any("Contours IRIS" in p for p in paragraphs)
 
 
 def test_map_departement_limit_shows_inside_a_territory_on_two(france):

@@ -41,7 +41,7 @@ from cpts_geo.exports.perimeter import metric_crs
 from cpts_geo.exports.tables import AUTHOR, document_author
 from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.reference import departements_table
-from cpts_geo.territory import Territory, contour_sources, others_without_self, summarize
+from cpts_geo.territory import Territory, contour_sources, data_limits, others_without_self, summarize
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
 matplotlib.rcParams["font.family"] = "DejaVu Sans"
@@ -134,11 +134,9 @@ def source_lines(bundle, departements=()) -> list[str]:
     ones cite the source and limits of their commune contours, instead of CONTOURS-IRIS where they are all
     overseas)."""
     meta = bundle.meta
-    overseas = any(str(d).startswith("97") for d in departements) and "overseas_source" in meta
     return [f"Contours : {' ; '.join(contour_sources(bundle, departements))} ; Licence Ouverte Etalab 2.0.",
             f"Population : {meta.get('population_source', 'INSEE')}.",
-            *(f"Limite : {limit}" for limit in [*meta.get("limits", []),
-                                                 *(meta.get("limits_overseas", []) if overseas else [])])]
+            *(f"Limite : {limit}" for limit in data_limits(bundle, departements))]
 
 
 def _page_text(fig, x: float, y: float, lines: list[str], width: float, **style):
