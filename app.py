@@ -18,7 +18,7 @@ from cpts_geo.app_cache import (load_area, load_draw_area, load_map_data, load_s
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import MAX_UPLOAD_BYTES, split_codes
 from cpts_geo.errors import CptsGeoError
-from cpts_geo.formatting import fr_datetime, fr_int, fr_percent
+from cpts_geo.formatting import fr_datetime, fr_int
 from cpts_geo.funding import TAILLE_BANDS, funding_text
 from cpts_geo.offer import offer_panel, territory_offer
 from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
@@ -28,7 +28,7 @@ from cpts_geo.registry import MAX_PERIMETER_BYTES
 from cpts_geo.session import MODES, DrawingSession
 from cpts_geo.sources.readers import listed
 from cpts_geo.store import AlreadySaved
-from cpts_geo.territory import summarize
+from cpts_geo.territory import data_limits, summarize
 from cpts_geo.user_text import markdown_text
 
 LEVEL_BOXES = {"ok": st.success, "info": st.success, "warning": st.warning, "error": st.error}
@@ -339,11 +339,8 @@ def show_taille_and_ages(summary) -> None:
         st.table(pd.DataFrame([(f["label"], funding_text(f)) for f in taille.funding],
                               columns=["Poste", "Montant"]).set_index("Poste"))
     if summary.age.rows:
-        st.markdown(f"**Structure par âge** (département {summary.age.departement}, région "
-                    f"{regions.get(summary.age.region, summary.age.region)})")
-        st.table(pd.DataFrame([(r["label"], fr_percent(r["territory"]), fr_percent(r["departement"]),
-                                fr_percent(r["region"])) for r in summary.age.rows],
-                              columns=["Indicateur", "Territoire", "Département", "Région"]).set_index("Indicateur"))
+        st.markdown("**Structure par âge** (comparée à chaque département et région du territoire)")
+        st.table(summary.age.table(label="Indicateur").set_index("Indicateur"))
         st.caption(summary.age.note)
 
 
@@ -420,7 +417,8 @@ def drawing() -> None:
                 with offer_tab:
                     show_checks_to_review(checks)
                     show_offer(territory)
-        st.caption("Limites des données : " + " ".join(bundle.meta.get("limits", [])))
+        st.caption("Limites des données : " + " ".join(data_limits(bundle, {p.departement for p in summary.communes}
+                                                                    if summary else ())))
     if summary is not None:
         show_letter_and_exports(territory, summary)
     address = session.address()   # None: the user's link stays as he gave it until he changes the selection

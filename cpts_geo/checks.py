@@ -1,4 +1,4 @@
-"""Checks of a territory: one piece, enclaves, overlaps, isolated communes, split communes, codes.
+"""Checks of a territory: one piece, enclaves, overlaps, isolated communes, split communes, EPCI, régions, codes.
 
 Each check returns a :class:`CheckResult` with a level (``ok``, ``info``, ``warning``,
 ``error``), a French message and the codes involved, so that the CLI prints it, the app
@@ -13,6 +13,7 @@ import numpy as np
 
 from cpts_geo.codes import CodeReport
 from cpts_geo.formatting import fr_int
+from cpts_geo.reference import departement_label, region_name
 from cpts_geo.territory import Territory, epci_parts
 
 LEVEL_ORDER = {"ok": 0, "info": 1, "warning": 2, "error": 3}
@@ -184,6 +185,32 @@ def check_epci(bundle, territory: Territory) -> CheckResult:
                        details={"epci": [e.as_dict() for e in split]})
 
 
+#: how many régions (ARS), in words
+NUMBER_WORDS = {2: "deux", 3: "trois", 4: "quatre"}
+
+
+def check_regions(bundle, territory: Territory) -> CheckResult:
+    """The régions of the territory, hence its ARS (information: a CPTS over two régions depends on two ARS)."""
+    communes = bundle.communes.loc[sorted(territory.communes(bundle)), ["departement", "region", "population"]]
+    people = communes.groupby("region")["population"].sum().sort_values(ascending=False)  # most populated first
+    regions = [{"code": code, "name": region_name(code),
+                "departements": sorted(set(communes.loc[communes["region"] == code, "departement"])),
+                "communes": sorted(communes.index[communes["region"] == code])} for code in people.index]
+    if len(regions) < 2:
+        where = f" ({regions[0]['name']})" if regions else ""
+        return CheckResult("regions", "Une seule région (ARS)", "ok",
+                           f"Le territoire est dans une seule région{where} : une seule ARS.",
+                           details={"regions": regions})
+    listed = [r["name"] for r in regions]
+    count = NUMBER_WORDS.get(len(regions), str(len(regions)))
+    parts = " ; ".join(f"{r['name']} : " + ", ".join(map(departement_label, r["departements"])) for r in regions)
+    return CheckResult("regions", "Une seule région (ARS)", "info",
+                       f"Territoire sur {count} régions ({', '.join(listed[:-1])} et {listed[-1]}) : {count} ARS "
+                       f"({parts}). Le projet est à présenter à chacune.",
+                       communes=tuple(c for r in regions[1:] for c in r["communes"]),
+                       details={"regions": regions})
+
+
 def check_codes(report: CodeReport | None) -> CheckResult:
     """Unknown or inconsistent codes in the user's input."""
     if report is None or report.ok:
@@ -206,4 +233,5 @@ def run_checks(bundle, territory: Territory, others: dict[str, frozenset[str]] |
         check_isolated(bundle, territory, others),
         check_split_communes(bundle, territory),
         check_epci(bundle, territory),
+        check_regions(bundle, territory),
     ]

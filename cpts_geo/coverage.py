@@ -24,7 +24,7 @@ from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.funding import taille_number, taille_of
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE, groups_offer, source_lines
 from cpts_geo.reference import outside_cpts
-from cpts_geo.territory import population_millesime
+from cpts_geo.territory import data_limits, population_millesime
 
 #: ACI item shown per CPTS: the yearly operating funding after avenant 2.
 FUNDING_ITEM = "fonctionnement_after_avenant2_plus75pct"
@@ -352,6 +352,7 @@ def coverage_report(bundle, registry: dict[str, frozenset[str]], area: Area) -> 
     apl = bundle.offer.apl
     white_zones = _white_zones(bundle, white)
     white_zones["apl"] = [apl[c][0] if c in apl else np.nan for c in white_zones["code"]]
+    area_departements = set(bundle.iris.loc[area.mask, "departement"])
     return CoverageReport(
         area=area,
         population_total=float(population[area.mask].sum()),
@@ -364,8 +365,8 @@ def coverage_report(bundle, registry: dict[str, frozenset[str]], area: Area) -> 
         epci=_epci(bundle, everyone, covered, area.mask),
         offer=_white_offer(bundle, white),
         unknown_iris=everyone.unknown,
-        millesime=population_millesime(bundle, set(bundle.iris.loc[area.mask, "departement"])),
-        limits=(*bundle.meta.get("limits", ()), *_offer_limits(bundle, area)),
+        millesime=population_millesime(bundle, area_departements),
+        limits=(*data_limits(bundle, area_departements), *_offer_limits(bundle, area)),
     )
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from cpts_geo.config import departement_of
 from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
-from cpts_geo.reference import departements_table
+from cpts_geo.reference import departement_label, departements_table
 from cpts_geo.sources.health import ESTABLISHMENT_KINDS, NURSE_ZONING, PROFESSIONS, HealthTables
 
 OFFER_DIR = "offer"
@@ -293,10 +293,14 @@ class TerritoryOffer:
     limits: tuple[str, ...]
     #: Départements of the territory a source does not cover: ``{"professionals": [...], "establishments": [...]}``.
     not_covered: dict = field(default_factory=dict)
+    #: How far each of those sources covers the territory (:func:`source_coverage`): None (whole),
+    #: :data:`NOT_AVAILABLE` or « partiel : Gard seulement ».
+    coverage: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"professionals": list(self.professionals), "establishments": list(self.establishments),
-                "apl": self.apl, "nurse_zoning": list(self.nurse_zoning), "limits": list(self.limits)}
+                "apl": self.apl, "nurse_zoning": list(self.nurse_zoning), "limits": list(self.limits),
+                "coverage": dict(self.coverage)}
 
 
 def _rounded(value: float | None, digits: int = 2) -> float | None:
@@ -310,7 +314,8 @@ def _professionals_offer(data: OfferData, iris_codes, communes: list[CommuneShar
     population = sum(c.part for c in communes)
     if uncovered:
         limits.append(f"Professionnels de santé (BPE) : {NOT_AVAILABLE} pour le(s) département(s) "
-                      f"{', '.join(uncovered)}.")
+                      f"{', '.join(uncovered)}" + ("." if len(uncovered) == len({c.departement for c in communes})
+                                                    else " ; aucun nombre donné pour le territoire entier."))
     zero = np.zeros(len(KINDS))
     counts = sum((data.by_iris.get(code, zero) for code in iris_codes), zero.copy())
     split = [c for c in communes if not c.whole]
@@ -342,6 +347,23 @@ def _uncovered(data: OfferData, communes: list[CommuneShare], source: str) -> li
     return sorted({c.departement for c in communes} - data.covered(source))
 
 
+def departement_names(codes) -> str:
+    """``Gard``, ``Aude et Pyrénées-Orientales``: the names of some départements (their codes when unknown)."""
+    names = departements_table().set_index("code_departement")["nom_departement"]
+    listed = sorted(names.get(code, code) for code in codes)
+    return " et ".join([", ".join(listed[:-1]), listed[-1]] if len(listed) > 1 else listed)
+
+
+
+def source_coverage(data: OfferData, source: str, departements) -> str | None:
+    """How far ``source`` covers the départements of a territory: None when it covers them all,
+    :data:`NOT_AVAILABLE` when it covers none, « partiel : Gard seulement » (those it covers) when some."""
+    covered = set(departements) & data.covered(source)
+    if covered == set(departements):
+        return None
+    return f"partiel : {departement_names(covered)} seulement" if covered else NOT_AVAILABLE
+
+
 def _establishments_offer(data: OfferData, iris_codes, uncovered: list[str], limits: list[str]) -> list[dict]:
     """FINESS establishments located in the territory's IRIS, soins de ville first."""
     if uncovered:
@@ -350,8 +372,9 @@ def _establishments_offer(data: OfferData, iris_codes, uncovered: list[str], lim
     return sorted(found, key=lambda e: (CATEGORY_ORDER[e["category"]], e["kind"], e["name"]))
 
 
-def _apl_offer(data: OfferData, communes: list[CommuneShare], main_dep: str, limits: list[str]) -> dict:
-    """APL weighted by standardised population (DREES note), and the population under the threshold."""
+def _apl_offer(data: OfferData, communes: list[CommuneShare], departements: list[str], limits: list[str]) -> dict:
+    """APL weighted by standardised population (DREES note), and the population under the threshold; the APL of
+    each of ``departements`` (the territory's, the main one first)."""
     info = data.meta.get("apl", {})
     known = [(c, data.apl[c.code]) for c in communes if c.code in data.apl]
     missing = [c.nom for c in communes if c.code not in data.apl]
@@ -367,7 +390,10 @@ def _apl_offer(data: OfferData, communes: list[CommuneShare], main_dep: str, lim
                       f"le seuil de {str(APL_THRESHOLD).replace('.', ',')} consultations par an et par habitant "
                       "standardisé, repère usuel de la zone « sous-dense », en population non standardisée.")
     return {"value": _rounded(value, 3), "millesime": info.get("millesime"),
-            "departement_value": _rounded(data.reference.get(("departement", main_dep, "apl")), 3),
+            "departement_value": _rounded(data.reference.get(("departement", departements[0], "apl")), 3),
+            "departements": [{"code": code, "name": departement_label(code),
+                              "value": _rounded(data.reference.get(("departement", code, "apl")), 3)}
+                             for code in departements],
             "threshold": APL_THRESHOLD, "population_under_threshold_share": _rounded(under, 4),
             "source": info.get("source"),
             "communes": [{"code": c.code, "name": c.nom, "value": _rounded(apl, 3)} for c, (apl, _, _) in known]}
@@ -382,15 +408,19 @@ def territory_offer(bundle, iris_codes, data: OfferData | None = None) -> Territ
     for c in communes:
         by_dep[c.departement] = by_dep.get(c.departement, 0.0) + c.part
     main = max(communes, key=lambda c: (by_dep[c.departement], c.part))
-    not_covered = {source: _uncovered(data, communes, source) for source in ("professionals", "establishments")}
+    sources = ("professionals", "establishments")
+    not_covered = {source: _uncovered(data, communes, source) for source in sources}
+    coverage = {source: source_coverage(data, source, by_dep) for source in sources}
     professionals = _professionals_offer(data, iris_codes, communes, (main.departement, main.region),
                                          not_covered["professionals"], limits)
     establishments = _establishments_offer(data, iris_codes, not_covered["establishments"], limits)
-    apl = _apl_offer(data, communes, main.departement, limits)
+    apl = _apl_offer(data, communes, sorted(by_dep, key=lambda code: (code != main.departement, -by_dep[code])),
+                     limits)
     nurse = tuple({"code": c.code, "name": c.nom, "class": data.nurse_zoning.get(c.code),
                    "label": NURSE_ZONING.get(data.nurse_zoning.get(c.code), NOT_AVAILABLE)} for c in communes)
     limits += source_lines(data, ("professionals", "establishments", "apl", "nurse_zoning"))
-    return TerritoryOffer(tuple(professionals), tuple(establishments), apl, nurse, tuple(limits), not_covered)
+    return TerritoryOffer(tuple(professionals), tuple(establishments), apl, nurse, tuple(limits), not_covered,
+                          coverage)
 
 
 def source_lines(data: OfferData, keys) -> list[str]:
@@ -456,26 +486,47 @@ def establishments_geojson(data: OfferData, departement: str) -> dict:
 def offer_lines(offer: dict) -> list[str]:
     """The offer of a territory (``TerritoryOffer.as_dict()``) as French text lines."""
     lines = ["Offre de soins :"]
-    for p in offer["professionals"]:
-        if p["count"] is None:
-            lines.append(f"  {p['label']} : {NOT_AVAILABLE}")
-            continue
+    if professionals := professionals_line(offer):
+        lines.append(f"  {professionals}")
+    for p in offer["professionals"] if not professionals else ():     # counted: the source covers the territory
         reference = "  ".join(f"{name} {fr_decimal(value, 1)}" for name, value in
                               zip(("département", "région", "France"), p["reference"].values()) if value is not None)
         lines.append(f"  {p['label']} : {count_text(p)}, "
                      f"{fr_decimal(p['per_10000'], 1)} pour 10 000 habitants" + (f" ({reference})" if reference else ""))
     apl = offer["apl"]
     if apl["value"] is not None:
-        lines.append(f"  APL médecins généralistes {apl['millesime']} : {fr_decimal(apl['value'], 2)} (département "
-                     f"{fr_decimal(apl['departement_value'], 2)}) ; population sous {fr_decimal(apl['threshold'], 1)} : "
-                     f"{fr_percent(apl['population_under_threshold_share'])}")
+        references = " ; ".join(f"{d['name']} {fr_decimal(d['value'], 2)}" for d in apl["departements"])
+        lines.append(f"  APL médecins généralistes {apl['millesime']} : {fr_decimal(apl['value'], 2)} (département"
+                     f"{'s' if len(apl['departements']) > 1 else ''} {references}) ; population sous "
+                     f"{fr_decimal(apl['threshold'], 1)} : {fr_percent(apl['population_under_threshold_share'])}")
     by_category: dict[str, int] = {}
     for e in offer["establishments"]:
         by_category[e["category"]] = by_category.get(e["category"], 0) + 1
-    if by_category:
-        lines.append("  Établissements (FINESS) : " + ", ".join(f"{n} {c}" for c, n in by_category.items()))
+    lines.append(f"  {establishments_line(offer)}" + (" : " + ", ".join(f"{n} {c}" for c, n in by_category.items())
+                                                      if by_category else ""))
     lines.append(f"  {zoning_line(offer)}")
     return lines
+
+
+def professionals_line(offer: dict) -> str | None:
+    """« Professionnels de santé libéraux (BPE) : non disponible … » or « … : partiel : Aude seulement … » where the
+    source does not cover the whole territory (no count is then given), None where it does."""
+    status = offer.get("coverage", {}).get("professionals")
+    if status is None:
+        return None
+    return (f"Professionnels de santé libéraux (BPE) : {status}"
+            + ("" if status == NOT_AVAILABLE else " ; aucun nombre donné pour le territoire entier"))
+
+
+def establishments_line(offer: dict) -> str:
+    """« Établissements (FINESS) : 9 », « … : non disponible dans les données préparées » where the source covers
+    none of the territory, « … : 9 (partiel : Gard seulement) » where it covers a part: never 0 for a place it
+    does not cover, never a partial count unsaid."""
+    status = offer.get("coverage", {}).get("establishments")
+    count = len(offer["establishments"])
+    if status == NOT_AVAILABLE:
+        return f"Établissements (FINESS) : {status}"
+    return f"Établissements (FINESS) : {count}" + (f" ({status})" if status else "")
 
 
 def zoning_line(offer: dict) -> str:
@@ -529,13 +580,17 @@ def establishment_counts(offer: dict) -> pd.DataFrame:
 
 
 def apl_table(offer: dict) -> pd.DataFrame:
-    """The APL of a territory, its département's, the « sous-dense » threshold and the population under it."""
+    """The APL of a territory, that of each of its départements, the « sous-dense » threshold and the population
+    under it."""
     apl = offer["apl"]
+    several = len(apl["departements"]) > 1
     return pd.DataFrame({"Indicateur": [f"APL médecins généralistes {apl['millesime'] or ''} du territoire".replace(
-                                            "  ", " "), "APL du département",
+                                            "  ", " "),
+                                        *(f"APL du département{' : ' + d['name'] if several else ''}"
+                                          for d in apl["departements"]),
                                         "Seuil usuel de la zone « sous-dense »",
                                         "Population dans une commune sous le seuil"],
-                         "Valeur": [fr_decimal(apl["value"], 2), fr_decimal(apl["departement_value"], 2),
+                         "Valeur": [fr_decimal(apl["value"], 2), *(fr_decimal(d["value"], 2) for d in apl["departements"]),
                                     fr_decimal(apl["threshold"], 1),
                                     fr_percent(apl["population_under_threshold_share"])]})
 
@@ -587,7 +642,9 @@ def offer_panel(offer: TerritoryOffer) -> OfferPanel:
     notes = []
     if uncovered := offer.not_covered.get("professionals"):
         professionals = None
-        notes.append(f"Professionnels de santé libéraux : {NOT_AVAILABLE} (département(s) {', '.join(uncovered)}).")
+        partial = offer.coverage["professionals"] != NOT_AVAILABLE
+        notes.append(f"Professionnels de santé libéraux : {offer.coverage['professionals']} (département(s) "
+                     f"{', '.join(uncovered)}{' non couvert(s) : aucun nombre donné' if partial else ''}).")
     else:
         professionals = professionals_table(data)
         estimated = professionals["Nombre"].str.endswith(ESTIMATE_MARK)
@@ -604,7 +661,9 @@ def offer_panel(offer: TerritoryOffer) -> OfferPanel:
         if (professionals == "n.d.").any(axis=None):
             notes.append(ND_NOTE)
     if uncovered := offer.not_covered.get("establishments"):
-        establishments_note = f"Établissements (FINESS) : {NOT_AVAILABLE} (département(s) {', '.join(uncovered)})."
+        partial = offer.coverage["establishments"] != NOT_AVAILABLE
+        establishments_note = (f"{establishments_line(data)} (département(s) {', '.join(uncovered)}"
+                               f"{' non couvert(s)' if partial else ''}).")
     else:
         establishments_note = None if offer.establishments else "Aucun établissement FINESS localisé dans le territoire."
     return OfferPanel(professionals, tuple(notes), apl_table(data).replace("n.d.", NOT_AVAILABLE),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import pandas as pd
 
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_percent
 from cpts_geo.funding import Taille, taille_of
 from cpts_geo.prepare import POPULATION_METHODS
-from cpts_geo.reference import departements_table
+from cpts_geo.reference import departement_label, departements_table, region_name
 
 
 @dataclass(frozen=True)
@@ -88,18 +89,40 @@ class Population:
 
 @dataclass(frozen=True)
 class AgeStructure:
-    """Shares of age groups in the territory, its département and its région (RP IRIS data)."""
+    """Shares of age groups in the territory, its départements and its régions (RP IRIS data)."""
 
     year: int | None
-    rows: tuple[dict, ...]          # one dict per indicator: label, territory, departement, region
+    #: one dict per indicator: label, territory, departement and region (the main ones), departements and
+    #: regions (code → share, of every département and région of the territory)
+    rows: tuple[dict, ...]
     coverage: float                 # share of the territory's population with measured age bands
     departement: str
     region: str
     note: str
+    departements: tuple[str, ...] = ()   # every département of the territory, the main one first
+    regions: tuple[str, ...] = ()        # every région of the territory, the main one first
 
     def as_dict(self) -> dict:
         return {"year": self.year, "indicators": list(self.rows), "coverage": round(self.coverage, 4),
-                "departement": self.departement, "region": self.region, "note": self.note}
+                "departement": self.departement, "region": self.region, "departements": list(self.departements),
+                "regions": list(self.regions), "note": self.note}
+
+    def references(self) -> list[tuple[str, str, str]]:
+        """The areas compared, as (name, level, code): ``("Vaucluse (84)", "departements", "84")``, each
+        département then each région of the territory, main ones first."""
+        departements = [(departement_label(code), "departements", code) for code in self.departements or (self.departement,)]
+        regions = [(region_name(code), "regions", code) for code in self.regions or (self.region,)]
+        # a région of one département (Guyane, La Réunion…) is not compared twice: « Guyane (973) » alone
+        return departements + [region for region in regions
+                               if not any(name.startswith(f"{region[0]} (") for name, _, _ in departements)]
+
+    def table(self, territory: str = "Territoire", label: str = "Tranche d'âge") -> pd.DataFrame:
+        """The shares as French percentages: the territory (column ``territory``), then each of its départements
+        and régions (:meth:`references`)."""
+        references = self.references()
+        return pd.DataFrame([(row["label"], fr_percent(row["territory"]),
+                              *(fr_percent(row[level].get(code)) for _, level, code in references))
+                             for row in self.rows], columns=[label, territory, *(name for name, _, _ in references)])
 
 
 @dataclass(frozen=True)
@@ -141,10 +164,22 @@ class Summary:
     age: AgeStructure
     epci: tuple[EpciPart, ...] = ()
     limits: tuple[str, ...] = field(default=())
+    #: the zones are whole communes, not IRIS (overseas, :func:`communes_only`)
+    communes_only: bool = False
 
     @property
     def commune_count(self) -> int:
         return len(self.communes)
+
+    @property
+    def iris_text(self) -> str:
+        """« , 17 IRIS » after the number of communes, or nothing where the zones are whole communes (no IRIS)."""
+        return "" if self.communes_only else f", {self.iris_count} IRIS"
+
+    @property
+    def zones_text(self) -> str:
+        """What the territory is made of: « communes et quartiers (IRIS) », or « communes » (no IRIS)."""
+        return "communes" if self.communes_only else "communes et quartiers (IRIS)"
 
     @property
     def split_communes(self) -> tuple[CommunePart, ...]:
@@ -156,7 +191,31 @@ class Summary:
                 "postal_codes": list(self.postal_codes), "postal_codes_to_confirm": list(self.postal_codes_to_confirm),
                 "population": self.population.as_dict(), "taille": self.taille.as_dict(),
                 "age_structure": self.age.as_dict(), "epci": [e.as_dict() for e in self.epci],
-                "limits": list(self.limits)}
+                "limits": list(self.limits), "communes_only": self.communes_only}
+
+
+def communes_only(bundle, departements) -> bool:
+    """Whether the zones of these départements are whole communes, not IRIS: overseas, where the prepared data
+    hold the commune contours (``overseas_source``), no IRIS."""
+    departements = set(departements)
+    return bool(departements) and "overseas_source" in bundle.meta and all(d.startswith("97") for d in departements)
+
+
+def contour_sources(bundle, departements) -> list[str]:
+    """The sources of the contours of these départements: CONTOURS-IRIS, the overseas communes, or both."""
+    meta = bundle.meta
+    overseas = "overseas_source" in meta and any(str(d).startswith("97") for d in departements)
+    return ([] if communes_only(bundle, departements) else [meta.get("iris_source", "IGN-INSEE CONTOURS-IRIS")]) \
+        + ([meta["overseas_source"]] if overseas else [])
+
+
+def data_limits(bundle, departements) -> tuple[str, ...]:
+    """The limits of the data that go with the figures of these départements: those of the IRIS contours (not
+    where the zones are whole communes), the general ones, those of the overseas commune contours."""
+    meta = bundle.meta
+    return (() if communes_only(bundle, departements) else tuple(meta.get("limits_iris", ()))) \
+        + tuple(meta.get("limits", ())) \
+        + (tuple(meta.get("limits_overseas", ())) if any(str(d).startswith("97") for d in departements) else ())
 
 
 def commune_parts(bundle, territory: Territory, postal_overrides: dict[str, str] | None = None) -> list[CommunePart]:
@@ -298,27 +357,37 @@ def _shares(sums, bands: list[str], indicators) -> dict[str, float | None]:
 
 def age_structure(bundle, territory: Territory, main_departement: str,
                   indicators=AGE_INDICATORS) -> AgeStructure:
-    """Age shares (``indicators``) of the territory's measured IRIS against its main département and région."""
+    """Age shares (``indicators``) of the territory's measured IRIS against each of its départements and régions
+    (the main département, most populated, and its région first)."""
     bands = bundle.age_bands
     iris = bundle.iris.loc[sorted(territory.iris)]
     measured = iris[iris[bands].notna().all(axis=1)] if bands else iris.iloc[0:0]
-    region = iris.loc[iris["departement"] == main_departement, "region"].iat[0]
+    people = iris.groupby("departement")["population"].sum()
+    departements = tuple(sorted(people.index, key=lambda code: (code != main_departement, -people[code])))
+    region_of = iris.drop_duplicates("departement").set_index("departement")["region"]
+    regions = tuple(dict.fromkeys(region_of[code] for code in departements))
     reference = bundle.age_reference_sums
     territory_shares = _shares(measured[["pop_total", *bands]].sum(), bands, indicators)
-    dep_shares = _shares(reference.get(("departement", main_departement)), bands, indicators)
-    reg_shares = _shares(reference.get(("region", region)), bands, indicators)
+    shares = {(level, code): _shares(reference.get((level, code)), bands, indicators)
+              for level, codes in (("departement", departements), ("region", regions)) for code in codes}
+    dep_shares = shares["departement", main_departement]
     rows = tuple({"label": label, "territory": territory_shares.get(label), "departement": dep_shares.get(label),
-                  "region": reg_shares.get(label)} for label, _ in indicators if label in dep_shares)
+                  "region": shares["region", regions[0]].get(label),
+                  "departements": {code: shares["departement", code].get(label) for code in departements},
+                  "regions": {code: shares["region", code].get(label) for code in regions}}
+                 for label, _ in indicators if label in dep_shares)
     total = iris["pop_total"].sum()
     coverage = float(measured["pop_total"].sum() / total) if total else 0.0
     year = bundle.meta.get("iris_population_year")
     missing = [label for label, _ in indicators if label not in dep_shares]
-    note = (f"Recensement {year}, IRIS dont la population par âge est publiée "
+    zones, measured = (("communes", "communes mesurées") if communes_only(bundle, set(iris["departement"])) else
+                       ("IRIS", "IRIS mesurés, surtout urbains"))
+    note = (f"Recensement {year}, {zones} dont la population par âge est publiée "
             f"({fr_percent(coverage, 0)} de la population du territoire) ; département et région comparés sur leurs "
-            "IRIS mesurés, surtout urbains.")
+            f"{measured}.")
     if missing:
         note += f" Non disponible dans ces données : {', '.join(missing).lower()}."
-    return AgeStructure(year, rows, coverage, main_departement, region, note)
+    return AgeStructure(year, rows, coverage, main_departement, regions[0], note, departements, regions)
 
 
 def summarize(bundle, territory: Territory, postal_overrides: dict[str, str] | None = None) -> Summary:
@@ -343,7 +412,7 @@ def summarize(bundle, territory: Territory, postal_overrides: dict[str, str] | N
         taille=taille_of(population.value, bundle.aci),
         age=age,
         epci=epci_parts(bundle, territory),
-        limits=tuple(bundle.meta.get("limits", ()))
-        + (tuple(bundle.meta.get("limits_overseas", ())) if any(p.departement.startswith("97") for p in parts) else ()),
+        limits=data_limits(bundle, {p.departement for p in parts}),
+        communes_only=communes_only(bundle, {p.departement for p in parts}),
     )
 

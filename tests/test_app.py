@@ -369,6 +369,30 @@ def test_offer_panel_not_available_in_lozere(france_dir, tmp_path, monkeypatch):
                for c in app.caption)
 
 
+def test_panel_of_a_territory_on_two_regions(france_dir, tmp_path, monkeypatch):
+    """Avignon (84) with Villeneuve-lès-Avignon (30): the two ARS among the checks, the ages against both
+    départements and régions, the APL of both départements, FINESS said partial."""
+    monkeypatch.setenv("CPTS_GEO_DATA", str(france_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "drafts.sqlite"))
+    app = AppTest.from_file(APP, default_timeout=180)
+    app.query_params["zones"] = "84007,30351"
+    app.query_params["dep"] = "84"
+    app.run()
+    assert not app.exception
+    assert any("Territoire sur deux régions (Provence-Alpes-Côte d'Azur et Occitanie) : deux ARS" in plain(box.value)
+               for box in app.success)
+    app.session_state["panel_tab"] = "Taille et âges"
+    app.run()
+    assert list(table_of(app, "Moins de 15 ans").columns) == [
+        "Territoire", "Vaucluse (84)", "Gard (30)", "Provence-Alpes-Côte d'Azur", "Occitanie"]
+    app.session_state["panel_tab"] = "Offre de soins"
+    app.run()
+    apl = table_of(app, "Seuil usuel de la zone « sous-dense »")
+    assert {"APL du département : Vaucluse (84)", "APL du département : Gard (30)"} <= set(apl.index)
+    assert any(plain(c.value).startswith("Établissements (FINESS) : 9 (partiel : Gard seulement) (département(s) 84")
+               for c in app.caption)
+
+
 HOSTILE_NAMES = ["<img src=x onerror=alert(1)>", '=HYPERLINK("http://x")', "[lien](javascript:alert(1))"]
 
 

@@ -100,3 +100,16 @@ def test_synthetic_grid_enclosure(size):
     border = {f"{r:02d}{c:02d}" for r in range(size) for c in range(size) if r in (0, size - 1) or c in (0, size - 1)}
     pieces = graph.enclosed(graph.mask(border), np.ones(len(codes), bool), np.zeros(len(codes), bool))
     assert sum(len(p) for p in pieces) == (size - 2) ** 2
+
+
+def test_a_territory_on_two_regions_depends_on_two_ars(france, ruscino):
+    """Avignon (Vaucluse, Provence-Alpes-Côte d'Azur) with Villeneuve-lès-Avignon (Gard, Occitanie): two ARS."""
+    result = next(c for c in run_checks(france, territory(france, ["84007", "30351"])) if c.name == "regions")
+    assert result.level == "info" and result.ok
+    assert result.message == ("Territoire sur deux régions (Provence-Alpes-Côte d'Azur et Occitanie) : deux ARS "
+                              "(Provence-Alpes-Côte d'Azur : Vaucluse (84) ; Occitanie : Gard (30)). Le projet est à "
+                              "présenter à chacune.")
+    assert result.communes == ("30351",)                       # the communes of the less populated région
+    assert [(r["code"], r["departements"]) for r in result.details["regions"]] == [("93", ["84"]), ("76", ["30"])]
+    alone = next(c for c in run_checks(france, ruscino) if c.name == "regions")
+    assert alone.level == "ok" and alone.message == "Le territoire est dans une seule région (Occitanie) : une seule ARS."

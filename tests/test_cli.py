@@ -126,3 +126,18 @@ def test_a_perimeter_is_given_with_perimeter_not_codes(france_dir, tmp_path):
     assert payload["name"] == "CPTS Cœur de Ville" and payload["iris_count"] == 4
     both = run_cli("summary", "--codes", "66028", "--perimeter", perimeter, data=france_dir)
     assert both.returncode == 2 and "ne peut pas être donné avec l'argument --codes" in both.stderr
+
+
+def test_summary_text_of_a_territory_on_two_regions(france_dir):
+    """Avignon (84) with Villeneuve-lès-Avignon (30): the two ARS, the ages against both départements and régions,
+    the APL of both départements, FINESS said partial, and the letter table still under its own header."""
+    result = run_cli("summary", "--codes", "84007,30351", data=france_dir)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "Territoire sur deux régions (Provence-Alpes-Côte d'Azur et Occitanie) : deux ARS" in text
+    age = next(line for line in text.splitlines() if line.startswith("  Moins de 15 ans"))
+    assert all(name in age for name in ("Territoire", "Vaucluse (84)", "Gard (30)", "Provence-Alpes-Côte d'Azur",
+                                        "Occitanie"))
+    assert "(départements Vaucluse (84) " in text and "(partiel : Gard seulement)" in text
+    header = text.index("| COMMUNES / QUARTIERS | CODE POSTAL | CODE INSEE | CODE IRIS |")
+    assert "| Avignon |" in text[header:] and "Moins de 15 ans" not in text[header:]

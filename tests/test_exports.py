@@ -232,7 +232,7 @@ def test_prediagnostic_of_guyane_one_column_for_departement_and_region_and_no_ro
 
     cayenne = TerritoryExport(france, Territory(resolve_codes(france, ["97302", "97307"]).iris, "CPTS Cayenne"))
     prediag = tables.prediagnostic(france, cayenne.territory, cayenne.summary)
-    assert prediag.compared_areas() == [("departement", "Guyane (973)")]
+    assert prediag.ages.references() == [("Guyane (973)", "departements", "973")]
     assert list(prediag.age_table().columns) == ["Tranche d'âge", "Territoire", "Guyane (973)"]
     assert prediag.age_table().iat[0, 2] == "32,2\u00a0%"                       # 0 à 14 ans in Guyane
     pages = tables.prediagnostic_pages(france, cayenne.summary, prediag)
@@ -242,18 +242,18 @@ def test_prediagnostic_of_guyane_one_column_for_departement_and_region_and_no_ro
     first = text.split("\f")[0]
     assert first.count("Guyane") == 2                                            # table heading and chart legend
     offer = text[text.index("Offre de soins — CPTS Cayenne"):]
-    assert "Professionnels de santé libéraux\nNon disponible dans les données préparées." in offer
+    assert "Professionnels de santé libéraux\nProfessionnels de santé libéraux (BPE) : non disponible" in offer
     assert "Médecins généralistes" not in offer and "Estimé" not in offer
     document = Document(io.BytesIO(cayenne.export("docx").data))
     assert [c.text for c in document.tables[1].rows[0].cells] == ["Tranche d'âge", "Territoire", "Guyane (973)"]
     assert not any(t.rows[0].cells[0].text == "Professionnels" for t in document.tables)
     paragraphs = [p.text for p in document.paragraphs]
     after = paragraphs[paragraphs.index("Professionnels de santé libéraux") + 1]
-    assert after == "Non disponible dans les données préparées."
+    assert after == "Professionnels de santé libéraux (BPE) : non disponible dans les données préparées"
     qpv_title = next(p for p in document.paragraphs if p.text == tables.QPV_LOCATED_TITLE)
     assert qpv_title.paragraph_format.keep_with_next                         # kept with its table
     # Ruscino (66) keeps its département and its région
-    assert [name for _, name in tables.prediagnostic(france, *_ruscino_summary(france)).compared_areas()] == [
+    assert [name for name, _, _ in tables.prediagnostic(france, *_ruscino_summary(france)).ages.references()] == [
         "Pyrénées-Orientales (66)", "Occitanie"]
 
 
@@ -324,6 +324,34 @@ def test_docx_offer_of_care_section(france):
     assert rows["Commune"] == [["Cabestany (66028)", "4,80", "sur-dotée"]]
     text = "\n".join(p.text for p in document.paragraphs)
     assert "Source : DREES, accessibilité potentielle localisée (APL) aux médecins généralistes 2023." in text
+
+
+def page_texts(pages) -> str:
+    """Every text drawn on some figures (pages of a document), tables and axis labels included, one per line."""
+    return "\n".join([*(" ".join(text.get_text().split()) for page in pages for text in page.texts),
+                      *(ax.get_xlabel() for page in pages for ax in page.axes),
+                      *(" ".join(cell.get_text().get_text().split()) for page in pages for ax in page.axes
+                        for table in ax.tables for cell in table.get_celld().values())])
+
+
+@pytest.mark.parametrize("codes, establishments", [
+    (["75056"], "Établissements (FINESS) : non disponible dans les données préparées"),
+    (["84007", "30351"], "Établissements (FINESS) : 9 (partiel : Gard seulement)")], ids=["Paris", "Avignon"])
+def test_prediagnostic_says_what_the_offer_sources_do_not_cover(france, codes, establishments):
+    """Paris (no BPE, no FINESS) and Avignon with Villeneuve-lès-Avignon (FINESS of Occitanie: the Gard part only):
+    the PDF and the DOCX say « non disponible » or « partiel : Gard seulement », never « : 0 » nor a bare count."""
+    from cpts_geo.codes import resolve_codes
+
+    exporter = TerritoryExport(france, Territory(resolve_codes(france, codes).iris, "CPTS"))
+    pages = tables.prediagnostic_pages(france, exporter.summary, tables.prediagnostic(
+        france, exporter.territory, exporter.summary))
+    text = page_texts(pages)
+    assert establishments in text.splitlines() and "Établissements (FINESS) : 0" not in text
+    assert "Professionnels de santé libéraux (BPE) : non disponible dans les données préparées" in text
+    assert "Médecins généralistes" not in text                     # no table of « n.d. »
+    document = Document(io.BytesIO(exporter.export("docx").data))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert establishments in paragraphs and "Professionnels" not in [t.rows[0].cells[0].text for t in document.tables]
 
 
 def test_empty_or_unknown_territory_is_refused(france):
@@ -845,6 +873,102 @@ def test_map_departement_dashes_drawn_over_the_epci_limit(france):
     assert departement.get_linewidth()[0] < epci.get_linewidth()[0]                 # the purple shows on each side
     labels = legend_labels(fig)
     assert "Limite de département" in labels and any(label.startswith("Limite d'intercommunalité") for label in labels)
+
+
+CAYENNE = ["97302", "97309", "97307"]     # CPTS Île de Cayenne: Cayenne, Remire-Montjoly, Matoury
+
+
+def test_overseas_map_frames_the_land_and_says_communes(france):
+    """Île de Cayenne: the islets of Cayenne (3 parts, up to 188 km away) are left out of the frame with a note, so
+    the territory fills the map (1:175 000, not 1:1 250 000) and its three communes are named; the subtitle and the
+    metadata say « 3 communes » (no IRIS overseas), the sources cite the overseas contours, not CONTOURS-IRIS."""
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.exports.maps import map_scale, territory_map
+
+    territory = Territory(resolve_codes(france, CAYENNE).iris, "CPTS Île de Cayenne")
+    fig = territory_map(france, territory)
+    ax = fig.axes[0]
+    mainland = france.iris_geometry(sorted(territory.iris)).to_crs("EPSG:2972").geometry.explode()
+    mainland = mainland[mainland.area > 5e6]                          # the three communes' land, islets left out
+    xmin, ymin, xmax, ymax = mainland.total_bounds
+    (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
+    assert max((xmax - xmin) / (right - left), (ymax - ymin) / (top - bottom)) > 0.6   # was about 0.1
+    assert left <= xmin and xmax <= right and bottom <= ymin and ymax <= top
+    assert map_scale(ax) <= 250_000
+    texts = [text.get_text() for text in ax.texts]
+    assert {"Cayenne", "Matoury", "Remire-Montjoly"} <= set(texts)    # named, not numbered
+    note = next(" ".join(text.split()) for text in texts if text.startswith("Hors du cadre"))
+    assert note.startswith("Hors du cadre : 3 parties détachées de Cayenne (îlots, ") and "188 km" in note
+    page = "\n".join(text.get_text() for text in fig.texts)
+    assert "3 communes — 126\u202f910 habitants" in page and "IRIS —" not in page
+    assert fig.metadata["Subject"].startswith("3 communes — ") and "CONTOURS-IRIS" not in fig.metadata["Subject"]
+    assert "Contours : IGN Admin Express COG 2018 (communes d'outre-mer" in page and "CONTOURS-IRIS" not in page
+    assert "Mer, étang, étranger (hors des contours des communes)" in legend_labels(fig)
+    assert "Contours IRIS édition 2020" not in page and "Outre-mer : pas de découpage en IRIS" in page
+
+
+def test_a_territory_of_whole_communes_keeps_its_far_zones_in_the_frame(france):
+    """Framing leaves out only small far parts of a zone: a zone far from the others (a detached piece the
+    contiguity check names) stays in view."""
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.exports.maps import framed_parts
+
+    selected = france.iris_geometry(sorted(resolve_codes(france, ["66028", "66017"]).iris)).to_crs("EPSG:2154")
+    framed, note = framed_parts(selected, france.communes["nom"])
+    assert note is None and len(framed) == len(selected.geometry.explode())
+
+
+def test_overseas_documents_say_communes_and_cite_their_sources(france):
+    """The letter (DOCX) and the pre-diagnostic of the Île de Cayenne: « communes », the overseas contours as the
+    source, the ages measured by commune."""
+    from cpts_geo.codes import resolve_codes
+
+    exporter = TerritoryExport(france, Territory(resolve_codes(france, CAYENNE).iris, "CPTS Île de Cayenne"))
+    document = Document(io.BytesIO(exporter.export("docx").data))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert "Territoire de la CPTS Île de Cayenne : communes du territoire." in paragraphs
+    assert "Contours : IGN Admin Express COG 2018 (communes d'outre-mer, simplifiées), via " \
+           "gregoiredavid/france-geojson." in paragraphs
+    assert not any("CONTOURS-IRIS" in p for p in paragraphs)
+    assert document.core_properties.subject.startswith("Sources : IGN Admin Express COG 2018")
+    picture = document.inline_shapes[0]._inline.docPr.get("descr")
+    assert "3 communes (Cayenne, Matoury, Remire-Montjoly), 126\u202f910 habitants" in picture
+    prediag = tables.prediagnostic(france, exporter.territory, exporter.summary)
+    assert prediag.communes_only and "communes dont la population par âge est publiée" in prediag.age_caveat()
+    text = page_texts(tables.prediagnostic_pages(france, exporter.summary, prediag))
+    assert "3 communes, 126 910 habitants" in text and "CONTOURS-IRIS" not in text   # spaces made plain
+    assert "Part de la population (communes mesurées)" in text
+    assert "Outre-mer : pas de découpage en IRIS dans les données préparées" in text
+    assert "Contours IRIS édition 2020" not in text and not any("Contours IRIS" in p for p in paragraphs)
+
+
+def test_map_departement_limit_shows_inside_a_territory_on_two(france):
+    """Avignon (84) with Villeneuve-lès-Avignon (30): the Gard/Vaucluse limit crosses the territory; its dashes are
+    drawn over the commune limits on a white band, so that it shows on the orange fill; none on one département."""
+    import matplotlib.colors as mcolors
+
+    from cpts_geo.codes import resolve_codes
+    from cpts_geo.exports.maps import DEPARTEMENT_STYLE, territory_map
+
+    def collections(fig):
+        ax = fig.axes[0]
+        lines = [c for c in ax.collections if isinstance(c, LineCollection) and len(c.get_edgecolor())]
+        return ax, lines
+
+    territory = Territory(resolve_codes(france, ["84007", "30351"]).iris, "CPTS Avignon")
+    ax, lines = collections(territory_map(france, territory))
+    band = [c for c in lines if np.allclose(c.get_edgecolor()[0], mcolors.to_rgba("white"))]
+    dashes = next(c for c in lines if np.allclose(c.get_edgecolor()[0], mcolors.to_rgba(DEPARTEMENT_STYLE["color"])))
+    communes = next(c for c in lines if np.allclose(c.get_edgecolor()[0], mcolors.to_rgba("#4d4d4d")))
+    assert len(band) == 1 and communes.get_zorder() < band[0].get_zorder() < dashes.get_zorder()
+    assert band[0].get_linewidth()[0] > 2 * dashes.get_linewidth()[0]
+    inside = france.iris_geometry(sorted(territory.iris)).to_crs("EPSG:2154").union_all().buffer(-50)
+    drawn = shapely.MultiLineString([segment for segment in band[0].get_segments() if len(segment) > 1])
+    assert drawn.intersection(inside).length > 3_000                 # metres of the limit inside the territory
+    dashed = shapely.MultiLineString([segment for segment in dashes.get_segments() if len(segment) > 1])
+    assert dashed.intersection(drawn.buffer(1)).length >= 0.99 * drawn.length   # the dashes run along the band
+    _, alone = collections(territory_map(france, Territory(resolve_codes(france, ["66028"]).iris, "Cabestany")))
+    assert not any(np.allclose(c.get_edgecolor()[0], mcolors.to_rgba("white")) for c in alone)
 
 
 def table_cells_overflowing(pages) -> list[str]:

@@ -10,8 +10,8 @@ import shapely
 
 from cpts_geo.codes import resolve_codes
 from cpts_geo.config import DEFAULT_MIRROR
-from cpts_geo.offer import (APL_THRESHOLD, KINDS, NOT_AVAILABLE, OfferData, establishments_geojson, offer_panel,
-                            territory_offer, write_offer)
+from cpts_geo.offer import (APL_THRESHOLD, KINDS, NOT_AVAILABLE, OfferData, establishments_geojson,
+                            establishments_line, offer_lines, offer_panel, territory_offer, write_offer)
 from cpts_geo.sources.health import (HealthTables, read_apl_csv, read_apl_workbook, read_bpe_mirror,
                                      read_bpe_official, read_finess_mirror, read_finess_official,
                                      read_health_official, read_nurse_zoning)
@@ -210,10 +210,65 @@ def test_outside_occitanie_establishments_not_available(france):
     assert any("FINESS" in limit and NOT_AVAILABLE in limit for limit in offer["limits"])
 
 
+@pytest.mark.parametrize("codes", [["75056"], ["97302", "97309", "97307"]], ids=["Paris", "Cayenne"])
+def test_a_source_covering_none_of_the_territory_is_not_available_never_zero(france, codes):
+    """Paris and the Île de Cayenne: the BPE (66 and 11) and FINESS (Occitanie) cover none of them."""
+    offer = offer_of(france, codes)
+    assert offer["coverage"] == {"professionals": NOT_AVAILABLE, "establishments": NOT_AVAILABLE}
+    assert offer["establishments"] == [] and all(p["count"] is None for p in offer["professionals"])
+    lines = offer_lines(offer)
+    assert f"  Établissements (FINESS) : {NOT_AVAILABLE}" in lines
+    assert f"  Professionnels de santé libéraux (BPE) : {NOT_AVAILABLE}" in lines
+    assert not any(line.rstrip().endswith((": 0", " 0")) for line in lines)
+    panel = offer_panel(territory_offer(france, resolve_codes(france, codes).iris))
+    assert panel.professionals is None and panel.establishment_groups == ()
+    assert panel.establishments_note.startswith(f"Établissements (FINESS) : {NOT_AVAILABLE} (département(s) ")
+
+
+def test_a_source_covering_part_of_the_territory_says_partial(france):
+    """Avignon (84) with Villeneuve-lès-Avignon (30): FINESS covers the Gard part only, its establishments are
+    counted « partiel : Gard seulement »; Narbonne (11) with Béziers (34): the BPE covers the Aude only, so no
+    count of professionals is given (never the Aude part alone as if it were the territory's)."""
+    avignon = offer_of(france, ["84007", "30351"])
+    assert avignon["coverage"] == {"professionals": NOT_AVAILABLE, "establishments": "partiel : Gard seulement"}
+    found = avignon["establishments"]
+    assert found and {e["commune"] for e in found} == {"30351"}
+    line = f"Établissements (FINESS) : {len(found)} (partiel : Gard seulement)"
+    assert establishments_line(avignon) == line and any(text.startswith(f"  {line} : ") for text in offer_lines(avignon))
+    panel = offer_panel(territory_offer(france, resolve_codes(france, ["84007", "30351"]).iris))
+    assert panel.establishments_note == f"{line} (département(s) 84 non couvert(s))."
+    narbonne = offer_of(france, ["11262", "34032"])
+    assert narbonne["coverage"] == {"professionals": "partiel : Aude seulement", "establishments": None}
+    assert all(p["count"] is None for p in narbonne["professionals"])
+    assert "  Professionnels de santé libéraux (BPE) : partiel : Aude seulement ; aucun nombre donné pour le " \
+           "territoire entier" in offer_lines(narbonne)
+    assert any(limit.startswith("Professionnels de santé (BPE) : non disponible dans les données préparées pour le(s) "
+                                "département(s) 34 ; aucun nombre") for limit in narbonne["limits"])
+    assert establishments_line(narbonne) == f"Établissements (FINESS) : {len(narbonne['establishments'])}"
+
+
+def test_apl_of_each_departement_of_a_territory_on_two(france):
+    """Avignon (84) with Villeneuve-lès-Avignon (30): the APL of Vaucluse and of Gard, Vaucluse (most people) first,
+    in the table of the documents and in the text of the summary."""
+    from cpts_geo.offer import apl_table
+
+    offer = offer_of(france, ["84007", "30351"])
+    departements = offer["apl"]["departements"]
+    assert [(d["code"], d["name"]) for d in departements] == [("84", "Vaucluse (84)"), ("30", "Gard (30)")]
+    assert offer["apl"]["departement_value"] == departements[0]["value"]
+    assert all(2 < d["value"] < 6 for d in departements) and departements[0]["value"] != departements[1]["value"]
+    table = apl_table(offer).set_index("Indicateur")["Valeur"]
+    assert list(table.index[1:3]) == ["APL du département : Vaucluse (84)", "APL du département : Gard (30)"]
+    assert table.iloc[2] == f"{departements[1]['value']:.2f}".replace(".", ",")
+    assert any(line.startswith("  APL médecins généralistes 2023 : ") and "(départements Vaucluse (84) " in line
+               and " ; Gard (30) " in line for line in offer_lines(offer))
+
+
 def test_offer_json_contract_key_by_key(france, ruscino):
     """The ``offer`` object other tools rely on (``summary --json``), key by key, as JSON gives it back."""
     offer = json.loads(json.dumps(territory_offer(france, ruscino.iris).as_dict()))
-    assert set(offer) == {"professionals", "establishments", "apl", "nurse_zoning", "limits"}
+    assert set(offer) == {"professionals", "establishments", "apl", "nurse_zoning", "limits", "coverage"}
+    assert offer["coverage"] == {"professionals": None, "establishments": None}     # both sources cover it whole
     assert [p["kind"] for p in offer["professionals"]] == list(KINDS)
     assert {"medecin_generaliste", "chirurgien_dentiste", "sage_femme", "masseur_kinesitherapeute", "infirmier",
             "orthophoniste", "pedicure_podologue", "pharmacie", "laboratoire"} <= set(KINDS)
@@ -226,8 +281,10 @@ def test_offer_json_contract_key_by_key(france, ruscino):
     for e in offer["establishments"]:
         assert set(e) == {"finess", "name", "kind", "category", "commune", "iris"}
         assert e["category"] in ("soins de ville", "sanitaire", "médico-social") and len(e["finess"]) == 9
-    assert set(offer["apl"]) == {"value", "millesime", "departement_value", "threshold",
+    assert set(offer["apl"]) == {"value", "millesime", "departement_value", "departements", "threshold",
                                  "population_under_threshold_share", "source", "communes"}
+    assert offer["apl"]["departements"] == [{"code": "66", "name": "Pyrénées-Orientales (66)",
+                                             "value": offer["apl"]["departement_value"]}]
     assert offer["apl"]["threshold"] == 2.5 and offer["apl"]["millesime"] == 2023
     assert 0 <= offer["apl"]["population_under_threshold_share"] <= 1
     assert all(set(z) == {"code", "name", "class", "label"} for z in offer["nurse_zoning"])

@@ -4,6 +4,7 @@ import pytest
 
 from cpts_geo.codes import resolve_codes
 from cpts_geo.coverage import area_of, coverage_report
+from cpts_geo.formatting import fr_percent
 from cpts_geo.funding import funding_text, taille_number, taille_of
 from cpts_geo.territory import Territory, summarize
 
@@ -117,3 +118,17 @@ def test_reunion_funding_names_the_sources_conflict(france):
     taille3 = taille_of(100_000, france.aci).funding
     assert [funding_text(line) for line in taille3 if "lettre" in line["item"]] == [
         "25\u202f000\u00a0€ (fmfpro.org) ou 20\u202f000\u00a0€ (lepharmaciendefrance.fr) : sources en désaccord"]
+
+
+def test_age_structure_of_a_territory_on_two_regions(france):
+    """Avignon (84) with Villeneuve-lès-Avignon (30): compared with Vaucluse and Gard, Provence-Alpes-Côte d'Azur and
+    Occitanie, the main ones (most people) first."""
+    age = summarize(france, Territory(resolve_codes(france, ["84007", "30351"]).iris)).age
+    assert (age.departement, age.region, age.departements, age.regions) == ("84", "93", ("84", "30"), ("93", "76"))
+    table = age.table()
+    assert list(table.columns) == ["Tranche d'âge", "Territoire", "Vaucluse (84)", "Gard (30)",
+                                   "Provence-Alpes-Côte d'Azur", "Occitanie"]
+    row = age.rows[0]
+    assert row["departements"]["84"] == row["departement"] and row["regions"]["93"] == row["region"]
+    assert row["departements"]["30"] != row["departement"] and row["regions"]["76"] != row["region"]
+    assert table.iat[0, 3] == fr_percent(row["departements"]["30"]) and table.iat[0, 5] == fr_percent(row["regions"]["76"])

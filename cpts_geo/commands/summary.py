@@ -11,7 +11,7 @@ from cpts_geo.checks import run_checks
 from cpts_geo.codes import MAX_UPLOAD_BYTES, normalise_code, read_code_file, resolve_codes, split_codes
 from cpts_geo.errors import InputError
 from cpts_geo.exports.perimeter import read_perimeter
-from cpts_geo.formatting import fr_int, fr_percent
+from cpts_geo.formatting import fr_int
 from cpts_geo.funding import funding_text
 from cpts_geo.letter import letter_markdown, letter_table
 from cpts_geo.offer import offer_lines, territory_offer
@@ -120,8 +120,7 @@ def summary_payload(bundle: Bundle, territory: Territory, others, report, overri
 def print_text(bundle: Bundle, summary, checks, table, offer: dict) -> None:
     """Human-readable summary in French."""
     pop = summary.population
-    show(f"Territoire {summary.name or '(sans nom)'} : {summary.commune_count} communes, "
-         f"{summary.iris_count} IRIS")
+    show(f"Territoire {summary.name or '(sans nom)'} : {summary.commune_count} communes{summary.iris_text}")
     show(f"Population : {fr_int(pop.value)} habitants ({pop.source})")
     show(f"  Méthode : {pop.method}")
     show(f"Taille : {summary.taille.number} ({summary.taille.label})")
@@ -133,10 +132,10 @@ def print_text(bundle: Bundle, summary, checks, table, offer: dict) -> None:
     if summary.epci:
         show("Intercommunalités (EPCI) : " + "; ".join(e.label for e in summary.epci))
     if summary.age.rows:
-        show(f"Structure par âge (dép. {summary.age.departement}, région {summary.age.region}) :")
-        for row in summary.age.rows:
-            cells = [fr_percent(row[k]) for k in ("territory", "departement", "region")]
-            show(f"  {row['label']:<18} territoire {cells[0]:>6}  département {cells[1]:>6}  région {cells[2]:>6}")
+        show("Structure par âge :")
+        ages = summary.age.table()
+        for row in ages.itertuples(index=False):
+            show(f"  {row[0]:<18} " + "  ".join(f"{name} {cell:>6}" for name, cell in zip(ages.columns[1:], row[1:])))
         show(f"  {summary.age.note}")
     show("\n".join(offer_lines(offer)))
     show("\nVérifications :")

@@ -40,9 +40,9 @@ from matplotlib.transforms import Bbox
 from cpts_geo.config import CPTS_PALETTE, local_crs
 from cpts_geo.exports.perimeter import metric_crs
 from cpts_geo.exports.tables import AUTHOR, document_author
-from cpts_geo.formatting import fr_int, fr_percent
+from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.reference import departements_table
-from cpts_geo.territory import Territory, others_without_self, summarize
+from cpts_geo.territory import Territory, contour_sources, data_limits, others_without_self, summarize
 from cpts_geo.user_text import clean_text
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
@@ -70,12 +70,17 @@ IRIS_LINE_STYLE = {"color": "#555555", "linewidth": 0.5, "linestyle": (0, (1, 1.
 NO_CPTS_STYLE = {"facecolor": "white", "edgecolor": "#777777", "hatch": "...."}
 #: what the footer of a map keeps of the data limits: those of the contours drawn and of the population shown
 MAP_LIMIT_WORDS = ("contours", "population municipale", "population légale", "populations légales")
+#: width of the white band under the département limit where it crosses the territory (over its commune limits)
+DEPARTEMENT_BAND_WIDTH = 3.0
 #: neighbouring CPTS: the palette without its warm colours, which would read as the territory
 NEIGHBOUR_PALETTE = tuple(c for c in CPTS_PALETTE if c not in ("#fdb462", "#fb9a99", "#fccde5", "#ffed6f"))
 CPTS_HATCHES = ("", "//", "\\\\", "..", "xx", "--", "||", "oo")
 NEIGHBOUR_HATCHES = ("//", "\\\\", "xx", "||", "--", "++")
 NICE_SCALES = (1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 7.5, 8, 9, 10)
 HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+#: a part of a zone (an islet of a commune) is framed when it lies within this share of the main land's size from
+#: it, or holds at least FRAME_MIN_SHARE of the territory's area; the other, small and far, are left out of the view
+FRAME_REACH, FRAME_MIN_SHARE = 0.5, 0.1
 
 
 class MapFigure(Figure):
@@ -137,12 +142,9 @@ def source_lines(bundle, departements=()) -> list[str]:
     the source and limits of their commune contours): only those of the contours and of the population
     (:data:`MAP_LIMIT_WORDS`), not those of the age bands or the QPV, which a map does not show."""
     meta = bundle.meta
-    overseas = any(str(d).startswith("97") for d in departements) and "overseas_source" in meta
-    return [f"Contours : {meta.get('iris_source', 'IGN-INSEE CONTOURS-IRIS')} ; Licence Ouverte Etalab 2.0.",
-            *([f"Contours outre-mer : {meta['overseas_source']} ; Licence Ouverte Etalab 2.0."] if overseas else []),
+    return [f"Contours : {' ; '.join(contour_sources(bundle, departements))} ; Licence Ouverte Etalab 2.0.",
             f"Population : {meta.get('population_source', 'INSEE')}.",
-            *(f"Limite : {limit}" for limit in [*meta.get("limits", []),
-                                                 *(meta.get("limits_overseas", []) if overseas else [])]
+            *(f"Limite : {limit}" for limit in data_limits(bundle, departements)
               if any(word in limit.casefold() for word in MAP_LIMIT_WORDS))]
 
 
@@ -484,10 +486,11 @@ def _surroundings(bundle, extent: gpd.GeoSeries, crs: str):
     return search, land, around, sea
 
 
-def _sea_entry(sea: gpd.GeoSeries) -> list:
-    """The legend entry of the sea tint (kept only when the sea shows in view), none without sea."""
+def _sea_entry(sea: gpd.GeoSeries, contours: str = "IRIS") -> list:
+    """The legend entry of the sea tint (kept only when the sea shows in view), none without sea; ``contours``: what
+    the zones are (« IRIS », « des communes » overseas)."""
     return [] if sea.empty else [(Patch(facecolor=SEA_COLOUR, edgecolor="none",
-                                        label="Mer, étang, étranger (hors des contours IRIS)"), sea)]
+                                        label=f"Mer, étang, étranger (hors des contours {contours})"), sea)]
 
 
 def _internal_limits(land: gpd.GeoDataFrame, column: str) -> gpd.GeoSeries:
@@ -498,6 +501,32 @@ def _internal_limits(land: gpd.GeoDataFrame, column: str) -> gpd.GeoSeries:
         return gpd.GeoSeries([], crs=land.crs)
     outer = shapely.coverage_union_all(groups.values).boundary
     return gpd.GeoSeries([shapely.difference(shapely.union_all(groups.boundary.values), outer)], crs=land.crs)
+
+
+def framed_parts(selected: gpd.GeoDataFrame, commune_names) -> tuple[gpd.GeoSeries, str | None]:
+    """The parts of a territory's zones (``selected``: metric CRS, with ``code_insee``) that its map frames, and a
+    note on those left out naming their communes (``commune_names``: code → name), or None.
+
+    Framed: the largest part of each zone (a zone far from the others stays in view: the contiguity check
+    names it), the parts near them (:data:`FRAME_REACH`) and any part of :data:`FRAME_MIN_SHARE` of the area at
+    least. Left out: small parts far away, such as the islets of Cayenne 45 to 174 km off its coast, which
+    would shrink the territory to a dot at 1:1 250 000."""
+    parts = selected[["code_insee", "geometry"]].explode(index_parts=False)
+    areas = parts.area
+    core = (areas == areas.groupby(level=0).transform("max")).to_numpy()
+    main = shapely.union_all(parts.geometry.values[core])
+    xmin, ymin, xmax, ymax = main.bounds
+    distance = parts.distance(main).to_numpy()
+    kept = core | (areas >= FRAME_MIN_SHARE * areas.sum()).to_numpy() | \
+        (distance <= FRAME_REACH * max(xmax - xmin, ymax - ymin))
+    if kept.all():
+        return parts.geometry, None
+    far = parts[~kept]
+    names = ", ".join(sorted({commune_names[code] for code in far["code_insee"]}))
+    note = (f"Hors du cadre : {_count(len(far), 'partie')} détachée{'s' if len(far) > 1 else ''} de {names} "
+            f"(îlots, {fr_decimal(far.area.sum() / 1e6, 2)} km², jusqu'à {fr_int(distance[~kept].max() / 1000)} km), "
+            "qui font partie du territoire.")
+    return parts.geometry[kept], note
 
 
 def _epci_outlines(bundle, epci, crs) -> gpd.GeoDataFrame:
@@ -573,7 +602,8 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     split = [p.code_insee for p in summary.split_communes]
     selected = bundle.iris_geometry(sorted(territory.iris)).to_crs(crs)
     outline = gpd.GeoSeries([selected.geometry.union_all()], crs=crs)
-    search, land, around, sea = _surroundings(bundle, outline, crs)
+    framed, far_note = framed_parts(selected, bundle.communes["nom"])
+    search, land, around, sea = _surroundings(bundle, framed, crs)
     neighbours, _ = others_without_self(territory, others or {})
     in_neighbours = frozenset().union(*neighbours.values())
     neighbours = bundle.territory_shapes(neighbours).to_crs(crs)
@@ -581,6 +611,8 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     styles = [(NEIGHBOUR_PALETTE[n % len(NEIGHBOUR_PALETTE)], NEIGHBOUR_HATCHES[n % len(NEIGHBOUR_HATCHES)])
               for n in range(len(neighbours))]
     departements = _internal_limits(land, "departement")
+    crossing = departements.intersection(outline.iat[0].buffer(-1)) if not departements.empty else departements
+    crossing = crossing[~crossing.is_empty]
     epci = _epci_outlines(bundle, summary.epci, crs)
     if split:
         iris_of_split = bundle.iris_geometry([i for c in split for i in bundle.iris_by_commune[c]]).to_crs(crs)
@@ -591,7 +623,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     names = bundle.communes.loc[inside.index, "nom"].tolist()
     pop = summary.population
     split_text = f" (dont {len(split)} découpée{'s' if len(split) > 1 else ''} en IRIS)" if split else ""
-    subtitle = (f"{_count(summary.commune_count, 'commune')}{split_text}, {summary.iris_count} IRIS — "
+    subtitle = (f"{_count(summary.commune_count, 'commune')}{split_text}{summary.iris_text} — "
                 f"{fr_int(pop.value)} habitants (population municipale {pop.millesime}) — "
                 f"taille {summary.taille.number}")
     main = sorted({p.departement for p in summary.communes}, key=lambda d: -sum(
@@ -614,7 +646,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
         handles.append((Patch(facecolor=LAND_COLOUR, edgecolor=LAND_EDGE,
                               label="Commune hors territoire" + ("" if neighbours.empty else " et hors des CPTS voisines")),
                         around.geometry.difference(outline.iat[0])))
-        handles += _sea_entry(sea)
+        handles += _sea_entry(sea, "des communes" if summary.communes_only else "IRIS")
         draw_shapes(ax, selected.geometry.values, 2, facecolor=TERRITORY_COLOUR, edgecolor="none")
         if split:
             draw_shapes(ax, left_out.geometry.values, 2, linewidth=0.3, **NO_CPTS_STYLE)
@@ -628,14 +660,20 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
             handles.append((Line2D([], [], color=EPCI_COLOUR, linewidth=1.3, linestyle=EPCI_LINE,
                                    label="Limite d'intercommunalité (EPCI) : "
                                          + ", ".join(e.nom for e in summary.epci)), epci.boundary))
+        if not crossing.empty:     # inside the territory, over its commune limits: on a white band, to be seen
+            draw_lines(ax, crossing.values, 4.1, color="white", linewidth=DEPARTEMENT_BAND_WIDTH)
         draw_lines(ax, departements.values, 4.2, **DEPARTEMENT_STYLE)
         handles.append((Line2D([], [], **DEPARTEMENT_STYLE, label="Limite de département"), departements))
         draw_lines(ax, outline.values, 5, color="black", linewidth=2.0)
         handles += [Line2D([], [], color="black", linewidth=2, label="Limite du territoire"),
                     Line2D([], [], color="#4d4d4d", linewidth=0.6, label="Limite de commune")]
         key_box = frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle,
-                            handles=handles, footer=source_lines(bundle, set(main)), extent=outline, alerts=alerts,
+                            handles=handles, footer=source_lines(bundle, set(main)), extent=framed, alerts=alerts,
                             locator=locator, key_rows=key_rows, author=author)
+        if far_note:               # in the map's free corner, before the names that must not cover it
+            ax.text(0.01, 0.99, textwrap.fill(far_note, 55), transform=ax.transAxes, ha="left", va="top",
+                    fontsize=7, zorder=10, bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "alpha": 0.85,
+                                                 "linewidth": 0})
         labels = MapLabels(ax, avoid=outline.iat[0])
         fontsize = 8 if len(names) <= 15 else 7
         unnamed = labels.add(name_places, names, fontsize, optional=True, inside=0.6)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 import textwrap
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from functools import lru_cache
+from itertools import cycle
 
 import matplotlib
 import pandas as pd
@@ -30,9 +32,9 @@ from cpts_geo.formatting import fr_int, fr_percent
 from cpts_geo.funding import TAILLE_BANDS
 from cpts_geo.letter import COLUMNS, TAILLE_LABEL, letter_footer
 from cpts_geo.offer import (ND_NOTE, NOT_AVAILABLE, apl_table, communes_offer_table, establishment_counts,
-                            establishment_groups, professionals_table, territory_offer)
-from cpts_geo.reference import departements_table
-from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure
+                            establishment_groups, establishments_line, professionals_line, professionals_table,
+                            territory_offer)
+from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure, contour_sources
 from cpts_geo.user_text import spreadsheet_cell
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
@@ -76,22 +78,12 @@ class Prediagnostic:
     offer: dict                # TerritoryOffer.as_dict()
     communes: tuple            # the territory's CommunePart
     population: int            # the territory's population
+    communes_only: bool = False   # zones are whole communes (overseas): ages measured by commune, not by IRIS
 
-    def area_names(self) -> tuple[str, str]:
-        """Names of the département and the région compared: ``Pyrénées-Orientales (66)``, ``Occitanie``."""
-        table = departements_table().set_index("code_departement")
-        if self.ages.departement not in table.index:
-            return f"Département {self.ages.departement}", f"Région {self.ages.region}"
-        row = table.loc[self.ages.departement]
-        return f"{row['nom_departement']} ({self.ages.departement})", row["nom_region"]
-
-    def compared_areas(self) -> list[tuple[str, str]]:
-        """The areas the territory's age bands are compared with, as (key of the age rows, name): its département
-        and its région, or the département alone where it is the whole région (Guyane, La Réunion…)."""
-        departement, region = self.area_names()
-        if departement == f"{region} ({self.ages.departement})":
-            return [("departement", departement)]
-        return [("departement", departement), ("region", region)]
+    @property
+    def measured(self) -> str:
+        """What the age bands are measured on: « IRIS mesurés », or « communes mesurées » (no IRIS)."""
+        return "communes mesurées" if self.communes_only else "IRIS mesurés"
 
     def territory_label(self, short: bool = False) -> str:
         """« Territoire », with the share of its population that the age bands cover when it is not all of it:
@@ -108,15 +100,12 @@ class Prediagnostic:
     def age_caveat(self) -> str:
         """What the age table covers (census year, share of the population, bands), printed next to it."""
         oldest = self.ages.rows[-1]["label"] if self.ages.rows else "n.d."
-        return f"{self.ages.note} Tranche la plus âgée publiée par IRIS : « {oldest} »."
+        return f"{self.ages.note} Tranche la plus âgée publiée : « {oldest} »."
 
     def age_table(self, short: bool = False) -> pd.DataFrame:
-        """Age bands as a table of French percentages (``short``: the shorter heading of the territory), a column for
-        each of :meth:`compared_areas`."""
-        areas = self.compared_areas()
-        return pd.DataFrame([(row["label"], fr_percent(row["territory"]), *(fr_percent(row[key]) for key, _ in areas))
-                             for row in self.ages.rows],
-                            columns=["Tranche d'âge", self.territory_label(short), *(name for _, name in areas)])
+        """Age bands as a table of French percentages against each département and région of the territory
+        (``short``: the shorter heading of the territory)."""
+        return self.ages.table(self.territory_label(short))
 
 
 def prediagnostic(bundle, territory: Territory, summary: Summary) -> Prediagnostic:
@@ -141,7 +130,7 @@ def prediagnostic(bundle, territory: Territory, summary: Summary) -> Prediagnost
     qpv = pd.DataFrame(records, columns=["code_qp", "nom_qp", "commune", "code_insee", "pop_qpv", "communes_qpv",
                                          "situation", "max_in_territory", "named_in", "named_out"])
     return Prediagnostic(ages, qpv, territory_offer(bundle, territory.iris).as_dict(), tuple(summary.communes),
-                         summary.population.value)
+                         summary.population.value, summary.communes_only)
 
 
 def _name_words(name: str) -> frozenset[str]:
@@ -161,21 +150,27 @@ def _named_iris(bundle, territory: Territory, quartier: str, split_communes: lis
             "named_out": tuple(iris[c] for c in named if c not in territory.iris)}
 
 
+#: colour and hatching of the bars of the départements, then of the régions compared, in turn
+AGE_CHART_STYLES = {"departements": (("#8d99ae", "//"), ("#5c677d", "\\\\"), ("#b8c4d6", "--")),
+                    "regions": (("#edf2f4", ".."), ("#ffffff", "xx"), ("#dddddd", "||"))}
+
+
 def age_chart(prediag: Prediagnostic, ax) -> None:
     """Grouped horizontal bars of the age bands (hatched, readable in black and white)."""
     rows = prediag.ages.rows
     labels = [row["label"] for row in rows]
-    styles = {"departement": ("#8d99ae", "//"), "region": ("#edf2f4", "..")}
-    series = (("territory", prediag.territory_label(), "#c8553d", ""),
-              *((key, name, *styles[key]) for key, name in prediag.compared_areas()))
-    height = 0.8 / len(series)
-    for offset, (key, name, colour, hatch) in enumerate(series):
-        values = [100 * (row[key] or 0) for row in rows]
-        ax.barh([i + (offset - (len(series) - 1) / 2) * height for i in range(len(rows))], values, height=height,
-                color=colour, hatch=hatch, edgecolor="black", linewidth=0.5, label=name)
+    styles = {level: cycle(choices) for level, choices in AGE_CHART_STYLES.items()}
+    series = [(prediag.territory_label(), [row["territory"] for row in rows], ("#c8553d", "")),
+              *((name, [row[level].get(code) for row in rows], next(styles[level]))
+                for name, level, code in prediag.ages.references())]
+    height = 0.81 / len(series)
+    for offset, (name, shares, (colour, hatch)) in enumerate(series):
+        ax.barh([i + (offset - (len(series) - 1) / 2) * height for i in range(len(rows))],
+                [100 * (share or 0) for share in shares], height=height, color=colour, hatch=hatch,
+                edgecolor="black", linewidth=0.5, label=name)
     ax.set_yticks(range(len(rows)), labels)
     ax.invert_yaxis()
-    ax.set_xlabel("Part de la population (IRIS mesurés)")
+    ax.set_xlabel(f"Part de la population ({prediag.measured})")
     ax.xaxis.set_major_locator(MultipleLocator(5))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g} %"))
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=8, frameon=False)
@@ -192,10 +187,12 @@ def age_chart_png(prediag: Prediagnostic, dpi: int = 150) -> bytes:
     return buffer.getvalue()
 
 
-def _sources_lines(bundle) -> list[str]:
+def _sources_lines(bundle, summary: Summary) -> list[str]:
+    """Sources of the territory's contours (overseas: its commune contours), population and ages; its data limits."""
     meta = bundle.meta
-    return [f"Contours : {meta.get('iris_source', '')}.", f"Population : {meta.get('population_source', '')}.",
-            f"Âges : {meta.get('iris_population_source', '')}.", *meta.get("limits", [])]
+    contours = " ; ".join(contour_sources(bundle, {p.departement for p in summary.communes}))
+    return [f"Contours : {contours}.", f"Population : {meta.get('population_source', '')}.",
+            f"Âges : {meta.get('iris_population_source', '')}.", *summary.limits]
 
 
 def letter_csv(table: pd.DataFrame, summary: Summary, alerts: list[str] = ()) -> bytes:
@@ -217,7 +214,7 @@ def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str]
     """
     book = Workbook()
     set_properties(book, f"Délimitation géographique — {summary.name or 'CPTS'}",
-                   "Lettre d'intention CPTS : communes et quartiers (IRIS) du territoire, population, taille", author)
+                   f"Lettre d'intention CPTS : {summary.zones_text} du territoire, population, taille", author)
     sheet = book.active
     sheet.title = "Délimitation"
     write_title(sheet, f"Délimitation géographique — {summary.name}".strip(" —"))
@@ -229,7 +226,7 @@ def letter_xlsx(bundle, summary: Summary, table: pd.DataFrame, alerts: list[str]
         sheet.append([label, value])
         sheet.cell(sheet.max_row, 1).font = Font(bold=True)
     sources = book.create_sheet("Sources")
-    for line in _sources_lines(bundle):
+    for line in _sources_lines(bundle, summary):
         sources.append([line])
         sources.cell(sources.max_row, 1).alignment = Alignment(wrap_text=True)
     sources.column_dimensions["A"].width = 120
@@ -289,8 +286,10 @@ def _docx_properties(document, bundle, summary: Summary, author: str | None) -> 
     properties = document.core_properties
     properties.title = f"Délimitation géographique et pré-diagnostic — {summary.name or 'CPTS'}"
     properties.author = properties.last_modified_by = document_author(author)
-    sources = [re.sub(r"\s*\([^)]*\)", "", bundle.meta[key]) for key in (  # without their details in brackets
-        "iris_source", "population_source", "iris_population_source", "qpv_source") if bundle.meta.get(key)]
+    sources = [re.sub(r"\s*\([^)]*\)", "", source) for source in (  # without their details in brackets
+        *contour_sources(bundle, {p.departement for p in summary.communes}),
+        *(bundle.meta[key] for key in ("population_source", "iris_population_source", "qpv_source")
+          if bundle.meta.get(key)))]
     properties.subject = textwrap.shorten("Sources : " + " ; ".join(sources), 255, placeholder=" …")  # Office limit
     properties.keywords = "CPTS ; lettre d'intention ; délimitation géographique ; pré-diagnostic"
     properties.comments = (f"Lettre d'intention CPTS (territoire, population, taille, pré-diagnostic), produit par "
@@ -343,7 +342,7 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
     _docx_french(document)
     document.add_heading("Délimitation géographique", level=1)
     _docx_alerts(document, alerts)
-    document.add_paragraph(f"Territoire de la {summary.name or 'CPTS'} : communes et quartiers (IRIS) couverts.")
+    document.add_paragraph(f"Territoire de la {summary.name or 'CPTS'} : {summary.zones_text} du territoire.")
     _docx_table(document, table)
     for label, value in letter_footer(summary):
         if label == TAILLE_LABEL:                               # the taille's boxes below
@@ -375,7 +374,7 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
     _italic(document, QPV_CAVEAT)
     _docx_offer(document, prediag.offer)
     document.add_heading("Sources et limites des données", level=2)
-    for line in [*_sources_lines(bundle), f"Document produit par cpts-geo le {date.today():%d/%m/%Y}."]:
+    for line in [*_sources_lines(bundle, summary), f"Document produit par cpts-geo le {date.today():%d/%m/%Y}."]:
         document.add_paragraph(line, style="List Bullet")
     buffer = io.BytesIO()
     document.save(buffer)
@@ -386,15 +385,16 @@ def _docx_offer(document, offer: dict) -> None:
     """Section « Offre de soins »: professionals, APL, establishments by group, communes, sources and limits."""
     document.add_heading("Pré-diagnostic : offre de soins", level=1)
     document.add_heading("Professionnels de santé libéraux", level=2)
-    _docx_table(document, professionals_table(offer))
-    document.add_paragraph(ND_NOTE).runs[0].italic = True
+    if uncovered := professionals_line(offer):
+        document.add_paragraph(uncovered)
+    else:
+        _docx_table(document, professionals_table(offer))
+        document.add_paragraph(ND_NOTE).runs[0].italic = True
     document.add_heading("Accessibilité aux médecins généralistes (APL)", level=2)
     _docx_table(document, apl_table(offer))
     document.add_heading("Établissements (FINESS)", level=2)
+    document.add_paragraph(establishments_line(offer))
     groups = establishment_groups(offer)
-    if not groups:
-        document.add_paragraph("Aucun établissement FINESS localisé dans le territoire (ou source non disponible : "
-                               "voir les limites).")
     for title, rows in groups:
         document.add_heading(title, level=3)
         _docx_table(document, rows)
@@ -410,7 +410,7 @@ def _map_description(summary: Summary) -> str:
     communes = ", ".join(p.nom + ("" if p.whole else " (en partie)") for p in summary.communes[:12])
     more = f" et {summary.commune_count - 12} autres" if summary.commune_count > 12 else ""
     return (f"Carte du territoire de la {summary.name or 'CPTS'} : {summary.commune_count} commune"
-            f"{'s' if summary.commune_count > 1 else ''} ({communes}{more}), {summary.iris_count} IRIS, "
+            f"{'s' if summary.commune_count > 1 else ''} ({communes}{more}){summary.iris_text}, "
             f"{fr_int(summary.population.value)} habitants, taille {summary.taille.number}.")
 
 
@@ -651,7 +651,7 @@ def prediagnostic_pages(bundle, summary: Summary, prediag: Prediagnostic, alerts
     covers and the chart, every QPV, the sources; then the offer of care (:func:`offer_pages`); every table
     whole, continued on further pages when needed."""
     title = f"Pré-diagnostic — {summary.name or 'CPTS'}"
-    pages = _PdfPages(title, [QPV_CAVEAT, *_sources_lines(bundle)])
+    pages = _PdfPages(title, [QPV_CAVEAT, *_sources_lines(bundle, summary)])
     pages.text([title], 16, weight="bold")
     pages.text([f"{summary.commune_count} commune{'s' if summary.commune_count > 1 else ''}, "
                 f"{fr_int(summary.population.value)} habitants (population municipale "
@@ -662,7 +662,8 @@ def prediagnostic_pages(bundle, summary: Summary, prediag: Prediagnostic, alerts
     pages.text(["Structure par âge"], 11, weight="bold")
     pages.table(prediag.age_table(short=True), size=8)
     pages.text([prediag.age_caveat()], 7, color="#333333")  # no italic: one font less to embed
-    pages.space(0.4)                                    # the chart's legend is above it
+    legend_rows = math.ceil((1 + len(prediag.ages.references())) / 2)
+    pages.space(0.14 + 0.13 * legend_rows)              # the chart's legend is above it
     age_chart(prediag, pages.axes(2.3, left_in=1.1))
     pages.space(0.35)                                   # and its axis label under it
     pages.text(["Quartiers prioritaires (QPV, liste 2015)"], 11, weight="bold")
@@ -683,14 +684,18 @@ def offer_pages(pages: _PdfPages, summary: Summary, offer: dict) -> None:
     pages.section(title, [ND_NOTE, *offer["limits"]])
     pages.text([title], 16, weight="bold")
     pages.text(["Professionnels de santé libéraux"], 11, weight="bold")
-    pages.table(professionals_table(offer))
+    if uncovered := professionals_line(offer):
+        pages.text([uncovered], 8.5)
+    else:
+        pages.table(professionals_table(offer))
     pages.text(["Accessibilité aux médecins généralistes (APL)"], 11, weight="bold")
     pages.table(apl_table(offer))
     pages.text(["APL et zonage infirmier des communes"], 11, weight="bold")
     pages.table(communes_offer_table(offer))
+    pages.text([establishments_line(offer)], 11, weight="bold")
+    if offer["coverage"].get("establishments") != NOT_AVAILABLE:
+        pages.table(establishment_counts(offer))
     groups = establishment_groups(offer)
-    pages.text([f"Établissements (FINESS) : {sum(len(rows) for _, rows in groups)}"], 11, weight="bold")
-    pages.table(establishment_counts(offer))
     for heading, rows in groups:
         pages.text([heading], 8.5, weight="bold")
         pages.table(rows)

@@ -23,6 +23,18 @@ def departements_table() -> pd.DataFrame:
     return deps.merge(regions, on="code_region", how="left")
 
 
+def departement_label(code: str) -> str:
+    """``Vaucluse (84)`` (``Département 99 (99)`` for an unknown code)."""
+    names = departements_table().set_index("code_departement")["nom_departement"]
+    return f"{names.get(code, f'Département {code}')} ({code})"
+
+
+def region_name(code: str) -> str:
+    """``Occitanie`` (``Région 99`` for an unknown code)."""
+    names = departements_table().drop_duplicates("code_region").set_index("code_region")["nom_region"]
+    return names.get(code, f"Région {code}")
+
+
 def outside_cpts(code: str) -> str | None:
     """Why a commune or territory code of a collectivité d'outre-mer (``98714``, ``987``) has no CPTS, in French;
     None for any other code."""

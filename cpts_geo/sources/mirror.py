@@ -141,9 +141,10 @@ def read_mirror(folder: Path) -> SourceTables:
         "iris_population_source": "INSEE RP2016, base infracommunale « évolution et structure de la population »",
         "postal_source": "La Poste, base officielle des codes postaux (via @etalab/decoupage-administratif, COG 2026)",
         "qpv_source": "ANCT, quartiers prioritaires de la politique de la ville, génération 2015",
-        "limits": [
+        "limits_iris": [   # of the IRIS contours: not said where the zones are whole communes (overseas)
             "Contours IRIS édition 2020, reconstruits à partir de tuiles vectorielles : précision d'environ 14 m "
-            "(quelques dizaines de mètres au pire) ; ne pas utiliser à l'échelle de l'adresse.",
+            "(quelques dizaines de mètres au pire) ; ne pas utiliser à l'échelle de l'adresse."],
+        "limits": [
             "Population par IRIS du recensement 2016 ; la tranche d'âge la plus élevée est 75 ans et plus "
             "(pas de 65+ ni de 80+ exacts). Les IRIS non mesurés (communes non découpées, IRIS d'activité) "
             "n'ont pas de structure par âge.",
