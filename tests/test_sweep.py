@@ -13,8 +13,8 @@ map (figure, then PNG) must agree with each other and with the real data:
 * the PNG map under 3 MB.
 
 By default a sample of 20 départements (2A, 2B, 75, 13, 69, 59, the five overseas, and 01, 05, 11, 29, 31, 48, 66,
-67, 93); ``CPTS_GEO_SWEEP=all`` sweeps all 101. Measured on 2 shared cores, the all-France bundle already built:
-the sample in about 35 s, all 101 in about 3 min.
+67, 93); ``CPTS_GEO_SWEEP=all`` sweeps all 101. Measured alone on 2 cores shared with other jobs (load average
+3–7), the all-France bundle built by the session (about 10 s of it): the sample in 56 s, all 101 in 5 min 4 s.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def sweep_codes(bundle, departement: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cases(france):
-    """Département → its exports, computed once for the tests of this module."""
+    """Département → its exports (the pre-diagnostic as the texts of its pages), computed once for the tests of
+    this module."""
     computed = {}
 
     def case(departement: str) -> dict:
@@ -90,8 +91,8 @@ def cases(france):
                 "territory": territory, "export": export,
                 "json": json.loads(json.dumps(payload, ensure_ascii=False)),
                 "csv": export.export("csv").data, "xlsx": export.export("xlsx").data,
-                "prediag": tables.prediagnostic_pages(france, export.summary,
-                                                      tables.prediagnostic(france, territory, export.summary))}
+                "prediag": [plain(text) for text in figure_texts(tables.prediagnostic_pages(
+                    france, export.summary, tables.prediagnostic(france, territory, export.summary)))]}
         return computed[departement]
 
     return case
@@ -159,7 +160,7 @@ def test_sweep_figures_add_up(france, cases, departement):
         assert iris == "" or (IRIS_CODE.fullmatch(iris) and france.commune_of_iris[iris] == insee), iris
         assert all(re.fullmatch(r"\d{5}", code) for code in re.findall(r"\d+", postal)), postal
 
-    prediag = [plain(text) for text in figure_texts(case["prediag"])]
+    prediag = case["prediag"]
     assert any(f"{shown_population} habitants" in text for text in prediag)
     offer = payload["offer"]
     if departement in BPE_DEPARTEMENTS:
@@ -194,7 +195,7 @@ def test_sweep_a_source_that_does_not_cover_the_departement_is_not_zero(france, 
     pre-diagnostic, never a count of 0."""
     case = cases(departement)
     offer = case["json"]["offer"]
-    prediag = [plain(text) for text in figure_texts(case["prediag"])]
+    prediag = case["prediag"]
     counts = [p["count"] for p in offer["professionals"]]
     if departement in BPE_DEPARTEMENTS:
         assert all(isinstance(count, (int, float)) for count in counts) and max(counts) > 0
