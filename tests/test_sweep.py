@@ -53,13 +53,14 @@ NOT_AVAILABLE = "non disponible"
 
 
 def departements() -> list[str]:
+    """The départements swept: the sample, or all 101 with ``CPTS_GEO_SWEEP=all``."""
     table = departements_table()
     metropolitan_and_overseas = table[table["code_departement"].str.fullmatch(r"\d\d|2[AB]|97[1-46]")]
     return sorted(metropolitan_and_overseas["code_departement"]) if ALL else SAMPLE
 
 
 def test_the_sweep_covers_every_departement_of_the_bundle(france):
-    assert len(departements()) == (101 if ALL else 20)
+    assert len(departements()) == (101 if ALL else 20) and set(ALWAYS) <= set(departements())
     assert set(departements()) <= set(france.departements["code_departement"])
     assert len(france.departements) == 101
 
