@@ -1,11 +1,13 @@
 """The README's command examples, run on the real data: each ```` ```console ```` block holds ``$ python -m
 cpts_geo …`` commands (a line ending with ``\\`` continues on the next) and the lines they print, in that order;
-a line ``…`` stands for lines left out. The command runs on the all-France bundle (``--data`` added) from the
-project's folder; its standard output must hold the lines shown (spaces at line ends and the no-break spaces of
-French numbers read as spaces: the page shows ``48 454`` as the terminal does)."""
+a line ``…`` stands for lines left out. The command runs on the all-France bundle (``--data`` added) in a scratch
+folder holding a link to the project's ``docs/`` (report files are written there, not in the project); its
+standard output must hold the lines shown (spaces at line ends and the no-break spaces of French numbers read as
+spaces: the page shows ``48 454`` as the terminal does)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -124,9 +126,11 @@ def test_missing_lines_follows_the_elisions():
 
 
 @pytest.mark.parametrize("example", README_EXAMPLES, ids=[f"README.md:{e.line}" for e in README_EXAMPLES])
-def test_readme_example_prints_what_the_readme_shows(example, france_dir):
+def test_readme_example_prints_what_the_readme_shows(example, france_dir, tmp_path):
+    (tmp_path / "docs").symlink_to(PROJECT / "docs")     # the files the examples name; what they write stays here
     result = subprocess.run([sys.executable, "-m", "cpts_geo", *command_arguments(example.command),
-                             "--data", str(france_dir)], capture_output=True, text=True, cwd=PROJECT, timeout=300)
+                             "--data", str(france_dir)], capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(PROJECT)}, timeout=300)
     assert result.returncode == 0, result.stderr
     assert missing_lines(example.expected, result.stdout) == [], (
         f"README.md line {example.line}: these lines are not printed as shown\n{result.stdout}")
