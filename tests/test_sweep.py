@@ -33,7 +33,8 @@ from cpts_geo.codes import resolve_codes
 from cpts_geo.commands.summary import summary_payload
 from cpts_geo.exports import tables
 from cpts_geo.exports.files import TerritoryExport
-from cpts_geo.exports.maps import save_figure
+from cpts_geo import offer as offer_module
+from cpts_geo.exports.maps import framed_parts, save_figure
 from cpts_geo.exports.perimeter import metric_crs
 from cpts_geo.exports.sheets import TEXT_MARK
 from cpts_geo.reference import departements_table
@@ -179,13 +180,15 @@ def test_sweep_map_frames_the_territory(france, cases, departement):
     export = case["export"]
     fig = export.map_figure()
     ax = fig.axes[0]
-    xmin, ymin, xmax, ymax = france.iris_geometry(sorted(case["territory"].iris)).to_crs(
-        metric_crs(export.summary)).total_bounds
+    zones = france.iris_geometry(sorted(case["territory"].iris)).to_crs(metric_crs(export.summary))
+    framed, far_note = framed_parts(zones, france.communes["nom"])     # far islets (Cayenne) left out, noted
+    xmin, ymin, xmax, ymax = framed.total_bounds
     (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
     assert left < xmin and xmax < right and bottom < ymin and ymax < top
     assert max((xmax - xmin) / (right - left), (ymax - ymin) / (top - bottom)) >= 0.6
     population = f"{case['json']['population']['value']:,}".replace(",", " ")
     assert any(f"{population} habitants" in plain(text) for text in figure_texts([fig]))
+    assert far_note is None or any(plain(far_note)[:40] in plain(text) for text in figure_texts([fig]))
     png = save_figure(fig, "png")
     assert png.startswith(b"\x89PNG") and len(png) < MAX_PNG_BYTES
 
@@ -204,8 +207,8 @@ def test_sweep_a_source_that_does_not_cover_the_departement_is_not_zero(france, 
         assert counts and all(count is None for count in counts)
         assert any(limit.startswith(f"Professionnels de santé (BPE) : {NOT_AVAILABLE}") for limit in offer["limits"])
     if france.communes.at[case["json"]["communes"][0]["code"], "region"] != FINESS_REGION:
-        # the list of establishments is no list at all, or the JSON names the département the FINESS does not cover
-        assert offer["establishments"] is None or departement in offer.get("not_covered", {}).get("establishments", ())
+        # the JSON says the FINESS does not cover the territory (its empty list is no count)
+        assert offer["coverage"]["establishments"] == offer_module.NOT_AVAILABLE and offer["establishments"] == []
         assert not any(re.search(r"Établissements \(FINESS\) : 0\b", text) for text in prediag)
         assert any(re.search(rf"Établissements \(FINESS\) : {NOT_AVAILABLE}", text) for text in prediag)
     apl = offer["apl"]
