@@ -33,7 +33,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.patches import Circle, Patch, PathPatch, Rectangle
 from matplotlib.path import Path
 
 from cpts_geo.config import CPTS_PALETTE, local_crs
@@ -375,13 +375,14 @@ class MapLabels:
 
     def add(self, geometry: gpd.GeoSeries, names, fontsize: float, min_area: float = 0.0, optional: bool = False,
             weight: str = "normal", colour: str = "black", boxed: bool = True, inside: float = 0.0,
-            avoid: bool = False) -> list[int]:
+            avoid: bool = False, reach: int = 0) -> list[int]:
         """Name each shape at a point of its visible part, if that part is at least ``min_area``; the positions
         (in ``names``) of the names not placed cleanly are returned.
 
         A name that would cover one already placed, have less than the share ``inside`` of its box on its
-        shape or, with ``avoid``, touch the ``avoid`` geometry, moves up, down or sideways; if it still
-        would, an ``optional`` one is left out, another stays where it is.
+        shape or, with ``avoid``, touch the ``avoid`` geometry, moves up, down or sideways (with ``reach``, up to
+        that many label sizes away, a thin leader line to its point when it leaves it); if it still would, an
+        ``optional`` one is left out, another stays where it is.
         """
         visible = geometry.intersection(self.view).buffer(0)  # polygons only (no edge lines)
         if avoid and self.avoid is not None:
@@ -396,7 +397,8 @@ class MapLabels:
         for position, point, name, shape in zip(positions, anchors, compress(names, shown), visible[shown].values):
             text = self.ax.text(point.x, point.y, name, ha="center", va="center", fontsize=fontsize, weight=weight,
                                 color=colour, zorder=6, clip_on=True, **boxing)
-            if not self._place(text, optional, shape if inside else None, inside, avoid and self.avoid is not None):
+            if not self._place(text, optional, shape if inside else None, inside, avoid and self.avoid is not None,
+                               reach):
                 missed.append(position)
         return sorted(missed)
 
@@ -404,7 +406,14 @@ class MapLabels:
         (x0, y0), (x1, y1) = self.ax.transData.inverted().transform([[extent.x0, extent.y0], [extent.x1, extent.y1]])
         return shapely.box(x0, y0, x1, y1)
 
-    def _place(self, text, optional: bool, shape, inside: float, avoid: bool) -> bool:
+    @staticmethod
+    def _shifts(reach: int) -> list[tuple[int, int]]:
+        """:data:`SHIFTS`, then every shift up to ``reach`` steps away, nearest first."""
+        farther = sorted({(dx, dy) for dx in range(-2 * reach, 2 * reach + 1) for dy in range(-reach, reach + 1)}
+                         - set(MapLabels.SHIFTS), key=lambda shift: (abs(shift[0]) / 2) ** 2 + shift[1] ** 2)
+        return [*MapLabels.SHIFTS, *farther]
+
+    def _place(self, text, optional: bool, shape, inside: float, avoid: bool, reach: int = 0) -> bool:
         x, y = text.get_position()
         extent = text.get_window_extent(self.renderer)       # measured once, then moved by whole shifts
         axes_box = self.ax.bbox
@@ -412,7 +421,7 @@ class MapLabels:
         to_data = ((self.ax.get_xlim()[1] - self.ax.get_xlim()[0]) / axes_box.width,
                    (self.ax.get_ylim()[1] - self.ax.get_ylim()[0]) / axes_box.height)
         placed = np.array([(b.x0, b.y0, b.x1, b.y1) for b in self.placed]).reshape(-1, 4)
-        for shift_x, shift_y in self.SHIFTS:
+        for shift_x, shift_y in self._shifts(reach) if reach else self.SHIFTS:
             moved = extent.translated(shift_x * step_x, shift_y * step_y)
             in_axes = axes_box.x0 <= moved.x0 and moved.x1 <= axes_box.x1 and \
                 axes_box.y0 <= moved.y0 and moved.y1 <= axes_box.y1
@@ -426,6 +435,11 @@ class MapLabels:
                 continue
             text.set_position((x + shift_x * step_x * to_data[0], y + shift_y * step_y * to_data[1]))
             self.placed.append(moved)
+            anchor = ((extent.x0 + extent.x1) / 2, (extent.y0 + extent.y1) / 2)
+            if reach and not moved.contains(*anchor):                # moved off its point: a leader line to it
+                ends = self.ax.transData.inverted().transform([anchor, (
+                    min(max(anchor[0], moved.x0), moved.x1), min(max(anchor[1], moved.y0), moved.y1))])
+                self.ax.plot(ends[:, 0], ends[:, 1], color=text.get_color(), linewidth=0.4, zorder=5.9)
             return True
         if optional:
             text.remove()
@@ -625,57 +639,142 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     return fig if fits else page(numbered)[0]
 
 
+#: markers of the zones too small to see at the scale of a région: overlaps circled, isolated zones squared
+ZONE_MARKERS = {"chevauchement": ("o", "-", "Repère d'un chevauchement (cercle rouge)"),
+                "zone_isolee": ("s", "--", "Repère d'une zone isolée (carré rouge tireté)")}
+MARKER_MIN_PT = 7                    # smallest radius of a marker, in points
+
+
+def _print_tolerance(ax, points: float = 0.5) -> float:
+    """``points`` printed points in metres of the map at its scale: finer details do not show on paper."""
+    return map_scale(ax) * 0.0254 / 72 * points
+
+
+def _zone_markers(ax, zones: dict[str, list], zorder: float = 7) -> None:
+    """A red circle (overlap) or dashed square (isolated zone) around each zone of ``zones`` (kind of
+    :data:`ZONE_MARKERS` → shapely geometries), at least :data:`MARKER_MIN_PT` in radius so that it shows at
+    any scale; each patch has the kind as its ``gid``."""
+    metres_per_point = _print_tolerance(ax, 1)
+    for kind, geometries in zones.items():
+        marker, linestyle, _ = ZONE_MARKERS[kind]
+        for geometry in geometries:
+            xmin, ymin, xmax, ymax = geometry.bounds
+            radius = max(math.hypot(xmax - xmin, ymax - ymin) / 2 + 2 * metres_per_point,
+                         MARKER_MIN_PT * metres_per_point)
+            centre = ((xmin + xmax) / 2, (ymin + ymax) / 2)
+            style = {"facecolor": "none", "edgecolor": ALERT_COLOUR, "linewidth": 1.4, "linestyle": linestyle,
+                     "zorder": zorder, "gid": kind}
+            ax.add_patch(Circle(centre, radius, **style) if marker == "o" else
+                         Rectangle((centre[0] - radius, centre[1] - radius), 2 * radius, 2 * radius, **style))
+
+
+def _marker_entries(zones: dict[str, list]) -> list:
+    return [Line2D([], [], marker=ZONE_MARKERS[kind][0], markersize=9, markerfacecolor="none",
+                   markeredgecolor=ALERT_COLOUR, markeredgewidth=1.4, linestyle="none", label=ZONE_MARKERS[kind][2])
+            for kind, geometries in zones.items() if geometries]
+
+
+def _in_view_simplified(shapes: gpd.GeoSeries, view, tolerance: float, coverage: bool = False) -> gpd.GeoSeries:
+    """The shapes meeting ``view``, simplified to ``tolerance`` (shared edges kept shared with ``coverage``)."""
+    shapes = shapes[shapes.intersects(view)]
+    simplified = (shapely.coverage_simplify(shapes.values, tolerance) if coverage
+                  else shapely.simplify(shapes.values, tolerance, preserve_topology=True))
+    return gpd.GeoSeries(simplified, index=shapes.index, crs=shapes.crs)
+
+
 def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientation: str = "landscape",
                  proposed: list[str] | None = None):
     """The A4 map of the coverage of an area by the CPTS of a registry (ARS view); with ``proposed`` (IRIS codes of
     the zones a plan moves), the map of the proposed coverage, those zones outlined. Around the area, as on the
-    territory map: the other communes in grey, the sea tinted and, for a département, the locator inset."""
+    territory map: the other communes in grey, the sea tinted and, for a département, the locator inset.
+
+    Readable at the scale of a région: names never overlap nor leave the map (a CPTS whose name does not fit is
+    numbered, with the key beside or under the map), each overlap and isolated zone is marked by a red circle or
+    square, département limits are drawn; geometries are simplified to half a printed point and the grey context
+    is rasterized, so that the PDF stays light (Occitanie: see README).
+    """
     area_codes = bundle.iris.index[report.area.mask]
     crs = local_crs(bundle.iris.loc[area_codes[0], "departement"])
-    fig, ax = new_map_figure(orientation)
     iris = bundle.iris_geometry(area_codes).to_crs(crs)
-    communes = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
-    outline = gpd.GeoSeries([shapely.coverage_union_all(communes.geometry.values)], crs=crs)
-    _, _, around, sea = _surroundings(bundle, communes.geometry, crs)
-    ax.set_facecolor(SEA_COLOUR)
-    outside = around.drop(index=communes.index.intersection(around.index))
-    draw_shapes(ax, outside.geometry.values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, linewidth=0.25)
-    draw_shapes(ax, communes.geometry.values, 1, facecolor="white", edgecolor="#b0b0b0", linewidth=0.25)
+    communes = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage").geometry
+    outline = gpd.GeoSeries([shapely.coverage_union_all(communes.values)], crs=crs)
+    _, _, around, sea = _surroundings(bundle, communes, crs)
+    outside = around.geometry.drop(index=communes.index.intersection(around.index))
+    departement_limits = _internal_limits(iris, "departement")
     names = report.cpts["name"].tolist()
     in_area = set(area_codes)
     shapes = bundle.territory_shapes({name: registry[name] & in_area for name in names}).to_crs(crs)
-    shapes = shapes.reindex([name for name in names if name in shapes.index])
-    for number, shape in enumerate(shapes.geometry):
-        colour, hatch = CPTS_PALETTE[number % len(CPTS_PALETTE)], CPTS_HATCHES[number % len(CPTS_HATCHES)]
-        draw_shapes(ax, [shape], 2, facecolor=colour, edgecolor="#333333", hatch=hatch, linewidth=0.8, alpha=0.9)
+    shapes = shapes.reindex([name for name in names if name in shapes.index]).geometry
+
+    def zones(table) -> list:
+        """Each zone of a report table (its ``iris`` column) as one geometry."""
+        return [shapely.coverage_union_all(iris.loc[sorted(set(codes) & in_area)].geometry.values)
+                for codes in table["iris"]]
+
+    def union(codes) -> gpd.GeoSeries:
+        return gpd.GeoSeries([shapely.coverage_union_all(iris.loc[sorted(set(codes) & in_area)].geometry.values)]
+                             if codes else [], crs=crs)
+
+    marked = {"chevauchement": zones(report.overlaps), "zone_isolee": zones(report.isolated)}
+    layers = ((union([c for codes in report.white_zones["iris"] for c in codes]),
+               {"facecolor": "white", "edgecolor": "#d7191c", "hatch": "xxx", "linewidth": 0.4},
+               "Zone blanche (aucune CPTS)"),
+              (gpd.GeoSeries(marked["chevauchement"], crs=crs),
+               {"facecolor": "#ff7f00", "edgecolor": "black", "hatch": "++", "linewidth": 0.6}, "Chevauchement"),
+              (gpd.GeoSeries(marked["zone_isolee"], crs=crs),
+               {"facecolor": "none", "edgecolor": "black", "linewidth": 2.2, "linestyle": "--"}, "Zone isolée"),
+              (union(proposed or []), {"facecolor": "none", "edgecolor": "#2b5cd6", "linewidth": 1.8, "linestyle": ":"},
+               "Zone déplacée par les propositions"))
     handles = [Patch(facecolor=CPTS_PALETTE[0], edgecolor="#333333", label=f"CPTS ({len(names)})"),
                (Patch(facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, label="Hors de la zone affichée"), outside),
-               *_sea_entry(sea)]
-    white = [c for codes in report.white_zones["iris"] for c in codes]
-    shared = [c for codes in report.overlaps["iris"] for c in codes]
-    isolated = [c for codes in report.isolated["iris"] for c in codes]
-    layers = ((white, {"facecolor": "white", "edgecolor": "#d7191c", "hatch": "xxx", "linewidth": 0.4},
-               "Zone blanche (aucune CPTS)"),
-              (shared, {"facecolor": "#ff7f00", "edgecolor": "black", "hatch": "++", "linewidth": 0.6},
-               "Chevauchement"),
-              (isolated, {"facecolor": "none", "edgecolor": "black", "linewidth": 2.2, "linestyle": "--"},
-               "Zone isolée"),
-              (proposed or [], {"facecolor": "none", "edgecolor": "#2b5cd6", "linewidth": 1.8, "linestyle": ":"},
-               "Zone déplacée par les propositions"))
-    for codes, style, label in layers:
-        if codes:
-            draw_shapes(ax, iris.loc[sorted(set(codes) & in_area)].geometry.values, 3, **style)
-            handles.append(Patch(label=label, **{k: v for k, v in style.items() if k != "linewidth"}))
+               *_sea_entry(sea),
+               *(Patch(label=label, **{k: v for k, v in style.items() if k != "linewidth"})
+                 for shape, style, label in layers if not shape.empty),
+               *_marker_entries(marked),
+               (Line2D([], [], **DEPARTEMENT_STYLE, label="Limite de département"), departement_limits),
+               Line2D([], [], color="black", linewidth=1.2, label="Limite de la zone affichée")]
     subtitle = (f"{len(names)} CPTS — population couverte {fr_int(report.population_covered)} sur "
                 f"{fr_int(report.population_total)} ({fr_percent(report.covered_share)}) — population municipale "
                 f"{report.millesime}")
     title = "Couverture proposée en CPTS" if proposed is not None else "Couverture en CPTS"
     departements = bundle.iris.loc[area_codes, "departement"].value_counts().index.tolist()
     locator = _locator(bundle, departements, outline, crs) if report.area.kind == "departement" else None
-    frame_map(fig, ax, title=f"{title} — {report.area.label}", subtitle=subtitle, handles=handles,
-              footer=source_lines(bundle, set(departements)), extent=communes.geometry, margin=0.02, locator=locator)
-    MapLabels(ax).add(shapes.geometry, shapes.index, 6.5)
-    return fig
+
+    def page(key_rows: int):
+        """The page, and whether the names of the CPTS numbered fit in the key."""
+        fig, ax = new_map_figure(orientation)
+        ax.set_facecolor(SEA_COLOUR)
+        key_box = frame_map(fig, ax, title=f"{title} — {report.area.label}", subtitle=subtitle, handles=handles,
+                            footer=source_lines(bundle, set(departements)), extent=communes, margin=0.02,
+                            locator=locator, key_rows=key_rows)
+        (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
+        view, tolerance = shapely.box(xmin, ymin, xmax, ymax), _print_tolerance(ax)
+        grey = _in_view_simplified(outside, view, tolerance, coverage=True)
+        draw_shapes(ax, grey.values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, linewidth=0.25,
+                    rasterized=True)
+        mesh = _in_view_simplified(communes, view, tolerance, coverage=True)
+        draw_shapes(ax, [shapely.coverage_union_all(mesh.values)], 1, facecolor="white", edgecolor="none")
+        draw_lines(ax, mesh.values, 1.1, color="#b0b0b0", linewidth=0.25, rasterized=True)
+        simplified = _in_view_simplified(shapes, view, tolerance)
+        for number, shape in enumerate(simplified.values):
+            colour, hatch = CPTS_PALETTE[number % len(CPTS_PALETTE)], CPTS_HATCHES[number % len(CPTS_HATCHES)]
+            draw_shapes(ax, [shape], 2, facecolor=colour, edgecolor="#333333", hatch=hatch, linewidth=0.8, alpha=0.9)
+        for shape, style, _ in layers:
+            draw_shapes(ax, _in_view_simplified(shape, view, tolerance).values, 3, **style)
+        draw_lines(ax, shapely.simplify(departement_limits.values, tolerance), 4, **DEPARTEMENT_STYLE)
+        draw_lines(ax, shapely.simplify(outline.values, tolerance), 4.5, color="black", linewidth=1.2)
+        _zone_markers(ax, marked)
+        labels = MapLabels(ax)
+        unnamed = labels.add(shapes, shapes.index, 6.5, optional=True, inside=0.5)
+        unnamed = sorted(unnamed, key=lambda position: shapes.index[position])
+        labels.add(shapes.iloc[unnamed], [str(n) for n in range(1, len(unnamed) + 1)], 6, weight="bold",
+                   optional=True, reach=4)
+        fits = draw_key(fig, key_box, "CPTS numérotées", [shapes.index[position] for position in unnamed])
+        return fig, fits, len(unnamed)
+
+    fig, fits, numbered = page(0)
+    # the key of numbered CPTS did not fit beside the legend: a row of its own under the map
+    return fig if fits else page(numbered)[0]
 
 
 def save_figure(fig, fmt: str = "png", dpi: int = 300) -> bytes:
