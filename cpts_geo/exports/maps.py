@@ -27,6 +27,7 @@ from itertools import compress
 import geopandas as gpd
 import matplotlib
 import numpy as np
+import pandas as pd
 import shapely
 from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -50,6 +51,8 @@ A4_INCHES = {"portrait": (8.27, 11.69), "landscape": (11.69, 8.27)}
 SIDE_MARGIN = 0.04                   # left and right page margins, in figure fractions
 EDGE_IN, GAP_IN = 0.3, 0.12          # top/bottom page margin and space between blocks, in inches
 PANEL_IN = 3.0                       # width of the side panel of a landscape page (legend, inset, key)
+WIDE_PANEL_IN = 5.0                  # the side panel of a coverage map whose key of numbered CPTS is long
+WIDE_PANEL_CPTS = 60                 # a coverage map of more CPTS takes the wide panel at once
 KEY_COLUMN_IN = 1.9                  # width of a column of the key of numbered names, in a row of its own
 LEGEND_COLUMN_IN = 2.4               # narrowest column of a legend in two columns
 INSET_IN = (2.1, 2.1)                # width and height of the locator inset, its title included
@@ -172,7 +175,7 @@ def _legend(fig, handles: list, anchor: tuple[float, float], width: float, colum
 
 def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list[str],
               extent: gpd.GeoSeries, margin: float = 0.08, alerts: list[str] = (), locator=None,
-              key_rows: int = 0):
+              key_rows: int = 0, panel_in: float = PANEL_IN):
     """Lay out the page around the map and frame the view on ``extent`` (metric CRS); the box left for a key
     (figure fractions ``[x, y, width, height]``: beside the legend, or with ``key_rows`` a row of its own over the
     footer for that many names) is returned, for :func:`draw_key`.
@@ -181,7 +184,7 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     ``footer`` lines (sources, limits, date of the map). The legend of ``handles`` (a handle, or a pair
     handle and geometry: the entry is left out when the geometry is not in view), the ``locator`` inset
     (a function drawing on the inset axes, given the view box) and the key go in a panel on the right of
-    a landscape page, in a band under the map on a portrait one. The view is framed at a round scale,
+    a landscape page (``panel_in`` inches wide), in a band under the map on a portrait one. The view is framed at a round scale,
     with a scale bar, the numeric scale and a north arrow. Draw the layers before, the labels
     (:class:`MapLabels`) after.
     """
@@ -201,7 +204,7 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     bottom = edge + _height(fig, footer_text) + gap
     landscape = page_w > page_h
     # with ``key_rows``, a row for the key under the map (and the band of a portrait page)
-    key_w = full - (PANEL_IN / page_w + gap_x if landscape else 0)
+    key_w = full - (panel_in / page_w + gap_x if landscape else 0)
     key_pt, key_column_in = _key_style(key_rows)
     key_h = (math.ceil(key_rows / max(1, int(key_w * page_w / key_column_in))) + 1.5) * key_pt * 1.25 / 72 / page_h
     key_row = [SIDE_MARGIN, bottom, key_w, key_h] if key_rows else None
@@ -212,7 +215,7 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     smaller = min(1.0, page_w / A4_INCHES["portrait"][0])      # a page narrower than A4 (the DOCX map)
     inset_w, inset_h = (INSET_IN[0] * smaller / page_w, INSET_IN[1] * smaller / page_h) if locator else (0, 0)
     if landscape:
-        legend_w, columns = PANEL_IN / page_w, 1
+        legend_w, columns = panel_in / page_w, 1
     else:                                                   # portrait: the band left of the inset
         legend_w = full - inset_w - gap_x
         columns = 2 if legend_w * page_w >= 2 * LEGEND_COLUMN_IN else 1
@@ -220,7 +223,7 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     def layout(shown: list):
         """The legend of ``shown``, and the boxes of the inset, the key and the map around it."""
         if landscape:                                       # landscape: panel on the right
-            panel_w = PANEL_IN / page_w
+            panel_w = panel_in / page_w
             panel_x = 1 - SIDE_MARGIN - panel_w
             inset_box = [panel_x + (panel_w - inset_w) / 2, map_top - inset_h, inset_w, inset_h]
             legend = _legend(fig, shown, (panel_x, map_top - inset_h - (gap if locator else 0)), legend_w, columns)
@@ -471,11 +474,20 @@ def _surroundings(bundle, extent: gpd.GeoSeries, crs: str):
     étangs, abroad)."""
     search = _search_box(extent)
     land = _land(bundle, search, crs)
-    around = land[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
+    around = gpd.GeoDataFrame(geometry=_communes_of(land))
     around["nom"] = bundle.communes.loc[around.index, "nom"]
     sea = shapely.difference(search, shapely.coverage_union_all(around.geometry.values))
     sea = gpd.GeoSeries([part for part in shapely.get_parts(sea) if part.area > search.area / 20_000], crs=crs)
     return search, land, around, sea
+
+
+def _communes_of(iris: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The communes of ``iris`` (indexed by ``code_insee``) dissolved from their IRIS; a commune of one IRIS is
+    taken as it is (most of them: dissolving each would take seconds for a région)."""
+    several = iris["code_insee"].duplicated(keep=False).to_numpy()
+    alone = iris.loc[~several].set_index("code_insee").geometry
+    dissolved = iris.loc[several, ["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage").geometry
+    return gpd.GeoSeries(pd.concat([alone, dissolved]).sort_index(), crs=iris.crs).rename_axis("code_insee")
 
 
 def _sea_entry(sea: gpd.GeoSeries) -> list:
@@ -614,7 +626,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
                     Line2D([], [], color="#4d4d4d", linewidth=0.6, label="Limite de commune")]
         key_box = frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle,
                             handles=handles, footer=source_lines(bundle, set(main)), extent=outline, alerts=alerts,
-                            locator=locator, key_rows=key_rows)
+                            locator=locator, panel_in=panel_in)
         labels = MapLabels(ax, avoid=outline.iat[0])
         fontsize = 8 if len(names) <= 15 else 7
         unnamed = labels.add(inside.geometry, names, fontsize, optional=True, inside=0.6)
@@ -674,12 +686,11 @@ def _marker_entries(zones: dict[str, list]) -> list:
             for kind, geometries in zones.items() if geometries]
 
 
-def _in_view_simplified(shapes: gpd.GeoSeries, view, tolerance: float, coverage: bool = False) -> gpd.GeoSeries:
-    """The shapes meeting ``view``, simplified to ``tolerance`` (shared edges kept shared with ``coverage``)."""
+def _in_view_simplified(shapes: gpd.GeoSeries, view, tolerance: float) -> gpd.GeoSeries:
+    """The shapes meeting ``view``, simplified to ``tolerance``."""
     shapes = shapes[shapes.intersects(view)]
-    simplified = (shapely.coverage_simplify(shapes.values, tolerance) if coverage
-                  else shapely.simplify(shapes.values, tolerance, preserve_topology=True))
-    return gpd.GeoSeries(simplified, index=shapes.index, crs=shapes.crs)
+    return gpd.GeoSeries(shapely.simplify(shapes.values, tolerance, preserve_topology=True), index=shapes.index,
+                         crs=shapes.crs)
 
 
 def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientation: str = "landscape",
@@ -696,7 +707,7 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
     area_codes = bundle.iris.index[report.area.mask]
     crs = local_crs(bundle.iris.loc[area_codes[0], "departement"])
     iris = bundle.iris_geometry(area_codes).to_crs(crs)
-    communes = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage").geometry
+    communes = _communes_of(iris)
     outline = gpd.GeoSeries([shapely.coverage_union_all(communes.values)], crs=crs)
     _, _, around, sea = _surroundings(bundle, communes, crs)
     outside = around.geometry.drop(index=communes.index.intersection(around.index))
@@ -740,21 +751,20 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
     departements = bundle.iris.loc[area_codes, "departement"].value_counts().index.tolist()
     locator = _locator(bundle, departements, outline, crs) if report.area.kind == "departement" else None
 
-    def page(key_rows: int):
-        """The page, and whether the names of the CPTS numbered fit in the key."""
+    def page(panel_in: float):
+        """The page, and whether the names of the CPTS numbered fit in the key of the side panel."""
         fig, ax = new_map_figure(orientation)
         ax.set_facecolor(SEA_COLOUR)
         key_box = frame_map(fig, ax, title=f"{title} — {report.area.label}", subtitle=subtitle, handles=handles,
                             footer=source_lines(bundle, set(departements)), extent=communes, margin=0.02,
-                            locator=locator, key_rows=key_rows)
+                            locator=locator, panel_in=panel_in)
         (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
         view, tolerance = shapely.box(xmin, ymin, xmax, ymax), _print_tolerance(ax)
-        grey = _in_view_simplified(outside, view, tolerance, coverage=True)
-        draw_shapes(ax, grey.values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, linewidth=0.25,
-                    rasterized=True)
-        mesh = _in_view_simplified(communes, view, tolerance, coverage=True)
-        draw_shapes(ax, [shapely.coverage_union_all(mesh.values)], 1, facecolor="white", edgecolor="none")
-        draw_lines(ax, mesh.values, 1.1, color="#b0b0b0", linewidth=0.25, rasterized=True)
+        # the dense grey context and commune mesh rasterized (a bitmap: not simplified), the rest vector
+        draw_shapes(ax, outside[outside.intersects(view)].values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE,
+                    linewidth=0.25, rasterized=True)
+        draw_shapes(ax, shapely.simplify(outline.values, tolerance), 1, facecolor="white", edgecolor="none")
+        draw_lines(ax, communes.values, 1.1, color="#b0b0b0", linewidth=0.25, rasterized=True)
         simplified = _in_view_simplified(shapes, view, tolerance)
         for number, shape in enumerate(simplified.values):
             colour, hatch = CPTS_PALETTE[number % len(CPTS_PALETTE)], CPTS_HATCHES[number % len(CPTS_HATCHES)]
@@ -770,11 +780,13 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
         labels.add(shapes.iloc[unnamed], [str(n) for n in range(1, len(unnamed) + 1)], 6, weight="bold",
                    optional=True, reach=4)
         fits = draw_key(fig, key_box, "CPTS numérotées", [shapes.index[position] for position in unnamed])
-        return fig, fits, len(unnamed)
+        return fig, fits
 
-    fig, fits, numbered = page(0)
-    # the key of numbered CPTS did not fit beside the legend: a row of its own under the map
-    return fig if fits else page(numbered)[0]
+    # a long key of numbered CPTS needs a wider panel (a row under the map would shrink it): taken at once for many
+    # CPTS, else when the key did not fit beside the legend
+    panel_in = WIDE_PANEL_IN if len(shapes) > WIDE_PANEL_CPTS else PANEL_IN
+    fig, fits = page(panel_in)
+    return fig if fits or panel_in == WIDE_PANEL_IN else page(WIDE_PANEL_IN)[0]
 
 
 def save_figure(fig, fmt: str = "png", dpi: int = 300) -> bytes:
