@@ -566,6 +566,9 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     split = [p.code_insee for p in summary.split_communes]
     selected = bundle.iris_geometry(sorted(territory.iris)).to_crs(crs)
     outline = gpd.GeoSeries([selected.geometry.union_all()], crs=crs)
+    groups = far_apart_groups(outline.iat[0])
+    if len(groups) > 1:
+        return pieces_map(bundle, territory, selected, groups, orientation, alerts, author, size)
     search, land, around, sea = _surroundings(bundle, outline, crs)
     neighbours, _ = others_without_self(territory, others or {})
     neighbours = bundle.territory_shapes(neighbours).to_crs(crs)
@@ -691,6 +694,70 @@ def _in_view_simplified(shapes: gpd.GeoSeries, view, tolerance: float) -> gpd.Ge
     shapes = shapes[shapes.intersects(view)]
     return gpd.GeoSeries(shapely.simplify(shapes.values, tolerance, preserve_topology=True), index=shapes.index,
                          crs=shapes.crs)
+
+
+def far_apart_groups(outline, near: float = 10_000, ratio: float = 3.0) -> list:
+    """The pieces of ``outline`` (metric CRS) in groups of pieces less than ``near`` metres apart, largest first,
+    when the whole is more than ``ratio`` times as wide as its largest group (framed whole, each group would be a
+    speck: Mende and Brest); else the outline alone."""
+    clusters = shapely.get_parts(shapely.union_all(shapely.buffer(shapely.get_parts(outline), near / 2)))
+    if len(clusters) < 2:
+        return [outline]
+    pieces = shapely.get_parts(outline)
+    groups = sorted((shapely.union_all(pieces[shapely.intersects(pieces, cluster)]) for cluster in clusters),
+                    key=lambda group: -group.area)
+
+    def size(geometry) -> float:
+        xmin, ymin, xmax, ymax = geometry.bounds
+        return max(xmax - xmin, ymax - ymin, near)
+    return groups if size(outline) > ratio * max(size(group) for group in groups) else [outline]
+
+
+def pieces_map(bundle, territory: Territory, selected: gpd.GeoDataFrame, groups: list, orientation: str = "portrait",
+               alerts: list[str] = (), author: str | None = None, size: tuple[float, float] | None = None):
+    """The A4 map of a territory in pieces far apart (:func:`far_apart_groups`): one frame per group of pieces, each
+    at its own round scale with its scale bar, the communes around in grey, its communes named (or left to the
+    table where they do not fit); the checks it fails (``alerts``) in red. Only the land near each piece is read:
+    written in seconds whatever the distance between the pieces."""
+    summary = summarize(bundle, territory)
+    crs = metric_crs(summary)
+    fig, ax = new_map_figure(orientation, size)
+    fig.metadata["Author"] = document_author(author)
+    handles = [Patch(facecolor=TERRITORY_COLOUR, edgecolor="black", label="Territoire de la CPTS"),
+               Patch(facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, label="Commune hors territoire"),
+               Patch(facecolor=SEA_COLOUR, edgecolor="none", label="Mer, étang, étranger (hors des contours IRIS)")]
+    subtitle = (f"{_count(summary.commune_count, 'commune')}, {summary.iris_count} IRIS — "
+                f"{fr_int(summary.population.value)} habitants — {len(groups)} morceaux éloignés, "
+                "chacun dans son cadre à sa propre échelle")
+    departements = {p.departement for p in summary.communes}
+    frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle, handles=handles,
+              footer=source_lines(bundle, departements), extent=gpd.GeoSeries(groups[:1], crs=crs), alerts=alerts)
+    box = ax.get_position()
+    columns = len(groups) if len(groups) <= 3 else math.ceil(math.sqrt(len(groups)))
+    rows = math.ceil(len(groups) / columns)
+    gap = GAP_IN / fig.get_size_inches()[0]
+    cell_w, cell_h = (box.width - gap * (columns - 1)) / columns, (box.height - gap * (rows - 1)) / rows
+    ax.remove()
+    for number, group in enumerate(groups):
+        row, column = divmod(number, columns)
+        panel = fig.add_axes([box.x0 + column * (cell_w + gap), box.y1 - (row + 1) * cell_h - row * gap,
+                              cell_w, cell_h])
+        _bare(panel, 0.6)
+        panel.set_facecolor(SEA_COLOUR)
+        fit_view(panel, gpd.GeoSeries([group], crs=crs), 0.15, round_scale=True)
+        (xmin, xmax), (ymin, ymax) = panel.get_xlim(), panel.get_ylim()
+        around = _communes_of(_land(bundle, shapely.box(xmin, ymin, xmax, ymax), crs))
+        draw_shapes(panel, around.values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, linewidth=0.4)
+        mine = selected[selected.intersects(group)]
+        draw_shapes(panel, mine.geometry.values, 2, facecolor=TERRITORY_COLOUR, edgecolor="none")
+        draw_lines(panel, _communes_of(mine).values, 3, color="#4d4d4d", linewidth=0.6)
+        draw_lines(panel, [group], 5, color="black", linewidth=2.0)
+        inside = _communes_of(mine)
+        panel.set_title(f"Morceau {number + 1} : " + ", ".join(bundle.communes.loc[inside.index[:3], "nom"])
+                        + (" …" if len(inside) > 3 else ""), fontsize=9, loc="left", pad=3)
+        _scale_bar(panel)
+        MapLabels(panel).add(inside, bundle.communes.loc[inside.index, "nom"].tolist(), 7, optional=True)
+    return fig
 
 
 def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientation: str = "landscape",
