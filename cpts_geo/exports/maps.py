@@ -184,9 +184,9 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     ``footer`` lines (sources, limits, date of the map). The legend of ``handles`` (a handle, or a pair
     handle and geometry: the entry is left out when the geometry is not in view), the ``locator`` inset
     (a function drawing on the inset axes, given the view box) and the key go in a panel on the right of
-    a landscape page (``panel_in`` inches wide), in a band under the map on a portrait one. The view is framed at a round scale,
-    with a scale bar, the numeric scale and a north arrow. Draw the layers before, the labels
-    (:class:`MapLabels`) after.
+    a landscape page (``panel_in`` inches wide), in a band under the map on a portrait one. The view is
+    framed at a round scale, with a scale bar, the numeric scale and a north arrow. Draw the layers before,
+    the labels (:class:`MapLabels`) after.
     """
     page_w, page_h = fig.get_size_inches()
     edge, gap, gap_x = EDGE_IN / page_h, GAP_IN / page_h, GAP_IN / page_w
@@ -629,7 +629,7 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
                     Line2D([], [], color="#4d4d4d", linewidth=0.6, label="Limite de commune")]
         key_box = frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle,
                             handles=handles, footer=source_lines(bundle, set(main)), extent=outline, alerts=alerts,
-                            locator=locator, panel_in=panel_in)
+                            locator=locator, key_rows=key_rows)
         labels = MapLabels(ax, avoid=outline.iat[0])
         fontsize = 8 if len(names) <= 15 else 7
         unnamed = labels.add(inside.geometry, names, fontsize, optional=True, inside=0.6)
