@@ -706,11 +706,13 @@ def far_apart_groups(outline, near: float = 10_000, ratio: float = 3.0) -> list:
     pieces = shapely.get_parts(outline)
     groups = sorted((shapely.union_all(pieces[shapely.intersects(pieces, cluster)]) for cluster in clusters),
                     key=lambda group: -group.area)
+    return groups if _span(outline, near) > ratio * max(_span(group, near) for group in groups) else [outline]
 
-    def size(geometry) -> float:
-        xmin, ymin, xmax, ymax = geometry.bounds
-        return max(xmax - xmin, ymax - ymin, near)
-    return groups if size(outline) > ratio * max(size(group) for group in groups) else [outline]
+
+def _span(geometry, least: float = 0.0) -> float:
+    """The width or height of ``geometry``, the larger, and at least ``least``."""
+    xmin, ymin, xmax, ymax = geometry.bounds
+    return max(xmax - xmin, ymax - ymin, least)
 
 
 def pieces_map(bundle, territory: Territory, selected: gpd.GeoDataFrame, groups: list, orientation: str = "portrait",
@@ -723,40 +725,46 @@ def pieces_map(bundle, territory: Territory, selected: gpd.GeoDataFrame, groups:
     crs = metric_crs(summary)
     fig, ax = new_map_figure(orientation, size)
     fig.metadata["Author"] = document_author(author)
+    # a frame may be narrower than a page: the land around read over the group widened by its own span
+    surroundings = [_surroundings(bundle, gpd.GeoSeries([group], crs=crs).buffer(_span(group)), crs)
+                    for group in groups]
     handles = [Patch(facecolor=TERRITORY_COLOUR, edgecolor="black", label="Territoire de la CPTS"),
                Patch(facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, label="Commune hors territoire"),
-               Patch(facecolor=SEA_COLOUR, edgecolor="none", label="Mer, étang, étranger (hors des contours IRIS)")]
+               *_sea_entry(pd.concat([sea for *_, sea in surroundings]))[:1]]
     subtitle = (f"{_count(summary.commune_count, 'commune')}, {summary.iris_count} IRIS — "
                 f"{fr_int(summary.population.value)} habitants — {len(groups)} morceaux éloignés, "
                 "chacun dans son cadre à sa propre échelle")
-    departements = {p.departement for p in summary.communes}
-    frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle, handles=handles,
-              footer=source_lines(bundle, departements), extent=gpd.GeoSeries(groups[:1], crs=crs), alerts=alerts)
+    frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle,
+              handles=[handle for handle, _ in _entries(handles)],
+              footer=source_lines(bundle, {p.departement for p in summary.communes}),
+              extent=gpd.GeoSeries(groups[:1], crs=crs), alerts=alerts)
     box = ax.get_position()
-    columns = len(groups) if len(groups) <= 3 else math.ceil(math.sqrt(len(groups)))
-    rows = math.ceil(len(groups) / columns)
-    gap = GAP_IN / fig.get_size_inches()[0]
-    cell_w, cell_h = (box.width - gap * (columns - 1)) / columns, (box.height - gap * (rows - 1)) / rows
     ax.remove()
-    for number, group in enumerate(groups):
+    page_w, page_h = fig.get_size_inches()
+    gap_x, gap_y = GAP_IN / page_w, (GAP_IN + 0.25) / page_h          # room for the title of the frame below
+
+    def cells(columns: int) -> tuple[int, float, float]:
+        rows = math.ceil(len(groups) / columns)
+        return columns, (box.width - gap_x * (columns - 1)) / columns, (box.height - gap_y * (rows - 1)) / rows
+    # the grid whose frames are the most nearly square
+    columns, cell_w, cell_h = min((cells(c) for c in range(1, len(groups) + 1)),
+                                  key=lambda grid: abs(math.log(grid[1] * page_w / (grid[2] * page_h))))
+    for number, (group, (_, _, around, _)) in enumerate(zip(groups, surroundings)):
         row, column = divmod(number, columns)
-        panel = fig.add_axes([box.x0 + column * (cell_w + gap), box.y1 - (row + 1) * cell_h - row * gap,
+        panel = fig.add_axes([box.x0 + column * (cell_w + gap_x), box.y1 - (row + 1) * cell_h - row * gap_y,
                               cell_w, cell_h])
         _bare(panel, 0.6)
         panel.set_facecolor(SEA_COLOUR)
         fit_view(panel, gpd.GeoSeries([group], crs=crs), 0.15, round_scale=True)
-        (xmin, xmax), (ymin, ymax) = panel.get_xlim(), panel.get_ylim()
-        around = _communes_of(_land(bundle, shapely.box(xmin, ymin, xmax, ymax), crs))
-        draw_shapes(panel, around.values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, linewidth=0.4)
-        mine = selected[selected.intersects(group)]
-        draw_shapes(panel, mine.geometry.values, 2, facecolor=TERRITORY_COLOUR, edgecolor="none")
-        draw_lines(panel, _communes_of(mine).values, 3, color="#4d4d4d", linewidth=0.6)
+        mine = _communes_of(selected[selected.intersects(group)])
+        names = bundle.communes.loc[mine.index, "nom"].tolist()
+        draw_shapes(panel, around.geometry.values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, linewidth=0.4)
+        draw_shapes(panel, mine.values, 2, facecolor=TERRITORY_COLOUR, edgecolor="#4d4d4d", linewidth=0.6)
         draw_lines(panel, [group], 5, color="black", linewidth=2.0)
-        inside = _communes_of(mine)
-        panel.set_title(f"Morceau {number + 1} : " + ", ".join(bundle.communes.loc[inside.index[:3], "nom"])
-                        + (" …" if len(inside) > 3 else ""), fontsize=9, loc="left", pad=3)
+        panel.set_title(f"Morceau {number + 1} : " + ", ".join(names[:3]) + (" …" if len(names) > 3 else ""),
+                        fontsize=9, loc="left", pad=3)
         _scale_bar(panel)
-        MapLabels(panel).add(inside, bundle.communes.loc[inside.index, "nom"].tolist(), 7, optional=True)
+        MapLabels(panel).add(mine, names, 7, optional=True)
     return fig
 
 
@@ -784,16 +792,13 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
     shapes = bundle.territory_shapes({name: registry[name] & in_area for name in names}).to_crs(crs)
     shapes = shapes.reindex([name for name in names if name in shapes.index]).geometry
 
-    def zones(table) -> list:
-        """Each zone of a report table (its ``iris`` column) as one geometry."""
-        return [shapely.coverage_union_all(iris.loc[sorted(set(codes) & in_area)].geometry.values)
-                for codes in table["iris"]]
-
     def union(codes) -> gpd.GeoSeries:
+        """The IRIS ``codes`` of the area as one geometry (none without codes)."""
         return gpd.GeoSeries([shapely.coverage_union_all(iris.loc[sorted(set(codes) & in_area)].geometry.values)]
                              if codes else [], crs=crs)
 
-    marked = {"chevauchement": zones(report.overlaps), "zone_isolee": zones(report.isolated)}
+    marked = {kind: [union(codes).iat[0] for codes in table["iris"]]
+              for kind, table in (("chevauchement", report.overlaps), ("zone_isolee", report.isolated))}
     layers = ((union([c for codes in report.white_zones["iris"] for c in codes]),
                {"facecolor": "white", "edgecolor": "#d7191c", "hatch": "xxx", "linewidth": 0.4},
                "Zone blanche (aucune CPTS)"),
@@ -832,8 +837,7 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
                     linewidth=0.25, rasterized=True)
         draw_shapes(ax, shapely.simplify(outline.values, tolerance), 1, facecolor="white", edgecolor="none")
         draw_lines(ax, communes.values, 1.1, color="#b0b0b0", linewidth=0.25, rasterized=True)
-        simplified = _in_view_simplified(shapes, view, tolerance)
-        for number, shape in enumerate(simplified.values):
+        for number, shape in enumerate(shapely.simplify(shapes.values, tolerance, preserve_topology=True)):
             colour, hatch = CPTS_PALETTE[number % len(CPTS_PALETTE)], CPTS_HATCHES[number % len(CPTS_HATCHES)]
             draw_shapes(ax, [shape], 2, facecolor=colour, edgecolor="#333333", hatch=hatch, linewidth=0.8, alpha=0.9)
         for shape, style, _ in layers:
