@@ -70,6 +70,7 @@ NEIGHBOUR_PALETTE = tuple(c for c in CPTS_PALETTE if c not in ("#fdb462", "#fb9a
 CPTS_HATCHES = ("", "//", "\\\\", "..", "xx", "--", "||", "oo")
 NEIGHBOUR_HATCHES = ("//", "\\\\", "xx", "||", "--", "++")
 NICE_SCALES = (1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 7.5, 8, 9, 10)
+SCALE_BAR_IN = 1.2                   # shortest scale bar on paper
 HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
 
 
@@ -302,10 +303,11 @@ def map_scale(ax) -> float:
 
 
 def _scale_bar(ax) -> None:
-    """A scale bar of a round length about a fifth of the map width (metres, metric CRS), and the numeric scale."""
+    """A scale bar of a round length about a fifth of the map width, at least :data:`SCALE_BAR_IN` on paper so that
+    its distances do not run into one another on a small map (metres, metric CRS), and the numeric scale."""
     xmin, xmax = ax.get_xlim()
     ymin, ymax = ax.get_ylim()
-    target = (xmax - xmin) / 5
+    target = max((xmax - xmin) / 5, map_scale(ax) * SCALE_BAR_IN * 0.0254)
     length = min((m * 10 ** e for e in range(1, 7) for m in (1, 2, 5)), key=lambda v: abs(v - target))
     x0, y0, height = xmin + (xmax - xmin) * 0.04, ymin + (ymax - ymin) * 0.03, (ymax - ymin) * 0.008
     for i in range(2):
