@@ -353,10 +353,17 @@ def draw_key(fig, box: list[float], title: str, names: list[str]) -> bool:
     column_w = box[2] / columns
     fig.text(box[0], box[1] + box[3], title, fontsize=size + 0.5, weight="bold", va="top")
     for column in range(columns):
-        chunk = [line if len(line) <= characters else line[:characters - 1] + "…"
-                 for line in lines[column * rows:(column + 1) * rows]]
-        fig.text(box[0] + column * column_w, box[1] + box[3] - size * 1.6 / 72 / fig.get_size_inches()[1],
-                 "\n".join(chunk), fontsize=size, va="top", linespacing=1.25)
+        limit = characters
+        while True:      # the width of the characters was estimated: measured, a column never runs into the next
+            chunk = [line if len(line) <= limit else line[:limit - 1] + "…"
+                     for line in lines[column * rows:(column + 1) * rows]]
+            text = fig.text(box[0] + column * column_w, box[1] + box[3] - size * 1.6 / 72 / fig.get_size_inches()[1],
+                            "\n".join(chunk), fontsize=size, va="top", linespacing=1.25)
+            if limit <= 8 or _width(fig, text) <= column_w * 0.97:
+                break
+            text.remove()
+            limit -= 2
+        fits = fits and limit == characters
     return fits
 
 
