@@ -8,9 +8,9 @@ data is loaded, on 2 cores), and of the import of a 1,000-row CSV registry (read
 saved in SQLite, and in PostgreSQL when ``$CPTS_GEO_TEST_PG`` is set). Then the printed maps (issue 20):
 the coverage map of Occitanie with the example registry (16 CPTS) and with 164 synthetic CPTS (its EPCI), and
 the map of a territory in pieces far apart (Mende + Brest): time to draw, to write the PDF, and its size (target:
-drawn in under 5 s, PDF under 3 MB). Before: Occitanie 4.5 s drawn + 7.3 s written, 20.0 MB (164 CPTS:
-4.3 + 4.7 s, 18.1 MB), Mende + Brest 8.3 + 6.9 s, 23.7 MB. After (load average 3.6): 3.5 + 1.2 s, 1.7 MB;
-3.3 + 1.5 s, 1.5 MB; 0.2 + 0.4 s, 0.53 MB.
+drawn in under 5 s, PDF under 3 MB). Before / after, load average 1.5: Occitanie with the example registry
+3.6 s drawn + 3.9 s written, 20.0 MB / 1.6 + 1.1 s, 1.7 MB; 164 CPTS 3.4 + 3.8 s, 18.1 MB / 2.6 + 1.4 s, 1.5 MB;
+Mende + Brest (load average 3.6) 8.3 + 6.9 s, 23.7 MB / 0.2 + 0.4 s, 0.53 MB.
 """
 
 from __future__ import annotations
