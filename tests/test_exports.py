@@ -796,8 +796,10 @@ def test_territory_in_pieces_far_apart_is_framed_on_each_piece(france_dir, franc
     import time
 
     from cpts_geo.codes import resolve_codes
-    from cpts_geo.exports.maps import map_scale
+    from cpts_geo.exports.maps import far_apart_groups, map_scale
 
+    island = france.commune_geometry(["29019", "29155"]).to_crs("EPSG:2154").geometry       # Brest and Ouessant
+    assert len(shapely.get_parts(island.union_all())) == 2 and len(far_apart_groups(island.union_all())) == 1
     territory = Territory(resolve_codes(france, ["48095", "29019"]).iris, "Mende et Brest")
     fig = TerritoryExport(france, territory).map_figure()
     panels = {ax.get_title(loc="left"): ax for ax in fig.axes}

@@ -705,14 +705,14 @@ def _in_view_simplified(shapes: gpd.GeoSeries, view, tolerance: float) -> gpd.Ge
                          crs=shapes.crs)
 
 
-def far_apart_groups(outline, near: float = 10_000, ratio: float = 3.0) -> list:
+def far_apart_groups(outline, near: float = 50_000, ratio: float = 3.0) -> list:
     """The pieces of ``outline`` (metric CRS) in groups of pieces less than ``near`` metres apart, largest first,
     when the whole is more than ``ratio`` times as wide as its largest group (framed whole, each group would be a
     speck: Mende and Brest); else the outline alone."""
-    clusters = shapely.get_parts(shapely.union_all(shapely.buffer(shapely.get_parts(outline), near / 2)))
+    pieces = shapely.get_parts(outline)
+    clusters = shapely.get_parts(shapely.union_all(shapely.buffer(pieces, near / 2))) if len(pieces) > 1 else []
     if len(clusters) < 2:
         return [outline]
-    pieces = shapely.get_parts(outline)
     groups = sorted((shapely.union_all(pieces[shapely.intersects(pieces, cluster)]) for cluster in clusters),
                     key=lambda group: -group.area)
     return groups if _span(outline, near) > ratio * max(_span(group, near) for group in groups) else [outline]
