@@ -385,3 +385,67 @@ def test_coverage_workbook_is_formatted(france_dir, tmp_path, capsys):
     assert summary["Millésime de population"].number_format == "0"
     limits = book["Limites"]
     assert limits["A3"].alignment.wrap_text and limits.column_dimensions["A"].width == 60
+
+
+# --- the printed map of a whole région (issue 20): readable and light at 1:2,500,000 -------------------------------
+
+def map_texts(fig, ax) -> list:
+    """The texts drawn on the map (names and numbers first, then scale bar and north arrow), with their box on the
+    page, and how many are names or numbers (:class:`~cpts_geo.exports.maps.MapLabels` draws them at zorder 6)."""
+    renderer = fig.canvas.get_renderer()
+    texts = sorted(ax.texts, key=lambda text: text.get_zorder() != 6)
+    return [(text.get_text(), text.get_window_extent(renderer)) for text in texts], \
+        sum(text.get_zorder() == 6 for text in texts)
+
+
+def assert_readable_region_map(fig, report):
+    """No two texts of the map overlap, each is whole inside the map, every CPTS is named or numbered and keyed, each
+    overlap and isolated zone has its red marker, département limits are drawn and in the legend; PDF under 3 MB."""
+    ax = fig.axes[0]
+    texts, labels = map_texts(fig, ax)
+    frame = ax.get_window_extent()
+    for position, (text, box) in enumerate(texts[:labels]):
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, text
+        for other, other_box in texts[position + 1:]:
+            assert not box.overlaps(other_box), (text, other)
+    named = {text for text, _ in texts[:labels]}
+    key = "\n".join(text.get_text() for text in fig.texts)
+    numbered = [name for name in report.cpts["name"] if name not in named]
+    assert all(re.search(rf"^\d+ {re.escape(name[:20])}", key, re.M) for name in numbered)
+    numbers = {text for text in named if text.isdigit()}
+    assert numbers == {str(n) for n in range(1, len(numbered) + 1)}          # each numbered CPTS on the map
+    markers = [patch.get_gid() for patch in ax.patches]
+    assert markers.count("chevauchement") == len(report.overlaps)
+    assert markers.count("zone_isolee") == len(report.isolated)
+    legend = [" ".join(t.get_text().split()) for legend in fig.legends for t in legend.get_texts()]
+    assert "Limite de département" in legend
+    assert any(len(line.get_segments()) > 10 and line.get_linestyle()[0][1] for line in ax.collections
+               if hasattr(line, "get_segments"))                        # the dashed département limits
+    pdf = save_figure(fig, "pdf")
+    assert len(pdf) < 3_000_000
+    return pdf
+
+
+def test_region_print_map_with_the_example_registry(france, example):
+    """Occitanie with the 16 CPTS of the example: Salanque and Perpignan no longer drawn over one another, the
+    overlap (Tresserre) circled and the isolated zone (Casefabre) squared in red, a PDF of 20 MB now under 3 MB."""
+    report = coverage_report(france, example, area_of(france, "76"))
+    assert (len(report.overlaps), len(report.isolated)) == (1, 1)
+    fig = coverage_print_map(france, example, report)
+    pdf = assert_readable_region_map(fig, report)
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "CPTS Salanque" in text and "CPTS Perpignan" in text and "Repère d'une zone isolée" in text
+
+
+def test_region_print_map_of_164_cpts(france):
+    """Occitanie tiled by 164 synthetic CPTS (its EPCI, four communes in two CPTS): most are numbered, none
+    overlaps another, the key beside the map; drawn in seconds."""
+    from tests.synthetic_registry import synthetic_registry
+
+    registry = synthetic_registry(france, "76", set(), 140, overlaps=5)
+    report = coverage_report(france, registry, area_of(france, "76"))
+    assert (len(report.cpts), len(report.overlaps)) == (164, 4)
+    start = time.perf_counter()
+    fig = coverage_print_map(france, registry, report)
+    assert time.perf_counter() - start < 20               # under 5 s on an idle machine: bench/bench_coverage.py
+    assert_readable_region_map(fig, report)

@@ -27,13 +27,14 @@ from itertools import compress
 import geopandas as gpd
 import matplotlib
 import numpy as np
+import pandas as pd
 import shapely
 from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.patches import Circle, Patch, PathPatch, Rectangle
 from matplotlib.path import Path
 from matplotlib.transforms import Bbox
 
@@ -52,6 +53,8 @@ A4_INCHES = {"portrait": (8.27, 11.69), "landscape": (11.69, 8.27)}
 SIDE_MARGIN = 0.04                   # left and right page margins, in figure fractions
 EDGE_IN, GAP_IN = 0.3, 0.12          # top/bottom page margin and space between blocks, in inches
 PANEL_IN = 3.0                       # width of the side panel of a landscape page (legend, inset, key)
+WIDE_PANEL_IN = 5.0                  # the side panel of a coverage map whose key of numbered CPTS is long
+WIDE_PANEL_CPTS = 60                 # a coverage map of more CPTS takes the wide panel at once
 KEY_COLUMN_IN = 1.9                  # width of a column of the key of numbered names, in a row of its own
 LEGEND_COLUMN_IN = 2.4               # narrowest column of a legend in two columns
 INSET_IN = (2.1, 2.1)                # width and height of the locator inset, its title included
@@ -77,6 +80,7 @@ NEIGHBOUR_PALETTE = tuple(c for c in CPTS_PALETTE if c not in ("#fdb462", "#fb9a
 CPTS_HATCHES = ("", "//", "\\\\", "..", "xx", "--", "||", "oo")
 NEIGHBOUR_HATCHES = ("//", "\\\\", "xx", "||", "--", "++")
 NICE_SCALES = (1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 7.5, 8, 9, 10)
+SCALE_BAR_IN = 1.2                   # shortest scale bar on paper
 HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
 #: a part of a zone (an islet of a commune) is framed when it lies within this share of the main land's size from
 #: it, or holds at least FRAME_MIN_SHARE of the territory's area; the other, small and far, are left out of the view
@@ -184,7 +188,7 @@ def _legend(fig, handles: list, anchor: tuple[float, float], width: float, colum
 
 def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list[str],
               extent: gpd.GeoSeries, margin: float = 0.08, alerts: list[str] = (), locator=None,
-              key_rows: int = 0, author: str | None = None):
+              key_rows: int = 0, author: str | None = None, panel_in: float = PANEL_IN):
     """Lay out the page around the map and frame the view on ``extent`` (metric CRS); the box left for a key
     (figure fractions ``[x, y, width, height]``: beside the legend, or with ``key_rows`` a row of its own over the
     footer for that many names) is returned, for :func:`draw_key`.
@@ -194,9 +198,9 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     of ``handles`` (a handle, or a pair handle and geometry: the entry is left out when the geometry is not in
     view), the ``locator`` inset
     (a function drawing on the inset axes, given the view box) and the key go in a panel on the right of
-    a landscape page, in a band under the map on a portrait one. The view is framed at a round scale,
-    with a scale bar, the numeric scale and a north arrow. Draw the layers before, the labels
-    (:class:`MapLabels`) after.
+    a landscape page (``panel_in`` inches wide), in a band under the map on a portrait one. The view is
+    framed at a round scale, with a scale bar, the numeric scale and a north arrow. Draw the layers before,
+    the labels (:class:`MapLabels`) after.
     """
     page_w, page_h = fig.get_size_inches()
     edge, gap, gap_x = EDGE_IN / page_h, GAP_IN / page_h, GAP_IN / page_w
@@ -215,7 +219,7 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     bottom = edge + _height(fig, footer_text) + gap
     landscape = page_w > page_h
     # with ``key_rows``, a row for the key under the map (and the band of a portrait page)
-    key_w = full - (PANEL_IN / page_w + gap_x if landscape else 0)
+    key_w = full - (panel_in / page_w + gap_x if landscape else 0)
     key_pt, key_column_in = _key_style(key_rows)
     key_h = (math.ceil(key_rows / max(1, int(key_w * page_w / key_column_in))) + 1.5) * key_pt * 1.25 / 72 / page_h
     key_row = [SIDE_MARGIN, bottom, key_w, key_h] if key_rows else None
@@ -226,7 +230,7 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     smaller = min(1.0, page_w / A4_INCHES["portrait"][0])      # a page narrower than A4 (the DOCX map)
     inset_w, inset_h = (INSET_IN[0] * smaller / page_w, INSET_IN[1] * smaller / page_h) if locator else (0, 0)
     if landscape:
-        legend_w, columns = PANEL_IN / page_w, 1
+        legend_w, columns = panel_in / page_w, 1
     else:                                                   # portrait: the band left of the inset
         legend_w = full - inset_w - gap_x
         columns = 2 if legend_w * page_w >= 2 * LEGEND_COLUMN_IN else 1
@@ -234,7 +238,7 @@ def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list
     def layout(shown: list):
         """The legend of ``shown``, and the boxes of the inset, the key and the map around it."""
         if landscape:                                       # landscape: panel on the right
-            panel_w = PANEL_IN / page_w
+            panel_w = panel_in / page_w
             panel_x = 1 - SIDE_MARGIN - panel_w
             inset_box = [panel_x + (panel_w - inset_w) / 2, map_top - inset_h, inset_w, inset_h]
             legend = _legend(fig, shown, (panel_x, map_top - inset_h - (gap if locator else 0)), legend_w, columns)
@@ -313,11 +317,12 @@ def map_scale(ax) -> float:
 
 
 def _scale_bar(ax) -> None:
-    """A scale bar of a round length about a fifth of the map width (metres, metric CRS), the numeric scale right of
-    its last length, both on a white box that the names of the map (:class:`MapLabels`) leave clear."""
+    """A scale bar of a round length about a fifth of the map width, at least :data:`SCALE_BAR_IN` on paper so that
+    its distances do not run into one another on a small map (metres, metric CRS), the numeric scale right of its
+    last length, both on a white box that the names of the map (:class:`MapLabels`) leave clear."""
     xmin, xmax = ax.get_xlim()
     ymin, ymax = ax.get_ylim()
-    target = (xmax - xmin) / 5
+    target = max((xmax - xmin) / 5, map_scale(ax) * SCALE_BAR_IN * 0.0254)
     length = min((m * 10 ** e for e in range(1, 7) for m in (1, 2, 5)), key=lambda v: abs(v - target))
     x0, y0, height = xmin + (xmax - xmin) * 0.04, ymin + (ymax - ymin) * 0.03, (ymax - ymin) * 0.008
     artists = [ax.add_patch(Rectangle((x0 + i * length / 2, y0), length / 2, height, edgecolor="black",
@@ -370,10 +375,17 @@ def draw_key(fig, box: list[float], title: str, names: list[str]) -> bool:
     column_w = box[2] / columns
     fig.text(box[0], box[1] + box[3], title, fontsize=size + 0.5, weight="bold", va="top")
     for column in range(columns):
-        chunk = [line if len(line) <= characters else line[:characters - 1] + "…"
-                 for line in lines[column * rows:(column + 1) * rows]]
-        fig.text(box[0] + column * column_w, box[1] + box[3] - size * 1.6 / 72 / fig.get_size_inches()[1],
-                 "\n".join(chunk), fontsize=size, va="top", linespacing=1.25)
+        limit = characters
+        while True:      # the width of the characters was estimated: measured, a column never runs into the next
+            chunk = [line if len(line) <= limit else line[:limit - 1] + "…"
+                     for line in lines[column * rows:(column + 1) * rows]]
+            text = fig.text(box[0] + column * column_w, box[1] + box[3] - size * 1.6 / 72 / fig.get_size_inches()[1],
+                            "\n".join(chunk), fontsize=size, va="top", linespacing=1.25)
+            if limit <= 8 or _width(fig, text) <= column_w * 0.97:
+                break
+            text.remove()
+            limit -= 2
+        fits = fits and limit == characters
     return fits
 
 
@@ -397,13 +409,14 @@ class MapLabels:
 
     def add(self, geometry: gpd.GeoSeries, names, fontsize: float, min_area: float = 0.0, optional: bool = False,
             weight: str = "normal", colour: str = "black", boxed: bool = True, inside: float = 0.0,
-            avoid: bool = False) -> list[int]:
+            avoid: bool = False, reach: int = 0) -> list[int]:
         """Name each shape at a point of its visible part, if that part is at least ``min_area``; the positions
         (in ``names``) of the names not placed cleanly are returned.
 
         A name that would cover one already placed, have less than the share ``inside`` of its box on its
-        shape or, with ``avoid``, touch the ``avoid`` geometry, moves up, down or sideways; if it still
-        would, an ``optional`` one is left out, another stays where it is.
+        shape or, with ``avoid``, touch the ``avoid`` geometry, moves up, down or sideways (with ``reach``, up to
+        that many label sizes away, a thin leader line to its point when it leaves it); if it still would, an
+        ``optional`` one is left out, another stays where it is.
         """
         visible = geometry.intersection(self.view).buffer(0)  # polygons only (no edge lines)
         if avoid and self.avoid is not None:
@@ -418,7 +431,8 @@ class MapLabels:
         for position, point, name, shape in zip(positions, anchors, compress(names, shown), visible[shown].values):
             text = self.ax.text(point.x, point.y, name, ha="center", va="center", fontsize=fontsize, weight=weight,
                                 color=colour, zorder=6, clip_on=True, **boxing)
-            if not self._place(text, optional, shape if inside else None, inside, avoid and self.avoid is not None):
+            if not self._place(text, optional, shape if inside else None, inside, avoid and self.avoid is not None,
+                               reach):
                 missed.append(position)
         return sorted(missed)
 
@@ -426,7 +440,14 @@ class MapLabels:
         (x0, y0), (x1, y1) = self.ax.transData.inverted().transform([[extent.x0, extent.y0], [extent.x1, extent.y1]])
         return shapely.box(x0, y0, x1, y1)
 
-    def _place(self, text, optional: bool, shape, inside: float, avoid: bool) -> bool:
+    @staticmethod
+    def _shifts(reach: int) -> list[tuple[int, int]]:
+        """:data:`SHIFTS`, then every shift up to ``reach`` steps away, nearest first."""
+        farther = sorted({(dx, dy) for dx in range(-2 * reach, 2 * reach + 1) for dy in range(-reach, reach + 1)}
+                         - set(MapLabels.SHIFTS), key=lambda shift: (abs(shift[0]) / 2) ** 2 + shift[1] ** 2)
+        return [*MapLabels.SHIFTS, *farther]
+
+    def _place(self, text, optional: bool, shape, inside: float, avoid: bool, reach: int = 0) -> bool:
         x, y = text.get_position()
         extent = text.get_window_extent(self.renderer)       # measured once, then moved by whole shifts
         axes_box = self.ax.bbox
@@ -434,7 +455,7 @@ class MapLabels:
         to_data = ((self.ax.get_xlim()[1] - self.ax.get_xlim()[0]) / axes_box.width,
                    (self.ax.get_ylim()[1] - self.ax.get_ylim()[0]) / axes_box.height)
         placed = np.array([(b.x0, b.y0, b.x1, b.y1) for b in self.placed]).reshape(-1, 4)
-        for shift_x, shift_y in self.SHIFTS:
+        for shift_x, shift_y in self._shifts(reach) if reach else self.SHIFTS:
             moved = extent.translated(shift_x * step_x, shift_y * step_y)
             in_axes = axes_box.x0 <= moved.x0 and moved.x1 <= axes_box.x1 and \
                 axes_box.y0 <= moved.y0 and moved.y1 <= axes_box.y1
@@ -448,6 +469,11 @@ class MapLabels:
                 continue
             text.set_position((x + shift_x * step_x * to_data[0], y + shift_y * step_y * to_data[1]))
             self.placed.append(moved)
+            anchor = ((extent.x0 + extent.x1) / 2, (extent.y0 + extent.y1) / 2)
+            if reach and not moved.contains(*anchor):                # moved off its point: a leader line to it
+                ends = self.ax.transData.inverted().transform([anchor, (
+                    min(max(anchor[0], moved.x0), moved.x1), min(max(anchor[1], moved.y0), moved.y1))])
+                self.ax.plot(ends[:, 0], ends[:, 1], color=text.get_color(), linewidth=0.4, zorder=5.9)
             return True
         if optional:
             text.remove()
@@ -479,11 +505,20 @@ def _surroundings(bundle, extent: gpd.GeoSeries, crs: str):
     étangs, abroad)."""
     search = _search_box(extent)
     land = _land(bundle, search, crs)
-    around = land[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
+    around = gpd.GeoDataFrame(geometry=_communes_of(land))
     around["nom"] = bundle.communes.loc[around.index, "nom"]
     sea = shapely.difference(search, shapely.coverage_union_all(around.geometry.values))
     sea = gpd.GeoSeries([part for part in shapely.get_parts(sea) if part.area > search.area / 20_000], crs=crs)
     return search, land, around, sea
+
+
+def _communes_of(iris: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The communes of ``iris`` (indexed by ``code_insee``) dissolved from their IRIS; a commune of one IRIS is
+    taken as it is (most of them: dissolving each would take seconds for a région)."""
+    several = iris["code_insee"].duplicated(keep=False).to_numpy()
+    alone = iris.loc[~several].set_index("code_insee").geometry
+    dissolved = iris.loc[several, ["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage").geometry
+    return gpd.GeoSeries(pd.concat([alone, dissolved]).sort_index(), crs=iris.crs).rename_axis("code_insee")
 
 
 def _sea_entry(sea: gpd.GeoSeries, contours: str = "IRIS") -> list:
@@ -602,7 +637,10 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     split = [p.code_insee for p in summary.split_communes]
     selected = bundle.iris_geometry(sorted(territory.iris)).to_crs(crs)
     outline = gpd.GeoSeries([selected.geometry.union_all()], crs=crs)
-    framed, far_note = framed_parts(selected, bundle.communes["nom"])
+    framed, far_note = framed_parts(selected, bundle.communes["nom"])   # far islets left out (Cayenne), noted
+    groups = far_apart_groups(shapely.union_all(framed.values))         # pieces far apart (Mende + Brest): a frame each
+    if len(groups) > 1:
+        return pieces_map(bundle, territory, selected, groups, orientation, alerts, author, size)
     search, land, around, sea = _surroundings(bundle, framed, crs)
     neighbours, _ = others_without_self(territory, others or {})
     in_neighbours = frozenset().union(*neighbours.values())
@@ -698,57 +736,210 @@ def territory_map(bundle, territory: Territory, others: dict[str, frozenset[str]
     return fig if fits else page(numbered)[0]
 
 
+#: markers of the zones too small to see at the scale of a région: overlaps circled, isolated zones squared
+ZONE_MARKERS = {"chevauchement": ("o", "-", "Repère d'un chevauchement (cercle rouge)"),
+                "zone_isolee": ("s", "--", "Repère d'une zone isolée (carré rouge tireté)")}
+MARKER_MIN_PT = 7                    # smallest radius of a marker, in points
+
+
+def _print_tolerance(ax, points: float = 0.5) -> float:
+    """``points`` printed points in metres of the map at its scale: finer details do not show on paper."""
+    return map_scale(ax) * 0.0254 / 72 * points
+
+
+def _zone_markers(ax, zones: dict[str, list], zorder: float = 7) -> None:
+    """A red circle (overlap) or dashed square (isolated zone) around each zone of ``zones`` (kind of
+    :data:`ZONE_MARKERS` → shapely geometries), at least :data:`MARKER_MIN_PT` in radius so that it shows at
+    any scale; each patch has the kind as its ``gid``."""
+    metres_per_point = _print_tolerance(ax, 1)
+    for kind, geometries in zones.items():
+        marker, linestyle, _ = ZONE_MARKERS[kind]
+        for geometry in geometries:
+            xmin, ymin, xmax, ymax = geometry.bounds
+            radius = max(math.hypot(xmax - xmin, ymax - ymin) / 2 + 2 * metres_per_point,
+                         MARKER_MIN_PT * metres_per_point)
+            centre = ((xmin + xmax) / 2, (ymin + ymax) / 2)
+            style = {"facecolor": "none", "edgecolor": ALERT_COLOUR, "linewidth": 1.4, "linestyle": linestyle,
+                     "zorder": zorder, "gid": kind}
+            ax.add_patch(Circle(centre, radius, **style) if marker == "o" else
+                         Rectangle((centre[0] - radius, centre[1] - radius), 2 * radius, 2 * radius, **style))
+
+
+def _marker_entries(zones: dict[str, list]) -> list:
+    return [Line2D([], [], marker=ZONE_MARKERS[kind][0], markersize=9, markerfacecolor="none",
+                   markeredgecolor=ALERT_COLOUR, markeredgewidth=1.4, linestyle="none", label=ZONE_MARKERS[kind][2])
+            for kind, geometries in zones.items() if geometries]
+
+
+def _in_view_simplified(shapes: gpd.GeoSeries, view, tolerance: float) -> gpd.GeoSeries:
+    """The shapes meeting ``view``, simplified to ``tolerance``."""
+    shapes = shapes[shapes.intersects(view)]
+    return gpd.GeoSeries(shapely.simplify(shapes.values, tolerance, preserve_topology=True), index=shapes.index,
+                         crs=shapes.crs)
+
+
+def far_apart_groups(outline, near: float = 50_000, ratio: float = 3.0) -> list:
+    """The pieces of ``outline`` (metric CRS) in groups of pieces less than ``near`` metres apart, largest first,
+    when the whole is more than ``ratio`` times as wide as its largest group (framed whole, each group would be a
+    speck: Mende and Brest); else the outline alone."""
+    pieces = shapely.get_parts(outline)
+    clusters = shapely.get_parts(shapely.union_all(shapely.buffer(pieces, near / 2))) if len(pieces) > 1 else []
+    if len(clusters) < 2:
+        return [outline]
+    groups = sorted((shapely.union_all(pieces[shapely.intersects(pieces, cluster)]) for cluster in clusters),
+                    key=lambda group: -group.area)
+    return groups if _span(outline, near) > ratio * max(_span(group, near) for group in groups) else [outline]
+
+
+def _span(geometry, least: float = 0.0) -> float:
+    """The width or height of ``geometry``, the larger, and at least ``least``."""
+    xmin, ymin, xmax, ymax = geometry.bounds
+    return max(xmax - xmin, ymax - ymin, least)
+
+
+def pieces_map(bundle, territory: Territory, selected: gpd.GeoDataFrame, groups: list, orientation: str = "portrait",
+               alerts: list[str] = (), author: str | None = None, size: tuple[float, float] | None = None):
+    """The A4 map of a territory in pieces far apart (:func:`far_apart_groups`): one frame per group of pieces, each
+    at its own round scale with its scale bar, the communes around in grey, its communes named (or left to the
+    table where they do not fit); the checks it fails (``alerts``) in red. Only the land near each piece is read:
+    written in seconds whatever the distance between the pieces."""
+    summary = summarize(bundle, territory)
+    crs = metric_crs(summary)
+    fig, ax = new_map_figure(orientation, size)
+    fig.metadata["Author"] = document_author(author)
+    # a frame may be narrower than a page: the land around read over the group widened by its own span
+    surroundings = [_surroundings(bundle, gpd.GeoSeries([group], crs=crs).buffer(_span(group)), crs)
+                    for group in groups]
+    handles = [Patch(facecolor=TERRITORY_COLOUR, edgecolor="black", label="Territoire de la CPTS"),
+               Patch(facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, label="Commune hors territoire"),
+               *_sea_entry(pd.concat([sea for *_, sea in surroundings]))[:1]]
+    subtitle = (f"{_count(summary.commune_count, 'commune')}, {summary.iris_count} IRIS — "
+                f"{fr_int(summary.population.value)} habitants — {len(groups)} morceaux éloignés, "
+                "chacun dans son cadre à sa propre échelle")
+    frame_map(fig, ax, title=territory.name or "Territoire de la CPTS", subtitle=subtitle,
+              handles=[handle for handle, _ in _entries(handles)],
+              footer=source_lines(bundle, {p.departement for p in summary.communes}),
+              extent=gpd.GeoSeries(groups[:1], crs=crs), alerts=alerts)
+    box = ax.get_position()
+    ax.remove()
+    page_w, page_h = fig.get_size_inches()
+    gap_x, gap_y = GAP_IN / page_w, (GAP_IN + 0.25) / page_h          # room for the title of the frame below
+
+    def cells(columns: int) -> tuple[int, float, float]:
+        rows = math.ceil(len(groups) / columns)
+        return columns, (box.width - gap_x * (columns - 1)) / columns, (box.height - gap_y * (rows - 1)) / rows
+    # the grid whose frames are the most nearly square
+    columns, cell_w, cell_h = min((cells(c) for c in range(1, len(groups) + 1)),
+                                  key=lambda grid: abs(math.log(grid[1] * page_w / (grid[2] * page_h))))
+    for number, (group, (_, _, around, _)) in enumerate(zip(groups, surroundings)):
+        row, column = divmod(number, columns)
+        panel = fig.add_axes([box.x0 + column * (cell_w + gap_x), box.y1 - (row + 1) * cell_h - row * gap_y,
+                              cell_w, cell_h])
+        _bare(panel, 0.6)
+        panel.set_facecolor(SEA_COLOUR)
+        fit_view(panel, gpd.GeoSeries([group], crs=crs), 0.15, round_scale=True)
+        mine = _communes_of(selected[selected.intersects(group)])
+        names = bundle.communes.loc[mine.index, "nom"].tolist()
+        draw_shapes(panel, around.geometry.values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, linewidth=0.4)
+        draw_shapes(panel, mine.values, 2, facecolor=TERRITORY_COLOUR, edgecolor="#4d4d4d", linewidth=0.6)
+        draw_lines(panel, [group], 5, color="black", linewidth=2.0)
+        panel.set_title(f"Morceau {number + 1} : " + ", ".join(names[:3]) + (" …" if len(names) > 3 else ""),
+                        fontsize=9, loc="left", pad=3)
+        _scale_bar(panel)
+        MapLabels(panel).add(mine, names, 7, optional=True)
+    return fig
+
+
 def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientation: str = "landscape",
                  proposed: list[str] | None = None):
     """The A4 map of the coverage of an area by the CPTS of a registry (ARS view); with ``proposed`` (IRIS codes of
     the zones a plan moves), the map of the proposed coverage, those zones outlined. Around the area, as on the
-    territory map: the other communes in grey, the sea tinted and, for a département, the locator inset."""
+    territory map: the other communes in grey, the sea tinted and, for a département, the locator inset.
+
+    Readable at the scale of a région: names never overlap nor leave the map (a CPTS whose name does not fit is
+    numbered, with the key beside or under the map), each overlap and isolated zone is marked by a red circle or
+    square, département limits are drawn; geometries are simplified to half a printed point and the grey context
+    is rasterized, so that the PDF stays light (Occitanie: see README).
+    """
     area_codes = bundle.iris.index[report.area.mask]
     crs = local_crs(bundle.iris.loc[area_codes[0], "departement"])
-    fig, ax = new_map_figure(orientation)
     iris = bundle.iris_geometry(area_codes).to_crs(crs)
-    communes = iris[["code_insee", "geometry"]].dissolve(by="code_insee", method="coverage")
-    outline = gpd.GeoSeries([shapely.coverage_union_all(communes.geometry.values)], crs=crs)
-    _, _, around, sea = _surroundings(bundle, communes.geometry, crs)
-    ax.set_facecolor(SEA_COLOUR)
-    outside = around.drop(index=communes.index.intersection(around.index))
-    draw_shapes(ax, outside.geometry.values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, linewidth=0.25)
-    draw_shapes(ax, communes.geometry.values, 1, facecolor="white", edgecolor="#b0b0b0", linewidth=0.25)
+    communes = _communes_of(iris)
+    outline = gpd.GeoSeries([shapely.coverage_union_all(communes.values)], crs=crs)
+    _, _, around, sea = _surroundings(bundle, communes, crs)
+    outside = around.geometry.drop(index=communes.index.intersection(around.index))
+    departement_limits = _internal_limits(iris, "departement")
     names = report.cpts["name"].tolist()
     in_area = set(area_codes)
     shapes = bundle.territory_shapes({name: registry[name] & in_area for name in names}).to_crs(crs)
-    shapes = shapes.reindex([name for name in names if name in shapes.index])
-    for number, shape in enumerate(shapes.geometry):
-        colour, hatch = CPTS_PALETTE[number % len(CPTS_PALETTE)], CPTS_HATCHES[number % len(CPTS_HATCHES)]
-        draw_shapes(ax, [shape], 2, facecolor=colour, edgecolor="#333333", hatch=hatch, linewidth=0.8, alpha=0.9)
+    shapes = shapes.reindex([name for name in names if name in shapes.index]).geometry
+
+    def union(codes) -> gpd.GeoSeries:
+        """The IRIS ``codes`` of the area as one geometry (none without codes)."""
+        return gpd.GeoSeries([shapely.coverage_union_all(iris.loc[sorted(set(codes) & in_area)].geometry.values)]
+                             if codes else [], crs=crs)
+
+    marked = {kind: [union(codes).iat[0] for codes in table["iris"]]
+              for kind, table in (("chevauchement", report.overlaps), ("zone_isolee", report.isolated))}
+    layers = ((union([c for codes in report.white_zones["iris"] for c in codes]),
+               {"facecolor": "white", "edgecolor": "#d7191c", "hatch": "xxx", "linewidth": 0.4},
+               "Zone blanche (aucune CPTS)"),
+              (gpd.GeoSeries(marked["chevauchement"], crs=crs),
+               {"facecolor": "#ff7f00", "edgecolor": "black", "hatch": "++", "linewidth": 0.6}, "Chevauchement"),
+              (gpd.GeoSeries(marked["zone_isolee"], crs=crs),
+               {"facecolor": "none", "edgecolor": "black", "linewidth": 2.2, "linestyle": "--"}, "Zone isolée"),
+              (union(proposed or []), {"facecolor": "none", "edgecolor": "#2b5cd6", "linewidth": 1.8, "linestyle": ":"},
+               "Zone déplacée par les propositions"))
     handles = [Patch(facecolor=CPTS_PALETTE[0], edgecolor="#333333", label=f"CPTS ({len(names)})"),
                (Patch(facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, label="Hors de la zone affichée"), outside),
-               *_sea_entry(sea)]
-    white = [c for codes in report.white_zones["iris"] for c in codes]
-    shared = [c for codes in report.overlaps["iris"] for c in codes]
-    isolated = [c for codes in report.isolated["iris"] for c in codes]
-    layers = ((white, {"facecolor": "white", "edgecolor": "#d7191c", "hatch": "xxx", "linewidth": 0.4},
-               "Zone blanche (aucune CPTS)"),
-              (shared, {"facecolor": "#ff7f00", "edgecolor": "black", "hatch": "++", "linewidth": 0.6},
-               "Chevauchement"),
-              (isolated, {"facecolor": "none", "edgecolor": "black", "linewidth": 2.2, "linestyle": "--"},
-               "Zone isolée"),
-              (proposed or [], {"facecolor": "none", "edgecolor": "#2b5cd6", "linewidth": 1.8, "linestyle": ":"},
-               "Zone déplacée par les propositions"))
-    for codes, style, label in layers:
-        if codes:
-            draw_shapes(ax, iris.loc[sorted(set(codes) & in_area)].geometry.values, 3, **style)
-            handles.append(Patch(label=label, **{k: v for k, v in style.items() if k != "linewidth"}))
+               *_sea_entry(sea),
+               *(Patch(label=label, **{k: v for k, v in style.items() if k != "linewidth"})
+                 for shape, style, label in layers if not shape.empty),
+               *_marker_entries(marked),
+               (Line2D([], [], **DEPARTEMENT_STYLE, label="Limite de département"), departement_limits),
+               Line2D([], [], color="black", linewidth=1.2, label="Limite de la zone affichée")]
     subtitle = (f"{len(names)} CPTS — population couverte {fr_int(report.population_covered)} sur "
                 f"{fr_int(report.population_total)} ({fr_percent(report.covered_share)}) — population municipale "
                 f"{report.millesime}")
     title = "Couverture proposée en CPTS" if proposed is not None else "Couverture en CPTS"
     departements = bundle.iris.loc[area_codes, "departement"].value_counts().index.tolist()
     locator = _locator(bundle, departements, outline, crs) if report.area.kind == "departement" else None
-    frame_map(fig, ax, title=f"{title} — {report.area.label}", subtitle=subtitle, handles=handles,
-              footer=source_lines(bundle, set(departements)), extent=communes.geometry, margin=0.02, locator=locator)
-    MapLabels(ax).add(shapes.geometry, shapes.index, 6.5)
-    return fig
+
+    def page(panel_in: float):
+        """The page, and whether the names of the CPTS numbered fit in the key of the side panel."""
+        fig, ax = new_map_figure(orientation)
+        ax.set_facecolor(SEA_COLOUR)
+        key_box = frame_map(fig, ax, title=f"{title} — {report.area.label}", subtitle=subtitle, handles=handles,
+                            footer=source_lines(bundle, set(departements)), extent=communes, margin=0.02,
+                            locator=locator, panel_in=panel_in)
+        (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
+        view, tolerance = shapely.box(xmin, ymin, xmax, ymax), _print_tolerance(ax)
+        # the dense grey context and commune mesh rasterized (a bitmap: not simplified), the rest vector
+        draw_shapes(ax, outside[outside.intersects(view)].values, 1, facecolor=LAND_COLOUR, edgecolor=LAND_EDGE,
+                    linewidth=0.25, rasterized=True)
+        draw_shapes(ax, shapely.simplify(outline.values, tolerance), 1, facecolor="white", edgecolor="none")
+        draw_lines(ax, communes.values, 1.1, color="#b0b0b0", linewidth=0.25, rasterized=True)
+        for number, shape in enumerate(shapely.simplify(shapes.values, tolerance, preserve_topology=True)):
+            colour, hatch = CPTS_PALETTE[number % len(CPTS_PALETTE)], CPTS_HATCHES[number % len(CPTS_HATCHES)]
+            draw_shapes(ax, [shape], 2, facecolor=colour, edgecolor="#333333", hatch=hatch, linewidth=0.8, alpha=0.9)
+        for shape, style, _ in layers:
+            draw_shapes(ax, _in_view_simplified(shape, view, tolerance).values, 3, **style)
+        draw_lines(ax, shapely.simplify(departement_limits.values, tolerance), 4, **DEPARTEMENT_STYLE)
+        draw_lines(ax, shapely.simplify(outline.values, tolerance), 4.5, color="black", linewidth=1.2)
+        _zone_markers(ax, marked)
+        labels = MapLabels(ax)
+        unnamed = labels.add(shapes, shapes.index, 6.5, optional=True, inside=0.5)
+        unnamed = sorted(unnamed, key=lambda position: shapes.index[position])
+        labels.add(shapes.iloc[unnamed], [str(n) for n in range(1, len(unnamed) + 1)], 6, weight="bold",
+                   optional=True, reach=4)
+        fits = draw_key(fig, key_box, "CPTS numérotées", [shapes.index[position] for position in unnamed])
+        return fig, fits
+
+    # a long key of numbered CPTS needs a wider panel (a row under the map would shrink it): taken at once for many
+    # CPTS, else when the key did not fit beside the legend
+    panel_in = WIDE_PANEL_IN if len(shapes) > WIDE_PANEL_CPTS else PANEL_IN
+    fig, fits = page(panel_in)
+    return fig if fits or panel_in == WIDE_PANEL_IN else page(WIDE_PANEL_IN)[0]
 
 
 def save_figure(fig, fmt: str = "png", dpi: int = 300) -> bytes:
