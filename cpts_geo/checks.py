@@ -21,7 +21,8 @@ LEVEL_ORDER = {"ok": 0, "info": 1, "warning": 2, "error": 3}
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Outcome of one check."""
+    """Outcome of one check; its ``title`` says what was found (« Pas de chevauchement », « Chevauchement avec
+    d'autres CPTS »), never the rule alone."""
 
     name: str
     title: str
@@ -88,7 +89,7 @@ def check_contiguity(bundle, territory: Territory) -> CheckResult:
                            f"Le territoire est d'un seul tenant{extra}.", details={"pieces": piece_list})
     communes = sorted(bundle.communes_of(graph.codes[np.concatenate(detached)]))
     return CheckResult(
-        "contiguity", "Territoire d'un seul tenant", "error",
+        "contiguity", "Territoire en plusieurs morceaux", "error",
         f"Le territoire est en {len(pieces) - islands} morceaux sans frontière commune. "
         f"Morceaux détachés du principal : {_names(bundle, communes)}.",
         communes=tuple(communes), iris=tuple(sorted(graph.codes[np.concatenate(detached)])),
@@ -108,7 +109,7 @@ def check_enclaves(bundle, territory: Territory) -> CheckResult:
         parts.append(f"communes enclavées : {_names(bundle, whole)}")
     if partial:
         parts.append(f"IRIS enclavés de {_names(bundle, partial)}")
-    return CheckResult("enclaves", "Pas d'enclave", "error",
+    return CheckResult("enclaves", "Zones enclavées", "error",
                        "Le territoire entoure des zones qui n'en font pas partie — " + " ; ".join(parts) + ".",
                        communes=whole, iris=iris,
                        details={"pieces": [sorted(bundle.iris_graph.codes[p]) for p in pieces]})
@@ -130,7 +131,7 @@ def check_overlaps(bundle, territory: Territory, others: dict[str, frozenset[str
                                        partial and f"IRIS de {_names(bundle, partial)}"]))
         lines.append(f"avec « {name} » : {what}")
     all_codes = sorted({c for codes in shared.values() for c in codes})
-    return CheckResult("overlaps", "Pas de chevauchement", "error",
+    return CheckResult("overlaps", "Chevauchement avec d'autres CPTS", "error",
                        "Le territoire chevauche d'autres CPTS — " + " ; ".join(lines) + ".",
                        communes=tuple(sorted(bundle.communes_of(all_codes))), iris=tuple(all_codes),
                        details={"by_cpts": shared})
@@ -151,7 +152,7 @@ def check_isolated(bundle, territory: Territory, others: dict[str, frozenset[str
     partial = sorted(bundle.communes_of(iris) - set(whole))
     described = "; ".join(filter(None, [whole and f"communes {_names(bundle, whole)}",
                                         partial and f"IRIS de {_names(bundle, partial)}"]))
-    return CheckResult("isolated", "Pas de commune isolée", "warning",
+    return CheckResult("isolated", "Zones isolées", "warning",
                        f"Zones couvertes par aucune CPTS et coupées de toute autre : {described}. "
                        "Elles ne pourront rejoindre qu'une CPTS qui les entoure.",
                        communes=whole, iris=iris,
@@ -204,7 +205,7 @@ def check_regions(bundle, territory: Territory) -> CheckResult:
     listed = [r["name"] for r in regions]
     count = NUMBER_WORDS.get(len(regions), str(len(regions)))
     parts = " ; ".join(f"{r['name']} : " + ", ".join(map(departement_label, r["departements"])) for r in regions)
-    return CheckResult("regions", "Une seule région (ARS)", "info",
+    return CheckResult("regions", "Territoire sur plusieurs régions (ARS)", "info",
                        f"Territoire sur {count} régions ({', '.join(listed[:-1])} et {listed[-1]}) : {count} ARS "
                        f"({parts}). Le projet est à présenter à chacune.",
                        communes=tuple(c for r in regions[1:] for c in r["communes"]),
@@ -216,7 +217,7 @@ def check_codes(report: CodeReport | None) -> CheckResult:
     if report is None or report.ok:
         notes = " ".join(report.notes) if report else ""
         return CheckResult("codes", "Codes reconnus", "ok", ("Tous les codes sont reconnus. " + notes).strip())
-    return CheckResult("codes", "Codes reconnus", "error",
+    return CheckResult("codes", "Codes non reconnus", "error",
                        f"{fr_int(len(report.problems))} code(s) non utilisé(s) — {report.message()}.",
                        details={"problems": [{"code": c, "reason": r} for c, r in report.problems]})
 

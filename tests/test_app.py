@@ -434,7 +434,7 @@ def test_hostile_names_are_inert(app, dep66, tmp_path):
     assert "&lt;img src=x onerror=alert(1)&gt;" in arguments and "<img src=x" not in arguments
     assert "=HYPERLINK(&quot;http://x&quot;)" in arguments
     overlaps = " ".join(box.value for box in app.error if "chevauche" in box.value)
-    assert live_markup(overlaps) == ["**Pas de chevauchement**"] and "\\<img src=x onerror=alert\\(1\\)\\>" in overlaps
+    assert live_markup(overlaps) == ["**Chevauchement avec d'autres CPTS**"] and "\\<img src=x onerror=alert\\(1\\)\\>" in overlaps
     assert "\\[lien\\]\\(javascript\\:alert\\(1\\)\\)" in overlaps
 
     for name in ["**gras**", ":material/warning: :red[rouge] :smile:", *HOSTILE_NAMES]:
@@ -612,7 +612,7 @@ def test_failed_checks_are_said_on_every_tab(app):
     app.run()
     assert not app.exception and "Population" in table_of(app, "4").columns   # the taille bands of the open tab
     warnings = [plain(w.value) for w in app.warning if "onglet « Vérifications »" in plain(w.value)]
-    assert warnings == ["Vérifications à revoir (onglet « Vérifications ») : « Territoire d'un seul tenant »."]
+    assert warnings == ["Vérifications à revoir (onglet « Vérifications ») : « Territoire en plusieurs morceaux »."]
     app.session_state["panel_tab"] = "Vérifications"
     app.run()
     assert not any("onglet « Vérifications »" in plain(w.value) for w in app.warning)

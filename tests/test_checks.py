@@ -26,6 +26,7 @@ def test_two_pieces_are_reported(france):
     result = check_contiguity(france, territory(france, ["66028", "66065"]))  # Cabestany + Elne
     assert result.level == "error" and result.communes == ("66065",)
     assert len(result.details["pieces"]) == 2 and "2 morceaux" in result.message
+    assert result.title == "Territoire en plusieurs morceaux"     # a title says what was found
 
 
 def test_island_is_allowed_without_land_link(france):
@@ -38,7 +39,7 @@ def test_enclave_of_a_ring_around_saleilles(france):
     ring = territory(france, SALEILLES_NEIGHBOURS)
     result = check_enclaves(france, ring)
     assert result.level == "error" and result.communes == ("66189",)
-    assert result.iris == ("661890000",)
+    assert result.iris == ("661890000",) and result.title == "Zones enclavées"
 
 
 def test_enclave_of_part_of_a_commune(france):
@@ -62,6 +63,8 @@ def test_overlap_names_cpts_and_codes(france, ruscino):
     assert result.details["by_cpts"] == {"CPTS Est": ["661360801", "661890000"]}
     assert result.communes == ("66136", "66189")
     assert "CPTS Est" in result.message and "CPTS Sud" not in result.message
+    assert result.title == "Chevauchement avec d'autres CPTS"
+    assert check_overlaps(france, ruscino, {"CPTS Sud": others["CPTS Sud"]}).title == "Pas de chevauchement"
 
 
 def test_isolated_between_territory_and_neighbour(france):
@@ -69,7 +72,7 @@ def test_isolated_between_territory_and_neighbour(france):
     others = {"CPTS Sud": territory(france, ["66208", "66002"]).iris}
     assert check_enclaves(france, mine).level == "ok"
     isolated = check_isolated(france, mine, others)
-    assert isolated.level == "warning" and isolated.communes == ("66189",)
+    assert isolated.level == "warning" and isolated.communes == ("66189",) and isolated.title == "Zones isolées"
     # once the neighbour takes Saleilles, nothing is isolated
     others["CPTS Sud"] |= frozenset(france.iris_by_commune["66189"])
     assert check_isolated(france, mine, others).level == "ok"
