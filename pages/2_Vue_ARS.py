@@ -15,7 +15,7 @@ import streamlit as st
 from cpts_geo import webmap
 from cpts_geo.app_cache import load_area, open_page, shown_error
 from cpts_geo.codes import resolve_codes
-from cpts_geo.coverage import area_of, coverage_report, fr_number, report_tables
+from cpts_geo.coverage import area_of, coverage_report, fr_number, registry_elsewhere, report_tables
 from cpts_geo.coverage_map import FOCUS_STYLE, commune_at, coverage_map, cpts_shapes, departements_of, focus_view
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.folium_view import focus_map, render_map, show_map
@@ -134,6 +134,11 @@ def coverage_and_map(registry: dict[str, frozenset[str]]):
     return st.session_state.ars_coverage[1:]
 
 
+def show_region(code: str) -> None:
+    """Switch the page to the whole région ``code``."""
+    st.session_state.ars_region, st.session_state.ars_departement = code, ""
+
+
 def take_clicked_commune(point: dict | None, area, registry: dict[str, frozenset[str]]) -> None:
     """A new click on the map: the commune under it is named under the map and added to the codes moved by hand
     (« Plan de couverture complète »)."""
@@ -210,6 +215,12 @@ try:
         imported = RegistryImport("registre de la région", cpts=loaded.cpts if loaded else {})
     if not imported.cpts:
         st.info("Aucune CPTS dans ce registre : importez un fichier ou enregistrez des brouillons.")
+        st.stop()
+    elsewhere = registry_elsewhere(bundle, imported.cpts, shown_area)
+    if elsewhere:   # not a silent 0 % and an empty list
+        st.warning(markdown_text(elsewhere.message))
+        st.button(markdown_text(f"Voir la région {regions[elsewhere.main_region]} ({elsewhere.main_region})"),
+                  key="ars_show_region", on_click=show_region, args=(elsewhere.main_region,))
         st.stop()
     report, area, shapes, rendered = coverage_and_map(imported.cpts)
 except CptsGeoError as err:

@@ -334,6 +334,21 @@ def test_ars_page_opens_the_area_of_its_link(dep66_dir, france, tmp_path, monkey
     assert page.selectbox(key="ars_region").value == "76" and page.selectbox(key="ars_departement").value == "66"
 
 
+def test_registry_of_another_region_is_named(france_dir, tmp_path, monkeypatch):
+    """A registry of the Occitanie uploaded while the Finistère is shown: no silent 0 % and empty list, but where
+    its CPTS are, and a button to their région."""
+    page = ars_page(monkeypatch, france_dir, tmp_path / "vide.sqlite", dep="29")
+    page.radio(key="ars_source").set_value("Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)").run()
+    page.get("file_uploader")[0].upload("registre.csv", EXAMPLE.read_bytes(), "text/csv").run()
+    assert not page.exception and not page.metric and not page.dataframe
+    assert page.warning[0].value.replace("\\", "") == (
+        "Aucune des 16 CPTS du registre n'est dans le département Finistère (29) : 16 dans la région Occitanie (76, "
+        "départements Aude (11), Pyrénées-Orientales (66)). Choisissez leur région pour voir leur couverture.")
+    next(b for b in page.button if b.key == "ars_show_region").click().run()
+    assert page.selectbox(key="ars_region").value == "76" and page.selectbox(key="ars_departement").value == ""
+    assert not page.warning and {m.label: m.value for m in page.metric}["Zones isolées"] == "1"
+
+
 def test_csv_read_by_a_french_spreadsheet(france_dir, tmp_path, capsys, libreoffice):
     """The coverage and plan CSVs of Occitanie opened by LibreOffice in French: figures are numbers (decimal comma,
     « 2 » not « 2.0 », shares in %), codes keep their leading zero (Ariège 09…)."""
