@@ -347,6 +347,14 @@ def test_registry_of_another_region_is_named(france_dir, tmp_path, monkeypatch):
     next(b for b in page.button if b.key == "ars_show_region").click().run()
     assert page.selectbox(key="ars_region").value == "76" and page.selectbox(key="ars_departement").value == ""
     assert not page.warning and {m.label: m.value for m in page.metric}["Zones isolées"] == "1"
+    # counts with the French thousands separator, beside the populations; APL always with 2 decimals
+    assert {m.label: m.value for m in page.metric}["Communes en zone blanche"] == "3\u202f789"
+    assert "Zones blanches (3\u202f789)" in [e.label for e in page.expander]
+    apl_columns = [config for table in page.dataframe for name, config in json.loads(table.proto.columns).items()
+                   if name.startswith("APL")]
+    assert apl_columns and all(c["type_config"] == {"type": "number", "format": "localized", "step": 0.01}
+                               for c in apl_columns)
+    assert any("« sous-dense » sous 2,50" in c.value for c in page.caption)
 
 
 def test_csv_read_by_a_french_spreadsheet(france_dir, tmp_path, capsys, libreoffice):
