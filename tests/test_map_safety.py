@@ -64,3 +64,17 @@ def test_coverage_map_tooltips_are_escaped(dep66):
     script = decoded_script(coverage_map(area, registry, report))
     assert ESCAPED in script and HOSTILE not in script
     assert "=HYPERLINK(&quot;http://x&quot;)" in script
+
+
+@pytest.fixture(scope="module")
+def coverage_script(dep66, area) -> str:
+    registry = {"CPTS Ruscino": frozenset(dep66.iris_by_commune["66028"])}
+    return decoded_script(coverage_map(area, registry, coverage_report(dep66, registry, area_of(dep66, "76", "66"))))
+
+
+def test_coverage_map_names_its_background(coverage_script):
+    """The layer control names the background « Plan IGN », not by its WMTS address (a box wider than the map)."""
+    control = re.search(r"base_layers : \{(.*?)\}", coverage_script, re.S).group(1)
+    assert re.fullmatch(r'\s*"Plan IGN" : tile_layer_\w+,?\s*', control)
+    assert "SERVICE=WMTS" in coverage_script            # the tiles still come from the Géoplateforme
+
