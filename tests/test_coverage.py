@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from cpts_geo.cli import main
 from cpts_geo.config import DEFAULT_MIRROR
-from cpts_geo.coverage import area_of, coverage_report, report_tables
+from cpts_geo.coverage import area_of, coverage_report, registry_elsewhere, report_tables
 from cpts_geo.errors import InputError
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
@@ -332,6 +332,14 @@ def test_ars_page_opens_the_area_of_its_link(dep66_dir, france, tmp_path, monkey
     page = ars_page(monkeypatch, dep66_dir, tmp_path / "vide.sqlite")
     assert not page.exception
     assert page.selectbox(key="ars_region").value == "76" and page.selectbox(key="ars_departement").value == "66"
+
+
+def test_registry_elsewhere(france, example):
+    assert registry_elsewhere(france, example, area_of(france, "76", "11")) is None     # some CPTS are there
+    one = registry_elsewhere(france, {"CPTS Aspres": example["CPTS Aspres"]}, area_of(france, "53"))
+    assert one.main_region == "76" and one.message == (
+        "La CPTS du registre n'est pas dans la région Bretagne (53) : 1 dans la région Occitanie (76, département "
+        "Pyrénées-Orientales (66)). Choisissez sa région pour la voir.")
 
 
 def test_registry_of_another_region_is_named(france_dir, tmp_path, monkeypatch):
