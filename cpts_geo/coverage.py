@@ -99,7 +99,8 @@ def registry_elsewhere(bundle, registry: dict[str, frozenset[str]], area: Area) 
                       + ", ".join(f"{names.at[d, 'nom_departement']} ({d})" for d in departements) + ")")
     where = f"{'le' if area.kind == 'departement' else 'la'} {area.label}"
     if counts.sum() > 1:
-        head, tail = f"Aucune des {fr_int(counts.sum())} CPTS du registre n'est", "leur région pour voir leur couverture"
+        head = f"Aucune des {fr_int(counts.sum())} CPTS du registre n'est"
+        tail = "leur région pour voir leur couverture"
     else:
         head, tail = "La CPTS du registre n'est pas", "sa région pour la voir"
     return RegistryElsewhere(f"{head} dans {where} : {' ; '.join(places)}. Choisissez {tail}.",

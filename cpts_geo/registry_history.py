@@ -73,7 +73,9 @@ def _move(source: str, target: str) -> str:
     """A move between CPTS in French, "" being outside the registry (a white zone)."""
     if not source:
         return f"Ajouté à « {target} »"
-    return f"Retiré de « {source} » (hors CPTS désormais)" if not target else f"Déplacé de « {source} » vers « {target} »"
+    if not target:
+        return f"Retiré de « {source} » (hors CPTS désormais)"
+    return f"Déplacé de « {source} » vers « {target} »"
 
 
 def _renamed(old: dict[str, frozenset[str]], new: dict[str, frozenset[str]]) -> list[tuple[str, str]]:

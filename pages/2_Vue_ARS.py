@@ -163,7 +163,8 @@ def take_clicked_commune(point: dict | None, area, registry: dict[str, frozenset
 DATA_PATH, bundle, drafts = open_page("Vue ARS")
 if not drafts.user.is_ars:   # before any upload or computation (single-user mode: the local user is the ARS)
     st.error(markdown_text(f"La « Vue ARS » est réservée à l'ARS : {drafts.user.label} n'est l'ARS d'aucune "
-                           "région (les comptes de l'ARS sont déclarés par l'administrateur du serveur). Tracez votre territoire dans « Tracer "
+                           "région (les comptes de l'ARS sont déclarés par l'administrateur du serveur). Tracez "
+                           "votre territoire dans « Tracer "
                            "le territoire »."))
     st.stop()
 store = drafts.store
@@ -204,8 +205,8 @@ try:
                        "fait pas partie : les comptes de l'ARS sont déclarés par l'administrateur du serveur).")
         else:
             accepted = imported.ok or st.checkbox(   # one box per uploaded file: a new file is never accepted unseen
-                f"Enregistrer sans les {fr_int(len(imported.ignored))} ligne(s) ignorée(s) listée(s) ci-dessus (elles ne "
-                "seront pas dans le registre)", key=f"ars_accept_ignored_{uploaded.file_id}")
+                f"Enregistrer sans les {fr_int(len(imported.ignored))} ligne(s) ignorée(s) listée(s) ci-dessus "
+                "(elles ne seront pas dans le registre)", key=f"ars_accept_ignored_{uploaded.file_id}")
             if st.button("Enregistrer comme registre (nouvelle version du registre enregistré)", key="ars_save",
                          disabled=not accepted, help=None if accepted else "Des lignes ont été ignorées : corrigez le "
                          "fichier, ou cochez la case pour enregistrer le registre sans elles."):
@@ -236,7 +237,8 @@ columns[0].metric("Population couverte", fr_percent(report.covered_share),   # a
                   f"{fr_int(report.population_covered)} / {fr_int(report.population_total)} hab.", **neutral)
 columns[1].metric("Communes en zone blanche", fr_int(len(report.white_zones)),
                   f"{fr_int(report.population_total - report.population_covered)} hab.", **neutral)
-columns[2].metric("Chevauchements", fr_int(len(report.overlaps)), f"{fr_int(report.population_overlap)} hab.", **neutral)
+columns[2].metric("Chevauchements", fr_int(len(report.overlaps)), f"{fr_int(report.population_overlap)} hab.",
+                  **neutral)
 columns[3].metric("Zones isolées", fr_int(len(report.isolated)))
 columns[4].metric("CPTS en morceaux", fr_int(len(report.several_pieces)),
                   help=markdown_text("CPTS en plusieurs morceaux séparés (une île ne compte pas) : "
@@ -275,7 +277,8 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
     st.caption("Score entre 0 et 1 : 0,60 × part du contour de la zone partagée avec la CPTS + 0,25 × même "
                "intercommunalité (1 ou 0) + 0,15 × équilibre (1 − population de la CPTS / population de la plus "
                "grande CPTS : à frontière égale, la plus petite CPTS est préférée ; à égalité, la première par "
-               "ordre alphabétique). Une zone pour une « nouvelle CPTS » n'est pas appliquée : la CPTS reste à créer.")
+               "ordre alphabétique). Une zone pour une « nouvelle CPTS » n'est pas appliquée : la CPTS reste à "
+               "créer.")
     labels = {n: f"{n} — {KIND_LABELS[p.kind]} : {p.zone_label(bundle)} → {p.destination()}"
               for n, p in enumerate(plan.proposals, 1) if p.to}
     rejected = st.multiselect("Propositions refusées", list(labels), format_func=labels.get, key="ars_rejected",
