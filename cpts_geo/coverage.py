@@ -73,6 +73,40 @@ def area_of(bundle, region: str | None = None, departement: str | None = None) -
     return Area("region", region, row["nom_region"].iat[0], bundle.iris["region"].to_numpy() == region)
 
 
+@dataclass(frozen=True)
+class RegistryElsewhere:
+    """Where the CPTS of a registry lie when none of them is in the area shown."""
+
+    message: str          # in French, naming the régions and départements that hold them
+    main_region: str      # the région holding most of them
+
+
+def registry_elsewhere(bundle, registry: dict[str, frozenset[str]], area: Area) -> RegistryElsewhere | None:
+    """None when a CPTS of ``registry`` has an IRIS in ``area`` (or none is in the data); else where they are:
+    each CPTS counted in the région holding most of its IRIS, régions with most CPTS first."""
+    zones = bundle.iris[["region", "departement"]].reindex(sorted(set(chain.from_iterable(registry.values()))))
+    zones = zones.dropna()
+    if zones.empty or area.mask[bundle.iris.index.get_indexer(zones.index)].any():
+        return None
+    regions = [zones["region"].reindex(sorted(codes)).dropna() for codes in registry.values()]
+    counts = pd.Series([r.mode().iat[0] for r in regions if len(r)]).value_counts()
+    names = bundle.departements.drop_duplicates("code_departement").set_index("code_departement")
+    places = []
+    for region, count in counts.items():
+        departements = sorted(set(zones.loc[zones["region"] == region, "departement"]))
+        places.append(f"{fr_int(count)} dans la région {names.loc[departements[0], 'nom_region']} ({region}, "
+                      f"département{'s' if len(departements) > 1 else ''} "
+                      + ", ".join(f"{names.at[d, 'nom_departement']} ({d})" for d in departements) + ")")
+    where = f"{'le' if area.kind == 'departement' else 'la'} {area.label}"
+    if counts.sum() > 1:
+        head = f"Aucune des {fr_int(counts.sum())} CPTS du registre n'est"
+        tail = "leur région pour voir leur couverture"
+    else:
+        head, tail = "La CPTS du registre n'est pas", "sa région pour la voir"
+    return RegistryElsewhere(f"{head} dans {where} : {' ; '.join(places)}. Choisissez {tail}.",
+                             counts.index[0])
+
+
 @dataclass
 class Membership:
     """Which CPTS each IRIS belongs to: one row per (CPTS, IRIS) pair, positions in the bundle."""

@@ -80,6 +80,40 @@ class LabelZooms(MacroElement):
     {% endmacro %}""")
 
 
+class MapLegend(MacroElement):
+    """A small legend in a corner of the map: a swatch (CSS of its box) and a label per line, the labels escaped."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+    (function (map) {
+        var legend = L.control({position: "bottomright"});
+        legend.onAdd = function () {
+            var box = L.DomUtil.create("div", "cpts-legend");
+            box.style.cssText = "background:#fff;padding:4px 8px;font:12px sans-serif;line-height:18px;"
+                + "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3)";
+            box.innerHTML = {{ this.html|tojson }};
+            return box;
+        };
+        legend.addTo(map);
+    })({{ this._parent.get_name() }});
+    {% endmacro %}""")
+
+    def __init__(self, items: list[tuple[str, str]]):
+        super().__init__()
+        self._name = "MapLegend"
+        self.html = "".join(f'<div><span style="display:inline-block;width:14px;height:10px;margin-right:6px;'
+                            f'vertical-align:middle;box-sizing:border-box;{swatch}"></span>{html_text(label)}</div>'
+                            for swatch, label in items)
+
+
+#: The legend of the coverage map: swatches drawn as the layers are.
+COVERAGE_LEGEND = [
+    (f"background:{CPTS_PALETTE[0]};border:1px solid #333", "CPTS (une couleur par CPTS)"),
+    (f"background:{COLOURS['white']};opacity:.7", "Zone blanche (hors CPTS)"),
+    (f"background:{COLOURS['overlap']};border:2px solid {COLOURS['overlap']}", "Chevauchement de CPTS"),
+    (f"border:2px dashed {COLOURS['isolated']}", "Zone isolée (hors CPTS, entourée de CPTS)"),
+]
+
+
 def name_labels(shapes: gpd.GeoDataFrame) -> folium.FeatureGroup:
     """The name of each CPTS written on it (at a point inside its largest piece), inert HTML, shown from the zoom
     at which it fits its CPTS (:class:`LabelZooms`); the largest CPTS first, whose names win where two meet."""
@@ -136,6 +170,7 @@ def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], re
                            tooltip=folium.GeoJsonTooltip(fields=webmap.FEATURE_FIELDS,
                                                          aliases=webmap.TOOLTIP_ALIASES)).add_to(folium_map)
     folium.LayerControl(collapsed=True).add_to(folium_map)
+    MapLegend(COVERAGE_LEGEND).add_to(folium_map)
     return folium_map
 
 

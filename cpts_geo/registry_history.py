@@ -55,7 +55,7 @@ class RegistryDiff:
             listed = ", ".join(whole[:LISTED_COMMUNES]) + (
                 f" et {len(whole) - LISTED_COMMUNES} autre(s)" if len(whole) > LISTED_COMMUNES else "")
             parts = f" ; IRIS {', '.join(row.iris)}" if row.iris else ""
-            lines.append(f"  Déplacé de {_cpts(row.source)} vers {_cpts(row.target)} : "
+            lines.append(f"  {_move(row.source, row.target)} : "
                          f"{listed or 'parties de communes'}{parts} ({fr_int(row.population)} habitants).")
         for row in self.changed.itertuples():
             taille = (f"taille {row.taille_before} → {row.taille_after}"
@@ -69,8 +69,13 @@ class RegistryDiff:
         return lines
 
 
-def _cpts(name: str) -> str:
-    return f"« {name} »" if name else "hors registre"
+def _move(source: str, target: str) -> str:
+    """A move between CPTS in French, "" being outside the registry (a white zone)."""
+    if not source:
+        return f"Ajouté à « {target} »"
+    if not target:
+        return f"Retiré de « {source} » (hors CPTS désormais)"
+    return f"Déplacé de « {source} » vers « {target} »"
 
 
 def _renamed(old: dict[str, frozenset[str]], new: dict[str, frozenset[str]]) -> list[tuple[str, str]]:

@@ -56,6 +56,8 @@ MAP_HEIGHT_PX = 640
 TILES = ("https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=GEOGRAPHICALGRIDSYSTEMS."
          "PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM&FORMAT=image/png&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}")
 ATTRIBUTION = "Fond Plan IGN ; contours IRIS © IGN-INSEE"
+#: Name of the background in the maps' layer control.
+TILES_NAME = "Plan IGN"
 
 #: Leaflet 1.9.4 (BSD-2-Clause, static/leaflet/LICENSE) served by Streamlit from ``static/`` (``enableStaticServing``
 #: in .streamlit/config.toml), instead of folium's CDN links (Leaflet, jQuery, Bootstrap, Font Awesome: only
@@ -192,7 +194,8 @@ class MetricScale(MacroElement):
 def empty_map(area: AreaLayer) -> folium.Map:
     """The background tiles, framed on the area, with Leaflet from the app, a metric scale and the notice of
     missing tiles."""
-    folium_map = folium.Map(tiles=TILES, attr=ATTRIBUTION, max_zoom=18)
+    folium_map = folium.Map(tiles=None, max_zoom=18)
+    folium.TileLayer(TILES, attr=ATTRIBUTION, name=TILES_NAME, max_zoom=18).add_to(folium_map)
     folium_map.default_js, folium_map.default_css = LOCAL_JS, LOCAL_CSS
     MetricScale().add_to(folium_map)
     TileErrorNotice().add_to(folium_map)

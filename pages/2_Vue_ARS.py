@@ -15,7 +15,7 @@ import streamlit as st
 from cpts_geo import webmap
 from cpts_geo.app_cache import load_area, open_page, shown_error
 from cpts_geo.codes import resolve_codes
-from cpts_geo.coverage import area_of, coverage_report, fr_number, report_tables
+from cpts_geo.coverage import area_of, coverage_report, fr_number, registry_elsewhere, report_tables
 from cpts_geo.coverage_map import FOCUS_STYLE, commune_at, coverage_map, cpts_shapes, departements_of, focus_view
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.folium_view import focus_map, render_map, show_map
@@ -34,9 +34,11 @@ SOURCES = ("Registre enregistré", "Fichier (CSV, GeoJSON, GeoPackage, Shapefile
 
 
 def localized_numbers(table: pd.DataFrame) -> dict:
-    """Population and APL columns in the reader's number format (48 454 and 0,452 in a French browser), shares as
-    percents."""
-    config = {column: st.column_config.NumberColumn(format="localized") for column in table.columns
+    """Population and APL columns in the reader's number format (48 454 and 0,45 in a French browser: APL always
+    with 2 decimals), shares as percents."""
+    config = {column: st.column_config.NumberColumn(format="localized", step=0.01 if str(column).startswith("APL")
+                                                    else None)
+              for column in table.columns
               if str(column).startswith(("Population", "APL")) and pd.api.types.is_numeric_dtype(table[column])}
     if "Part couverte" in table:
         config["Part couverte"] = st.column_config.NumberColumn(format="percent")
@@ -81,9 +83,10 @@ def show_import(imported: RegistryImport) -> None:
     """The validation report of a registry: what was ignored and why, notes, doubtful IRIS."""
     source = markdown_text(imported.source)   # holds the file name
     if imported.ok and not imported.notes:
-        st.success(f"{source} : {len(imported.cpts)} CPTS lues, aucune ligne ignorée.")
+        st.success(f"{source} : {fr_int(len(imported.cpts))} CPTS lues, aucune ligne ignorée.")
         return
-    st.warning(f"{source} : {len(imported.cpts)} CPTS lues, {len(imported.ignored)} ligne(s) ignorée(s).")
+    st.warning(f"{source} : {fr_int(len(imported.cpts))} CPTS lues, {fr_int(len(imported.ignored))} ligne(s) "
+               "ignorée(s).")
     for note in imported.note_lines():
         st.info(markdown_text(note))
     if len(imported.ignored):
@@ -110,7 +113,7 @@ def cpts_list(report, registry: dict[str, frozenset[str]], shapes) -> None:
                                              width="small", help="Morceaux séparés de la CPTS (îles à part)")})
     st.caption(f"MG : médecins généralistes libéraux (BPE {report.offer['professionals_millesime'] or ''}), "
                f"estimés pour une commune partagée ; APL {report.offer['apl_millesime'] or ''} (DREES), "
-               f"« sous-dense » sous {fr_number(APL_THRESHOLD, 1)}. Case vide : {NOT_AVAILABLE}.")
+               f"« sous-dense » sous {fr_number(APL_THRESHOLD, 2)}. Case vide : {NOT_AVAILABLE}.")
     rows = picked.selection.rows if picked else []
     focus = report.cpts["name"].iat[rows[0]] if rows else None
     outline, bounds = focus_view(shapes, focus) if focus in shapes.index else (None, None)
@@ -134,6 +137,11 @@ def coverage_and_map(registry: dict[str, frozenset[str]]):
     return st.session_state.ars_coverage[1:]
 
 
+def show_region(code: str) -> None:
+    """Switch the page to the whole région ``code``."""
+    st.session_state.ars_region, st.session_state.ars_departement = code, ""
+
+
 def take_clicked_commune(point: dict | None, area, registry: dict[str, frozenset[str]]) -> None:
     """A new click on the map: the commune under it is named under the map and added to the codes moved by hand
     (« Plan de couverture complète »)."""
@@ -155,7 +163,8 @@ def take_clicked_commune(point: dict | None, area, registry: dict[str, frozenset
 DATA_PATH, bundle, drafts = open_page("Vue ARS")
 if not drafts.user.is_ars:   # before any upload or computation (single-user mode: the local user is the ARS)
     st.error(markdown_text(f"La « Vue ARS » est réservée à l'ARS : {drafts.user.label} n'est l'ARS d'aucune "
-                           "région (voir « Serveur partagé » dans le README). Tracez votre territoire dans « Tracer "
+                           "région (les comptes de l'ARS sont déclarés par l'administrateur du serveur). Tracez "
+                           "votre territoire dans « Tracer "
                            "le territoire »."))
     st.stop()
 store = drafts.store
@@ -193,11 +202,11 @@ try:
         show_import(imported)
         if not drafts.user.is_ars_of([region]):
             st.caption(f"Seule l'ARS de la région enregistre le registre ({markdown_text(drafts.user.label)} n'en "
-                       "fait pas partie : voir « Serveur partagé » dans le README).")
+                       "fait pas partie : les comptes de l'ARS sont déclarés par l'administrateur du serveur).")
         else:
             accepted = imported.ok or st.checkbox(   # one box per uploaded file: a new file is never accepted unseen
-                f"Enregistrer sans les {len(imported.ignored)} ligne(s) ignorée(s) listée(s) ci-dessus (elles ne "
-                "seront pas dans le registre)", key=f"ars_accept_ignored_{uploaded.file_id}")
+                f"Enregistrer sans les {fr_int(len(imported.ignored))} ligne(s) ignorée(s) listée(s) ci-dessus "
+                "(elles ne seront pas dans le registre)", key=f"ars_accept_ignored_{uploaded.file_id}")
             if st.button("Enregistrer comme registre (nouvelle version du registre enregistré)", key="ars_save",
                          disabled=not accepted, help=None if accepted else "Des lignes ont été ignorées : corrigez le "
                          "fichier, ou cochez la case pour enregistrer le registre sans elles."):
@@ -211,6 +220,12 @@ try:
     if not imported.cpts:
         st.info("Aucune CPTS dans ce registre : importez un fichier ou enregistrez des brouillons.")
         st.stop()
+    elsewhere = registry_elsewhere(bundle, imported.cpts, shown_area)
+    if elsewhere:   # not a silent 0 % and an empty list
+        st.warning(markdown_text(elsewhere.message))
+        st.button(markdown_text(f"Voir la région {regions[elsewhere.main_region]} ({elsewhere.main_region})"),
+                  key="ars_show_region", on_click=show_region, args=(elsewhere.main_region,))
+        st.stop()
     report, area, shapes, rendered = coverage_and_map(imported.cpts)
 except CptsGeoError as err:
     st.error(markdown_text(shown_error(err)))
@@ -220,18 +235,19 @@ columns = [*st.columns(3), *st.columns(3)]   # two rows: whole labels on a 1366 
 neutral = {"delta_color": "off", "delta_arrow": "off"}   # the deltas are figures, not changes
 columns[0].metric("Population couverte", fr_percent(report.covered_share),   # as the PDF map writes it
                   f"{fr_int(report.population_covered)} / {fr_int(report.population_total)} hab.", **neutral)
-columns[1].metric("Communes en zone blanche", len(report.white_zones),
+columns[1].metric("Communes en zone blanche", fr_int(len(report.white_zones)),
                   f"{fr_int(report.population_total - report.population_covered)} hab.", **neutral)
-columns[2].metric("Chevauchements", len(report.overlaps), f"{fr_int(report.population_overlap)} hab.", **neutral)
-columns[3].metric("Zones isolées", len(report.isolated))
-columns[4].metric("CPTS en morceaux", len(report.several_pieces),
+columns[2].metric("Chevauchements", fr_int(len(report.overlaps)), f"{fr_int(report.population_overlap)} hab.",
+                  **neutral)
+columns[3].metric("Zones isolées", fr_int(len(report.isolated)))
+columns[4].metric("CPTS en morceaux", fr_int(len(report.several_pieces)),
                   help=markdown_text("CPTS en plusieurs morceaux séparés (une île ne compte pas) : "
                                      f"{', '.join(report.several_pieces) or 'aucune'} ; colonne « Morceaux » de la "
                                      "liste."))
 columns[5].metric(f"APL zones blanches {report.offer['apl_millesime'] or ''}".strip(),
                   fr_number(report.offer["white_zones"]["apl"], 2) if len(report.white_zones) else "—",
                   help="Accessibilité potentielle localisée aux médecins généralistes (DREES), pondérée par la "
-                       f"population standardisée ; « sous-dense » sous {fr_number(APL_THRESHOLD, 1)}.")
+                       f"population standardisée ; « sous-dense » sous {fr_number(APL_THRESHOLD, 2)}.")
 
 
 list_column, map_column = st.columns([2, 3])
@@ -242,7 +258,7 @@ with list_column:
 
 tables = report_tables(report, bundle)
 for title in ("Zones blanches", "Chevauchements", "Zones isolées", "EPCI"):
-    with st.expander(f"{title} ({len(tables[title])})", expanded=title == "Zones blanches"):
+    with st.expander(f"{title} ({fr_int(len(tables[title]))})", expanded=title == "Zones blanches"):
         st.dataframe(tables[title], hide_index=True, column_config=localized_numbers(tables[title]))
 st.download_button("Télécharger le rapport (XLSX)", coverage_files(report, bundle, "couverture")["couverture.xlsx"],
                    file_name=f"couverture_{report.area.stem}.xlsx", key="ars_xlsx")
@@ -258,9 +274,11 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
     proposals = plan_tables(plan, bundle)["Propositions"]
     st.dataframe(proposals, hide_index=True, column_config={**localized_numbers(proposals),
                                                             "Score": st.column_config.NumberColumn(format="localized")})
-    st.caption("Score entre 0 et 1 : 0,60 × part de frontière commune + 0,25 × même intercommunalité + 0,15 × "
-               "équilibre des populations (voir le README). Une zone pour une « nouvelle CPTS » n'est pas appliquée : "
-               "la CPTS reste à créer.")
+    st.caption("Score entre 0 et 1 : 0,60 × part du contour de la zone partagée avec la CPTS + 0,25 × même "
+               "intercommunalité (1 ou 0) + 0,15 × équilibre (1 − population de la CPTS / population de la plus "
+               "grande CPTS : à frontière égale, la plus petite CPTS est préférée ; à égalité, la première par "
+               "ordre alphabétique). Une zone pour une « nouvelle CPTS » n'est pas appliquée : la CPTS reste à "
+               "créer.")
     labels = {n: f"{n} — {KIND_LABELS[p.kind]} : {p.zone_label(bundle)} → {p.destination()}"
               for n, p in enumerate(plan.proposals, 1) if p.to}
     rejected = st.multiselect("Propositions refusées", list(labels), format_func=labels.get, key="ars_rejected",
@@ -286,7 +304,8 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
             st.caption(markdown_text(f"{KIND_LABELS[move.kind]} — {move.zone_label(bundle)} → {move.destination()}"
                                      + (f", retirée de {', '.join(move.released_by)}" if move.released_by else "")))
     by_hand = sum(p.kind == "manual" for p in chosen.proposals)
-    st.markdown(f"**Avec {len(chosen.proposals) - by_hand} proposition(s) acceptée(s) et {by_hand} déplacement(s) "
+    st.markdown(f"**Avec {fr_int(len(chosen.proposals) - by_hand)} proposition(s) acceptée(s) et {fr_int(by_hand)} "
+                "déplacement(s) "
                 "à la main** :\n"
                 + "\n".join(f"- {markdown_text(line)}" for line in before_after_lines(chosen)))
     per_cpts = plan_tables(chosen, bundle)["Avant-après par CPTS"]

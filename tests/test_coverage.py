@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from cpts_geo.cli import main
 from cpts_geo.config import DEFAULT_MIRROR
-from cpts_geo.coverage import area_of, coverage_report, report_tables
+from cpts_geo.coverage import area_of, coverage_report, registry_elsewhere, report_tables
 from cpts_geo.errors import InputError
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
@@ -332,6 +332,37 @@ def test_ars_page_opens_the_area_of_its_link(dep66_dir, france, tmp_path, monkey
     page = ars_page(monkeypatch, dep66_dir, tmp_path / "vide.sqlite")
     assert not page.exception
     assert page.selectbox(key="ars_region").value == "76" and page.selectbox(key="ars_departement").value == "66"
+
+
+def test_registry_elsewhere(france, example):
+    assert registry_elsewhere(france, example, area_of(france, "76", "11")) is None     # some CPTS are there
+    one = registry_elsewhere(france, {"CPTS Aspres": example["CPTS Aspres"]}, area_of(france, "53"))
+    assert one.main_region == "76" and one.message == (
+        "La CPTS du registre n'est pas dans la région Bretagne (53) : 1 dans la région Occitanie (76, département "
+        "Pyrénées-Orientales (66)). Choisissez sa région pour la voir.")
+
+
+def test_registry_of_another_region_is_named(france_dir, tmp_path, monkeypatch):
+    """A registry of the Occitanie uploaded while the Finistère is shown: no silent 0 % and empty list, but where
+    its CPTS are, and a button to their région."""
+    page = ars_page(monkeypatch, france_dir, tmp_path / "vide.sqlite", dep="29")
+    page.radio(key="ars_source").set_value("Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)").run()
+    page.get("file_uploader")[0].upload("registre.csv", EXAMPLE.read_bytes(), "text/csv").run()
+    assert not page.exception and not page.metric and not page.dataframe
+    assert page.warning[0].value.replace("\\", "") == (
+        "Aucune des 16 CPTS du registre n'est dans le département Finistère (29) : 16 dans la région Occitanie (76, "
+        "départements Aude (11), Pyrénées-Orientales (66)). Choisissez leur région pour voir leur couverture.")
+    next(b for b in page.button if b.key == "ars_show_region").click().run()
+    assert page.selectbox(key="ars_region").value == "76" and page.selectbox(key="ars_departement").value == ""
+    assert not page.warning and {m.label: m.value for m in page.metric}["Zones isolées"] == "1"
+    # counts with the French thousands separator, beside the populations; APL always with 2 decimals
+    assert {m.label: m.value for m in page.metric}["Communes en zone blanche"] == "3\u202f789"
+    assert "Zones blanches (3\u202f789)" in [e.label for e in page.expander]
+    apl_columns = [config for table in page.dataframe for name, config in json.loads(table.proto.columns).items()
+                   if name.startswith("APL")]
+    assert apl_columns and all(c["type_config"] == {"type": "number", "format": "localized", "step": 0.01}
+                               for c in apl_columns)
+    assert any("« sous-dense » sous 2,50" in c.value for c in page.caption)
 
 
 def test_csv_read_by_a_french_spreadsheet(france_dir, tmp_path, capsys, libreoffice):

@@ -11,7 +11,7 @@ from streamlit_folium import _get_map_string
 
 from cpts_geo import webmap
 from cpts_geo.coverage import area_of, coverage_report
-from cpts_geo.coverage_map import coverage_map
+from cpts_geo.coverage_map import MapLegend, coverage_map
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -64,3 +64,27 @@ def test_coverage_map_tooltips_are_escaped(dep66):
     script = decoded_script(coverage_map(area, registry, report))
     assert ESCAPED in script and HOSTILE not in script
     assert "=HYPERLINK(&quot;http://x&quot;)" in script
+
+
+@pytest.fixture(scope="module")
+def coverage_script(dep66, area) -> str:
+    registry = {"CPTS Ruscino": frozenset(dep66.iris_by_commune["66028"])}
+    return decoded_script(coverage_map(area, registry, coverage_report(dep66, registry, area_of(dep66, "76", "66"))))
+
+
+def test_coverage_map_names_its_background(coverage_script):
+    """The layer control names the background « Plan IGN », not by its WMTS address (a box wider than the map)."""
+    control = re.search(r"base_layers : \{(.*?)\}", coverage_script, re.S).group(1)
+    assert re.fullmatch(r'\s*"Plan IGN" : tile_layer_\w+,?\s*', control)
+    assert "SERVICE=WMTS" in coverage_script            # the tiles still come from the Géoplateforme
+
+
+def test_coverage_map_has_a_legend(coverage_script, area):
+    """A legend says what the colours are, its labels escaped."""
+    assert "cpts-legend" in coverage_script
+    for label in ("CPTS (une couleur par CPTS)", "Zone blanche (hors CPTS)", "Chevauchement de CPTS",
+                  "Zone isolée (hors CPTS, entourée de CPTS)"):
+        assert label in coverage_script
+    hostile = webmap.empty_map(area)
+    MapLegend([("background:red", HOSTILE)]).add_to(hostile)
+    assert ESCAPED in decoded_script(hostile) and HOSTILE not in decoded_script(hostile)

@@ -346,6 +346,8 @@ def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
     page = ars_page(monkeypatch, dep66_dir, location)
     page.toggle(key="ars_propose").set_value(True).run()
     assert not page.exception
+    assert not [c.value for c in page.caption if "README" in c.value]        # the page says the thing itself
+    assert any("la plus petite CPTS est préférée" in c.value for c in page.caption)
 
     def figures():
         text = next(m.value for m in page.markdown if "proposition(s) acceptée(s)" in m.value)
@@ -387,8 +389,8 @@ def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
         [2, "Utilisateur local", "Casefabre et Porté rattachées"], [1, "a@ars.fr", "Import initial"]]
     assert history["Date"].tolist() == [fr_datetime(v.saved) for v in store.registry_versions()]   # French, local
     assert re.fullmatch(r"\d{1,2}(er)? [a-zéû]+ 20\d\d, \d\d:\d\d", history["Date"][0])
-    diff = next(m.value for m in page.markdown if "Déplacé de" in m.value).replace("\\", "").replace("\u202f", " ")
-    assert "- Déplacé de hors registre vers « CPTS Aspres » : Casefabre (66040) (44 habitants)." in diff
+    diff = next(m.value for m in page.markdown if "Ajouté à" in m.value).replace("\\", "").replace("\u202f", " ")
+    assert "- Ajouté à « CPTS Aspres » : Casefabre (66040) (44 habitants)." in diff
     assert "- « CPTS Vallespir » : 34 025 → 32 859 habitants, taille 1 → 1." in diff
     page.button(key="ars_restore").click().run()
     assert [(v.number, v.comment) for v in open_store(location).registry_versions()][:1] == [

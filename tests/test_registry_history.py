@@ -65,7 +65,9 @@ def round_trip(bundle, bundle_dir, location, tmp_path, capsys):
     assert main(["registry", "diff", "1", "2", "--db", location, "--data", str(bundle_dir)]) == 0
     text = capsys.readouterr().out
     assert "  CPTS renommée : « CPTS Conflent » → « CPTS du Conflent ».\n" in text
-    assert "  Déplacé de hors registre vers « CPTS Porté » : Porté-Puymorens (66147) (100 habitants).\n" in text
+    assert "  Ajouté à « CPTS Porté » : Porté-Puymorens (66147) (100 habitants).\n" in text   # was a white zone
+    assert "  Retiré de « CPTS Fenouillèdes » (hors CPTS désormais) : " in text
+    assert "hors registre" not in text
     assert "  « CPTS Aspres » : 78\u202f478 → 77\u202f356 habitants, taille 2.\n" not in text
     assert "  « CPTS Aspres » : 78\u202f478 → 77\u202f356 habitants, taille 2 → 2.\n" in text
 
