@@ -185,8 +185,13 @@ with st.sidebar:
         zoom_col, add_col = st.columns(2)
         zoom_col.button("Zoomer", icon=":material/zoom_in:", on_click=session.zoom_to, args=([picked],),
                         width="stretch")
-        add_col.button("Ajouter", icon=":material/add_circle:", on_click=session.toggle_commune, args=(picked,),
-                       width="stretch", help="Ajoute la commune entière à la sélection, ou l'en retire")
+        # two buttons of their own: the second click of a double click on « Ajouter » adds again, harmless
+        if session.has_commune(picked):
+            add_col.button("Retirer", icon=":material/remove_circle:", on_click=session.remove_commune, args=(picked,),
+                           key="search_remove", width="stretch", help="Retire la commune entière de la sélection")
+        else:
+            add_col.button("Ajouter", icon=":material/add_circle:", on_click=session.add_commune, args=(picked,),
+                           key="search_add", width="stretch", help="Ajoute la commune entière à la sélection")
 
     st.header("Sélection")
     bind(st.radio, "Un clic sur la carte ajoute ou retire", "mode", options=list(MODES), format_func=MODES.get)

@@ -16,7 +16,7 @@ from cpts_geo.codes import CodeReport, read_code_file, resolve_codes
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_int
 from cpts_geo.sources.readers import listed
-from cpts_geo.territory import Territory
+from cpts_geo.territory import Territory, commune_iris
 from cpts_geo.user_text import clean_text
 from cpts_geo.users import Drafts
 
@@ -138,8 +138,20 @@ class DrawingSession:
         return self.select(changed.iris)
 
     def toggle_commune(self, code_insee: str) -> bool:
-        """Add or remove a whole commune (e.g. found by the search box)."""
+        """Add or remove a whole commune."""
         return self.select(self.territory.toggle_commune(self.bundle, code_insee).iris)
+
+    def has_commune(self, code_insee: str) -> bool:
+        """Whether a whole commune is in the selection."""
+        return commune_iris(self.bundle, code_insee) <= self.selection
+
+    def add_commune(self, code_insee: str) -> bool:
+        """Add a whole commune (« Ajouter » of the search box); a repeat changes nothing."""
+        return self.select(self.selection | commune_iris(self.bundle, code_insee))
+
+    def remove_commune(self, code_insee: str) -> bool:
+        """Remove a whole commune (« Retirer » of the search box); a repeat changes nothing."""
+        return self.select(self.selection - commune_iris(self.bundle, code_insee))
 
     def toggle_epci(self, epci: str) -> bool:
         """Add all the communes of an EPCI, or remove them if they were all in."""

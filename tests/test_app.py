@@ -156,6 +156,13 @@ def test_select_with_search_click_and_undo(app):
     app.text_input[0].input("cabestany").run()
     next(b for b in app.button if b.label == "Ajouter").click().run()
     assert {c[:5] for c in selection(app)} == {"66028"}
+    assert [b.label for b in app.sidebar.columns[1].button] == ["Retirer"]   # « Ajouter » again can only add
+    app.session_state["session"].add_commune("66028")   # the second click of a double click on « Ajouter »
+    app.run()
+    assert {c[:5] for c in selection(app)} == {"66028"}
+    app.button(key="search_remove").click().run()
+    assert selection(app) == frozenset()
+    app.button(key="search_add").click().run()
     app.session_state["session"].toggle("661860000")  # what a click on the map calls
     app.run()
     assert metrics(app)["Communes"] == "2"
@@ -206,11 +213,11 @@ def test_figures_and_buttons_have_room_on_a_laptop_screen(app, tmp_path):
     app.text_input(key="session_name").input("CPTS Test").run()
     click(app, "Enregistrer le brouillon")                       # asks before replacing: « Remplacer », « Annuler »
     click(app, "Supprimer")                                      # asks first: « Supprimer », « Annuler »
-    app.text_input[0].input("cabestany").run()                   # « Zoomer », « Ajouter »
+    app.text_input[0].input("cabestany").run()                   # « Zoomer », « Retirer » (it is in Ruscino)
     assert {"Remplacer", "Rouvrir", "confirm_delete_yes"} <= {b.label for b in app.sidebar.button} | {
         b.key for b in app.sidebar.button}
     in_rows = [b.label for column in app.sidebar.columns for b in column.button]
-    assert in_rows == ["Zoomer", "Ajouter"]
+    assert in_rows == ["Zoomer", "Retirer"]
     figures = {m.label: column.weight for column in app.main.columns for m in column.metric
                if len(column.metric) == 1}
     assert figures == {"Population 2023": 0.6, "Taille": 0.4, "Communes": 0.6, "IRIS": 0.4}

@@ -37,6 +37,18 @@ def test_toggle_iris_and_commune_with_undo_redo(session, dep66):
     assert not session.toggle("999999999")
 
 
+def test_add_and_remove_commune_are_explicit_a_repeat_is_harmless(session, dep66):
+    """« Ajouter » of the search box adds, « Retirer » removes: the second click of a double click changes nothing."""
+    cabestany = frozenset(dep66.iris_by_commune["66028"])
+    session.toggle("660280101")                       # one IRIS of Cabestany already in
+    assert not session.has_commune("66028")
+    assert session.add_commune("66028") and session.selection == cabestany and session.has_commune("66028")
+    assert not session.add_commune("66028") and session.selection == cabestany
+    assert session.position == 2                      # the repeat made no step of the history
+    assert session.remove_commune("66028") and session.selection == frozenset()
+    assert not session.remove_commune("66028") and session.selection == frozenset()
+
+
 def test_import_keeps_selection_on_unknown_codes(session):
     session.import_codes(RUSCINO_CODES)
     before = session.selection
