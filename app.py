@@ -127,13 +127,15 @@ def save_draft(replace: bool = False) -> None:
     """Save the draft; a draft of that name that is not the one being drawn is replaced only once confirmed."""
     st.session_state.pop("confirm_overwrite", None)
     try:
-        session.save_draft(drafts, replace=replace)
+        saved = session.save_draft(drafts, replace=replace)
     except AlreadySaved:
         st.session_state.confirm_overwrite = session.name
     except CptsGeoError as err:
         notify("error", shown_error(err))
     else:
-        notify("success", f"Brouillon « {session.name} » enregistré.")
+        notify("success" if saved else "info", f"Brouillon « {session.name} » enregistré." if saved else
+               f"Brouillon « {session.name} » déjà enregistré : aucun changement depuis la dernière version.")
+        st.session_state.draft_choice = session.draft   # « Versions précédentes » shows its history
 
 
 def delete_draft() -> None:
@@ -279,7 +281,7 @@ st.caption("Cliquez sur les zones (IRIS) de la carte pour les ajouter ou les ret
            "forme libre (lasso) — ajoutées, ou retirées si elles y étaient toutes. Le résumé et les vérifications se "
            "mettent à jour à chaque clic.")
 for level, text in st.session_state.pop("notices", []):
-    {"error": st.error, "success": st.success, "warning": st.warning}[level](markdown_text(text))
+    {"error": st.error, "success": st.success, "warning": st.warning, "info": st.info}[level](markdown_text(text))
 
 
 def map_toolbar() -> None:

@@ -275,22 +275,34 @@ class DrawingSession:
         return query
 
     # --- drafts ------------------------------------------------------------------------
-    def save_draft(self, drafts: Drafts, replace: bool = False) -> str:
-        """Save the selection under the session's name; returns the name.
+    def save_draft(self, drafts: Drafts, replace: bool = False) -> bool:
+        """Save the selection under the session's name; returns whether a new version was stored.
 
         Saving again the draft opened (or saved) last replaces it, its previous state kept as a
-        version, unless someone else saved it since (:class:`~cpts_geo.store.DraftChanged`); any other
-        existing draft of that name is replaced only when ``replace`` (else :class:`~cpts_geo.store.AlreadySaved`).
+        version, unless someone else saved it since (:class:`~cpts_geo.store.DraftChanged`); saving it unchanged
+        (a double click) stores nothing. Any other existing draft of that name is replaced only when ``replace``
+        (else :class:`~cpts_geo.store.AlreadySaved`).
         """
         if not self.selection:
             raise InputError("La sélection est vide : rien à enregistrer.")
         territory = self.territory
         owner = self.draft[0] if self.draft and self.draft[1] == territory.name else drafts.user.email
         same = self.draft == (owner, territory.name)
+        if same and self._stored_unchanged(drafts):
+            return False
         self.draft_version = drafts.save(territory, owner, replace=replace or same,
                                          loaded_version=self.draft_version if same else None)
         self.draft = (owner, territory.name)
-        return territory.name
+        return True
+
+    def _stored_unchanged(self, drafts: Drafts) -> bool:
+        """Whether the draft being drawn is stored as it is, in the version this session saved or opened last."""
+        owner, name = self.draft
+        try:
+            stored = drafts.get(name, owner)
+        except InputError:   # deleted since: saved again
+            return False
+        return stored.version == self.draft_version and stored.iris == self.selection
 
     def open_draft(self, drafts: Drafts, name: str, owner: str | None = None) -> None:
         """Reopen a saved draft as a new step of the history."""

@@ -495,6 +495,28 @@ def test_overwrite_and_delete_ask_first_and_versions_restore(app, tmp_path):
     assert not store.exists("Projet") and store.versions("Projet") == []
 
 
+def test_saving_twice_stores_one_version_and_selects_the_draft_saved(app, tmp_path):
+    """A double click on « Enregistrer le brouillon »: one version, then « déjà enregistré »; the list of drafts
+    shows the one just saved, so « Versions précédentes » gives its history."""
+    from cpts_geo.store import open_store
+    from cpts_geo.territory import Territory
+
+    open_store(tmp_path / "drafts.sqlite").save(Territory(frozenset(["660280101"]), "Ancien"))
+    app.query_params["zones"] = "66028"
+    app.run()
+    app.text_input(key="session_name").input("Projet").run()
+    app.selectbox(key="draft_choice").set_value(("", "Ancien")).run()
+    click(app, "Enregistrer le brouillon")
+    assert plain(app.success[0].value) == "Brouillon « Projet » enregistré."
+    assert app.selectbox(key="draft_choice").value == ("", "Projet")
+    click(app, "Enregistrer le brouillon")
+    assert [plain(box.value) for box in app.info if "Brouillon" in box.value] == [
+        "Brouillon « Projet » déjà enregistré : aucun changement depuis la dernière version."]
+    assert not any("Brouillon" in box.value for box in app.success)
+    assert [v.number for v in open_store(tmp_path / "drafts.sqlite").versions("Projet")] == [1]
+    assert [o.split(" — ")[0] for o in app.selectbox(key="version_choice").options] == ["1"]
+
+
 @pytest.fixture
 def shared_store(dep66, tmp_path):
     """A store with a draft of Alice (Cabestany) and one of Bob (Saleilles)."""

@@ -129,9 +129,11 @@ def test_drafts(session, tmp_path):
         session.save_draft(drafts)
     session.import_codes(RUSCINO_CODES)
     session.name = "CPTS Ruscino"
-    session.save_draft(drafts)
+    assert session.save_draft(drafts)
+    assert not session.save_draft(drafts)   # a double click: nothing new stored
     session.toggle("661860000")
-    session.save_draft(drafts)          # the draft being drawn: saved again, its first state kept
+    assert session.save_draft(drafts)       # the draft being drawn: saved again, its first state kept
+    assert not session.save_draft(drafts)
     other = DrawingSession(session.bundle)
     other.open_draft(drafts, "CPTS Ruscino")
     assert other.selection == session.selection and other.name == "CPTS Ruscino"
@@ -167,6 +169,7 @@ def test_draft_saved_elsewhere_since_it_was_opened(session, tmp_path):
         tab.open_draft(drafts, "CPTS Ruscino")
         tab.toggle_commune("66186")
     first.save_draft(drafts)
+    first.toggle_commune("66189")
     first.save_draft(drafts)               # the tab that saved last saves again: its own version is the last one
     for tab in (second, session):
         with pytest.raises(DraftChanged, match="^Le brouillon « CPTS Ruscino » a été modifié par quelqu'un d'autre "
@@ -178,8 +181,9 @@ def test_draft_saved_elsewhere_since_it_was_opened(session, tmp_path):
     second.save_draft(drafts)
     assert [v.number for v in drafts.versions("CPTS Ruscino")] == [4, 3, 2, 1]
     second.restore_version(drafts, "CPTS Ruscino", 1)
+    second.toggle_commune("66186")
     second.save_draft(drafts)             # after a restore, the restored version is the one loaded
-    assert second.draft_version == 6 and {c[:5] for c in drafts.get("CPTS Ruscino").iris} == {"66028"}
+    assert second.draft_version == 6 and {c[:5] for c in drafts.get("CPTS Ruscino").iris} == {"66028", "66186"}
 
 
 def test_two_porteurs_and_the_ars(dep66, tmp_path):
