@@ -25,7 +25,7 @@ from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
 from cpts_geo.letter import letter_table
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.registry import MAX_PERIMETER_BYTES
-from cpts_geo.session import MODES, DrawingSession
+from cpts_geo.session import MODES, DrawingSession, iris_departements
 from cpts_geo.sources.readers import listed
 from cpts_geo.store import AlreadySaved
 from cpts_geo.territory import data_limits, summarize
@@ -392,11 +392,22 @@ def show_checks_to_review(checks) -> None:
                                  + ", ".join(f"« {title} »" for title in failed) + "."), icon=":material/warning:")
 
 
+def show_selection_outside_area() -> None:
+    """A change of région keeps the selection: say so when some of it is outside the départements shown."""
+    if outside := session.outside_area():
+        st.warning(f"{fr_int(len(outside))} zone(s) de la sélection sont hors des départements affichés "
+                   f"(département(s) {listed(sorted(iris_departements(bundle, outside)))}) : le résumé, les "
+                   "vérifications et les exports les comptent, la carte ne les montre pas. Ajoutez leur département "
+                   "aux départements affichés, ou videz la sélection.", icon=":material/warning:")
+        st.button("Vider la sélection", icon=":material/delete_sweep:", on_click=session.clear, key="clear_outside")
+
+
 @st.fragment
 def drawing() -> None:
     """The map and all that follows the selection: a change on the map reruns only this part of the page."""
     if list(session.area) != st.session_state.get("session_area"):   # the map was moved to other départements
         st.rerun(scope="app")
+    show_selection_outside_area()
     territory = session.territory
     summary = summarize(bundle, territory) if territory.iris else None
     checks = run_checks(bundle, territory, neighbours, session.code_report) if summary else []

@@ -191,6 +191,11 @@ class DrawingSession:
         population = self.bundle.communes.groupby("departement")["population"].sum().reindex(in_region)
         self.area = tuple(sorted(touched)) or (population.fillna(0).idxmax(),)
 
+    def outside_area(self) -> frozenset[str]:
+        """The IRIS of the selection outside the départements shown (left there by a change of région)."""
+        return frozenset(code for code in self.selection
+                         if self.bundle.communes.at[self.bundle.commune_of_iris[code], "departement"] not in self.area)
+
     def zoom_to(self, communes, iris=()) -> None:
         """Look at some communes (Paris, Lyon, Marseille: their arrondissements): the map zooms to them and
         outlines them; a commune of which ``iris`` names only some IRIS (a check's enclaved IRIS) is shown by

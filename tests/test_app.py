@@ -134,6 +134,25 @@ def test_choosing_a_region_moves_the_map_there(france_dir, tmp_path, monkeypatch
     assert app.multiselect(key="session_area").value == ["80"]
 
 
+def test_selection_left_outside_by_a_change_of_region_is_said(france_dir, france, tmp_path, monkeypatch):
+    """The map on the Nord, the summary on Cabestany: a warning names how many zones are outside, with a button
+    that empties the selection."""
+    monkeypatch.setenv("CPTS_GEO_DATA", str(france_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "drafts.sqlite"))
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params["zones"] = "66028"
+    app.run()
+    assert not [box for box in app.warning if "hors des départements affichés" in box.value]
+    app.selectbox(key="region").set_value("32").run()
+    assert app.multiselect(key="session_area").value == ["59"]
+    [warning] = [box.value for box in app.warning if "hors des départements affichés" in box.value]
+    assert warning.startswith(f"{len(france.iris_by_commune['66028'])} zone(s) de la sélection sont hors des "
+                              "départements affichés (département(s) 66)")
+    app.button(key="clear_outside").click().run()
+    assert selection(app) == frozenset()
+    assert not [box for box in app.warning if "hors des départements affichés" in box.value]
+
+
 def test_enclaved_iris_is_outlined_alone(app, dep66):
     """Perpignan without its IRIS Saint-Jacques: the zoom button of the enclave check outlines that IRIS, not the
     whole commune."""

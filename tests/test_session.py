@@ -49,6 +49,18 @@ def test_add_and_remove_commune_are_explicit_a_repeat_is_harmless(session, dep66
     assert not session.remove_commune("66028") and session.selection == frozenset()
 
 
+def test_selection_outside_the_area_after_a_change_of_region(france):
+    session = DrawingSession(france)
+    session.add_commune("66028")
+    session.toggle("661860000")
+    assert session.outside_area() == frozenset()
+    session.show_region("32")                          # Hauts-de-France: the selection stays, in the 66
+    assert session.area == ("59",)
+    assert session.outside_area() == frozenset(france.iris_by_commune["66028"]) | {"661860000"}
+    session.area = ("59", "66")
+    assert session.outside_area() == frozenset()
+
+
 def test_import_keeps_selection_on_unknown_codes(session):
     session.import_codes(RUSCINO_CODES)
     before = session.selection
