@@ -614,6 +614,9 @@ def test_only_the_ars_saves_the_registry(dep66_dir, shared_store, monkeypatch, t
     assert not page.exception
     shown = set(page.dataframe[0].value["CPTS"]) if page.dataframe else set()
     assert shown == ({"Projet Alice", "Projet Bob"} if may_save else set())   # the ARS of Bretagne: none in 66
+    if may_save:   # Cabestany and Saleilles: no overlap, said in French (an empty table showed « empty »)
+        overlaps = next(e for e in page.expander if e.label == "Chevauchements (0)")
+        assert not overlaps.dataframe and [c.value for c in overlaps.caption] == ["Aucun chevauchement entre CPTS."]
     page.radio(key="ars_source").set_value("Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)").run()
     page.get("file_uploader")[0].upload("registre.csv", EXAMPLE.read_bytes(), "text/csv").run()
     save = [b for b in page.button if b.key == "ars_save"]
