@@ -137,10 +137,6 @@ class DrawingSession:
             changed = territory.toggle_iris(iris_code)
         return self.select(changed.iris)
 
-    def toggle_commune(self, code_insee: str) -> bool:
-        """Add or remove a whole commune."""
-        return self.select(self.territory.toggle_commune(self.bundle, code_insee).iris)
-
     def has_commune(self, code_insee: str) -> bool:
         """Whether a whole commune is in the selection."""
         return commune_iris(self.bundle, code_insee) <= self.selection
@@ -153,9 +149,17 @@ class DrawingSession:
         """Remove a whole commune (« Retirer » of the search box); a repeat changes nothing."""
         return self.select(self.selection - commune_iris(self.bundle, code_insee))
 
-    def toggle_epci(self, epci: str) -> bool:
-        """Add all the communes of an EPCI, or remove them if they were all in."""
-        return self.select(self.territory.toggle_epci(self.bundle, epci).iris)
+    def has_epci(self, epci: str) -> bool:
+        """Whether all the communes of an EPCI are in the selection."""
+        return self.bundle.epci_iris(epci) <= self.selection
+
+    def add_epci(self, epci: str) -> bool:
+        """Add all the communes of an EPCI; a repeat changes nothing."""
+        return self.select(self.selection | self.bundle.epci_iris(epci))
+
+    def remove_epci(self, epci: str) -> bool:
+        """Remove all the communes of an EPCI; a repeat changes nothing."""
+        return self.select(self.selection - self.bundle.epci_iris(epci))
 
     def clear(self) -> bool:
         self.code_report = None

@@ -31,11 +31,6 @@ class Territory:
         parts = commune_iris(bundle, code_insee)
         return Territory(self.iris - parts if parts <= self.iris else self.iris | parts, self.name)
 
-    def toggle_epci(self, bundle, epci: str) -> "Territory":
-        """The territory with all the communes of an EPCI added, or removed if they were all in."""
-        parts = bundle.epci_iris(epci)
-        return Territory(self.iris - parts if parts <= self.iris else self.iris | parts, self.name)
-
     def communes(self, bundle) -> set[str]:
         """INSEE codes of the current communes touched (see :meth:`Bundle.communes_of`)."""
         return bundle.communes_of(self.iris)

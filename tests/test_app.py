@@ -128,7 +128,7 @@ def test_choosing_a_region_moves_the_map_there(france_dir, tmp_path, monkeypatch
     assert not app.exception
     assert app.multiselect(key="session_area").value == ["59"]
     assert json.loads(app.get("bidi_component")[0].proto.json)["area_id"] == "59"
-    app.session_state["session"].toggle_commune("80021")       # Amiens
+    app.session_state["session"].add_commune("80021")       # Amiens
     app.selectbox(key="region").set_value("76").run()
     app.selectbox(key="region").set_value("32").run()          # back: where the selection is
     assert app.multiselect(key="session_area").value == ["80"]
@@ -250,9 +250,10 @@ def test_figures_and_buttons_have_room_on_a_laptop_screen(app, tmp_path):
 def test_whole_epci_from_the_sidebar(app):
     app.run()
     app.selectbox(key="epci_pick").set_value("200027183").run()
-    next(b for b in app.button if "toute l'EPCI" in b.label).click().run()
+    app.button(key="epci_add").click().run()
     assert not app.exception
     assert metrics(app)["Communes"] == "37"
+    assert [b.label for b in app.button if "toute l'EPCI" in b.label] == ["Retirer toute l'EPCI"]
     assert any("CU Perpignan Méditerranée Métropole" in plain(box.value) for box in [*app.success, *app.info])
 
 
@@ -488,7 +489,7 @@ def test_overwrite_and_delete_ask_first_and_versions_restore(app, tmp_path):
     assert {c[:5] for c in store.load("Projet").iris} == {"66189"}
 
     app.session_state["session"].draft = None              # as a fresh drawing under the same name
-    app.session_state["session"].toggle_commune("66186")
+    app.session_state["session"].add_commune("66186")
     app.run()
     click(app, "Enregistrer le brouillon")
     assert "existe déjà" in plain(app.warning[0].value)
@@ -688,7 +689,7 @@ def test_density_layer_and_territory_outline(app):
     sent = json.loads(app.get("bidi_component")[0].proto.json)
     assert sent["layers_shown"] == ["density-66"]
     assert sent["layer_payloads"]["density-66"]["iris_fill"]["661360801"] == "#006837"
-    app.session_state["session"].toggle_commune("66099")   # Llauro, away from Ruscino
+    app.session_state["session"].add_commune("66099")   # Llauro, away from Ruscino
     app.run()
     sent = json.loads(app.get("bidi_component")[0].proto.json)
     assert sent["layer_payloads"] == {}   # the browser has the density layer
