@@ -25,7 +25,7 @@ from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
 from cpts_geo.letter import letter_table
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.registry import MAX_PERIMETER_BYTES
-from cpts_geo.session import MODES, DrawingSession
+from cpts_geo.session import MODES, DrawingSession, iris_departements
 from cpts_geo.sources.readers import listed
 from cpts_geo.store import AlreadySaved
 from cpts_geo.territory import data_limits, summarize
@@ -127,13 +127,15 @@ def save_draft(replace: bool = False) -> None:
     """Save the draft; a draft of that name that is not the one being drawn is replaced only once confirmed."""
     st.session_state.pop("confirm_overwrite", None)
     try:
-        session.save_draft(drafts, replace=replace)
+        saved = session.save_draft(drafts, replace=replace)
     except AlreadySaved:
         st.session_state.confirm_overwrite = session.name
     except CptsGeoError as err:
         notify("error", shown_error(err))
     else:
-        notify("success", f"Brouillon « {session.name} » enregistré.")
+        notify("success" if saved else "info", f"Brouillon « {session.name} » enregistré." if saved else
+               f"Brouillon « {session.name} » déjà enregistré : aucun changement depuis la dernière version.")
+        st.session_state.draft_choice = session.draft   # « Versions précédentes » shows its history
 
 
 def delete_draft() -> None:
@@ -185,8 +187,13 @@ with st.sidebar:
         zoom_col, add_col = st.columns(2)
         zoom_col.button("Zoomer", icon=":material/zoom_in:", on_click=session.zoom_to, args=([picked],),
                         width="stretch")
-        add_col.button("Ajouter", icon=":material/add_circle:", on_click=session.toggle_commune, args=(picked,),
-                       width="stretch", help="Ajoute la commune entière à la sélection, ou l'en retire")
+        # two buttons of their own: the second click of a double click on « Ajouter » adds again, harmless
+        if session.has_commune(picked):
+            add_col.button("Retirer", icon=":material/remove_circle:", on_click=session.remove_commune, args=(picked,),
+                           key="search_remove", width="stretch", help="Retire la commune entière de la sélection")
+        else:
+            add_col.button("Ajouter", icon=":material/add_circle:", on_click=session.add_commune, args=(picked,),
+                           key="search_add", width="stretch", help="Ajoute la commune entière à la sélection")
 
     st.header("Sélection")
     bind(st.radio, "Un clic sur la carte ajoute ou retire", "mode", options=list(MODES), format_func=MODES.get)
@@ -198,9 +205,14 @@ with st.sidebar:
     if epci_names:
         picked_epci = st.selectbox("Intercommunalité (EPCI)", epci_names, format_func=epci_names.get, key="epci_pick",
                                    index=None, placeholder="Choisir une EPCI de la zone")
-        st.button("Ajouter / retirer toute l'EPCI", icon=":material/select_all:", on_click=session.toggle_epci,
-                  args=(picked_epci,), disabled=picked_epci is None, width="stretch",
-                  help="Ajoute toutes les communes de l'EPCI, ou les retire si elles y sont toutes déjà.")
+        if picked_epci is not None and session.has_epci(picked_epci):
+            st.button("Retirer toute l'EPCI", icon=":material/deselect:", on_click=session.remove_epci,
+                      args=(picked_epci,), key="epci_remove", width="stretch",
+                      help="Retire toutes les communes de l'EPCI de la sélection.")
+        else:
+            st.button("Ajouter toute l'EPCI", icon=":material/select_all:", on_click=session.add_epci,
+                      args=(picked_epci,), disabled=picked_epci is None, key="epci_add", width="stretch",
+                      help="Ajoute toutes les communes de l'EPCI à la sélection.")
 
     st.header("Brouillons")
     bind(st.text_input, "Nom de la CPTS", "name", placeholder="ex. CPTS Ruscino")
@@ -274,7 +286,7 @@ st.caption("Cliquez sur les zones (IRIS) de la carte pour les ajouter ou les ret
            "forme libre (lasso) — ajoutées, ou retirées si elles y étaient toutes. Le résumé et les vérifications se "
            "mettent à jour à chaque clic.")
 for level, text in st.session_state.pop("notices", []):
-    {"error": st.error, "success": st.success, "warning": st.warning}[level](markdown_text(text))
+    {"error": st.error, "success": st.success, "warning": st.warning, "info": st.info}[level](markdown_text(text))
 
 
 def map_toolbar() -> None:
@@ -385,11 +397,22 @@ def show_checks_to_review(checks) -> None:
                                  + ", ".join(f"« {title} »" for title in failed) + "."), icon=":material/warning:")
 
 
+def show_selection_outside_area() -> None:
+    """A change of région keeps the selection: say so when some of it is outside the départements shown."""
+    if outside := session.outside_area():
+        st.warning(f"{fr_int(len(outside))} zone(s) de la sélection sont hors des départements affichés "
+                   f"(département(s) {listed(sorted(iris_departements(bundle, outside)))}) : le résumé, les "
+                   "vérifications et les exports les comptent, la carte ne les montre pas. Ajoutez leur département "
+                   "aux départements affichés, ou videz la sélection.", icon=":material/warning:")
+        st.button("Vider la sélection", icon=":material/delete_sweep:", on_click=session.clear, key="clear_outside")
+
+
 @st.fragment
 def drawing() -> None:
     """The map and all that follows the selection: a change on the map reruns only this part of the page."""
     if list(session.area) != st.session_state.get("session_area"):   # the map was moved to other départements
         st.rerun(scope="app")
+    show_selection_outside_area()
     territory = session.territory
     summary = summarize(bundle, territory) if territory.iris else None
     checks = run_checks(bundle, territory, neighbours, session.code_report) if summary else []

@@ -80,6 +80,14 @@ PAGES = (("app.py", "Tracer le territoire", ":material/draw:"),
          ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:"))
 
 
+def show_table(table, empty: str, **options) -> None:
+    """A table, or ``empty`` (a French sentence) in its place when it has no row: Streamlit would show « empty »."""
+    if table.empty:
+        st.caption(empty)
+    else:
+        st.dataframe(table, **options)
+
+
 def shown_error(err: CptsGeoError) -> str:
     """The French message the app shows for an error: a store that cannot be used (its message names a server path or
     address) is written to the server's log and shown as :data:`STORE_UNAVAILABLE`."""

@@ -22,7 +22,7 @@ from cpts_geo.checks import enclosed_pieces
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.funding import taille_number, taille_of
-from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE, groups_offer, source_lines
+from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE, count_text, groups_offer, source_lines
 from cpts_geo.reference import outside_cpts
 from cpts_geo.territory import data_limits, population_millesime
 
@@ -415,6 +415,12 @@ def _figure(value):
     return NOT_AVAILABLE if value is None or value != value else value
 
 
+def _gp_figure(count, estimated: bool):
+    """The general practitioners of a CPTS: a number, or ``≈ 72 (estimation)`` for the part of a shared commune
+    (:func:`~cpts_geo.offer.count_text`, never « 71,6 médecins »)."""
+    return count_text({"count": count, "estimated": True}) if estimated else _figure(count)
+
+
 def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
     """The report as tables with French headers, one per sheet of the workbook (or CSV file)."""
     names = bundle.communes["nom"]
@@ -445,8 +451,8 @@ def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
                               "Population": cpts["population"], "Taille": cpts["taille"],
                               "Tranche ACI": cpts["aci_band"], "Fonctionnement annuel (€)": cpts["funding_eur"],
                               "Morceaux": cpts["pieces"],
-                              gp_header: cpts["gp_count"].map(_figure),
-                              "Estimé (commune partagée)": cpts["gp_estimated"].map({True: "oui", False: "non"}),
+                              gp_header: [_gp_figure(count, estimated) for count, estimated
+                                          in zip(cpts["gp_count"], cpts["gp_estimated"])],
                               "Médecins généralistes pour 10 000 hab.": cpts["gp_per_10000"].map(_figure),
                               apl_header: cpts["apl"].map(_figure),
                               "Communes détachées": cpts["detached_communes"].map(described),

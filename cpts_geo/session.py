@@ -16,7 +16,7 @@ from cpts_geo.codes import CodeReport, read_code_file, resolve_codes
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_int
 from cpts_geo.sources.readers import listed
-from cpts_geo.territory import Territory
+from cpts_geo.territory import Territory, commune_iris
 from cpts_geo.user_text import clean_text
 from cpts_geo.users import Drafts
 
@@ -137,13 +137,29 @@ class DrawingSession:
             changed = territory.toggle_iris(iris_code)
         return self.select(changed.iris)
 
-    def toggle_commune(self, code_insee: str) -> bool:
-        """Add or remove a whole commune (e.g. found by the search box)."""
-        return self.select(self.territory.toggle_commune(self.bundle, code_insee).iris)
+    def has_commune(self, code_insee: str) -> bool:
+        """Whether a whole commune is in the selection."""
+        return commune_iris(self.bundle, code_insee) <= self.selection
 
-    def toggle_epci(self, epci: str) -> bool:
-        """Add all the communes of an EPCI, or remove them if they were all in."""
-        return self.select(self.territory.toggle_epci(self.bundle, epci).iris)
+    def add_commune(self, code_insee: str) -> bool:
+        """Add a whole commune (« Ajouter » of the search box); a repeat changes nothing."""
+        return self.select(self.selection | commune_iris(self.bundle, code_insee))
+
+    def remove_commune(self, code_insee: str) -> bool:
+        """Remove a whole commune (« Retirer » of the search box); a repeat changes nothing."""
+        return self.select(self.selection - commune_iris(self.bundle, code_insee))
+
+    def has_epci(self, epci: str) -> bool:
+        """Whether all the communes of an EPCI are in the selection."""
+        return self.bundle.epci_iris(epci) <= self.selection
+
+    def add_epci(self, epci: str) -> bool:
+        """Add all the communes of an EPCI; a repeat changes nothing."""
+        return self.select(self.selection | self.bundle.epci_iris(epci))
+
+    def remove_epci(self, epci: str) -> bool:
+        """Remove all the communes of an EPCI; a repeat changes nothing."""
+        return self.select(self.selection - self.bundle.epci_iris(epci))
 
     def clear(self) -> bool:
         self.code_report = None
@@ -178,6 +194,11 @@ class DrawingSession:
         touched = set(in_region) & iris_departements(self.bundle, self.selection)
         population = self.bundle.communes.groupby("departement")["population"].sum().reindex(in_region)
         self.area = tuple(sorted(touched)) or (population.fillna(0).idxmax(),)
+
+    def outside_area(self) -> frozenset[str]:
+        """The IRIS of the selection outside the départements shown (left there by a change of région)."""
+        return frozenset(code for code in self.selection
+                         if self.bundle.communes.at[self.bundle.commune_of_iris[code], "departement"] not in self.area)
 
     def zoom_to(self, communes, iris=()) -> None:
         """Look at some communes (Paris, Lyon, Marseille: their arrondissements): the map zooms to them and
@@ -263,22 +284,34 @@ class DrawingSession:
         return query
 
     # --- drafts ------------------------------------------------------------------------
-    def save_draft(self, drafts: Drafts, replace: bool = False) -> str:
-        """Save the selection under the session's name; returns the name.
+    def save_draft(self, drafts: Drafts, replace: bool = False) -> bool:
+        """Save the selection under the session's name; returns whether a new version was stored.
 
         Saving again the draft opened (or saved) last replaces it, its previous state kept as a
-        version, unless someone else saved it since (:class:`~cpts_geo.store.DraftChanged`); any other
-        existing draft of that name is replaced only when ``replace`` (else :class:`~cpts_geo.store.AlreadySaved`).
+        version, unless someone else saved it since (:class:`~cpts_geo.store.DraftChanged`); saving it unchanged
+        (a double click) stores nothing. Any other existing draft of that name is replaced only when ``replace``
+        (else :class:`~cpts_geo.store.AlreadySaved`).
         """
         if not self.selection:
             raise InputError("La sélection est vide : rien à enregistrer.")
         territory = self.territory
         owner = self.draft[0] if self.draft and self.draft[1] == territory.name else drafts.user.email
         same = self.draft == (owner, territory.name)
+        if same and self._stored_unchanged(drafts):
+            return False
         self.draft_version = drafts.save(territory, owner, replace=replace or same,
                                          loaded_version=self.draft_version if same else None)
         self.draft = (owner, territory.name)
-        return territory.name
+        return True
+
+    def _stored_unchanged(self, drafts: Drafts) -> bool:
+        """Whether the draft being drawn is stored as it is, in the version this session saved or opened last."""
+        owner, name = self.draft
+        try:
+            stored = drafts.get(name, owner)
+        except InputError:   # deleted since: saved again
+            return False
+        return stored.version == self.draft_version and stored.iris == self.selection
 
     def open_draft(self, drafts: Drafts, name: str, owner: str | None = None) -> None:
         """Reopen a saved draft as a new step of the history."""

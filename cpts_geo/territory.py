@@ -28,17 +28,17 @@ class Territory:
     def toggle_commune(self, bundle, code_insee: str) -> "Territory":
         """The territory with a whole commune added, or removed if it was wholly in (Paris, Lyon, Marseille: all
         their arrondissements)."""
-        parts = {i for commune in bundle.commune_parts(code_insee) for i in bundle.iris_by_commune[commune]}
-        return Territory(self.iris - parts if parts <= self.iris else self.iris | parts, self.name)
-
-    def toggle_epci(self, bundle, epci: str) -> "Territory":
-        """The territory with all the communes of an EPCI added, or removed if they were all in."""
-        parts = bundle.epci_iris(epci)
+        parts = commune_iris(bundle, code_insee)
         return Territory(self.iris - parts if parts <= self.iris else self.iris | parts, self.name)
 
     def communes(self, bundle) -> set[str]:
         """INSEE codes of the current communes touched (see :meth:`Bundle.communes_of`)."""
         return bundle.communes_of(self.iris)
+
+
+def commune_iris(bundle, code_insee: str) -> frozenset[str]:
+    """The IRIS of a whole commune (Paris, Lyon, Marseille: of all their arrondissements)."""
+    return frozenset(i for commune in bundle.commune_parts(code_insee) for i in bundle.iris_by_commune[commune])
 
 
 def others_without_self(territory: Territory, others: dict[str, frozenset[str]]

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from cpts_geo import webmap
-from cpts_geo.app_cache import load_area, open_page, shown_error
+from cpts_geo.app_cache import load_area, open_page, show_table, shown_error
 from cpts_geo.codes import resolve_codes
 from cpts_geo.coverage import area_of, coverage_report, fr_number, registry_elsewhere, report_tables
 from cpts_geo.coverage_map import FOCUS_STYLE, commune_at, coverage_map, cpts_shapes, departements_of, focus_view
@@ -31,6 +31,10 @@ from cpts_geo.session import selection_query
 from cpts_geo.user_text import markdown_text
 
 SOURCES = ("Registre enregistré", "Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)", "Brouillons de l'application")
+#: The tables of the report under the map, and what stands in place of one without a row.
+EMPTY_TABLES = {"Zones blanches": "Aucune zone blanche : toute la population est dans une CPTS.",
+                "Chevauchements": "Aucun chevauchement entre CPTS.", "Zones isolées": "Aucune zone isolée.",
+                "EPCI": "Aucune intercommunalité dans la zone."}
 
 
 def localized_numbers(table: pd.DataFrame) -> dict:
@@ -257,9 +261,9 @@ with list_column:
     cpts_list(report, imported.cpts, shapes)
 
 tables = report_tables(report, bundle)
-for title in ("Zones blanches", "Chevauchements", "Zones isolées", "EPCI"):
+for title, empty in EMPTY_TABLES.items():
     with st.expander(f"{title} ({fr_int(len(tables[title]))})", expanded=title == "Zones blanches"):
-        st.dataframe(tables[title], hide_index=True, column_config=localized_numbers(tables[title]))
+        show_table(tables[title], empty, hide_index=True, column_config=localized_numbers(tables[title]))
 st.download_button("Télécharger le rapport (XLSX)", coverage_files(report, bundle, "couverture")["couverture.xlsx"],
                    file_name=f"couverture_{report.area.stem}.xlsx", key="ars_xlsx")
 st.download_button("Télécharger la carte imprimable (PDF A4)",
@@ -272,8 +276,8 @@ st.subheader("Plan de couverture complète")
 if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", key="ars_propose"):
     plan = propose(bundle, imported.cpts, report.area)
     proposals = plan_tables(plan, bundle)["Propositions"]
-    st.dataframe(proposals, hide_index=True, column_config={**localized_numbers(proposals),
-                                                            "Score": st.column_config.NumberColumn(format="localized")})
+    show_table(proposals, "Aucune proposition : ni zone blanche ni chevauchement.", hide_index=True,
+               column_config={**localized_numbers(proposals), "Score": st.column_config.NumberColumn(format="localized")})
     st.caption("Score entre 0 et 1 : 0,60 × part du contour de la zone partagée avec la CPTS + 0,25 × même "
                "intercommunalité (1 ou 0) + 0,15 × équilibre (1 − population de la CPTS / population de la plus "
                "grande CPTS : à frontière égale, la plus petite CPTS est préférée ; à égalité, la première par "
@@ -310,7 +314,7 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
                 + "\n".join(f"- {markdown_text(line)}" for line in before_after_lines(chosen)))
     per_cpts = plan_tables(chosen, bundle)["Avant-après par CPTS"]
     changed = per_cpts[per_cpts["Population avant"] != per_cpts["Population après"]]
-    st.dataframe(changed, hide_index=True, column_config={
+    show_table(changed, "Aucune CPTS ne change de population.", hide_index=True, column_config={
         **localized_numbers(changed),
         **{c: st.column_config.NumberColumn(format="localized") for c in changed.columns if "€" in c}})
     st.download_button("Télécharger le plan (XLSX)", plan_files(chosen, bundle, "plan")["plan.xlsx"],

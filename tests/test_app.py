@@ -128,10 +128,29 @@ def test_choosing_a_region_moves_the_map_there(france_dir, tmp_path, monkeypatch
     assert not app.exception
     assert app.multiselect(key="session_area").value == ["59"]
     assert json.loads(app.get("bidi_component")[0].proto.json)["area_id"] == "59"
-    app.session_state["session"].toggle_commune("80021")       # Amiens
+    app.session_state["session"].add_commune("80021")       # Amiens
     app.selectbox(key="region").set_value("76").run()
     app.selectbox(key="region").set_value("32").run()          # back: where the selection is
     assert app.multiselect(key="session_area").value == ["80"]
+
+
+def test_selection_left_outside_by_a_change_of_region_is_said(france_dir, france, tmp_path, monkeypatch):
+    """The map on the Nord, the summary on Cabestany: a warning names how many zones are outside, with a button
+    that empties the selection."""
+    monkeypatch.setenv("CPTS_GEO_DATA", str(france_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "drafts.sqlite"))
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params["zones"] = "66028"
+    app.run()
+    assert not [box for box in app.warning if "hors des départements affichés" in box.value]
+    app.selectbox(key="region").set_value("32").run()
+    assert app.multiselect(key="session_area").value == ["59"]
+    [warning] = [box.value for box in app.warning if "hors des départements affichés" in box.value]
+    assert warning.startswith(f"{len(france.iris_by_commune['66028'])} zone(s) de la sélection sont hors des "
+                              "départements affichés (département(s) 66)")
+    app.button(key="clear_outside").click().run()
+    assert selection(app) == frozenset()
+    assert not [box for box in app.warning if "hors des départements affichés" in box.value]
 
 
 def test_enclaved_iris_is_outlined_alone(app, dep66):
@@ -156,6 +175,13 @@ def test_select_with_search_click_and_undo(app):
     app.text_input[0].input("cabestany").run()
     next(b for b in app.button if b.label == "Ajouter").click().run()
     assert {c[:5] for c in selection(app)} == {"66028"}
+    assert [b.label for b in app.sidebar.columns[1].button] == ["Retirer"]   # « Ajouter » again can only add
+    app.session_state["session"].add_commune("66028")   # the second click of a double click on « Ajouter »
+    app.run()
+    assert {c[:5] for c in selection(app)} == {"66028"}
+    app.button(key="search_remove").click().run()
+    assert selection(app) == frozenset()
+    app.button(key="search_add").click().run()
     app.session_state["session"].toggle("661860000")  # what a click on the map calls
     app.run()
     assert metrics(app)["Communes"] == "2"
@@ -206,11 +232,11 @@ def test_figures_and_buttons_have_room_on_a_laptop_screen(app, tmp_path):
     app.text_input(key="session_name").input("CPTS Test").run()
     click(app, "Enregistrer le brouillon")                       # asks before replacing: « Remplacer », « Annuler »
     click(app, "Supprimer")                                      # asks first: « Supprimer », « Annuler »
-    app.text_input[0].input("cabestany").run()                   # « Zoomer », « Ajouter »
+    app.text_input[0].input("cabestany").run()                   # « Zoomer », « Retirer » (it is in Ruscino)
     assert {"Remplacer", "Rouvrir", "confirm_delete_yes"} <= {b.label for b in app.sidebar.button} | {
         b.key for b in app.sidebar.button}
     in_rows = [b.label for column in app.sidebar.columns for b in column.button]
-    assert in_rows == ["Zoomer", "Ajouter"]
+    assert in_rows == ["Zoomer", "Retirer"]
     figures = {m.label: column.weight for column in app.main.columns for m in column.metric
                if len(column.metric) == 1}
     assert figures == {"Population 2023": 0.6, "Taille": 0.4, "Communes": 0.6, "IRIS": 0.4}
@@ -224,9 +250,10 @@ def test_figures_and_buttons_have_room_on_a_laptop_screen(app, tmp_path):
 def test_whole_epci_from_the_sidebar(app):
     app.run()
     app.selectbox(key="epci_pick").set_value("200027183").run()
-    next(b for b in app.button if "toute l'EPCI" in b.label).click().run()
+    app.button(key="epci_add").click().run()
     assert not app.exception
     assert metrics(app)["Communes"] == "37"
+    assert [b.label for b in app.button if "toute l'EPCI" in b.label] == ["Retirer toute l'EPCI"]
     assert any("CU Perpignan Méditerranée Métropole" in plain(box.value) for box in [*app.success, *app.info])
 
 
@@ -462,7 +489,7 @@ def test_overwrite_and_delete_ask_first_and_versions_restore(app, tmp_path):
     assert {c[:5] for c in store.load("Projet").iris} == {"66189"}
 
     app.session_state["session"].draft = None              # as a fresh drawing under the same name
-    app.session_state["session"].toggle_commune("66186")
+    app.session_state["session"].add_commune("66186")
     app.run()
     click(app, "Enregistrer le brouillon")
     assert "existe déjà" in plain(app.warning[0].value)
@@ -486,6 +513,28 @@ def test_overwrite_and_delete_ask_first_and_versions_restore(app, tmp_path):
     click(app, "Supprimer")
     click(app, "Supprimer", "confirm_delete_yes")
     assert not store.exists("Projet") and store.versions("Projet") == []
+
+
+def test_saving_twice_stores_one_version_and_selects_the_draft_saved(app, tmp_path):
+    """A double click on « Enregistrer le brouillon »: one version, then « déjà enregistré »; the list of drafts
+    shows the one just saved, so « Versions précédentes » gives its history."""
+    from cpts_geo.store import open_store
+    from cpts_geo.territory import Territory
+
+    open_store(tmp_path / "drafts.sqlite").save(Territory(frozenset(["660280101"]), "Ancien"))
+    app.query_params["zones"] = "66028"
+    app.run()
+    app.text_input(key="session_name").input("Projet").run()
+    app.selectbox(key="draft_choice").set_value(("", "Ancien")).run()
+    click(app, "Enregistrer le brouillon")
+    assert plain(app.success[0].value) == "Brouillon « Projet » enregistré."
+    assert app.selectbox(key="draft_choice").value == ("", "Projet")
+    click(app, "Enregistrer le brouillon")
+    assert [plain(box.value) for box in app.info if "Brouillon" in box.value] == [
+        "Brouillon « Projet » déjà enregistré : aucun changement depuis la dernière version."]
+    assert not any("Brouillon" in box.value for box in app.success)
+    assert [v.number for v in open_store(tmp_path / "drafts.sqlite").versions("Projet")] == [1]
+    assert [o.split(" — ")[0] for o in app.selectbox(key="version_choice").options] == ["1"]
 
 
 @pytest.fixture
@@ -566,6 +615,9 @@ def test_only_the_ars_saves_the_registry(dep66_dir, shared_store, monkeypatch, t
     assert not page.exception
     shown = set(page.dataframe[0].value["CPTS"]) if page.dataframe else set()
     assert shown == ({"Projet Alice", "Projet Bob"} if may_save else set())   # the ARS of Bretagne: none in 66
+    if may_save:   # Cabestany and Saleilles: no overlap, said in French (an empty table showed « empty »)
+        overlaps = next(e for e in page.expander if e.label == "Chevauchements (0)")
+        assert not overlaps.dataframe and [c.value for c in overlaps.caption] == ["Aucun chevauchement entre CPTS."]
     page.radio(key="ars_source").set_value("Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)").run()
     page.get("file_uploader")[0].upload("registre.csv", EXAMPLE.read_bytes(), "text/csv").run()
     save = [b for b in page.button if b.key == "ars_save"]
@@ -637,7 +689,7 @@ def test_density_layer_and_territory_outline(app):
     sent = json.loads(app.get("bidi_component")[0].proto.json)
     assert sent["layers_shown"] == ["density-66"]
     assert sent["layer_payloads"]["density-66"]["iris_fill"]["661360801"] == "#006837"
-    app.session_state["session"].toggle_commune("66099")   # Llauro, away from Ruscino
+    app.session_state["session"].add_commune("66099")   # Llauro, away from Ruscino
     app.run()
     sent = json.loads(app.get("bidi_component")[0].proto.json)
     assert sent["layer_payloads"] == {}   # the browser has the density layer

@@ -219,6 +219,9 @@ def test_cli_json_and_files(france_dir, tmp_path, capsys):
     aspres = next(row for row in workbook["CPTS"].iter_rows(values_only=True) if row[0] == "CPTS Aspres")
     assert (aspres[sheet["Médecins généralistes (BPE 2025)"]], aspres[sheet["Médecins généralistes pour 10 000 hab."]],
             aspres[sheet["APL médecins généralistes 2023"]]) == (58, 7.39, 3.74)
+    ruscino_row = next(row for row in workbook["CPTS"].iter_rows(values_only=True) if row[0] == "CPTS Ruscino")
+    assert ruscino_row[sheet["Médecins généralistes (BPE 2025)"]] == "≈\u00a072 (estimation)"   # never « 71,6 »
+    assert "Estimé (commune partagée)" not in sheet
     white = {cell.value: row.value for cell, row in zip(workbook["Zones blanches"][2], workbook["Zones blanches"][3])}
     assert (white["Commune"], white["APL médecins généralistes 2023"]) == ("Porté-Puymorens", 0.452)
     assert payload["offer"]["white_zones"]["apl"] == 0.423

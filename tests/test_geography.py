@@ -139,14 +139,13 @@ def test_epci_of_cabestany_is_named_and_can_be_selected_whole(france, capsys):
     epci_check = next(c for c in run_checks(france, Territory(resolve_codes(france, ["66028"]).iris))
                       if c.name == "epci")
     assert epci_check.level == "info" and "1 commune(s) sur 37" in epci_check.message
-    whole = Territory(frozenset()).toggle_epci(france, "200027183")
+    whole = Territory(france.epci_iris("200027183"))
     assert len(whole.communes(france)) == 37
     assert all(e.whole for e in summarize(france, whole).epci)
-    assert not whole.toggle_epci(france, "200027183").iris
 
 
 def test_coverage_gives_the_share_of_each_epci(france):
-    perpignan_epci = Territory(frozenset()).toggle_epci(france, "200027183").iris
+    perpignan_epci = france.epci_iris("200027183")
     report = coverage_report(france, {"CPTS Métropole": perpignan_epci}, area_of(france, None, "66"))
     epci = report.epci.set_index("code")
     assert epci.at["200027183", "covered_share"] == 1.0

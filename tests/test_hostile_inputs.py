@@ -186,9 +186,10 @@ CASES = {
     "zip_deflate64": (lambda t, b: registry(patched_zip(t / "r.zip", method=9)), "Deflate64"),
     "zip_zstandard": (lambda t, b: neighbours(patched_zip(t / "r.zip", method=93)), "Zstandard"),
     "zip_unknown_method": (lambda t, b: registry(patched_zip(t / "r.zip", method=77)), "méthode n° 77"),
-    "zip_corrupt": (lambda t, b: registry(write(t / "r.zip", b"PK\x03\x04" + b"\x13" * 500)), "illisible"),
+    "zip_corrupt": (lambda t, b: registry(write(t / "r.zip", b"PK\x03\x04" + b"\x13" * 500)),
+                    "L'archive r.zip est illisible ou incomplète ; supprimez-la"),   # no « File is not a zip file »
     "zip_truncated": (lambda t, b: registry(write(t / "r.zip", write_zip(
-        t / "full.zip", {"p.geojson": perimeter_json()}).read_bytes()[:200])), "illisible"),
+        t / "full.zip", {"p.geojson": perimeter_json()}).read_bytes()[:200])), "L'archive r.zip est illisible ou incomplète ; "),
     "zip_empty": (lambda t, b: registry(write_zip(t / "r.zip", {})), "aucune couche"),
     "zip_without_layer": (lambda t, b: neighbours(write_zip(t / "r.zip", {"lisez-moi.txt": "rien"})), "aucune couche"),
     "zip_two_shapefiles": (lambda t, b: registry(shapefile_zip(t / "r.zip", {"nord": perimeters(["A"]),
@@ -206,7 +207,8 @@ CASES = {
     "7z_encrypted_header": (lambda t, b: registry(seven_zip(t / "r.7z", {"p.geojson": perimeter_json()},
                                                             password="x", header_encryption=True)), "mot de passe"),
     "7z_symlink_member": (lambda t, b: registry(seven_zip_link(t / "r.7z")), "lien symbolique"),
-    "7z_corrupt": (lambda t, b: registry(write(t / "r.7z", b"7z\xbc\xaf\x27\x1c" + b"\x00" * 200)), "illisible"),
+    "7z_corrupt": (lambda t, b: registry(write(t / "r.7z", b"7z\xbc\xaf\x27\x1c" + b"\x00" * 200)),
+                   "L'archive r.7z est illisible ou incomplète ; "),
     # geometry files
     "gpkg_two_layers": (lambda t, b: registry(two_layer_gpkg(t / "r.gpkg")), "2 couches (nord, sud)"),
     "geojson_nan": (lambda t, b: registry(write(t / "r.geojson", perimeter_json().replace("2.85, 42.66", "NaN, 42.66", 1))),

@@ -37,6 +37,30 @@ def test_toggle_iris_and_commune_with_undo_redo(session, dep66):
     assert not session.toggle("999999999")
 
 
+def test_add_and_remove_commune_are_explicit_a_repeat_is_harmless(session, dep66):
+    """« Ajouter » of the search box adds, « Retirer » removes: the second click of a double click changes nothing."""
+    cabestany = frozenset(dep66.iris_by_commune["66028"])
+    session.toggle("660280101")                       # one IRIS of Cabestany already in
+    assert not session.has_commune("66028")
+    assert session.add_commune("66028") and session.selection == cabestany and session.has_commune("66028")
+    assert not session.add_commune("66028") and session.selection == cabestany
+    assert session.position == 2                      # the repeat made no step of the history
+    assert session.remove_commune("66028") and session.selection == frozenset()
+    assert not session.remove_commune("66028") and session.selection == frozenset()
+
+
+def test_selection_outside_the_area_after_a_change_of_region(france):
+    session = DrawingSession(france)
+    session.add_commune("66028")
+    session.toggle("661860000")
+    assert session.outside_area() == frozenset()
+    session.show_region("32")                          # Hauts-de-France: the selection stays, in the 66
+    assert session.area == ("59",)
+    assert session.outside_area() == frozenset(france.iris_by_commune["66028"]) | {"661860000"}
+    session.area = ("59", "66")
+    assert session.outside_area() == frozenset()
+
+
 def test_import_keeps_selection_on_unknown_codes(session):
     session.import_codes(RUSCINO_CODES)
     before = session.selection
@@ -99,7 +123,7 @@ def test_link_keeps_what_it_knows_and_names_the_rest(session, dep66):
     assert len(warnings) == 2 and "département(s) 99 absent(s) des données" in warnings[0]
     assert warnings[1].startswith("Lien : 1 code(s) non reconnu(s), laissé(s) de côté — 66999 : ")
     assert session.address() is None                 # the address bar keeps the user's link…
-    session.toggle_commune("66189")
+    session.add_commune("66189")
     assert session.address()["zones"] == "66028-66136.0801-66186-66189"   # … until the selection changes
     assert session.address() is not None
     assert DrawingSession(dep66).open_query({"zones": "66999"}) == [
@@ -117,9 +141,11 @@ def test_drafts(session, tmp_path):
         session.save_draft(drafts)
     session.import_codes(RUSCINO_CODES)
     session.name = "CPTS Ruscino"
-    session.save_draft(drafts)
+    assert session.save_draft(drafts)
+    assert not session.save_draft(drafts)   # a double click: nothing new stored
     session.toggle("661860000")
-    session.save_draft(drafts)          # the draft being drawn: saved again, its first state kept
+    assert session.save_draft(drafts)       # the draft being drawn: saved again, its first state kept
+    assert not session.save_draft(drafts)
     other = DrawingSession(session.bundle)
     other.open_draft(drafts, "CPTS Ruscino")
     assert other.selection == session.selection and other.name == "CPTS Ruscino"
@@ -153,8 +179,9 @@ def test_draft_saved_elsewhere_since_it_was_opened(session, tmp_path):
     first, second = DrawingSession(session.bundle), DrawingSession(session.bundle)
     for tab in (first, second):
         tab.open_draft(drafts, "CPTS Ruscino")
-        tab.toggle_commune("66186")
+        tab.add_commune("66186")
     first.save_draft(drafts)
+    first.add_commune("66189")
     first.save_draft(drafts)               # the tab that saved last saves again: its own version is the last one
     for tab in (second, session):
         with pytest.raises(DraftChanged, match="^Le brouillon « CPTS Ruscino » a été modifié par quelqu'un d'autre "
@@ -162,12 +189,13 @@ def test_draft_saved_elsewhere_since_it_was_opened(session, tmp_path):
             tab.save_draft(drafts)
     second.open_draft(drafts, "CPTS Ruscino")
     assert second.selection == first.selection and second.draft_version == 3
-    second.toggle_commune("66189")
+    second.remove_commune("66189")
     second.save_draft(drafts)
     assert [v.number for v in drafts.versions("CPTS Ruscino")] == [4, 3, 2, 1]
     second.restore_version(drafts, "CPTS Ruscino", 1)
+    second.add_commune("66186")
     second.save_draft(drafts)             # after a restore, the restored version is the one loaded
-    assert second.draft_version == 6 and {c[:5] for c in drafts.get("CPTS Ruscino").iris} == {"66028"}
+    assert second.draft_version == 6 and {c[:5] for c in drafts.get("CPTS Ruscino").iris} == {"66028", "66186"}
 
 
 def test_two_porteurs_and_the_ars(dep66, tmp_path):
@@ -213,7 +241,7 @@ def test_two_porteurs_and_the_ars(dep66, tmp_path):
     assert bob.share("Brouillon de Bob", "A@ex.fr; c@ex.fr ,") == ["a@ex.fr", "c@ex.fr"]
     shared = DrawingSession(dep66)
     shared.open_draft(alice, "Brouillon de Bob", "b@ex.fr")
-    shared.toggle_commune("66028")
+    shared.add_commune("66028")
     shared.save_draft(alice)                          # changes Bob's draft, which he shared with her
     assert {c[:5] for c in store.load("Brouillon de Bob", owner="b@ex.fr").iris} == {"66028", "66189"}
     assert bob.versions("Brouillon de Bob")[0].author == "a@ex.fr"

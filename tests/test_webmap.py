@@ -159,14 +159,17 @@ def test_epci_outlines_and_picker(area, dep66):
     assert epci["style"]["dashArray"] == "10 5 2 5" and len(epci["features"]["features"]) == 12
 
 
-def test_whole_epci_toggled_in_one_action(dep66):
+def test_whole_epci_added_and_removed_in_one_action(dep66):
     session = DrawingSession(dep66)
-    assert session.toggle_epci("200027183")
+    assert session.add_epci("200027183") and session.has_epci("200027183")
     assert session.territory.communes(dep66) == set(dep66.epci_communes["200027183"])
     assert len(session.territory.communes(dep66)) == 37
-    assert session.toggle_epci("200027183") and not session.selection     # all in: removed
-    session.toggle_commune("66028")
-    session.toggle_epci("200027183")                                       # partly in: completed
+    assert not session.add_epci("200027183")                              # a double click: still all in
+    assert session.remove_epci("200027183") and not session.selection
+    assert not session.remove_epci("200027183")
+    session.add_commune("66028")
+    assert not session.has_epci("200027183")
+    session.add_epci("200027183")                                          # partly in: completed
     assert len(session.territory.communes(dep66)) == 37
 
 
@@ -195,12 +198,12 @@ def test_search_paris_lyon_marseille_select_their_arrondissements(france, code, 
     assert found[0] == (code, f"{city} ({code}, ses {arrondissements} arrondissements)")
     assert webmap.search_communes(france, city.lower())[0][0] == found[0]
     session = DrawingSession(france)
-    session.toggle_commune(code)             # « Ajouter »
+    session.add_commune(code)             # « Ajouter »
     parts = france.arrondissements[code]
     assert len(parts) == arrondissements and session.territory.communes(france) == set(parts)
     session.zoom_to([code])                  # « Zoomer »
     assert session.focus == parts and code[:2] in session.area
-    session.toggle_commune(code)
+    session.remove_commune(code)
     assert not session.selection
 
 

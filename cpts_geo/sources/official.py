@@ -293,7 +293,7 @@ def _zip_tables(path: Path, pattern: str, required: tuple[str, ...] = ()) -> lis
             return [_table(archive.read(i), f"le fichier {Path(i.filename).name} de {path.name}", required)
                     for i in members]
     except (zipfile.BadZipFile, EOFError, OSError) as err:
-        raise DataError(f"L'archive {path.name} est illisible ({err}) : téléchargez-la de nouveau.") from err
+        raise DataError(f"L'archive {path.name} est illisible ou incomplète : téléchargez-la de nouveau.") from err
 
 
 def _numbers(values: pd.Series) -> pd.Series:

@@ -420,7 +420,8 @@ def _extract_vectors(path: Path, kind: str, folder: Path, max_bytes: int) -> lis
         raise InputError(f"L'archive {path.name} utilise une compression non prise en charge ({err}) : "
                          "recompressez-la en 7z standard (LZMA2) ou en zip.") from err
     except (zipfile.BadZipFile, py7zr.Bad7zFile, py7zr.exceptions.ArchiveError, EOFError, OSError) as err:
-        raise InputError(f"L'archive {path.name} est illisible ou incomplète ({err}) ; "
+        # Python's message (« File is not a zip file ») is English: the French one says it all
+        raise InputError(f"L'archive {path.name} est illisible ou incomplète ; "
                          "supprimez-la et téléchargez-la de nouveau.") from err
     if not vectors:
         raise DataError(f"L'archive {path.name} ne contient aucune couche géographique "
