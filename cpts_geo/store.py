@@ -243,14 +243,14 @@ class TerritoryStore:
                 if db.fetchall()[0][0]:
                     present.append(table)
             if "territories" not in present:
-                raise InputError(f"{self.location} n'est pas un magasin cpts-geo (aucune table « territories ») : "
-                                 "rien n'a été lu ni modifié. Donnez la base des territoires de cpts-geo "
-                                 "(option --db).")
+                raise StoreUnavailable(f"{self.location} n'est pas un magasin cpts-geo (aucune table « territories ») "
+                                       ": rien n'a été lu ni modifié. Donnez la base des territoires de cpts-geo "
+                                       "(option --db).")
             columns = set().union(*(self._our_columns(db, table) for table in present))
         if len(present) < len(REQUIRED_COLUMNS) or not {"owner", "perimeter", "shared_with"} <= columns:
-            raise InputError(f"Le magasin {self.location} a été créé par une version précédente de cpts-geo : "
-                             "ouvrez-le une fois avec l'application ou « coverage --save » pour le mettre à jour. "
-                             "Rien n'a été modifié.")
+            raise StoreUnavailable(f"Le magasin {self.location} a été créé par une version précédente de cpts-geo : "
+                                   "ouvrez-le une fois avec l'application ou « coverage --save » pour le mettre à "
+                                   "jour. Rien n'a été modifié.")
 
     def _create_schema(self) -> None:
         """Create the tables, or check and migrate those of an earlier version (in one transaction; two processes
@@ -375,7 +375,7 @@ class TerritoryStore:
                 db.execute(ADD_VERSION, version)
             if registry:
                 return self._add_registry_version(db, now, clean_text(author or ""), clean_text(comment, MAX_COMMENT_LENGTH),
-                                                  str((attributes or {}).get("source", "")))
+                                                  str(attributes.get("source", "")))
             if versions:
                 db.execute("SELECT MAX(version) FROM territory_versions WHERE kind = ? AND owner = ? AND name = ?",
                            (kind, owner, rows[-1][2]))
@@ -616,7 +616,8 @@ class PostgresTerritoryStore(TerritoryStore):
                                              check=ConnectionPool.check_connection, open=True)
             if read_only or url not in _SCHEMA_READY:   # checked, or created/migrated once per process
                 self._open_schema()
-                _SCHEMA_READY.update([] if read_only else [url])
+                if not read_only:
+                    _SCHEMA_READY.add(url)
                 return
         self._query("SELECT 1")     # the server still answers (a page opening the store says so at once)
 
