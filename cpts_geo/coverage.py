@@ -483,7 +483,8 @@ def coverage_report(bundle, registry: dict[str, frozenset[str]], area: Area) -> 
         population_total=float(population[area.mask].sum()),
         population_covered=float(population[area.mask & covered].sum()),
         population_overlap=float(population[shared].sum()),
-        cpts=_cpts_table(bundle, members, node, area.mask).join(groups_offer(bundle, members.iris, members.cpts, len(members.names))),
+        cpts=_cpts_table(bundle, members, node, area.mask).join(
+            groups_offer(bundle, members.iris, members.cpts, len(members.names))),
         white_zones=white_zones,
         overlaps=_overlaps(bundle, members, shared),
         isolated=_isolated(bundle, everyone, covered, area.mask),
