@@ -341,7 +341,7 @@ def _enclosed(bundle, members: Membership, node: pd.DataFrame, everyone: Members
         cpts = int(group["cpts"].iat[0])
         communes = sorted(set(iris["code_insee"].to_numpy()[group["zone"]]))
         rows.append({"cpts": members.names[cpts], "around": enclosed.at[piece, "first"],
-                     "whole": len(group) == sizes[cpts], "communes": communes,
+                     "whole": bool(len(group) == sizes[cpts]), "communes": communes,
                      "described": commune_names(bundle, communes),
                      "iris": sorted(iris["code_iris"].to_numpy()[group["zone"]]),
                      "population": int(round(iris["population"].to_numpy()[group["zone"]].sum()))})

@@ -23,20 +23,9 @@ from cpts_geo.offer import NOT_AVAILABLE, territory_offer
 from cpts_geo.registry import read_registry
 from cpts_geo.store import open_store
 from cpts_geo.territory import Territory, summarize
-from tests.conftest import calc_rows
+from tests.conftest import EXAMPLE, calc_rows
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 HEALTH = DEFAULT_MIRROR / "health"
-
-
-@pytest.fixture(scope="module")
-def example(france):
-    return read_registry(france, EXAMPLE).cpts
-
-
-@pytest.fixture(scope="module")
-def report_66(france, example):
-    return coverage_report(france, example, area_of(france, "76", "66"))
 
 
 def test_white_zones_and_isolated_commune(france, report_66):

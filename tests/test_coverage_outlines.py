@@ -4,27 +4,17 @@ with its population inside beside the whole — on the example registry of the 6
 import json
 
 import openpyxl
-import pytest
 import shapely
 
 from cpts_geo.cli import main
 from cpts_geo.coverage import area_of, coverage_report, report_tables
 from cpts_geo.registry import read_registry
-from tests.test_coverage import EXAMPLE, ars_page
+from tests.conftest import EXAMPLE
+from tests.test_coverage import ars_page
 
 AGLY = "CPTS Agly - Corbières catalanes"
 #: the five CPTS of the example registry with communes on both sides of the 66/11 border
 ACROSS_66_11 = [AGLY, "CPTS Cerdagne - Capcir", "CPTS Conflent", "CPTS Fenouillèdes", "CPTS Salanque"]
-
-
-@pytest.fixture(scope="module")
-def example(france):
-    return read_registry(france, EXAMPLE).cpts
-
-
-@pytest.fixture(scope="module")
-def report_66(france, example):
-    return coverage_report(france, example, area_of(france, "76", "66"))
 
 
 def enclosed_records(report) -> list[tuple]:
