@@ -181,6 +181,12 @@ def test_all_france_tiled_by_departements_is_fast_and_covered(france):
     tailles = report.cpts.set_index("name")["taille"]
     assert (tailles["CPTS 48"], tailles["CPTS 59"]) == (2, 4)       # Lozère 76 000, Nord 2.6 million
     assert "CPTS 84" in report.several_pieces                        # the Enclave des Papes of Vaucluse
+    # every enclave of a département in another, and no other piece: the Enclave des Papes (84) in the Drôme, Othe
+    # (54) in the Meuse, three communes of the Nord in the Pas-de-Calais, two of the Hautes-Pyrénées in the Béarn
+    assert [(row.cpts, row.around, row.whole, row.communes) for row in report.enclosed.itertuples()] == [
+        ("CPTS 54", "CPTS 55", False, ["54412"]), ("CPTS 59", "CPTS 62", False, ["59097", "59176", "59405"]),
+        ("CPTS 65", "CPTS 64", False, ["65160", "65422", "65476"]), ("CPTS 65", "CPTS 64", False, ["65185", "65292"]),
+        ("CPTS 84", "CPTS 26", False, ["84053", "84097", "84138", "84150"])]
 
 
 def test_area_errors(france):
