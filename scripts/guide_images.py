@@ -87,7 +87,8 @@ def make_store(path: Path) -> None:
     the second time) and the draft « CPTS Ruscino » saved twice (a version to restore)."""
     changed = path.with_name("registre_cpts_66_11_v2.csv")
     changed.write_text(REGISTRY.read_text(encoding="utf-8") + "CPTS Cerdagne - Capcir;66147;;\n", encoding="utf-8")
-    for registry, comment in ((REGISTRY, "Registre de départ"), (changed, "Porté-Puymorens rattachée à la CPTS Cerdagne - Capcir")):
+    for registry, comment in ((REGISTRY, "Registre de départ"),
+                              (changed, "Porté-Puymorens rattachée à la CPTS Cerdagne - Capcir")):
         subprocess.run([sys.executable, "-m", "cpts_geo", "coverage", "--registry", str(registry), "--region", "76",
                         "--departement", "66", "--save", "--db", str(path), "--author", "ars-occitanie",
                         "--comment", comment, "--out", str(path.parent / "report")],
