@@ -11,10 +11,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 #: The guides: key (``?guide=`` of the « Aide » page) → (title, file in ``docs/``).
 GUIDES = {"porteur": ("Guide du porteur de projet", "guide-porteur.md"),
           "ars": ("Guide de l'ARS", "guide-ars.md")}
+#: Widest picture shown at its own size (the column of the page is about 900 px wide on a laptop's screen).
+NARROW_PICTURE_PX = 800
 #: A picture alone on its line: ``![texte](images/x.png)``.
 PICTURE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<path>[^)\s]+)\)\s*$", re.MULTILINE)
 #: A link to a guide file (``](guide-ars.md)`` or ``](guide-ars.md#section)``).
@@ -26,6 +30,14 @@ class Block:
     """A part of a guide: Markdown text, or a picture (``picture`` the file, ``text`` its caption)."""
     text: str
     picture: Path | None = None
+
+    @property
+    def width(self) -> int | str:
+        """How wide ``st.image`` shows the picture: a narrow one at its size in pixels (not stretched to its caption's
+        width), a wide one (screenshots of a whole page) as wide as the page's column, which a width in pixels would
+        overflow."""
+        with Image.open(self.picture) as picture:
+            return picture.width if picture.width <= NARROW_PICTURE_PX else "stretch"
 
 
 def guide_path(key: str) -> Path:

@@ -16,6 +16,6 @@ guide = st.radio("Guide", list(GUIDES), format_func=lambda key: GUIDES[key][0], 
 st.query_params["guide"] = guide
 for block in guide_blocks(guide):
     if block.picture:
-        st.image(str(block.picture), caption=block.text)
+        st.image(str(block.picture), caption=block.text, width=block.width)
     else:
         st.markdown(block.text)

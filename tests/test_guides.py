@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cpts_geo.guides import DOCS, GUIDES, guide_blocks, guide_path
+from cpts_geo.registry import read_registry_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE_FILES = [guide_path(key) for key in GUIDES]
@@ -116,13 +118,23 @@ def test_guides_show_as_written_in_streamlit(guide):
     assert not re.search(r":[a-z_]+(/[a-z_]+)?:", CODE.sub(" ", text))
 
 
+def test_registry_example_of_the_ars_guide_reads_whole(dep66):
+    """The CSV registry shown in the ARS guide is read as written: two CPTS, no row ignored."""
+    example = re.search(r"```\n( *cpts;code_insee.*?)```", guide_path("ars").read_text(encoding="utf-8"), re.DOTALL)
+    imported = read_registry_csv(dep66, textwrap.dedent(example[1]).encode())
+    assert imported.ok and sorted(imported.cpts) == ["CPTS Perpignan", "CPTS Ruscino"]
+    assert imported.cpts["CPTS Ruscino"] == {*dep66.iris_by_commune["66028"], "661360801"}   # Champs de Mars
+    assert imported.cpts["CPTS Perpignan"] == {"661360101"}
+
+
 def test_blocks_cut_pictures_and_link_the_other_guide():
     blocks = guide_blocks("porteur")
     pictures = [block for block in blocks if block.picture]
     text = guide_path("porteur").read_text(encoding="utf-8")
     assert len(pictures) == text.count("](images/")
     assert all(block.picture.is_file() and block.text for block in pictures)
-    assert pictures[0].picture.name == "porteur-page.png"
+    assert pictures[0].picture.name == "porteur-page.png" and pictures[0].width == "stretch"   # 1 100 px
+    assert pictures[1].picture.name == "porteur-barre-laterale.png" and pictures[1].width == 256
     shown = "".join(block.text for block in blocks if not block.picture)
     assert "](Aide?guide=ars)" in shown and "guide-ars.md" not in shown
     assert "](images/" not in shown
