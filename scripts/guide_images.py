@@ -134,12 +134,7 @@ class Page:
         """Click the element of ``selector`` labelled ``label`` and wait until the page shows the text ``shows``."""
         if not await evaluate(self.devtools, CLICK_SCRIPT % (json.dumps(selector), json.dumps(label))):
             raise RuntimeError(f"nothing to click: {selector} « {label} »")
-        start = time.monotonic()
-        while not await evaluate(self.devtools, f"document.body.innerText.includes({json.dumps(shows)})"):
-            if time.monotonic() - start > timeout:
-                raise TimeoutError(f"« {shows} » not shown after clicking « {label} »")
-            await asyncio.sleep(0.5)
-        await self.settle()
+        await self.wait_for(shows, f"clicking « {label} »", timeout)
 
     async def type_into(self, placeholder: str, text: str, shows: str, timeout: float = 60) -> None:
         """Type ``text`` and Enter in the text box of ``placeholder``; wait until the page shows ``shows``."""
@@ -148,10 +143,14 @@ class Page:
         for kind in ("keyDown", "keyUp"):
             await self.devtools.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter",
                                      windowsVirtualKeyCode=13)
+        await self.wait_for(shows, f"typing « {text} »", timeout)
+
+    async def wait_for(self, shows: str, after: str, timeout: float) -> None:
+        """Wait until the page shows the text ``shows`` and has finished its run (``after``: what the user did)."""
         start = time.monotonic()
         while not await evaluate(self.devtools, f"document.body.innerText.includes({json.dumps(shows)})"):
             if time.monotonic() - start > timeout:
-                raise TimeoutError(f"« {shows} » not shown after typing « {text} »")
+                raise TimeoutError(f"« {shows} » not shown after {after}")
             await asyncio.sleep(0.3)
         await self.settle()
 
@@ -167,7 +166,7 @@ class Page:
         else:
             await evaluate(self.devtools, f"({top}).scrollIntoView({{block: 'start'}})")
             await asyncio.sleep(1.5)   # the tables are drawn once in view
-            x, upper, _, _ = await self.rect(top)
+            _, upper, _, _ = await self.rect(top)
             _, y, _, h = await self.rect(bottom or top)
             left, _, w, _ = await self.rect(frame or top)
             left, upper, right, lower = left - margin, upper - margin, left + w + margin, y + h + margin
