@@ -195,6 +195,7 @@ with st.sidebar:
                                  f"{' par ' + loaded.author if loaded.author else ''}."))
     st.button("Recharger le registre", key="ars_reload", on_click=lambda: st.session_state.pop("ars_loaded", None),
               help="Relire le registre enregistré (les versions enregistrées depuis par d'autres).")
+    st.page_link("pages/3_Aide.py", label="Aide : guide de l'ARS", icon=":material/help:", query_params={"guide": "ars"})
 
 shown_area = area_of(bundle, region, departement or None)
 st.title(markdown_text(f"Couverture en CPTS : {shown_area.name} ({shown_area.code})"))
