@@ -13,14 +13,28 @@ from cpts_geo.output import show
 
 #: Exit code for invalid input (unknown codes, unreadable file, empty selection).
 EXIT_INVALID_INPUT = 2
+#: What the general help says first.
+DESCRIPTION = """Délimiter, vérifier et exporter le territoire d'une CPTS ; couverture d'une région
+par les CPTS (vue ARS). Aide d'une commande : python -m cpts_geo COMMANDE --help
+(documentation : docs/cli.md)."""
+#: The environment variables the commands read, shown at the end of the general help.
+ENVIRONMENT = """variables d'environnement :
+  CPTS_GEO_DATA       dossier des données préparées (défaut : data/ du projet ;
+                      option --data)
+  CPTS_GEO_STORE      base des brouillons et du registre : fichier SQLite ou
+                      URL postgresql://… (défaut : ~/.local/share/cpts-geo/
+                      territoires.sqlite ; option --db)
+  CPTS_GEO_MIRROR     miroir des données ouvertes lu par prepare (défaut :
+                      ../shared/data ; option --mirror)
+  CPTS_GEO_DOWNLOADS  dossier des téléchargements de prepare --download
+                      (défaut : CPTS_GEO_DATA/cache/downloads)"""
 
 
 def build_parser(argv: list[str] | None = None) -> FrenchArgumentParser:
     """The parser with the sub-commands of :mod:`cpts_geo.commands`: only the one named in ``argv``
     when there is one (its module alone is imported: ``prepare`` does not load matplotlib), else all."""
-    parser = FrenchArgumentParser(prog="python -m cpts_geo",
-                                  description="Délimiter, vérifier et exporter le territoire d'une CPTS.")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    parser = FrenchArgumentParser(prog="python -m cpts_geo", description=DESCRIPTION, epilog=ENVIRONMENT)
+    subparsers = parser.add_subparsers(title="commandes", dest="command", required=True, metavar="COMMANDE")
     names = sorted(module.name for module in pkgutil.iter_modules(commands.__path__))
     named = [name for name in names if argv and argv[0] == name]
     for name in named or names:

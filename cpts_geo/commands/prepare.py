@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cpts_geo.arguments import add_command
 from cpts_geo.config import DATA_DIR, DEFAULT_MIRROR, DOWNLOAD_DIR
 from cpts_geo.errors import DataError
 from cpts_geo.output import show
@@ -36,14 +37,24 @@ def run(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("prepare", help="préparer les données (contours, populations, graphe)")
+    parser = add_command(
+        subparsers, "prepare", "préparer les données (contours, populations, graphe)",
+        "Construit le dossier des données préparées (contours des IRIS, populations, codes postaux, EPCI, offre de "
+        "soins, graphe d'adjacence) à partir d'un miroir local des données ouvertes ou des fichiers officiels "
+        "téléchargés. Les autres commandes et l'application lisent ce dossier.",
+        ("python -m cpts_geo prepare --departement 66 --out data66", "python -m cpts_geo prepare --if-needed"))
     origin = parser.add_mutually_exclusive_group()
-    origin.add_argument("--mirror", type=Path, help=f"dossier miroir des données (défaut : {DEFAULT_MIRROR})")
-    origin.add_argument("--download", action="store_true", help="télécharger les fichiers officiels")
+    origin.add_argument("--mirror", type=Path, metavar="DOSSIER",
+                        help=f"miroir des données : dossier normalisé ou fichiers officiels tels que téléchargés "
+                             f"(défaut : variable CPTS_GEO_MIRROR, sinon {DEFAULT_MIRROR})")
+    origin.add_argument("--download", action="store_true",
+                        help="télécharger les fichiers officiels (IGN, INSEE, La Poste) au lieu du miroir")
     area = parser.add_mutually_exclusive_group()
-    area.add_argument("--region", help="code(s) de région, séparés par des virgules (ex. 76)")
-    area.add_argument("--departement", help="code(s) de département, séparés par des virgules (ex. 66)")
-    parser.add_argument("--out", type=Path, default=DATA_DIR, help=f"dossier du bundle (défaut : {DATA_DIR})")
+    area.add_argument("--region", metavar="CODES", help="code(s) de région, séparés par des virgules (ex. 76)")
+    area.add_argument("--departement", metavar="CODES",
+                      help="code(s) de département, séparés par des virgules (ex. 66)")
+    parser.add_argument("--out", type=Path, default=DATA_DIR, metavar="DOSSIER",
+                        help=f"dossier des données préparées (défaut : {DATA_DIR})")
     parser.add_argument("--if-needed", action="store_true",
                         help="ne rien faire si le dossier contient déjà des données de cette version")
     parser.set_defaults(func=run)
