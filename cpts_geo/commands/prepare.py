@@ -7,6 +7,7 @@ from pathlib import Path
 from cpts_geo.arguments import add_command
 from cpts_geo.config import DATA_DIR, DEFAULT_MIRROR, DOWNLOAD_DIR
 from cpts_geo.errors import DataError
+from cpts_geo.formatting import fr_int
 from cpts_geo.output import show
 from cpts_geo.prepare import bundle_is_current, prepare_bundle
 from cpts_geo.sources.mirror import is_mirror, read_mirror
@@ -31,8 +32,8 @@ def run(args) -> int:
     tables = read_sources(args.mirror, args.download)
     meta = prepare_bundle(tables, Path(args.out), region=args.region, departement=args.departement)
     counts = meta["counts"]
-    show(f"Données prêtes dans {args.out} : {counts['iris']} IRIS, {counts['communes']} communes, "
-         f"{counts['iris_edges']} paires d'IRIS voisins.")
+    show(f"Données prêtes dans {args.out} : {fr_int(counts['iris'])} IRIS, {fr_int(counts['communes'])} communes, "
+         f"{fr_int(counts['iris_edges'])} paires d'IRIS voisins.")
     return 0
 
 
