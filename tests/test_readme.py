@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
-DOCUMENTS = [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]
+DOCUMENTS = [PROJECT / "README.md", PROJECT / "bench" / "README.md", *sorted((PROJECT / "docs").rglob("*.md"))]
 ELISION = "…"
 PROGRAM = ["python", "-m", "cpts_geo"]
 
@@ -205,3 +205,35 @@ def test_the_cli_page_names_every_option():
         assert not path or f"## {path[0]}" in page, path
         options = [o for a in parser._actions for o in a.option_strings if o not in ("-h", "--help")]
         assert [o for o in options if f"`{o}" not in page and f"{o} " not in page] == [], path
+
+
+#: A command written in a document: a line of a shell block, or a code span, starting with a command's name.
+COMMAND_IN_TEXT = re.compile(r"(?:python -m cpts_geo )?\b(prepare|summary|export|coverage|registry)\b([^`#]*)")
+
+
+def documented_commands(text: str) -> list[tuple[str, str]]:
+    """The commands of a Markdown text, in its shell blocks (lines ending with ``\\`` joined) and its code spans:
+    (command, rest of the line)."""
+    lines = [line.split("python -m cpts_geo", 1)[1].strip()
+             for block in re.findall(r"```(?:bash|console)\n(.*?)```", text, re.S)
+             for line in block.replace("\\\n", " ").splitlines() if "python -m cpts_geo" in line]
+    spans = re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+    return [found.groups() for found in map(COMMAND_IN_TEXT.match, lines + spans) if found]
+
+
+def test_documented_commands_use_real_options():
+    """Every option written after a command name in the README and the docs (synopses, shell blocks, code spans)
+    is an option of that command: a renamed or removed option cannot stay in the docs."""
+    from cpts_geo.cli import build_parser
+    from tests.test_cli import command_parsers
+
+    parsers = dict(command_parsers(build_parser([])))
+    wrong = []
+    for document in DOCUMENTS:
+        for command, rest in documented_commands(document.read_text(encoding="utf-8")):
+            action = rest.split()[:1]
+            path = (command, *action) if (command, *action) in parsers else (command,)
+            known = {o for a in parsers[path]._actions for o in a.option_strings}
+            wrong += [(document.name, command, option) for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", rest)
+                      if option not in known]
+    assert wrong == []
