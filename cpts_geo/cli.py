@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -46,9 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run a command; a :class:`CptsGeoError` (a command line that cannot be read too) becomes a French message
     on stderr and exit code 2.
 
-    An :class:`OSError` that no reader turned into a French message (a file or folder of the
-    command line that cannot be used, a full disk) is reported the same way, naming the file and
-    the system's reason; any other exception is a bug and keeps its traceback.
+    Output cut short by its reader (``| head``) ends quietly with exit code 0. An :class:`OSError` that no reader
+    turned into a French message (a file or folder of the command line that cannot be used, a full disk) is
+    reported the same way, naming the file and the system's reason; any other exception is a bug and keeps its
+    traceback.
     """
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -56,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except CptsGeoError as err:
         show(f"Erreur : {err}", error=True)
+    except BrokenPipeError:     # the reader of the output stopped early (« | head »): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error when Python exits
+        return 0
     except OSError as err:
         where = f" : {err.filename}" if err.filename else ""
         show(f"Erreur : fichier ou dossier inutilisable{where} ({err.strerror or err}).", error=True)

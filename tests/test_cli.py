@@ -174,3 +174,14 @@ def test_the_help_is_french_and_complete():
     assert "CPTS_GEO_DATA" in parsers[()].format_help() and "--par-iris" in parsers[("summary",)].format_help()
     shown = run_cli("registry", "history", "--help")
     assert shown.returncode == 0 and shown.stdout.startswith("utilisation : python -m cpts_geo registry history")
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(france_dir):
+    """``summary --json | head -c 0``: the reader closes the pipe before anything is written (the data take a
+    second to load); no error, exit code 0."""
+    process = subprocess.Popen([sys.executable, "-m", "cpts_geo", "summary", "--codes", "66136,66028", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "CPTS_GEO_DATA": str(france_dir)})
+    process.stdout.close()
+    assert process.wait(timeout=300) == 0
+    assert process.stderr.read().decode() == ""
