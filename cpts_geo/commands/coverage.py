@@ -18,6 +18,7 @@ from cpts_geo.formatting import fr_euros, fr_int
 from cpts_geo.registry import RegistryImport, check_savable, read_registry, registry_from_store, save_registry
 from cpts_geo.output import show, write_files
 from cpts_geo.planning import KIND_LABELS, NEW_CPTS_POPULATION, Plan, before_after_lines, comparison, propose
+from cpts_geo.reference import departement_label
 from cpts_geo.store import TerritoryStore, open_store
 
 #: Rows of each list printed in text mode (the files have them all).
@@ -47,7 +48,9 @@ def print_text(report, imported: RegistryImport, files: list[Path]) -> None:
          f"{report.offer['apl_millesime'] or ''}) :")
     for row in report.cpts.itertuples():
         pieces = f", {row.pieces} morceaux" if row.pieces > 1 else ""
-        show(f"  {row.name} : {row.commune_count} communes, {fr_int(row.population)} habitants, "
+        inside = (f" dont {fr_int(row.population_in_area)} {report.area.inside} ({report.area.outside} : "
+                  f"{', '.join(map(departement_label, row.outside_departements))})") if row.outside_departements else ""
+        show(f"  {row.name} : {row.commune_count} communes, {fr_int(row.population)} habitants{inside}, "
              f"taille {row.taille}{pieces} ; médecins généralistes {fr_number(row.gp_per_10000, 1)}"
              f"{' (estimé)' if row.gp_estimated else ''}, APL {fr_number(row.apl, 2)}")
     show("\nZones blanches (communes hors CPTS, les plus peuplées d'abord) :")
