@@ -230,10 +230,10 @@ class CoverageReport:
             f"Couverture par les CPTS, {self.area.label} : {len(self.cpts)} CPTS.",
             f"Population couverte : {fr_int(self.population_covered)} habitants sur {fr_int(self.population_total)} "
             f"({fr_percent(self.covered_share)}) ; hors CPTS : {fr_int(white)} habitants.",
-            f"Zones blanches : {len(self.white_zones)} commune(s) entièrement ou en partie hors CPTS.",
-            f"Chevauchements : {len(self.overlaps)} paire(s) de CPTS, {fr_int(self.population_overlap)} habitants "
-            "concernés.",
-            f"Zones isolées (hors CPTS et entourées de CPTS) : {len(self.isolated)}.",
+            f"Zones blanches : {fr_int(len(self.white_zones))} commune(s) entièrement ou en partie hors CPTS.",
+            f"Chevauchements : {fr_int(len(self.overlaps))} paire(s) de CPTS, {fr_int(self.population_overlap)} "
+            "habitants concernés.",
+            f"Zones isolées (hors CPTS et entourées de CPTS) : {fr_int(len(self.isolated))}.",
             f"CPTS en plusieurs morceaux : {', '.join(self.several_pieces) or 'aucune'}.",
             *self.outline_lines(),
         ] + ([f"Offre des zones blanches : APL médecins généralistes {self.offer['apl_millesime'] or ''} "
