@@ -54,7 +54,7 @@ class DrawMap {
     this.areaId = null;
     this.overlayKey = null;
     this.viewRequest = null;
-    this.paint = null;   // {add: bool} while the mouse paints
+    this.paint = null;   // {add, changed} while the mouse paints: the stroke is sent once, on release
     this.gesture = null;   // {shape, extend(LatLng), contains(LatLng)} while Shift + drag (box) or Ctrl + drag (lasso) selects
     this.optional = new Map();   // optional layer id shown → {group, fill, hover}
     this.fills = null;   // [IRIS or commune code → fill colour], latest switched on first, while layers colour the IRIS
@@ -84,7 +84,7 @@ class DrawMap {
     this.overlayGroup = L.layerGroup().addTo(this.map);
     this.zoomed = [];   // layers shown from a zoom level
     this.map.on("zoomend", () => this.showByZoom());
-    this.listeners = [["mouseup", () => { this.endGesture(); this.paint = null; this.map.dragging.enable(); }],
+    this.listeners = [["mouseup", () => { this.endGesture(); this.endPaint(); this.map.dragging.enable(); }],
                       ["keydown", event => this.key(event)]];
     for (const [type, listener] of this.listeners) document.addEventListener(type, listener);
     // Shift + drag or Ctrl + drag (or the lasso tool), from outside the zones too (a press on a zone goes to press())
@@ -279,12 +279,31 @@ class DrawMap {
     const whole = this.mode === "commune" || event.originalEvent.altKey;
     const codes = whole ? this.byCommune.get(this.communeOf(code)) : [code];
     const add = !codes.every(c => this.selected.has(c));
-    this.apply(codes, add);
     if (this.tool === "paint") {
-      this.paint = {add};
+      this.paint = {add, changed: false};
+      this.startDrawing();
       this.map.dragging.disable();
       this.L.DomEvent.stop(event);
     }
+    this.apply(codes, add);
+  }
+
+  // The end of a paint stroke: its zones go to Python as one change (one step that « Annuler » undoes).
+  endPaint() {
+    const stroke = this.paint;
+    this.paint = null;
+    this.stopDrawing();
+    if (stroke && stroke.changed) this.send();
+  }
+
+  // While a stroke or a lasso is drawn, the hover tooltips are hidden (they would follow the cursor over the zones).
+  startDrawing() {
+    this.box.classList.add("cpts-drawing");
+    this.map.eachLayer(layer => layer.closeTooltip && layer.closeTooltip());
+  }
+
+  stopDrawing() {
+    this.box.classList.remove("cpts-drawing");
   }
 
   // Shift + drag: a box; Ctrl + drag, or a drag with the lasso tool: a free shape (lasso). On release, the zones
@@ -296,6 +315,7 @@ class DrawMap {
     if (this.gesture || !(shiftKey || lasso)) return false;
     this.L.DomEvent.stop(event);
     this.map.dragging.disable();
+    this.startDrawing();
     const start = event.latlng, L = this.L, style = {
       color: this.styles.selected.color, weight: 1.5, dashArray: "5 4", fillOpacity: 0.08, interactive: false};
     if (shiftKey) {
@@ -317,6 +337,7 @@ class DrawMap {
     const {shape, contains, click} = this.gesture;
     shape.remove();
     this.gesture = null;
+    this.stopDrawing();
     if (click && click()) return;
     let codes = [...this.byCode].filter(([, layer]) => contains(layer.getBounds().getCenter())).map(([code]) => code);
     if (this.mode === "commune") codes = [...new Set(codes.flatMap(code => this.byCommune.get(this.communeOf(code))))];
@@ -337,6 +358,10 @@ class DrawMap {
       changed = true;
     }
     if (!changed) return;
+    if (this.paint) this.paint.changed = true; else this.send();
+  }
+
+  send() {
     this.seq += 1;
     this.component.setStateValue("selection", {codes: [...this.selected].sort(), seq: this.seq});
   }
@@ -365,7 +390,7 @@ class DrawMap {
       this.areaId = data.area_id;
       this.setArea(area);
     }
-    if (data.seq >= this.seq) {   // else the user has clicked since Python's answer: keep the map's state
+    if (data.seq >= this.seq && !this.paint) {   // else the user has clicked since Python's answer, or paints
       this.seq = data.seq;
       this.setSelection(data.selection);
     }
