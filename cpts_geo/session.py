@@ -142,8 +142,10 @@ class DrawingSession:
         return commune_iris(self.bundle, code_insee) <= self.selection
 
     def add_commune(self, code_insee: str) -> bool:
-        """Add a whole commune (« Ajouter » of the search box); a repeat changes nothing."""
-        return self.select(self.selection | commune_iris(self.bundle, code_insee))
+        """Add a whole commune (« Ajouter » of the search box) and bring it into view; a repeat changes nothing."""
+        iris = commune_iris(self.bundle, code_insee)
+        self.show(iris)
+        return self.select(self.selection | iris)
 
     def remove_commune(self, code_insee: str) -> bool:
         """Remove a whole commune (« Retirer » of the search box); a repeat changes nothing."""

@@ -175,6 +175,7 @@ def test_select_with_search_click_and_undo(app):
     app.text_input[0].input("cabestany").run()
     next(b for b in app.button if b.label == "Ajouter").click().run()
     assert {c[:5] for c in selection(app)} == {"66028"}
+    assert set(app.session_state["session"].view) == selection(app)   # « Ajouter » brings the commune into view
     assert [b.label for b in app.sidebar.columns[1].button] == ["Retirer"]   # « Ajouter » again can only add
     app.session_state["session"].add_commune("66028")   # the second click of a double click on « Ajouter »
     app.run()

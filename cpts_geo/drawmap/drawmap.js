@@ -6,6 +6,9 @@
 
 const areas = window.__cptsAreas || (window.__cptsAreas = new Map());   // area id → payload, kept across reruns
 const optionalLayers = window.__cptsLayers || (window.__cptsLayers = new Map());   // optional layer id → payload
+// The view of each area ({center, zoom}) and the last view request done: a rerun of the whole page may mount the map
+// again (a new name…), which then keeps the user's view instead of framing the area or the last request again.
+const views = window.__cptsViews || (window.__cptsViews = {byArea: new Map(), request: null});
 const maps = new WeakMap();   // parent element → map state
 
 function loadLeaflet() {
@@ -53,7 +56,6 @@ class DrawMap {
     this.seq = 0;
     this.areaId = null;
     this.overlayKey = null;
-    this.viewRequest = null;
     this.paint = null;   // {add, changed} while the mouse paints: the stroke is sent once, on release
     this.gesture = null;   // {shape, extend(LatLng), contains(LatLng)} while Shift + drag (box) or Ctrl + drag (lasso) selects
     this.optional = new Map();   // optional layer id shown → {group, fill, hover}
@@ -84,6 +86,9 @@ class DrawMap {
     this.overlayGroup = L.layerGroup().addTo(this.map);
     this.zoomed = [];   // layers shown from a zoom level
     this.map.on("zoomend", () => this.showByZoom());
+    this.map.on("moveend", () => {
+      if (this.areaId) views.byArea.set(this.areaId, {center: this.map.getCenter(), zoom: this.map.getZoom()});
+    });
     this.listeners = [["mouseup", () => { this.endGesture(); this.endPaint(); this.map.dragging.enable(); }],
                       ["keydown", event => this.key(event)]];
     for (const [type, listener] of this.listeners) document.addEventListener(type, listener);
@@ -144,7 +149,8 @@ class DrawMap {
     }).bindTooltip(layer => html(this.tooltip(layer.feature.properties)), {sticky: true});
     this.areaGroup.addLayer(this.iris);
     for (const spec of area.layers) this.addLayer(spec, this.areaGroup);
-    this.map.fitBounds(area.bounds);
+    const view = views.byArea.get(this.areaId);
+    if (view) this.map.setView(view.center, view.zoom, {animate: false}); else this.map.fitBounds(area.bounds);
     this.showByZoom();
   }
 
@@ -407,8 +413,8 @@ class DrawMap {
       for (const spec of data.overlays) this.addLayer(spec, this.overlayGroup);
       this.showByZoom();
     }
-    if (data.view && data.view.request !== this.viewRequest) {
-      this.viewRequest = data.view.request;
+    if (data.view && data.view.request !== views.request) {
+      views.request = data.view.request;
       this.map.fitBounds(data.view.bounds, {maxZoom: 15});
     }
   }
