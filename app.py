@@ -11,6 +11,7 @@ from functools import partial
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cpts_geo import drawmap, webmap
 from cpts_geo.app_cache import (load_area, load_draw_area, load_map_data, load_switchable_layer, open_page,
@@ -73,6 +74,9 @@ map_data = load_map_data(DATA_PATH)
 if "session" not in st.session_state:
     st.session_state.session = DrawingSession(bundle)
     for warning in st.session_state.session.open_query(st.query_params.to_dict()):
+        notify("warning", warning)
+elif getattr(get_script_run_ctx(), "is_history_navigation", False):   # the browser's Back or Forward
+    for warning in st.session_state.session.open_query(st.query_params.to_dict(), history=True):
         notify("warning", warning)
 session: DrawingSession = st.session_state.session
 departement_names = bundle.departements.set_index("code_departement")
