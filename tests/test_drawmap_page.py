@@ -1,5 +1,5 @@
-"""The drawing page around its map, in headless Chromium (see tests/test_drawmap_gestures.py): the view kept when
-the CPTS is renamed. Slow (a Streamlit server and a browser)."""
+"""The drawing page around its map, in headless Chromium (see tests/test_drawmap_gestures.py): the browser's Back and
+Forward, the view kept when the CPTS is renamed. Slow (a Streamlit server and a browser)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.test_drawmap_gestures import browser_bench
+from tests.test_drawmap_gestures import BOX, browser_bench, gesture, settled
 
 pytestmark = pytest.mark.usefixtures("chromium")
 VIEW_JS = "JSON.stringify([window.cptsDrawMap.getZoom(), window.cptsDrawMap.getCenter()])"
@@ -50,3 +50,96 @@ def test_renaming_keeps_the_view_of_the_map(dep66_dir):
         before, after, address = asyncio.run(rename(bench, debug_port, url + "&zones=66136.0301.0302.0303"))
     assert "nom=CPTS+des+Aspres" in address
     assert after == before == json.dumps([13, {"lat": 42.6, "lng": 2.8}], separators=(",", ":"))
+
+
+async def back_and_forward(bench, debug_port: int, url: str, perpignan) -> list[tuple[dict, str]]:
+    """Alt + click on Perpignan, a Shift box, then Back, Back, Forward: the figures and address after each."""
+    async with bench.map_page(debug_port, url, 120) as devtools:
+        await bench.evaluate(devtools, "window.cptsDrawMap.setView([42.68, 2.93], 12, {animate: false}) && true")
+        (north, west), (south, east) = BOX
+        states = []
+        for points, modifiers in (([perpignan], 1), ([[north, west], [south, east]], 8)):
+            figures = await gesture(bench, devtools, points, modifiers)
+            states.append((figures, await bench.evaluate(devtools, "location.search")))
+        for move in ("back", "back", "forward"):
+            await bench.evaluate(devtools, f"history.{move}() || true")
+            figures = await settled(bench, devtools, states[-1][0])
+            await idle(bench, devtools, 2)   # the page does not write its former state back over the address
+            states.append((figures, await bench.evaluate(devtools, "location.search")))
+        return states
+
+
+def test_back_and_forward_of_the_browser_go_through_the_selections(dep66, dep66_dir):
+    point = dep66.iris_geometry(["661360102"]).geometry.iloc[0].representative_point()
+    bench = browser_bench()
+    with bench.running_page("66", dep66_dir, 120) as (debug_port, url):
+        perpignan, boxed, back, first, forward = asyncio.run(back_and_forward(bench, debug_port, url,
+                                                                              [point.y, point.x]))
+    assert (perpignan[0]["Communes"], perpignan[0]["IRIS"], perpignan[1]) == ("1", "47", "?zones=66136&dep=66")
+    assert boxed[0]["IRIS"] == "53" and boxed[1] != perpignan[1]
+    assert back == perpignan                       # Back: the previous selection, and its address kept
+    assert first == ({}, "?dep=66")                # Back again: the page as it opened, nothing selected
+    assert forward == perpignan
+
+
+#: The legend's box and the box of the area's zones on the page, and whether they meet.
+LEGEND_OVER_AREA_JS = """(() => {
+  const legend = document.querySelector('.cpts-legends').getBoundingClientRect();
+  const zones = [...document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive')]
+    .map(path => path.getBoundingClientRect());
+  const area = {left: Math.min(...zones.map(r => r.left)), right: Math.max(...zones.map(r => r.right)),
+                top: Math.min(...zones.map(r => r.top)), bottom: Math.max(...zones.map(r => r.bottom))};
+  return {meet: area.left < legend.right && legend.left < area.right && area.top < legend.bottom
+                && legend.top < area.bottom, legend: legend.width > 100 && legend.height > 100};
+})()"""
+#: The labels shown on the map: their text, and the pairs of them that overlap.
+LABELS_JS = """(() => {
+  const shown = [...document.querySelectorAll('.cpts-label span')]
+    .filter(span => getComputedStyle(span.parentElement).visibility !== 'hidden')
+    .map(span => [span.innerText, span.getBoundingClientRect()]);
+  const over = [];
+  shown.forEach(([a, r], i) => shown.slice(i + 1).forEach(([b, p]) => {
+    if (r.left < p.right && p.left < r.right && r.top < p.bottom && p.top < r.bottom) over.push([a, b]);
+  }));
+  return {shown: shown.map(([text]) => text), over};
+})()"""
+
+
+async def overseas(bench, debug_port: int, url: str) -> tuple[dict, dict]:
+    """For each overseas département: whether its open legend meets its zones; La Réunion's labels at zooms 10, 11."""
+    import screenshot
+
+    legends, labels = {}, {}
+    async with bench.map_page(debug_port, url + "971", 180) as devtools:
+        for departement in ("971", "972", "973", "976", "974"):   # La Réunion last: its labels next
+            if departement != "971":
+                await devtools.call("Page.navigate", url=url + departement)
+                await asyncio.sleep(2)
+                for _ in range(300):
+                    if await bench.evaluate(devtools, bench.MAP_JS + bench.READY_JS):
+                        break
+                    await asyncio.sleep(0.3)
+            assert await bench.evaluate(devtools, screenshot.LAYER_SCRIPT % "Densité de population")
+            await idle(bench, devtools, 2)
+            if await bench.evaluate(devtools, "document.querySelector('.cpts-legend-toggle').innerText.includes('▸')"):
+                await bench.evaluate(devtools, "document.querySelector('.cpts-legend-toggle').click() || true")
+            await asyncio.sleep(1)
+            legends[departement] = await bench.evaluate(devtools, LEGEND_OVER_AREA_JS)
+        for zoom in (10, 11):
+            await bench.evaluate(devtools, f"window.cptsDrawMap.setView([-21.1, 55.5], {zoom}, {{animate: false}}) && 1")
+            await asyncio.sleep(1)
+            labels[zoom] = await bench.evaluate(devtools, LABELS_JS)
+    return legends, labels
+
+
+def test_the_legend_hides_no_overseas_departement_and_labels_do_not_overlap(france_dir):
+    bench = browser_bench()
+    with bench.running_page("971", france_dir, 180) as (debug_port, url):
+        legends, labels = asyncio.run(overseas(bench, debug_port, url.replace("dep=971", "dep=")))
+    assert legends == {departement: {"meet": False, "legend": True} for departement in legends}
+    assert len(legends) == 5
+    assert labels[10]["over"] == [] and labels[11]["over"] == []
+    assert labels[10]["shown"][:3] == ["Saint-Denis", "Saint-Paul", "Saint-Pierre"]   # the most populated first
+    # where Sainte-Marie and Sainte-Suzanne would meet, the more populated is named
+    assert "Sainte-Marie" in labels[11]["shown"] and "Sainte-Suzanne" not in labels[11]["shown"]
+    assert len(labels[11]["shown"]) > len(labels[10]["shown"]) > 5

@@ -61,6 +61,7 @@ class DrawMap {
     this.optional = new Map();   // optional layer id shown → {group, fill, hover}
     this.fills = null;   // [IRIS or commune code → fill colour], latest switched on first, while layers colour the IRIS
     this.legendOpen = null;   // whether the legends are unfolded (null: by the map's width)
+    this.labelCount = 0;   // labels made so far: the rank of a label among those of its kind (see placeLabels)
   }
 
   init(L, data) {
@@ -149,9 +150,24 @@ class DrawMap {
     }).bindTooltip(layer => html(this.tooltip(layer.feature.properties)), {sticky: true});
     this.areaGroup.addLayer(this.iris);
     for (const spec of area.layers) this.addLayer(spec, this.areaGroup);
+    this.areaBounds = this.L.latLngBounds(area.bounds);
     const view = views.byArea.get(this.areaId);
-    if (view) this.map.setView(view.center, view.zoom, {animate: false}); else this.map.fitBounds(area.bounds);
+    if (view) this.map.setView(view.center, view.zoom, {animate: false}); else this.map.fitBounds(this.areaBounds);
+    this.keepAreaClear();
     this.showByZoom();
+  }
+
+  // While the whole area is in view, the open legend hides none of it (La Réunion, Martinique…: an island fills the
+  // map up to its lower right corner): the area is framed again on the left of the legend.
+  keepAreaClear() {
+    const box = this.legends.getContainer();
+    if (!this.areaBounds || box.hidden || !this.legendOpen
+        || !this.map.getBounds().pad(0.05).contains(this.areaBounds)) return;
+    const map = this.box.getBoundingClientRect(), legend = box.getBoundingClientRect();
+    const corner = this.map.latLngToContainerPoint(this.areaBounds.getSouthEast());
+    if (corner.x > legend.left - map.left && corner.y > legend.top - map.top) {
+      this.map.fitBounds(this.areaBounds, {paddingBottomRight: [map.right - legend.left + 10, 0], animate: false});
+    }
   }
 
   // The IRIS's fields, then what the optional layers shown say of it or of its commune (APL, density).
@@ -174,8 +190,11 @@ class DrawMap {
         if (feature.properties && feature.properties.tooltip) item.bindTooltip(html(feature.properties.tooltip));
       },
     });
-    const labels = (spec.labels || []).map(([lat, lng, text, colour]) => L.marker([lat, lng], {
-      interactive: false, keyboard: false,
+    // the labels of the selection's outline and neighbours first, then the area's (most populated communes first)
+    const rank = (group === this.overlayGroup ? 0 : 1e9) + this.labelCount;
+    this.labelCount += (spec.labels || []).length;
+    const labels = (spec.labels || []).map(([lat, lng, text, colour], index) => L.marker([lat, lng], {
+      interactive: false, keyboard: false, labelRank: rank + index,
       icon: L.divIcon({className: "cpts-label", html: `<span style="color:${colour || spec.style.color}">${text}</span>`,
                        iconSize: [0, 0]}),
     }));
@@ -206,6 +225,7 @@ class DrawMap {
     }
     this.legends.getContainer().hidden = !this.optional.size;
     if (this.optional.size) this.legends.show(this.legendOpen ?? this.box.clientWidth >= 700);
+    this.keepAreaClear();
     const fills = [...this.optional.values()].map(shown => shown.fill).filter(Boolean).reverse();
     if (fills.length || this.fills) {
       this.fills = fills.length ? fills : null;
@@ -228,7 +248,10 @@ class DrawMap {
         button.textContent = open ? "Légende ▾" : "Légende ▸";
         button.setAttribute("aria-expanded", String(open));
       };
-      button.addEventListener("click", () => control.show(!this.legendOpen));
+      button.addEventListener("click", () => {
+        control.show(!this.legendOpen);
+        this.keepAreaClear();
+      });
       this.L.DomEvent.disableClickPropagation(box);
       box.append(button, control.list);
       box.hidden = true;
@@ -266,6 +289,24 @@ class DrawMap {
       if (zoom >= minZoom && !group.hasLayer(layer)) group.addLayer(layer);
       if (zoom < minZoom && group.hasLayer(layer)) group.removeLayer(layer);
     }
+    this.placeLabels();
+  }
+
+  // Labels never cover one another: of two that would, the first in rank is shown (a piece or a neighbouring CPTS
+  // before a commune, a more populated commune before a smaller one). Positions are read first, then written.
+  placeLabels() {
+    const labels = [];
+    this.map.eachLayer(layer => {
+      if (layer.options.labelRank !== undefined && layer._icon) labels.push(layer);
+    });
+    labels.sort((a, b) => a.options.labelRank - b.options.labelRank);
+    const rects = labels.map(label => label._icon.firstChild.getBoundingClientRect()), placed = [];
+    labels.forEach((label, index) => {
+      const r = rects[index];
+      const free = !placed.some(p => r.left < p.right && p.left < r.right && r.top < p.bottom && p.top < r.bottom);
+      if (free) placed.push(r);
+      label._icon.style.visibility = free ? "" : "hidden";
+    });
   }
 
   hover(code, layer) {
