@@ -1,14 +1,19 @@
 """The drawing page around its map, in headless Chromium (see tests/test_drawmap_gestures.py): the browser's Back and
-Forward, the view kept when the CPTS is renamed. Slow (a Streamlit server and a browser)."""
+Forward, the view kept when the CPTS is renamed, double clicks on the sidebar's buttons, the legend and labels of the
+overseas départements. Slow (a Streamlit server and a browser)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 
 import pytest
 
-from tests.test_drawmap_gestures import BOX, browser_bench, gesture, settled
+from cpts_geo.session import iris_regions
+from cpts_geo.store import TerritoryStore
+from cpts_geo.users import SINGLE_USER, Drafts
+from tests.test_drawmap_gestures import BOX, FIGURES_JS, browser_bench, gesture, settled
 
 pytestmark = pytest.mark.usefixtures("chromium")
 VIEW_JS = "JSON.stringify([window.cptsDrawMap.getZoom(), window.cptsDrawMap.getCenter()])"
@@ -143,3 +148,54 @@ def test_the_legend_hides_no_overseas_departement_and_labels_do_not_overlap(fran
     # where Sainte-Marie and Sainte-Suzanne would meet, the more populated is named
     assert "Sainte-Marie" in labels[11]["shown"] and "Sainte-Suzanne" not in labels[11]["shown"]
     assert len(labels[11]["shown"]) > len(labels[10]["shown"]) > 5
+
+
+#: The centre of a button of the page (by its text, scrolled into view), in page pixels.
+BUTTON_JS = """(text => {
+  const button = [...document.querySelectorAll('button')].find(b => b.innerText.trim().endsWith(text));
+  button && button.scrollIntoView({block: "center"});
+  const rect = button && button.getBoundingClientRect();
+  return rect && [rect.left + rect.width / 2, rect.top + rect.height / 2];
+})(%s)"""
+NOTICES_JS = "[...document.querySelectorAll('[data-testid=\"stAlert\"]')].map(a => a.innerText.trim())"
+
+
+async def click_button(bench, devtools, text: str, clicks: int = 1) -> None:
+    """Click the button that ends with ``text``, as a mouse does (a double click: two presses 60 ms apart)."""
+    x, y = await bench.evaluate(devtools, BUTTON_JS % json.dumps(text))
+    for count in range(1, clicks + 1):
+        for kind in ("mousePressed", "mouseReleased"):
+            await devtools.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=count)
+        await asyncio.sleep(0.06)
+
+
+async def double_clicks(bench, debug_port: int, url: str) -> dict:
+    async with bench.map_page(debug_port, url, 120) as devtools:
+        await type_into(bench, devtools, "Rechercher une commune", "Théza")
+        await idle(bench, devtools)
+        result = {}
+        for step, (text, clicks) in enumerate((("Ajouter", 2), ("Retirer", 2), ("Ajouter", 1))):
+            before = await bench.evaluate(devtools, FIGURES_JS)
+            await click_button(bench, devtools, text, clicks)
+            result[step] = await settled(bench, devtools, before)
+        await type_into(bench, devtools, "Nom de la CPTS", "CPTS de Théza")
+        await idle(bench, devtools)
+        await click_button(bench, devtools, "Enregistrer le brouillon", 2)
+        await idle(bench, devtools, 3)
+        result["notices"] = await bench.evaluate(devtools, NOTICES_JS)
+        return result
+
+
+def test_double_clicks_on_add_remove_and_save_are_harmless(dep66, dep66_dir, tmp_path):
+    bench = browser_bench()
+    store = tmp_path / "drafts.sqlite"
+    with bench.running_page("66", dep66_dir, 120, store=store) as (debug_port, url):
+        result = asyncio.run(double_clicks(bench, debug_port, url))
+    assert (result[0]["Communes"], result[0]["IRIS"]) == ("1", "1")   # a double click on « Ajouter »: Théza added
+    assert result[1] == {}                                            # on « Retirer »: removed
+    assert (result[2]["Communes"], result[2]["IRIS"]) == ("1", "1")
+    drafts = Drafts(TerritoryStore(store), SINGLE_USER, partial(iris_regions, dep66))
+    assert [draft.name for draft in drafts.visible()] == ["CPTS de Théza"]
+    assert len(drafts.versions("CPTS de Théza")) == 1                 # a double click on « Enregistrer »: one version
+    assert any("Brouillon « CPTS de Théza »" in notice for notice in result["notices"])
+    assert not [notice for notice in result["notices"] if "rreur" in notice or "existe déjà" in notice]
