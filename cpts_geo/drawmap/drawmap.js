@@ -62,6 +62,7 @@ class DrawMap {
     this.fills = null;   // [IRIS or commune code → fill colour], latest switched on first, while layers colour the IRIS
     this.legendOpen = null;   // whether the legends are unfolded (null: by the map's width)
     this.labelCount = 0;   // labels made so far: the rank of a label among those of its kind (see placeLabels)
+    this.overlayLabels = false;   // whether the overlays shown have labels
   }
 
   init(L, data) {
@@ -86,7 +87,10 @@ class DrawMap {
     this.optionalGroup = L.layerGroup().addTo(this.map);
     this.overlayGroup = L.layerGroup().addTo(this.map);
     this.zoomed = [];   // layers shown from a zoom level
-    this.map.on("zoomend", () => this.showByZoom());
+    this.map.on("zoomend", () => {
+      this.showByZoom();
+      this.placeLabels();
+    });
     this.map.on("moveend", () => {
       if (this.areaId) views.byArea.set(this.areaId, {center: this.map.getCenter(), zoom: this.map.getZoom()});
     });
@@ -155,6 +159,7 @@ class DrawMap {
     if (view) this.map.setView(view.center, view.zoom, {animate: false}); else this.map.fitBounds(this.areaBounds);
     this.keepAreaClear();
     this.showByZoom();
+    this.placeLabels();
   }
 
   // While the whole area is in view, the open legend hides none of it (La Réunion, Martinique…: an island fills the
@@ -289,7 +294,6 @@ class DrawMap {
       if (zoom >= minZoom && !group.hasLayer(layer)) group.addLayer(layer);
       if (zoom < minZoom && group.hasLayer(layer)) group.removeLayer(layer);
     }
-    this.placeLabels();
   }
 
   // Labels never cover one another: of two that would, the first in rank is shown (a piece or a neighbouring CPTS
@@ -453,6 +457,10 @@ class DrawMap {
       this.overlayGroup.clearLayers();
       for (const spec of data.overlays) this.addLayer(spec, this.overlayGroup);
       this.showByZoom();
+      // labels to place again only when overlays bring or took some (a piece, a neighbouring CPTS), not at each click
+      const labelled = data.overlays.some(spec => spec.labels.length);
+      if (labelled || this.overlayLabels) this.placeLabels();
+      this.overlayLabels = labelled;
     }
     if (data.view && data.view.request !== views.request) {
       views.request = data.view.request;
