@@ -306,7 +306,8 @@ def map_toolbar() -> None:
 
 def show_map(territory, summary, checks) -> None:
     area = load_area(DATA_PATH, session.area)
-    view = ({"bounds": map_data.iris_bounds(session.view), "request": session.view_requests}
+    # a request names its session: a new session in the same browser window (the server restarted) is framed again
+    view = ({"bounds": map_data.iris_bounds(session.view), "request": f"{id(session)}-{session.view_requests}"}
             if session.view else None)
     detached = next((check.details.get("detached", []) for check in checks if check.name == "contiguity"), [])
     overlays = webmap.territory_layers(area, territory.iris, detached) + webmap.overlay_layers(
