@@ -188,16 +188,17 @@ with st.sidebar:
     if found:
         labels = dict(found)
         picked = st.selectbox("Communes trouvées", labels, format_func=labels.get, key="search_pick")
-        zoom_col, add_col = st.columns(2)
-        zoom_col.button("Zoomer", icon=":material/zoom_in:", on_click=session.zoom_to, args=([picked],),
-                        width="stretch")
-        # two buttons of their own: the second click of a double click on « Ajouter » adds again, harmless
-        if session.has_commune(picked):
-            add_col.button("Retirer", icon=":material/remove_circle:", on_click=session.remove_commune, args=(picked,),
-                           key="search_remove", width="stretch", help="Retire la commune entière de la sélection")
-        else:
-            add_col.button("Ajouter", icon=":material/add_circle:", on_click=session.add_commune, args=(picked,),
-                           key="search_add", width="stretch", help="Ajoute la commune entière à la sélection")
+        # « Ajouter » and « Retirer » side by side, the one that does nothing disabled: the second click of a double
+        # click lands on the same button however fast the page answers the first (adds again or, disabled, nothing)
+        inside = session.has_commune(picked)
+        add_col, remove_col = st.columns(2)
+        add_col.button("Ajouter", icon=":material/add_circle:", on_click=session.add_commune, args=(picked,),
+                       disabled=inside, key="search_add", width="stretch",
+                       help="Ajoute la commune entière à la sélection et la montre sur la carte")
+        remove_col.button("Retirer", icon=":material/remove_circle:", on_click=session.remove_commune, args=(picked,),
+                          disabled=not inside, key="search_remove", width="stretch",
+                          help="Retire la commune entière de la sélection")
+        st.button("Zoomer", icon=":material/zoom_in:", on_click=session.zoom_to, args=([picked],), width="stretch")
 
     st.header("Sélection")
     bind(st.radio, "Un clic sur la carte ajoute ou retire", "mode", options=list(MODES), format_func=MODES.get)
