@@ -11,6 +11,7 @@ from functools import partial
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cpts_geo import drawmap, webmap
 from cpts_geo.app_cache import (load_area, load_draw_area, load_map_data, load_switchable_layer, open_page,
@@ -73,6 +74,9 @@ map_data = load_map_data(DATA_PATH)
 if "session" not in st.session_state:
     st.session_state.session = DrawingSession(bundle)
     for warning in st.session_state.session.open_query(st.query_params.to_dict()):
+        notify("warning", warning)
+elif getattr(get_script_run_ctx(), "is_history_navigation", False):   # the browser's Back or Forward
+    for warning in st.session_state.session.open_query(st.query_params.to_dict(), history=True):
         notify("warning", warning)
 session: DrawingSession = st.session_state.session
 departement_names = bundle.departements.set_index("code_departement")
@@ -184,16 +188,17 @@ with st.sidebar:
     if found:
         labels = dict(found)
         picked = st.selectbox("Communes trouvées", labels, format_func=labels.get, key="search_pick")
-        zoom_col, add_col = st.columns(2)
-        zoom_col.button("Zoomer", icon=":material/zoom_in:", on_click=session.zoom_to, args=([picked],),
-                        width="stretch")
-        # two buttons of their own: the second click of a double click on « Ajouter » adds again, harmless
-        if session.has_commune(picked):
-            add_col.button("Retirer", icon=":material/remove_circle:", on_click=session.remove_commune, args=(picked,),
-                           key="search_remove", width="stretch", help="Retire la commune entière de la sélection")
-        else:
-            add_col.button("Ajouter", icon=":material/add_circle:", on_click=session.add_commune, args=(picked,),
-                           key="search_add", width="stretch", help="Ajoute la commune entière à la sélection")
+        # « Ajouter » and « Retirer » side by side, the one that does nothing disabled: the second click of a double
+        # click lands on the same button however fast the page answers the first (adds again or, disabled, nothing)
+        inside = session.has_commune(picked)
+        add_col, remove_col = st.columns(2)
+        add_col.button("Ajouter", icon=":material/add_circle:", on_click=session.add_commune, args=(picked,),
+                       disabled=inside, key="search_add", width="stretch",
+                       help="Ajoute la commune entière à la sélection et la montre sur la carte")
+        remove_col.button("Retirer", icon=":material/remove_circle:", on_click=session.remove_commune, args=(picked,),
+                          disabled=not inside, key="search_remove", width="stretch",
+                          help="Retire la commune entière de la sélection")
+        st.button("Zoomer", icon=":material/zoom_in:", on_click=session.zoom_to, args=([picked],), width="stretch")
 
     st.header("Sélection")
     bind(st.radio, "Un clic sur la carte ajoute ou retire", "mode", options=list(MODES), format_func=MODES.get)
@@ -302,7 +307,8 @@ def map_toolbar() -> None:
 
 def show_map(territory, summary, checks) -> None:
     area = load_area(DATA_PATH, session.area)
-    view = ({"bounds": map_data.iris_bounds(session.view), "request": session.view_requests}
+    # a request names its session: a new session in the same browser window (the server restarted) is framed again
+    view = ({"bounds": map_data.iris_bounds(session.view), "request": f"{id(session)}-{session.view_requests}"}
             if session.view else None)
     detached = next((check.details.get("detached", []) for check in checks if check.name == "contiguity"), [])
     overlays = webmap.territory_layers(area, territory.iris, detached) + webmap.overlay_layers(

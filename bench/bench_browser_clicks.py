@@ -109,7 +109,7 @@ def candidate_points(bundle: Bundle, departement: str, count: int) -> list[tuple
 async def map_page(debug_port: int, url: str, timeout: float, page: str | None = None, settle: float = 3):
     """The DevTools connection to a page of the browser (its websocket address ``page``; by default the first),
     once it shows the drawing map of ``url``, ``settle`` seconds later (fit-to-bounds animation and tiles)."""
-    async with connect(page or page_targets(debug_port)[0], max_size=64 << 20) as connection:
+    async with connect(page or page_targets(debug_port)[0], max_size=64 << 20, ping_interval=None) as connection:
         devtools = DevTools(connection)
         await devtools.call("Emulation.setDeviceMetricsOverride", width=WINDOW[0], height=WINDOW[1],
                             deviceScaleFactor=1, mobile=False)

@@ -142,8 +142,10 @@ class DrawingSession:
         return commune_iris(self.bundle, code_insee) <= self.selection
 
     def add_commune(self, code_insee: str) -> bool:
-        """Add a whole commune (« Ajouter » of the search box); a repeat changes nothing."""
-        return self.select(self.selection | commune_iris(self.bundle, code_insee))
+        """Add a whole commune (« Ajouter » of the search box) and bring it into view; a repeat changes nothing."""
+        iris = commune_iris(self.bundle, code_insee)
+        self.show(iris)
+        return self.select(self.selection | iris)
 
     def remove_commune(self, code_insee: str) -> bool:
         """Remove a whole commune (« Retirer » of the search box); a repeat changes nothing."""
@@ -244,9 +246,11 @@ class DrawingSession:
         """The page URL's parameters that reopen this session (selection, name, area, registry comparison)."""
         return selection_query(self.bundle, self.selection, self.name, self.area, self.compare_registry)
 
-    def open_query(self, params) -> list[str]:
+    def open_query(self, params, *, history: bool = False) -> list[str]:
         """Reopen the session of a URL: the codes and départements known are taken, the others left out, each
-        named in the French warnings returned."""
+        named in the French warnings returned. With ``history`` (the browser's Back or Forward to an address of the
+        page), that address's state replaces the session's as a new step that « Annuler » undoes: its selection (empty
+        without ``zones``), its name (none without ``nom``), the map left where it is."""
         known = set(self.bundle.departements["code_departement"])
         area = [d for d in TYPED_SEPARATORS.split(params.get("dep", "")) if d]
         warnings = []
@@ -265,13 +269,18 @@ class DrawingSession:
                                                           if report.iris else ""))
             if report.iris:
                 self.select(report.iris)
-                self.show(report.iris)
-        self.name = params.get("nom", self.name)
-        self.compare_registry = params.get("registre") == "1" or self.compare_registry
+                if not history:
+                    self.show(report.iris)
+        elif history:
+            self.select(frozenset())
+        self.name = params.get("nom", "" if history else self.name)
+        self.compare_registry = params.get("registre") == "1" or (self.compare_registry and not history)
         area = [d for d in area if d in known]
         if area:
             self.area = tuple(sorted(set(area) | iris_departements(self.bundle, self.selection)))
-        self.link_query = self.query() if params else None
+        # the address stays as it is until the selection, the name or the area change: each change then adds one
+        # entry to the browser's history, which Back and Forward go through
+        self.link_query = self.query()
         return warnings
 
     def address(self) -> dict[str, str] | None:

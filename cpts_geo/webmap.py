@@ -247,13 +247,14 @@ def area_layers(area: AreaLayer, bundle) -> list[dict]:
     population = bundle.communes["population"].reindex(area.communes.index).fillna(0)
     points = area.communes.geometry.representative_point()
     shown = pd.Series(False, index=area.communes.index)
-    for least, zoom in COMMUNE_NAME_ZOOMS:
+    for least, zoom in COMMUNE_NAME_ZOOMS:   # the most populated first: the map shows it where two names would meet
         names = (population >= least) & ~shown
         shown |= names
         layers.append(map_layer(f"Noms des communes (zoom {zoom})", _geometry_features([]),
                                 {"color": COLOURS["commune"]}, min_zoom=zoom,
                                 labels=[_point_label(points[code], area.communes.at[code, "nom"])
-                                        for code in names.index[names]]))
+                                        for code in population[names].sort_values(ascending=False,
+                                                                                  kind="stable").index]))
     return layers
 
 

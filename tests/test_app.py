@@ -175,7 +175,10 @@ def test_select_with_search_click_and_undo(app):
     app.text_input[0].input("cabestany").run()
     next(b for b in app.button if b.label == "Ajouter").click().run()
     assert {c[:5] for c in selection(app)} == {"66028"}
-    assert [b.label for b in app.sidebar.columns[1].button] == ["Retirer"]   # « Ajouter » again can only add
+    assert set(app.session_state["session"].view) == selection(app)   # « Ajouter » brings the commune into view
+    # « Ajouter » stays where it was, disabled: the second click of a double click cannot land on « Retirer »
+    assert [(b.label, b.disabled) for b in app.sidebar.columns[0].button] == [("Ajouter", True)]
+    assert [(b.label, b.disabled) for b in app.sidebar.columns[1].button] == [("Retirer", False)]
     app.session_state["session"].add_commune("66028")   # the second click of a double click on « Ajouter »
     app.run()
     assert {c[:5] for c in selection(app)} == {"66028"}
@@ -232,11 +235,11 @@ def test_figures_and_buttons_have_room_on_a_laptop_screen(app, tmp_path):
     app.text_input(key="session_name").input("CPTS Test").run()
     click(app, "Enregistrer le brouillon")                       # asks before replacing: « Remplacer », « Annuler »
     click(app, "Supprimer")                                      # asks first: « Supprimer », « Annuler »
-    app.text_input[0].input("cabestany").run()                   # « Zoomer », « Retirer » (it is in Ruscino)
+    app.text_input[0].input("cabestany").run()                   # « Ajouter », « Retirer » (it is in Ruscino)
     assert {"Remplacer", "Rouvrir", "confirm_delete_yes"} <= {b.label for b in app.sidebar.button} | {
         b.key for b in app.sidebar.button}
     in_rows = [b.label for column in app.sidebar.columns for b in column.button]
-    assert in_rows == ["Zoomer", "Retirer"]
+    assert in_rows == ["Ajouter", "Retirer"]
     figures = {m.label: column.weight for column in app.main.columns for m in column.metric
                if len(column.metric) == 1}
     assert figures == {"Population 2023": 0.6, "Taille": 0.4, "Communes": 0.6, "IRIS": 0.4}

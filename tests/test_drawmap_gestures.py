@@ -125,3 +125,71 @@ def test_legend_folds_at_1366_px_and_hover_gives_the_apl(dep66, dep66_dir):
     assert folded["button"] == "Légende ▸" and not folded["unfolded"] and folded["share"] < 0.02
     assert unfolded["button"] == "Légende ▾" and unfolded["unfolded"] and "moins de 2,5 (sous-dense)" in unfolded["text"]
     assert "APL 2023 : 4,83" in tooltip and "661360801" in tooltip
+
+
+#: A paint stroke over Saint-Nazaire, Alénya and Théza (communes of one IRIS each), (lat, lng) inside each.
+STROKE = {"661860000": "Saint-Nazaire", "660020000": "Alénya", "662080000": "Théza"}
+VISIBLE_TOOLTIPS_JS = """[...document.querySelectorAll('.leaflet-tooltip')]
+  .filter(t => getComputedStyle(t).display !== 'none' && getComputedStyle(t).opacity !== '0').length"""
+FOCUS_RING_JS = """(() => {
+  const element = document.activeElement, style = getComputedStyle(element);
+  return {tag: element.tagName.toLowerCase(), ring: style.outlineStyle !== 'none' && style.outlineWidth !== '0px'};
+})()"""
+
+
+def click_text_js(selector: str, text: str) -> str:
+    """JavaScript that clicks the first element of ``selector`` whose text holds ``text``; true if found."""
+    return (f"(() => {{ const e = [...document.querySelectorAll({json.dumps(selector)})]"
+            f".find(e => e.innerText.includes({json.dumps(text)})); e && e.click(); return Boolean(e); }})()")
+
+
+async def settled(bench, devtools, before: dict) -> dict:
+    """The summary figures once they differ from ``before`` and the page has finished its runs (1 s without change)."""
+    start, last, since = time.monotonic(), None, time.monotonic()
+    while True:
+        assert time.monotonic() - start < 30, "the page did not settle"
+        figures = await bench.evaluate(devtools, FIGURES_JS)
+        if figures != last:
+            last, since = figures, time.monotonic()
+        if figures != before and await bench.evaluate(devtools, "window.__cptsIdle()") and time.monotonic() - since > 1:
+            return figures
+        await asyncio.sleep(0.2)
+
+
+async def paint_and_undo(bench, debug_port: int, url: str, perpignan, stroke) -> dict:
+    async with bench.map_page(debug_port, url, 120) as devtools:
+        assert await bench.evaluate(devtools, click_text_js("label", "pinceau"))
+        await asyncio.sleep(1.5)
+        await bench.evaluate(devtools, "window.cptsDrawMap.setView([42.66, 2.97], 12, {animate: false}) && true")
+        result = {"perpignan": await gesture(bench, devtools, [list(perpignan)], 1)}   # Alt + click: all of Perpignan
+        result["focus"] = await bench.evaluate(devtools, FOCUS_RING_JS)
+        before = await bench.evaluate(devtools, FIGURES_JS)
+        pixels = await bench.evaluate(devtools, bench.MAP_JS + bench.POINTS_JS % json.dumps(stroke))
+        await devtools.call("Input.dispatchMouseEvent", type="mousePressed", x=pixels[0][0], y=pixels[0][1],
+                            button="left", buttons=1, clickCount=1)
+        tooltips = []
+        for x, y, _ in pixels[1:]:
+            for dx in (0, 3):   # two moves in each zone: the sticky tooltip follows the cursor
+                await devtools.call("Input.dispatchMouseEvent", type="mouseMoved", x=x + dx, y=y, button="left",
+                                    buttons=1)
+                await asyncio.sleep(0.3)
+                tooltips.append(await bench.evaluate(devtools, VISIBLE_TOOLTIPS_JS))
+        await devtools.call("Input.dispatchMouseEvent", type="mouseReleased", x=pixels[-1][0] + 3, y=pixels[-1][1],
+                            button="left", clickCount=1)
+        result |= {"tooltips": tooltips, "painted": await settled(bench, devtools, before)}
+        assert await bench.evaluate(devtools, click_text_js("button", "Annuler"))
+        result["undone"] = await settled(bench, devtools, result["painted"])
+        return result
+
+
+def test_a_paint_stroke_is_one_undo_without_tooltip_nor_focus_ring(dep66, dep66_dir):
+    perpignan = dep66.iris_geometry(["661360102"]).geometry.iloc[0].representative_point()
+    stroke = [[point.y, point.x] for point in dep66.iris_geometry(list(STROKE)).geometry.representative_point()]
+    bench = browser_bench()
+    with bench.running_page("66", dep66_dir, 120) as (debug_port, url):
+        result = asyncio.run(paint_and_undo(bench, debug_port, url, (perpignan.y, perpignan.x), stroke))
+    assert (result["perpignan"]["IRIS"], result["perpignan"]["Communes"]) == ("47", "1")
+    assert not result["focus"]["ring"], result["focus"]   # no black rectangle around the zone clicked
+    assert result["tooltips"] == [0, 0, 0, 0]            # no hover tooltip while painting
+    assert (result["painted"]["IRIS"], result["painted"]["Communes"]) == ("50", "4")
+    assert (result["undone"]["IRIS"], result["undone"]["Communes"]) == ("47", "1")   # one stroke, one « Annuler »

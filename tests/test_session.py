@@ -130,6 +130,25 @@ def test_link_keeps_what_it_knows_and_names_the_rest(session, dep66):
         f"Lien : 1 code(s) non reconnu(s), laissé(s) de côté — {resolve_codes(dep66, ['66999']).message()}."]
 
 
+def test_back_and_forward_of_the_browser_reopen_the_address_as_a_step(session, dep66):
+    """Back to an earlier address of the page: its selection (none without ``zones``) and name become the session's,
+    one step that « Annuler » undoes; the map stays where it is and the address bar as it is."""
+    assert session.open_query({}) == [] and session.address() is None   # a bare address stays bare until a change
+    session.add_commune("66028")
+    session.name = "CPTS A"
+    first = session.address()
+    session.add_commune("66186")
+    session.zoom_to(["66186"])
+    views = session.view_requests
+    assert session.open_query(first, history=True) == []
+    assert session.selection == frozenset(dep66.iris_by_commune["66028"]) and session.name == "CPTS A"
+    assert session.view_requests == views and session.address() is None
+    assert session.open_query({"dep": "66"}, history=True) == []   # the page's first address: nothing selected
+    assert session.selection == frozenset() and session.name == ""
+    session.undo()
+    assert session.selection == frozenset(dep66.iris_by_commune["66028"])
+
+
 def drafts_of(store, bundle, email: str = "", ars_regions=()) -> Drafts:
     user = SINGLE_USER if not email else User(email, ars_regions=frozenset(ars_regions))
     return Drafts(store, user, partial(iris_regions, bundle))

@@ -6,6 +6,9 @@
 
 const areas = window.__cptsAreas || (window.__cptsAreas = new Map());   // area id → payload, kept across reruns
 const optionalLayers = window.__cptsLayers || (window.__cptsLayers = new Map());   // optional layer id → payload
+// The view of each area ({center, zoom}) and the last view request done: a rerun of the whole page may mount the map
+// again (a new name…), which then keeps the user's view instead of framing the area or the last request again.
+const views = window.__cptsViews || (window.__cptsViews = {byArea: new Map(), request: null});
 const maps = new WeakMap();   // parent element → map state
 
 function loadLeaflet() {
@@ -53,12 +56,13 @@ class DrawMap {
     this.seq = 0;
     this.areaId = null;
     this.overlayKey = null;
-    this.viewRequest = null;
-    this.paint = null;   // {add: bool} while the mouse paints
+    this.paint = null;   // {add, changed} while the mouse paints: the stroke is sent once, on release
     this.gesture = null;   // {shape, extend(LatLng), contains(LatLng)} while Shift + drag (box) or Ctrl + drag (lasso) selects
     this.optional = new Map();   // optional layer id shown → {group, fill, hover}
     this.fills = null;   // [IRIS or commune code → fill colour], latest switched on first, while layers colour the IRIS
     this.legendOpen = null;   // whether the legends are unfolded (null: by the map's width)
+    this.labelCount = 0;   // labels made so far: the rank of a label among those of its kind (see placeLabels)
+    this.overlayLabels = false;   // whether the overlays shown have labels
   }
 
   init(L, data) {
@@ -83,8 +87,14 @@ class DrawMap {
     this.optionalGroup = L.layerGroup().addTo(this.map);
     this.overlayGroup = L.layerGroup().addTo(this.map);
     this.zoomed = [];   // layers shown from a zoom level
-    this.map.on("zoomend", () => this.showByZoom());
-    this.listeners = [["mouseup", () => { this.endGesture(); this.paint = null; this.map.dragging.enable(); }],
+    this.map.on("zoomend", () => {
+      this.showByZoom();
+      this.placeLabels();
+    });
+    this.map.on("moveend", () => {
+      if (this.areaId) views.byArea.set(this.areaId, {center: this.map.getCenter(), zoom: this.map.getZoom()});
+    });
+    this.listeners = [["mouseup", () => { this.endGesture(); this.endPaint(); this.map.dragging.enable(); }],
                       ["keydown", event => this.key(event)]];
     for (const [type, listener] of this.listeners) document.addEventListener(type, listener);
     // Shift + drag or Ctrl + drag (or the lasso tool), from outside the zones too (a press on a zone goes to press())
@@ -144,8 +154,25 @@ class DrawMap {
     }).bindTooltip(layer => html(this.tooltip(layer.feature.properties)), {sticky: true});
     this.areaGroup.addLayer(this.iris);
     for (const spec of area.layers) this.addLayer(spec, this.areaGroup);
-    this.map.fitBounds(area.bounds);
+    this.areaBounds = this.L.latLngBounds(area.bounds);
+    const view = views.byArea.get(this.areaId);
+    if (view) this.map.setView(view.center, view.zoom, {animate: false}); else this.map.fitBounds(this.areaBounds);
+    this.keepAreaClear();
     this.showByZoom();
+    this.placeLabels();
+  }
+
+  // While the whole area is in view, the open legend hides none of it (La Réunion, Martinique…: an island fills the
+  // map up to its lower right corner): the area is framed again on the left of the legend.
+  keepAreaClear() {
+    const box = this.legends.getContainer();
+    if (!this.areaBounds || box.hidden || !this.legendOpen
+        || !this.map.getBounds().pad(0.05).contains(this.areaBounds)) return;
+    const map = this.box.getBoundingClientRect(), legend = box.getBoundingClientRect();
+    const corner = this.map.latLngToContainerPoint(this.areaBounds.getSouthEast());
+    if (corner.x > legend.left - map.left && corner.y > legend.top - map.top) {
+      this.map.fitBounds(this.areaBounds, {paddingBottomRight: [map.right - legend.left + 10, 0], animate: false});
+    }
   }
 
   // The IRIS's fields, then what the optional layers shown say of it or of its commune (APL, density).
@@ -168,8 +195,11 @@ class DrawMap {
         if (feature.properties && feature.properties.tooltip) item.bindTooltip(html(feature.properties.tooltip));
       },
     });
-    const labels = (spec.labels || []).map(([lat, lng, text, colour]) => L.marker([lat, lng], {
-      interactive: false, keyboard: false,
+    // the labels of the selection's outline and neighbours first, then the area's (most populated communes first)
+    const rank = (group === this.overlayGroup ? 0 : 1e9) + this.labelCount;
+    this.labelCount += (spec.labels || []).length;
+    const labels = (spec.labels || []).map(([lat, lng, text, colour], index) => L.marker([lat, lng], {
+      interactive: false, keyboard: false, labelRank: rank + index,
       icon: L.divIcon({className: "cpts-label", html: `<span style="color:${colour || spec.style.color}">${text}</span>`,
                        iconSize: [0, 0]}),
     }));
@@ -200,6 +230,7 @@ class DrawMap {
     }
     this.legends.getContainer().hidden = !this.optional.size;
     if (this.optional.size) this.legends.show(this.legendOpen ?? this.box.clientWidth >= 700);
+    this.keepAreaClear();
     const fills = [...this.optional.values()].map(shown => shown.fill).filter(Boolean).reverse();
     if (fills.length || this.fills) {
       this.fills = fills.length ? fills : null;
@@ -222,7 +253,10 @@ class DrawMap {
         button.textContent = open ? "Légende ▾" : "Légende ▸";
         button.setAttribute("aria-expanded", String(open));
       };
-      button.addEventListener("click", () => control.show(!this.legendOpen));
+      button.addEventListener("click", () => {
+        control.show(!this.legendOpen);
+        this.keepAreaClear();
+      });
       this.L.DomEvent.disableClickPropagation(box);
       box.append(button, control.list);
       box.hidden = true;
@@ -262,6 +296,23 @@ class DrawMap {
     }
   }
 
+  // Labels never cover one another: of two that would, the first in rank is shown (a piece or a neighbouring CPTS
+  // before a commune, a more populated commune before a smaller one). Positions are read first, then written.
+  placeLabels() {
+    const labels = [];
+    this.map.eachLayer(layer => {
+      if (layer.options.labelRank !== undefined && layer._icon) labels.push(layer);
+    });
+    labels.sort((a, b) => a.options.labelRank - b.options.labelRank);
+    const rects = labels.map(label => label._icon.firstChild.getBoundingClientRect()), placed = [];
+    labels.forEach((label, index) => {
+      const r = rects[index];
+      const free = !placed.some(p => r.left < p.right && p.left < r.right && r.top < p.bottom && p.top < r.bottom);
+      if (free) placed.push(r);
+      label._icon.style.visibility = free ? "" : "hidden";
+    });
+  }
+
   hover(code, layer) {
     layer.setStyle({weight: 2.5});
     if (this.paint) this.apply([code], this.paint.add);
@@ -279,12 +330,31 @@ class DrawMap {
     const whole = this.mode === "commune" || event.originalEvent.altKey;
     const codes = whole ? this.byCommune.get(this.communeOf(code)) : [code];
     const add = !codes.every(c => this.selected.has(c));
-    this.apply(codes, add);
     if (this.tool === "paint") {
-      this.paint = {add};
+      this.paint = {add, changed: false};
+      this.startDrawing();
       this.map.dragging.disable();
       this.L.DomEvent.stop(event);
     }
+    this.apply(codes, add);
+  }
+
+  // The end of a paint stroke: its zones go to Python as one change (one step that « Annuler » undoes).
+  endPaint() {
+    const stroke = this.paint;
+    this.paint = null;
+    this.stopDrawing();
+    if (stroke && stroke.changed) this.send();
+  }
+
+  // While a stroke or a lasso is drawn, the hover tooltips are hidden (they would follow the cursor over the zones).
+  startDrawing() {
+    this.box.classList.add("cpts-drawing");
+    this.map.eachLayer(layer => layer.closeTooltip && layer.closeTooltip());
+  }
+
+  stopDrawing() {
+    this.box.classList.remove("cpts-drawing");
   }
 
   // Shift + drag: a box; Ctrl + drag, or a drag with the lasso tool: a free shape (lasso). On release, the zones
@@ -296,6 +366,7 @@ class DrawMap {
     if (this.gesture || !(shiftKey || lasso)) return false;
     this.L.DomEvent.stop(event);
     this.map.dragging.disable();
+    this.startDrawing();
     const start = event.latlng, L = this.L, style = {
       color: this.styles.selected.color, weight: 1.5, dashArray: "5 4", fillOpacity: 0.08, interactive: false};
     if (shiftKey) {
@@ -317,6 +388,7 @@ class DrawMap {
     const {shape, contains, click} = this.gesture;
     shape.remove();
     this.gesture = null;
+    this.stopDrawing();
     if (click && click()) return;
     let codes = [...this.byCode].filter(([, layer]) => contains(layer.getBounds().getCenter())).map(([code]) => code);
     if (this.mode === "commune") codes = [...new Set(codes.flatMap(code => this.byCommune.get(this.communeOf(code))))];
@@ -337,6 +409,10 @@ class DrawMap {
       changed = true;
     }
     if (!changed) return;
+    if (this.paint) this.paint.changed = true; else this.send();
+  }
+
+  send() {
     this.seq += 1;
     this.component.setStateValue("selection", {codes: [...this.selected].sort(), seq: this.seq});
   }
@@ -365,7 +441,7 @@ class DrawMap {
       this.areaId = data.area_id;
       this.setArea(area);
     }
-    if (data.seq >= this.seq) {   // else the user has clicked since Python's answer: keep the map's state
+    if (data.seq >= this.seq && !this.paint) {   // else the user has clicked since Python's answer, or paints
       this.seq = data.seq;
       this.setSelection(data.selection);
     }
@@ -381,9 +457,13 @@ class DrawMap {
       this.overlayGroup.clearLayers();
       for (const spec of data.overlays) this.addLayer(spec, this.overlayGroup);
       this.showByZoom();
+      // labels to place again only when overlays bring or took some (a piece, a neighbouring CPTS), not at each click
+      const labelled = data.overlays.some(spec => spec.labels.length);
+      if (labelled || this.overlayLabels) this.placeLabels();
+      this.overlayLabels = labelled;
     }
-    if (data.view && data.view.request !== this.viewRequest) {
-      this.viewRequest = data.view.request;
+    if (data.view && data.view.request !== views.request) {
+      views.request = data.view.request;
       this.map.fitBounds(data.view.bounds, {maxZoom: 15});
     }
   }
