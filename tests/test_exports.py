@@ -53,6 +53,12 @@ def test_file_names(files):
     assert files["gpkg"].name == "cpts_ruscino_perimetre.gpkg"
     assert file_stem("CPTS Pays d'Olmes / Ariège") == "cpts_pays_d_olmes_ariege"
     assert file_stem("CPTS Cœur d’Hérault — Æ Straße") == "cpts_coeur_d_herault_ae_strasse"
+    # markup is no word of the name (it made « cpts_b_x_b »); a comparison sign stays a separator
+    assert file_stem("CPTS <b>x</b> Nord") == "cpts_x_nord"
+    assert file_stem('<img src="a.png" onerror="alert(1)">CPTS <i>Sud</i>') == "cpts_sud"
+    assert file_stem("<script></script>") == "cpts" and file_stem("CPTS 3 < 5 > 2") == "cpts_3_5_2"
+    long = file_stem("CPTS <span class='x'>" + "Vallée " * 20 + "</span> A")
+    assert len(long) == 80 and long.startswith("cpts_vallee_vallee") and "span" not in long
 
 
 def test_xlsx_letter_table(files):

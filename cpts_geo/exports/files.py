@@ -44,15 +44,19 @@ LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß":
                            "ı": "i", "’": "_"})
 
 
+#: Markup in a name (``<b>``, ``</span>``, ``<img src=…>``): no word of the name, left out of file names.
+MARKUP_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 #: Longest file name stem made from a name: with the longest suffix, far below the 255 bytes of a file name.
 MAX_STEM_LENGTH = 80
 
 
 def file_stem(name: str) -> str:
-    """A safe file name from a CPTS name: ``CPTS Ruscino`` → ``cpts_ruscino``, ``Cœur`` → ``coeur``; a name longer
-    than :data:`MAX_STEM_LENGTH` (up to 200 characters, ``œ`` written ``oe``) is cut and ends with 8 characters of
-    its hash, so that two long names that differ at their end keep two files. Documents keep the whole name."""
-    ascii_name = unicodedata.normalize("NFKD", name.translate(LIGATURES)).encode("ascii", "ignore").decode()
+    """A safe file name from a CPTS name: ``CPTS Ruscino`` → ``cpts_ruscino``, ``Cœur`` → ``coeur``, markup tags
+    left out (``CPTS <b>Ruscino</b>`` → ``cpts_ruscino``); a name longer than :data:`MAX_STEM_LENGTH` (up to 200
+    characters, ``œ`` written ``oe``) is cut and ends with 8 characters of the whole name's hash, so that two long
+    names that differ at their end keep two files. Documents keep the whole name."""
+    words = MARKUP_TAG.sub(" ", name)
+    ascii_name = unicodedata.normalize("NFKD", words.translate(LIGATURES)).encode("ascii", "ignore").decode()
     stem = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_") or "cpts"
     if len(stem) <= MAX_STEM_LENGTH:
         return stem
