@@ -222,8 +222,9 @@ with st.sidebar:
                                  "actuelle restera dans l'historique)"))
         st.button("Remplacer", icon=":material/save_as:", on_click=save_draft, args=(True,),
                   key="confirm_overwrite_yes", width="stretch")
-        st.button("Annuler", on_click=st.session_state.pop, args=("confirm_overwrite",),
-                  key="confirm_overwrite_no", width="stretch")
+        # not « Annuler », which undoes the last change of the selection (above the map)
+        st.button("Ne pas remplacer", icon=":material/close:", on_click=st.session_state.pop,
+                  args=("confirm_overwrite",), key="confirm_overwrite_no", width="stretch")
     visible = {(draft.owner, draft.name): draft for draft in drafts.visible()}
     if visible:
         st.selectbox("Brouillons enregistrés", list(visible), key="draft_choice", format_func=draft_label)
@@ -237,8 +238,8 @@ with st.sidebar:
             st.warning(markdown_text(f"Supprimer définitivement le brouillon « {chosen.name} » et ses versions ?"))
             st.button("Supprimer", icon=":material/delete_forever:", on_click=delete_draft,
                       key="confirm_delete_yes", type="primary", width="stretch")
-            st.button("Annuler", on_click=st.session_state.pop, args=("confirm_delete",),
-                      key="confirm_delete_no", width="stretch")
+            st.button("Ne pas supprimer", icon=":material/close:", on_click=st.session_state.pop,
+                      args=("confirm_delete",), key="confirm_delete_no", width="stretch")
         if drafts.can_change(chosen):
             with st.expander("Versions précédentes"):
                 versions = {v.number: v for v in drafts.versions(chosen.name, chosen.owner)}
@@ -333,7 +334,11 @@ def show_figures(summary) -> None:
     communes_col, iris_col = st.columns([3, 2])
     communes_col.metric("Communes", summary.commune_count,
                         help=f"dont {len(summary.split_communes)} découpée(s)" if summary.split_communes else None)
-    iris_col.metric("IRIS", summary.iris_count)
+    if summary.communes_only:   # overseas: the zones of the map are the communes, there is no IRIS to count
+        st.caption("Outre-mer : les zones de la carte sont des communes entières (pas de découpage en IRIS dans "
+                   "les données).")
+    else:
+        iris_col.metric("IRIS", summary.iris_count)
     st.caption(f"{pop.source}. {pop.method}")
     if summary.epci:
         st.info(markdown_text("Intercommunalités (EPCI) : " + ", ".join(e.label for e in summary.epci) + "."),
