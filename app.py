@@ -25,7 +25,7 @@ from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
 from cpts_geo.letter import letter_table
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.registry import MAX_PERIMETER_BYTES
-from cpts_geo.session import MODES, DrawingSession, iris_departements
+from cpts_geo.session import MAX_LINK_CODES, MODES, DrawingSession, iris_departements
 from cpts_geo.sources.readers import listed
 from cpts_geo.store import AlreadySaved
 from cpts_geo.territory import data_limits, summarize
@@ -447,6 +447,10 @@ def drawing() -> None:
                     show_offer(territory)
         st.caption("Limites des données : " + " ".join(data_limits(bundle, {p.departement for p in summary.communes}
                                                                     if summary else ())))
+        if (codes := session.link_code_count()) > MAX_LINK_CODES:
+            st.info(f"Sélection de {fr_int(codes)} codes de zones : trop grande pour l'adresse de la page (au plus "
+                    f"{fr_int(MAX_LINK_CODES)}), qui ne la contient pas. Pour la retrouver ou la transmettre, "
+                    "enregistrez-la comme brouillon ou exportez le tableau.", icon=":material/link_off:")
     if summary is not None:
         show_letter_and_exports(territory, summary)
     address = session.address()   # None: the user's link stays as he gave it until he changes the selection

@@ -105,6 +105,24 @@ def test_ruscino_from_url(app):
     assert app.get("download_button")
 
 
+def test_selection_too_large_for_a_link_is_not_written_to_the_address(app, monkeypatch):
+    """An import of more codes than a link may hold (2 000; 3 here): the address keeps no selection, the page says
+    why; under the limit, the address holds it again."""
+    monkeypatch.setattr("cpts_geo.session.MAX_LINK_CODES", 3)
+    app.query_params["nom"] = "Grand"
+    app.run()
+    app.text_area(key="typed_codes").input("66028 66186 66189 661360801").run()
+    click(app, "Importer les codes collés")
+    assert metrics(app)["Communes"] == "4" and "zones" not in app.query_params
+    assert app.query_params["nom"] == "Grand"
+    assert any(plain(box.value).startswith("Sélection de 4 codes de zones : trop grande pour l'adresse de la page "
+                                           "(au plus 3), qui ne la contient pas.") for box in app.info)
+    app.session_state["session"].remove_commune("66189")
+    app.run()
+    assert app.query_params["zones"] == "66028-66136.0801-66186"
+    assert not any("trop grande pour l'adresse" in plain(box.value) for box in app.info)
+
+
 def test_link_with_commas_and_an_unknown_code(app):
     """The known codes open, the unknown one is named, the address bar keeps the user's link until he changes the
     selection."""
