@@ -21,7 +21,7 @@ from cpts_geo.errors import CptsGeoError
 from cpts_geo.formatting import fr_datetime, fr_int
 from cpts_geo.funding import TAILLE_BANDS, funding_text
 from cpts_geo.offer import offer_panel, territory_offer
-from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
+from cpts_geo.exports.files import FORMATS, PERIMETER_SYSTEMS, TerritoryExport, file_stem
 from cpts_geo.letter import letter_table
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.registry import MAX_PERIMETER_BYTES
@@ -464,8 +464,7 @@ def show_letter_and_exports(territory, summary) -> None:
     detailed = st.toggle("Une ligne par IRIS (sinon une ligne par commune entière)", value=False)
     st.dataframe(letter_table(bundle, summary, detailed), hide_index=True, width="stretch")
     st.subheader("Exporter")
-    st.caption("Les fichiers sont produits au clic (la carte A4 prend quelques secondes). Périmètres en "
-               "Lambert-93 (GeoPackage, Shapefile) ou WGS 84 (GeoJSON), une entité par IRIS et une pour le territoire.")
+    st.caption(f"Les fichiers sont produits au clic (la carte A4 prend quelques secondes). {PERIMETER_SYSTEMS}")
 
     def file_data(fmt: str) -> bytes:
         return TerritoryExport(bundle, territory, neighbours, detailed=detailed).export(fmt).data
