@@ -80,7 +80,8 @@ def load_switchable_layer(path: str | None, departements: tuple[str, ...], kind:
 FRENCH_STYLE = f"<style>{Path(__file__).with_name('french.css').read_text(encoding='utf-8')}</style>"
 #: The pages of the app with their French names (Streamlit would name the main page after its file, « app »).
 PAGES = (("app.py", "Tracer le territoire", ":material/draw:"),
-         ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:"))
+         ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:"),
+         ("pages/3_Aide.py", "Aide", ":material/help:"))
 
 
 def show_table(table, empty: str, **options) -> None:
@@ -124,6 +125,16 @@ def current_user() -> User:
         st.stop()
 
 
+def page_header(title: str) -> None:
+    """Start a page: its title in the browser, the French style and the links to the pages in the sidebar."""
+    st.set_page_config(page_title=f"CPTS — {title}", page_icon="🗺️", layout="wide")
+    st.html(FRENCH_STYLE)
+    with st.sidebar:   # the automatic navigation is off in .streamlit/config.toml
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
+
+
 def open_page(title: str) -> tuple[str | None, Bundle, Drafts]:
     """Start a page: its title, the links to the pages, the user, the data bundle and the store.
 
@@ -132,12 +143,7 @@ def open_page(title: str) -> tuple[str | None, Bundle, Drafts]:
     opened, the page shows the French error and stops. The data come from ``$CPTS_GEO_DATA`` (default bundle
     when unset), the store from ``$CPTS_GEO_STORE`` (see :mod:`cpts_geo.store`).
     """
-    st.set_page_config(page_title=f"CPTS — {title}", page_icon="🗺️", layout="wide")
-    st.html(FRENCH_STYLE)
-    with st.sidebar:   # the automatic navigation is off in .streamlit/config.toml
-        for path, label, icon in PAGES:
-            st.page_link(path, label=label, icon=icon)
-        st.divider()
+    page_header(title)
     data_path = os.environ.get("CPTS_GEO_DATA")
     try:
         user = current_user()
