@@ -22,11 +22,11 @@ from cpts_geo.errors import CptsGeoError
 from cpts_geo.formatting import fr_datetime, fr_int
 from cpts_geo.funding import TAILLE_BANDS, funding_text
 from cpts_geo.offer import offer_panel, territory_offer
-from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
+from cpts_geo.exports.files import FORMATS, PERIMETER_SYSTEMS, TerritoryExport, file_stem
 from cpts_geo.letter import letter_table
 from cpts_geo.perimeters import read_neighbours
 from cpts_geo.registry import MAX_PERIMETER_BYTES
-from cpts_geo.session import MODES, DrawingSession, iris_departements
+from cpts_geo.session import MAX_LINK_CODES, MODES, DrawingSession, iris_departements
 from cpts_geo.sources.readers import listed
 from cpts_geo.store import AlreadySaved
 from cpts_geo.territory import data_limits, summarize
@@ -227,8 +227,9 @@ with st.sidebar:
                                  "actuelle restera dans l'historique)"))
         st.button("Remplacer", icon=":material/save_as:", on_click=save_draft, args=(True,),
                   key="confirm_overwrite_yes", width="stretch")
-        st.button("Annuler", on_click=st.session_state.pop, args=("confirm_overwrite",),
-                  key="confirm_overwrite_no", width="stretch")
+        # not « Annuler », which undoes the last change of the selection (above the map)
+        st.button("Ne pas remplacer", icon=":material/close:", on_click=st.session_state.pop,
+                  args=("confirm_overwrite",), key="confirm_overwrite_no", width="stretch")
     visible = {(draft.owner, draft.name): draft for draft in drafts.visible()}
     if visible:
         st.selectbox("Brouillons enregistrés", list(visible), key="draft_choice", format_func=draft_label)
@@ -242,8 +243,8 @@ with st.sidebar:
             st.warning(markdown_text(f"Supprimer définitivement le brouillon « {chosen.name} » et ses versions ?"))
             st.button("Supprimer", icon=":material/delete_forever:", on_click=delete_draft,
                       key="confirm_delete_yes", type="primary", width="stretch")
-            st.button("Annuler", on_click=st.session_state.pop, args=("confirm_delete",),
-                      key="confirm_delete_no", width="stretch")
+            st.button("Ne pas supprimer", icon=":material/close:", on_click=st.session_state.pop,
+                      args=("confirm_delete",), key="confirm_delete_no", width="stretch")
         if drafts.can_change(chosen):
             with st.expander("Versions précédentes"):
                 versions = {v.number: v for v in drafts.versions(chosen.name, chosen.owner)}
@@ -339,7 +340,11 @@ def show_figures(summary) -> None:
     communes_col, iris_col = st.columns([3, 2])
     communes_col.metric("Communes", summary.commune_count,
                         help=f"dont {len(summary.split_communes)} découpée(s)" if summary.split_communes else None)
-    iris_col.metric("IRIS", summary.iris_count)
+    if summary.communes_only:   # overseas: the zones of the map are the communes, there is no IRIS to count
+        st.caption("Outre-mer : les zones de la carte sont des communes entières (pas de découpage en IRIS dans "
+                   "les données).")
+    else:
+        iris_col.metric("IRIS", summary.iris_count)
     st.caption(f"{pop.source}. {pop.method}")
     if summary.epci:
         st.info(markdown_text("Intercommunalités (EPCI) : " + ", ".join(e.label for e in summary.epci) + "."),
@@ -448,6 +453,10 @@ def drawing() -> None:
                     show_offer(territory)
         st.caption("Limites des données : " + " ".join(data_limits(bundle, {p.departement for p in summary.communes}
                                                                     if summary else ())))
+        if (codes := session.link_code_count()) > MAX_LINK_CODES:
+            st.info(f"Sélection de {fr_int(codes)} codes de zones : trop grande pour l'adresse de la page (au plus "
+                    f"{fr_int(MAX_LINK_CODES)}), qui ne la contient pas. Pour la retrouver ou la transmettre, "
+                    "enregistrez-la comme brouillon ou exportez le tableau.", icon=":material/link_off:")
     if summary is not None:
         show_letter_and_exports(territory, summary)
     address = session.address()   # None: the user's link stays as he gave it until he changes the selection
@@ -461,8 +470,7 @@ def show_letter_and_exports(territory, summary) -> None:
     detailed = st.toggle("Une ligne par IRIS (sinon une ligne par commune entière)", value=False)
     st.dataframe(letter_table(bundle, summary, detailed), hide_index=True, width="stretch")
     st.subheader("Exporter")
-    st.caption("Les fichiers sont produits au clic (la carte A4 prend quelques secondes). Périmètres en "
-               "Lambert-93 (GeoPackage, Shapefile) ou WGS 84 (GeoJSON), une entité par IRIS et une pour le territoire.")
+    st.caption(f"Les fichiers sont produits au clic (la carte A4 prend quelques secondes). {PERIMETER_SYSTEMS}")
 
     def file_data(fmt: str) -> bytes:
         return TerritoryExport(bundle, territory, neighbours, detailed=detailed).export(fmt).data

@@ -1,6 +1,13 @@
-"""Benchmark of the drawing page in a real browser: 20 clicks on the map, end to end (run by hand).
+"""Benchmark of the drawing page in a real browser: the first map, then 20 clicks on the map, end to end (run by hand).
 
-    python bench/bench_browser_clicks.py [--dep 66 59] [--clicks 20] [--data DIR]
+    python bench/bench_browser_clicks.py [--dep 66 59] [--clicks 20] [--data DIR] [--first-map-only]
+
+First map (one JSON line, ``"first_map"``): a fresh app server (its bundle loaded at start) and headless Chromium,
+the time from ``Page.navigate`` (the performance clock's origin) to the map drawn: every IRIS of the area is a
+path of the map's SVG (``path.leaflet-interactive`` in ``.cpts-drawmap``, at least as many as the area has IRIS)
+and, for a link with a selection, the selection's colour is on some of them. Measured for a cold server (first
+visitor, the Ruscino link), the same link again (warm: a reload), the page without selection (warm), and the
+change of région to Hauts-de-France (from the key that picks it to the Nord's IRIS drawn; target 1.5 s).
 
 For each département, starts ``streamlit run app.py`` on the page of that département (empty
 selection), drives headless Chromium (scripts/headless.py), and clicks the map inside
@@ -95,6 +102,89 @@ WATCH_JS = """((x, y, interval) => {
 })(%r, %r, %d)"""
 
 
+#: The Ruscino link (Pyrénées-Orientales): 4 communes and parts of Perpignan.
+RUSCINO_QUERY = {"zones": "66028-66136.0801.0901.0902.1001.1101.1202.1203.1901.1902.1903-66186-66189",
+                 "nom": "CPTS Ruscino"}
+#: Records in ``window.__cptsDrawn`` when the map first holds ``window.__cptsDrawnNeeds`` IRIS paths (with the
+#: selection's colour on one of them when ``window.__cptsDrawnSelected``), on the navigation's clock.
+DRAWN_JS = """
+window.__cptsDrawn = null;
+window.__cptsDrawnSince = 0;
+window.__cptsWatchDrawn = (needs, selected, since) => {
+  window.__cptsDrawn = null;
+  window.__cptsDrawnSince = since;
+  const timer = setInterval(() => {
+    const paths = document.querySelectorAll('.cpts-drawmap path.leaflet-interactive');
+    if (paths.length >= needs && (!selected || [...paths].some(p => p.getAttribute('fill') === selected))) {
+      window.__cptsDrawn = performance.now() - window.__cptsDrawnSince;
+      clearInterval(timer);
+    }
+  }, 5);
+};
+"""
+
+
+async def wait_drawn(devtools: DevTools, timeout: float) -> float:
+    """Milliseconds from the watch's start to the map drawn (see :data:`DRAWN_JS`)."""
+    start = asyncio.get_running_loop().time()
+    while (drawn := await evaluate(devtools, "window.__cptsDrawn")) is None:
+        if asyncio.get_running_loop().time() - start > timeout:
+            raise TimeoutError("the map was not drawn within the time limit")
+        await asyncio.sleep(0.05)
+    return drawn
+
+
+async def time_to_map(devtools: DevTools, url: str, needs: int, selected: str | None, timeout: float) -> float:
+    """Navigate to ``url``; milliseconds from the navigation's start to the map drawn."""
+    watch = f"window.__cptsWatchDrawn({needs}, {json.dumps(selected)}, 0);"
+    script = (await devtools.call("Page.addScriptToEvaluateOnNewDocument", source=DRAWN_JS + watch))["identifier"]
+    await devtools.call("Page.navigate", url=url)
+    await asyncio.sleep(0.2)   # the old document's value is not read
+    drawn = await wait_drawn(devtools, timeout)
+    await devtools.call("Page.removeScriptToEvaluateOnNewDocument", identifier=script)
+    return drawn
+
+
+async def time_to_region(devtools: DevTools, region: str, needs: int, selected: str | None,
+                         timeout: float) -> float:
+    """Pick ``region`` in the « Région » box (typed, then Enter); milliseconds from Enter to its map drawn."""
+    await evaluate(devtools, "document.querySelector('[data-testid=stSidebar] [data-testid=stSelectbox] input')"
+                             ".focus()")
+    await devtools.call("Input.insertText", text=region)
+    await asyncio.sleep(0.5)
+    await evaluate(devtools, f"window.__cptsWatchDrawn({needs}, {json.dumps(selected)}, performance.now())")
+    for kind in ("keyDown", "keyUp"):
+        await devtools.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter",
+                            windowsVirtualKeyCode=13)
+    return await wait_drawn(devtools, timeout)
+
+
+async def first_map_series(debug_port: int, base: str, iris_count: dict[str, int], timeout: float) -> dict:
+    """The first-map times (ms): cold link, warm link, warm empty page, région change (see the module's doc)."""
+    selected = webmap.IRIS_STYLES["selected"]["fillColor"]
+    link = base + urlencode(RUSCINO_QUERY)
+    async with connect(page_targets(debug_port)[0], max_size=64 << 20) as connection:
+        devtools = DevTools(connection)
+        await devtools.call("Page.enable")   # else the scripts for new documents are not run
+        await devtools.call("Emulation.setDeviceMetricsOverride", width=WINDOW[0], height=WINDOW[1],
+                            deviceScaleFactor=1, mobile=False)
+        cold = await time_to_map(devtools, link, iris_count["66"], selected, timeout)
+        await asyncio.sleep(2)
+        warm = [await time_to_map(devtools, link, iris_count["66"], selected, timeout) for _ in range(3)]
+        empty = await time_to_map(devtools, base + urlencode({"dep": "66"}), iris_count["66"], None, timeout)
+        await asyncio.sleep(2)
+        region = await time_to_region(devtools, "Hauts-de-France", iris_count["59"], None, timeout)
+    return {"first_map": "ms from navigation (région: from Enter) to the map drawn", "cold_link_ms": round(cold),
+            "warm_link_ms": [round(t) for t in warm], "warm_empty_ms": round(empty), "region_nord_ms": round(region)}
+
+
+def first_map(data: Path, timeout: float) -> dict:
+    bundle = Bundle.load(data)
+    iris_count = bundle.iris["departement"].value_counts().to_dict()
+    with running_page("66", data, timeout) as (debug_port, url):
+        return asyncio.run(first_map_series(debug_port, url.split("?")[0] + "?", iris_count, timeout))
+
+
 def candidate_points(bundle: Bundle, departement: str, count: int) -> list[tuple[str, float, float]]:
     """(code, lat, lng) of the centres of the largest IRIS of the département as drawn (simplified)."""
     iris = webmap.MapData(bundle).departement_iris(departement)
@@ -172,7 +262,11 @@ def main() -> int:
     parser.add_argument("--clicks", type=int, default=20)
     parser.add_argument("--data", type=Path, default=os.environ.get("CPTS_GEO_DATA", ROOT / "data"))
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--first-map-only", action="store_true", help="only the first-map times, no clicks")
     args = parser.parse_args()
+    print(json.dumps(first_map(args.data, args.timeout) | {"load_average": os.getloadavg()}), flush=True)
+    if args.first_map_only:
+        return 0
     for departement in args.dep:
         print(json.dumps(bench(departement, args.clicks, args.data, args.timeout)), flush=True)
     return 0

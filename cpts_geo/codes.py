@@ -87,7 +87,7 @@ def resolve_codes(bundle, codes) -> CodeReport:
     selected: set[str] = set()
     seen: set[str] = set()
     communes_given, iris_given, repeated = [], [], []
-    departements = set(bundle.communes["departement"])
+    departements = set(bundle.departements["code_departement"])
     for raw in codes:
         code = normalise_code(raw)
         if not code:

@@ -243,8 +243,17 @@ class DrawingSession:
 
     # --- URL ---------------------------------------------------------------------------
     def query(self) -> dict[str, str]:
-        """The page URL's parameters that reopen this session (selection, name, area, registry comparison)."""
-        return selection_query(self.bundle, self.selection, self.name, self.area, self.compare_registry)
+        """The page URL's parameters that reopen this session (selection, name, area, registry comparison); a
+        selection of more than :data:`MAX_LINK_CODES` codes is left out (:meth:`open_query` would not open it)."""
+        query = selection_query(self.bundle, self.selection, self.name, self.area, self.compare_registry)
+        if self.link_code_count(query.get("zones", "")) > MAX_LINK_CODES:
+            del query["zones"]
+        return query
+
+    def link_code_count(self, zones: str | None = None) -> int:
+        """How many codes the link of the selection holds (a whole commune counts one; ``zones``: the selection's
+        text in the link, if already made)."""
+        return len(decode_selection(encode_selection(self.bundle, self.selection) if zones is None else zones))
 
     def open_query(self, params, *, history: bool = False) -> list[str]:
         """Reopen the session of a URL: the codes and départements known are taken, the others left out, each

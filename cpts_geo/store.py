@@ -322,18 +322,17 @@ class TerritoryStore:
              owner: str = NO_OWNER, author: str | None = None, replace: bool = True,
              loaded_version: int | None = None) -> int:
         """Save one territory under its name; an existing one is replaced only when ``replace``
-        (else :class:`AlreadySaved`). ``author``: who saves it, kept with the version (default: the owner).
+        (else :class:`AlreadySaved`, checked in the saving transaction: of two tabs creating one name at once, the
+        second is asked too). ``author``: who saves it, kept with the version (default: the owner).
         ``loaded_version``: the version of a draft the saver started from; if another was saved (or the draft
         deleted) since, :class:`DraftChanged` and nothing is saved. Returns the number of the version saved."""
-        if not replace and self.exists(clean_text(territory.name), kind, owner):
-            raise AlreadySaved(f"Un territoire « {clean_text(territory.name)} » est déjà enregistré : confirmez pour "
-                               "le remplacer (sa version actuelle restera dans l'historique).")
-        return self.save_many([territory], kind, attributes, owner=owner, author=author, loaded_version=loaded_version)
+        return self.save_many([territory], kind, attributes, owner=owner, author=author, loaded_version=loaded_version,
+                              new=not replace)
 
     def save_many(self, territories, kind: str = "registry", attributes: dict | None = None,
                   replace_kind: bool = False, perimeters: Mapping[str, BaseGeometry] | None = None,
                   owner: str = NO_OWNER, author: str | None = None, comment: str = "",
-                  loaded_version: int | None = None) -> int:
+                  loaded_version: int | None = None, new: bool = False) -> int:
         """Save several territories in one transaction; ``replace_kind`` first removes the others of that kind
         (of that owner). Returns the number of the version saved (of the last territory, or of the registry;
         0 for a kind without versions).
@@ -343,7 +342,7 @@ class TerritoryStore:
         with ``author``, ``comment`` and the ``source`` of ``attributes``. ``loaded_version``: the registry
         version the saver started from (0: none); if another was saved since, :class:`RegistryChanged` and
         nothing is saved (two savers at once: the second waits for the first, then gets that error); for a draft
-        (one territory), :class:`DraftChanged`.
+        (one territory), :class:`DraftChanged`. ``new``: none of them may exist yet (else :class:`AlreadySaved`).
         Names, author, comment and text attributes (the source) are stored as :func:`~cpts_geo.user_text.clean_text`
         makes them (no control character, terminal escape or bidi override).
         """
@@ -368,6 +367,8 @@ class TerritoryStore:
             if versions and loaded_version is not None:
                 (name,) = [row[2] for row in rows]
                 self._check_version(db, kind, owner, name, loaded_version)
+            if new:
+                self._check_new(db, kind, owner, [row[2] for row in rows])
             if replace_kind:
                 db.execute("DELETE FROM territories WHERE kind = ? AND owner = ?", (kind, owner))
             db.executemany(UPSERT.format(perimeter_value=self.PERIMETER_VALUE), rows)
@@ -398,6 +399,14 @@ class TerritoryStore:
         if last[0] != loaded:
             raise DraftChanged(_changed_message(f"Le brouillon « {name} »", "rechargez-le (« Rouvrir »)", loaded,
                                                 *last))
+
+    def _check_new(self, db, kind: str, owner: str, names: list[str]) -> None:
+        """Raise :class:`AlreadySaved` if a territory of one of these names exists (in the saving transaction)."""
+        for name in names:
+            db.execute("SELECT 1 FROM territories WHERE kind = ? AND owner = ? AND name = ?", (kind, owner, name))
+            if db.fetchall():
+                raise AlreadySaved(f"Un territoire « {name} » est déjà enregistré : confirmez pour le remplacer (sa "
+                                   "version actuelle restera dans l'historique).")
 
     def _add_registry_version(self, db, saved: str, author: str, comment: str, source: str) -> int:
         """Append the registry as it is in this transaction to its history; returns the version's number."""

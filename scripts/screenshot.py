@@ -49,7 +49,7 @@ READY_SCRIPT = """(() => {
   const doc = frame ? frame.contentDocument : document;
   const paths = doc ? doc.querySelectorAll('path.leaflet-interactive').length : 0;
   const metrics = document.querySelectorAll('[data-testid="stMetricValue"]').length;
-  return paths > 10 && metrics >= 4;
+  return paths > 10 && metrics >= 3;   // population, taille, communes (and IRIS, but overseas)
 })()"""
 
 

@@ -87,7 +87,7 @@ stop() { trap - TERM INT; [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null
 trap 'stop; exit 0' TERM INT
 for ((i = 0; i < PROCESSES; i++)); do
   PORT=$((FIRST_PORT + i))
-  "$PYTHON" -m streamlit run app.py --server.port "$PORT" --server.address "$ADDRESS" --server.headless true \
+  "$PYTHON" -m cpts_geo.server --server.port "$PORT" --server.address "$ADDRESS" --server.headless true \
     --server.fileWatcherType none --server.runOnSave false --server.enableXsrfProtection true \
     --client.showErrorDetails none --browser.gatherUsageStats false &
   PIDS+=($!)

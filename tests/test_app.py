@@ -105,6 +105,24 @@ def test_ruscino_from_url(app):
     assert app.get("download_button")
 
 
+def test_selection_too_large_for_a_link_is_not_written_to_the_address(app, monkeypatch):
+    """An import of more codes than a link may hold (2 000; 3 here): the address keeps no selection, the page says
+    why; under the limit, the address holds it again."""
+    monkeypatch.setattr("cpts_geo.session.MAX_LINK_CODES", 3)
+    app.query_params["nom"] = "Grand"
+    app.run()
+    app.text_area(key="typed_codes").input("66028 66186 66189 661360801").run()
+    click(app, "Importer les codes collés")
+    assert metrics(app)["Communes"] == "4" and "zones" not in app.query_params
+    assert app.query_params["nom"] == "Grand"
+    assert any(plain(box.value).startswith("Sélection de 4 codes de zones : trop grande pour l'adresse de la page "
+                                           "(au plus 3), qui ne la contient pas.") for box in app.info)
+    app.session_state["session"].remove_commune("66189")
+    app.run()
+    assert app.query_params["zones"] == "66028-66136.0801-66186"
+    assert not any("trop grande pour l'adresse" in plain(box.value) for box in app.info)
+
+
 def test_link_with_commas_and_an_unknown_code(app):
     """The known codes open, the unknown one is named, the address bar keeps the user's link until he changes the
     selection."""
@@ -233,8 +251,8 @@ def test_figures_and_buttons_have_room_on_a_laptop_screen(app, tmp_path):
     app.query_params["zones"] = RUSCINO_URL
     app.run()
     app.text_input(key="session_name").input("CPTS Test").run()
-    click(app, "Enregistrer le brouillon")                       # asks before replacing: « Remplacer », « Annuler »
-    click(app, "Supprimer")                                      # asks first: « Supprimer », « Annuler »
+    click(app, "Enregistrer le brouillon")                       # asks: « Remplacer », « Ne pas remplacer »
+    click(app, "Supprimer")                                      # asks first: « Supprimer », « Ne pas supprimer »
     app.text_input[0].input("cabestany").run()                   # « Ajouter », « Retirer » (it is in Ruscino)
     assert {"Remplacer", "Rouvrir", "confirm_delete_yes"} <= {b.label for b in app.sidebar.button} | {
         b.key for b in app.sidebar.button}
@@ -399,6 +417,22 @@ def test_offer_panel_not_available_in_lozere(france_dir, tmp_path, monkeypatch):
                for c in app.caption)
 
 
+def test_overseas_territory_counts_communes_not_iris(france_dir, tmp_path, monkeypatch):
+    """Cayenne and Matoury (973): the zones are whole communes, said so; no IRIS count, no IRIS contour limits."""
+    monkeypatch.setenv("CPTS_GEO_DATA", str(france_dir))
+    monkeypatch.setenv("CPTS_GEO_STORE", str(tmp_path / "drafts.sqlite"))
+    app = AppTest.from_file(APP, default_timeout=180)
+    app.query_params["zones"] = "97302-97307"
+    app.run()
+    assert not app.exception
+    assert set(metrics(app)) == {"Population 2023", "Taille", "Communes"} and metrics(app)["Communes"] == "2"
+    captions = [plain(c.value) for c in app.caption]
+    assert "Outre-mer : les zones de la carte sont des communes entières (pas de découpage en IRIS dans les " \
+           "données)." in captions
+    limits = next(c for c in captions if c.startswith("Limites des données"))
+    assert "Outre-mer : pas de découpage en IRIS" in limits and "Contours IRIS édition 2020" not in limits
+
+
 def test_panel_of_a_territory_on_two_regions(france_dir, tmp_path, monkeypatch):
     """Avignon (84) with Villeneuve-lès-Avignon (30): the two ARS among the checks, the ages against both
     départements and régions, the APL of both départements, FINESS said partial."""
@@ -497,7 +531,8 @@ def test_overwrite_and_delete_ask_first_and_versions_restore(app, tmp_path):
     click(app, "Enregistrer le brouillon")
     assert "existe déjà" in plain(app.warning[0].value)
     assert {c[:5] for c in store.load("Projet").iris} == {"66189"}    # not replaced yet
-    click(app, "Annuler", "confirm_overwrite_no")
+    assert [b.key for b in app.button if b.label == "Annuler"] == [None]   # undo only: the question has its own
+    click(app, "Ne pas remplacer", "confirm_overwrite_no")
     assert not app.warning and {c[:5] for c in store.load("Projet").iris} == {"66189"}
     click(app, "Enregistrer le brouillon")
     click(app, "Remplacer", "confirm_overwrite_yes")
@@ -511,7 +546,8 @@ def test_overwrite_and_delete_ask_first_and_versions_restore(app, tmp_path):
 
     click(app, "Supprimer")
     assert "Supprimer définitivement" in plain(app.warning[0].value) and store.exists("Projet")
-    click(app, "Annuler", "confirm_delete_no")
+    assert [b.key for b in app.button if b.label == "Annuler"] == [None]
+    click(app, "Ne pas supprimer", "confirm_delete_no")
     assert store.exists("Projet")
     click(app, "Supprimer")
     click(app, "Supprimer", "confirm_delete_yes")

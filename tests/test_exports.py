@@ -53,6 +53,12 @@ def test_file_names(files):
     assert files["gpkg"].name == "cpts_ruscino_perimetre.gpkg"
     assert file_stem("CPTS Pays d'Olmes / Ariège") == "cpts_pays_d_olmes_ariege"
     assert file_stem("CPTS Cœur d’Hérault — Æ Straße") == "cpts_coeur_d_herault_ae_strasse"
+    # markup is no word of the name (it made « cpts_b_x_b »); a comparison sign stays a separator
+    assert file_stem("CPTS <b>x</b> Nord") == "cpts_x_nord"
+    assert file_stem('<img src="a.png" onerror="alert(1)">CPTS <i>Sud</i>') == "cpts_sud"
+    assert file_stem("<script></script>") == "cpts" and file_stem("CPTS 3 < 5 > 2") == "cpts_3_5_2"
+    long = file_stem("CPTS <span class='x'>" + "Vallée " * 20 + "</span> A")
+    assert len(long) == 80 and long.startswith("cpts_vallee_vallee") and "span" not in long
 
 
 def test_xlsx_letter_table(files):
@@ -242,19 +248,20 @@ def test_prediagnostic_of_guyane_one_column_for_departement_and_region_and_no_ro
     first = text.split("\f")[0]
     assert first.count("Guyane") == 2                                            # table heading and chart legend
     offer = text[text.index("Offre de soins — CPTS Cayenne"):]
-    assert "Professionnels de santé libéraux\nProfessionnels de santé libéraux (BPE) : non disponible" in offer
+    assert offer.count("Professionnels de santé libéraux") == 1                 # one line, no heading repeated
+    assert "Professionnels de santé libéraux (BPE) : non disponible dans les données préparées" in offer
     assert "Médecins généralistes" not in offer and "Estimé" not in offer
     document = Document(io.BytesIO(cayenne.export("docx").data))
     assert [c.text for c in document.tables[1].rows[0].cells] == ["Tranche d'âge", "Territoire", "Guyane (973)"]
     assert not any(t.rows[0].cells[0].text == "Professionnels" for t in document.tables)
-    paragraphs = [p.text for p in document.paragraphs]
-    after = paragraphs[paragraphs.index("Professionnels de santé libéraux") + 1]
-    assert after == "Professionnels de santé libéraux (BPE) : non disponible dans les données préparées"
+    offer_lines = [p.text for p in document.paragraphs if p.text.startswith("Professionnels de santé libéraux")]
+    assert offer_lines == ["Professionnels de santé libéraux (BPE) : non disponible dans les données préparées"]
     qpv_title = next(p for p in document.paragraphs if p.text == tables.QPV_LOCATED_TITLE)
     assert qpv_title.paragraph_format.keep_with_next                         # kept with its table
-    # Ruscino (66) keeps its département and its région
-    assert [name for name, _, _ in tables.prediagnostic(france, *_ruscino_summary(france)).ages.references()] == [
-        "Pyrénées-Orientales (66)", "Occitanie"]
+    # Ruscino (66) keeps its département and its région, and the QPV caveat on IRIS
+    ruscino = tables.prediagnostic(france, *_ruscino_summary(france))
+    assert [name for name, _, _ in ruscino.ages.references()] == ["Pyrénées-Orientales (66)", "Occitanie"]
+    assert ruscino.qpv_caveat == tables.QPV_CAVEAT + tables.QPV_IRIS_CAVEAT
 
 
 def _ruscino_summary(france):
@@ -940,6 +947,8 @@ def test_overseas_documents_say_communes_and_cite_their_sources(france):
     assert "Part de la population (communes mesurées)" in text
     assert "Outre-mer : pas de découpage en IRIS dans les données préparées" in text
     assert "Contours IRIS édition 2020" not in text and not any("Contours IRIS" in p for p in paragraphs)
+    qpv_caveat = next(p for p in paragraphs if p.startswith("Quartiers prioritaires de la politique de la ville de"))
+    assert qpv_caveat == tables.QPV_CAVEAT and "IRIS" not in qpv_caveat and "IRIS" not in prediag.qpv_caveat
 
 
 def test_map_departement_limit_shows_inside_a_territory_on_two(france):

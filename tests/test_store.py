@@ -340,3 +340,26 @@ def concurrent_draft_saves(location) -> None:
 
 def test_concurrent_draft_saves_sqlite(tmp_path):
     concurrent_draft_saves(tmp_path / "store.sqlite")
+
+
+def concurrent_new_drafts(location) -> None:
+    """Two tabs of one user create a draft of the same name at once: the one that writes second is asked to
+    confirm (« existe déjà »), the first one's draft stays (the check was made before the other's save)."""
+    first, second = drafts_in(location, "a@ex.fr"), drafts_in(location, "a@ex.fr")
+    write = second.store.save_many
+
+    def first_saves_meanwhile(*args, **kwargs):   # the first tab saves after the second has started its save
+        first.save(Territory(frozenset({"66028"}), "Nouveau"))
+        return write(*args, **kwargs)
+
+    second.store.save_many = first_saves_meanwhile
+    with pytest.raises(AlreadySaved, match="^Un territoire « Nouveau » est déjà enregistré : confirmez pour le "
+                                           "remplacer"):
+        second.save(Territory(frozenset({"66186"}), "Nouveau"))
+    assert first.get("Nouveau").iris == {"66028"} and [v.number for v in first.versions("Nouveau")] == [1]
+    second.store.save_many = write
+    assert second.save(Territory(frozenset({"66186"}), "Nouveau"), replace=True) == 2   # once confirmed
+
+
+def test_concurrent_new_drafts_sqlite(tmp_path):
+    concurrent_new_drafts(tmp_path / "store.sqlite")

@@ -19,7 +19,7 @@ from cpts_geo.registry import read_registry, save_registry
 from cpts_geo.store import BEFORE_HISTORY, AlreadySaved, PostgresTerritoryStore, open_store
 from cpts_geo.territory import Territory
 from tests.test_registry_history import concurrent_saves, round_trip
-from tests.test_store import concurrent_draft_saves
+from tests.test_store import concurrent_draft_saves, concurrent_new_drafts
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "registry_example" / "registre_cpts_66_11.csv"
@@ -175,6 +175,11 @@ def test_concurrent_registry_saves(pg_url, france):
 def test_concurrent_draft_saves(pg_url):
     """Two porteurs saving one shared draft from two store objects on the same database."""
     concurrent_draft_saves(pg_url)
+
+
+def test_concurrent_new_drafts(pg_url):
+    """Two tabs creating a draft of one name at once on PostgreSQL: the second is asked to confirm."""
+    concurrent_new_drafts(pg_url)
 
 
 def test_two_processes_save_the_same_draft(pg_url, tmp_path):

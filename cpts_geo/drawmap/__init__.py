@@ -39,8 +39,9 @@ def forget_sent_area() -> None:
 
 def draw_map(*, key: str, area_id: str, area_payload, selection: frozenset[str], seq: int, mode: str, tool: str,
              overlays: list[dict], view: dict | None, on_selection_change, on_key, layers=None) -> None:
-    """Mount the map. ``area_payload`` is called only when the browser does not have the area yet, and each
-    of ``layers`` (the optional layers shown: id → function giving the layer) when it does not have that id;
+    """Mount the map. ``area_payload`` (the area's layers as JSON text) is called only when the browser does not have
+    the area yet, and each of ``layers`` (the optional layers shown: id → function giving the layer) when it does
+    not have that id;
     ``on_selection_change`` runs when the user changes the selection on the map (read it with
     :func:`selection_of`), ``on_key`` when he types Ctrl+Z or Ctrl+Y on the page (:func:`key_of`)."""
     data = {"area_id": area_id, "selection": sorted(selection), "seq": seq, "mode": mode, "tool": tool,

@@ -431,7 +431,7 @@ class DrawMap {
     this.mode = data.mode;
     this.tool = data.tool;
     this.tooltipFields = data.tooltip_fields;
-    if (data.area) areas.set(data.area_id, data.area);
+    if (data.area) areas.set(data.area_id, JSON.parse(data.area));   // JSON text, serialized once per server
     if (data.area_id !== this.areaId) {
       const area = areas.get(data.area_id);
       if (!area) {   // sent to an earlier map of the page: ask Python again

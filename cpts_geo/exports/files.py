@@ -14,7 +14,8 @@ from cpts_geo.letter import letter_table
 from cpts_geo.territory import Territory, others_without_self, summarize
 from cpts_geo.user_text import clean_text
 
-#: format → (file suffix, MIME type, French label)
+#: format → (file suffix, MIME type, French label: short enough for a button a third of the page wide on a 1366 px
+#: screen; the coordinate systems are said beside the buttons, :data:`PERIMETER_SYSTEMS`)
 FORMATS = {
     "csv": ("_tableau.csv", "text/csv", "Tableau (CSV pour Excel)"),
     "xlsx": ("_tableau.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Tableau (Excel)"),
@@ -23,10 +24,13 @@ FORMATS = {
     "prediag": ("_prediagnostic.pdf", "application/pdf", "Pré-diagnostic (PDF)"),
     "png": ("_carte.png", "image/png", "Carte (PNG 300 dpi)"),
     "pdf": ("_carte.pdf", "application/pdf", "Carte (PDF vectoriel)"),
-    "geojson": ("_perimetre.geojson", "application/geo+json", "Périmètre (GeoJSON, WGS 84)"),
-    "gpkg": ("_perimetre.gpkg", "application/geopackage+sqlite3", "Périmètre (GeoPackage, Lambert-93 ; projection locale outre-mer)"),
-    "shp": ("_perimetre_shp.zip", "application/zip", "Périmètre (Shapefile zippé, Lambert-93 ; projection locale outre-mer)"),
+    "geojson": ("_perimetre.geojson", "application/geo+json", "Périmètre (GeoJSON)"),
+    "gpkg": ("_perimetre.gpkg", "application/geopackage+sqlite3", "Périmètre (GeoPackage)"),
+    "shp": ("_perimetre_shp.zip", "application/zip", "Périmètre (Shapefile zippé)"),
 }
+#: The coordinate systems of the perimeter files.
+PERIMETER_SYSTEMS = ("Périmètres en Lambert-93 (GeoPackage, Shapefile ; projection locale outre-mer) ou WGS 84 "
+                     "(GeoJSON), une entité par IRIS et une pour le territoire.")
 
 
 @dataclass(frozen=True)
@@ -44,15 +48,19 @@ LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß":
                            "ı": "i", "’": "_"})
 
 
+#: Markup in a name (``<b>``, ``</span>``, ``<img src=…>``): no word of the name, left out of file names.
+MARKUP_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 #: Longest file name stem made from a name: with the longest suffix, far below the 255 bytes of a file name.
 MAX_STEM_LENGTH = 80
 
 
 def file_stem(name: str) -> str:
-    """A safe file name from a CPTS name: ``CPTS Ruscino`` → ``cpts_ruscino``, ``Cœur`` → ``coeur``; a name longer
-    than :data:`MAX_STEM_LENGTH` (up to 200 characters, ``œ`` written ``oe``) is cut and ends with 8 characters of
-    its hash, so that two long names that differ at their end keep two files. Documents keep the whole name."""
-    ascii_name = unicodedata.normalize("NFKD", name.translate(LIGATURES)).encode("ascii", "ignore").decode()
+    """A safe file name from a CPTS name: ``CPTS Ruscino`` → ``cpts_ruscino``, ``Cœur`` → ``coeur``, markup tags
+    left out (``CPTS <b>Ruscino</b>`` → ``cpts_ruscino``); a name longer than :data:`MAX_STEM_LENGTH` (up to 200
+    characters, ``œ`` written ``oe``) is cut and ends with 8 characters of the whole name's hash, so that two long
+    names that differ at their end keep two files. Documents keep the whole name."""
+    words = MARKUP_TAG.sub(" ", name)
+    ascii_name = unicodedata.normalize("NFKD", words.translate(LIGATURES)).encode("ascii", "ignore").decode()
     stem = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_") or "cpts"
     if len(stem) <= MAX_STEM_LENGTH:
         return stem

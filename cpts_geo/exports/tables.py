@@ -55,8 +55,10 @@ DOCX_CELL_PAD_IN = 0.1
 ALERT_COLOUR = "C00000"
 QPV_CAVEAT = ("Quartiers prioritaires de la politique de la ville de la génération 2015 (décret 2014-1750) ; "
               "population du quartier entier (ANCT), non répartie entre les communes d'un quartier qui en couvre "
-              "plusieurs. Les QPV ne sont pas localisés par IRIS dans ces données : dans une commune retenue en "
-              "partie, vérifier sur la carte des QPV (sig.ville.gouv.fr) s'ils sont dans les IRIS retenus.")
+              "plusieurs.")
+#: what the QPV caveat adds where the zones are IRIS (not overseas, where communes are taken whole)
+QPV_IRIS_CAVEAT = (" Les QPV ne sont pas localisés par IRIS dans ces données : dans une commune retenue en partie, "
+                   "vérifier sur la carte des QPV (sig.ville.gouv.fr) s'ils sont dans les IRIS retenus.")
 #: where a QPV is with respect to the territory
 QPV_WHOLE, QPV_PARTLY, QPV_TO_LOCATE = "en entier", "en partie", "à localiser"
 #: words left out when a QPV's name is compared with IRIS names
@@ -84,6 +86,11 @@ class Prediagnostic:
     def measured(self) -> str:
         """What the age bands are measured on: « IRIS mesurés », or « communes mesurées » (no IRIS)."""
         return "communes mesurées" if self.communes_only else "IRIS mesurés"
+
+    @property
+    def qpv_caveat(self) -> str:
+        """The limits of the QPV figures; where communes are taken in part, how to place a QPV among IRIS."""
+        return QPV_CAVEAT + ("" if self.communes_only else QPV_IRIS_CAVEAT)
 
     def territory_label(self, short: bool = False) -> str:
         """« Territoire », with the share of its population that the age bands cover when it is not all of it:
@@ -371,7 +378,7 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
         if len(frame):
             _docx_title(document, title)
             _docx_table(document, frame)
-    _italic(document, QPV_CAVEAT)
+    _italic(document, prediag.qpv_caveat)
     _docx_offer(document, prediag.offer)
     document.add_heading("Sources et limites des données", level=2)
     for line in [*_sources_lines(bundle, summary), f"Document produit par cpts-geo le {date.today():%d/%m/%Y}."]:
@@ -384,10 +391,10 @@ def letter_docx(bundle, summary: Summary, table: pd.DataFrame, prediag: Prediagn
 def _docx_offer(document, offer: dict) -> None:
     """Section « Offre de soins »: professionals, APL, establishments by group, communes, sources and limits."""
     document.add_heading("Pré-diagnostic : offre de soins", level=1)
-    document.add_heading("Professionnels de santé libéraux", level=2)
-    if uncovered := professionals_line(offer):
-        document.add_paragraph(uncovered)
+    if uncovered := professionals_line(offer):   # the line is the heading: the section has nothing else
+        document.add_heading(uncovered, level=2)
     else:
+        document.add_heading("Professionnels de santé libéraux", level=2)
         _docx_table(document, professionals_table(offer))
         document.add_paragraph(ND_NOTE).runs[0].italic = True
     document.add_heading("Accessibilité aux médecins généralistes (APL)", level=2)
@@ -651,7 +658,7 @@ def prediagnostic_pages(bundle, summary: Summary, prediag: Prediagnostic, alerts
     covers and the chart, every QPV, the sources; then the offer of care (:func:`offer_pages`); every table
     whole, continued on further pages when needed."""
     title = f"Pré-diagnostic — {summary.name or 'CPTS'}"
-    pages = _PdfPages(title, [QPV_CAVEAT, *_sources_lines(bundle, summary)])
+    pages = _PdfPages(title, [prediag.qpv_caveat, *_sources_lines(bundle, summary)])
     pages.text([title], 16, weight="bold")
     pages.text([f"{summary.commune_count} commune{'s' if summary.commune_count > 1 else ''}, "
                 f"{fr_int(summary.population.value)} habitants (population municipale "
@@ -683,10 +690,10 @@ def offer_pages(pages: _PdfPages, summary: Summary, offer: dict) -> None:
     title = f"Offre de soins — {summary.name or 'CPTS'}"
     pages.section(title, [ND_NOTE, *offer["limits"]])
     pages.text([title], 16, weight="bold")
-    pages.text(["Professionnels de santé libéraux"], 11, weight="bold")
-    if uncovered := professionals_line(offer):
-        pages.text([uncovered], 8.5)
+    if uncovered := professionals_line(offer):   # the line is the heading: the section has nothing else
+        pages.text([uncovered], 11, weight="bold")
     else:
+        pages.text(["Professionnels de santé libéraux"], 11, weight="bold")
         pages.table(professionals_table(offer))
     pages.text(["Accessibilité aux médecins généralistes (APL)"], 11, weight="bold")
     pages.table(apl_table(offer))
