@@ -57,10 +57,19 @@ def loaded_registry():
     return st.session_state.ars_loaded
 
 
+#: Session keys of the plan's choices, numbered after the proposals of the registry version they were made on.
+PLAN_CHOICES = ("ars_rejected", "ars_moves", "ars_move_codes", "ars_clicked_commune")
+
+
 def saved(message: str) -> None:
-    """After a save of this user: their new version becomes the one loaded, and the page says so."""
+    """After a save of this user: their new version becomes the one loaded and the page runs again on it (sidebar,
+    figures, plan and history of the new version), saying so at the top; the plan's choices made on the previous
+    version are dropped."""
     st.session_state.ars_loaded = store.latest_registry()
-    st.success(markdown_text(f"{message} (version {st.session_state.ars_loaded.number})."))
+    st.session_state.ars_saved_message = f"{message} (version {st.session_state.ars_loaded.number})."
+    for key in PLAN_CHOICES:
+        st.session_state.pop(key, None)
+    st.rerun()
 
 
 def default_region(store) -> str:
@@ -196,6 +205,8 @@ with st.sidebar:
 
 shown_area = area_of(bundle, region, departement or None)
 st.title(markdown_text(f"Couverture en CPTS : {shown_area.name} ({shown_area.code})"))
+if "ars_saved_message" in st.session_state:
+    st.success(markdown_text(st.session_state.pop("ars_saved_message")))
 try:
     if source == SOURCES[1]:
         if uploaded is None:
@@ -359,7 +370,7 @@ with st.expander("Historique du registre"):
             except CptsGeoError as err:
                 st.error(markdown_text(shown_error(err)))
             else:
-                saved(f"Version {old} restaurée comme nouvelle version ; rechargez la page pour la voir")
+                saved(f"Version {old} restaurée comme nouvelle version")
     st.caption("En ligne de commande : « python -m cpts_geo registry history | diff V1 V2 | restore V ».")
 with st.expander("Limites des données"):
     st.markdown("\n".join(f"- {limit}" for limit in pd.unique(pd.Series(report.limits))))

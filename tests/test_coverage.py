@@ -331,6 +331,36 @@ def test_ars_page_click_frames_the_cpts(france_dir, france, example, tmp_path, m
     assert link.proto.url.startswith("./?zones=66028") and link.proto.url.endswith("&registre=1")
 
 
+def test_ars_page_shows_the_version_it_saved_or_restored(france_dir, france, example, tmp_path, monkeypatch):
+    """« Enregistrer comme nouvelle version » and « Restaurer »: the page runs again on the new version (sidebar,
+    figures, plan and history), without asking to reload it."""
+    from cpts_geo.registry import save_registry
+
+    store = open_store(tmp_path / "registre.sqlite")
+    save_registry(france, store, read_registry(france, EXAMPLE))
+    page = ars_page(monkeypatch, france_dir, tmp_path / "registre.sqlite")
+
+    def shown():
+        version = next(c.value for c in page.sidebar.caption if "Registre enregistré" in c.value)
+        history = next(e for e in page.expander if e.label == "Historique du registre").dataframe[0].value
+        return (re.search(r"version (\d+)", version).group(1), history["Version"].tolist(),
+                {m.label: m.value for m in page.metric}["Communes en zone blanche"])
+
+    assert shown() == ("1", [1], "2")
+    page.toggle(key="ars_propose").set_value(True).run()
+    next(b for b in page.button if b.key == "ars_plan_save").click().run()
+    assert not page.exception
+    assert shown() == ("2", [2, 1], "0")        # both white communes of the 66 taken by a CPTS
+    assert "(version 2)" in page.success[0].value.replace("\\", "")
+    assert "Aucune proposition" in " ".join(c.value for c in page.caption)       # the plan of version 2
+    assert page.selectbox(key="ars_diff_old").value == 1
+    next(b for b in page.button if b.key == "ars_restore").click().run()
+    assert not page.exception
+    assert shown() == ("3", [3, 2, 1], "2")
+    assert "Version 1 restaurée" in page.success[0].value and "rechargez" not in page.success[0].value
+    assert "(version 3)" in page.success[0].value.replace("\\", "")
+
+
 def test_ars_page_opens_the_area_of_its_link(dep66_dir, france, tmp_path, monkeypatch):
     page = ars_page(monkeypatch, dep66_dir, tmp_path / "vide.sqlite")
     assert not page.exception
