@@ -75,9 +75,10 @@ def load_switchable_layer(path: str | None, departements: tuple[str, ...], kind:
 
 #: French texts in place of the English ones Streamlit gives some widgets (file uploaders), read once.
 FRENCH_STYLE = f"<style>{Path(__file__).with_name('french.css').read_text(encoding='utf-8')}</style>"
-#: The pages of the app with their French names (Streamlit would name the main page after its file, « app »).
-PAGES = (("app.py", "Tracer le territoire", ":material/draw:"),
-         ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:"))
+#: The pages of the app with their French names (Streamlit would name the main page after its file, « app ») and
+#: whether only the ARS may open them (their link is shown to the ARS only).
+PAGES = (("app.py", "Tracer le territoire", ":material/draw:", False),
+         ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:", True))
 
 
 def show_table(table, empty: str, **options) -> None:
@@ -131,13 +132,14 @@ def open_page(title: str) -> tuple[str | None, Bundle, Drafts]:
     """
     st.set_page_config(page_title=f"CPTS — {title}", page_icon="🗺️", layout="wide")
     st.html(FRENCH_STYLE)
-    with st.sidebar:   # the automatic navigation is off in .streamlit/config.toml
-        for path, label, icon in PAGES:
-            st.page_link(path, label=label, icon=icon)
-        st.divider()
     data_path = os.environ.get("CPTS_GEO_DATA")
     try:
         user = current_user()
+        with st.sidebar:   # the automatic navigation is off in .streamlit/config.toml
+            for path, label, icon, ars_only in PAGES:
+                if user.is_ars or not ars_only:   # a porteur would be refused the page
+                    st.page_link(path, label=label, icon=icon)
+            st.divider()
         bundle = load_bundle(data_path)
         drafts = Drafts(open_store(os.environ.get("CPTS_GEO_STORE")), user, partial(iris_regions, bundle))
     except CptsGeoError as err:
