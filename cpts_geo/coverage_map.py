@@ -137,11 +137,12 @@ def cpts_shapes(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], rep
 
 
 def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], report: CoverageReport,
-                 shapes: gpd.GeoDataFrame | None = None) -> folium.Map:
+                 shapes: gpd.GeoDataFrame | None = None, shown: tuple[str, ...] | None = None) -> folium.Map:
     """The map of ``report``: CPTS coloured with their name, population and taille; problems on top. ``shapes``:
-    :func:`cpts_shapes`, if already made. The CPTS picked in the list is drawn apart (:func:`focus_view`), so that
-    the map stays the same in the browser."""
-    folium_map = webmap.empty_map(area)
+    :func:`cpts_shapes`, if already made. ``shown``: the départements of the area (:func:`departements_of`) when
+    ``area`` holds more (:func:`map_departements`), the map being framed on them. The CPTS picked in the list is
+    drawn apart (:func:`focus_view`), so that the map stays the same in the browser."""
+    folium_map = webmap.empty_map(area, area.departements_bounds(shown) if shown else None)
     table = report.cpts.set_index("name")
     shapes = (cpts_shapes(area, registry, report) if shapes is None else shapes).copy()
     # commune borders inside the CPTS only: the white zones are drawn commune by commune (lighter page)
@@ -188,5 +189,13 @@ def commune_at(area: webmap.AreaLayer, lat: float, lng: float) -> str | None:
 
 
 def departements_of(report: CoverageReport, bundle) -> tuple[str, ...]:
-    """Départements the map must show: those of the area."""
+    """Départements of the area of ``report``."""
     return tuple(sorted(np.unique(bundle.iris["departement"].to_numpy()[report.area.mask])))
+
+
+def map_departements(report: CoverageReport, bundle, registry: dict[str, frozenset[str]]) -> tuple[str, ...]:
+    """Départements the map must load: those of the area, and those where its CPTS reach beyond it (a CPTS crossing
+    the limit of the area is drawn whole, all its pieces)."""
+    codes = [code for name in report.cpts["name"] for code in registry[name]]
+    beyond = bundle.iris["departement"].reindex(codes).dropna()
+    return tuple(sorted({*departements_of(report, bundle), *beyond}))

@@ -91,6 +91,27 @@ def test_web_map_of_the_coverage(france, example, report_66):
     assert shapely.difference(union("Communes"), near_cpts).length < 1e-6
 
 
+def test_cpts_reaching_beyond_the_departement_is_drawn_whole(france, example, report_66):
+    """The map of the 66 loads the Aude too: CPTS Salanque (« Morceaux 2 ») drawn and framed with Fitou (11144), as
+    at the scale of the région; the map still opens on the 66."""
+    import folium
+
+    from cpts_geo import webmap
+    from cpts_geo.coverage_map import coverage_map, cpts_shapes, departements_of, focus_view, map_departements
+
+    assert departements_of(report_66, france) == ("66",)
+    assert map_departements(report_66, france, example) == ("11", "66")
+    area = webmap.MapData(france).area(map_departements(report_66, france, example))
+    shapes = cpts_shapes(area, example, report_66)
+    fitou = area.communes.geometry["11144"]
+    assert shapes.geometry["CPTS Salanque"].intersection(fitou).area > 0.95 * fitou.area
+    outline, ((south, west), (north, east)) = focus_view(shapes, "CPTS Salanque")
+    assert shapely.box(west, south, east, north).contains(fitou.buffer(-1e-4))
+    folium_map = coverage_map(area, example, report_66, shapes, departements_of(report_66, france))
+    bounds = next(c for c in folium_map._children.values() if isinstance(c, folium.map.FitBounds)).bounds
+    assert bounds == webmap.MapData(france).area(("66",)).bounds         # framed on the 66, not on the Aude
+
+
 def test_a_share_short_of_full_never_reads_100_percent(report_66):
     from cpts_geo.formatting import fr_percent
 
