@@ -6,14 +6,20 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import geopandas as gpd
 import streamlit as st
 
 from cpts_geo import webmap
 from cpts_geo.bundle import Bundle
+from cpts_geo.coverage import CoverageReport, area_of, coverage_report
+from cpts_geo.coverage_map import coverage_map, cpts_shapes, departements_of, map_departements
 from cpts_geo.errors import CptsGeoError
+from cpts_geo.folium_view import RenderedMap, render_map
+from cpts_geo.registry import RegistryImport, read_registry_upload
 from cpts_geo.session import iris_regions
 from cpts_geo.store import StoreUnavailable, open_store
 from cpts_geo.user_text import markdown_text
@@ -71,6 +77,38 @@ def load_switchable_layer(path: str | None, departements: tuple[str, ...], kind:
     """An optional layer of the drawing map (:func:`cpts_geo.webmap.switchable_layer`: APL, FINESS, density) of some
     départements, built once per server."""
     return long_lived(webmap.switchable_layer(load_area(path, departements), load_bundle(path), kind))
+
+
+@dataclass(frozen=True)
+class CoverageView:
+    """What the « Vue ARS » shows of an area and a registry: the report, the map's layer (départements of the area
+    and those its CPTS reach), the outline of each CPTS and the map rendered once."""
+
+    report: CoverageReport
+    area: webmap.AreaLayer
+    shapes: gpd.GeoDataFrame
+    rendered: RenderedMap
+
+
+@st.cache_resource(show_spinner="Calcul de la couverture et de sa carte…", **AREA_CACHE)
+def load_coverage_view(path: str | None, region: str, departement: str, digest: str,
+                       _registry: dict[str, frozenset[str]]) -> CoverageView:
+    """The coverage of the région or département by the registry of content ``digest``
+    (:func:`cpts_geo.registry.registry_digest`) and its map, built once per server: going back to an area or a
+    registry seen before (by anyone) takes no computation, and sends the very same map."""
+    bundle = load_bundle(path)
+    report = coverage_report(bundle, _registry, area_of(bundle, region, departement or None))
+    area = load_area(path, map_departements(report, bundle, _registry),
+                     webmap.SIMPLIFY_TOLERANCE_M if departement else webmap.REGION_TOLERANCE_M)
+    shapes = cpts_shapes(area, _registry, report)
+    return CoverageView(report, area, shapes, render_map(coverage_map(area, _registry, report, shapes,
+                                                                      departements_of(report, bundle))))
+
+
+@st.cache_resource(show_spinner="Lecture du registre…", max_entries=4, ttl=AREA_CACHE["ttl"])
+def load_registry_upload(path: str | None, data: bytes, filename: str) -> RegistryImport:
+    """A registry file uploaded, read and checked once (not again at every run of the page while it stays)."""
+    return read_registry_upload(load_bundle(path), data, filename)
 
 
 #: French texts in place of the English ones Streamlit gives some widgets (file uploaders), read once.

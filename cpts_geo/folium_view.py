@@ -48,7 +48,6 @@ _focus_component = st.components.v2.component("cpts_geo.map_focus", js=FOCUS_JS)
 class RenderedMap:
     """A folium map rendered once: the component's arguments that do not change from run to run."""
 
-    folium_map: folium.Map
     args: dict
     digest: str    # of the script, as streamlit-folium computes it (the component's identity)
 
@@ -66,7 +65,7 @@ def render_map(folium_map: folium.Map) -> RenderedMap:
     html, header = sf._get_html(folium_map), sf._get_header(folium_map)
     script = sf._get_map_string(folium_map)
     mixins = [e for e in _elements(folium_map) if isinstance(e, folium.elements.JSCSSMixin)]
-    return RenderedMap(folium_map, {
+    return RenderedMap({
         "script": script, "header": header, "html": html, "id": sf.get_full_id(folium_map),
         "css_links": list(dict.fromkeys(href for e in mixins for _, href in getattr(e, "default_css", []))),
         "js_links": list(dict.fromkeys(src for e in mixins for _, src in getattr(e, "default_js", [])))},

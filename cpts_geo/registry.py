@@ -12,6 +12,7 @@ one transaction.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import unicodedata
 from dataclasses import dataclass, field
@@ -410,6 +411,15 @@ def read_registry_geometries(bundle, path: Path | str, name: str | None = None) 
 
 
 # --------------------------------------------------------------------------- drafts and dispatch
+
+def registry_digest(cpts: dict[str, frozenset[str]]) -> str:
+    """A digest of a registry's content (names and IRIS codes), the same for the same CPTS whatever their order or
+    source: what a cache of its coverage is keyed by."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(cpts):
+        digest.update(("\x1e" + name + "\x1f" + "\x1f".join(sorted(cpts[name]))).encode())
+    return digest.hexdigest()
+
 
 def registry_from_store(bundle, store, kind: str = "draft") -> RegistryImport:
     """Registry from the territories saved in a store (by default the drafts of the app); a store holding no

@@ -66,12 +66,13 @@ def app_server(env: dict | None = None, port: int | None = None, timeout: float 
 
 
 @contextlib.contextmanager
-def chromium(window: tuple[int, int] = WINDOW, flags=()):
-    """Headless Chromium on a blank page, with a fresh profile; yields its DevTools port and stops it after."""
+def chromium(window: tuple[int, int] = WINDOW, flags=(), debug_port: int | None = None):
+    """Headless Chromium on a blank page, with a fresh profile; yields its DevTools port (``debug_port``, or a free
+    one) and stops it after."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         sys.exit("Chromium not found: apt-get install -y chromium")
-    debug_port, profile = free_port(), tempfile.mkdtemp(prefix="cpts-geo-chromium-")
+    debug_port, profile = debug_port or free_port(), tempfile.mkdtemp(prefix="cpts-geo-chromium-")
     browser = subprocess.Popen([executable, *CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}",
                                 f"--remote-debugging-port={debug_port}", f"--window-size={window[0]},{window[1]}",
                                 "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
