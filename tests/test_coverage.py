@@ -56,7 +56,7 @@ def test_web_map_of_the_coverage(france, example, report_66):
     import shapely
 
     from cpts_geo import webmap
-    from cpts_geo.coverage_map import LabelZooms, coverage_map, white_zone_features
+    from cpts_geo.coverage_map import CptsNames, coverage_map, white_zone_features
 
     area = webmap.MapData(france).area(("66",))
     white = white_zone_features(area, report_66)["features"]
@@ -70,21 +70,16 @@ def test_web_map_of_the_coverage(france, example, report_66):
     def union(layer):
         return shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in layers[layer]["features"]])
 
-    labels = next(c for c in folium_map._children.values() if getattr(c, "layer_name", "") == "Noms des CPTS")
-    markers = {m.icon.options["html"]: m.location for m in labels._children.values()}
-    assert len(markers) == 10
-    aspres = next(location for html, location in markers.items() if ">CPTS Aspres<" in html)
+    names = next(c for c in folium_map._children.values() if isinstance(c, CptsNames))
+    assert names.group.layer_name == "Noms des CPTS" and len(names.places) == 10
+    places = {name: (lat, lng) for lat, lng, name in names.places}
     aspres_shape = next(shapely.geometry.shape(f["geometry"]) for f in layers["CPTS"]["features"]
                         if f["properties"]["name"] == "CPTS Aspres")
-    assert aspres_shape.contains(shapely.Point(aspres[1], aspres[0]))        # the name is written on its CPTS
-    # each name shown from the zoom at which it is at most twice as wide as its CPTS (no heap of names far out)
-    zooms = {re.search(r">([^<]+)</div>", html).group(1): int(re.search(r'data-min-zoom="(\d+)"', html).group(1))
-             for html in markers}
-    assert zooms["CPTS Cerdagne - Capcir"] == 7 and zooms["CPTS Ruscino"] == 9 and max(zooms.values()) <= 10
-    assert any(isinstance(c, LabelZooms) for c in folium_map._children.values())
-    order = [re.search(r">([^<]+)</div>", html).group(1) for html in markers]   # largest first: its name wins
+    assert aspres_shape.contains(shapely.Point(places["CPTS Aspres"][::-1]))      # the name is written on its CPTS
+    order = [name for _, _, name in names.places]   # largest first: its name wins where two would meet
     assert order[0] == "CPTS Cerdagne - Capcir" and order.index("CPTS Perpignan") > order.index("CPTS Aspres")
-    assert "overlaps(box, other)" in folium_map.get_root().render()   # a name is hidden where it would cover one
+    script = folium_map.get_root().render()
+    assert "overlaps(pair[1], other)" in script         # a name is hidden where it would cover one already shown
     near_cpts = union("CPTS").buffer(1e-4)
     porte = area.communes.geometry["66147"]    # white, on the frontier: its outline is no CPTS's
     assert shapely.difference(area.commune_borders, near_cpts).intersection(porte.boundary).length > 0.05
