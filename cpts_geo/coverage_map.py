@@ -47,11 +47,13 @@ def _fixed_style(colour: str, fill: float, weight: float, dash: str | None = Non
 
 
 class MapLegend(MacroElement):
-    """A small legend in a corner of the map: a swatch (CSS of its box) and a label per line, the labels escaped."""
+    """A small legend in the top right corner of the map (under the layers button; the bottom corners hold the
+    scale, the attribution and the notice of missing tiles): a swatch (CSS of its box) and a label per line, the
+    labels escaped."""
 
     _template = Template("""{% macro script(this, kwargs) %}
     (function (map) {
-        var legend = L.control({position: "bottomright"});
+        var legend = L.control({position: "topright"});   // under the layers button, clear of the notices below
         legend.onAdd = function () {
             var box = L.DomUtil.create("div", "cpts-legend");
             box.style.cssText = "background:#fff;padding:4px 8px;font:12px sans-serif;line-height:18px;"
