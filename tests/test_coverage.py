@@ -17,7 +17,7 @@ from cpts_geo.config import DEFAULT_MIRROR
 from cpts_geo.coverage import area_of, coverage_report, registry_elsewhere, report_tables
 from cpts_geo.errors import InputError
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
-from cpts_geo.exports.maps import save_figure
+from cpts_geo.exports.maps import key_name, save_figure
 from cpts_geo.exports.sheets import TEXT_MARK
 from cpts_geo.offer import NOT_AVAILABLE, territory_offer
 from cpts_geo.registry import read_registry
@@ -489,9 +489,10 @@ def assert_readable_region_map(fig, report):
         for other, other_box in texts[position + 1:]:
             assert not box.overlaps(other_box), (text, other)
     named = {text for text, _ in texts[:labels]}
-    key = "\n".join(text.get_text() for text in fig.texts)
+    key = " ".join(" ".join(text.get_text() for text in fig.texts).split())   # a name wrapped: whole again
     numbered = [name for name in report.cpts["name"] if name not in named]
-    assert all(re.search(rf"^\d+ {re.escape(name[:20])}", key, re.M) for name in numbered)
+    # whole, without the « CPTS » the key's title says, or cut only where they cannot fit even wrapped
+    assert all(re.search(rf"\b\d+ {re.escape(' '.join(key_name(name).split())[:20])}", key) for name in numbered)
     numbers = {text for text in named if text.isdigit()}
     assert numbers == {str(n) for n in range(1, len(numbered) + 1)}          # each numbered CPTS on the map
     markers = [patch.get_gid() for patch in ax.patches]
@@ -514,7 +515,14 @@ def test_region_print_map_with_the_example_registry(france, example):
     fig = coverage_print_map(france, example, report)
     pdf = assert_readable_region_map(fig, report)
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
-    assert "CPTS Salanque" in text and "CPTS Perpignan" in text and "Repère d'une zone isolée" in text
+    assert "Salanque" in text and "Perpignan" in text and "Repère d'une zone isolée" in text
+    # the legend draws the isolated zone's marker as the map does: a dashed red square
+    legend = next(legend for legend in fig.legends)
+    square = next(handle for handle, label in zip(legend.legend_handles, legend.get_texts())
+                  if label.get_text().startswith("Repère d'une zone isolée"))
+    marker = next(patch for patch in fig.axes[0].patches if patch.get_gid() == "zone_isolee")
+    assert square.get_linestyle() == marker.get_linestyle() == "--"
+    assert square.get_edgecolor() == marker.get_edgecolor() and square.get_width() == square.get_height()
 
 
 def test_region_print_map_of_164_cpts(france):
@@ -529,3 +537,6 @@ def test_region_print_map_of_164_cpts(france):
     fig = coverage_print_map(france, registry, report)
     assert time.perf_counter() - start < 20               # under 5 s on an idle machine: bench/bench_coverage.py
     assert_readable_region_map(fig, report)
+    key = " ".join(" ".join(text.get_text() for text in fig.texts).split())
+    assert "…" not in key                                 # long names wrapped, never cut
+    assert "CC Région Lézignanaise, Corbières et Minervois" in key and "CPTS CC" not in key
