@@ -171,6 +171,8 @@ def _check_not_shifted(table: pd.DataFrame, lines: np.ndarray, name: str, code_c
 
 def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     """The columns of a CSV registry as ``line, cpts, code, arrondissement, quartier``."""
+    # the file's line of each row, taken out of the table's attrs: pandas deep-copies them at every operation
+    lines = np.asarray(table.attrs.pop("lines", np.arange(len(table)) + 2))
     name = pick_column(table, NAME_COLUMNS)
     iris_column = pick_column(table, ("codeiris", "iris"))
     other_column = pick_column(table.drop(columns=[iris_column] if iris_column else []), CODE_COLUMNS)
@@ -178,7 +180,6 @@ def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     if name is None or not code_columns:
         raise InputError(f"{label} doit avoir une colonne « cpts » et une colonne « code_insee » ou « code_iris » "
                          f"(colonnes lues : {listed(table.columns)}).")
-    lines = np.asarray(table.attrs.get("lines", np.arange(len(table)) + 2))   # the file's line of each row
     _check_not_shifted(table, lines, name, code_columns, label)
     code = table[code_columns[0]]
     for other in code_columns[1:]:
