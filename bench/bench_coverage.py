@@ -113,7 +113,8 @@ def main() -> None:
     print(f"synthetic registry: {len(imported.cpts)} CPTS, {len(rows)} rows; read + validated in {read_s:.2f} s")
     print(f"coverage of all France: {france_s:.2f} s (target < 5 s) — {len(report.white_zones)} white communes, "
           f"{len(report.overlaps)} overlapping pairs, {len(report.isolated)} isolated pieces, "
-          f"{len(report.several_pieces)} CPTS in several pieces, covered {report.covered_share:.1%}")
+          f"{len(report.several_pieces)} CPTS in several pieces, {len(report.enclosed)} enclosed by another, "
+          f"covered {report.covered_share:.1%}")
     print(f"coverage of the {len(regions)} régions one after the other: {regions_s:.2f} s")
     print(f"import of a 1,000-row registry: read + validated {small_s:.2f} s, saved with the dissolved perimeters "
           f"in SQLite {sqlite_s:.2f} s"

@@ -116,7 +116,8 @@ FRENCH_STYLE = f"<style>{Path(__file__).with_name('french.css').read_text(encodi
 #: The pages of the app with their French names (Streamlit would name the main page after its file, « app ») and
 #: whether only the ARS may open them (their link is shown to the ARS only).
 PAGES = (("app.py", "Tracer le territoire", ":material/draw:", False),
-         ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:", True))
+         ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:", True),
+         ("pages/3_Aide.py", "Aide", ":material/help:", False))
 
 
 def show_table(table, empty: str, **options) -> None:
@@ -160,6 +161,25 @@ def current_user() -> User:
         st.stop()
 
 
+def page_header(title: str, links: bool = True) -> None:
+    """Start a page: its title in the browser, the French style and, with ``links``, the links to the pages in the
+    sidebar (all of them: a page that knows its user draws them with :func:`page_links`)."""
+    st.set_page_config(page_title=f"CPTS — {title}", page_icon="🗺️", layout="wide")
+    st.html(FRENCH_STYLE)
+    if links:
+        page_links()
+
+
+def page_links(ars: bool = True) -> None:
+    """The links to the pages in the sidebar; those only the ARS may open (the « Vue ARS ») left out when ``ars`` is
+    false (a porteur would be refused the page)."""
+    with st.sidebar:   # the automatic navigation is off in .streamlit/config.toml
+        for path, label, icon, ars_only in PAGES:
+            if ars or not ars_only:
+                st.page_link(path, label=label, icon=icon)
+        st.divider()
+
+
 def open_page(title: str) -> tuple[str | None, Bundle, Drafts]:
     """Start a page: its title, the links to the pages, the user, the data bundle and the store.
 
@@ -168,16 +188,11 @@ def open_page(title: str) -> tuple[str | None, Bundle, Drafts]:
     opened, the page shows the French error and stops. The data come from ``$CPTS_GEO_DATA`` (default bundle
     when unset), the store from ``$CPTS_GEO_STORE`` (see :mod:`cpts_geo.store`).
     """
-    st.set_page_config(page_title=f"CPTS — {title}", page_icon="🗺️", layout="wide")
-    st.html(FRENCH_STYLE)
+    page_header(title, links=False)
     data_path = os.environ.get("CPTS_GEO_DATA")
     try:
         user = current_user()
-        with st.sidebar:   # the automatic navigation is off in .streamlit/config.toml
-            for path, label, icon, ars_only in PAGES:
-                if user.is_ars or not ars_only:   # a porteur would be refused the page
-                    st.page_link(path, label=label, icon=icon)
-            st.divider()
+        page_links(ars=user.is_ars)
         bundle = load_bundle(data_path)
         drafts = Drafts(open_store(os.environ.get("CPTS_GEO_STORE")), user, partial(iris_regions, bundle))
     except CptsGeoError as err:

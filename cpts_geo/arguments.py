@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import textwrap
+from pathlib import Path
 
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_int
@@ -31,6 +33,8 @@ ARGPARSE_MESSAGES = [(re.compile(english, re.S), french) for english, french in 
     (r"unexpected option string: (.*)", r"option inattendue : \1"),
     (r"invalid (.*) value: (.*)", r"valeur invalide (\1) : \2"),
 )]
+#: Width of the descriptions of the help (argparse wraps the options at the terminal's width, 80 columns by default).
+HELP_WIDTH = 78
 #: Longest argument value repeated in a message (a value of 5 000 digits is not echoed whole).
 SHOWN_VALUE = 40
 
@@ -50,8 +54,9 @@ def french_argparse_message(message: str) -> str:
     return message
 
 
-class FrenchHelpFormatter(argparse.HelpFormatter):
-    """Help in French: « utilisation : » and section titles followed by « : »."""
+class FrenchHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help in French: « utilisation : » and section titles followed by « : »; descriptions and epilogs keep
+    their own line breaks (examples, one per line)."""
 
     def add_usage(self, usage, actions, groups, prefix=None):
         super().add_usage(usage, actions, groups, "utilisation : " if prefix is None else prefix)
@@ -75,6 +80,28 @@ class FrenchArgumentParser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(f"{french_argparse_message(message)}\n{self.format_usage().rstrip()}\n"
                          f"(aide : {self.prog} --help)")
+
+
+def add_command(subparsers, name: str, summary: str, description: str = "", examples: tuple[str, ...] = ()):
+    """The sub-parser of command ``name``: ``summary`` in the list of commands and, with ``description`` (wrapped
+    at :data:`HELP_WIDTH`), at the top of its own help; ``examples`` (command lines) at its end."""
+    paragraphs = [f"{summary[0].upper()}{summary[1:]}.", *description.split("\n\n")] if description else [summary]
+    epilog = "\n".join([f"exemple{'s' if len(examples) > 1 else ''} :", *(f"  {e}" for e in examples)])
+    return subparsers.add_parser(name, help=summary, epilog=epilog if examples else None,
+                                 description="\n\n".join(textwrap.fill(p, HELP_WIDTH) for p in paragraphs))
+
+
+def add_data_option(parser: argparse.ArgumentParser) -> None:
+    """``--data``: the folder of the prepared data."""
+    parser.add_argument("--data", type=Path, default=None, metavar="DOSSIER",
+                        help="dossier des données préparées (défaut : variable CPTS_GEO_DATA, sinon data/ du "
+                             "projet ; voir la commande prepare)")
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    """``--db``: the store of drafts and registry."""
+    parser.add_argument("--db", metavar="BASE", help="base des territoires : fichier SQLite ou URL postgresql://… "
+                                                     "(défaut : variable CPTS_GEO_STORE, comme l'application)")
 
 
 def shown(value: str) -> str:

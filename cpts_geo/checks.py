@@ -42,7 +42,8 @@ class CheckResult:
                 "details": self.details}
 
 
-def _names(bundle, communes) -> str:
+def commune_names(bundle, communes) -> str:
+    """« Fitou (11144), Leucate (11202) », sorted by code, twelve at most then how many more."""
     names = [f"{bundle.communes.at[c, 'nom']} ({c})" for c in sorted(communes)]
     return ", ".join(names[:12]) + (f" et {len(names) - 12} autres" if len(names) > 12 else "")
 
@@ -91,7 +92,7 @@ def check_contiguity(bundle, territory: Territory) -> CheckResult:
     return CheckResult(
         "contiguity", "Territoire en plusieurs morceaux", "error",
         f"Le territoire est en {len(pieces) - islands} morceaux sans frontière commune. "
-        f"Morceaux détachés du principal : {_names(bundle, communes)}.",
+        f"Morceaux détachés du principal : {commune_names(bundle, communes)}.",
         communes=tuple(communes), iris=tuple(sorted(graph.codes[np.concatenate(detached)])),
         details={"pieces": piece_list, "detached": [sorted(graph.codes[p]) for p in detached]})
 
@@ -106,9 +107,9 @@ def check_enclaves(bundle, territory: Territory) -> CheckResult:
     partial = sorted(bundle.communes_of(iris) - set(whole))
     parts = []
     if whole:
-        parts.append(f"communes enclavées : {_names(bundle, whole)}")
+        parts.append(f"communes enclavées : {commune_names(bundle, whole)}")
     if partial:
-        parts.append(f"IRIS enclavés de {_names(bundle, partial)}")
+        parts.append(f"IRIS enclavés de {commune_names(bundle, partial)}")
     return CheckResult("enclaves", "Zones enclavées", "error",
                        "Le territoire entoure des zones qui n'en font pas partie — " + " ; ".join(parts) + ".",
                        communes=whole, iris=iris,
@@ -127,8 +128,8 @@ def check_overlaps(bundle, territory: Territory, others: dict[str, frozenset[str
     for name, codes in shared.items():
         whole, _ = _communes_and_iris(bundle, codes)
         partial = sorted(bundle.communes_of(codes) - set(whole))
-        what = "; ".join(filter(None, [whole and f"communes {_names(bundle, whole)}",
-                                       partial and f"IRIS de {_names(bundle, partial)}"]))
+        what = "; ".join(filter(None, [whole and f"communes {commune_names(bundle, whole)}",
+                                       partial and f"IRIS de {commune_names(bundle, partial)}"]))
         lines.append(f"avec « {name} » : {what}")
     all_codes = sorted({c for codes in shared.values() for c in codes})
     return CheckResult("overlaps", "Chevauchement avec d'autres CPTS", "error",
@@ -150,8 +151,8 @@ def check_isolated(bundle, territory: Territory, others: dict[str, frozenset[str
                            + (" et ses voisines." if others else "."))
     whole, iris = _communes_and_iris(bundle, graph.codes[np.concatenate(pieces)])
     partial = sorted(bundle.communes_of(iris) - set(whole))
-    described = "; ".join(filter(None, [whole and f"communes {_names(bundle, whole)}",
-                                        partial and f"IRIS de {_names(bundle, partial)}"]))
+    described = "; ".join(filter(None, [whole and f"communes {commune_names(bundle, whole)}",
+                                        partial and f"IRIS de {commune_names(bundle, partial)}"]))
     return CheckResult("isolated", "Zones isolées", "warning",
                        f"Zones couvertes par aucune CPTS et coupées de toute autre : {described}. "
                        "Elles ne pourront rejoindre qu'une CPTS qui les entoure.",

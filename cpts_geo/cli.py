@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -13,14 +14,28 @@ from cpts_geo.output import show
 
 #: Exit code for invalid input (unknown codes, unreadable file, empty selection).
 EXIT_INVALID_INPUT = 2
+#: What the general help says first.
+DESCRIPTION = """Délimiter, vérifier et exporter le territoire d'une CPTS ; couverture d'une région
+par les CPTS (vue ARS). Aide d'une commande : python -m cpts_geo COMMANDE --help
+(documentation : docs/cli.md)."""
+#: The environment variables the commands read, shown at the end of the general help.
+ENVIRONMENT = """variables d'environnement :
+  CPTS_GEO_DATA       dossier des données préparées (défaut : data/ du projet ;
+                      option --data)
+  CPTS_GEO_STORE      base des brouillons et du registre : fichier SQLite ou
+                      URL postgresql://… (défaut : ~/.local/share/cpts-geo/
+                      territoires.sqlite ; option --db)
+  CPTS_GEO_MIRROR     miroir des données ouvertes lu par prepare (défaut :
+                      ../shared/data ; option --mirror)
+  CPTS_GEO_DOWNLOADS  dossier des téléchargements de prepare --download
+                      (défaut : CPTS_GEO_DATA/cache/downloads)"""
 
 
 def build_parser(argv: list[str] | None = None) -> FrenchArgumentParser:
     """The parser with the sub-commands of :mod:`cpts_geo.commands`: only the one named in ``argv``
     when there is one (its module alone is imported: ``prepare`` does not load matplotlib), else all."""
-    parser = FrenchArgumentParser(prog="python -m cpts_geo",
-                                  description="Délimiter, vérifier et exporter le territoire d'une CPTS.")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    parser = FrenchArgumentParser(prog="python -m cpts_geo", description=DESCRIPTION, epilog=ENVIRONMENT)
+    subparsers = parser.add_subparsers(title="commandes", dest="command", required=True, metavar="COMMANDE")
     names = sorted(module.name for module in pkgutil.iter_modules(commands.__path__))
     named = [name for name in names if argv and argv[0] == name]
     for name in named or names:
@@ -32,9 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run a command; a :class:`CptsGeoError` (a command line that cannot be read too) becomes a French message
     on stderr and exit code 2.
 
-    An :class:`OSError` that no reader turned into a French message (a file or folder of the
-    command line that cannot be used, a full disk) is reported the same way, naming the file and
-    the system's reason; any other exception is a bug and keeps its traceback.
+    Output cut short by its reader (``| head``) ends quietly with exit code 0. An :class:`OSError` that no reader
+    turned into a French message (a file or folder of the command line that cannot be used, a full disk) is
+    reported the same way, naming the file and the system's reason; any other exception is a bug and keeps its
+    traceback.
     """
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -42,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except CptsGeoError as err:
         show(f"Erreur : {err}", error=True)
+    except BrokenPipeError:     # the reader of the output stopped early (« | head »): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error when Python exits
+        return 0
     except OSError as err:
         where = f" : {err.filename}" if err.filename else ""
         show(f"Erreur : fichier ou dossier inutilisable{where} ({err.strerror or err}).", error=True)

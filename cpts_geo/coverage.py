@@ -18,12 +18,12 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from cpts_geo.checks import enclosed_pieces
+from cpts_geo.checks import commune_names, enclosed_pieces
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.funding import taille_number, taille_of
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE, count_text, groups_offer, source_lines
-from cpts_geo.reference import outside_cpts
+from cpts_geo.reference import departement_label, outside_cpts
 from cpts_geo.territory import data_limits, population_millesime
 
 #: ACI item shown per CPTS: the yearly operating funding after avenant 2.
@@ -43,6 +43,16 @@ class Area:
     def label(self) -> str:
         kinds = {"region": "région", "departement": "département"}
         return f"{kinds[self.kind]} {self.name} ({self.code})" if self.kind in kinds else self.name
+
+    @property
+    def inside(self) -> str:
+        """« dans le département », « dans la région », or « » for all the data (nothing lies outside)."""
+        return {"region": "dans la région", "departement": "dans le département"}.get(self.kind, "")
+
+    @property
+    def outside(self) -> str:
+        """« hors du département », « hors de la région », or « »."""
+        return {"region": "hors de la région", "departement": "hors du département"}.get(self.kind, "")
 
     @property
     def stem(self) -> str:
@@ -151,6 +161,7 @@ class CoverageReport:
     white_zones: pd.DataFrame
     overlaps: pd.DataFrame
     isolated: pd.DataFrame
+    enclosed: pd.DataFrame
     epci: pd.DataFrame
     offer: dict          # white zones' general practitioners and APL, millésimes, threshold
     unknown_iris: int
@@ -165,6 +176,33 @@ class CoverageReport:
     def several_pieces(self) -> list[str]:
         return self.cpts.loc[self.cpts["pieces"] > 1, "name"].tolist()
 
+    @property
+    def extending_outside(self) -> pd.DataFrame:
+        """The rows of :attr:`cpts` with IRIS outside the area (none when the area is all the data)."""
+        return self.cpts[self.cpts["outside_departements"].str.len() > 0]
+
+    def enclosed_text(self) -> str:
+        """« CPTS Ruscino (toute la CPTS, …) dans CPTS Perpignan ; Fitou (11144), partie de CPTS Salanque (…),
+        dans CPTS Agly - Corbières catalanes », or « aucune »."""
+        return " ; ".join(
+            f"{row.cpts} (toute la CPTS, {fr_int(row.population)} habitants) dans {row.around}" if row.whole else
+            f"{row.described}, partie de {row.cpts} ({fr_int(row.population)} habitants), dans {row.around}"
+            for row in self.enclosed.itertuples()) or "aucune"
+
+    def outline_lines(self) -> list[str]:
+        """In French: the CPTS enclosed by another, and (for a région or a département) the CPTS extending outside
+        the area, with the population of the CPTS inside it beside their whole population."""
+        lines = [f"CPTS enclavées dans une autre CPTS : {self.enclosed_text()}."]
+        if self.area.kind == "all":
+            return lines
+        outside = self.extending_outside
+        lines.append(f"CPTS débordant {self.area.outside} : {', '.join(outside['name']) or 'aucune'}.")
+        if len(outside):
+            lines[-1] += (f" Population des CPTS {self.area.inside} : {fr_int(self.cpts['population_in_area'].sum())} "
+                          f"habitants ({fr_int(self.cpts['population'].sum())} avec leurs parties {self.area.outside} ;"
+                          " une zone partagée entre CPTS comptée dans chacune).")
+        return lines
+
     def as_dict(self) -> dict:
         """JSON-ready report."""
         return {
@@ -177,6 +215,7 @@ class CoverageReport:
             "white_zones": _records(self.white_zones),
             "overlaps": self.overlaps.to_dict(orient="records"),
             "isolated": self.isolated.to_dict(orient="records"),
+            "enclosed": self.enclosed.drop(columns="described").to_dict(orient="records"),
             "epci": self.epci.to_dict(orient="records"),
             "offer": self.offer,
             "several_pieces": self.several_pieces,
@@ -191,11 +230,12 @@ class CoverageReport:
             f"Couverture par les CPTS, {self.area.label} : {len(self.cpts)} CPTS.",
             f"Population couverte : {fr_int(self.population_covered)} habitants sur {fr_int(self.population_total)} "
             f"({fr_percent(self.covered_share)}) ; hors CPTS : {fr_int(white)} habitants.",
-            f"Zones blanches : {len(self.white_zones)} commune(s) entièrement ou en partie hors CPTS.",
-            f"Chevauchements : {len(self.overlaps)} paire(s) de CPTS, {fr_int(self.population_overlap)} habitants "
-            "concernés.",
-            f"Zones isolées (hors CPTS et entourées de CPTS) : {len(self.isolated)}.",
+            f"Zones blanches : {fr_int(len(self.white_zones))} commune(s) entièrement ou en partie hors CPTS.",
+            f"Chevauchements : {fr_int(len(self.overlaps))} paire(s) de CPTS, {fr_int(self.population_overlap)} "
+            "habitants concernés.",
+            f"Zones isolées (hors CPTS et entourées de CPTS) : {fr_int(len(self.isolated))}.",
             f"CPTS en plusieurs morceaux : {', '.join(self.several_pieces) or 'aucune'}.",
+            *self.outline_lines(),
         ] + ([f"Offre des zones blanches : APL médecins généralistes {self.offer['apl_millesime'] or ''} "
               f"{fr_number(self.offer['white_zones']['apl'], 2)}, médecins généralistes pour 10 000 habitants "
               f"{fr_number(self.offer['white_zones']['gp_per_10000'], 1)}."] if len(self.white_zones) else [])
@@ -242,18 +282,23 @@ def _codes_by_group(groups: np.ndarray, codes: np.ndarray, count: int) -> list[l
     return [listed.get(g, []) for g in range(count)]
 
 
-def _pieces(bundle, members: Membership) -> tuple[np.ndarray, list[list[str]]]:
-    """Pieces of each CPTS (islands on another land mass do not count) and the communes of the detached ones."""
-    count = len(members.names)
+def _piece_nodes(bundle, members: Membership) -> pd.DataFrame:
+    """One row per (CPTS, IRIS) pair: ``zone`` (position in the bundle), ``cpts`` and ``piece``, the label of the
+    connected piece of its CPTS it lies in (IRIS of one CPTS sharing a border are in the same piece)."""
     node = pd.DataFrame({"node": np.arange(len(members.iris)), "zone": members.iris, "cpts": members.cpts})
     edges = sparse.triu(bundle.iris_graph.matrix).tocoo()
     pairs = (pd.DataFrame({"zone": edges.row, "other": edges.col}).merge(node, on="zone")
              .merge(node.rename(columns={"zone": "other", "node": "other_node"}), on=["other", "cpts"]))
     graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs["node"], pairs["other_node"])),
                               shape=(len(node), len(node)))
-    _, label = csgraph.connected_components(graph, directed=False)
-    node["piece"] = label
-    node["landmass"] = bundle.iris["landmass"].to_numpy()[members.iris]
+    node["piece"] = csgraph.connected_components(graph, directed=False)[1]
+    return node
+
+
+def _pieces(bundle, node: pd.DataFrame, count: int) -> tuple[np.ndarray, list[list[str]]]:
+    """Pieces of each of the ``count`` CPTS (islands on another land mass do not count) and the communes of the
+    detached ones, from :func:`_piece_nodes`."""
+    node = node.assign(landmass=bundle.iris["landmass"].to_numpy()[node["zone"]])
     sizes = node.groupby(["cpts", "landmass", "piece"]).size().rename("size").reset_index()
     sizes = sizes.sort_values(["cpts", "landmass", "size", "piece"], ascending=[True, True, False, True])
     sizes["detached"] = sizes.duplicated(["cpts", "landmass"])
@@ -264,15 +309,57 @@ def _pieces(bundle, members: Membership) -> tuple[np.ndarray, list[list[str]]]:
             _codes_by_group(detached["cpts"].to_numpy(), communes[detached["zone"].to_numpy()], count))
 
 
-def _cpts_table(bundle, members: Membership) -> pd.DataFrame:
-    """Per CPTS: communes, IRIS, population, taille, ACI band and funding, pieces, départements."""
+def _enclosed(bundle, members: Membership, node: pd.DataFrame, everyone: Membership) -> pd.DataFrame:
+    """Pieces of CPTS (a whole CPTS, or a detached part of one) enclosed by one other CPTS.
+
+    A piece of a CPTS (:func:`_piece_nodes`) is enclosed by CPTS B when its whole outline is B's border: every
+    IRIS sharing a border with the piece (the adjacency rule, docs/adjacency.md) belongs to B and to no other
+    CPTS, and none of its IRIS has an open border (sea, frontier, edge of the data: more than 200 m of outline
+    shared with no zone). A piece touching a white zone is not enclosed — beyond a région whose neighbours are
+    in no CPTS of the registry either: what lies there is not known. Inland waters (étangs) lie inside
+    communes, so a CPTS on an étang can be enclosed; one on the coast cannot.
+    """
+    columns = ["cpts", "around", "whole", "communes", "described", "iris", "population"]
+    edges = bundle.iris_graph.matrix.tocoo()
+    touching = node[["piece", "cpts", "zone"]].merge(pd.DataFrame({"zone": edges.row, "other": edges.col}))
+    own = np.isin(touching["other"].to_numpy() * len(members.names) + touching["cpts"].to_numpy(),
+                  members.iris * len(members.names) + members.cpts)
+    touching = touching[~own]            # an IRIS of its own CPTS next to a piece is in that piece
+    owners = pd.DataFrame({"other": everyone.iris, "around": everyone.names[everyone.cpts]})
+    touching = touching.merge(owners, on="other", how="left")
+    per_piece = touching.groupby("piece")["around"].agg(["nunique", "count", "size", "first"])
+    open_piece = pd.Series(bundle.open_edge[node["zone"]]).groupby(node["piece"].to_numpy()).any()
+    one_around = per_piece[(per_piece["nunique"] == 1) & (per_piece["count"] == per_piece["size"])]
+    enclosed = one_around[~open_piece.reindex(one_around.index).to_numpy()]
+    if enclosed.empty:
+        return pd.DataFrame(columns=columns)
+    inside = node[node["piece"].isin(enclosed.index)]
+    iris = bundle.iris
+    sizes = np.bincount(members.cpts, minlength=len(members.names))
+    rows = []
+    for piece, group in inside.groupby("piece"):
+        cpts = int(group["cpts"].iat[0])
+        communes = sorted(set(iris["code_insee"].to_numpy()[group["zone"]]))
+        rows.append({"cpts": members.names[cpts], "around": enclosed.at[piece, "first"],
+                     "whole": bool(len(group) == sizes[cpts]), "communes": communes,
+                     "described": commune_names(bundle, communes),
+                     "iris": sorted(iris["code_iris"].to_numpy()[group["zone"]]),
+                     "population": int(round(iris["population"].to_numpy()[group["zone"]].sum()))})
+    return pd.DataFrame(rows, columns=columns).sort_values(["cpts", "described"], ignore_index=True)
+
+
+def _cpts_table(bundle, members: Membership, node: pd.DataFrame, area: np.ndarray) -> pd.DataFrame:
+    """Per CPTS: communes, IRIS, population (whole, and in ``area``), taille, ACI band and funding, pieces,
+    départements (and those outside ``area``)."""
     count = len(members.names)
-    population = np.bincount(members.cpts, weights=bundle.iris["population"].to_numpy()[members.iris],
-                             minlength=count)
+    zone_population = bundle.iris["population"].to_numpy()[members.iris]
+    population = np.bincount(members.cpts, weights=zone_population, minlength=count)
+    in_area = area[members.iris]
     communes = bundle.iris["code_insee"].to_numpy()[members.iris]
     commune_lists = _codes_by_group(members.cpts, communes, count)
-    departements = _codes_by_group(members.cpts, bundle.iris["departement"].to_numpy()[members.iris], count)
-    pieces, detached = _pieces(bundle, members)
+    departement = bundle.iris["departement"].to_numpy()[members.iris]
+    departements = _codes_by_group(members.cpts, departement, count)
+    pieces, detached = _pieces(bundle, node, count)
     tailles = np.array([taille_number(p) for p in population], dtype=int)
     one_per_taille = pd.Series(population).groupby(tailles).first()
     bands = {t: taille_of(p, bundle.aci) for t, p in one_per_taille.items()}
@@ -283,12 +370,15 @@ def _cpts_table(bundle, members: Membership) -> pd.DataFrame:
         "commune_count": [len(c) for c in commune_lists],
         "iris_count": np.bincount(members.cpts, minlength=count),
         "population": population.round().astype(int),
+        "population_in_area": np.bincount(members.cpts, weights=zone_population * in_area,
+                                          minlength=count).round().astype(int),
         "taille": tailles,
         "aci_band": [bands[t].label for t in tailles],
         "funding_eur": [funding[t] for t in tailles],
         "pieces": pieces,
         "detached_communes": detached,
         "departements": departements,
+        "outside_departements": _codes_by_group(members.cpts[~in_area], departement[~in_area], count),
         "communes": commune_lists,
     })
 
@@ -379,6 +469,7 @@ def coverage_report(bundle, registry: dict[str, frozenset[str]], area: Area) -> 
     per_zone = np.asarray(everyone.matrix(zone_count).sum(axis=1)).ravel()
     in_area = np.bincount(everyone.cpts, weights=area.mask[everyone.iris], minlength=len(everyone.names)) > 0
     members = everyone.subset(in_area)
+    node = _piece_nodes(bundle, members)
     population = bundle.iris["population"].to_numpy()
     covered = per_zone > 0
     shared = area.mask & (per_zone > 1)
@@ -392,10 +483,12 @@ def coverage_report(bundle, registry: dict[str, frozenset[str]], area: Area) -> 
         population_total=float(population[area.mask].sum()),
         population_covered=float(population[area.mask & covered].sum()),
         population_overlap=float(population[shared].sum()),
-        cpts=_cpts_table(bundle, members).join(groups_offer(bundle, members.iris, members.cpts, len(members.names))),
+        cpts=_cpts_table(bundle, members, node, area.mask).join(
+            groups_offer(bundle, members.iris, members.cpts, len(members.names))),
         white_zones=white_zones,
         overlaps=_overlaps(bundle, members, shared),
         isolated=_isolated(bundle, everyone, covered, area.mask),
+        enclosed=_enclosed(bundle, members, node, everyone),
         epci=_epci(bundle, everyone, covered, area.mask),
         offer=_white_offer(bundle, white),
         unknown_iris=everyone.unknown,
@@ -445,10 +538,23 @@ def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
                                        len(report.isolated), _joined(report.several_pieces),
                                        report.millesime, _figure(white["apl"]), _figure(white["gp_per_10000"])]})
     cpts = report.cpts
+    area = report.area
+    enclosed = report.enclosed
+    summary = pd.concat([summary, pd.DataFrame(
+        {"Indicateur": ["CPTS enclavées dans une autre CPTS"], "Valeur": [report.enclosed_text()]})] + ([] if area.kind
+        == "all" else [pd.DataFrame({"Indicateur": [f"CPTS débordant {area.outside}",
+                                                    f"Population des CPTS {area.inside}",
+                                                    f"Population des CPTS avec leurs parties {area.outside}"],
+                                     "Valeur": [_joined(report.extending_outside["name"]) or "aucune",
+                                                cpts["population_in_area"].sum(), cpts["population"].sum()]})]),
+        ignore_index=True)
+    population = {"Population": cpts["population"]} if area.kind == "all" else {
+        "Population (toute la CPTS)": cpts["population"], f"Population {area.inside}": cpts["population_in_area"],
+        f"Départements {area.outside}": cpts["outside_departements"].map(lambda d: _joined(map(departement_label, d)))}
     return {
         "Synthèse": summary,
         "CPTS": pd.DataFrame({"CPTS": cpts["name"], "Communes": cpts["commune_count"], "IRIS": cpts["iris_count"],
-                              "Population": cpts["population"], "Taille": cpts["taille"],
+                              **population, "Taille": cpts["taille"],
                               "Tranche ACI": cpts["aci_band"], "Fonctionnement annuel (€)": cpts["funding_eur"],
                               "Morceaux": cpts["pieces"],
                               gp_header: [_gp_figure(count, estimated) for count, estimated
@@ -473,6 +579,12 @@ def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
                                        "IRIS": report.isolated["iris"].map(_joined),
                                        "Population": report.isolated["population"],
                                        "CPTS autour": report.isolated["around"].map(_joined)}),
+        "CPTS enclavées": pd.DataFrame({"CPTS": enclosed["cpts"],
+                                        "Partie enclavée": enclosed["whole"].map({True: "toute la CPTS",
+                                                                                  False: "une partie"}),
+                                        "Enclavée dans": enclosed["around"],
+                                        "Communes": enclosed["described"], "IRIS": enclosed["iris"].map(_joined),
+                                        "Population": enclosed["population"]}),
         "EPCI": pd.DataFrame({"EPCI": report.epci["name"], "SIREN": report.epci["code"],
                               "Population": report.epci["population"],
                               "Population couverte": report.epci["covered"],

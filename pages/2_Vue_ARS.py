@@ -34,7 +34,7 @@ SOURCES = ("Registre enregistré", "Fichier (CSV, GeoJSON, GeoPackage, Shapefile
 #: The tables of the report under the map, and what stands in place of one without a row.
 EMPTY_TABLES = {"Zones blanches": "Aucune zone blanche : toute la population est dans une CPTS.",
                 "Chevauchements": "Aucun chevauchement entre CPTS.", "Zones isolées": "Aucune zone isolée.",
-                "EPCI": "Aucune intercommunalité dans la zone."}
+                "CPTS enclavées": "Aucune CPTS n'est enclavée dans une autre.", "EPCI": "Aucune intercommunalité dans la zone."}
 
 
 def localized_numbers(table: pd.DataFrame) -> dict:
@@ -116,9 +116,11 @@ def cpts_list(report, registry: dict[str, frozenset[str]], shapes) -> None:
     (:func:`~cpts_geo.folium_view.focus_map`), the map itself is not sent again."""
     st.caption("Cliquez une CPTS pour la voir sur la carte.")
     # « Morceaux » next to the name: seen without scrolling the list sideways
-    shown = report.cpts[["name", "pieces", "taille", "population", "commune_count", "gp_per_10000", "apl"]].rename(
+    shown = report.cpts[["name", "pieces", "taille", "population", "population_in_area", "commune_count",
+                         "gp_per_10000", "apl"]].rename(
         columns={"name": "CPTS", "pieces": "Morceaux", "taille": "Taille", "population": "Population",
-                 "commune_count": "Communes", "gp_per_10000": "MG / 10 000 hab.", "apl": "APL MG"})
+                 "population_in_area": f"Population {report.area.inside}", "commune_count": "Communes",
+                 "gp_per_10000": "MG / 10 000 hab.", "apl": "APL MG"})
     picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key="ars_list",
                           column_config={**localized_numbers(shown),
                                          "CPTS": st.column_config.TextColumn(width="medium", pinned=True),
@@ -188,6 +190,7 @@ with st.sidebar:
                                  f"{' par ' + loaded.author if loaded.author else ''}."))
     st.button("Recharger le registre", key="ars_reload", on_click=lambda: st.session_state.pop("ars_loaded", None),
               help="Relire le registre enregistré (les versions enregistrées depuis par d'autres).")
+    st.page_link("pages/3_Aide.py", label="Aide : guide de l'ARS", icon=":material/help:", query_params={"guide": "ars"})
 
 shown_area = area_of(bundle, region, departement or None)
 st.title(markdown_text(f"Couverture en CPTS : {shown_area.name} ({shown_area.code})"))
@@ -251,6 +254,10 @@ columns[5].metric(f"APL zones blanches {report.offer['apl_millesime'] or ''}".st
                   help="Accessibilité potentielle localisée aux médecins généralistes (DREES), pondérée par la "
                        f"population standardisée ; « sous-dense » sous {fr_number(APL_THRESHOLD, 2)}.")
 
+enclosed_line, *outside_lines = report.outline_lines()    # the checks of the CPTS outlines, named
+(st.warning if len(report.enclosed) else st.success)(markdown_text(enclosed_line))
+for line in outside_lines:
+    st.info(markdown_text(line))
 
 list_column, map_column = st.columns([2, 3])
 with map_column:

@@ -67,7 +67,7 @@ def app_server(env: dict | None = None, port: int | None = None, timeout: float 
 
 @contextlib.contextmanager
 def chromium(window: tuple[int, int] = WINDOW, flags=(), debug_port: int | None = None):
-    """Headless Chromium on a blank page, with a fresh profile; yields its DevTools port (``debug_port``, or a free
+    """Headless Chromium on a blank page, with a fresh profile; yields its DevTools port (``debug_port``, else a free
     one) and stops it after."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:

@@ -17,7 +17,9 @@ import pytest
 from cpts_geo.bundle import Bundle
 from cpts_geo.codes import resolve_codes
 from cpts_geo.config import DEFAULT_MIRROR
+from cpts_geo.coverage import CoverageReport, area_of, coverage_report
 from cpts_geo.prepare import prepare_bundle
+from cpts_geo.registry import read_registry
 from cpts_geo.sources.mirror import read_mirror
 from cpts_geo.territory import Territory
 
@@ -26,6 +28,8 @@ RUSCINO_CODES = ["660280101", "660280102", "660280103", "660280104",
                  "661360801", "661360901", "661360902", "661361001", "661361101",
                  "661361202", "661361203", "661361901", "661361902", "661361903",
                  "66186", "66189"]
+#: The example registry of the Pyrénées-Orientales and the Aude (docs/registry_example).
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +80,18 @@ def dep66(dep66_dir) -> Bundle:
 @pytest.fixture(scope="session")
 def ruscino(france) -> Territory:
     return Territory(resolve_codes(france, RUSCINO_CODES).iris, "CPTS Ruscino")
+
+
+@pytest.fixture(scope="session")
+def example(france) -> dict[str, frozenset[str]]:
+    """The CPTS of the example registry (name → IRIS codes)."""
+    return read_registry(france, EXAMPLE).cpts
+
+
+@pytest.fixture(scope="session")
+def report_66(france, example) -> CoverageReport:
+    """The coverage of the Pyrénées-Orientales by the example registry."""
+    return coverage_report(france, example, area_of(france, "76", "66"))
 
 
 def _unavailable(reason: str):

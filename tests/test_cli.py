@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -141,3 +142,46 @@ def test_summary_text_of_a_territory_on_two_regions(france_dir):
     assert "(départements Vaucluse (84) " in text and "(partiel : Gard seulement)" in text
     header = text.index("| COMMUNES / QUARTIERS | CODE POSTAL | CODE INSEE | CODE IRIS |")
     assert "| Avignon |" in text[header:] and "Moins de 15 ans" not in text[header:]
+
+
+def command_parsers(parser, path=()):
+    """Every parser of the command line with its path of sub-commands: (("registry", "diff"), parser)…"""
+    yield path, parser
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        for name, subparser in action.choices.items():
+            yield from command_parsers(subparser, (*path, name))
+
+
+def test_the_help_is_french_and_complete():
+    """Every command and action has its own French help: a description, every option explained, no argparse
+    English; ``registry history --help`` is the help of history, not of registry."""
+    from cpts_geo.cli import build_parser
+    parsers = dict(command_parsers(build_parser([])))
+    assert set(parsers) >= {(), ("summary",), ("export",), ("prepare",), ("coverage",), ("registry",),
+                            ("registry", "history"), ("registry", "diff"), ("registry", "restore")}
+    for path, parser in parsers.items():
+        text = parser.format_help()
+        assert text.startswith(f"utilisation : python -m cpts_geo {' '.join(path)}".rstrip()), path
+        for english in ("usage:", "options:", "positional arguments", "show this help", "optional arguments"):
+            assert english not in text, (path, english)
+        assert parser.description, path
+        undocumented = [a.dest for a in parser._actions if not a.help and not a.choices]
+        assert undocumented == [], (path, undocumented)
+        assert not re.search(r"\b[A-Z]+_[A-Z_]+\b", parser.format_usage()), path     # OTHER_CPTS, …
+    assert "VERSION VERSION" in parsers[("registry", "diff")].format_usage()
+    assert "--author" in parsers[("registry", "restore")].format_help()
+    assert "--author" not in parsers[("registry", "history")].format_help()
+    assert "CPTS_GEO_DATA" in parsers[()].format_help() and "--par-iris" in parsers[("summary",)].format_help()
+    shown = run_cli("registry", "history", "--help")
+    assert shown.returncode == 0 and shown.stdout.startswith("utilisation : python -m cpts_geo registry history")
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(france_dir):
+    """``summary --json | head -c 0``: the reader closes the pipe before anything is written (the data take a
+    second to load); no error, exit code 0."""
+    process = subprocess.Popen([sys.executable, "-m", "cpts_geo", "summary", "--codes", "66136,66028", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "CPTS_GEO_DATA": str(france_dir)})
+    process.stdout.close()
+    assert process.wait(timeout=300) == 0
+    assert process.stderr.read().decode() == ""

@@ -23,20 +23,9 @@ from cpts_geo.offer import NOT_AVAILABLE, territory_offer
 from cpts_geo.registry import read_registry
 from cpts_geo.store import open_store
 from cpts_geo.territory import Territory, summarize
-from tests.conftest import calc_rows
+from tests.conftest import EXAMPLE, calc_rows
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 HEALTH = DEFAULT_MIRROR / "health"
-
-
-@pytest.fixture(scope="module")
-def example(france):
-    return read_registry(france, EXAMPLE).cpts
-
-
-@pytest.fixture(scope="module")
-def report_66(france, example):
-    return coverage_report(france, example, area_of(france, "76", "66"))
 
 
 def test_white_zones_and_isolated_commune(france, report_66):
@@ -208,6 +197,12 @@ def test_all_france_tiled_by_departements_is_fast_and_covered(france):
     tailles = report.cpts.set_index("name")["taille"]
     assert (tailles["CPTS 48"], tailles["CPTS 59"]) == (2, 4)       # Lozère 76 000, Nord 2.6 million
     assert "CPTS 84" in report.several_pieces                        # the Enclave des Papes of Vaucluse
+    # every enclave of a département in another, and no other piece: the Enclave des Papes (84) in the Drôme, Othe
+    # (54) in the Meuse, three communes of the Nord in the Pas-de-Calais, two of the Hautes-Pyrénées in the Béarn
+    assert [(row.cpts, row.around, row.whole, row.communes) for row in report.enclosed.itertuples()] == [
+        ("CPTS 54", "CPTS 55", False, ["54412"]), ("CPTS 59", "CPTS 62", False, ["59097", "59176", "59405"]),
+        ("CPTS 65", "CPTS 64", False, ["65160", "65422", "65476"]), ("CPTS 65", "CPTS 64", False, ["65185", "65292"]),
+        ("CPTS 84", "CPTS 26", False, ["84053", "84097", "84138", "84150"])]
 
 
 def test_area_errors(france):
@@ -229,7 +224,8 @@ def test_cli_json_and_files(france_dir, tmp_path, capsys):
     assert (ruscino["population"], ruscino["taille"], ruscino["pieces"]) == (48_454, 2, 1)
     assert payload["registry"]["ignored"] == []
     workbook = openpyxl.load_workbook(tmp_path / "couverture_departement_66.xlsx")
-    assert workbook.sheetnames == ["Synthèse", "CPTS", "Zones blanches", "Chevauchements", "Zones isolées", "EPCI", "Limites"]
+    assert workbook.sheetnames == ["Synthèse", "CPTS", "Zones blanches", "Chevauchements", "Zones isolées",
+                                   "CPTS enclavées", "EPCI", "Limites"]
     assert workbook["Zones blanches"]["B3"].value == "Porté-Puymorens"        # under the title and the header
     sheet = {cell.value: column for column, cell in enumerate(workbook["CPTS"][2])}
     aspres = next(row for row in workbook["CPTS"].iter_rows(values_only=True) if row[0] == "CPTS Aspres")
@@ -403,7 +399,8 @@ def test_registry_of_another_region_is_named(france_dir, tmp_path, monkeypatch):
         "départements Aude (11), Pyrénées-Orientales (66)). Choisissez leur région pour voir leur couverture.")
     next(b for b in page.button if b.key == "ars_show_region").click().run()
     assert page.selectbox(key="ars_region").value == "76" and page.selectbox(key="ars_departement").value == ""
-    assert not page.warning and {m.label: m.value for m in page.metric}["Zones isolées"] == "1"
+    assert all("du registre n'est" not in w.value for w in page.warning)     # only the checks' warnings are left
+    assert {m.label: m.value for m in page.metric}["Zones isolées"] == "1"
     # counts with the French thousands separator, beside the populations; APL always with 2 decimals
     assert {m.label: m.value for m in page.metric}["Communes en zone blanche"] == "3\u202f789"
     assert "Zones blanches (3\u202f789)" in [e.label for e in page.expander]

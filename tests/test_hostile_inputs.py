@@ -322,7 +322,7 @@ def run(argv, dep66_dir, store: Path, capsys) -> tuple[int, str, str]:
     argv = list(argv)
     if argv[0] == "coverage" and "--db" not in argv:
         argv += ["--db", str(store)]
-    if argv[0] != "prepare" and "--data" not in argv:
+    if argv[:2] != ["registry", "history"] and argv[0] != "prepare" and "--data" not in argv:
         argv += ["--data", str(dep66_dir)]
     if argv[0] in ("coverage", "export") and "--out" not in argv:
         argv += ["--out", str(store.parent / "rapport")]

@@ -153,10 +153,12 @@ def test_history_text_and_deleted_cpts(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["registry", "diff", "1"], "« registry diff » attend 2 numéro\\(s\\) de version, 1 donné\\(s\\)"),
+    (["registry", "diff", "1"], "argument\\(s\\) obligatoire\\(s\\) manquant\\(s\\) : VERSION\n"
+                                "utilisation : python -m cpts_geo registry diff "),
     (["registry", "restore", "x"], "argument VERSION : « x » n'est pas un numéro de version valide"),
     (["registry", "restore", "-1"], "argument VERSION : « -1 » n'est pas un numéro de version valide"),
-    (["registry", "undo"], "Action inconnue : « undo »"),
+    (["registry", "undo"], "argument ACTION : choix invalide : 'undo' \\(choix possibles : 'history', 'diff', "
+                           "'restore'\\)"),
     (["registry", "diff", "1", "9"], "Aucune version 9 du registre dans .* \\(versions 1 à 1\\)"),
     (["registry", "restore", "2"], "Aucune version 2 du registre"),
 ])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cpts_geo.arguments import argument_text, whole_number
+from cpts_geo.arguments import add_command, add_data_option, add_store_option, argument_text, whole_number
 from cpts_geo.bundle import Bundle
 from cpts_geo.coverage import area_of, coverage_report, fr_number
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
@@ -18,6 +18,7 @@ from cpts_geo.formatting import fr_euros, fr_int
 from cpts_geo.registry import RegistryImport, check_savable, read_registry, registry_from_store, save_registry
 from cpts_geo.output import show, write_files
 from cpts_geo.planning import KIND_LABELS, NEW_CPTS_POPULATION, Plan, before_after_lines, comparison, propose
+from cpts_geo.reference import departement_label
 from cpts_geo.store import TerritoryStore, open_store
 
 #: Rows of each list printed in text mode (the files have them all).
@@ -47,7 +48,9 @@ def print_text(report, imported: RegistryImport, files: list[Path]) -> None:
          f"{report.offer['apl_millesime'] or ''}) :")
     for row in report.cpts.itertuples():
         pieces = f", {row.pieces} morceaux" if row.pieces > 1 else ""
-        show(f"  {row.name} : {row.commune_count} communes, {fr_int(row.population)} habitants, "
+        inside = (f" dont {fr_int(row.population_in_area)} {report.area.inside} ({report.area.outside} : "
+                  f"{', '.join(map(departement_label, row.outside_departements))})") if row.outside_departements else ""
+        show(f"  {row.name} : {row.commune_count} communes, {fr_int(row.population)} habitants{inside}, "
              f"taille {row.taille}{pieces} ; médecins généralistes {fr_number(row.gp_per_10000, 1)}"
              f"{' (estimé)' if row.gp_estimated else ''}, APL {fr_number(row.apl, 2)}")
     show("\nZones blanches (communes hors CPTS, les plus peuplées d'abord) :")
@@ -143,12 +146,20 @@ def run(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("coverage", help="couverture d'une région par les CPTS : zones blanches, "
-                                                     "chevauchements, tailles (vue ARS)")
+    parser = add_command(
+        subparsers, "coverage", "couverture d'une région par les CPTS : zones blanches, chevauchements, tailles "
+                                "(vue ARS)",
+        "Lit un registre des CPTS (fichier, brouillons de l'application ou registre enregistré) et donne pour la "
+        "région ou le département : population couverte, zones blanches, chevauchements, zones isolées, CPTS en "
+        "plusieurs morceaux, et par CPTS sa population, sa taille, ses médecins généralistes et son APL. Écrit le "
+        "rapport en XLSX et CSV (et la carte A4 avec --map) ; --propose ajoute un plan de couverture complète.",
+        ("python -m cpts_geo coverage --registry docs/registry_example/registre_cpts_66_11.csv --region 76",
+         "python -m cpts_geo coverage --registry registre.csv --region 76 --save --db postgresql://…",
+         "python -m cpts_geo coverage --departement 66 --propose --map --out rapport/"))
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--registry", type=Path,
+    source.add_argument("--registry", type=Path, metavar="FICHIER",
                         help="registre des CPTS : CSV cpts;code_insee (ou code_iris), GeoJSON, GeoPackage ou "
-                             "Shapefile (par défaut : le registre enregistré)")
+                             "Shapefile (défaut : le registre enregistré dans la base)")
     source.add_argument("--drafts", action="store_true", help="prendre pour registre les brouillons de l'application")
     parser.add_argument("--save", action="store_true",
                         help="enregistrer le registre lu comme nouvelle version (tout ou rien ; les versions "
@@ -156,16 +167,18 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--accepter-lignes-ignorees", dest="accept_ignored", action="store_true",
                         help="--save : enregistrer le registre même si des lignes du fichier ont été ignorées "
                              "(sans elles ; refusé sinon)")
-    parser.add_argument("--author", default="", type=argument_text,
+    parser.add_argument("--author", default="", type=argument_text, metavar="NOM",
                         help="--save : qui enregistre (gardé avec la version du registre)")
-    parser.add_argument("--comment", default="", type=argument_text,
+    parser.add_argument("--comment", default="", type=argument_text, metavar="TEXTE",
                         help="--save : commentaire de la version du registre")
-    parser.add_argument("--region", help="code de la région (ex. 76 pour l'Occitanie ; sans --region ni --departement : "
-                                           "toutes les données préparées)")
-    parser.add_argument("--departement", help="code du département (limite le rapport à ce département)")
-    parser.add_argument("--db", help="base des territoires : fichier SQLite ou URL postgresql://… "
-                                     "(par défaut : celle de la variable CPTS_GEO_STORE, comme l'application)")
-    parser.add_argument("--out", type=Path, default=Path("."), help="dossier des fichiers XLSX/CSV du rapport")
+    parser.add_argument("--region", metavar="CODE",
+                        help="code de la région (ex. 76 pour l'Occitanie ; sans --region ni --departement : "
+                             "toutes les données préparées)")
+    parser.add_argument("--departement", metavar="CODE",
+                        help="code du département (limite le rapport à ce département)")
+    add_store_option(parser)
+    parser.add_argument("--out", type=Path, default=Path("."), metavar="DOSSIER",
+                        help="dossier des fichiers XLSX/CSV du rapport (défaut : dossier courant)")
     parser.add_argument("--map", action="store_true", help="écrire aussi la carte A4 imprimable (PDF et PNG)")
     parser.add_argument("--propose", action="store_true",
                         help="proposer qui prend chaque zone blanche et chaque chevauchement (couverture complète), "
@@ -175,6 +188,6 @@ def add_parser(subparsers) -> None:
                         help="--propose : population à partir de laquelle une zone blanche d'un seul tenant est "
                              f"proposée comme nouvelle CPTS plutôt que partagée entre ses voisines (défaut : "
                              f"{fr_int(NEW_CPTS_POPULATION)})")
-    parser.add_argument("--json", action="store_true", help="sortie JSON")
-    parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
+    parser.add_argument("--json", action="store_true", help="sortie JSON (un objet ; clés dans docs/cli.md)")
+    add_data_option(parser)
     parser.set_defaults(func=run)

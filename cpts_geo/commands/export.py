@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cpts_geo.arguments import argument_text
+from cpts_geo.arguments import add_command, argument_text
 from cpts_geo.bundle import Bundle
 from cpts_geo.commands.summary import add_territory_arguments, load_others, postal_overrides, territory_argument
 from cpts_geo.errors import InputError
@@ -46,14 +46,20 @@ def run(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("export", help="exporter carte, tableaux, périmètre et pré-diagnostic")
+    parser = add_command(
+        subparsers, "export", "exporter carte, tableaux, périmètre et pré-diagnostic",
+        "Écrit les fichiers de la lettre d'intention : carte A4 (PNG, PDF), tableau (CSV, XLSX), section DOCX, "
+        "pré-diagnostic PDF et périmètre (GeoJSON, GeoPackage, Shapefile zippé).",
+        ('python -m cpts_geo export --codes perimetre.csv --name "CPTS Ruscino" --format pdf,xlsx --out exports/',
+         "python -m cpts_geo export --perimeter cpts_ruscino_perimetre.gpkg --out exports/"))
     add_territory_arguments(parser, default_name="CPTS")
-    parser.add_argument("--format", default="all", help=f"formats séparés par des virgules : {', '.join(FORMATS)} "
-                                                        "(défaut : all)")
-    parser.add_argument("--out", type=Path, default=Path("."), help="dossier où écrire les fichiers")
+    parser.add_argument("--format", default="all", metavar="FORMATS",
+                        help=f"formats séparés par des virgules : {', '.join(FORMATS)} (défaut : all, tous)")
+    parser.add_argument("--out", type=Path, default=Path("."), metavar="DOSSIER",
+                        help="dossier où écrire les fichiers (défaut : dossier courant)")
     parser.add_argument("--orientation", choices=["portrait", "landscape"], default="portrait",
-                        help="orientation de la carte A4")
-    parser.add_argument("--auteur", default=None, type=argument_text,
+                        help="orientation de la carte A4 : portrait (défaut) ou landscape (paysage)")
+    parser.add_argument("--auteur", default=None, type=argument_text, metavar="NOM",
                         help="porteur ou structure, écrit comme auteur dans les métadonnées des PDF, DOCX et XLSX "
-                             "(« cpts-geo » y est ajouté)")
+                             "et au pied de la carte (« cpts-geo » y est ajouté)")
     parser.set_defaults(func=run)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cpts_geo.arguments import add_command
 from cpts_geo.config import DATA_DIR, DEFAULT_MIRROR, DOWNLOAD_DIR
 from cpts_geo.errors import DataError
+from cpts_geo.formatting import fr_int
 from cpts_geo.output import show
 from cpts_geo.prepare import bundle_is_current, prepare_bundle
 from cpts_geo.sources.mirror import is_mirror, read_mirror
@@ -30,20 +32,30 @@ def run(args) -> int:
     tables = read_sources(args.mirror, args.download)
     meta = prepare_bundle(tables, Path(args.out), region=args.region, departement=args.departement)
     counts = meta["counts"]
-    show(f"Données prêtes dans {args.out} : {counts['iris']} IRIS, {counts['communes']} communes, "
-         f"{counts['iris_edges']} paires d'IRIS voisins.")
+    show(f"Données prêtes dans {args.out} : {fr_int(counts['iris'])} IRIS, {fr_int(counts['communes'])} communes, "
+         f"{fr_int(counts['iris_edges'])} paires d'IRIS voisins.")
     return 0
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("prepare", help="préparer les données (contours, populations, graphe)")
+    parser = add_command(
+        subparsers, "prepare", "préparer les données (contours, populations, graphe)",
+        "Construit le dossier des données préparées (contours des IRIS, populations, codes postaux, EPCI, offre de "
+        "soins, graphe d'adjacence) à partir d'un miroir local des données ouvertes ou des fichiers officiels "
+        "téléchargés. Les autres commandes et l'application lisent ce dossier.",
+        ("python -m cpts_geo prepare --departement 66 --out data66", "python -m cpts_geo prepare --if-needed"))
     origin = parser.add_mutually_exclusive_group()
-    origin.add_argument("--mirror", type=Path, help=f"dossier miroir des données (défaut : {DEFAULT_MIRROR})")
-    origin.add_argument("--download", action="store_true", help="télécharger les fichiers officiels")
+    origin.add_argument("--mirror", type=Path, metavar="DOSSIER",
+                        help=f"miroir des données : dossier normalisé ou fichiers officiels tels que téléchargés "
+                             f"(défaut : variable CPTS_GEO_MIRROR, sinon {DEFAULT_MIRROR})")
+    origin.add_argument("--download", action="store_true",
+                        help="télécharger les fichiers officiels (IGN, INSEE, La Poste) au lieu du miroir")
     area = parser.add_mutually_exclusive_group()
-    area.add_argument("--region", help="code(s) de région, séparés par des virgules (ex. 76)")
-    area.add_argument("--departement", help="code(s) de département, séparés par des virgules (ex. 66)")
-    parser.add_argument("--out", type=Path, default=DATA_DIR, help=f"dossier du bundle (défaut : {DATA_DIR})")
+    area.add_argument("--region", metavar="CODES", help="code(s) de région, séparés par des virgules (ex. 76)")
+    area.add_argument("--departement", metavar="CODES",
+                      help="code(s) de département, séparés par des virgules (ex. 66)")
+    parser.add_argument("--out", type=Path, default=DATA_DIR, metavar="DOSSIER",
+                        help=f"dossier des données préparées (défaut : {DATA_DIR})")
     parser.add_argument("--if-needed", action="store_true",
                         help="ne rien faire si le dossier contient déjà des données de cette version")
     parser.set_defaults(func=run)

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from cpts_geo.arguments import argument_text, whole_number
+from cpts_geo.arguments import add_command, add_data_option, add_store_option, argument_text, whole_number
 from cpts_geo.bundle import Bundle
-from cpts_geo.errors import InputError
 from cpts_geo.output import show
 from cpts_geo.registry_history import history_lines, registry_diff, restore_version
 from cpts_geo.store import open_store
 
-#: Actions and the number of version numbers each takes.
-ACTIONS = {"history": 0, "diff": 2, "restore": 1}
-USAGE = "« registry history », « registry diff V1 V2 » ou « registry restore V »"
 #: Largest version number read on the command line.
 MAX_VERSION = 1_000_000_000
 
 
-def check_action(action: str, numbers: list[int]) -> None:
-    """A French error unless ``action`` is known and given as many version numbers as it takes."""
-    if action not in ACTIONS:
-        raise InputError(f"Action inconnue : « {action} » (attendu : {USAGE}).")
-    if len(numbers) != ACTIONS[action]:
-        raise InputError(f"« registry {action} » attend {ACTIONS[action]} numéro(s) de version, "
-                         f"{len(numbers)} donné(s) (attendu : {USAGE}).")
-
-
 def run(args) -> int:
-    numbers = args.versions
-    check_action(args.action, numbers)
     store = open_store(args.db, read_only=True)   # restore too: nothing is created before its version is found
     if args.action == "history":
         versions = store.registry_versions()
@@ -42,6 +26,7 @@ def run(args) -> int:
             show(f"Historique du registre de {store.location} :")
             show("\n".join(history_lines(versions)))
         return 0
+    numbers = args.versions
     versions = [store.registry_version(n) for n in numbers]    # every number checked before the bundle is read
     bundle = Bundle.load(args.data)
     if args.action == "diff":
@@ -58,16 +43,34 @@ def run(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("registry", help="historique du registre enregistré : versions, différences, "
-                                                     "restauration")
-    parser.add_argument("action", help="history (versions), diff V1 V2 (différences) ou restore V (restaurer)")
-    parser.add_argument("versions", nargs="*", default=[], metavar="VERSION",
-                        type=whole_number("un numéro de version", 1, MAX_VERSION),
-                        help="numéros de version (voir « registry history »)")
-    parser.add_argument("--db", help="base des territoires : fichier SQLite ou URL postgresql://… "
-                                     "(par défaut : celle de la variable CPTS_GEO_STORE, comme l'application)")
-    parser.add_argument("--author", default="", type=argument_text,
-                        help="restore : qui restaure (gardé avec la nouvelle version)")
-    parser.add_argument("--json", action="store_true", help="sortie JSON (history, diff)")
-    parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
+    parser = add_command(
+        subparsers, "registry", "historique du registre enregistré : versions, différences, restauration",
+        "Chaque enregistrement du registre (coverage --save, page « Vue ARS ») est une nouvelle version ; aucune "
+        "n'est modifiée ni effacée. Aide d'une action : python -m cpts_geo registry ACTION --help.")
+    actions = parser.add_subparsers(title="actions", dest="action", required=True, metavar="ACTION")
+    version = whole_number("un numéro de version", 1, MAX_VERSION)
+    history = add_command(actions, "history", "lister les versions du registre, la plus récente d'abord",
+                          "Pour chaque version : numéro, date (heure de Paris), auteur, nombre de CPTS, fichier "
+                          "source et commentaire.",
+                          ("python -m cpts_geo registry history --db registre.sqlite",))
+    history.add_argument("--json", action="store_true", help="sortie JSON (une liste de versions)")
+    diff = add_command(actions, "diff", "comparer deux versions du registre",
+                       "CPTS ajoutées, retirées et renommées, communes et IRIS passés d'une CPTS à une autre ou "
+                       "entrés dans le registre ou sortis de lui, et chaque CPTS modifiée avec sa population, sa "
+                       "taille et son financement ACI avant et après.",
+                       ("python -m cpts_geo registry diff 1 2 --db registre.sqlite",))
+    diff.add_argument("versions", nargs=2, metavar="VERSION", type=version,
+                      help="numéros des deux versions comparées, la plus ancienne d'abord (voir registry history)")
+    diff.add_argument("--json", action="store_true", help="sortie JSON")
+    restore = add_command(actions, "restore", "enregistrer une version ancienne comme nouvelle version",
+                          "Les versions suivantes restent dans l'historique.",
+                          ('python -m cpts_geo registry restore 1 --db registre.sqlite --author "ARS Occitanie"',))
+    restore.add_argument("versions", nargs=1, metavar="VERSION", type=version,
+                         help="numéro de la version restaurée (voir registry history)")
+    restore.add_argument("--author", default="", type=argument_text, metavar="NOM",
+                         help="qui restaure (gardé avec la nouvelle version)")
+    for action in (history, diff, restore):
+        add_store_option(action)
+    for action in (diff, restore):
+        add_data_option(action)
     parser.set_defaults(func=run)

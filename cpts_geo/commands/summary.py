@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cpts_geo.arguments import argument_text
+from cpts_geo.arguments import add_command, add_data_option, argument_text
 from cpts_geo.bundle import Bundle
 from cpts_geo.checks import run_checks
 from cpts_geo.codes import MAX_UPLOAD_BYTES, normalise_code, read_code_file, resolve_codes, split_codes
@@ -164,14 +164,17 @@ def run(args) -> int:
 def add_territory_arguments(parser, default_name: str = "") -> None:
     """The options that describe a territory, shared by ``summary`` and ``export``."""
     given = parser.add_mutually_exclusive_group(required=True)
-    given.add_argument("--codes",
-                       help="codes INSEE de communes et codes IRIS séparés par des virgules, ou fichier CSV/TXT")
-    given.add_argument("--perimeter", type=Path, help="périmètre exporté par cpts-geo (GeoJSON, GeoPackage ou "
-                                                      "Shapefile zippé)")
-    parser.add_argument("--name", type=argument_text,
+    given.add_argument("--codes", metavar="CODES",
+                       help="codes INSEE de communes (commune entière) et codes IRIS, séparés par des virgules ou des "
+                            "espaces, ou fichier CSV/TXT de codes")
+    given.add_argument("--perimeter", type=Path, metavar="FICHIER",
+                       help="périmètre exporté par cpts-geo (GeoJSON, GeoPackage ou Shapefile zippé)")
+    parser.add_argument("--name", type=argument_text, metavar="NOM",
                         help="nom de la CPTS" + (f" (défaut : {default_name})" if default_name else ""))
     parser.set_defaults(default_name=default_name)
-    parser.add_argument("--other-cpts", type=Path, help="CPTS voisines : CSV cpts;code (code_insee ou code_iris) ou périmètres GeoJSON/GeoPackage/Shapefile")
+    parser.add_argument("--other-cpts", type=Path, metavar="FICHIER",
+                        help="CPTS voisines, pour les chevauchements et les zones isolées : CSV cpts;code "
+                             "(code_insee ou code_iris) ou périmètres GeoJSON/GeoPackage/Shapefile")
     parser.add_argument("--postal", action="append", metavar="INSEE=CP", type=argument_text,
                         help="code postal à retenir pour une commune à plusieurs codes (répétable)")
     rows = parser.add_mutually_exclusive_group()
@@ -179,11 +182,17 @@ def add_territory_arguments(parser, default_name: str = "") -> None:
                       help="tableau : une ligne par IRIS, aussi pour les communes entières (style de la lettre Ruscino)")
     rows.add_argument("--compact", dest="detailed", action="store_false",
                       help="tableau : une ligne par commune entière (défaut)")
-    parser.add_argument("--data", type=Path, default=None, help="dossier du bundle préparé")
+    add_data_option(parser)
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("summary", help="résumé, vérifications et tableau de la lettre d'intention")
+    parser = add_command(
+        subparsers, "summary", "résumé, vérifications et tableau de la lettre d'intention",
+        "Affiche les communes et IRIS du territoire, sa population (millésime et méthode), sa taille et le "
+        "financement ACI, les EPCI, la structure par âge, l'offre de soins, les vérifications (un seul tenant, "
+        "enclaves, chevauchements, communes isolées) et le tableau de la lettre d'intention.",
+        ('python -m cpts_geo summary --codes 66028,66186,66189 --name "CPTS Ruscino"',
+         "python -m cpts_geo summary --codes perimetre.csv --other-cpts voisines.csv --json"))
     add_territory_arguments(parser)
-    parser.add_argument("--json", action="store_true", help="sortie JSON")
+    parser.add_argument("--json", action="store_true", help="sortie JSON (un objet ; clés dans docs/cli.md)")
     parser.set_defaults(func=run)

@@ -194,7 +194,8 @@ def report_files(tables: dict[str, pd.DataFrame], stem: str, title: str, subject
 def coverage_files(report: CoverageReport, bundle, stem: str) -> dict[str, bytes]:
     """The files of a coverage report (:func:`cpts_geo.coverage.report_tables`), see :func:`report_files`."""
     return report_files(report_tables(report, bundle), stem, f"Couverture par les CPTS — {report.area.label}",
-                        "Couverture par les CPTS (vue ARS) : zones blanches, chevauchements, zones isolées, tailles")
+                        "Couverture par les CPTS (vue ARS) : zones blanches, chevauchements, zones isolées, "
+                        "CPTS enclavées, tailles")
 
 
 def plan_files(plan: Plan, bundle, stem: str) -> dict[str, bytes]:
