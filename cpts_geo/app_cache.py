@@ -7,14 +7,20 @@ import gc
 import json
 import logging
 import os
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import geopandas as gpd
 import streamlit as st
 
 from cpts_geo import webmap
 from cpts_geo.bundle import Bundle
+from cpts_geo.coverage import CoverageReport, area_of, coverage_report
+from cpts_geo.coverage_map import coverage_map, cpts_shapes, departements_of, map_departements
 from cpts_geo.errors import CptsGeoError
+from cpts_geo.folium_view import RenderedMap, render_map
+from cpts_geo.registry import RegistryImport, read_registry_upload
 from cpts_geo.session import iris_regions
 from cpts_geo.store import StoreUnavailable, open_store
 from cpts_geo.user_text import markdown_text
@@ -76,12 +82,45 @@ def load_switchable_layer(path: str | None, departements: tuple[str, ...], kind:
     return long_lived(webmap.switchable_layer(load_area(path, departements), load_bundle(path), kind))
 
 
+@dataclass(frozen=True)
+class CoverageView:
+    """What the « Vue ARS » shows of an area and a registry: the report, the map's layer (départements of the area
+    and those its CPTS reach), the outline of each CPTS and the map rendered once."""
+
+    report: CoverageReport
+    area: webmap.AreaLayer
+    shapes: gpd.GeoDataFrame
+    rendered: RenderedMap
+
+
+@st.cache_resource(show_spinner="Calcul de la couverture et de sa carte…", **AREA_CACHE)
+def load_coverage_view(path: str | None, region: str, departement: str, digest: str,
+                       _registry: dict[str, frozenset[str]]) -> CoverageView:
+    """The coverage of the région or département by the registry of content ``digest``
+    (:func:`cpts_geo.registry.registry_digest`) and its map, built once per server: going back to an area or a
+    registry seen before (by anyone) takes no computation, and sends the very same map."""
+    bundle = load_bundle(path)
+    report = coverage_report(bundle, _registry, area_of(bundle, region, departement or None))
+    area = load_area(path, map_departements(report, bundle, _registry),
+                     webmap.SIMPLIFY_TOLERANCE_M if departement else webmap.REGION_TOLERANCE_M)
+    shapes = cpts_shapes(area, _registry, report)
+    return CoverageView(report, area, shapes, render_map(coverage_map(area, _registry, report, shapes,
+                                                                      departements_of(report, bundle))))
+
+
+@st.cache_resource(show_spinner="Lecture du registre…", max_entries=4, ttl=AREA_CACHE["ttl"])
+def load_registry_upload(path: str | None, data: bytes, filename: str) -> RegistryImport:
+    """A registry file uploaded, read and checked once (not again at every run of the page while it stays)."""
+    return read_registry_upload(load_bundle(path), data, filename)
+
+
 #: French texts in place of the English ones Streamlit gives some widgets (file uploaders), read once.
 FRENCH_STYLE = f"<style>{Path(__file__).with_name('french.css').read_text(encoding='utf-8')}</style>"
-#: The pages of the app with their French names (Streamlit would name the main page after its file, « app »).
-PAGES = (("app.py", "Tracer le territoire", ":material/draw:"),
-         ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:"),
-         ("pages/3_Aide.py", "Aide", ":material/help:"))
+#: The pages of the app with their French names (Streamlit would name the main page after its file, « app ») and
+#: whether only the ARS may open them (their link is shown to the ARS only).
+PAGES = (("app.py", "Tracer le territoire", ":material/draw:", False),
+         ("pages/2_Vue_ARS.py", "Vue ARS : couverture régionale", ":material/map:", True),
+         ("pages/3_Aide.py", "Aide", ":material/help:", False))
 
 
 def show_table(table, empty: str, **options) -> None:
@@ -125,13 +164,22 @@ def current_user() -> User:
         st.stop()
 
 
-def page_header(title: str) -> None:
-    """Start a page: its title in the browser, the French style and the links to the pages in the sidebar."""
+def page_header(title: str, links: bool = True) -> None:
+    """Start a page: its title in the browser, the French style and, with ``links``, the links to the pages in the
+    sidebar (all of them: a page that knows its user draws them with :func:`page_links`)."""
     st.set_page_config(page_title=f"CPTS — {title}", page_icon="🗺️", layout="wide")
     st.html(FRENCH_STYLE)
+    if links:
+        page_links()
+
+
+def page_links(ars: bool = True) -> None:
+    """The links to the pages in the sidebar; those only the ARS may open (the « Vue ARS ») left out when ``ars`` is
+    false (a porteur would be refused the page)."""
     with st.sidebar:   # the automatic navigation is off in .streamlit/config.toml
-        for path, label, icon in PAGES:
-            st.page_link(path, label=label, icon=icon)
+        for path, label, icon, ars_only in PAGES:
+            if ars or not ars_only:
+                st.page_link(path, label=label, icon=icon)
         st.divider()
 
 
@@ -143,10 +191,11 @@ def open_page(title: str) -> tuple[str | None, Bundle, Drafts]:
     opened, the page shows the French error and stops. The data come from ``$CPTS_GEO_DATA`` (default bundle
     when unset), the store from ``$CPTS_GEO_STORE`` (see :mod:`cpts_geo.store`).
     """
-    page_header(title)
+    page_header(title, links=False)
     data_path = os.environ.get("CPTS_GEO_DATA")
     try:
         user = current_user()
+        page_links(ars=user.is_ars)
         bundle = load_bundle(data_path)
         drafts = Drafts(open_store(os.environ.get("CPTS_GEO_STORE")), user, partial(iris_regions, bundle))
     except CptsGeoError as err:

@@ -6,7 +6,6 @@ white communes whole); plain folium objects, no Streamlit, so that it is tested 
 
 from __future__ import annotations
 
-import math
 
 import folium
 import geopandas as gpd
@@ -47,45 +46,14 @@ def _fixed_style(colour: str, fill: float, weight: float, dash: str | None = Non
     return lambda _feature: style
 
 
-def label_min_zoom(name: str, piece) -> int:
-    """The first zoom level at which ``name`` (11 px bold, about 6.5 px a character) is at most twice as wide as
-    ``piece`` (a polygon in EPSG:4326) on a web Mercator map: below it the names would cover one another."""
-    west, _, east, _ = piece.bounds
-    text_px = 6.5 * len(name) / 2
-    return max(0, math.ceil(math.log2(text_px * 360 / (256 * max(east - west, 1e-9)))))
-
-
-class LabelZooms(MacroElement):
-    """Shows each CPTS name (``.cpts-name``) only from its ``data-min-zoom`` (:func:`label_min_zoom`) on, and not
-    where it would cover a name already shown (the names come largest CPTS first, see :func:`name_labels`)."""
-
-    _template = Template("""{% macro script(this, kwargs) %}
-    (function (map) {
-        function overlaps(a, b) {
-            return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-        }
-        function update() {
-            var zoom = map.getZoom(), shown = [];
-            map.getContainer().querySelectorAll(".cpts-name").forEach(function (label) {
-                label.style.display = zoom >= Number(label.dataset.minZoom) ? "" : "none";
-                if (label.style.display) return;
-                var box = label.getBoundingClientRect();
-                if (shown.some(function (other) { return overlaps(box, other); })) label.style.display = "none";
-                else shown.push(box);
-            });
-        }
-        map.on("zoomend moveend resize", update);   // also once the frame has its size (names have no box before)
-        map.whenReady(function () { update(); setTimeout(update, 300); });
-    })({{ this._parent.get_name() }});
-    {% endmacro %}""")
-
-
 class MapLegend(MacroElement):
-    """A small legend in a corner of the map: a swatch (CSS of its box) and a label per line, the labels escaped."""
+    """A small legend in the top right corner of the map (under the layers button; the bottom corners hold the
+    scale, the attribution and the notice of missing tiles): a swatch (CSS of its box) and a label per line, the
+    labels escaped."""
 
     _template = Template("""{% macro script(this, kwargs) %}
     (function (map) {
-        var legend = L.control({position: "bottomright"});
+        var legend = L.control({position: "topright"});   // under the layers button, clear of the notices below
         legend.onAdd = function () {
             var box = L.DomUtil.create("div", "cpts-legend");
             box.style.cssText = "background:#fff;padding:4px 8px;font:12px sans-serif;line-height:18px;"
@@ -114,20 +82,50 @@ COVERAGE_LEGEND = [
 ]
 
 
-def name_labels(shapes: gpd.GeoDataFrame) -> folium.FeatureGroup:
-    """The name of each CPTS written on it (at a point inside its largest piece), inert HTML, shown from the zoom
-    at which it fits its CPTS (:class:`LabelZooms`); the largest CPTS first, whose names win where two meet."""
-    labels = folium.FeatureGroup(name="Noms des CPTS")
-    by_size = np.argsort(-shapely.area(shapes.geometry.to_numpy()), kind="stable")   # degrees: only to order them
-    for name, geometry in shapes.geometry.iloc[by_size].items():
-        largest = max(getattr(geometry, "geoms", [geometry]), key=lambda piece: piece.area)
-        point = largest.point_on_surface()
-        html = (f'<div class="cpts-name" data-min-zoom="{label_min_zoom(name, largest)}" style="font:600 11px '
-                'sans-serif;color:#222;white-space:nowrap;width:max-content;transform:translate(-50%,-50%);'
-                f'text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff">{html_text(name)}</div>')
-        folium.Marker([point.y, point.x], icon=folium.DivIcon(html=html, icon_size=(0, 0)),
-                      interactive=False).add_to(labels)
-    return labels
+class CptsNames(MacroElement):
+    """The name of each CPTS written on it (at a point inside its largest piece) in the feature group ``group``: as
+    many names as fit at the zoom shown without covering one another, the largest CPTS first (whose names win where
+    two meet), updated at each zoom and move. The names are escaped HTML, placed by one small script: no folium
+    marker per CPTS to render (a second of the map's rendering for the 140 CPTS of the Occitanie)."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+    (function (map, group) {
+        var labels = {{ this.places|tojson }}.map(function (place) {
+            var label = document.createElement("div");
+            label.className = "cpts-name";
+            label.style.cssText = "font:600 11px sans-serif;color:#222;white-space:nowrap;width:max-content;"
+                + "transform:translate(-50%,-50%);text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff";
+            label.innerHTML = place[2];   // escaped (html_text)
+            L.marker([place[0], place[1]], {icon: L.divIcon({html: label, className: "", iconSize: [0, 0]}),
+                                            interactive: false}).addTo(group);
+            return label;
+        });
+        function overlaps(a, b) {
+            return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        }
+        function update() {
+            var shown = [];
+            labels.forEach(function (label) { label.style.display = ""; });
+            labels.map(function (label) { return [label, label.getBoundingClientRect()]; }).forEach(function (pair) {
+                if (shown.some(function (other) { return overlaps(pair[1], other); })) pair[0].style.display = "none";
+                else if (pair[1].width) shown.push(pair[1]);
+            });
+        }
+        map.on("zoomend moveend resize overlayadd", update);   // also once the frame has its size
+        map.whenReady(function () { update(); setTimeout(update, 300); });
+    })({{ this._parent.get_name() }}, {{ this.group.get_name() }});
+    {% endmacro %}""")
+
+    def __init__(self, shapes: gpd.GeoDataFrame, group: folium.FeatureGroup):
+        super().__init__()
+        self._name = "CptsNames"
+        self.group = group
+        by_size = np.argsort(-shapely.area(shapes.geometry.to_numpy()), kind="stable")  # degrees: only to order them
+        largest = [max(getattr(shape, "geoms", [shape]), key=lambda piece: piece.area)
+                   for shape in shapes.geometry.iloc[by_size]]
+        points = shapely.point_on_surface(largest)
+        self.places = [[round(point.y, 5), round(point.x, 5), html_text(name)]
+                       for point, name in zip(points, shapes.index[by_size])]
 
 
 def cpts_shapes(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], report: CoverageReport
@@ -137,11 +135,12 @@ def cpts_shapes(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], rep
 
 
 def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], report: CoverageReport,
-                 shapes: gpd.GeoDataFrame | None = None) -> folium.Map:
+                 shapes: gpd.GeoDataFrame | None = None, shown: tuple[str, ...] | None = None) -> folium.Map:
     """The map of ``report``: CPTS coloured with their name, population and taille; problems on top. ``shapes``:
-    :func:`cpts_shapes`, if already made. The CPTS picked in the list is drawn apart (:func:`focus_view`), so that
-    the map stays the same in the browser."""
-    folium_map = webmap.empty_map(area)
+    :func:`cpts_shapes`, if already made. ``shown``: the départements of the area (:func:`departements_of`) when
+    ``area`` holds more (:func:`map_departements`), the map being framed on them. The CPTS picked in the list is
+    drawn apart (:func:`focus_view`), so that the map stays the same in the browser."""
+    folium_map = webmap.empty_map(area, area.departements_bounds(shown) if shown else None)
     table = report.cpts.set_index("name")
     shapes = (cpts_shapes(area, registry, report) if shapes is None else shapes).copy()
     # commune borders inside the CPTS only: the white zones are drawn commune by commune (lighter page)
@@ -157,8 +156,8 @@ def coverage_map(area: webmap.AreaLayer, registry: dict[str, frozenset[str]], re
                                                  "fillColor": f["properties"]["colour"]},
                        tooltip=folium.GeoJsonTooltip(fields=CPTS_TOOLTIP[0], aliases=CPTS_TOOLTIP[1])
                        ).add_to(folium_map)
-        name_labels(shapes).add_to(folium_map)
-        LabelZooms().add_to(folium_map)
+        names = folium.FeatureGroup(name="Noms des CPTS").add_to(folium_map)
+        CptsNames(shapes, names).add_to(folium_map)
     shared = [c for codes in report.overlaps["iris"] for c in codes]
     isolated = [c for codes in report.isolated["iris"] for c in codes]
     for features, name, style in (
@@ -188,5 +187,13 @@ def commune_at(area: webmap.AreaLayer, lat: float, lng: float) -> str | None:
 
 
 def departements_of(report: CoverageReport, bundle) -> tuple[str, ...]:
-    """Départements the map must show: those of the area."""
+    """Départements of the area of ``report``."""
     return tuple(sorted(np.unique(bundle.iris["departement"].to_numpy()[report.area.mask])))
+
+
+def map_departements(report: CoverageReport, bundle, registry: dict[str, frozenset[str]]) -> tuple[str, ...]:
+    """Départements the map must load: those of the area, and those where its CPTS reach beyond it (a CPTS crossing
+    the limit of the area is drawn whole, all its pieces)."""
+    codes = [code for name in report.cpts["name"] for code in registry[name]]
+    beyond = bundle.iris["departement"].reindex(codes).dropna()
+    return tuple(sorted({*departements_of(report, bundle), *beyond}))

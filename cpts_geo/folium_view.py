@@ -11,6 +11,7 @@ framed on it, in place.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import folium
@@ -48,9 +49,8 @@ _focus_component = st.components.v2.component("cpts_geo.map_focus", js=FOCUS_JS)
 class RenderedMap:
     """A folium map rendered once: the component's arguments that do not change from run to run."""
 
-    folium_map: folium.Map
     args: dict
-    digest: str    # of the script, as streamlit-folium computes it (the component's identity)
+    digest: str    # of the script: the component's identity
 
 
 def _elements(element):
@@ -60,17 +60,18 @@ def _elements(element):
 
 
 def render_map(folium_map: folium.Map) -> RenderedMap:
-    """Render ``folium_map`` once, as ``st_folium`` does (its HTML, header, script, scripts and styles to load)."""
+    """Render ``folium_map`` once, as ``st_folium`` does (its HTML, header, script, scripts and styles to load); the
+    figure rendered once, and the digest a plain hash of the script (streamlit-folium's rewrites 4 MB with a regular
+    expression for the Occitanie)."""
     folium_map.get_root().render()
-    folium_map.render()
     html, header = sf._get_html(folium_map), sf._get_header(folium_map)
     script = sf._get_map_string(folium_map)
     mixins = [e for e in _elements(folium_map) if isinstance(e, folium.elements.JSCSSMixin)]
-    return RenderedMap(folium_map, {
+    return RenderedMap({
         "script": script, "header": header, "html": html, "id": sf.get_full_id(folium_map),
         "css_links": list(dict.fromkeys(href for e in mixins for _, href in getattr(e, "default_css", []))),
         "js_links": list(dict.fromkeys(src for e in mixins for _, src in getattr(e, "default_js", [])))},
-        sf.generate_js_hash(script, None, False))
+        hashlib.sha256(script.encode()).hexdigest())
 
 
 def show_map(rendered: RenderedMap, *, key: str, height: int) -> dict | None:

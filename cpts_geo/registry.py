@@ -12,6 +12,7 @@ one transaction.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import unicodedata
 from dataclasses import dataclass, field
@@ -170,6 +171,8 @@ def _check_not_shifted(table: pd.DataFrame, lines: np.ndarray, name: str, code_c
 
 def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     """The columns of a CSV registry as ``line, cpts, code, arrondissement, quartier``."""
+    # the file's line of each row, taken out of the table's attrs: pandas deep-copies them at every operation
+    lines = np.asarray(table.attrs.pop("lines", np.arange(len(table)) + 2))
     name = pick_column(table, NAME_COLUMNS)
     iris_column = pick_column(table, ("codeiris", "iris"))
     other_column = pick_column(table.drop(columns=[iris_column] if iris_column else []), CODE_COLUMNS)
@@ -177,7 +180,6 @@ def _registry_rows(table: pd.DataFrame, label: str) -> pd.DataFrame:
     if name is None or not code_columns:
         raise InputError(f"{label} doit avoir une colonne « cpts » et une colonne « code_insee » ou « code_iris » "
                          f"(colonnes lues : {listed(table.columns)}).")
-    lines = np.asarray(table.attrs.get("lines", np.arange(len(table)) + 2))   # the file's line of each row
     _check_not_shifted(table, lines, name, code_columns, label)
     code = table[code_columns[0]]
     for other in code_columns[1:]:
@@ -410,6 +412,15 @@ def read_registry_geometries(bundle, path: Path | str, name: str | None = None) 
 
 
 # --------------------------------------------------------------------------- drafts and dispatch
+
+def registry_digest(cpts: dict[str, frozenset[str]]) -> str:
+    """A digest of a registry's content (names and IRIS codes), the same for the same CPTS whatever their order or
+    source: what a cache of its coverage is keyed by."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(cpts):
+        digest.update(("\x1e" + name + "\x1f" + "\x1f".join(sorted(cpts[name]))).encode())
+    return digest.hexdigest()
+
 
 def registry_from_store(bundle, store, kind: str = "draft") -> RegistryImport:
     """Registry from the territories saved in a store (by default the drafts of the app); a store holding no

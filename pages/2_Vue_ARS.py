@@ -13,19 +13,19 @@ import pandas as pd
 import streamlit as st
 
 from cpts_geo import webmap
-from cpts_geo.app_cache import load_area, open_page, show_table, shown_error
+from cpts_geo.app_cache import load_coverage_view, load_registry_upload, open_page, show_table, shown_error
 from cpts_geo.codes import resolve_codes
-from cpts_geo.coverage import area_of, coverage_report, fr_number, registry_elsewhere, report_tables
-from cpts_geo.coverage_map import FOCUS_STYLE, commune_at, coverage_map, cpts_shapes, departements_of, focus_view
+from cpts_geo.coverage import area_of, fr_number, registry_elsewhere, report_tables
+from cpts_geo.coverage_map import FOCUS_STYLE, commune_at, focus_view
 from cpts_geo.errors import CptsGeoError
-from cpts_geo.folium_view import focus_map, render_map, show_map
+from cpts_geo.folium_view import focus_map, show_map
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.exports.sheets import coverage_files, plan_files, report_csv
 from cpts_geo.formatting import fr_datetime, fr_int, fr_percent
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE
 from cpts_geo.planning import KIND_LABELS, before_after_lines, plan_tables, propose, with_proposals
-from cpts_geo.registry import RegistryImport, read_registry_upload, registry_from_store, save_registry
+from cpts_geo.registry import RegistryImport, registry_digest, registry_from_store, save_registry
 from cpts_geo.registry_history import registry_diff, restore_version
 from cpts_geo.session import selection_query
 from cpts_geo.user_text import markdown_text
@@ -57,10 +57,19 @@ def loaded_registry():
     return st.session_state.ars_loaded
 
 
+#: Session keys of the plan's choices, numbered after the proposals of the registry version they were made on.
+PLAN_CHOICES = ("ars_rejected", "ars_moves", "ars_move_codes", "ars_clicked_commune")
+
+
 def saved(message: str) -> None:
-    """After a save of this user: their new version becomes the one loaded, and the page says so."""
+    """After a save of this user: their new version becomes the one loaded and the page runs again on it (sidebar,
+    figures, plan and history of the new version), saying so at the top; the plan's choices made on the previous
+    version are dropped."""
     st.session_state.ars_loaded = store.latest_registry()
-    st.success(markdown_text(f"{message} (version {st.session_state.ars_loaded.number})."))
+    st.session_state.ars_saved_message = f"{message} (version {st.session_state.ars_loaded.number})."
+    for key in PLAN_CHOICES:
+        st.session_state.pop(key, None)
+    st.rerun()
 
 
 def default_region(store) -> str:
@@ -129,20 +138,6 @@ def cpts_list(report, registry: dict[str, frozenset[str]], shapes) -> None:
                        url="./?" + urlencode(selection_query(bundle, registry[focus], focus, compare_registry=True)))
 
 
-def coverage_and_map(registry: dict[str, frozenset[str]]):
-    """The report of the area, the outlines of its CPTS and its map rendered, kept for this user while the area and
-    the registry stay the same: a rerun of the page neither computes them again nor sends the map again."""
-    key = (region, departement, hash(frozenset(registry.items())))
-    if st.session_state.get("ars_coverage", (None,))[0] != key:
-        report = coverage_report(bundle, registry, shown_area)
-        area = load_area(DATA_PATH, departements_of(report, bundle),
-                         webmap.SIMPLIFY_TOLERANCE_M if departement else webmap.REGION_TOLERANCE_M)
-        shapes = cpts_shapes(area, registry, report)
-        st.session_state.ars_coverage = (key, report, area, shapes,
-                                         render_map(coverage_map(area, registry, report, shapes)))
-    return st.session_state.ars_coverage[1:]
-
-
 def show_region(code: str) -> None:
     """Switch the page to the whole région ``code``."""
     st.session_state.ars_region, st.session_state.ars_departement = code, ""
@@ -199,13 +194,15 @@ with st.sidebar:
 
 shown_area = area_of(bundle, region, departement or None)
 st.title(markdown_text(f"Couverture en CPTS : {shown_area.name} ({shown_area.code})"))
+if "ars_saved_message" in st.session_state:
+    st.success(markdown_text(st.session_state.pop("ars_saved_message")))
 try:
     if source == SOURCES[1]:
         if uploaded is None:
             st.info("Déposez le registre : CSV « cpts;code_insee » (ou code_iris, avec colonnes facultatives "
                     "arrondissement et quartier), ou les périmètres en GeoJSON, GeoPackage ou Shapefile zippé.")
             st.stop()
-        imported = read_registry_upload(bundle, uploaded.getvalue(), uploaded.name)
+        imported = load_registry_upload(DATA_PATH, uploaded.getvalue(), uploaded.name)
         show_import(imported)
         if not drafts.user.is_ars_of([region]):
             st.caption(f"Seule l'ARS de la région enregistre le registre ({markdown_text(drafts.user.label)} n'en "
@@ -233,7 +230,8 @@ try:
         st.button(markdown_text(f"Voir la région {regions[elsewhere.main_region]} ({elsewhere.main_region})"),
                   key="ars_show_region", on_click=show_region, args=(elsewhere.main_region,))
         st.stop()
-    report, area, shapes, rendered = coverage_and_map(imported.cpts)
+    view = load_coverage_view(DATA_PATH, region, departement, registry_digest(imported.cpts), imported.cpts)
+    report, area, shapes = view.report, view.area, view.shapes
 except CptsGeoError as err:
     st.error(markdown_text(shown_error(err)))
     st.stop()
@@ -263,7 +261,7 @@ for line in outside_lines:
 
 list_column, map_column = st.columns([2, 3])
 with map_column:
-    take_clicked_commune(show_map(rendered, key="ars_map", height=webmap.MAP_HEIGHT_PX), area, imported.cpts)
+    take_clicked_commune(show_map(view.rendered, key="ars_map", height=webmap.MAP_HEIGHT_PX), area, imported.cpts)
 with list_column:
     cpts_list(report, imported.cpts, shapes)
 
@@ -271,8 +269,8 @@ tables = report_tables(report, bundle)
 for title, empty in EMPTY_TABLES.items():
     with st.expander(f"{title} ({fr_int(len(tables[title]))})", expanded=title == "Zones blanches"):
         show_table(tables[title], empty, hide_index=True, column_config=localized_numbers(tables[title]))
-st.download_button("Télécharger le rapport (XLSX)", coverage_files(report, bundle, "couverture")["couverture.xlsx"],
-                   file_name=f"couverture_{report.area.stem}.xlsx", key="ars_xlsx")
+st.download_button("Télécharger le rapport (XLSX)", lambda: coverage_files(report, bundle, "couverture")["couverture.xlsx"],
+                   file_name=f"couverture_{report.area.stem}.xlsx", key="ars_xlsx", on_click="ignore")
 st.download_button("Télécharger la carte imprimable (PDF A4)",
                    lambda: save_figure(coverage_print_map(bundle, imported.cpts, report), "pdf"),
                    file_name=f"couverture_{report.area.stem}_carte.pdf", mime="application/pdf", key="ars_map_pdf",
@@ -366,7 +364,7 @@ with st.expander("Historique du registre"):
             except CptsGeoError as err:
                 st.error(markdown_text(shown_error(err)))
             else:
-                saved(f"Version {old} restaurée comme nouvelle version ; rechargez la page pour la voir")
+                saved(f"Version {old} restaurée comme nouvelle version")
     st.caption("En ligne de commande : « python -m cpts_geo registry history | diff V1 V2 | restore V ».")
 with st.expander("Limites des données"):
     st.markdown("\n".join(f"- {limit}" for limit in pd.unique(pd.Series(report.limits))))

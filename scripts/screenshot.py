@@ -194,12 +194,15 @@ def main() -> int:
     parser.add_argument("--ars", metavar="STORE", type=Path,
                         help="shoot the « Vue ARS » page instead, on the registry saved in this store "
                              "(python -m cpts_geo coverage --registry … --save --db STORE)")
+    parser.add_argument("--port", type=int, help="of the app (default: a free one); the browser's DevTools on the "
+                                                 "next")
     args = parser.parse_args()
     click = inside_point(args.click) if args.click else None
     layers = [OPTIONAL_LAYERS[kind] for kind in filter(None, args.layers.split(","))]
     window = (args.width, args.height)
     env = {"CPTS_GEO_STORE": str(args.ars.resolve())} if args.ars else {}
-    with app_server(env, timeout=args.timeout) as (app_port, _), chromium(window) as debug_port:
+    with app_server(env, port=args.port, timeout=args.timeout) as (app_port, _), \
+            chromium(window, debug_port=args.port and args.port + 1) as debug_port:
         url = (f"http://127.0.0.1:{app_port}/Vue_ARS?dep={args.dep}" if args.ars else
                f"http://127.0.0.1:{app_port}/?" + urlencode({"zones": args.zones, "nom": args.name, "dep": args.dep}))
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -679,6 +679,16 @@ def test_the_ars_page_is_refused_to_a_porteur(dep66_dir, shared_store, monkeypat
     assert not page.get("file_uploader") and not page.get("radio") and not page.dataframe and not page.metric
 
 
+@pytest.mark.parametrize("email, links", [
+    ("alice@ex.fr", ["Tracer le territoire", "Aide"]),
+    ("ars@ex.fr", ["Tracer le territoire", "Vue ARS : couverture régionale", "Aide"])])
+def test_the_ars_page_is_linked_for_the_ars_only(app, shared_store, email, links):
+    """A porteur is not shown the link of the « Vue ARS », which would refuse him."""
+    log_in(app, email).run()
+    assert not app.exception
+    assert [link.proto.label for link in app.get("page_link")] == links
+
+
 def test_neighbours_from_a_disguised_vrt_are_refused(app, tmp_path):
     """An OGR VRT (XML pointing at a file of the server) uploaded as a GeoJSON of neighbouring CPTS: a French
     refusal naming the mismatch, nothing of the file it points at, the selection kept."""

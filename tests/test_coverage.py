@@ -17,7 +17,7 @@ from cpts_geo.config import DEFAULT_MIRROR
 from cpts_geo.coverage import area_of, coverage_report, registry_elsewhere, report_tables
 from cpts_geo.errors import InputError
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
-from cpts_geo.exports.maps import save_figure
+from cpts_geo.exports.maps import key_name, save_figure
 from cpts_geo.exports.sheets import TEXT_MARK
 from cpts_geo.offer import NOT_AVAILABLE, territory_offer
 from cpts_geo.registry import read_registry
@@ -45,7 +45,7 @@ def test_web_map_of_the_coverage(france, example, report_66):
     import shapely
 
     from cpts_geo import webmap
-    from cpts_geo.coverage_map import LabelZooms, coverage_map, white_zone_features
+    from cpts_geo.coverage_map import CptsNames, coverage_map, white_zone_features
 
     area = webmap.MapData(france).area(("66",))
     white = white_zone_features(area, report_66)["features"]
@@ -59,25 +59,41 @@ def test_web_map_of_the_coverage(france, example, report_66):
     def union(layer):
         return shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in layers[layer]["features"]])
 
-    labels = next(c for c in folium_map._children.values() if getattr(c, "layer_name", "") == "Noms des CPTS")
-    markers = {m.icon.options["html"]: m.location for m in labels._children.values()}
-    assert len(markers) == 10
-    aspres = next(location for html, location in markers.items() if ">CPTS Aspres<" in html)
+    names = next(c for c in folium_map._children.values() if isinstance(c, CptsNames))
+    assert names.group.layer_name == "Noms des CPTS" and len(names.places) == 10
+    places = {name: (lat, lng) for lat, lng, name in names.places}
     aspres_shape = next(shapely.geometry.shape(f["geometry"]) for f in layers["CPTS"]["features"]
                         if f["properties"]["name"] == "CPTS Aspres")
-    assert aspres_shape.contains(shapely.Point(aspres[1], aspres[0]))        # the name is written on its CPTS
-    # each name shown from the zoom at which it is at most twice as wide as its CPTS (no heap of names far out)
-    zooms = {re.search(r">([^<]+)</div>", html).group(1): int(re.search(r'data-min-zoom="(\d+)"', html).group(1))
-             for html in markers}
-    assert zooms["CPTS Cerdagne - Capcir"] == 7 and zooms["CPTS Ruscino"] == 9 and max(zooms.values()) <= 10
-    assert any(isinstance(c, LabelZooms) for c in folium_map._children.values())
-    order = [re.search(r">([^<]+)</div>", html).group(1) for html in markers]   # largest first: its name wins
+    assert aspres_shape.contains(shapely.Point(places["CPTS Aspres"][::-1]))      # the name is written on its CPTS
+    order = [name for _, _, name in names.places]   # largest first: its name wins where two would meet
     assert order[0] == "CPTS Cerdagne - Capcir" and order.index("CPTS Perpignan") > order.index("CPTS Aspres")
-    assert "overlaps(box, other)" in folium_map.get_root().render()   # a name is hidden where it would cover one
+    script = folium_map.get_root().render()
+    assert "overlaps(pair[1], other)" in script         # a name is hidden where it would cover one already shown
     near_cpts = union("CPTS").buffer(1e-4)
     porte = area.communes.geometry["66147"]    # white, on the frontier: its outline is no CPTS's
     assert shapely.difference(area.commune_borders, near_cpts).intersection(porte.boundary).length > 0.05
     assert shapely.difference(union("Communes"), near_cpts).length < 1e-6
+
+
+def test_cpts_reaching_beyond_the_departement_is_drawn_whole(france, example, report_66):
+    """The map of the 66 loads the Aude too: CPTS Salanque (« Morceaux 2 ») drawn and framed with Fitou (11144), as
+    at the scale of the région; the map still opens on the 66."""
+    import folium
+
+    from cpts_geo import webmap
+    from cpts_geo.coverage_map import coverage_map, cpts_shapes, departements_of, focus_view, map_departements
+
+    assert departements_of(report_66, france) == ("66",)
+    assert map_departements(report_66, france, example) == ("11", "66")
+    area = webmap.MapData(france).area(map_departements(report_66, france, example))
+    shapes = cpts_shapes(area, example, report_66)
+    fitou = area.communes.geometry["11144"]
+    assert shapes.geometry["CPTS Salanque"].intersection(fitou).area > 0.95 * fitou.area
+    outline, ((south, west), (north, east)) = focus_view(shapes, "CPTS Salanque")
+    assert shapely.box(west, south, east, north).contains(fitou.buffer(-1e-4))
+    folium_map = coverage_map(area, example, report_66, shapes, departements_of(report_66, france))
+    bounds = next(c for c in folium_map._children.values() if isinstance(c, folium.map.FitBounds)).bounds
+    assert bounds == webmap.MapData(france).area(("66",)).bounds         # framed on the 66, not on the Aude
 
 
 def test_a_share_short_of_full_never_reads_100_percent(report_66):
@@ -327,6 +343,36 @@ def test_ars_page_click_frames_the_cpts(france_dir, france, example, tmp_path, m
     assert link.proto.url.startswith("./?zones=66028") and link.proto.url.endswith("&registre=1")
 
 
+def test_ars_page_shows_the_version_it_saved_or_restored(france_dir, france, example, tmp_path, monkeypatch):
+    """« Enregistrer comme nouvelle version » and « Restaurer »: the page runs again on the new version (sidebar,
+    figures, plan and history), without asking to reload it."""
+    from cpts_geo.registry import save_registry
+
+    store = open_store(tmp_path / "registre.sqlite")
+    save_registry(france, store, read_registry(france, EXAMPLE))
+    page = ars_page(monkeypatch, france_dir, tmp_path / "registre.sqlite")
+
+    def shown():
+        version = next(c.value for c in page.sidebar.caption if "Registre enregistré" in c.value)
+        history = next(e for e in page.expander if e.label == "Historique du registre").dataframe[0].value
+        return (re.search(r"version (\d+)", version).group(1), history["Version"].tolist(),
+                {m.label: m.value for m in page.metric}["Communes en zone blanche"])
+
+    assert shown() == ("1", [1], "2")
+    page.toggle(key="ars_propose").set_value(True).run()
+    next(b for b in page.button if b.key == "ars_plan_save").click().run()
+    assert not page.exception
+    assert shown() == ("2", [2, 1], "0")        # both white communes of the 66 taken by a CPTS
+    assert "(version 2)" in page.success[0].value.replace("\\", "")
+    assert "Aucune proposition" in " ".join(c.value for c in page.caption)       # the plan of version 2
+    assert page.selectbox(key="ars_diff_old").value == 1
+    next(b for b in page.button if b.key == "ars_restore").click().run()
+    assert not page.exception
+    assert shown() == ("3", [3, 2, 1], "2")
+    assert "Version 1 restaurée" in page.success[0].value and "rechargez" not in page.success[0].value
+    assert "(version 3)" in page.success[0].value.replace("\\", "")
+
+
 def test_ars_page_opens_the_area_of_its_link(dep66_dir, france, tmp_path, monkeypatch):
     page = ars_page(monkeypatch, dep66_dir, tmp_path / "vide.sqlite")
     assert not page.exception
@@ -440,9 +486,10 @@ def assert_readable_region_map(fig, report):
         for other, other_box in texts[position + 1:]:
             assert not box.overlaps(other_box), (text, other)
     named = {text for text, _ in texts[:labels]}
-    key = "\n".join(text.get_text() for text in fig.texts)
+    key = " ".join(" ".join(text.get_text() for text in fig.texts).split())   # a name wrapped: whole again
     numbered = [name for name in report.cpts["name"] if name not in named]
-    assert all(re.search(rf"^\d+ {re.escape(name[:20])}", key, re.M) for name in numbered)
+    # whole, without the « CPTS » the key's title says, or cut only where they cannot fit even wrapped
+    assert all(re.search(rf"\b\d+ {re.escape(' '.join(key_name(name).split())[:20])}", key) for name in numbered)
     numbers = {text for text in named if text.isdigit()}
     assert numbers == {str(n) for n in range(1, len(numbered) + 1)}          # each numbered CPTS on the map
     markers = [patch.get_gid() for patch in ax.patches]
@@ -465,7 +512,14 @@ def test_region_print_map_with_the_example_registry(france, example):
     fig = coverage_print_map(france, example, report)
     pdf = assert_readable_region_map(fig, report)
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
-    assert "CPTS Salanque" in text and "CPTS Perpignan" in text and "Repère d'une zone isolée" in text
+    assert "Salanque" in text and "Perpignan" in text and "Repère d'une zone isolée" in text
+    # the legend draws the isolated zone's marker as the map does: a dashed red square
+    legend = next(legend for legend in fig.legends)
+    square = next(handle for handle, label in zip(legend.legend_handles, legend.get_texts())
+                  if label.get_text().startswith("Repère d'une zone isolée"))
+    marker = next(patch for patch in fig.axes[0].patches if patch.get_gid() == "zone_isolee")
+    assert square.get_linestyle() == marker.get_linestyle() == "--"
+    assert square.get_edgecolor() == marker.get_edgecolor() and square.get_width() == square.get_height()
 
 
 def test_region_print_map_of_164_cpts(france):
@@ -480,3 +534,6 @@ def test_region_print_map_of_164_cpts(france):
     fig = coverage_print_map(france, registry, report)
     assert time.perf_counter() - start < 20               # under 5 s on an idle machine: bench/bench_coverage.py
     assert_readable_region_map(fig, report)
+    key = " ".join(" ".join(text.get_text() for text in fig.texts).split())
+    assert "…" not in key                                 # long names wrapped, never cut
+    assert "CC Région Lézignanaise, Corbières et Minervois" in key and "CPTS CC" not in key

@@ -82,6 +82,9 @@ def test_coverage_map_names_its_background(coverage_script):
 def test_coverage_map_has_a_legend(coverage_script, area):
     """A legend says what the colours are, its labels escaped."""
     assert "cpts-legend" in coverage_script
+    # not over the notice of missing tiles (bottom left, as wide as the map's column)
+    assert re.search(r'L\.control\(\{position: "topright"\}\);[^\n]*\n\s*legend\.onAdd', coverage_script)
+    assert 'L.control({position: "bottomleft"}), shown = false' in coverage_script
     for label in ("CPTS (une couleur par CPTS)", "Zone blanche (hors CPTS)", "Chevauchement de CPTS",
                   "Zone isolée (hors CPTS, entourée de CPTS)"):
         assert label in coverage_script

@@ -437,8 +437,9 @@ def test_ars_page_moves_a_commune_clicked_on_the_map(dep66_dir, france, tmp_path
     page = ars_page(monkeypatch, dep66_dir, location)
     page.toggle(key="ars_propose").set_value(True).run()
     casefabre = france.commune_geometry(["66040"]).geometry.iloc[0].point_on_surface()
-    rendered = page.session_state["ars_coverage"][-1]           # the map component's value, as the browser sends it
-    page.session_state[f"ars_map_{rendered.digest}"] = {"last_clicked": {"lat": casefabre.y, "lng": casefabre.x}}
+    folium_map = next(e.proto for e in page.get("component_instance") if "folium" in e.proto.component_name)
+    key = folium_map.id.rsplit("-", 1)[1]                       # ars_map_<digest of the map>
+    page.session_state[key] = {"last_clicked": {"lat": casefabre.y, "lng": casefabre.x}}   # as the browser sends it
     page.run()
     assert not page.exception
     assert any("Commune cliquée : Casefabre (66040), dans aucune CPTS" in c.value.replace("\\", "")

@@ -187,3 +187,15 @@ def test_saving_is_all_or_nothing(france, tmp_path, monkeypatch):
     with pytest.raises(Exception):
         save_registry(france, store, read_registry_csv(france, b"cpts;code_insee\nA;66136\n"))
     assert store.load_all("registry") == first.cpts
+
+
+def test_registry_digest_is_its_content():
+    """What the Vue ARS caches a coverage by: the same CPTS in any order give the same digest, one code moved
+    another."""
+    from cpts_geo.registry import registry_digest
+
+    one = {"CPTS A": frozenset({"660280000", "661860000"}), "CPTS B": frozenset({"661890000"})}
+    assert registry_digest(one) == registry_digest(dict(reversed(one.items())))
+    moved = {"CPTS A": frozenset({"660280000"}), "CPTS B": frozenset({"661860000", "661890000"})}
+    assert registry_digest(moved) != registry_digest(one)
+    assert registry_digest({"CPTS A B": frozenset({"1"})}) != registry_digest({"CPTS A": frozenset({"B1"})})

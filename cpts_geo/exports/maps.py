@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import textwrap
 from datetime import date, datetime, timezone
 from itertools import compress
@@ -33,6 +34,7 @@ from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.figure import Figure
+from matplotlib.legend_handler import HandlerPatch
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, PathPatch, Rectangle
 from matplotlib.path import Path
@@ -177,13 +179,24 @@ def _entries(handles) -> list[tuple]:
     return [entry if isinstance(entry, tuple) else (entry, None) for entry in handles]
 
 
+class SquareEntry(Patch):
+    """A legend entry drawn as a square outline (the map's marker of an isolated zone), in its patch's style."""
+
+
+def _square(legend, orig_handle, xdescent, ydescent, width, height, fontsize) -> Rectangle:
+    side = height * 1.6
+    return Rectangle((xdescent + (width - side) / 2, ydescent + (height - side) / 2), side, side,
+                     linestyle=orig_handle.get_linestyle())
+
+
 def _legend(fig, handles: list, anchor: tuple[float, float], width: float, columns: int):
     """The legend entries in ``columns`` at ``anchor`` (upper left), labels wrapped to ``width`` (figure fraction)."""
     characters = max(20, int(width / columns * fig.get_size_inches()[0] * 72 / (LEGEND_PT * 0.56)) - 6)
     for handle in handles:
         handle.set_label(textwrap.fill(handle.get_label().replace("\n", " "), characters, subsequent_indent="  "))
     return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=anchor, ncols=columns, fontsize=LEGEND_PT,
-                      frameon=False, borderaxespad=0, handlelength=2.5, labelspacing=0.45, columnspacing=1.2)
+                      frameon=False, borderaxespad=0, handlelength=2.5, labelspacing=0.45, columnspacing=1.2,
+                      handler_map={SquareEntry: HandlerPatch(patch_func=_square)})
 
 
 def frame_map(fig, ax, *, title: str, subtitle: str, handles: list, footer: list[str],
@@ -357,36 +370,64 @@ def _key_style(count: int) -> tuple[float, float]:
     return (KEY_PT, KEY_COLUMN_IN) if count <= 40 else (5.5, 1.6)
 
 
+def _key_columns(lines: list[str], characters: int, rows: int) -> list[list[str]] | None:
+    """``lines`` wrapped at ``characters`` (a long name goes on over the next line, indented) and put in columns of
+    at most ``rows`` lines, a name never split between two columns; None when a name is longer than a column."""
+    columns, column = [], []
+    for line in lines:
+        wrapped = textwrap.wrap(line, characters, subsequent_indent="    ", break_on_hyphens=False)
+        if len(wrapped) > rows:
+            return None
+        if len(column) + len(wrapped) > rows:
+            columns.append(column)
+            column = []
+        column += wrapped
+    return [*columns, column] if column else columns
+
+
+def _draw_key_columns(fig, box: list[float], title: str, size: float, columns: list[list[str]]) -> bool:
+    """The key's title and each of its columns as one text; nothing drawn and False when a column is measured wider
+    than its share of ``box`` (the width of the characters is only estimated)."""
+    column_w = box[2] / len(columns)
+    top = box[1] + box[3] - size * 1.6 / 72 / fig.get_size_inches()[1]
+    texts = [fig.text(box[0] + number * column_w, top, "\n".join(column), fontsize=size, va="top", linespacing=1.25)
+             for number, column in enumerate(columns)]
+    if all(_width(fig, text) <= column_w * 0.97 for text in texts):
+        fig.text(box[0], box[1] + box[3], title, fontsize=size + 0.5, weight="bold", va="top")
+        return True
+    for text in texts:
+        text.remove()
+    return False
+
+
 def draw_key(fig, box: list[float], title: str, names: list[str]) -> bool:
-    """Numbered names (``1 Badaroux`` …) in as many columns as ``box`` (figure fractions) needs; the font
-    shrinks down to 5 pt before names are shortened. Whether they fit whole is returned."""
+    """Numbered names (``1 Badaroux`` …) in as few columns as ``box`` (figure fractions) allows, a long name wrapped
+    over the next lines rather than cut; the font shrinks down to 5 pt before names are shortened (« … »), when
+    even wrapped they cannot fit. Whether they fit whole is returned."""
     if not names:
         return True
     lines = [f"{number} {name}" for number, name in enumerate(names, start=1)]
     width_pt, height_pt = box[2] * fig.get_size_inches()[0] * 72, box[3] * fig.get_size_inches()[1] * 72
-    for size in (s for s in (KEY_PT, 6, 5.5, 5) if s <= _key_style(len(names))[0]):
+    sizes = [s for s in (KEY_PT, 6, 5.5, 5) if s <= _key_style(len(names))[0]]
+    for size in sizes:
         rows = max(1, int(height_pt / (size * 1.25)) - 1)
-        columns = math.ceil(len(lines) / rows)
-        characters = int(width_pt / columns / (size * 0.55))
-        if fits := characters >= max(len(line) for line in lines):
-            break
-    if characters < 8:
-        return False
-    column_w = box[2] / columns
-    fig.text(box[0], box[1] + box[3], title, fontsize=size + 0.5, weight="bold", va="top")
-    for column in range(columns):
-        limit = characters
-        while True:      # the width of the characters was estimated: measured, a column never runs into the next
-            chunk = [line if len(line) <= limit else line[:limit - 1] + "…"
-                     for line in lines[column * rows:(column + 1) * rows]]
-            text = fig.text(box[0] + column * column_w, box[1] + box[3] - size * 1.6 / 72 / fig.get_size_inches()[1],
-                            "\n".join(chunk), fontsize=size, va="top", linespacing=1.25)
-            if limit <= 8 or _width(fig, text) <= column_w * 0.97:
+        for count in range(math.ceil(len(lines) / rows), len(lines) + 1):
+            for characters in range(int(width_pt / count / (size * 0.55)), 11, -2):
+                columns = _key_columns(lines, characters, rows)
+                if columns is None or len(columns) > count:
+                    break
+                if _draw_key_columns(fig, box, title, size, columns):
+                    return True
+            if width_pt / count / (size * 0.55) < 12:
                 break
-            text.remove()
-            limit -= 2
-        fits = fits and limit == characters
-    return fits
+    size = sizes[-1]   # names cut to the width of their column
+    rows = max(1, int(height_pt / (size * 1.25)) - 1)
+    columns = [lines[start:start + rows] for start in range(0, len(lines), rows)]
+    for limit in range(int(width_pt / len(columns) / (size * 0.55)), 7, -2):
+        if _draw_key_columns(fig, box, title, size, [[line if len(line) <= limit else line[:limit - 1] + "…"
+                                                      for line in column] for column in columns]):
+            break
+    return False
 
 
 class MapLabels:
@@ -766,9 +807,12 @@ def _zone_markers(ax, zones: dict[str, list], zorder: float = 7) -> None:
 
 
 def _marker_entries(zones: dict[str, list]) -> list:
-    return [Line2D([], [], marker=ZONE_MARKERS[kind][0], markersize=9, markerfacecolor="none",
-                   markeredgecolor=ALERT_COLOUR, markeredgewidth=1.4, linestyle="none", label=ZONE_MARKERS[kind][2])
-            for kind, geometries in zones.items() if geometries]
+    """The legend entries of the markers drawn, as drawn: a red circle, a dashed red square."""
+    style = {"facecolor": "none", "edgecolor": ALERT_COLOUR, "linewidth": 1.4}
+    return [Line2D([], [], marker="o", markersize=9, markerfacecolor="none", markeredgecolor=ALERT_COLOUR,
+                   markeredgewidth=1.4, linestyle="none", label=label) if marker == "o" else
+            SquareEntry(**style, linestyle=linestyle, label=label)
+            for kind, (marker, linestyle, label) in ZONE_MARKERS.items() if zones.get(kind)]
 
 
 def _in_view_simplified(shapes: gpd.GeoSeries, view, tolerance: float) -> gpd.GeoSeries:
@@ -848,6 +892,11 @@ def pieces_map(bundle, territory: Territory, selected: gpd.GeoDataFrame, groups:
         _scale_bar(panel)
         MapLabels(panel).add(mine, names, 7, optional=True)
     return fig
+
+
+def key_name(name: str) -> str:
+    """A CPTS in the key « CPTS numérotées »: its name without a leading « CPTS », which the key's title says."""
+    return re.sub(r"^CPTS\s+(?=\S)", "", name, flags=re.IGNORECASE)
 
 
 def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientation: str = "landscape",
@@ -932,7 +981,7 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
         unnamed = sorted(unnamed, key=lambda position: shapes.index[position])
         labels.add(shapes.iloc[unnamed], [str(n) for n in range(1, len(unnamed) + 1)], 6, weight="bold",
                    optional=True, reach=4)
-        fits = draw_key(fig, key_box, "CPTS numérotées", [shapes.index[position] for position in unnamed])
+        fits = draw_key(fig, key_box, "CPTS numérotées", [key_name(shapes.index[position]) for position in unnamed])
         return fig, fits
 
     # a long key of numbered CPTS needs a wider panel (a row under the map would shrink it): taken at once for many
