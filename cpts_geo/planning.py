@@ -56,6 +56,9 @@ FLOOR_POPULATION = 10_000
 #: Target range of a new CPTS cut from a large white piece: at least the first (max-p threshold), and a
 #: commune or EPCI part above the second is cut (taille 1–2 in rural areas, 3 in cities; see README).
 TARGET_POPULATION = (30_000, 100_000)
+#: Communes from which people come (pôles) when new CPTS do not follow the EPCI: each white commune goes with the
+#: nearest pôle before the max-p regions are drawn (about the population of a « pôle intermédiaire »).
+POLE_POPULATION = 5_000
 #: Seed of spopt's max-p (random construction): the same input gives the same plan.
 MAXP_SEED = 19
 #: Iterations of spopt's max-p: construction, then simulated annealing (speed against compactness).
@@ -506,22 +509,37 @@ def _max_p(graph: sparse.csr_matrix, population: np.ndarray, centre: np.ndarray,
     return np.unique(np.asarray(model.labels_), return_inverse=True)[1].ravel()
 
 
-def _regions(between: sparse.csr_matrix, population: np.ndarray, centre: np.ndarray, unit_epci: np.ndarray,
+def _catchments(between: sparse.csr_matrix, centre: np.ndarray, commune: np.ndarray,
+                commune_population: np.ndarray) -> np.ndarray:
+    """Block of each unit when EPCI are not followed: the pôle (commune of at least :data:`POLE_POPULATION`
+    inhabitants) nearest along the adjacency graph (distances between population centres), i.e. where people
+    go; a unit that reaches no pôle is a block of its own."""
+    edges = between.tocoo()
+    length = sparse.csr_matrix((np.hypot(*(centre[edges.row] - centre[edges.col]).T) + 1.0, (edges.row, edges.col)),
+                               shape=between.shape)
+    poles = np.flatnonzero(commune_population >= POLE_POPULATION)
+    block = np.arange(len(commune)) + len(commune)
+    if len(poles):
+        _, _, source = csgraph.dijkstra(length, directed=False, indices=poles, min_only=True,
+                                         return_predecessors=True)
+        reached = source >= 0
+        block[reached] = np.unique(commune, return_inverse=True)[1].ravel()[source[reached]]
+    return np.unique(block, return_inverse=True)[1].ravel()
+
+
+def _regions(between: sparse.csr_matrix, population: np.ndarray, centre: np.ndarray, block: np.ndarray,
              settings: "PlanSettings") -> np.ndarray:
     """New CPTS of one connected white piece (region of each unit): max-p regions of at least
-    ``settings.target_min`` inhabitants, over whole EPCI parts (those above ``settings.target_max`` cut first
-    into max-p regions of their own units) when ``settings.respect_epci``, else over the units."""
+    ``settings.target_min`` inhabitants over whole blocks (EPCI parts, or pôle catchments), a block above
+    ``settings.target_max`` being cut first into max-p regions of its own units."""
     count = len(population)
-    if settings.respect_epci:
-        block = _components(_same_label_edges(between, unit_epci), np.ones(count, dtype=bool))
-        for b in np.unique(block):
-            inside = np.flatnonzero(block == b)
-            if population[inside].sum() > settings.target_max:
-                parts = _max_p(between[inside][:, inside], population[inside], centre[inside], settings.target_min)
-                block[inside[parts > 0]] = block.max() + 1 + parts[parts > 0]
-        block = np.unique(block, return_inverse=True)[1].ravel()
-    else:
-        block = np.arange(count)
+    block = _components(_same_label_edges(between, block), np.ones(count, dtype=bool))
+    for b in np.unique(block):
+        inside = np.flatnonzero(block == b)
+        if population[inside].sum() > settings.target_max:
+            parts = _max_p(between[inside][:, inside], population[inside], centre[inside], settings.target_min)
+            block[inside[parts > 0]] = block.max() + 1 + parts[parts > 0]
+    block = np.unique(block, return_inverse=True)[1].ravel()
     indicator = sparse.csr_matrix((np.ones(count), (block, np.arange(count))))
     block_graph = (indicator @ between @ indicator.T).tolil()
     block_graph.setdiag(0)
@@ -542,6 +560,8 @@ class _White:
     population: np.ndarray
     epci: np.ndarray
     centre: np.ndarray              # population centre of each unit (m, in the IRIS' projection)
+    commune: np.ndarray             # code
+    commune_population: np.ndarray
 
     @classmethod
     def of(cls, bundle, member, scorer: _Scorer, white: np.ndarray, target_max: float) -> "_White":
@@ -554,8 +574,10 @@ class _White:
         weights = np.maximum(iris["population"].to_numpy(), 1)
         centre = np.column_stack([units.sums((iris["xmin"] + iris["xmax"]).to_numpy() / 2 * weights),
                                   units.sums((iris["ymin"] + iris["ymax"]).to_numpy() / 2 * weights)])
+        commune = units.first(iris["code_insee"].to_numpy(dtype=object))
         return cls(units, border, outline, between, units.sums(iris["population"].to_numpy()),
-                   units.first(scorer.epci_index), centre / units.sums(weights)[:, None])
+                   units.first(scorer.epci_index), centre / units.sums(weights)[:, None], commune,
+                   bundle.communes["population"].reindex(commune).fillna(0).to_numpy())
 
 
 @dataclass
@@ -585,8 +607,10 @@ def _white_proposals(bundle, names, member, scorer: _Scorer, white_mask: np.ndar
     new = []
     for p in np.unique(piece[owner < 0]):
         inside = np.flatnonzero(piece == p)
-        region = _regions(white.between[inside][:, inside], white.population[inside], white.centre[inside],
-                          white.epci[inside], settings)
+        between = white.between[inside][:, inside]
+        block = white.epci[inside] if settings.respect_epci else _catchments(
+            between, white.centre[inside], white.commune[inside], white.commune_population[inside])
+        region = _regions(between, white.population[inside], white.centre[inside], block, settings)
         new += [_NewZone(inside[region == r], float(white.population[inside].sum()), int(region.max()) + 1)
                 for r in np.unique(region)]
     return proposals + _new_cpts(bundle, names, member, white, enclosed, new, settings)
@@ -623,7 +647,7 @@ def _new_cpts(bundle, names, member, white: _White, enclosed: np.ndarray, zones:
               settings: "PlanSettings") -> list[Proposal]:
     """A proposal per new CPTS, numbered from the most populated (« Nouvelle CPTS 1 — <pôle> »)."""
     zones = sorted(zones, key=lambda z: (-white.population[z.units].sum(), min(white.units.positions(z.units))))
-    proposals = []
+    proposals, far = [], []          # far: the new CPTS touching no CPTS (their number, IRIS positions)
     for number, zone in enumerate(zones, 1):
         positions = white.units.positions(zone.units)
         communes, iris = _codes(bundle, positions)
@@ -650,42 +674,45 @@ def _new_cpts(bundle, names, member, white: _White, enclosed: np.ndarray, zones:
         if len(touching):
             reasons.append("CPTS voisines : " + ", ".join(f"« {names[c]} »" for c in touching) + ".")
         else:
-            nearest = _nearest_cpts(bundle, member, names, positions)
-            reasons.append(f"CPTS la plus proche : « {nearest[0]} », à {fr_decimal(nearest[1] / 1000, 1)} km de "
-                           "frontière à frontière." if nearest else "Aucune CPTS du registre sur ce territoire.")
+            far.append((len(proposals), positions))
         kind = "isolated" if enclosed[positions].all() else "white"
         proposals.append(Proposal(kind, communes, iris, population, None, None, reasons, None,
                                   taille_number(population), new_name=f"Nouvelle CPTS {number} — {pole_name}"))
+    for (number, _), nearest in zip(far, _nearest_cpts(bundle, member, names, [positions for _, positions in far])):
+        proposals[number].reasons.append(f"CPTS la plus proche : « {nearest[0]} », à {fr_decimal(nearest[1] / 1000, 1)} "
+                                         "km de frontière à frontière." if nearest else
+                                         "Aucune CPTS du registre sur ce territoire.")
     return proposals
 
 
-def _nearest_cpts(bundle, member, names, positions: np.ndarray) -> tuple[str, float] | None:
-    """The CPTS nearest to the IRIS ``positions`` border to border, and the distance (m, in the IRIS'
-    projection); None when no CPTS lies in that projection."""
+def _nearest_cpts(bundle, member, names, zones: list[np.ndarray]) -> list[tuple[str, float] | None]:
+    """For each zone (IRIS positions), the CPTS nearest border to border and the distance (m, in the zone's
+    projection); None when no CPTS lies in that projection. Candidates are taken by the distance between boxes
+    (never more than the true distance) until no box is nearer than the nearest shape found."""
     iris = bundle.iris
-    crs = iris["crs"].iat[positions[0]]
     held, cpts_of = member.nonzero()
-    same = iris["crs"].to_numpy()[held] == crs
-    held, cpts_of = held[same], cpts_of[same]
-    if not len(held):
-        return None
+    crs = iris["crs"].to_numpy()
     box = iris[["xmin", "ymin", "xmax", "ymax"]].to_numpy()
-    zone_box = np.concatenate([box[positions, :2].min(axis=0), box[positions, 2:].max(axis=0)])
-    gap = np.maximum(0, np.maximum(box[held, :2] - zone_box[2:], zone_box[:2] - box[held, 2:]))
-    lower = np.hypot(gap[:, 0], gap[:, 1])            # box to box: never more than the true distance
-    codes = iris["code_iris"].to_numpy()
-    geometry = bundle.iris_geometry(codes[positions]).to_crs(crs)
-    zone = shapely.union_all(geometry.geometry.to_numpy())
-
-    def distances(rows):
-        shapes = bundle.iris_geometry(codes[held[rows]]).to_crs(crs).geometry.to_numpy()
-        return shapely.distance(zone, shapes)
-
-    first = np.argsort(lower, kind="stable")[:NEAREST_CANDIDATES]
-    bound = distances(first).min()
-    rows = np.flatnonzero(lower <= bound)
-    found = distances(rows)
-    return names[cpts_of[rows[int(np.argmin(found))]]], float(found.min())
+    needed = np.unique(np.concatenate([held, *zones])) if zones else held
+    geometry = bundle.iris_geometry(iris.index[needed]).geometry
+    projected = {code: pd.Series(geometry[crs[needed] == code].to_crs(code).to_numpy(),
+                                 index=needed[crs[needed] == code]) for code in np.unique(crs[needed])}
+    found = []
+    for positions in zones:
+        here = crs[positions[0]]
+        candidates, owners = held[crs[held] == here], cpts_of[crs[held] == here]
+        if not len(candidates):
+            found.append(None)
+            continue
+        zone_box = np.concatenate([box[positions, :2].min(axis=0), box[positions, 2:].max(axis=0)])
+        gap = np.maximum(0, np.maximum(box[candidates, :2] - zone_box[2:], zone_box[:2] - box[candidates, 2:]))
+        lower = np.hypot(gap[:, 0], gap[:, 1])
+        shape = shapely.union_all(projected[here][positions].to_numpy())
+        first = np.argsort(lower, kind="stable")[:NEAREST_CANDIDATES]
+        rows = np.flatnonzero(lower <= shapely.distance(shape, projected[here][candidates[first]].to_numpy()).min())
+        distance = shapely.distance(shape, projected[here][candidates[rows]].to_numpy())
+        found.append((names[owners[rows[int(np.argmin(distance))]]], float(distance.min())))
+    return found
 
 
 # --------------------------------------------------------------------------- plan
