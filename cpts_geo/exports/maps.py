@@ -77,8 +77,10 @@ MAP_LIMIT_WORDS = ("contours", "population municipale", "population légale", "p
 DEPARTEMENT_BAND_WIDTH = 3.0
 #: neighbouring CPTS: the palette without its warm colours, which would read as the territory
 NEIGHBOUR_PALETTE = tuple(c for c in CPTS_PALETTE if c not in ("#fdb462", "#fb9a99", "#fccde5", "#ffed6f"))
-#: a new CPTS of a plan of full coverage (proposed map): one colour, apart from the palette of existing CPTS
+#: the new CPTS of a plan of full coverage (proposed map): blues with rings, apart from the palette of existing
+#: CPTS; the shades alternate so that neighbouring new CPTS are told apart
 NEW_CPTS_STYLE = {"facecolor": "#9ecae1", "edgecolor": "#08519c", "hatch": "oo"}
+NEW_CPTS_SHADES = ("#9ecae1", "#deebf7", "#6baed6", "#c6dbef")
 CPTS_HATCHES = ("", "//", "\\\\", "..", "xx", "--", "||", "oo")
 NEIGHBOUR_HATCHES = ("//", "\\\\", "xx", "||", "--", "++")
 NICE_SCALES = (1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 7.5, 8, 9, 10)
@@ -926,7 +928,8 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
         draw_lines(ax, communes.values, 1.1, color="#b0b0b0", linewidth=0.25, rasterized=True)
         for number, (name, shape) in enumerate(zip(shapes.index, shapely.simplify(shapes.values, tolerance,
                                                                                preserve_topology=True))):
-            style = NEW_CPTS_STYLE if name in new_cpts else {
+            style = {**NEW_CPTS_STYLE, "facecolor": NEW_CPTS_SHADES[new_cpts.index(name) % len(NEW_CPTS_SHADES)]} \
+                if name in new_cpts else {
                 "facecolor": CPTS_PALETTE[number % len(CPTS_PALETTE)], "edgecolor": "#333333",
                 "hatch": CPTS_HATCHES[number % len(CPTS_HATCHES)]}
             draw_shapes(ax, [shape], 2, **style, linewidth=0.8, alpha=0.9)
