@@ -7,14 +7,19 @@ where that part is itself in several pieces. A unit lies in one commune, hence i
 * **Overlaps** first. A shared unit is kept by the best-scoring CPTS among those that hold it and
   released by the others — except by a CPTS that releasing it would cut in two or leave empty
   (the overlap then stays, « à arbitrer »).
-* **White zones**, on the registry without the released overlaps. A *piece* is a connected set of
-  white units of the area. A piece of fewer than :data:`NEW_CPTS_POPULATION` inhabitants that
-  touches a CPTS is shared out, round after round: every unit touching a CPTS (or a unit already
-  given to it) goes to the best-scoring of those CPTS. A CPTS thus grows only into units adjacent
-  to what it has, and each proposal (the units of a piece given to one CPTS) keeps it in one
-  piece on its own. A piece that touches no CPTS, or that is populated enough for a CPTS of its
-  own, is proposed as « nouvelle CPTS » (one per EPCI part when it is that populated), with its
-  population, its taille and the nearest CPTS.
+* The plan is computed on the région(s) of the area asked (:func:`plan_scope`), then the part asked is
+  kept: a zone gets the same proposal whatever the area asked.
+* **White leftovers**, on the registry without the released overlaps (:func:`_leftovers`): the white
+  part of an EPCI under the floor (:class:`PlanSettings`) touching a CPTS that holds communes of that
+  EPCI, then every white piece left under the floor touching a CPTS, are shared out round after
+  round: every unit touching a CPTS (or a unit already given to it) goes to the best-scoring of those
+  CPTS. A CPTS thus grows only into units adjacent to what it has, and each proposal keeps it in one
+  piece on its own.
+* **New CPTS**: each white piece left is cut by PySAL spopt's max-p regions (each region of at least
+  the target minimum) over blocks — EPCI parts, or pôle catchments when EPCI are not followed — a
+  block above the target maximum (a large EPCI, a city taken by IRIS) being cut first by max-p over
+  its units. Only a piece with no CPTS around may be a new CPTS under the floor. New CPTS are named
+  « Nouvelle CPTS N — <pôle> » (N from the most populated) and applied in the « after ».
 
 **Score** of a unit (or zone) for a CPTS, between 0 and 1, weights in :data:`SCORE_WEIGHTS`::
 
