@@ -30,12 +30,8 @@ CORSE_WHITE = {"242010056", "200015162", "200040764", "200073120"}
 
 @pytest.fixture(scope="module")
 def example(france):
+    """The example registry (docs/registry_example: 16 CPTS of Aude and Pyrénées-Orientales)."""
     return read_registry(france, EXAMPLE).cpts
-
-
-@pytest.fixture(scope="module")
-def plan_66(france, example):
-    return propose(france, example, area_of(france, "76", "66"))
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +46,12 @@ def paca(france):
     epci = sorted(set(france.communes.loc[france.communes["region"] == "93", "epci"].dropna()))
     registry = synthetic_registry(france, "93", set(epci[::7]), 70, overlaps=3)
     return registry, propose(france, registry, area_of(france, "93"))
+
+
+@pytest.fixture(scope="module")
+def plan_66(france, example):
+    """The plan of Pyrénées-Orientales (computed on Occitanie)."""
+    return propose(france, example, area_of(france, "76", "66"))
 
 
 def pieces(bundle, codes) -> int:
