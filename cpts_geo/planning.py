@@ -46,7 +46,9 @@ import shapely
 from libpysal.weights import W
 from scipy import sparse
 from scipy.sparse import csgraph
-from spopt.region import MaxPHeuristic
+from scipy.spatial.distance import pdist, squareform
+from spopt.region.maxp import _calculate_within_region_distance as within_region_distance
+from spopt.region.maxp import _construction_phase as maxp_construction
 
 from cpts_geo.coverage import FUNDING_ITEM, Area, CoverageReport, Membership, coverage_report
 from cpts_geo.errors import InputError
@@ -66,8 +68,8 @@ TARGET_POPULATION = (30_000, 100_000)
 POLE_POPULATION = 5_000
 #: Seed of spopt's max-p (random construction): the same input gives the same plan.
 MAXP_SEED = 19
-#: Iterations of spopt's max-p: construction, then simulated annealing (speed against compactness).
-MAXP_ITERATIONS = (3, 1)
+#: Constructions of spopt's max-p regions among which the most compact is kept.
+MAXP_CONSTRUCTIONS = 30
 #: CPTS IRIS nearest by their boxes whose exact distance to a new CPTS is measured first.
 NEAREST_CANDIDATES = 20
 #: Order of the proposals by kind (then by population, largest first).
@@ -496,22 +498,23 @@ def _leftovers(between: sparse.csr_matrix, border: sparse.csr_matrix, population
 
 def _max_p(graph: sparse.csr_matrix, population: np.ndarray, centre: np.ndarray, threshold: float) -> np.ndarray:
     """Region of each node of a connected ``graph``: PySAL spopt's max-p regions (as many contiguous regions as
-    possible, each of at least ``threshold`` inhabitants, the most compact — distances between population
-    centres), with a fixed seed so that the same input gives the same regions."""
+    possible, each of at least ``threshold`` inhabitants), the most compact of :data:`MAXP_CONSTRUCTIONS`
+    constructions (sum of distances between population centres within regions), with a fixed seed so that the
+    same input gives the same regions. spopt's simulated annealing that follows is not run: it loops forever when
+    a region can give up an inner unit but no unit on its border (spopt 0.7), as in small white pieces."""
     if len(population) < 2 or population.sum() < 2 * threshold:
         return np.zeros(len(population), dtype=int)
-    neighbours = {i: graph[i].indices.tolist() for i in range(len(population))}
-    frame = pd.DataFrame({"x": centre[:, 0] / 1000, "y": centre[:, 1] / 1000, "population": population})
-    model = MaxPHeuristic(frame, W(neighbours, silence_warnings=True), ["x", "y"], "population", threshold,
-                          top_n=2, max_iterations_construction=MAXP_ITERATIONS[0], max_iterations_sa=MAXP_ITERATIONS[1],
-                          policy="keep")
+    neighbours = W({i: graph[i].indices.tolist() for i in range(len(population))}, silence_warnings=True)
+    distance = squareform(pdist(centre / 1000, metric="cityblock"))
     state = np.random.get_state()
     np.random.seed(MAXP_SEED)
     try:
-        model.solve()
+        _, constructions = maxp_construction(np.arange(len(population)), centre, population, distance, neighbours,
+                                             threshold, 2, MAXP_CONSTRUCTIONS)
     finally:
         np.random.set_state(state)
-    return np.unique(np.asarray(model.labels_), return_inverse=True)[1].ravel()
+    labels, _, _ = min(constructions, key=lambda c: within_region_distance(c[1], distance))
+    return np.unique(np.asarray(labels), return_inverse=True)[1].ravel()
 
 
 def _catchments(between: sparse.csr_matrix, centre: np.ndarray, commune: np.ndarray,
