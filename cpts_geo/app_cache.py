@@ -21,6 +21,7 @@ from cpts_geo.coverage_map import coverage_map, cpts_shapes, departements_of, ma
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.folium_view import RenderedMap, render_map
 from cpts_geo.registry import RegistryImport, read_registry_upload
+from cpts_geo.planning import Plan, PlanSettings, propose
 from cpts_geo.session import iris_regions
 from cpts_geo.store import StoreUnavailable, open_store
 from cpts_geo.user_text import markdown_text
@@ -65,6 +66,16 @@ def load_area(path: str | None, departements: tuple[str, ...],
               tolerance_m: float = webmap.SIMPLIFY_TOLERANCE_M) -> webmap.AreaLayer:
     """The map layer of some départements, kept across reruns and pages."""
     return long_lived(load_map_data(path, tolerance_m).area(tuple(sorted(departements))))
+
+
+@st.cache_resource(show_spinner="Calcul du plan de couverture sur la région (une fois par registre et réglages)…",
+                   **AREA_CACHE)
+def load_plan(path: str | None, registry_key: int, _registry: dict[str, frozenset[str]], region: str,
+              departement: str, settings: PlanSettings) -> Plan:
+    """The plan of full coverage of an area (:func:`cpts_geo.planning.propose`, computed on its région), kept
+    across reruns and users per registry (``registry_key``: a hash of ``_registry``), area and settings."""
+    bundle = load_bundle(path)
+    return propose(bundle, _registry, area_of(bundle, region, departement or None), settings)
 
 
 @st.cache_resource(show_spinner=False, **AREA_CACHE)

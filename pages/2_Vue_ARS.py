@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from cpts_geo import webmap
-from cpts_geo.app_cache import load_coverage_view, load_registry_upload, open_page, show_table, shown_error
+from cpts_geo.app_cache import load_coverage_view, load_plan, load_registry_upload, open_page, show_table, shown_error
 from cpts_geo.codes import resolve_codes
 from cpts_geo.coverage import area_of, fr_number, registry_elsewhere, report_tables
 from cpts_geo.coverage_map import FOCUS_STYLE, commune_at, focus_view
@@ -24,12 +24,14 @@ from cpts_geo.exports.maps import save_figure
 from cpts_geo.exports.sheets import coverage_files, plan_files, report_csv
 from cpts_geo.formatting import fr_datetime, fr_int, fr_percent
 from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE
-from cpts_geo.planning import KIND_LABELS, before_after_lines, plan_tables, propose, with_proposals
+from cpts_geo.planning import KIND_LABELS, PlanSettings, before_after_lines, plan_tables, with_proposals
 from cpts_geo.registry import RegistryImport, registry_digest, registry_from_store, save_registry
 from cpts_geo.registry_history import registry_diff, restore_version
 from cpts_geo.session import selection_query
 from cpts_geo.user_text import markdown_text
 
+#: Populations offered by « Réglages du plan ».
+PLAN_POPULATIONS = [1_000, 2_000, 5_000, *range(10_000, 100_000, 5_000), *range(100_000, 300_001, 25_000)]
 SOURCES = ("Registre enregistré", "Fichier (CSV, GeoJSON, GeoPackage, Shapefile zippé)", "Brouillons de l'application")
 #: The tables of the report under the map, and what stands in place of one without a row.
 EMPTY_TABLES = {"Zones blanches": "Aucune zone blanche : toute la population est dans une CPTS.",
@@ -136,6 +138,27 @@ def cpts_list(report, registry: dict[str, frozenset[str]], shapes) -> None:
     if focus:
         st.link_button(f"Ouvrir « {markdown_text(focus)} » dans « Tracer le territoire »", icon=":material/draw:",
                        url="./?" + urlencode(selection_query(bundle, registry[focus], focus, compare_registry=True)))
+
+
+def plan_settings() -> PlanSettings:
+    """The officer's settings of the plan (« Réglages du plan »), the defaults until changed."""
+    defaults = PlanSettings()
+    with st.expander("Réglages du plan"):
+        floor = st.select_slider("Plancher : population en dessous de laquelle une zone blanche va à une CPTS voisine",
+                                 PLAN_POPULATIONS, value=defaults.floor, format_func=fr_int, key="ars_plan_floor")
+        target = st.select_slider("Population visée d'une nouvelle CPTS (minimum, maximum)", PLAN_POPULATIONS,
+                                  value=(defaults.target_min, defaults.target_max), format_func=fr_int,
+                                  key="ars_plan_target")
+        respect_epci = st.toggle("Respecter les EPCI (nouvelles CPTS faites d'intercommunalités entières quand "
+                                 "c'est possible)", value=defaults.respect_epci, key="ars_plan_epci")
+        st.caption("Défauts : plancher 10 000 habitants (les CPTS réelles en ont rarement moins) ; nouvelles CPTS "
+                   "d'au moins 30 000 habitants (taille 1 à 2 à la campagne) ; une intercommunalité ou une commune "
+                   "de plus de 100 000 habitants est découpée (taille 3 au plus en ville).")
+    try:
+        return PlanSettings(floor, *target, respect_epci)
+    except CptsGeoError as err:
+        st.error(markdown_text(shown_error(err) + " Réglages par défaut utilisés."))
+        return defaults
 
 
 def show_region(code: str) -> None:
@@ -279,23 +302,25 @@ st.download_button("Télécharger la liste des CPTS (CSV)", report_csv(tables["C
                    key="ars_csv")
 st.subheader("Plan de couverture complète")
 if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", key="ars_propose"):
-    plan = propose(bundle, imported.cpts, report.area)
+    settings = plan_settings()
+    plan = load_plan(DATA_PATH, hash(frozenset(imported.cpts.items())), imported.cpts, region, departement, settings)
     proposals = plan_tables(plan, bundle)["Propositions"]
     show_table(proposals, "Aucune proposition : ni zone blanche ni chevauchement.", hide_index=True,
                column_config={**localized_numbers(proposals), "Score": st.column_config.NumberColumn(format="localized")})
     st.caption("Score entre 0 et 1 : 0,60 × part du contour de la zone partagée avec la CPTS + 0,25 × même "
                "intercommunalité (1 ou 0) + 0,15 × équilibre (1 − population de la CPTS / population de la plus "
                "grande CPTS : à frontière égale, la plus petite CPTS est préférée ; à égalité, la première par "
-               "ordre alphabétique). Une zone pour une « nouvelle CPTS » n'est pas appliquée : la CPTS reste à "
-               "créer.")
+               "ordre alphabétique). Le plan est calculé sur toute la région : une zone reçoit la même proposition "
+               "quelle que soit la partie affichée. Les nouvelles CPTS (« Nouvelle CPTS 1 — pôle ») comptent dans "
+               "l'après et gardent ce nom si le plan est enregistré.")
     labels = {n: f"{n} — {KIND_LABELS[p.kind]} : {p.zone_label(bundle)} → {p.destination()}"
-              for n, p in enumerate(plan.proposals, 1) if p.to}
+              for n, p in enumerate(plan.proposals, 1)}
     rejected = st.multiselect("Propositions refusées", list(labels), format_func=labels.get, key="ars_rejected",
                               placeholder="Aucune : toutes les propositions sont acceptées")
     with st.expander("Déplacer des communes ou des IRIS à la main"):
         codes = st.text_input("Codes INSEE de communes ou codes IRIS (séparés par des virgules), ou cliquez les "
                               "communes sur la carte", key="ars_move_codes")
-        target = st.selectbox("Vers la CPTS", sorted(imported.cpts), index=None, placeholder="Choisissez une CPTS",
+        target = st.selectbox("Vers la CPTS", [*sorted(imported.cpts), *plan.new_cpts()], index=None, placeholder="Choisissez une CPTS",
                               key="ars_move_to")
         if st.button("Ajouter ce déplacement", key="ars_move_add"):
             resolved = resolve_codes(bundle, codes.replace(";", ",").split(","))
@@ -306,7 +331,7 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
                 st.session_state.ars_moves = [*st.session_state.get("ars_moves", []), (sorted(resolved.iris), target)]
         if st.session_state.get("ars_moves") and st.button("Annuler les déplacements à la main", key="ars_move_clear"):
             st.session_state.ars_moves = []
-    chosen = with_proposals(bundle, plan, [p for n, p in enumerate(plan.proposals, 1) if p.to and n not in rejected],
+    chosen = with_proposals(bundle, plan, [p for n, p in enumerate(plan.proposals, 1) if n not in rejected],
                             st.session_state.get("ars_moves", []))
     for move in chosen.proposals:
         if move.kind == "manual":
@@ -324,10 +349,10 @@ if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", k
         **{c: st.column_config.NumberColumn(format="localized") for c in changed.columns if "€" in c}})
     st.download_button("Télécharger le plan (XLSX)", plan_files(chosen, bundle, "plan")["plan.xlsx"],
                        file_name=f"plan_couverture_{report.area.stem}.xlsx", key="ars_plan_xlsx")
-    moved = [code for p in chosen.proposals for code in p.iris]
     st.download_button("Télécharger la carte de la couverture proposée (PDF A4)",
                        lambda: save_figure(coverage_print_map(bundle, chosen.registry_after, chosen.after,
-                                                              proposed=moved), "pdf"),
+                                                              proposed=chosen.moved(), new_cpts=chosen.new_cpts()),
+                                           "pdf"),
                        file_name=f"couverture_{report.area.stem}_proposee.pdf", mime="application/pdf", key="ars_plan_pdf",
                        on_click="ignore")
     if drafts.user.is_ars_of([region]):

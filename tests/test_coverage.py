@@ -432,7 +432,7 @@ def test_csv_read_by_a_french_spreadsheet(france_dir, tmp_path, capsys, libreoff
     assert proposals[0][7:10] == ("Score", "Taille avant", "Taille après")
     assert proposals[1][:10] == (1, "Zone isolée", "Casefabre (66040)", TEXT_MARK + "660400000", 44, "CPTS Aspres",
                                  None, 0.927, 2, 2)
-    new = next(row for row in proposals if row[5] == "nouvelle CPTS")
+    new = next(row for row in proposals if str(row[5]).endswith("(à créer)"))           # « Nouvelle CPTS N — pôle »
     assert (new[7], new[8], isinstance(new[9], int)) == (None, None, True)
 
 

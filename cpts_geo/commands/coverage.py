@@ -17,14 +17,16 @@ from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int
 from cpts_geo.registry import RegistryImport, check_savable, read_registry, registry_from_store, save_registry
 from cpts_geo.output import show, write_files
-from cpts_geo.planning import KIND_LABELS, NEW_CPTS_POPULATION, Plan, before_after_lines, comparison, propose
+from cpts_geo.planning import KIND_LABELS, Plan, PlanSettings, before_after_lines, comparison, propose
 from cpts_geo.reference import departement_label
 from cpts_geo.store import TerritoryStore, open_store
 
 #: Rows of each list printed in text mode (the files have them all).
 PRINTED_ROWS = 15
-#: Largest ``--new-cpts-threshold`` (more inhabitants than France has).
-MAX_NEW_CPTS_POPULATION = 100_000_000
+#: Largest population of the plan's options (more inhabitants than France has).
+MAX_PLAN_POPULATION = 100_000_000
+#: The plan's options (``--propose``): argument → field of :class:`PlanSettings`.
+PLAN_OPTIONS = {"min_population": "floor", "target_min": "target_min", "target_max": "target_max"}
 
 
 def load_registry(bundle: Bundle, args, store: TerritoryStore | None) -> RegistryImport:
@@ -97,6 +99,15 @@ def _figure(value, show) -> str:
     return "—" if pd.isna(value) else show(value)
 
 
+def plan_settings(args) -> PlanSettings:
+    """The plan's settings from the options (defaults for those not given); they need ``--propose``."""
+    given = {field: getattr(args, option) for option, field in PLAN_OPTIONS.items()
+             if getattr(args, option) is not None}
+    if (given or args.ignore_epci) and not args.propose:
+        raise InputError("--min-population, --target-min, --target-max et --ignore-epci s'utilisent avec --propose.")
+    return PlanSettings(**given, respect_epci=not args.ignore_epci)
+
+
 def run(args) -> int:
     """Read the registry, write the report files, then (``--save``) replace the stored registry.
 
@@ -105,8 +116,7 @@ def run(args) -> int:
     """
     if args.save and not args.registry:
         raise InputError("--save enregistre le registre lu avec --registry FICHIER : donnez ce fichier.")
-    if args.new_cpts_threshold is not None and not args.propose:
-        raise InputError("--new-cpts-threshold s'utilise avec --propose.")
+    settings = plan_settings(args)
     bundle = Bundle.load(args.data)
     area = area_of(bundle, args.region, args.departement)
     store = open_store(args.db, read_only=not args.save) if args.save or not args.registry else None
@@ -114,8 +124,7 @@ def run(args) -> int:
     if args.save:
         check_savable(imported, args.accept_ignored,
                       how="relancez avec --accepter-lignes-ignorees pour l'enregistrer sans elles")
-    threshold = args.new_cpts_threshold or NEW_CPTS_POPULATION
-    plan = propose(bundle, imported.cpts, area, threshold) if args.propose else None
+    plan = propose(bundle, imported.cpts, area, settings) if args.propose else None
     report = plan.before if plan else coverage_report(bundle, imported.cpts, area)
     stem = f"couverture_{area.stem}"
     contents = coverage_files(report, bundle, stem)
@@ -124,9 +133,8 @@ def run(args) -> int:
     if args.map:
         maps = {f"{stem}_carte": lambda: coverage_print_map(bundle, imported.cpts, report)}
         if plan:
-            moved = [code for p in plan.proposals if p.to for code in p.iris]
             maps[f"{stem}_carte_proposee"] = lambda: coverage_print_map(bundle, plan.registry_after, plan.after,
-                                                                         proposed=moved)
+                                                                         proposed=plan.moved(), new_cpts=plan.new_cpts())
         for name, draw in maps.items():
             for fmt in ("pdf", "png"):
                 contents[f"{name}.{fmt}"] = save_figure(draw(), fmt)
@@ -183,11 +191,19 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--propose", action="store_true",
                         help="proposer qui prend chaque zone blanche et chaque chevauchement (couverture complète), "
                              "avec la situation avant/après")
-    parser.add_argument("--new-cpts-threshold", metavar="HABITANTS",
-                        type=whole_number("un nombre d'habitants", 1, MAX_NEW_CPTS_POPULATION),
-                        help="--propose : population à partir de laquelle une zone blanche d'un seul tenant est "
-                             f"proposée comme nouvelle CPTS plutôt que partagée entre ses voisines (défaut : "
-                             f"{fr_int(NEW_CPTS_POPULATION)})")
+    people = whole_number("un nombre d'habitants", 1, MAX_PLAN_POPULATION)
+    defaults = PlanSettings()
+    parser.add_argument("--min-population", metavar="HABITANTS", type=people,
+                        help="--propose : plancher ; une zone blanche plus petite va à une CPTS voisine, jamais à une "
+                             f"nouvelle CPTS sauf si elle n'a aucune voisine (défaut : {fr_int(defaults.floor)})")
+    parser.add_argument("--target-min", metavar="HABITANTS", type=people,
+                        help="--propose : population minimale de chaque nouvelle CPTS découpée dans une grande zone "
+                             f"blanche (défaut : {fr_int(defaults.target_min)})")
+    parser.add_argument("--target-max", metavar="HABITANTS", type=people,
+                        help="--propose : une intercommunalité ou une commune plus peuplée est découpée en plusieurs "
+                             f"nouvelles CPTS (défaut : {fr_int(defaults.target_max)})")
+    parser.add_argument("--ignore-epci", action="store_true",
+                        help="--propose : découper les nouvelles CPTS sans suivre les intercommunalités")
     parser.add_argument("--json", action="store_true", help="sortie JSON (un objet ; clés dans docs/cli.md)")
     add_data_option(parser)
     parser.set_defaults(func=run)

@@ -79,6 +79,10 @@ MAP_LIMIT_WORDS = ("contours", "population municipale", "population légale", "p
 DEPARTEMENT_BAND_WIDTH = 3.0
 #: neighbouring CPTS: the palette without its warm colours, which would read as the territory
 NEIGHBOUR_PALETTE = tuple(c for c in CPTS_PALETTE if c not in ("#fdb462", "#fb9a99", "#fccde5", "#ffed6f"))
+#: the new CPTS of a plan of full coverage (proposed map): blues with rings, apart from the palette of existing
+#: CPTS; the shades alternate so that neighbouring new CPTS are told apart
+NEW_CPTS_STYLE = {"facecolor": "#9ecae1", "edgecolor": "#08519c", "hatch": "oo"}
+NEW_CPTS_SHADES = ("#9ecae1", "#deebf7", "#6baed6", "#c6dbef")
 CPTS_HATCHES = ("", "//", "\\\\", "..", "xx", "--", "||", "oo")
 NEIGHBOUR_HATCHES = ("//", "\\\\", "xx", "||", "--", "++")
 NICE_SCALES = (1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 7.5, 8, 9, 10)
@@ -900,9 +904,10 @@ def key_name(name: str) -> str:
 
 
 def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientation: str = "landscape",
-                 proposed: list[str] | None = None):
+                 proposed: list[str] | None = None, new_cpts: tuple[str, ...] = ()):
     """The A4 map of the coverage of an area by the CPTS of a registry (ARS view); with ``proposed`` (IRIS codes of
-    the zones a plan moves), the map of the proposed coverage, those zones outlined. Around the area, as on the
+    the zones a plan moves to existing CPTS), the map of the proposed coverage, those zones outlined, and the
+    CPTS ``new_cpts`` of the plan in their own colour. Around the area, as on the
     territory map: the other communes in grey, the sea tinted and, for a département, the locator inset.
 
     Readable at the scale of a région: names never overlap nor leave the map (a CPTS whose name does not fit is
@@ -939,7 +944,9 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
                {"facecolor": "none", "edgecolor": "black", "linewidth": 2.2, "linestyle": "--"}, "Zone isolée"),
               (union(proposed or []), {"facecolor": "none", "edgecolor": "#2b5cd6", "linewidth": 1.8, "linestyle": ":"},
                "Zone déplacée par les propositions"))
-    handles = [Patch(facecolor=CPTS_PALETTE[0], edgecolor="#333333", label=f"CPTS ({len(names)})"),
+    new_count = sum(name in new_cpts for name in names)
+    handles = [Patch(facecolor=CPTS_PALETTE[0], edgecolor="#333333", label=f"CPTS ({len(names) - new_count})"),
+               *([Patch(**NEW_CPTS_STYLE, label=f"Nouvelle CPTS proposée ({new_count})")] if new_count else []),
                (Patch(facecolor=LAND_COLOUR, edgecolor=LAND_EDGE, label="Hors de la zone affichée"), outside),
                *_sea_entry(sea),
                *(Patch(label=label, **{k: v for k, v in style.items() if k != "linewidth"})
@@ -968,9 +975,13 @@ def coverage_map(bundle, registry: dict[str, frozenset[str]], report, orientatio
                     linewidth=0.25, rasterized=True)
         draw_shapes(ax, shapely.simplify(outline.values, tolerance), 1, facecolor="white", edgecolor="none")
         draw_lines(ax, communes.values, 1.1, color="#b0b0b0", linewidth=0.25, rasterized=True)
-        for number, shape in enumerate(shapely.simplify(shapes.values, tolerance, preserve_topology=True)):
-            colour, hatch = CPTS_PALETTE[number % len(CPTS_PALETTE)], CPTS_HATCHES[number % len(CPTS_HATCHES)]
-            draw_shapes(ax, [shape], 2, facecolor=colour, edgecolor="#333333", hatch=hatch, linewidth=0.8, alpha=0.9)
+        for number, (name, shape) in enumerate(zip(shapes.index, shapely.simplify(shapes.values, tolerance,
+                                                                               preserve_topology=True))):
+            style = {**NEW_CPTS_STYLE, "facecolor": NEW_CPTS_SHADES[new_cpts.index(name) % len(NEW_CPTS_SHADES)]} \
+                if name in new_cpts else {
+                "facecolor": CPTS_PALETTE[number % len(CPTS_PALETTE)], "edgecolor": "#333333",
+                "hatch": CPTS_HATCHES[number % len(CPTS_HATCHES)]}
+            draw_shapes(ax, [shape], 2, **style, linewidth=0.8, alpha=0.9)
         for shape, style, _ in layers:
             draw_shapes(ax, _in_view_simplified(shape, view, tolerance).values, 3, **style)
         draw_lines(ax, shapely.simplify(departement_limits.values, tolerance), 4, **DEPARTEMENT_STYLE)
