@@ -18,6 +18,7 @@ import folium
 import folium.elements
 import streamlit as st
 import streamlit_folium as sf
+from streamlit import runtime
 
 #: Outline of the CPTS picked and framing, applied to the Leaflet map of the folium iframe of the page (same
 #: origin); applied again if that map is drawn anew (another area), taken off when no CPTS is picked.
@@ -74,13 +75,22 @@ def render_map(folium_map: folium.Map) -> RenderedMap:
         hashlib.sha256(script.encode()).hexdigest())
 
 
+def _folium_component():
+    """streamlit-folium's component, registered in this server's runtime: it registers itself only when its module is
+    first imported during a page run, and :mod:`cpts_geo.server` imports it before the server starts (preload)."""
+    registry = runtime.get_instance().component_registry
+    if registry.get_component(sf._component_func.name) is None:
+        registry.register_component(sf._component_func)
+    return sf._component_func
+
+
 def show_map(rendered: RenderedMap, *, key: str, height: int) -> dict | None:
     """Show the map full width, the same arguments at every run; returns the last point clicked
     (``{"lat": …, "lng": …}``, the page runs again on a click), or None."""
-    value = sf._component_func(**rendered.args, key=f"{key}_{rendered.digest}", height=height, width=None,
-                               returned_objects=["last_clicked"], default={"last_clicked": None}, zoom=None,
-                               center=None, feature_group=None, return_on_hover=False, layer_control=None,
-                               pixelated=False, on_change=None, wrap_longitude=False)
+    value = _folium_component()(**rendered.args, key=f"{key}_{rendered.digest}", height=height, width=None,
+                                returned_objects=["last_clicked"], default={"last_clicked": None}, zoom=None,
+                                center=None, feature_group=None, return_on_hover=False, layer_control=None,
+                                pixelated=False, on_change=None, wrap_longitude=False)
     return (value or {}).get("last_clicked")
 
 
