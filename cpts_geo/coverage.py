@@ -179,7 +179,7 @@ class CoverageReport:
     @property
     def extending_outside(self) -> pd.DataFrame:
         """The rows of :attr:`cpts` with IRIS outside the area (none when the area is all the data)."""
-        return self.cpts[self.cpts["outside_departements"].str.len() > 0]
+        return self.cpts[self.cpts["outside_departements"].map(len, na_action="ignore") > 0]
 
     def enclosed_text(self) -> str:
         """« CPTS Ruscino (toute la CPTS, …) dans CPTS Perpignan ; Fitou (11144), partie de CPTS Salanque (…),
