@@ -13,7 +13,9 @@ from pathlib import Path
 
 from PIL import Image
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+from cpts_geo.config import PROJECT_ROOT
+
+DOCS = PROJECT_ROOT / "docs"
 #: The guides: key (``?guide=`` of the « Aide » page) → (title, file in ``docs/``).
 GUIDES = {"porteur": ("Guide du porteur de projet", "guide-porteur.md"),
           "ars": ("Guide de l'ARS", "guide-ars.md")}

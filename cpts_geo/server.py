@@ -12,14 +12,14 @@ import importlib
 import logging
 import os
 import sys
-from pathlib import Path
 
 from streamlit.web import cli
 
+from cpts_geo.config import PROJECT_ROOT
 from cpts_geo.errors import CptsGeoError
 
 LOG = logging.getLogger(__name__)
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = PROJECT_ROOT / "app.py"
 #: What the pages import that takes long the first time: the exports (matplotlib), the map (folium) and Streamlit's
 #: emoji table (read for the page's icon).
 HEAVY_MODULES = ("cpts_geo.exports.files", "cpts_geo.offer", "cpts_geo.webmap", "streamlit.emojis")
