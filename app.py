@@ -1,8 +1,8 @@
 """cpts-geo, main page: draw the territory of a CPTS on a map and check it (``streamlit run app.py``).
 
-Thin layer over the package: the map is built by :mod:`cpts_geo.webmap`, the drawing state
-lives in :class:`cpts_geo.session.DrawingSession`, the figures come from
-:mod:`cpts_geo.territory` and :mod:`cpts_geo.checks`. Other pages go in ``pages/``.
+Thin layer over the package: the map is built by :mod:`cpts_geo.web.webmap`, the drawing state
+lives in :class:`cpts_geo.web.session.DrawingSession`, the figures come from
+:mod:`cpts_geo.territory.model` and :mod:`cpts_geo.territory.checks`. Other pages go in ``pages/``.
 """
 
 from __future__ import annotations
@@ -13,23 +13,23 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from cpts_geo import drawmap, webmap
-from cpts_geo.app_cache import (load_area, load_draw_area, load_map_data, load_switchable_layer, open_page,
-                                shown_error)
-from cpts_geo.checks import run_checks
-from cpts_geo.codes import MAX_UPLOAD_BYTES, split_codes
+from cpts_geo.web import drawmap, webmap
+from cpts_geo.web.app_cache import (load_area, load_draw_area, load_map_data, load_switchable_layer, open_page,
+                                    shown_error)
+from cpts_geo.territory.checks import run_checks
+from cpts_geo.data.codes import MAX_UPLOAD_BYTES, split_codes
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.formatting import fr_datetime, fr_int
-from cpts_geo.funding import TAILLE_BANDS, funding_text
-from cpts_geo.offer import offer_panel, territory_offer
+from cpts_geo.territory.funding import TAILLE_BANDS, funding_text
+from cpts_geo.territory.offer import offer_panel, territory_offer
 from cpts_geo.exports.files import FORMATS, PERIMETER_SYSTEMS, TerritoryExport, file_stem
-from cpts_geo.letter import letter_table
-from cpts_geo.perimeters import read_neighbours
-from cpts_geo.registry import MAX_PERIMETER_BYTES
-from cpts_geo.session import MAX_LINK_CODES, MODES, DrawingSession, iris_departements
-from cpts_geo.sources.readers import listed
-from cpts_geo.store import AlreadySaved
-from cpts_geo.territory import data_limits, summarize
+from cpts_geo.territory.letter import letter_table
+from cpts_geo.region.perimeters import read_neighbours
+from cpts_geo.region.registry import MAX_PERIMETER_BYTES
+from cpts_geo.web.session import MAX_LINK_CODES, MODES, DrawingSession, iris_departements
+from cpts_geo.data.sources.readers import listed
+from cpts_geo.storage.store import AlreadySaved
+from cpts_geo.territory.model import data_limits, summarize
 from cpts_geo.user_text import markdown_text
 
 LEVEL_BOXES = {"ok": st.success, "info": st.success, "warning": st.warning, "error": st.error}

@@ -1,4 +1,4 @@
-"""Benchmark of the map page, server side: what the drawing map (cpts_geo/drawmap) receives and how long Python
+"""Benchmark of the map page, server side: what the drawing map (cpts_geo/web/drawmap) receives and how long Python
 takes from a click to an updated summary (the browser side: bench/bench_browser_clicks.py).
 
     python bench/bench_app.py [--data DIR] [--repeat 5]
@@ -27,11 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cpts_geo import webmap  # noqa: E402
-from cpts_geo.bundle import Bundle  # noqa: E402
-from cpts_geo.checks import run_checks  # noqa: E402
-from cpts_geo.session import DrawingSession  # noqa: E402
-from cpts_geo.territory import summarize  # noqa: E402
+from cpts_geo.web import webmap  # noqa: E402
+from cpts_geo.data.bundle import Bundle  # noqa: E402
+from cpts_geo.territory.checks import run_checks  # noqa: E402
+from cpts_geo.web.session import DrawingSession  # noqa: E402
+from cpts_geo.territory.model import summarize  # noqa: E402
 
 
 def timed(function, repeat: int) -> tuple[float, object]:
@@ -97,9 +97,9 @@ def bench_app_run(data: Path, repeat: int) -> float:
 
 def bench_coverage_map(bundle: Bundle) -> dict:
     """The ARS page's map of a whole région (Occitanie, example registry: 2 of its 13 départements covered)."""
-    from cpts_geo.coverage import area_of, coverage_report
-    from cpts_geo.coverage_map import coverage_map, departements_of
-    from cpts_geo.registry import read_registry
+    from cpts_geo.region.coverage import area_of, coverage_report
+    from cpts_geo.web.coverage_map import coverage_map, departements_of
+    from cpts_geo.region.registry import read_registry
 
     registry = read_registry(bundle, ROOT / "docs" / "registry_example" / "registre_cpts_66_11.csv").cpts
     report = coverage_report(bundle, registry, area_of(bundle, region="76"))

@@ -27,10 +27,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "bench")]
 from bench_browser_clicks import map_page, running_page  # noqa: E402
 from headless import evaluate  # noqa: E402
 
-from cpts_geo.bundle import Bundle  # noqa: E402
-from cpts_geo.coverage_map import COLOURS  # noqa: E402
-from cpts_geo.registry import RegistryImport, save_registry  # noqa: E402
-from cpts_geo.store import open_store  # noqa: E402
+from cpts_geo.data.bundle import Bundle  # noqa: E402
+from cpts_geo.web.coverage_map import COLOURS  # noqa: E402
+from cpts_geo.region.registry import RegistryImport, save_registry  # noqa: E402
+from cpts_geo.storage.store import open_store  # noqa: E402
 from tests.synthetic_registry import synthetic_registry  # noqa: E402
 
 #: Page coordinates of the row-selection cell of each visible row of the CPTS list (the first data frame).

@@ -30,9 +30,9 @@ from bench_browser_clicks import MAP_JS  # noqa: E402
 from headless import WINDOW, DevTools, app_server, chromium, evaluate, page_targets  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
-from cpts_geo.bundle import Bundle  # noqa: E402
-from cpts_geo.registry import RegistryImport, save_registry  # noqa: E402
-from cpts_geo.store import open_store  # noqa: E402
+from cpts_geo.data.bundle import Bundle  # noqa: E402
+from cpts_geo.region.registry import RegistryImport, save_registry  # noqa: E402
+from cpts_geo.storage.store import open_store  # noqa: E402
 from tests.synthetic_registry import synthetic_registry  # noqa: E402
 
 #: Marks the map shown now as seen: the next one drawn is told apart from it.

@@ -43,8 +43,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from headless import WINDOW, DevTools, app_server, chromium, evaluate, page_targets  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
-from cpts_geo import webmap  # noqa: E402
-from cpts_geo.bundle import Bundle  # noqa: E402
+from cpts_geo.web import webmap  # noqa: E402
+from cpts_geo.data.bundle import Bundle  # noqa: E402
 
 #: The Leaflet map of the drawing page, the document it is drawn in and that document's offset in the page.
 MAP_JS = """

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 LOAD_SNIPPET = """
 import resource, time
 t = time.perf_counter()
-from cpts_geo.bundle import Bundle
+from cpts_geo.data.bundle import Bundle
 b = Bundle.load({path!r}); b.iris_graph; b.commune_graph; b.iris_by_commune; b.open_edge
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
@@ -62,10 +62,10 @@ def main() -> None:
     parser.add_argument("--skip-libpysal", action="store_true")
     args = parser.parse_args()
 
-    from cpts_geo.bundle import Bundle
-    from cpts_geo.checks import run_checks
-    from cpts_geo.graph import shared_borders
-    from cpts_geo.territory import Territory, summarize
+    from cpts_geo.data.bundle import Bundle
+    from cpts_geo.territory.checks import run_checks
+    from cpts_geo.data.graph import shared_borders
+    from cpts_geo.territory.model import Territory, summarize
 
     seconds, mib = measure_load(args.data)
     print(f"Bundle load (import + tables + both graphs), fresh process: {seconds:.2f} s, peak RSS {mib:.0f} MiB")

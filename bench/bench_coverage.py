@@ -29,13 +29,13 @@ from scipy.sparse import csgraph
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cpts_geo.bundle import Bundle  # noqa: E402
-from cpts_geo.codes import resolve_codes  # noqa: E402
-from cpts_geo.coverage import area_of, coverage_report  # noqa: E402
+from cpts_geo.data.bundle import Bundle  # noqa: E402
+from cpts_geo.data.codes import resolve_codes  # noqa: E402
+from cpts_geo.region.coverage import area_of, coverage_report  # noqa: E402
 from cpts_geo.exports.maps import coverage_map, save_figure, territory_map  # noqa: E402
-from cpts_geo.registry import read_registry, save_registry  # noqa: E402
-from cpts_geo.store import open_store  # noqa: E402
-from cpts_geo.territory import Territory  # noqa: E402
+from cpts_geo.region.registry import read_registry, save_registry  # noqa: E402
+from cpts_geo.storage.store import open_store  # noqa: E402
+from cpts_geo.territory.model import Territory  # noqa: E402
 from tests.synthetic_registry import synthetic_registry  # noqa: E402
 
 EXAMPLE = ROOT / "docs" / "registry_example" / "registre_cpts_66_11.csv"

@@ -13,11 +13,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cpts_geo.bundle import Bundle  # noqa: E402
-from cpts_geo.codes import resolve_codes  # noqa: E402
+from cpts_geo.data.bundle import Bundle  # noqa: E402
+from cpts_geo.data.codes import resolve_codes  # noqa: E402
 from cpts_geo.commands.summary import load_others  # noqa: E402
 from cpts_geo.exports.files import FORMATS, TerritoryExport  # noqa: E402
-from cpts_geo.territory import Territory  # noqa: E402
+from cpts_geo.territory.model import Territory  # noqa: E402
 from tests.conftest import RUSCINO_CODES  # noqa: E402
 
 REGISTRY = ROOT / "docs" / "registry_example" / "registre_cpts_66_11.csv"

@@ -47,7 +47,7 @@ from bench_browser_clicks import MAP_JS, POINTS_JS, WATCH_JS, candidate_points, 
 from headless import LOCALHOST_ONLY, app_server, chromium, close_page, evaluate, new_page, page_targets  # noqa: E402
 from screenshot import RUSCINO  # noqa: E402
 
-from cpts_geo.bundle import Bundle  # noqa: E402
+from cpts_geo.data.bundle import Bundle  # noqa: E402
 
 #: Tabs in the background keep their timers and rendering at full speed (all are "users" at once).
 NO_THROTTLING = ["--disable-background-timer-throttling", "--disable-renderer-backgrounding",

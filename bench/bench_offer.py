@@ -32,11 +32,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT / "data", help="prepared bundle (all France)")
     args = parser.parse_args()
 
-    from cpts_geo.bundle import Bundle
-    from cpts_geo.checks import run_checks
-    from cpts_geo.offer import offer_panel, territory_offer
-    from cpts_geo.webmap import MapData, establishments_layer
-    from cpts_geo.territory import Territory, summarize
+    from cpts_geo.data.bundle import Bundle
+    from cpts_geo.territory.checks import run_checks
+    from cpts_geo.territory.offer import offer_panel, territory_offer
+    from cpts_geo.web.webmap import MapData, establishments_layer
+    from cpts_geo.territory.model import Territory, summarize
 
     bundle = Bundle.load(args.data)
     territory = Territory(frozenset(fifty_iris_territory(bundle)), "bench")

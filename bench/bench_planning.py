@@ -2,7 +2,7 @@
 
 1. Speed. A région of about 1,000 real communes (PACA, 961) is split into 70 synthetic CPTS from its
    EPCI (tests/synthetic_registry.py: the largest EPCI cut into several CPTS, one EPCI in seven left
-   white, three communes in two CPTS). Prints the time of :func:`cpts_geo.planning.propose` (target:
+   white, three communes in two CPTS). Prints the time of :func:`cpts_geo.region.planning.propose` (target:
    at most 2 s after the data is loaded), of its two coverage reports (before, after) and of the
    proposals alone, with what the plan does; then the time of the plan of Occitanie with the example
    registry (docs/registry_example: only Aude and Pyrénées-Orientales covered, a white area of
@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
-from cpts_geo.bundle import Bundle  # noqa: E402
-from cpts_geo.coverage import area_of, coverage_report  # noqa: E402
-from cpts_geo.planning import PlanSettings, outcome, propose  # noqa: E402
-from cpts_geo.registry import read_registry  # noqa: E402
+from cpts_geo.data.bundle import Bundle  # noqa: E402
+from cpts_geo.region.coverage import area_of, coverage_report  # noqa: E402
+from cpts_geo.region.planning import PlanSettings, outcome, propose  # noqa: E402
+from cpts_geo.region.registry import read_registry  # noqa: E402
 from tests.synthetic_registry import synthetic_registry  # noqa: E402
 
 EXAMPLE = ROOT / "docs" / "registry_example" / "registre_cpts_66_11.csv"

@@ -2,13 +2,13 @@
 
 Layers, each usable alone:
 
-* ``cpts_geo.sources``  – read the open data (local mirror or official downloads);
-* ``cpts_geo.prepare``  – build the compact data bundle (GeoParquet + adjacency graph);
-* ``cpts_geo.graph``    – adjacency graph at IRIS and commune level;
-* ``cpts_geo.bundle``   – load a prepared bundle;
-* ``cpts_geo.territory`` / ``cpts_geo.checks`` – territory model, summary and checks;
-* ``cpts_geo.letter``   – the table of the lettre d'intention;
-* ``cpts_geo.cli``      – ``python -m cpts_geo``; ``app.py`` – the Streamlit page.
+* ``cpts_geo.data.sources``  – read the open data (local mirror or official downloads);
+* ``cpts_geo.data.prepare``  – build the compact data bundle (GeoParquet + adjacency graph);
+* ``cpts_geo.data.graph``    – adjacency graph at IRIS and commune level;
+* ``cpts_geo.data.bundle``   – load a prepared bundle;
+* ``cpts_geo.territory.model`` / ``cpts_geo.territory.checks`` – territory model, summary and checks;
+* ``cpts_geo.territory.letter``   – the table of the lettre d'intention;
+* ``cpts_geo.commands.main``      – ``python -m cpts_geo``; ``app.py`` – the Streamlit page.
 """
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 import sys
 
-from cpts_geo.cli import main
+from cpts_geo.commands.main import main
 
 sys.exit(main())

@@ -1,8 +1,8 @@
 """Page of the ARS: coverage of a région or département by the CPTS of the registry.
 
-Thin layer: the registry is read by :mod:`cpts_geo.registry`, the report computed by
-:mod:`cpts_geo.coverage`, the map drawn by :mod:`cpts_geo.coverage_map`, the proposals of full coverage by
-:mod:`cpts_geo.planning`; the registry's versions are kept by the store.
+Thin layer: the registry is read by :mod:`cpts_geo.region.registry`, the report computed by
+:mod:`cpts_geo.region.coverage`, the map drawn by :mod:`cpts_geo.web.coverage_map`, the proposals of full coverage by
+:mod:`cpts_geo.region.planning`; the registry's versions are kept by the store.
 """
 
 from __future__ import annotations
@@ -12,22 +12,22 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from cpts_geo import webmap
-from cpts_geo.app_cache import load_coverage_view, load_plan, load_registry_upload, open_page, show_table, shown_error
-from cpts_geo.codes import resolve_codes
-from cpts_geo.coverage import area_of, fr_number, registry_elsewhere, report_tables
-from cpts_geo.coverage_map import FOCUS_STYLE, commune_at, focus_view
+from cpts_geo.web import webmap
+from cpts_geo.web.app_cache import load_coverage_view, load_plan, load_registry_upload, open_page, show_table, shown_error
+from cpts_geo.data.codes import resolve_codes
+from cpts_geo.region.coverage import area_of, fr_number, registry_elsewhere, report_tables
+from cpts_geo.web.coverage_map import FOCUS_STYLE, commune_at, focus_view
 from cpts_geo.errors import CptsGeoError
-from cpts_geo.folium_view import focus_map, show_map
+from cpts_geo.web.folium_view import focus_map, show_map
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
 from cpts_geo.exports.sheets import coverage_files, plan_files, report_csv
 from cpts_geo.formatting import fr_datetime, fr_int, fr_percent
-from cpts_geo.offer import APL_THRESHOLD, NOT_AVAILABLE
-from cpts_geo.planning import KIND_LABELS, PlanSettings, before_after_lines, plan_tables, with_proposals
-from cpts_geo.registry import RegistryImport, registry_digest, registry_from_store, save_registry
-from cpts_geo.registry_history import registry_diff, restore_version
-from cpts_geo.session import selection_query
+from cpts_geo.territory.offer import APL_THRESHOLD, NOT_AVAILABLE
+from cpts_geo.region.planning import KIND_LABELS, PlanSettings, before_after_lines, plan_tables, with_proposals
+from cpts_geo.region.registry import RegistryImport, registry_digest, registry_from_store, save_registry
+from cpts_geo.region.history import registry_diff, restore_version
+from cpts_geo.web.session import selection_query
 from cpts_geo.user_text import markdown_text
 
 #: Populations offered by « Réglages du plan ».
@@ -115,7 +115,7 @@ def show_import(imported: RegistryImport) -> None:
 @st.fragment
 def cpts_list(report, registry: dict[str, frozenset[str]], shapes) -> None:
     """The CPTS list: a click reruns this part only; the CPTS picked is outlined and framed on the map in place
-    (:func:`~cpts_geo.folium_view.focus_map`), the map itself is not sent again."""
+    (:func:`~cpts_geo.web.folium_view.focus_map`), the map itself is not sent again."""
     st.caption("Cliquez une CPTS pour la voir sur la carte.")
     # « Morceaux » next to the name: seen without scrolling the list sideways
     shown = report.cpts[["name", "pieces", "taille", "population", "population_in_area", "commune_count",

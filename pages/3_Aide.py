@@ -1,12 +1,12 @@
 """Page « Aide »: the user guides with their pictures (``?guide=ars`` opens the ARS guide); read from ``docs/`` by
-:mod:`cpts_geo.guides`, readable without logging in."""
+:mod:`cpts_geo.web.guides`, readable without logging in."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from cpts_geo.app_cache import page_header
-from cpts_geo.guides import GUIDES, guide_blocks
+from cpts_geo.web.app_cache import page_header
+from cpts_geo.web.guides import GUIDES, guide_blocks
 
 page_header("Aide")
 if "guide" not in st.session_state:

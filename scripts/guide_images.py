@@ -29,12 +29,12 @@ from headless import ROOT, DevTools, app_server, chromium, evaluate, page_target
 from screenshot import READY_SCRIPT, RUSCINO, open_tab, show_layers
 
 sys.path.insert(0, str(ROOT))
-from cpts_geo.bundle import Bundle  # noqa: E402
-from cpts_geo.session import DrawingSession, iris_regions  # noqa: E402
-from cpts_geo.store import open_store  # noqa: E402
-from cpts_geo.territory import Territory  # noqa: E402
-from cpts_geo.users import SINGLE_USER, Drafts  # noqa: E402
-from cpts_geo.webmap import OPTIONAL_LAYERS  # noqa: E402
+from cpts_geo.data.bundle import Bundle  # noqa: E402
+from cpts_geo.web.session import DrawingSession, iris_regions  # noqa: E402
+from cpts_geo.storage.store import open_store  # noqa: E402
+from cpts_geo.territory.model import Territory  # noqa: E402
+from cpts_geo.storage.users import SINGLE_USER, Drafts  # noqa: E402
+from cpts_geo.web.webmap import OPTIONAL_LAYERS  # noqa: E402
 
 WINDOW = (1366, 2400)   # a laptop's width; tall, so that the whole page is drawn without scrolling
 REGISTRY = ROOT / "docs" / "registry_example" / "registre_cpts_66_11.csv"

@@ -50,10 +50,10 @@ def wait_http(url: str, timeout: float) -> None:
 
 @contextlib.contextmanager
 def app_server(env: dict | None = None, port: int | None = None, timeout: float = 120, args=()):
-    """``streamlit run app.py`` through :mod:`cpts_geo.server` (data loaded first; headless, with the environment
+    """``streamlit run app.py`` through :mod:`cpts_geo.web.server` (data loaded first; headless, with the environment
     ``env`` added and Streamlit's options ``args``) until it answers; yields ``(port, process)`` and stops it after."""
     port = port or free_port()
-    app = subprocess.Popen([sys.executable, "-m", "cpts_geo.server", "--server.headless",
+    app = subprocess.Popen([sys.executable, "-m", "cpts_geo.web.server", "--server.headless",
                             "true", "--server.port", str(port), "--browser.gatherUsageStats", "false", *args],
                            cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)

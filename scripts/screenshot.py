@@ -33,9 +33,9 @@ from websockets.asyncio.client import connect
 from headless import ROOT, WINDOW, DevTools, app_server, chromium, evaluate, page_targets
 
 sys.path.insert(0, str(ROOT))
-from cpts_geo.webmap import OPTIONAL_LAYERS  # noqa: E402
+from cpts_geo.web.webmap import OPTIONAL_LAYERS  # noqa: E402
 RUSCINO = "66028-66136.0801.0901.0902.1001.1101.1202.1203.1901.1902.1903-66186-66189"
-#: The notice of the map when its background tiles fail (``cpts_geo/drawmap``, ``webmap.TileErrorNotice`` on the
+#: The notice of the map when its background tiles fail (``cpts_geo/web/drawmap``, ``webmap.TileErrorNotice`` on the
 #: « Vue ARS » page's map, in its iframe).
 NOTICE_SCRIPT = """(() => {
   const frame = [...document.querySelectorAll('iframe')].find(f => f.title.includes('folium'));
@@ -53,7 +53,7 @@ READY_SCRIPT = """(() => {
 })()"""
 
 
-#: Page coordinates of a (lat, lng) point of the drawing map (cpts_geo/drawmap).
+#: Page coordinates of a (lat, lng) point of the drawing map (cpts_geo/web/drawmap).
 POINT_SCRIPT = """((lat, lng) => {
   const map = window.cptsDrawMap;
   const box = map.getContainer().getBoundingClientRect(), point = map.latLngToContainerPoint([lat, lng]);
@@ -73,7 +73,7 @@ def inside_point(code: str) -> tuple[float, float]:
     """(lat, lng) of the point farthest inside an IRIS (9 characters) or a commune of the default bundle."""
     import shapely
 
-    from cpts_geo.bundle import Bundle
+    from cpts_geo.data.bundle import Bundle
 
     bundle = Bundle.load()
     shapes = bundle.iris_geometry([code]) if len(code) == 9 else bundle.commune_geometry([code])

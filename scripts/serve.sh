@@ -43,7 +43,7 @@ fi
 
 export CPTS_GEO_DATA="${CPTS_GEO_DATA:-data}"
 "$PYTHON" -m cpts_geo prepare --if-needed --out "$CPTS_GEO_DATA" >&2
-"$PYTHON" -m cpts_geo.store || exit 2   # the store opens (tables made or migrated once, here), or a French error
+"$PYTHON" -m cpts_geo.storage.store || exit 2   # the store opens (tables made or migrated once, here), or a French error
 
 if [ -n "$NGINX_FILE" ]; then
   {
@@ -87,7 +87,7 @@ stop() { trap - TERM INT; [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null
 trap 'stop; exit 0' TERM INT
 for ((i = 0; i < PROCESSES; i++)); do
   PORT=$((FIRST_PORT + i))
-  "$PYTHON" -m cpts_geo.server --server.port "$PORT" --server.address "$ADDRESS" --server.headless true \
+  "$PYTHON" -m cpts_geo.web.server --server.port "$PORT" --server.address "$ADDRESS" --server.headless true \
     --server.fileWatcherType none --server.runOnSave false --server.enableXsrfProtection true \
     --client.showErrorDetails none --browser.gatherUsageStats false &
   PIDS+=($!)

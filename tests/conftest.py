@@ -14,14 +14,14 @@ import openpyxl
 import psycopg
 import pytest
 
-from cpts_geo.bundle import Bundle
-from cpts_geo.codes import resolve_codes
+from cpts_geo.data.bundle import Bundle
+from cpts_geo.data.codes import resolve_codes
 from cpts_geo.config import DEFAULT_MIRROR
-from cpts_geo.coverage import CoverageReport, area_of, coverage_report
-from cpts_geo.prepare import prepare_bundle
-from cpts_geo.registry import read_registry
-from cpts_geo.sources.mirror import read_mirror
-from cpts_geo.territory import Territory
+from cpts_geo.region.coverage import CoverageReport, area_of, coverage_report
+from cpts_geo.data.prepare import prepare_bundle
+from cpts_geo.region.registry import read_registry
+from cpts_geo.data.sources.mirror import read_mirror
+from cpts_geo.territory.model import Territory
 
 #: The perimeter of the foundation issue (a real lettre d'intention around Perpignan).
 RUSCINO_CODES = ["660280101", "660280102", "660280103", "660280104",

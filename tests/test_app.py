@@ -11,8 +11,8 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
-from cpts_geo.app_cache import STORE_UNAVAILABLE, load_bundle
-from cpts_geo.offer import NOT_AVAILABLE
+from cpts_geo.web.app_cache import STORE_UNAVAILABLE, load_bundle
+from cpts_geo.territory.offer import NOT_AVAILABLE
 from tests.conftest import RUSCINO_CODES
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -53,7 +53,7 @@ def test_store_that_cannot_be_opened_is_a_french_message(app, tmp_path, monkeypa
     blocker = tmp_path / "fichier"
     blocker.write_text("not a folder")
     monkeypatch.setenv("CPTS_GEO_STORE", str(blocker / "drafts.sqlite"))
-    with caplog.at_level("ERROR", logger="cpts_geo.app_cache"):
+    with caplog.at_level("ERROR", logger="cpts_geo.web.app_cache"):
         app.run()
     assert not app.exception
     assert plain(app.error[0].value) == STORE_UNAVAILABLE              # no server path shown to users…
@@ -65,7 +65,7 @@ def test_store_that_cannot_be_opened_is_a_french_message(app, tmp_path, monkeypa
 @pytest.mark.parametrize("url", ["mysql://cpts:secret@db.example.fr/cpts", "sqlite:///srv/cpts/territoires.sqlite"])
 def test_store_of_an_unknown_kind_is_a_french_message(app, url, monkeypatch, caplog):
     monkeypatch.setenv("CPTS_GEO_STORE", url)
-    with caplog.at_level("ERROR", logger="cpts_geo.app_cache"):
+    with caplog.at_level("ERROR", logger="cpts_geo.web.app_cache"):
         app.run()
     assert not app.exception and plain(app.error[0].value) == STORE_UNAVAILABLE
     assert f"« {url.split(':')[0]}://… »" in caplog.text and "secret" not in caplog.text
@@ -74,8 +74,8 @@ def test_store_of_an_unknown_kind_is_a_french_message(app, url, monkeypatch, cap
 def test_draft_saved_elsewhere_is_not_overwritten(app, tmp_path):
     """Another app process saves the draft this page opened: saving it here is refused, theirs is kept; the
     versions are dated in French local time."""
-    from cpts_geo.store import open_store
-    from cpts_geo.territory import Territory
+    from cpts_geo.storage.store import open_store
+    from cpts_geo.territory.model import Territory
 
     app.query_params["zones"] = RUSCINO_URL
     app.run()
@@ -108,7 +108,7 @@ def test_ruscino_from_url(app):
 def test_selection_too_large_for_a_link_is_not_written_to_the_address(app, monkeypatch):
     """An import of more codes than a link may hold (2 000; 3 here): the address keeps no selection, the page says
     why; under the limit, the address holds it again."""
-    monkeypatch.setattr("cpts_geo.session.MAX_LINK_CODES", 3)
+    monkeypatch.setattr("cpts_geo.web.session.MAX_LINK_CODES", 3)
     app.query_params["nom"] = "Grand"
     app.run()
     app.text_area(key="typed_codes").input("66028 66186 66189 661360801").run()
@@ -244,8 +244,8 @@ def test_figures_and_buttons_have_room_on_a_laptop_screen(app, tmp_path):
     """At 1366 px the summary column is about 300 px wide and the sidebar 240 px: six digits of population and the
     labels of the figures need half of the column (« 152 … », « Populatio… » in four columns), and a button of
     more than 7 letters a whole sidebar row (« Suppri… » beside « Rouvrir »)."""
-    from cpts_geo.store import open_store
-    from cpts_geo.territory import Territory
+    from cpts_geo.storage.store import open_store
+    from cpts_geo.territory.model import Territory
 
     open_store(tmp_path / "drafts.sqlite").save(Territory(frozenset(["660280101"]), "CPTS Test"))
     app.query_params["zones"] = RUSCINO_URL
@@ -322,8 +322,8 @@ def test_neighbours_from_csv(app):
 
 def test_neighbours_from_the_stored_registry(app, dep66, tmp_path):
     """The registry of the ARS, saved in the same store, is one tick away."""
-    from cpts_geo.registry import read_registry, save_registry
-    from cpts_geo.store import open_store
+    from cpts_geo.region.registry import read_registry, save_registry
+    from cpts_geo.storage.store import open_store
 
     example = Path(APP).parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
     save_registry(dep66, open_store(tmp_path / "drafts.sqlite"), read_registry(dep66, example),
@@ -342,9 +342,9 @@ def test_neighbours_from_the_stored_registry(app, dep66, tmp_path):
 
 def test_link_from_the_ars_page_compares_with_the_registry(app, dep66, tmp_path):
     """The « Vue ARS » link of a CPTS (registre=1) opens it with the registry's other CPTS as neighbours."""
-    from cpts_geo.registry import read_registry, save_registry
-    from cpts_geo.session import selection_query
-    from cpts_geo.store import open_store
+    from cpts_geo.region.registry import read_registry, save_registry
+    from cpts_geo.web.session import selection_query
+    from cpts_geo.storage.store import open_store
 
     example = read_registry(dep66, Path(APP).parent / "docs" / "registry_example" / "registre_cpts_66_11.csv")
     save_registry(dep66, open_store(tmp_path / "drafts.sqlite"), example, accept_ignored=True)   # without the Aude
@@ -461,7 +461,7 @@ HOSTILE_NAMES = ["<img src=x onerror=alert(1)>", '=HYPERLINK("http://x")', "[lie
 
 
 def map_arguments(app: AppTest) -> str:
-    """The texts the page sends to the map component (cpts_geo.drawmap: layers, labels, tooltips), as the
+    """The texts the page sends to the map component (cpts_geo.web.drawmap: layers, labels, tooltips), as the
     browser reads them from its JSON."""
     def texts(value):
         if isinstance(value, str):
@@ -484,8 +484,8 @@ def click(app: AppTest, label: str, key: str | None = None) -> None:
 
 def test_hostile_names_are_inert(app, dep66, tmp_path):
     """Drafts named like HTML, a formula or a Markdown link: shown as written, on the map and in the page."""
-    from cpts_geo.store import open_store
-    from cpts_geo.territory import Territory
+    from cpts_geo.storage.store import open_store
+    from cpts_geo.territory.model import Territory
 
     store = open_store(tmp_path / "drafts.sqlite")
     for name, commune in zip(HOSTILE_NAMES, ["66186", "66189", "66028"]):
@@ -511,7 +511,7 @@ def test_hostile_names_are_inert(app, dep66, tmp_path):
 
 
 def test_overwrite_and_delete_ask_first_and_versions_restore(app, tmp_path):
-    from cpts_geo.store import open_store
+    from cpts_geo.storage.store import open_store
 
     app.query_params["zones"] = "66028"
     app.run()
@@ -557,8 +557,8 @@ def test_overwrite_and_delete_ask_first_and_versions_restore(app, tmp_path):
 def test_saving_twice_stores_one_version_and_selects_the_draft_saved(app, tmp_path):
     """A double click on « Enregistrer le brouillon »: one version, then « déjà enregistré »; the list of drafts
     shows the one just saved, so « Versions précédentes » gives its history."""
-    from cpts_geo.store import open_store
-    from cpts_geo.territory import Territory
+    from cpts_geo.storage.store import open_store
+    from cpts_geo.territory.model import Territory
 
     open_store(tmp_path / "drafts.sqlite").save(Territory(frozenset(["660280101"]), "Ancien"))
     app.query_params["zones"] = "66028"
@@ -579,8 +579,8 @@ def test_saving_twice_stores_one_version_and_selects_the_draft_saved(app, tmp_pa
 @pytest.fixture
 def shared_store(dep66, tmp_path):
     """A store with a draft of Alice (Cabestany) and one of Bob (Saleilles)."""
-    from cpts_geo.store import open_store
-    from cpts_geo.territory import Territory
+    from cpts_geo.storage.store import open_store
+    from cpts_geo.territory.model import Territory
 
     store = open_store(tmp_path / "drafts.sqlite")
     store.save(Territory(frozenset(dep66.iris_by_commune["66028"]), "Projet Alice"), owner="alice@ex.fr")

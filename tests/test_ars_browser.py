@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from cpts_geo.registry import RegistryImport, save_registry
-from cpts_geo.store import open_store
+from cpts_geo.region.registry import RegistryImport, save_registry
+from cpts_geo.storage.store import open_store
 from tests.synthetic_registry import synthetic_registry
 from tests.test_drawmap_gestures import browser_bench
 

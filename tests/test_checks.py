@@ -2,10 +2,10 @@
 
 import pytest
 
-from cpts_geo.checks import (check_contiguity, check_enclaves, check_isolated, check_overlaps,
-                             check_split_communes, run_checks)
-from cpts_geo.codes import resolve_codes
-from cpts_geo.territory import Territory
+from cpts_geo.territory.checks import (check_contiguity, check_enclaves, check_isolated, check_overlaps,
+                                       check_split_communes, run_checks)
+from cpts_geo.data.codes import resolve_codes
+from cpts_geo.territory.model import Territory
 
 SALEILLES_NEIGHBOURS = ["66002", "66028", "66136", "66186", "66208"]
 
@@ -95,7 +95,7 @@ def test_synthetic_grid_enclosure(size):
     import numpy as np
     from shapely.geometry import box
 
-    from cpts_geo.graph import ZoneGraph, shared_borders
+    from cpts_geo.data.graph import ZoneGraph, shared_borders
 
     codes = [f"{r:02d}{c:02d}" for r in range(size) for c in range(size)]
     geoms = [box(c * 100, r * 100, c * 100 + 100, r * 100 + 100) for r in range(size) for c in range(size)]

@@ -103,11 +103,11 @@ def test_prepare_one_departement(tmp_path):
 
 def test_only_the_named_command_is_loaded():
     """`prepare` does not import the export modules (matplotlib, python-docx): a fresh process shows it."""
-    code = ("import sys; from cpts_geo.cli import build_parser; build_parser(['prepare']); "
+    code = ("import sys; from cpts_geo.commands.main import build_parser; build_parser(['prepare']); "
             "print(sorted(m for m in ('matplotlib', 'docx', 'cpts_geo.commands.export') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
-    from cpts_geo.cli import build_parser
+    from cpts_geo.commands.main import build_parser
     help_text = build_parser([]).format_help()
     assert all(name in help_text for name in ("coverage", "export", "prepare", "registry", "summary"))
 
@@ -155,7 +155,7 @@ def command_parsers(parser, path=()):
 def test_the_help_is_french_and_complete():
     """Every command and action has its own French help: a description, every option explained, no argparse
     English; ``registry history --help`` is the help of history, not of registry."""
-    from cpts_geo.cli import build_parser
+    from cpts_geo.commands.main import build_parser
     parsers = dict(command_parsers(build_parser([])))
     assert set(parsers) >= {(), ("summary",), ("export",), ("prepare",), ("coverage",), ("registry",),
                             ("registry", "history"), ("registry", "diff"), ("registry", "restore")}

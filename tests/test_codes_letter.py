@@ -2,12 +2,12 @@
 
 import pytest
 
-from cpts_geo.codes import read_code_file, resolve_codes, split_codes
+from cpts_geo.data.codes import read_code_file, resolve_codes, split_codes
 from cpts_geo.errors import InputError
 from cpts_geo.exports.sheets import TEXT_MARK
 from cpts_geo.exports.tables import letter_csv
-from cpts_geo.letter import COLUMNS, letter_footer, letter_markdown, letter_table
-from cpts_geo.territory import Territory, summarize
+from cpts_geo.territory.letter import COLUMNS, letter_footer, letter_markdown, letter_table
+from cpts_geo.territory.model import Territory, summarize
 from tests.conftest import calc_rows
 
 

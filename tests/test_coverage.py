@@ -12,17 +12,17 @@ import pytest
 import shapely
 from pypdf import PdfReader
 
-from cpts_geo.cli import main
+from cpts_geo.commands.main import main
 from cpts_geo.config import DEFAULT_MIRROR
-from cpts_geo.coverage import area_of, coverage_report, registry_elsewhere, report_tables
+from cpts_geo.region.coverage import area_of, coverage_report, registry_elsewhere, report_tables
 from cpts_geo.errors import InputError
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import key_name, save_figure
 from cpts_geo.exports.sheets import TEXT_MARK
-from cpts_geo.offer import NOT_AVAILABLE, territory_offer
-from cpts_geo.registry import read_registry
-from cpts_geo.store import open_store
-from cpts_geo.territory import Territory, summarize
+from cpts_geo.territory.offer import NOT_AVAILABLE, territory_offer
+from cpts_geo.region.registry import read_registry
+from cpts_geo.storage.store import open_store
+from cpts_geo.territory.model import Territory, summarize
 from tests.conftest import EXAMPLE, calc_rows
 
 HEALTH = DEFAULT_MIRROR / "health"
@@ -44,8 +44,8 @@ def test_web_map_of_the_coverage(france, example, report_66):
     import folium
     import shapely
 
-    from cpts_geo import webmap
-    from cpts_geo.coverage_map import CptsNames, coverage_map, white_zone_features
+    from cpts_geo.web import webmap
+    from cpts_geo.web.coverage_map import CptsNames, coverage_map, white_zone_features
 
     area = webmap.MapData(france).area(("66",))
     white = white_zone_features(area, report_66)["features"]
@@ -80,8 +80,8 @@ def test_cpts_reaching_beyond_the_departement_is_drawn_whole(france, example, re
     at the scale of the région; the map still opens on the 66."""
     import folium
 
-    from cpts_geo import webmap
-    from cpts_geo.coverage_map import coverage_map, cpts_shapes, departements_of, focus_view, map_departements
+    from cpts_geo.web import webmap
+    from cpts_geo.web.coverage_map import coverage_map, cpts_shapes, departements_of, focus_view, map_departements
 
     assert departements_of(report_66, france) == ("66",)
     assert map_departements(report_66, france, example) == ("11", "66")
@@ -278,8 +278,8 @@ def ars_page(monkeypatch, data_dir, store, dep: str | None = "66"):
 
 
 def test_ars_page(dep66_dir, france, example, report_66, tmp_path, monkeypatch):
-    from cpts_geo.registry import save_registry
-    from cpts_geo.store import open_store
+    from cpts_geo.region.registry import save_registry
+    from cpts_geo.storage.store import open_store
 
     store = tmp_path / "registre.sqlite"
     save_registry(france, open_store(store), read_registry(france, EXAMPLE))
@@ -310,8 +310,8 @@ def test_ars_page(dep66_dir, france, example, report_66, tmp_path, monkeypatch):
 def test_ars_page_click_frames_the_cpts(france_dir, france, example, tmp_path, monkeypatch):
     """« Morceaux » next to the name; a CPTS picked in the list is outlined and framed on the map, the map itself
     sent unchanged (the browser keeps it: bench/bench_ars_focus.py for the time in Chromium)."""
-    from cpts_geo.registry import save_registry
-    from cpts_geo.store import open_store
+    from cpts_geo.region.registry import save_registry
+    from cpts_geo.storage.store import open_store
 
     store = tmp_path / "registre.sqlite"
     save_registry(france, open_store(store), read_registry(france, EXAMPLE))
@@ -346,7 +346,7 @@ def test_ars_page_click_frames_the_cpts(france_dir, france, example, tmp_path, m
 def test_ars_page_shows_the_version_it_saved_or_restored(france_dir, france, example, tmp_path, monkeypatch):
     """« Enregistrer comme nouvelle version » and « Restaurer »: the page runs again on the new version (sidebar,
     figures, plan and history), without asking to reload it."""
-    from cpts_geo.registry import save_registry
+    from cpts_geo.region.registry import save_registry
 
     store = open_store(tmp_path / "registre.sqlite")
     save_registry(france, store, read_registry(france, EXAMPLE))

@@ -6,9 +6,9 @@ import json
 import openpyxl
 import shapely
 
-from cpts_geo.cli import main
-from cpts_geo.coverage import area_of, coverage_report, report_tables
-from cpts_geo.registry import read_registry
+from cpts_geo.commands.main import main
+from cpts_geo.region.coverage import area_of, coverage_report, report_tables
+from cpts_geo.region.registry import read_registry
 from tests.conftest import EXAMPLE
 from tests.test_coverage import ars_page
 
@@ -148,8 +148,8 @@ def test_cli_text_json_and_workbook(france_dir, tmp_path, capsys):
 def test_ars_page_names_them(dep66_dir, france, tmp_path, monkeypatch):
     """The « Vue ARS » page of the 66 (a bundle of the 66 alone: Fitou and the Aude are not in it) names the CPTS
     enclosed by another; the Aude's parts unknown to that bundle, no CPTS is said to extend outside."""
-    from cpts_geo.registry import save_registry
-    from cpts_geo.store import open_store
+    from cpts_geo.region.registry import save_registry
+    from cpts_geo.storage.store import open_store
 
     store = tmp_path / "registre.sqlite"
     save_registry(france, open_store(store), read_registry(france, EXAMPLE))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import shapely
 
-from cpts_geo import webmap
+from cpts_geo.web import webmap
 
 pytestmark = pytest.mark.usefixtures("chromium")
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_browser_clicks.py"

@@ -10,9 +10,9 @@ from functools import partial
 
 import pytest
 
-from cpts_geo.session import iris_regions
-from cpts_geo.store import TerritoryStore
-from cpts_geo.users import SINGLE_USER, Drafts
+from cpts_geo.web.session import iris_regions
+from cpts_geo.storage.store import TerritoryStore
+from cpts_geo.storage.users import SINGLE_USER, Drafts
 from tests.test_drawmap_gestures import BOX, FIGURES_JS, browser_bench, gesture, settled
 
 pytestmark = pytest.mark.usefixtures("chromium")

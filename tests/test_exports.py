@@ -21,8 +21,8 @@ from cpts_geo.errors import InputError
 from cpts_geo.exports import tables
 from cpts_geo.exports.files import FORMATS, TerritoryExport, file_stem
 from cpts_geo.exports.perimeter import read_perimeter
-from cpts_geo.offer import establishment_groups
-from cpts_geo.territory import Territory
+from cpts_geo.territory.offer import establishment_groups
+from cpts_geo.territory.model import Territory
 from tests.test_cli import run_cli
 from tests.conftest import RUSCINO_CODES, pdf_layout_text
 
@@ -138,8 +138,8 @@ def test_docx_section(exporter, france):
 
 
 def test_a_qpv_over_several_communes_is_one_row(france):
-    from cpts_geo.codes import resolve_codes
-    from cpts_geo.territory import summarize
+    from cpts_geo.data.codes import resolve_codes
+    from cpts_geo.territory.model import summarize
 
     territory = Territory(resolve_codes(france, ["13201", "13202", "13203"]).iris, "Centre de Marseille")
     summary = summarize(france, territory)
@@ -172,8 +172,8 @@ def test_a_few_iris_of_marseille_do_not_take_a_qpv_of_104_302(france):
 def test_the_prediagnostic_pdf_lists_every_qpv_and_the_age_coverage(france):
     """22 QPV in Marseille's north and centre flow onto a second page; 30 communes of Lozère: the age bands
     cover 46 % of the population, said in the table heading and under it."""
-    from cpts_geo.codes import resolve_codes
-    from cpts_geo.territory import summarize
+    from cpts_geo.data.codes import resolve_codes
+    from cpts_geo.territory.model import summarize
 
     marseille = sorted(code for code in france.iris.index if code.startswith("13201"))[:6]
     codes = ["13202", "13203", "13213", "13214", "13215", "13216", *marseille]
@@ -203,7 +203,7 @@ def test_prediagnostic_pdfs_drawn_at_once_stay_apart(france, ruscino):
     """The charts are drawn on their own Figure (no pyplot state): two sessions of the server at once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
 
     cabestany = Territory(resolve_codes(france, ["66028"]).iris, "Cabestany")
     exporters = [TerritoryExport(france, territory) for territory in (ruscino, cabestany) * 2]
@@ -234,7 +234,7 @@ def test_prediagnostic_pdf(files):
 def test_prediagnostic_of_guyane_one_column_for_departement_and_region_and_no_rows_of_nd(france):
     """Cayenne and Matoury: Guyane is a région of one département, compared once (table, chart, DOCX); the BPE
     does not cover it: one line « non disponible dans les données préparées », not 9 rows of « n.d. »."""
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
 
     cayenne = TerritoryExport(france, Territory(resolve_codes(france, ["97302", "97307"]).iris, "CPTS Cayenne"))
     prediag = tables.prediagnostic(france, cayenne.territory, cayenne.summary)
@@ -265,8 +265,8 @@ def test_prediagnostic_of_guyane_one_column_for_departement_and_region_and_no_ro
 
 
 def _ruscino_summary(france):
-    from cpts_geo.codes import resolve_codes
-    from cpts_geo.territory import summarize
+    from cpts_geo.data.codes import resolve_codes
+    from cpts_geo.territory.model import summarize
 
     ruscino = Territory(resolve_codes(france, RUSCINO_CODES).iris, "CPTS Ruscino")
     return ruscino, summarize(france, ruscino)
@@ -276,7 +276,7 @@ def test_prediagnostic_headings_stay_with_what_follows(france):
     """CPTS Aspres of the example registry: its headings « Soins de ville (32) » and « Sanitaire (4) » fell at the
     foot of pages 3 and 4 with nothing under them; each heading now has the start of its table under it on its page
     (or moves to the next). In the DOCX, the bold titles of tables keep with them (headings do in Word's styles)."""
-    from cpts_geo.territory import summarize
+    from cpts_geo.territory.model import summarize
 
     aspres = Territory(load_others(france, REGISTRY)["CPTS Aspres"], "CPTS Aspres")
     summary = summarize(france, aspres)
@@ -302,7 +302,7 @@ def test_prediagnostic_headings_stay_with_what_follows(france):
 
 def test_docx_offer_of_care_section(france):
     """Cabestany alone: counts of the BPE 2025 exactly, its two maisons de santé, APL 4.797, nurse zoning."""
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
 
     cabestany = TerritoryExport(france, Territory(resolve_codes(france, ["66028"]).iris, "Cabestany"))
     document = Document(io.BytesIO(cabestany.export("docx").data))
@@ -347,7 +347,7 @@ def page_texts(pages) -> str:
 def test_prediagnostic_says_what_the_offer_sources_do_not_cover(france, codes, establishments):
     """Paris (no BPE, no FINESS) and Avignon with Villeneuve-lès-Avignon (FINESS of Occitanie: the Gard part only):
     the PDF and the DOCX say « non disponible » or « partiel : Gard seulement », never « : 0 » nor a bare count."""
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
 
     exporter = TerritoryExport(france, Territory(resolve_codes(france, codes).iris, "CPTS"))
     pages = tables.prediagnostic_pages(france, exporter.summary, tables.prediagnostic(
@@ -452,9 +452,9 @@ def test_docx_holds_the_map_at_text_width_with_metadata(map_files):
 
 
 def test_coverage_print_map(france):
-    from cpts_geo.coverage import area_of, coverage_report
+    from cpts_geo.region.coverage import area_of, coverage_report
     from cpts_geo.exports.maps import coverage_map, save_figure
-    from cpts_geo.registry import read_registry
+    from cpts_geo.region.registry import read_registry
 
     registry = read_registry(france, REGISTRY)
     report = coverage_report(france, registry.cpts, area_of(france, None, "66"))
@@ -469,9 +469,9 @@ def test_coverage_print_map_sea_and_locator(france):
     import matplotlib.colors as mcolors
     from PIL import Image
 
-    from cpts_geo.coverage import area_of, coverage_report
+    from cpts_geo.region.coverage import area_of, coverage_report
     from cpts_geo.exports.maps import LAND_COLOUR, SEA_COLOUR, coverage_map, save_figure
-    from cpts_geo.registry import read_registry
+    from cpts_geo.region.registry import read_registry
 
     registry = read_registry(france, REGISTRY)
     fig = coverage_map(france, registry.cpts, coverage_report(france, registry.cpts, area_of(france, None, "66")))
@@ -502,7 +502,7 @@ def commune_codes(bundle, *names):
 @pytest.fixture(scope="module")
 def ruscino_with_neighbours(france, ruscino):
     """Ruscino with two neighbouring CPTS made of communes, and itself under another name (issue 14, point 12)."""
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
     from cpts_geo.exports.maps import territory_map
 
     others = {"CPTS Aspres": resolve_codes(france, commune_codes(france, "Pollestres", "Villeneuve-de-la-Raho",
@@ -655,7 +655,7 @@ def test_map_departement_limits_and_legend_on_paris(france):
     import matplotlib.colors as mcolors
     from PIL import Image
 
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
     from cpts_geo.exports.maps import DEPARTEMENT_STYLE, save_figure, territory_map
 
     fig = territory_map(france, Territory(resolve_codes(france, ["75113", "75114"]).iris, "CPTS Paris 13-14"))
@@ -683,7 +683,7 @@ def test_map_departement_limits_and_legend_on_paris(france):
 @pytest.fixture(scope="module")
 def lozere(france):
     """30 contiguous communes of Lozère around Mende."""
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
 
     chosen = ["48095"]
     while len(chosen) < 30:
@@ -750,7 +750,7 @@ def test_cli_export_drops_the_territory_from_its_neighbours(france_dir, tmp_path
 
 
 def test_an_invalid_territory_says_so_on_every_document(france):
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
 
     territory = Territory(resolve_codes(france, ["84007", "84031"]).iris, "CPTS en deux morceaux")
     exporter = TerritoryExport(france, territory)
@@ -771,7 +771,7 @@ def test_an_invalid_territory_says_so_on_every_document(france):
 
 def test_the_territory_among_its_neighbours_is_not_an_overlap(france, ruscino):
     """A neighbours file that holds the territory itself (same name, or same IRIS) raises no overlap alert."""
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
 
     aspres = resolve_codes(france, commune_codes(france, "Pollestres")).iris
     same_name, same_iris = ("  cpts RUSCINO ", ruscino.iris | {"661360101"}), ("Ruscino (registre)", ruscino.iris)
@@ -783,7 +783,7 @@ def test_the_territory_among_its_neighbours_is_not_an_overlap(france, ruscino):
 
 
 def test_whole_communes_are_one_row_and_docx_headers_repeat(france, france_dir):
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
 
     paris = Territory(resolve_codes(france, ["75113", "75114"]).iris, "CPTS Paris 13-14")
     exporter = TerritoryExport(france, paris)
@@ -801,7 +801,7 @@ def test_whole_communes_are_one_row_and_docx_headers_repeat(france, france_dir):
 
 @pytest.mark.parametrize("fmt", ["shp", "gpkg", "geojson"])
 def test_exported_perimeter_reads_back_as_a_neighbour(files, france, ruscino, fmt):
-    from cpts_geo.registry import read_registry
+    from cpts_geo.region.registry import read_registry
 
     imported = read_registry(france, files[fmt])
     assert imported.cpts == {"CPTS Ruscino": ruscino.iris} and imported.ignored.empty
@@ -809,7 +809,7 @@ def test_exported_perimeter_reads_back_as_a_neighbour(files, france, ruscino, fm
 
 def test_gis_files_keep_integers_multipolygons_and_every_commune_code(france, tmp_path):
     """Paris 13e + 14e, and 60 communes of Lozère whose codes (359 characters) do not fit a dBASE field."""
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
 
     lozere = sorted(france.communes.index[france.communes.index.str.startswith("48")])[:60]
     for name, codes in (("CPTS Paris 13-14", ["75113", "75114"]), ("CPTS Lozère", lozere)):
@@ -863,7 +863,7 @@ def test_map_departement_dashes_drawn_over_the_epci_limit(france):
     dashes are drawn above the wider purple EPCI line, so both show where they meet and both are in the legend."""
     import matplotlib.colors as mcolors
 
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
     from cpts_geo.exports.maps import DEPARTEMENT_STYLE, EPCI_COLOUR, territory_map
 
     fig = territory_map(france, Territory(resolve_codes(france, ["66017"]).iris, "CPTS Barcarès"))
@@ -889,7 +889,7 @@ def test_overseas_map_frames_the_land_and_says_communes(france):
     """Île de Cayenne: the islets of Cayenne (3 parts, up to 188 km away) are left out of the frame with a note, so
     the territory fills the map (1:175 000, not 1:1 250 000) and its three communes are named; the subtitle and the
     metadata say « 3 communes » (no IRIS overseas), the sources cite the overseas contours, not CONTOURS-IRIS."""
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
     from cpts_geo.exports.maps import map_scale, territory_map
 
     territory = Territory(resolve_codes(france, CAYENNE).iris, "CPTS Île de Cayenne")
@@ -917,7 +917,7 @@ def test_overseas_map_frames_the_land_and_says_communes(france):
 def test_a_territory_of_whole_communes_keeps_its_far_zones_in_the_frame(france):
     """Framing leaves out only small far parts of a zone: a zone far from the others (a detached piece the
     contiguity check names) stays in view."""
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
     from cpts_geo.exports.maps import framed_parts
 
     selected = france.iris_geometry(sorted(resolve_codes(france, ["66028", "66017"]).iris)).to_crs("EPSG:2154")
@@ -928,7 +928,7 @@ def test_a_territory_of_whole_communes_keeps_its_far_zones_in_the_frame(france):
 def test_overseas_documents_say_communes_and_cite_their_sources(france):
     """The letter (DOCX) and the pre-diagnostic of the Île de Cayenne: « communes », the overseas contours as the
     source, the ages measured by commune."""
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
 
     exporter = TerritoryExport(france, Territory(resolve_codes(france, CAYENNE).iris, "CPTS Île de Cayenne"))
     document = Document(io.BytesIO(exporter.export("docx").data))
@@ -956,7 +956,7 @@ def test_map_departement_limit_shows_inside_a_territory_on_two(france):
     drawn over the commune limits on a white band, so that it shows on the orange fill; none on one département."""
     import matplotlib.colors as mcolors
 
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
     from cpts_geo.exports.maps import DEPARTEMENT_STYLE, territory_map
 
     def collections(fig):
@@ -1066,7 +1066,7 @@ def test_territory_in_pieces_far_apart_is_framed_on_each_piece(france_dir, franc
     territory fails."""
     import time
 
-    from cpts_geo.codes import resolve_codes
+    from cpts_geo.data.codes import resolve_codes
     from cpts_geo.exports.maps import far_apart_groups, map_scale
 
     island = france.commune_geometry(["29019", "29155"]).to_crs("EPSG:2154").geometry       # Brest and Ouessant

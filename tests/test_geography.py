@@ -7,16 +7,16 @@ import json
 import pandas as pd
 import pytest
 
-from cpts_geo.bundle import Bundle
-from cpts_geo.checks import run_checks
-from cpts_geo.cli import main
-from cpts_geo.codes import resolve_codes
+from cpts_geo.data.bundle import Bundle
+from cpts_geo.territory.checks import run_checks
+from cpts_geo.commands.main import main
+from cpts_geo.data.codes import resolve_codes
 from cpts_geo.config import DEFAULT_MIRROR
-from cpts_geo.coverage import area_of, coverage_report, report_tables
-from cpts_geo.letter import letter_table
-from cpts_geo.registry import read_registry_csv
-from cpts_geo.session import decode_selection, encode_selection
-from cpts_geo.territory import Territory, summarize
+from cpts_geo.region.coverage import area_of, coverage_report, report_tables
+from cpts_geo.territory.letter import letter_table
+from cpts_geo.region.registry import read_registry_csv
+from cpts_geo.web.session import decode_selection, encode_selection
+from cpts_geo.territory.model import Territory, summarize
 
 FORMER_CODES = {"05088": "05024", "05150": "05024", "05043": "05039", "05141": "05039", "05175": "05101",
                 "05120": "05001"}
@@ -155,7 +155,7 @@ def test_coverage_gives_the_share_of_each_epci(france):
 
 def test_official_cog_files_give_the_same_aliases(tmp_path):
     """INSEE's v_commune / v_mvt_commune layouts (documented columns), read as the mirror's JSON is."""
-    from cpts_geo.sources.official import find_official_files, read_official_cog
+    from cpts_geo.data.sources.official import find_official_files, read_official_cog
 
     (tmp_path / "v_commune_2026.csv").write_text(
         "TYPECOM,COM,REG,DEP,CTCD,ARR,TNCC,NCC,NCCENR,LIBELLE,CAN,COMPARENT\n"

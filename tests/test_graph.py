@@ -5,7 +5,7 @@ import numpy as np
 import shapely
 from shapely.geometry import box
 
-from cpts_geo.graph import ZoneGraph, aggregate_edges, landmass_ids, shared_borders
+from cpts_geo.data.graph import ZoneGraph, aggregate_edges, landmass_ids, shared_borders
 
 LLIVIA_NEIGHBOURS = {"66005", "66025", "66072", "66167", "66181", "66202", "66218"}
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cpts_geo.guides import DOCS, GUIDES, guide_blocks, guide_path
-from cpts_geo.registry import read_registry_csv
+from cpts_geo.web.guides import DOCS, GUIDES, guide_blocks, guide_path
+from cpts_geo.region.registry import read_registry_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE_FILES = [guide_path(key) for key in GUIDES]
@@ -89,7 +89,7 @@ def test_a_renamed_label_is_caught(interface):
     renamed = interface.replace("Enregistrer le brouillon", "Sauvegarder le brouillon")
     assert missing_labels(guide, renamed) == ["Partager ce brouillon", "Rouvrir … maintenant",
                                               "Enregistrer le brouillon"]
-    assert "Enregistrer le brouillon" not in interface_texts([ROOT / "cpts_geo" / "guides.py"])  # docstrings: no
+    assert "Enregistrer le brouillon" not in interface_texts([ROOT / "cpts_geo" / "web" / "guides.py"])  # docstrings: no
 
 
 @pytest.mark.parametrize("guide", GUIDE_FILES, ids=lambda path: path.name)

@@ -1,6 +1,6 @@
 """Malformed and hostile inputs on the command line: a French message, exit code 2, no traceback, store unchanged.
 
-Every case of :data:`CASES` builds its files in a temporary folder and runs ``cpts_geo.cli.main``
+Every case of :data:`CASES` builds its files in a temporary folder and runs ``cpts_geo.commands.main.main``
 in-process with a seeded store (``CPTS_GEO_STORE`` and, for ``coverage``, ``--save --db``), then
 checks the message, the exit code, the absence of a traceback and the store file's bytes.
 """
@@ -29,11 +29,11 @@ import pytest
 from docx import Document
 from shapely.geometry import Point, box
 
-from cpts_geo import store as store_module
-from cpts_geo.cli import main
+from cpts_geo.storage import store as store_module
+from cpts_geo.commands.main import main
 from cpts_geo.config import DEFAULT_MIRROR
 from cpts_geo.errors import CptsGeoError, InputError
-from cpts_geo.sources import readers
+from cpts_geo.data.sources import readers
 from tests.conftest import RUSCINO_CODES
 
 #: A perimeter around Perpignan (EPSG:4326) that covers IRIS of the Pyrénées-Orientales.
@@ -392,7 +392,7 @@ def test_really_encrypted_zip(dep66_dir, store, tmp_path, capsys):
 
 
 def test_official_population_zip_in_deflate64(tmp_path):
-    from cpts_geo.sources.official import read_iris_population
+    from cpts_geo.data.sources.official import read_iris_population
 
     archive = patched_zip(tmp_path / "base-ic-evol-struct-pop-2022_csv.zip", method=9,
                           members={"base-ic-evol-struct-pop-2022.CSV": "IRIS;COM\n"})
@@ -450,7 +450,7 @@ def test_unclosed_ring_is_closed(dep66_dir, store, tmp_path, capsys):
 @pytest.mark.parametrize("rows", ["A;66028;\nB;66136;\n", "A;66028\nB;66136;\n", "A;66028;;\nB;66136;\n"])
 def test_trailing_separator_as_excel_writes_it(dep66, rows, tmp_path):
     """Rows ending with ``;`` (one field more than the header) keep every column in its place."""
-    from cpts_geo.registry import read_registry
+    from cpts_geo.region.registry import read_registry
 
     imported = read_registry(dep66, write(tmp_path / "r.csv", ("cpts;code_insee\n" + rows).encode("cp1252")))
     assert sorted(imported.cpts) == ["A", "B"] and imported.ok
@@ -485,14 +485,14 @@ def test_formula_names_stay_text_in_the_coverage_report(dep66_dir, store, tmp_pa
     csv = (out_dir / "couverture_departement_66_cpts.csv").read_text(encoding="utf-8-sig")
     assert not any(line.startswith(("=", "+", "-", "@", '"=', '"+', '"-', '"@')) for line in csv.splitlines())
     assert "CPTS\x01" not in csv
-    from cpts_geo.store import open_store
+    from cpts_geo.storage.store import open_store
 
     assert "CPTS Cloche" in open_store(store).load_all("registry")
 
 
 def test_failed_report_leaves_no_truncated_file(dep66_dir, store, tmp_path, capsys, monkeypatch):
     """A failure while writing the files leaves neither a partial workbook nor a changed registry."""
-    from cpts_geo import output
+    from cpts_geo.commands import output
 
     out_dir = tmp_path / "rapport"
     out_dir.mkdir()
@@ -515,8 +515,8 @@ def test_failed_report_leaves_no_truncated_file(dep66_dir, store, tmp_path, caps
 
 def test_letter_table_cells_are_never_formulas(dep66, tmp_path):
     from cpts_geo.exports.tables import letter_csv, letter_xlsx
-    from cpts_geo.letter import COLUMNS
-    from cpts_geo.territory import Territory, summarize
+    from cpts_geo.territory.letter import COLUMNS
+    from cpts_geo.territory.model import Territory, summarize
 
     summary = summarize(dep66, Territory(frozenset(dep66.iris_by_commune["66028"]), "=1+1"))
     table = pd.DataFrame([("=cmd|'/C calc'!A0", "66330", "66028", ""), ("-1+2", "66330", "@66028", "")],
@@ -574,7 +574,7 @@ def test_names_with_dollars_are_drawn_as_written(dep66, tmp_path):
     """A territory named ``CPTS $\\foo{$`` beside a CPTS named ``$x^2$``: every document is written, and the map
     holds both names as text (never typeset as mathematics, which failed on the first and drew « x² »)."""
     from cpts_geo.exports.files import TerritoryExport
-    from cpts_geo.territory import Territory
+    from cpts_geo.territory.model import Territory
 
     territory = Territory(frozenset(dep66.iris_by_commune["66136"]), MATH_NAME)
     export = TerritoryExport(dep66, territory, {"$x^2$": frozenset(dep66.iris_by_commune["66028"])})
@@ -587,7 +587,7 @@ def test_names_with_dollars_are_drawn_as_written(dep66, tmp_path):
 
 
 def test_registry_name_with_dollars_on_the_coverage_map(dep66):
-    from cpts_geo.coverage import area_of, coverage_report
+    from cpts_geo.region.coverage import area_of, coverage_report
     from cpts_geo.exports.maps import coverage_map, save_figure
 
     registry = {MATH_NAME: frozenset(dep66.iris_by_commune["66136"]), "$x^2$": frozenset(dep66.iris_by_commune["66028"])}
@@ -645,7 +645,7 @@ def test_registry_source_is_stored_clean_and_printed_safe(dep66_dir, store, tmp_
     code, _, err = run(registry(path), dep66_dir, store, capsys)
     assert code == 0, err
     assert not set("\x1b\x07\u202e") & set(err)
-    from cpts_geo.store import open_store
+    from cpts_geo.storage.store import open_store
 
     assert max(open_store(store).registry_versions(), key=lambda v: v.number).source == "registre [2J 31m gnp.csv"
     code, out, err = run(["registry", "history", "--db", str(store)], dep66_dir, store, capsys)
@@ -655,9 +655,9 @@ def test_registry_source_is_stored_clean_and_printed_safe(dep66_dir, store, tmp_
 @pytest.fixture
 def bob(tmp_path):
     """Bob's drafts, one saved, in a store of their own."""
-    from cpts_geo.store import open_store
-    from cpts_geo.territory import Territory
-    from cpts_geo.users import Drafts, User
+    from cpts_geo.storage.store import open_store
+    from cpts_geo.territory.model import Territory
+    from cpts_geo.storage.users import Drafts, User
 
     drafts = Drafts(open_store(tmp_path / "drafts.sqlite"), User("bob@ex.fr"), lambda codes: set())
     drafts.save(Territory(frozenset({"661890000"}), "Projet"))
@@ -695,7 +695,7 @@ def test_fifty_thousand_unknown_codes_make_a_short_message(dep66_dir, store, tmp
 
 
 def test_registry_of_600_000_duplicate_rows_makes_a_short_message(dep66, tmp_path):
-    from cpts_geo.registry import read_registry
+    from cpts_geo.region.registry import read_registry
 
     path = write(tmp_path / "r.csv", "cpts;code_insee\n" + "A;66028\n" * 600_000 + "a;66136\n")   # 4.8 Mo
     imported = read_registry(dep66, path)
@@ -714,7 +714,7 @@ def test_a_whole_cell_read_as_a_code_is_cut_in_the_message(dep66_dir, store, tmp
 
 
 def test_codes_imported_in_the_app_make_a_short_message(dep66):
-    from cpts_geo.session import DrawingSession
+    from cpts_geo.web.session import DrawingSession
 
     session = DrawingSession(dep66)
     with pytest.raises(InputError) as refused:
@@ -1205,7 +1205,7 @@ def test_text_table_errors_name_the_line_of_the_file(text, line):
 
 
 def test_ignored_rows_are_named_by_their_line_in_the_file(dep66):
-    from cpts_geo.registry import read_registry_csv
+    from cpts_geo.region.registry import read_registry_csv
 
     imported = read_registry_csv(dep66, b"cpts;code_insee\n\nA;66028\n\n\nB;99999\n\"C\nD\";66\n")
     assert imported.ignored[["line", "code"]].values.tolist() == [[6, "99999"], [7, "66"]]
@@ -1301,7 +1301,7 @@ def test_file_reaching_beyond_itself_is_refused(name, dep66_dir, store, tmp_path
 def test_uploads_never_use_the_client_name_as_a_path(dep66, tmp_path):
     """The bytes of an upload are read from a file named by us: a client's name with « .. » or an absolute path
     writes nothing there, and only names the file in messages."""
-    from cpts_geo.perimeters import read_neighbours
+    from cpts_geo.region.perimeters import read_neighbours
 
     outside = tmp_path / "ailleurs" / "voisines.csv"
     outside.parent.mkdir()
@@ -1316,8 +1316,8 @@ def test_uploads_never_use_the_client_name_as_a_path(dep66, tmp_path):
 def test_vrt_uploaded_as_neighbours_or_registry_is_refused(dep66, tmp_path, filename):
     """``read_neighbours`` (drawing page) and ``read_registry_upload`` (« Vue ARS ») take the bytes of a disguised
     VRT: a French refusal naming the client's file and the mismatch, nothing of the file it points at."""
-    from cpts_geo.perimeters import read_neighbours
-    from cpts_geo.registry import read_registry_upload
+    from cpts_geo.region.perimeters import read_neighbours
+    from cpts_geo.region.registry import read_registry_upload
 
     data = disguised_vrt(tmp_path / "v.xml").read_bytes()
     for reader in (read_neighbours, read_registry_upload):
@@ -1330,7 +1330,7 @@ def test_vrt_uploaded_as_neighbours_or_registry_is_refused(dep66, tmp_path, file
 
 def test_perimeter_covering_the_whole_world_covers_every_iris(dep66, tmp_path):
     """A box of -180..180, -90..90 (EPSG:4326) cannot be projected to Lambert-93 whole: it covered no IRIS."""
-    from cpts_geo.registry import read_registry
+    from cpts_geo.region.registry import read_registry
 
     world = write(tmp_path / "monde.geojson", perimeter_json(["Monde"], box(-180, -90, 180, 90)))
     imported = read_registry(dep66, world)
@@ -1339,7 +1339,7 @@ def test_perimeter_covering_the_whole_world_covers_every_iris(dep66, tmp_path):
 
 
 def test_link_of_too_many_codes_is_not_opened(dep66):
-    from cpts_geo.session import MAX_LINK_CODES, DrawingSession
+    from cpts_geo.web.session import MAX_LINK_CODES, DrawingSession
 
     session = DrawingSession(dep66)
     warnings = session.open_query({"zones": ",".join(["66028"] * 20_000), "nom": "Trop"})
@@ -1384,7 +1384,7 @@ def test_geojson_crs_link_is_refused_wherever_it_is(tmp_path, text):
 
 def test_geojson_crs_by_name_is_read(dep66, tmp_path):
     """A GeoJSON in Lambert-93 named by its crs (as QGIS writes it) is still read in its system."""
-    from cpts_geo.registry import read_registry
+    from cpts_geo.region.registry import read_registry
 
     lambert = json.loads(gpd.GeoDataFrame({"cpts": ["CPTS Lambert"]}, geometry=[PERPIGNAN], crs="EPSG:4326")
                          .to_crs(2154).to_json())
@@ -1396,8 +1396,8 @@ def test_geojson_crs_by_name_is_read(dep66, tmp_path):
 def test_trusted_sources_go_through_the_same_gate(tmp_path):
     """The mirror's overseas communes and the official IGN archives are read by the same gate: a VRT among them is
     refused, not followed."""
-    from cpts_geo.sources.mirror import read_overseas_communes
-    from cpts_geo.sources.official import read_iris_layers
+    from cpts_geo.data.sources.mirror import read_overseas_communes
+    from cpts_geo.data.sources.official import read_iris_layers
 
     (tmp_path / "overseas").mkdir()
     disguised_vrt(tmp_path / "overseas" / "communes-971.geojson")

@@ -20,7 +20,7 @@ import oidc_provider_mock
 import pytest
 from websockets.asyncio.client import connect
 
-from cpts_geo.store import open_store
+from cpts_geo.storage.store import open_store
 from tests.test_drawmap_gestures import browser_bench
 
 pytestmark = pytest.mark.usefixtures("chromium")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit_folium import _get_map_string
 
-from cpts_geo import webmap
-from cpts_geo.coverage import area_of, coverage_report
-from cpts_geo.coverage_map import MapLegend, coverage_map
+from cpts_geo.web import webmap
+from cpts_geo.region.coverage import area_of, coverage_report
+from cpts_geo.web.coverage_map import MapLegend, coverage_map
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -30,7 +30,7 @@ def decoded_script(folium_map) -> str:
 
 
 def test_leaflet_is_served_by_the_app(area):
-    # the « Vue ARS » map (folium, in an iframe) and the drawing map (cpts_geo/drawmap, in the page)
+    # the « Vue ARS » map (folium, in an iframe) and the drawing map (cpts_geo/web/drawmap, in the page)
     folium_map = webmap.empty_map(area)
     links = [url for _, url in folium_map.default_js + folium_map.default_css]
     assert links == ["../../app/static/leaflet/leaflet.js", "../../app/static/leaflet/leaflet.css"]
@@ -43,7 +43,7 @@ def test_leaflet_is_served_by_the_app(area):
     script = decoded_script(folium_map)
     assert "https://cdn" not in script and "tileerror" in script and webmap.TILE_ERROR_NOTICE in script
     assert "L.control.scale({imperial: false})" in script and "L.control.scale()" not in script   # no miles
-    drawing = (ROOT / "cpts_geo" / "drawmap" / "drawmap.js").read_text()
+    drawing = (ROOT / "cpts_geo" / "web" / "drawmap" / "drawmap.js").read_text()
     assert 'new URL("app/static/leaflet/", document.baseURI)' in drawing and "https://" not in drawing
     assert "tileerror" in drawing
 

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from cpts_geo.codes import resolve_codes
+from cpts_geo.data.codes import resolve_codes
 from cpts_geo.config import DEFAULT_MIRROR
-from cpts_geo.offer import (APL_THRESHOLD, KINDS, NOT_AVAILABLE, OfferData, establishments_geojson,
-                            establishments_line, offer_lines, offer_panel, territory_offer, write_offer)
-from cpts_geo.sources.health import (HealthTables, read_apl_csv, read_apl_workbook, read_bpe_mirror,
-                                     read_bpe_official, read_finess_mirror, read_finess_official,
-                                     read_health_official, read_nurse_zoning)
+from cpts_geo.territory.offer import (APL_THRESHOLD, KINDS, NOT_AVAILABLE, OfferData, establishments_geojson,
+                                      establishments_line, offer_lines, offer_panel, territory_offer, write_offer)
+from cpts_geo.data.sources.health import (HealthTables, read_apl_csv, read_apl_workbook, read_bpe_mirror,
+                                          read_bpe_official, read_finess_mirror, read_finess_official,
+                                          read_health_official, read_nurse_zoning)
 from tests.conftest import RUSCINO_CODES
 
 HEALTH = DEFAULT_MIRROR / "health"
@@ -250,7 +250,7 @@ def test_a_source_covering_part_of_the_territory_says_partial(france):
 def test_apl_of_each_departement_of_a_territory_on_two(france):
     """Avignon (84) with Villeneuve-lès-Avignon (30): the APL of Vaucluse and of Gard, Vaucluse (most people) first,
     in the table of the documents and in the text of the summary."""
-    from cpts_geo.offer import apl_table
+    from cpts_geo.territory.offer import apl_table
 
     offer = offer_of(france, ["84007", "30351"])
     departements = offer["apl"]["departements"]

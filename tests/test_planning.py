@@ -1,4 +1,4 @@
-"""Proposals of full coverage (cpts_geo.planning) on the example registry of 66 + 11 and on whole régions
+"""Proposals of full coverage (cpts_geo.region.planning) on the example registry of 66 + 11 and on whole régions
 built from real communes (tests/synthetic_registry.py)."""
 
 import io
@@ -12,14 +12,14 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from cpts_geo.cli import main
-from cpts_geo.coverage import area_of
+from cpts_geo.commands.main import main
+from cpts_geo.region.coverage import area_of
 from cpts_geo.exports.maps import NEW_CPTS_SHADES
 from cpts_geo.exports.sheets import plan_files
 from cpts_geo.formatting import fr_datetime
-from cpts_geo.planning import (SCORE_WEIGHTS, PlanSettings, apply_proposals, comparison, manual_move, plan_tables,
-                               propose, with_proposals, yearly_funding)
-from cpts_geo.registry import read_registry
+from cpts_geo.region.planning import (SCORE_WEIGHTS, PlanSettings, apply_proposals, comparison, manual_move, plan_tables,
+                                      propose, with_proposals, yearly_funding)
+from cpts_geo.region.registry import read_registry
 from tests.synthetic_registry import synthetic_registry
 from tests.test_coverage import ars_page
 
@@ -429,8 +429,8 @@ def test_plan_workbook_cells_cannot_be_formulas(france, example):
 
 def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
     """Proposals on the « Vue ARS » page: all accepted, one refused, saved as a new version, shown in the history."""
-    from cpts_geo.registry import save_registry
-    from cpts_geo.store import open_store
+    from cpts_geo.region.registry import save_registry
+    from cpts_geo.storage.store import open_store
 
     location = tmp_path / "registre.sqlite"
     save_registry(france, open_store(location), read_registry(france, EXAMPLE), author="a@ars.fr",
@@ -493,8 +493,8 @@ def test_ars_page_plan_panel(dep66_dir, france, tmp_path, monkeypatch):
 def test_ars_page_refuses_to_overwrite_a_registry_saved_meanwhile(dep66_dir, france, tmp_path, monkeypatch):
     """An officer works on version 1; a colleague saves version 2; the officer's save is refused in French (nothing
     overwritten) until « Recharger le registre »."""
-    from cpts_geo.registry import RegistryImport, save_registry
-    from cpts_geo.store import open_store
+    from cpts_geo.region.registry import RegistryImport, save_registry
+    from cpts_geo.storage.store import open_store
 
     location = tmp_path / "registre.sqlite"
     example = read_registry(france, EXAMPLE)
@@ -521,8 +521,8 @@ def test_ars_page_refuses_to_overwrite_a_registry_saved_meanwhile(dep66_dir, fra
 def test_ars_page_moves_a_commune_clicked_on_the_map(dep66_dir, france, tmp_path, monkeypatch):
     """A click on Casefabre on the map names it under the map and puts it in the codes moved by hand; moved to
     CPTS Conflent, the plan shows it."""
-    from cpts_geo.registry import save_registry
-    from cpts_geo.store import open_store
+    from cpts_geo.region.registry import save_registry
+    from cpts_geo.storage.store import open_store
 
     location = tmp_path / "registre.sqlite"
     save_registry(france, open_store(location), read_registry(france, EXAMPLE))
@@ -561,8 +561,8 @@ def test_cpts_from_outside_the_area(france):
 def test_ars_page_plan_settings_change_the_proposals(dep66_dir, france, tmp_path, monkeypatch):
     """Without CPTS Conflent (22 684 inhabitants) the white Conflent is a new CPTS by default; with a floor of
     30 000 it is shared out between its neighbours; incoherent settings are a French message, the defaults used."""
-    from cpts_geo.registry import RegistryImport, save_registry
-    from cpts_geo.store import open_store
+    from cpts_geo.region.registry import RegistryImport, save_registry
+    from cpts_geo.storage.store import open_store
 
     location = tmp_path / "registre.sqlite"
     registry = {name: codes for name, codes in read_registry(france, EXAMPLE).cpts.items() if name != "CPTS Conflent"}

@@ -197,7 +197,7 @@ def test_documented_example_prints_what_the_page_shows(block, france_dir, tmp_pa
 
 def test_the_cli_page_names_every_option():
     """docs/cli.md documents every command, action and option of the parser."""
-    from cpts_geo.cli import build_parser
+    from cpts_geo.commands.main import build_parser
     from tests.test_cli import command_parsers
 
     page = (PROJECT / "docs" / "cli.md").read_text(encoding="utf-8")
@@ -224,7 +224,7 @@ def documented_commands(text: str) -> list[tuple[str, str]]:
 def test_documented_commands_use_real_options():
     """Every option written after a command name in the README and the docs (synopses, shell blocks, code spans)
     is an option of that command: a renamed or removed option cannot stay in the docs."""
-    from cpts_geo.cli import build_parser
+    from cpts_geo.commands.main import build_parser
     from tests.test_cli import command_parsers
 
     parsers = dict(command_parsers(build_parser([])))

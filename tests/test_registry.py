@@ -8,12 +8,12 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from cpts_geo import store as store_module
+from cpts_geo.storage import store as store_module
 from cpts_geo.errors import InputError
-from cpts_geo.registry import (name_key, read_registry, read_registry_csv, registry_from_store,
-                               save_registry)
-from cpts_geo.store import open_store
-from cpts_geo.territory import Territory
+from cpts_geo.region.registry import (name_key, read_registry, read_registry_csv, registry_from_store,
+                                      save_registry)
+from cpts_geo.storage.store import open_store
+from cpts_geo.territory.model import Territory
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 
@@ -192,7 +192,7 @@ def test_saving_is_all_or_nothing(france, tmp_path, monkeypatch):
 def test_registry_digest_is_its_content():
     """What the Vue ARS caches a coverage by: the same CPTS in any order give the same digest, one code moved
     another."""
-    from cpts_geo.registry import registry_digest
+    from cpts_geo.region.registry import registry_digest
 
     one = {"CPTS A": frozenset({"660280000", "661860000"}), "CPTS B": frozenset({"661890000"})}
     assert registry_digest(one) == registry_digest(dict(reversed(one.items())))

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from cpts_geo.cli import main
+from cpts_geo.commands.main import main
 from cpts_geo.formatting import fr_datetime
-from cpts_geo.registry import RegistryImport, read_registry, save_registry
-from cpts_geo.registry_history import registry_diff, restore_version
-from cpts_geo.store import BEFORE_HISTORY, RegistryChanged, open_store
-from cpts_geo.territory import Territory
+from cpts_geo.region.registry import RegistryImport, read_registry, save_registry
+from cpts_geo.region.history import registry_diff, restore_version
+from cpts_geo.storage.store import BEFORE_HISTORY, RegistryChanged, open_store
+from cpts_geo.territory.model import Territory
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 

@@ -62,7 +62,7 @@ def test_two_processes_on_one_postgresql_store(pg_url, dep66_dir, tmp_path):
     nginx = tmp_path / "cpts-geo.conf"
     with two_processes(pg_url, dep66_dir, "--nginx", str(nginx), "--server-name", "cpts.example.fr") as process:
         assert [health(port) for port in (FIRST_PORT, FIRST_PORT + 1)] == ["ok", "ok"]
-        streamlit = subprocess.run(["pgrep", "-s", str(process.pid), "-f", "cpts_geo.server --server"],
+        streamlit = subprocess.run(["pgrep", "-s", str(process.pid), "-f", "cpts_geo.web.server --server"],
                                    capture_output=True, text=True).stdout.split()
         assert len(streamlit) == 2
         flags = Path(f"/proc/{streamlit[0]}/cmdline").read_text().split("\0")

@@ -6,12 +6,12 @@ from functools import partial
 
 import pytest
 
-from cpts_geo.codes import resolve_codes
+from cpts_geo.data.codes import resolve_codes
 from cpts_geo.errors import InputError
-from cpts_geo.session import DrawingSession, decode_selection, encode_selection, iris_regions, selection_query
-from cpts_geo.store import AlreadySaved, DraftChanged, TerritoryStore
-from cpts_geo.territory import Territory
-from cpts_geo.users import SINGLE_USER, Drafts, User, user_from_login
+from cpts_geo.web.session import DrawingSession, decode_selection, encode_selection, iris_regions, selection_query
+from cpts_geo.storage.store import AlreadySaved, DraftChanged, TerritoryStore
+from cpts_geo.territory.model import Territory
+from cpts_geo.storage.users import SINGLE_USER, Drafts, User, user_from_login
 from tests.conftest import RUSCINO_CODES
 
 
@@ -101,7 +101,7 @@ def test_registry_cpts_opens_in_the_drawing_page(dep66):
     """The link of the ARS page: a CPTS of the registry reopened in a fresh drawing session."""
     from pathlib import Path
 
-    from cpts_geo.registry import read_registry
+    from cpts_geo.region.registry import read_registry
 
     example = Path(__file__).resolve().parent.parent / "docs" / "registry_example" / "registre_cpts_66_11.csv"
     perpignan = read_registry(dep66, example).cpts["CPTS Perpignan"]

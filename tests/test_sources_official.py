@@ -13,11 +13,11 @@ import py7zr
 import pytest
 
 from cpts_geo.errors import DataError, InputError
-from cpts_geo.sources import AGE_BANDS, SourceTables, official
-from cpts_geo.sources.official import (edition_files, discover_iris_editions, find_official_files,
-                                       read_iris_population, read_legal_population, read_official,
-                                       read_postal_codes, select_iris_editions)
-from cpts_geo.sources.readers import normalise_iris_fields, read_text_table, read_vector
+from cpts_geo.data.sources import AGE_BANDS, SourceTables, official
+from cpts_geo.data.sources.official import (edition_files, discover_iris_editions, find_official_files,
+                                            read_iris_population, read_legal_population, read_official,
+                                            read_postal_codes, select_iris_editions)
+from cpts_geo.data.sources.readers import normalise_iris_fields, read_text_table, read_vector
 
 # (code_iris, code_insee, nom_commune, nom_iris, typ_iris, lon, lat)
 FXX = [
@@ -506,10 +506,10 @@ def test_download_official_fetches_what_is_missing(tmp_path, monkeypatch, capsys
 
 def test_prepare_from_official_files_builds_a_bundle(official_folder, tmp_path):
     """End to end: official files (metropolitan and overseas archives) → bundle → summary."""
-    from cpts_geo.bundle import Bundle
+    from cpts_geo.data.bundle import Bundle
     from cpts_geo.commands.prepare import read_sources
-    from cpts_geo.prepare import prepare_bundle
-    from cpts_geo.territory import Territory, summarize
+    from cpts_geo.data.prepare import prepare_bundle
+    from cpts_geo.territory.model import Territory, summarize
 
     meta = prepare_bundle(read_sources(official_folder, download=False), tmp_path, progress=False)
     assert meta["counts"]["iris"] == 6 and meta["departements"] == ["01", "2A", "75", "971", "974"]

@@ -10,11 +10,11 @@ import zipfile
 
 import pytest
 
-from cpts_geo import store as store_module
+from cpts_geo.storage import store as store_module
 from cpts_geo.errors import InputError
-from cpts_geo.store import AlreadySaved, DraftChanged, open_store
-from cpts_geo.territory import Territory
-from cpts_geo.users import Drafts, User
+from cpts_geo.storage.store import AlreadySaved, DraftChanged, open_store
+from cpts_geo.territory.model import Territory
+from cpts_geo.storage.users import Drafts, User
 
 A = Territory(frozenset({"660280101", "660280102"}), "CPTS Ruscino")
 B = Territory(frozenset({"66186"}), "CPTS Ruscino")

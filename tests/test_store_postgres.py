@@ -12,12 +12,12 @@ import geopandas as gpd
 import psycopg
 import pytest
 
-from cpts_geo import store as store_module
-from cpts_geo.cli import main
+from cpts_geo.storage import store as store_module
+from cpts_geo.commands.main import main
 from cpts_geo.errors import InputError
-from cpts_geo.registry import read_registry, save_registry
-from cpts_geo.store import BEFORE_HISTORY, AlreadySaved, PostgresTerritoryStore, open_store
-from cpts_geo.territory import Territory
+from cpts_geo.region.registry import read_registry, save_registry
+from cpts_geo.storage.store import BEFORE_HISTORY, AlreadySaved, PostgresTerritoryStore, open_store
+from cpts_geo.territory.model import Territory
 from tests.test_registry_history import concurrent_saves, round_trip
 from tests.test_store import concurrent_draft_saves, concurrent_new_drafts
 
@@ -28,8 +28,8 @@ EXAMPLE = ROOT / "docs" / "registry_example" / "registre_cpts_66_11.csv"
 SAVING_PROCESS = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
-    from cpts_geo.store import DraftChanged, open_store
-    from cpts_geo.territory import Territory
+    from cpts_geo.storage.store import DraftChanged, open_store
+    from cpts_geo.territory.model import Territory
     author, code, signal = sys.argv[1:]
     store = open_store()
     loaded = store.stored("Projet", owner="a@ex.fr")
@@ -271,7 +271,7 @@ def test_server_lost_while_the_page_is_open(pg_url, dep66_dir, monkeypatch):
     from psycopg_pool import ConnectionPool
     from streamlit.testing.v1 import AppTest
 
-    from cpts_geo.app_cache import STORE_UNAVAILABLE
+    from cpts_geo.web.app_cache import STORE_UNAVAILABLE
     from tests.test_app import APP, RUSCINO_URL, plain
 
     monkeypatch.setenv("CPTS_GEO_DATA", str(dep66_dir))

@@ -29,16 +29,16 @@ import matplotlib.text
 import pytest
 from openpyxl import load_workbook
 
-from cpts_geo.codes import resolve_codes
+from cpts_geo.data.codes import resolve_codes
 from cpts_geo.commands.summary import summary_payload
 from cpts_geo.exports import tables
 from cpts_geo.exports.files import TerritoryExport
-from cpts_geo import offer as offer_module
+from cpts_geo.territory import offer as offer_module
 from cpts_geo.exports.maps import framed_parts, save_figure
 from cpts_geo.exports.perimeter import metric_crs
 from cpts_geo.exports.sheets import TEXT_MARK
-from cpts_geo.reference import departements_table
-from cpts_geo.territory import Territory
+from cpts_geo.data.reference import departements_table
+from cpts_geo.territory.model import Territory
 
 OVERSEAS = ["971", "972", "973", "974", "976"]
 ALWAYS = ["2A", "2B", "75", "13", "69", "59", *OVERSEAS]

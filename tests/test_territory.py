@@ -2,11 +2,11 @@
 
 import pytest
 
-from cpts_geo.codes import resolve_codes
-from cpts_geo.coverage import area_of, coverage_report
+from cpts_geo.data.codes import resolve_codes
+from cpts_geo.region.coverage import area_of, coverage_report
 from cpts_geo.formatting import fr_percent
-from cpts_geo.funding import funding_text, taille_number, taille_of
-from cpts_geo.territory import Territory, summarize
+from cpts_geo.territory.funding import funding_text, taille_number, taille_of
+from cpts_geo.territory.model import Territory, summarize
 
 
 def test_ruscino_summary(france, ruscino):

@@ -10,12 +10,12 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from cpts_geo import webmap
+from cpts_geo.web import webmap
 from cpts_geo.errors import InputError
-from cpts_geo.offer import NOT_AVAILABLE, OfferData, establishments_geojson
-from cpts_geo.perimeters import read_neighbours
-from cpts_geo.codes import resolve_codes
-from cpts_geo.session import DrawingSession
+from cpts_geo.territory.offer import NOT_AVAILABLE, OfferData, establishments_geojson
+from cpts_geo.region.perimeters import read_neighbours
+from cpts_geo.data.codes import resolve_codes
+from cpts_geo.web.session import DrawingSession
 from tests.conftest import RUSCINO_CODES
 
 
@@ -90,8 +90,8 @@ def test_density_layer_colours_each_iris(area, dep66):
 
 
 def test_territory_outline_and_detached_pieces(area, dep66):
-    from cpts_geo.checks import check_contiguity
-    from cpts_geo.territory import Territory
+    from cpts_geo.territory.checks import check_contiguity
+    from cpts_geo.territory.model import Territory
 
     ruscino = frozenset(resolve_codes(dep66, RUSCINO_CODES).iris)
     outline, = webmap.territory_layers(area, ruscino)

@@ -1,4 +1,5 @@
-"""Sub-commands of ``python -m cpts_geo``: each module defines ``add_parser(subparsers)``.
+"""``python -m cpts_geo``: the command line (``main``, ``arguments``, ``output``) and its sub-commands, each
+module of which defines ``add_parser(subparsers)``.
 
 ``add_parser`` adds its sub-parser and sets ``func`` (called with the parsed arguments,
 returns the exit code). Modules are discovered in this package, in name order.

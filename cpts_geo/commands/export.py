@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cpts_geo.arguments import add_command, argument_text
-from cpts_geo.bundle import Bundle
+from cpts_geo.commands.arguments import add_command, argument_text
+from cpts_geo.data.bundle import Bundle
 from cpts_geo.commands.summary import add_territory_arguments, load_others, postal_overrides, territory_argument
 from cpts_geo.errors import InputError
 from cpts_geo.exports.files import FORMATS, TerritoryExport
-from cpts_geo.output import show, write_files
-from cpts_geo.territory import others_without_self
+from cpts_geo.commands.output import show, write_files
+from cpts_geo.territory.model import others_without_self
 
 
 def formats_argument(value: str) -> list[str]:

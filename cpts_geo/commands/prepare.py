@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cpts_geo.arguments import add_command
+from cpts_geo.commands.arguments import add_command
 from cpts_geo.config import DATA_DIR, DEFAULT_MIRROR, DOWNLOAD_DIR
 from cpts_geo.errors import DataError
 from cpts_geo.formatting import fr_int
-from cpts_geo.output import show
-from cpts_geo.prepare import bundle_is_current, prepare_bundle
-from cpts_geo.sources.mirror import is_mirror, read_mirror
-from cpts_geo.sources.official import read_official
+from cpts_geo.commands.output import show
+from cpts_geo.data.prepare import bundle_is_current, prepare_bundle
+from cpts_geo.data.sources.mirror import is_mirror, read_mirror
+from cpts_geo.data.sources.official import read_official
 
 
 def read_sources(mirror: Path | None, download: bool):

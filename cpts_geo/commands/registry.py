@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from cpts_geo.arguments import add_command, add_data_option, add_store_option, argument_text, whole_number
-from cpts_geo.bundle import Bundle
-from cpts_geo.output import show
-from cpts_geo.registry_history import history_lines, registry_diff, restore_version
-from cpts_geo.store import open_store
+from cpts_geo.commands.arguments import add_command, add_data_option, add_store_option, argument_text, whole_number
+from cpts_geo.data.bundle import Bundle
+from cpts_geo.commands.output import show
+from cpts_geo.region.history import history_lines, registry_diff, restore_version
+from cpts_geo.storage.store import open_store
 
 #: Largest version number read on the command line.
 MAX_VERSION = 1_000_000_000

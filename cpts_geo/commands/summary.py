@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cpts_geo.arguments import add_command, add_data_option, argument_text
-from cpts_geo.bundle import Bundle
-from cpts_geo.checks import run_checks
-from cpts_geo.codes import MAX_UPLOAD_BYTES, normalise_code, read_code_file, resolve_codes, split_codes
+from cpts_geo.commands.arguments import add_command, add_data_option, argument_text
+from cpts_geo.data.bundle import Bundle
+from cpts_geo.territory.checks import run_checks
+from cpts_geo.data.codes import MAX_UPLOAD_BYTES, normalise_code, read_code_file, resolve_codes, split_codes
 from cpts_geo.errors import InputError
 from cpts_geo.exports.perimeter import read_perimeter
 from cpts_geo.formatting import fr_int
-from cpts_geo.funding import funding_text
-from cpts_geo.letter import letter_markdown, letter_table
-from cpts_geo.offer import offer_lines, territory_offer
-from cpts_geo.output import show
-from cpts_geo.registry import TEXT_SUFFIXES, read_registry
-from cpts_geo.sources.readers import ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, listed, read_input_bytes
-from cpts_geo.territory import Territory, check_postal_overrides, summarize
+from cpts_geo.territory.funding import funding_text
+from cpts_geo.territory.letter import letter_markdown, letter_table
+from cpts_geo.territory.offer import offer_lines, territory_offer
+from cpts_geo.commands.output import show
+from cpts_geo.region.registry import TEXT_SUFFIXES, read_registry
+from cpts_geo.data.sources.readers import ARCHIVE_SUFFIXES, VECTOR_SUFFIXES, listed, read_input_bytes
+from cpts_geo.territory.model import Territory, check_postal_overrides, summarize
 from cpts_geo.user_text import clean_text
 
 LEVEL_MARKS = {"ok": "[OK]", "info": "[i]", "warning": "[!]", "error": "[X]"}
@@ -61,7 +61,7 @@ def territory_argument(bundle: Bundle, args):
 
 def postal_overrides(bundle: Bundle, territory: Territory, values: list[str] | None) -> dict[str, str]:
     """``--postal 66136=66000`` options as a mapping commune → postal code, checked against the territory and
-    La Poste's codes (:func:`~cpts_geo.territory.check_postal_overrides`; its warnings go to standard error)."""
+    La Poste's codes (:func:`~cpts_geo.territory.model.check_postal_overrides`; its warnings go to standard error)."""
     overrides = {}
     for value in values or []:
         commune, _, postal = value.partition("=")

@@ -7,11 +7,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from cpts_geo.checks import run_checks
+from cpts_geo.territory.checks import run_checks
 from cpts_geo.errors import InputError
 from cpts_geo.exports import perimeter, tables
-from cpts_geo.letter import letter_table
-from cpts_geo.territory import Territory, others_without_self, summarize
+from cpts_geo.territory.letter import letter_table
+from cpts_geo.territory.model import Territory, others_without_self, summarize
 from cpts_geo.user_text import clean_text
 
 #: format → (file suffix, MIME type, French label: short enough for a button a third of the page wide on a 1366 px

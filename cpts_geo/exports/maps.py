@@ -44,8 +44,8 @@ from cpts_geo.config import CPTS_PALETTE, local_crs
 from cpts_geo.exports.perimeter import metric_crs
 from cpts_geo.exports.tables import AUTHOR, document_author
 from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
-from cpts_geo.reference import departements_table
-from cpts_geo.territory import Territory, contour_sources, data_limits, others_without_self, summarize
+from cpts_geo.data.reference import departements_table
+from cpts_geo.territory.model import Territory, contour_sources, data_limits, others_without_self, summarize
 from cpts_geo.user_text import clean_text
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF
@@ -610,7 +610,7 @@ def framed_parts(selected: gpd.GeoDataFrame, commune_names) -> tuple[gpd.GeoSeri
 
 
 def _epci_outlines(bundle, epci, crs) -> gpd.GeoDataFrame:
-    """The whole shapes of some EPCI (:class:`~cpts_geo.territory.EpciPart`), dissolved from their communes."""
+    """The whole shapes of some EPCI (:class:`~cpts_geo.territory.model.EpciPart`), dissolved from their communes."""
     members = sorted({c for e in epci for c in bundle.epci_communes.get(e.code, ())} & set(bundle.iris_by_commune))
     if not members:
         return gpd.GeoDataFrame(geometry=[], crs=crs)

@@ -21,8 +21,8 @@ import geopandas as gpd
 
 from cpts_geo.config import local_crs
 from cpts_geo.errors import InputError
-from cpts_geo.sources.readers import extracted_vectors, read_vector_file
-from cpts_geo.territory import Summary, Territory
+from cpts_geo.data.sources.readers import extracted_vectors, read_vector_file
+from cpts_geo.territory.model import Summary, Territory
 
 IRIS_LAYER = "iris"
 TERRITORY_LAYER = "territoire"

@@ -29,12 +29,12 @@ from openpyxl.styles import Alignment, Font
 from cpts_geo.exports.sheets import (AUTHOR, append_table, document_author, report_csv, set_properties,
                                     write_title)
 from cpts_geo.formatting import fr_int, fr_percent
-from cpts_geo.funding import TAILLE_BANDS
-from cpts_geo.letter import COLUMNS, TAILLE_LABEL, letter_footer
-from cpts_geo.offer import (ND_NOTE, NOT_AVAILABLE, apl_table, communes_offer_table, establishment_counts,
-                            establishment_groups, establishments_line, professionals_line, professionals_table,
-                            territory_offer)
-from cpts_geo.territory import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure, contour_sources
+from cpts_geo.territory.funding import TAILLE_BANDS
+from cpts_geo.territory.letter import COLUMNS, TAILLE_LABEL, letter_footer
+from cpts_geo.territory.offer import (ND_NOTE, NOT_AVAILABLE, apl_table, communes_offer_table, establishment_counts,
+                                      establishment_groups, establishments_line, professionals_line, professionals_table,
+                                      territory_offer)
+from cpts_geo.territory.model import AGE_BANDS_DETAIL, AgeStructure, Summary, Territory, age_structure, contour_sources
 from cpts_geo.user_text import spreadsheet_cell
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # keep text as text in the PDF

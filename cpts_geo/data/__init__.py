@@ -1,0 +1,1 @@
+"""Data layer: reading the open data, preparing and loading the bundle, codes, adjacency graph."""

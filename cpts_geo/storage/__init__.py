@@ -1,0 +1,1 @@
+"""Storage layer: the store of territories (SQLite or PostgreSQL) and its users."""

@@ -1,0 +1,1 @@
+"""Web layer: what the Streamlit pages show (drawing session, maps, caching)."""
