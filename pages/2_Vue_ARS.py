@@ -15,16 +15,16 @@ import streamlit as st
 from cpts_geo.web import webmap
 from cpts_geo.web.app_cache import load_coverage_view, load_plan, load_registry_upload, open_page, show_table, shown_error
 from cpts_geo.data.codes import resolve_codes
-from cpts_geo.region.coverage import area_of, fr_number, registry_elsewhere, report_tables
+from cpts_geo.region.coverage import area_of, coverage_files, fr_number, registry_elsewhere, report_tables
 from cpts_geo.web.coverage_map import FOCUS_STYLE, commune_at, focus_view
 from cpts_geo.errors import CptsGeoError
 from cpts_geo.web.folium_view import focus_map, show_map
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
-from cpts_geo.exports.sheets import coverage_files, plan_files, report_csv
+from cpts_geo.exports.sheets import report_csv
 from cpts_geo.formatting import fr_datetime, fr_int, fr_percent
 from cpts_geo.territory.offer import APL_THRESHOLD, NOT_AVAILABLE
-from cpts_geo.region.planning import KIND_LABELS, PlanSettings, before_after_lines, plan_tables, with_proposals
+from cpts_geo.region.planning import KIND_LABELS, PlanSettings, before_after_lines, plan_files, plan_tables, with_proposals
 from cpts_geo.region.registry import RegistryImport, registry_digest, registry_from_store, save_registry
 from cpts_geo.region.history import registry_diff, restore_version
 from cpts_geo.web.session import selection_query

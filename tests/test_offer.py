@@ -10,8 +10,9 @@ import shapely
 
 from cpts_geo.data.codes import resolve_codes
 from cpts_geo.config import DEFAULT_MIRROR
-from cpts_geo.territory.offer import (APL_THRESHOLD, KINDS, NOT_AVAILABLE, OfferData, establishments_geojson,
-                                      establishments_line, offer_lines, offer_panel, territory_offer, write_offer)
+from cpts_geo.data.offer_tables import KINDS, OfferData, write_offer
+from cpts_geo.territory.offer import (APL_THRESHOLD, NOT_AVAILABLE, establishments_geojson, establishments_line,
+                                      offer_lines, offer_panel, territory_offer)
 from cpts_geo.data.sources.health import (HealthTables, read_apl_csv, read_apl_workbook, read_bpe_mirror,
                                           read_bpe_official, read_finess_mirror, read_finess_official,
                                           read_health_official, read_nurse_zoning)

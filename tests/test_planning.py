@@ -15,9 +15,8 @@ from pypdf import PdfReader
 from cpts_geo.commands.main import main
 from cpts_geo.region.coverage import area_of
 from cpts_geo.exports.maps import NEW_CPTS_SHADES
-from cpts_geo.exports.sheets import plan_files
 from cpts_geo.formatting import fr_datetime
-from cpts_geo.region.planning import (SCORE_WEIGHTS, PlanSettings, apply_proposals, comparison, manual_move, plan_tables,
+from cpts_geo.region.planning import (SCORE_WEIGHTS, PlanSettings, apply_proposals, comparison, manual_move, plan_files, plan_tables,
                                       propose, with_proposals, yearly_funding)
 from cpts_geo.region.registry import read_registry
 from tests.synthetic_registry import synthetic_registry

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from cpts_geo.data.bundle import Bundle
-from cpts_geo.data.prepare import IRIS_FILE, commune_populations, complete_absorbed_communes
+from cpts_geo.data.layout import IRIS_FILE
+from cpts_geo.data.prepare import commune_populations, complete_absorbed_communes
 from cpts_geo.errors import DataError
 from tests.test_territory import SABLES_ABSORBED
 

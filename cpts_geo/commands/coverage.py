@@ -9,15 +9,15 @@ import pandas as pd
 
 from cpts_geo.commands.arguments import add_command, add_data_option, add_store_option, argument_text, whole_number
 from cpts_geo.data.bundle import Bundle
-from cpts_geo.region.coverage import area_of, coverage_report, fr_number
+from cpts_geo.region.coverage import area_of, coverage_files, coverage_report, fr_number
 from cpts_geo.exports.maps import coverage_map as coverage_print_map
 from cpts_geo.exports.maps import save_figure
-from cpts_geo.exports.sheets import coverage_files, plan_files
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_euros, fr_int
 from cpts_geo.region.registry import RegistryImport, check_savable, read_registry, registry_from_store, save_registry
 from cpts_geo.commands.output import show, write_files
-from cpts_geo.region.planning import KIND_LABELS, Plan, PlanSettings, before_after_lines, comparison, propose
+from cpts_geo.region.planning import (KIND_LABELS, Plan, PlanSettings, before_after_lines, comparison, plan_files,
+                                      propose)
 from cpts_geo.data.reference import departement_label
 from cpts_geo.storage.store import TerritoryStore, open_store
 

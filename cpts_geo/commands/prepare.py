@@ -9,7 +9,8 @@ from cpts_geo.config import DATA_DIR, DEFAULT_MIRROR, DOWNLOAD_DIR
 from cpts_geo.errors import DataError
 from cpts_geo.formatting import fr_int
 from cpts_geo.commands.output import show
-from cpts_geo.data.prepare import bundle_is_current, prepare_bundle
+from cpts_geo.data.layout import bundle_is_current
+from cpts_geo.data.prepare import prepare_bundle
 from cpts_geo.data.sources.mirror import is_mirror, read_mirror
 from cpts_geo.data.sources.official import read_official
 

@@ -14,11 +14,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cpts_geo.data import prepare as files
+from cpts_geo.data import layout as files
 from cpts_geo.config import DATA_DIR, OPEN_BORDER_MIN_M
 from cpts_geo.errors import DataError
 from cpts_geo.data.graph import ZoneGraph
-from cpts_geo.territory.offer import OFFER_DIR, OfferData
+from cpts_geo.data.offer_tables import OFFER_DIR, OfferData
 from cpts_geo.data.reference import departements_table
 from cpts_geo.data.sources import AGE_BANDS
 

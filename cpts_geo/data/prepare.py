@@ -32,31 +32,15 @@ import shapely
 from cpts_geo import __version__
 from cpts_geo.config import ADJACENCY_MIN_SHARED_M, ADJACENCY_TOLERANCE_M, departement_of, local_crs
 from cpts_geo.errors import DataError
+from cpts_geo.data.bundle import Bundle
 from cpts_geo.data.graph import ZoneGraph, aggregate_edges, landmass_ids, shared_borders_by_crs
-from cpts_geo.territory.offer import OFFER_DIR, write_offer
+from cpts_geo.data.layout import (ACI_FILE, AGE_REFERENCE_FILE, ALIASES_FILE, BUNDLE_FORMAT, COMMUNE_EDGES_FILE,
+                                  COMMUNES_FILE, EPCI_FILE, IRIS_EDGES_FILE, IRIS_FILE, META_FILE, POPULATION_METHODS,
+                                  QPV_FILE)
+from cpts_geo.data.offer_tables import OFFER_DIR, write_offer
 from cpts_geo.data.reference import departements_table, outside_cpts
 from cpts_geo.data.sources import AGE_BANDS, SourceTables
 from cpts_geo.data.sources.readers import listed
-
-IRIS_FILE = "iris_shapes/iris.parquet"
-IRIS_EDGES_FILE = "iris_shapes/adjacency_iris.parquet"
-COMMUNE_EDGES_FILE = "iris_shapes/adjacency_communes.parquet"
-COMMUNES_FILE = "population/communes.parquet"
-AGE_REFERENCE_FILE = "population/age_reference.parquet"
-QPV_FILE = "population/qpv.parquet"
-ACI_FILE = "population/aci.parquet"
-ALIASES_FILE = "reference/aliases.parquet"
-EPCI_FILE = "reference/epci.parquet"
-META_FILE = "bundle.json"
-#: Version of the bundle's layout: a bundle of another version is prepared again (``prepare --if-needed``).
-BUNDLE_FORMAT = 4   # 3: the offer of care (offer/); 4: IRIS of the communes absorbed since 2016 populated
-
-#: How a commune's population was obtained (values of ``population_method``).
-POPULATION_METHODS = {
-    "legal": "population municipale légale",
-    "estimated_changed": "estimée : commune modifiée depuis les contours IRIS (population légale × part des IRIS)",
-    "estimated_merged": "estimée : commune fusionnée depuis les contours IRIS (population IRIS × évolution du département)",
-}
 
 
 class Progress:
@@ -69,15 +53,6 @@ class Progress:
     def step(self, message: str) -> None:
         if self.enabled:
             print(f"[{time.perf_counter() - self.start:6.1f} s] {message}", file=sys.stderr, flush=True)
-
-
-def bundle_is_current(out_dir: Path) -> bool:
-    """True when ``out_dir`` holds a bundle of this version's layout (:data:`BUNDLE_FORMAT`)."""
-    try:
-        meta = json.loads((Path(out_dir) / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return meta.get("bundle_format") == BUNDLE_FORMAT
 
 
 def select_departements(tables: SourceTables, region: str | None, departement: str | None) -> set[str] | None:
@@ -383,7 +358,6 @@ def prepare_bundle(tables: SourceTables, out_dir: Path, region: str | None = Non
         "cog_millesime": tables.cog.millesime,
     }
     (out_dir / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    from cpts_geo.data.bundle import Bundle  # imports this module: loaded only once the bundle is written
     write_offer(Bundle.load(out_dir), tables.health)
     log.step(f"Bundle écrit dans {out_dir} (offre de soins dans {OFFER_DIR}/)")
     return meta

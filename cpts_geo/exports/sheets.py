@@ -18,8 +18,6 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from cpts_geo.region.coverage import CoverageReport, report_tables
-from cpts_geo.region.planning import Plan, plan_tables
 from cpts_geo.user_text import clean_text, spreadsheet_cell
 
 AUTHOR = "cpts-geo"
@@ -189,16 +187,3 @@ def report_files(tables: dict[str, pd.DataFrame], stem: str, title: str, subject
         plain = unicodedata.normalize("NFKD", sheet).encode("ascii", "ignore").decode().lower().replace(" ", "_")
         files[f"{stem}_{plain}.csv"] = report_csv(table)
     return files
-
-
-def coverage_files(report: CoverageReport, bundle, stem: str) -> dict[str, bytes]:
-    """The files of a coverage report (:func:`cpts_geo.region.coverage.report_tables`), see :func:`report_files`."""
-    return report_files(report_tables(report, bundle), stem, f"Couverture par les CPTS — {report.area.label}",
-                        "Couverture par les CPTS (vue ARS) : zones blanches, chevauchements, zones isolées, "
-                        "CPTS enclavées, tailles")
-
-
-def plan_files(plan: Plan, bundle, stem: str) -> dict[str, bytes]:
-    """The files of a plan of full coverage (:func:`cpts_geo.region.planning.plan_tables`), see :func:`report_files`."""
-    return report_files(plan_tables(plan, bundle), stem, f"Plan de couverture complète — {plan.before.area.label}",
-                        "Propositions pour une couverture complète par les CPTS, situation avant et après")

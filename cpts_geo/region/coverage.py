@@ -20,6 +20,7 @@ from scipy.sparse import csgraph
 
 from cpts_geo.territory.checks import commune_names, enclosed_pieces
 from cpts_geo.errors import InputError
+from cpts_geo.exports.sheets import report_files
 from cpts_geo.formatting import fr_decimal, fr_int, fr_percent
 from cpts_geo.territory.funding import taille_number, taille_of
 from cpts_geo.territory.offer import APL_THRESHOLD, NOT_AVAILABLE, count_text, groups_offer, source_lines
@@ -592,3 +593,10 @@ def report_tables(report: CoverageReport, bundle) -> dict[str, pd.DataFrame]:
                               "CPTS": report.epci["cpts"].map(_joined)}),
         "Limites": pd.DataFrame({"Limites des données": list(report.limits)}),
     }
+
+
+def coverage_files(report: CoverageReport, bundle, stem: str) -> dict[str, bytes]:
+    """The files of a coverage report (:func:`report_tables`), see :func:`~cpts_geo.exports.sheets.report_files`."""
+    return report_files(report_tables(report, bundle), stem, f"Couverture par les CPTS — {report.area.label}",
+                        "Couverture par les CPTS (vue ARS) : zones blanches, chevauchements, zones isolées, "
+                        "CPTS enclavées, tailles")

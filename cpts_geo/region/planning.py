@@ -52,6 +52,7 @@ from spopt.region.maxp import _construction_phase as maxp_construction
 
 from cpts_geo.region.coverage import FUNDING_ITEM, Area, CoverageReport, Membership, coverage_report
 from cpts_geo.errors import InputError
+from cpts_geo.exports.sheets import report_files
 from cpts_geo.formatting import fr_decimal, fr_euros, fr_int, fr_percent
 from cpts_geo.territory.funding import taille_number, taille_of
 
@@ -193,9 +194,8 @@ def comparison(plan: Plan) -> pd.DataFrame:
 
 
 def plan_tables(plan: Plan, bundle) -> dict[str, pd.DataFrame]:
-    """The plan as tables with French headers, one per sheet (see :func:`cpts_geo.exports.sheets.plan_files`, which
-    makes every cell inert): the proposals, the new CPTS (most populated first), the area before/after, each CPTS
-    before/after."""
+    """The plan as tables with French headers, one per sheet (see :func:`plan_files`, which makes every cell inert):
+    the proposals, the new CPTS (most populated first), the area before/after, each CPTS before/after."""
     names = bundle.communes["nom"]
     proposals = pd.DataFrame({
         "N°": range(1, len(plan.proposals) + 1),
@@ -238,6 +238,12 @@ def plan_tables(plan: Plan, bundle) -> dict[str, pd.DataFrame]:
     return {"Propositions": proposals, "Nouvelles CPTS": new_cpts,
             "Avant-après": pd.DataFrame(rows, columns=[f"Indicateur ({plan.before.area.label})", "Avant", "Après"]),
             "Avant-après par CPTS": per_cpts}
+
+
+def plan_files(plan: Plan, bundle, stem: str) -> dict[str, bytes]:
+    """The files of a plan of full coverage (:func:`plan_tables`), see :func:`~cpts_geo.exports.sheets.report_files`."""
+    return report_files(plan_tables(plan, bundle), stem, f"Plan de couverture complète — {plan.before.area.label}",
+                        "Propositions pour une couverture complète par les CPTS, situation avant et après")
 
 
 # --------------------------------------------------------------------------- units

@@ -10,7 +10,7 @@ import pandas as pd
 from cpts_geo.errors import InputError
 from cpts_geo.formatting import fr_percent
 from cpts_geo.territory.funding import Taille, taille_of
-from cpts_geo.data.prepare import POPULATION_METHODS
+from cpts_geo.data.layout import POPULATION_METHODS
 from cpts_geo.data.reference import departement_label, departements_table, region_name
 
 
