@@ -59,9 +59,11 @@ def test_drawing_map_payload_and_overlays(area, dep66):
 
 
 def test_apl_layer_colours_the_iris_by_commune(area, dep66):
-    assert webmap.apl_class(4.826) == ("#a6d96a", "de 4 à moins de 5")   # Perpignan, APL 2023
-    assert webmap.apl_class(2.49)[1] == "moins de 2,5 (sous-dense)" and webmap.apl_class(2.5)[1] == "de 2,5 à moins de 3"
-    assert webmap.apl_class(None)[1] == webmap.apl_class(float("nan"))[1] == NOT_AVAILABLE
+    assert webmap.legend_entry(4.826, webmap.APL_CLASSES) == ("#a6d96a", "de 4 à moins de 5")   # Perpignan, APL 2023
+    assert webmap.legend_entry(2.49, webmap.APL_CLASSES)[1] == "moins de 2,5 (sous-dense)"
+    assert webmap.legend_entry(2.5, webmap.APL_CLASSES)[1] == "de 2,5 à moins de 3"
+    assert webmap.legend_entry(None, webmap.APL_CLASSES)[1] == NOT_AVAILABLE
+    assert webmap.legend_entry(float("nan"), webmap.DENSITY_CLASSES) == webmap.UNKNOWN_ENTRY
     layer = webmap.apl_layer(area, dep66.offer)
     assert layer["name"] == "APL médecins généralistes 2023" and layer["layers"] == []
     assert set(layer["iris_fill"]) == set(area.communes.index) and layer["iris_fill"]["66136"] == "#a6d96a"
@@ -84,8 +86,8 @@ def test_density_layer_colours_each_iris(area, dep66):
         "moins de 50 hab./km²", "de 50 à 200 hab./km²", "de 200 à 1 000 hab./km²", "de 1 000 à 5 000 hab./km²",
         "5 000 hab./km² et plus"]
     assert "Population 2023" in layer["legend"]["note"] and "RP 2016" in layer["legend"]["note"]
-    assert webmap.value_class(49.9, webmap.DENSITY_CLASSES)[1] == "moins de 50 hab./km²"
-    assert webmap.value_class(50, webmap.DENSITY_CLASSES)[1] == "de 50 à 200 hab./km²"
+    assert webmap.legend_entry(49.9, webmap.DENSITY_CLASSES)[1] == "moins de 50 hab./km²"
+    assert webmap.legend_entry(50, webmap.DENSITY_CLASSES)[1] == "de 50 à 200 hab./km²"
     assert len(json.dumps(layer, ensure_ascii=False).encode()) < 40_000
 
 

@@ -149,7 +149,7 @@ class Bundle:
         parents = self.communes["commune_parent"].dropna() if "commune_parent" in self.communes else pd.Series(dtype=object)
         return {parent: tuple(sorted(group.index)) for parent, group in parents.groupby(parents)}
 
-    def commune_parts(self, code_insee: str) -> tuple[str, ...]:
+    def arrondissements_or_commune(self, code_insee: str) -> tuple[str, ...]:
         """The communes a code stands for: the arrondissements of Paris, Lyon or Marseille, else the commune."""
         return self.arrondissements.get(code_insee, (code_insee,))
 

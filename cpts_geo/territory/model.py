@@ -38,7 +38,8 @@ class Territory:
 
 def commune_iris(bundle, code_insee: str) -> frozenset[str]:
     """The IRIS of a whole commune (Paris, Lyon, Marseille: of all their arrondissements)."""
-    return frozenset(i for commune in bundle.commune_parts(code_insee) for i in bundle.iris_by_commune[commune])
+    return frozenset(i for commune in bundle.arrondissements_or_commune(code_insee)
+                     for i in bundle.iris_by_commune[commune])
 
 
 def others_without_self(territory: Territory, others: dict[str, frozenset[str]]
@@ -218,7 +219,8 @@ def data_limits(bundle, departements) -> tuple[str, ...]:
         + (tuple(meta.get("limits_overseas", ())) if any(str(d).startswith("97") for d in departements) else ())
 
 
-def commune_parts(bundle, territory: Territory, postal_overrides: dict[str, str] | None = None) -> list[CommunePart]:
+def territory_communes(bundle, territory: Territory,
+                       postal_overrides: dict[str, str] | None = None) -> list[CommunePart]:
     """The communes of the territory, in the order of their INSEE code.
 
     A commune re-established since the IRIS contours is listed, with its own population, when the
@@ -247,7 +249,7 @@ def check_postal_overrides(bundle, territory: Territory, overrides: dict[str, st
     """Postal codes chosen by hand (commune → code) checked: five digits and a commune of the territory, else an
     :class:`InputError` naming each bad choice; a code La Poste does not give for that commune is kept, with a
     French warning (returned)."""
-    communes = {part.code_insee: part for part in commune_parts(bundle, territory)}
+    communes = {part.code_insee: part for part in territory_communes(bundle, territory)}
     errors, warnings = [], []
     for commune, postal in overrides.items():
         if not re.fullmatch(r"\d{5}", postal):
@@ -392,7 +394,7 @@ def age_structure(bundle, territory: Territory, main_departement: str,
 
 def summarize(bundle, territory: Territory, postal_overrides: dict[str, str] | None = None) -> Summary:
     """Communes, postal codes, population, taille and age structure of a territory."""
-    parts = commune_parts(bundle, territory, postal_overrides)
+    parts = territory_communes(bundle, territory, postal_overrides)
     population = population_of(bundle, parts)
     multi = {p.code_insee for p in parts if len(p.postal_codes) > 1}
     postal = tuple(sorted({c for p in parts for c in p.postal_codes}))

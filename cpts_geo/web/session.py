@@ -207,7 +207,7 @@ class DrawingSession:
         outlines them; a commune of which ``iris`` names only some IRIS (a check's enclaved IRIS) is shown by
         those IRIS alone."""
         named, focus, shown = set(iris), [], []
-        for commune in sorted(part for code in communes for part in self.bundle.commune_parts(code)):
+        for commune in sorted(part for code in communes for part in self.bundle.arrondissements_or_commune(code)):
             own = self.bundle.iris_by_commune[commune]
             some = [code for code in own if code in named]
             focus += some if 0 < len(some) < len(own) else [commune]

@@ -346,7 +346,8 @@ OPTIONAL_LAYERS = {"apl": "APL médecins généralistes", "finess": "Établissem
 APL_CLASSES = ((APL_THRESHOLD, "#d7301f", "moins de 2,5 (sous-dense)"), (3.0, "#fc8d59", "de 2,5 à moins de 3"),
                (4.0, "#fee08b", "de 3 à moins de 4"), (5.0, "#a6d96a", "de 4 à moins de 5"),
                (math.inf, "#1a9850", "5 et plus"))
-APL_MISSING = ("#bdbdbd", NOT_AVAILABLE)
+#: The legend entry of a value that is not known.
+UNKNOWN_ENTRY = ("#bdbdbd", NOT_AVAILABLE)
 #: Population density classes (inhabitants per km²), as APL_CLASSES.
 DENSITY_CLASSES = ((50, "#ffffcc", "moins de 50 hab./km²"), (200, "#c2e699", "de 50 à 200 hab./km²"),
                    (1000, "#78c679", "de 200 à 1 000 hab./km²"), (5000, "#31a354", "de 1 000 à 5 000 hab./km²"),
@@ -355,16 +356,12 @@ DENSITY_CLASSES = ((50, "#ffffcc", "moins de 50 hab./km²"), (200, "#c2e699", "d
 CATEGORY_COLOURS = {"soins de ville": "#1f78b4", "sanitaire": "#e31a1c", "médico-social": "#6a3d9a"}
 
 
-def value_class(value: float | None, classes=APL_CLASSES, missing=APL_MISSING) -> tuple[str, str]:
-    """Colour and French label of the class of a value among ``classes`` (``missing`` where it is not known)."""
+def legend_entry(value: float | None, classes) -> tuple[str, str]:
+    """The legend entry (colour, French label) of the class of ``classes`` (:data:`APL_CLASSES`,
+    :data:`DENSITY_CLASSES`) that holds a value; :data:`UNKNOWN_ENTRY` where the value is not known."""
     if value is None or value != value:
-        return missing
+        return UNKNOWN_ENTRY
     return next((colour, label) for bound, colour, label in classes if value < bound)
-
-
-def apl_class(value: float | None) -> tuple[str, str]:
-    """Colour and French label of the APL class of a value (grey where the APL is not known)."""
-    return value_class(value, APL_CLASSES, APL_MISSING)
 
 
 def optional_layer(name: str, layers=(), *, iris_fill: dict[str, str] | None = None,
@@ -385,10 +382,10 @@ def apl_layer(area: AreaLayer, offer) -> dict:
     millesime = offer.meta.get("apl", {}).get("millesime")
     name = f"APL médecins généralistes {millesime or ''}".strip()
     values = {code: offer.apl.get(code, (None,))[0] for code in area.communes.index}
-    return optional_layer(name, iris_fill={code: apl_class(value)[0] for code, value in values.items()},
+    return optional_layer(name, iris_fill={code: legend_entry(value, APL_CLASSES)[0] for code, value in values.items()},
                           iris_hover={code: f"<b>APL {millesime or ''}</b> : {fr_decimal(value, 2)}"
                                       for code, value in values.items()},
-                          legend=[(colour, label) for _, colour, label in APL_CLASSES] + [APL_MISSING])
+                          legend=[(colour, label) for _, colour, label in APL_CLASSES] + [UNKNOWN_ENTRY])
 
 
 def density_layer(area: AreaLayer, bundle) -> dict:
@@ -399,7 +396,7 @@ def density_layer(area: AreaLayer, bundle) -> dict:
     meta = bundle.meta
     millesime, split_year = meta.get("population_millesime"), meta.get("iris_population_year")
     return optional_layer(
-        "Densité de population", iris_fill={code: value_class(value, DENSITY_CLASSES)[0]
+        "Densité de population", iris_fill={code: legend_entry(value, DENSITY_CLASSES)[0]
                                             for code, value in density.items()},
         iris_hover={code: f"<b>Densité</b> : {fr_int(value)} hab./km²" for code, value in density.dropna().items()},
         legend=[(colour, label) for _, colour, label in DENSITY_CLASSES],
