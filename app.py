@@ -210,14 +210,14 @@ with st.sidebar:
     if epci_names:
         picked_epci = st.selectbox("Intercommunalité (EPCI)", epci_names, format_func=epci_names.get, key="epci_pick",
                                    index=None, placeholder="Choisir une EPCI de la zone")
-        if picked_epci is not None and session.has_epci(picked_epci):
-            st.button("Retirer toute l'EPCI", icon=":material/deselect:", on_click=session.remove_epci,
-                      args=(picked_epci,), key="epci_remove", width="stretch",
-                      help="Retire toutes les communes de l'EPCI de la sélection.")
-        else:
-            st.button("Ajouter toute l'EPCI", icon=":material/select_all:", on_click=session.add_epci,
-                      args=(picked_epci,), disabled=picked_epci is None, key="epci_add", width="stretch",
-                      help="Ajoute toutes les communes de l'EPCI à la sélection.")
+        whole = picked_epci is not None and session.has_epci(picked_epci)
+        # Both shown, each in its place, the one that would do nothing disabled: a double click never undoes itself.
+        st.button("Ajouter toute l'EPCI", icon=":material/select_all:", on_click=session.add_epci,
+                  args=(picked_epci,), disabled=picked_epci is None or whole, key="epci_add", width="stretch",
+                  help="Ajoute toutes les communes de l'EPCI à la sélection.")
+        st.button("Retirer toute l'EPCI", icon=":material/deselect:", on_click=session.remove_epci,
+                  args=(picked_epci,), disabled=not whole, key="epci_remove", width="stretch",
+                  help="Retire toutes les communes de l'EPCI de la sélection.")
 
     st.header("Brouillons")
     bind(st.text_input, "Nom de la CPTS", "name", placeholder="ex. CPTS Ruscino")

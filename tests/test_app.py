@@ -274,8 +274,16 @@ def test_whole_epci_from_the_sidebar(app):
     app.button(key="epci_add").click().run()
     assert not app.exception
     assert metrics(app)["Communes"] == "37"
-    assert [b.label for b in app.button if "toute l'EPCI" in b.label] == ["Retirer toute l'EPCI"]
+    assert [b.label for b in app.button if "toute l'EPCI" in b.label and not b.disabled] == ["Retirer toute l'EPCI"]
+    # the second click of a double click lands on « Ajouter », still in its place and disabled (it used to be
+    # « Retirer » there, which undid the first click)
+    assert [b.label for b in app.button if "toute l'EPCI" in b.label] == ["Ajouter toute l'EPCI",
+                                                                         "Retirer toute l'EPCI"]
+    assert app.button(key="epci_add").disabled
     assert any("CU Perpignan Méditerranée Métropole" in plain(box.value) for box in [*app.success, *app.info])
+    app.button(key="epci_remove").click().run()
+    assert not selection(app)
+    assert [b.label for b in app.button if "toute l'EPCI" in b.label and not b.disabled] == ["Ajouter toute l'EPCI"]
 
 
 def test_save_and_reopen_draft(app):
