@@ -253,7 +253,8 @@ try:
         st.button(markdown_text(f"Voir la région {regions[elsewhere.main_region]} ({elsewhere.main_region})"),
                   key="ars_show_region", on_click=show_region, args=(elsewhere.main_region,))
         st.stop()
-    view = load_coverage_view(DATA_PATH, region, departement, registry_digest(imported.cpts), imported.cpts)
+    digest = registry_digest(imported.cpts)
+    view = load_coverage_view(DATA_PATH, region, departement, digest, imported.cpts)
     report, area, shapes = view.report, view.area, view.shapes
 except CptsGeoError as err:
     st.error(markdown_text(shown_error(err)))
@@ -303,7 +304,7 @@ st.download_button("Télécharger la liste des CPTS (CSV)", report_csv(tables["C
 st.subheader("Plan de couverture complète")
 if st.toggle("Proposer qui prend chaque zone blanche et chaque chevauchement", key="ars_propose"):
     settings = plan_settings()
-    plan = load_plan(DATA_PATH, hash(frozenset(imported.cpts.items())), imported.cpts, region, departement, settings)
+    plan = load_plan(DATA_PATH, digest, imported.cpts, region, departement, settings)
     proposals = plan_tables(plan, bundle)["Propositions"]
     show_table(proposals, "Aucune proposition : ni zone blanche ni chevauchement.", hide_index=True,
                column_config={**localized_numbers(proposals), "Score": st.column_config.NumberColumn(format="localized")})

@@ -70,10 +70,11 @@ def load_area(path: str | None, departements: tuple[str, ...],
 
 @st.cache_resource(show_spinner="Calcul du plan de couverture sur la région (une fois par registre et réglages)…",
                    **AREA_CACHE)
-def load_plan(path: str | None, registry_key: int, _registry: dict[str, frozenset[str]], region: str,
+def load_plan(path: str | None, digest: str, _registry: dict[str, frozenset[str]], region: str,
               departement: str, settings: PlanSettings) -> Plan:
     """The plan of full coverage of an area (:func:`cpts_geo.region.planning.propose`, computed on its région), kept
-    across reruns and users per registry (``registry_key``: a hash of ``_registry``), area and settings."""
+    across reruns and users per registry (``digest``: :func:`cpts_geo.region.registry.registry_digest` of
+    ``_registry``), area and settings."""
     bundle = load_bundle(path)
     return propose(bundle, _registry, area_of(bundle, region, departement or None), settings)
 
